@@ -1,0 +1,17 @@
+#pragma once
+
+// Atoms shared by more than one actor. CAF limits an atom to 10 characters and silently maps
+// characters outside [0-9A-Za-z_ ] to spaces, so keep them to plain short words.
+
+#include <caf/atom.hpp>
+
+namespace brokedancer {
+
+// Asks an actor for a snapshot of its state (supervisor_status, later store and bus stats).
+using status_atom = caf::atom_constant<caf::atom("status")>;
+// Tells a stable child handle which incarnation of the child it now forwards to.
+using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
+// Asks a supervisor for the stable handle of a child by name.
+using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
+
+} // namespace brokedancer

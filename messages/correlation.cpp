@@ -1,0 +1,21 @@
+#include "messages/correlation.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace brokedancer {
+
+correlation_id new_correlation_id() {
+  thread_local std::mt19937_64 generator{[] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }()};
+  static constexpr char digits[] = "0123456789abcdef";
+  auto value = generator();
+  correlation_id id(16, '0');
+  for (auto i = id.size(); i-- > 0; value >>= 4)
+    id[i] = digits[value & 0xf];
+  return id;
+}
+
+} // namespace brokedancer

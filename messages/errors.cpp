@@ -1,0 +1,36 @@
+#include "messages/errors.hpp"
+
+#include <caf/make_message.hpp>
+
+namespace brokedancer {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::none:
+      return "none";
+    case errc::subsystem_unavailable:
+      return "subsystem_unavailable";
+    case errc::restart_intensity_exceeded:
+      return "restart_intensity_exceeded";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::shutting_down:
+      return "shutting_down";
+  }
+  return "errc(" + std::to_string(static_cast<int>(code)) + ")";
+}
+
+caf::error make_error(errc code) {
+  return caf::error{static_cast<uint8_t>(code), error_category};
+}
+
+caf::error make_error(errc code, std::string context) {
+  return caf::error{static_cast<uint8_t>(code), error_category,
+                    caf::make_message(std::move(context))};
+}
+
+bool is(const caf::error& err, errc code) {
+  return err.category() == error_category && err.code() == static_cast<uint8_t>(code);
+}
+
+} // namespace brokedancer

@@ -1,0 +1,37 @@
+#pragma once
+
+// The project's error codes. They travel inside caf::error, so a node can tell a peer's
+// "store unavailable" from its own, and the same code means the same thing everywhere.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace brokedancer {
+
+enum class errc : uint8_t {
+  none = 0,
+  // A supervised subsystem is not running (stopped for good, or between incarnations).
+  subsystem_unavailable = 1,
+  // A supervisor restarted its children more often than its intensity allows.
+  restart_intensity_exceeded = 2,
+  // A request carried a value outside what the receiver accepts.
+  invalid_argument = 3,
+  // The runtime is stopping and no longer takes this request.
+  shutting_down = 4,
+};
+
+// The category under which caf::error carries an errc; 10 characters is CAF's atom limit.
+constexpr caf::atom_value error_category = caf::atom("brokedancr");
+
+std::string to_string(errc code);
+
+caf::error make_error(errc code);
+caf::error make_error(errc code, std::string context);
+
+// True when `err` carries `code` in the project's category.
+bool is(const caf::error& err, errc code);
+
+} // namespace brokedancer

@@ -1,0 +1,26 @@
+#pragma once
+
+// The one list of every message type that crosses an actor boundary, with its wire name.
+// Type names are the identity on the wire: every node must register the same name for the
+// same type, and a type missing here still works locally but arrives empty on a peer.
+// Add a type here and the serialization test will not compile until it has a sample value.
+
+#include <vector>
+
+#include "messages/supervision.hpp"
+
+namespace brokedancer {
+
+template <class T>
+struct type_tag {
+  using type = T;
+};
+
+template <class F>
+void for_each_message_type(F&& f) {
+  f(type_tag<child_status>{}, "brokedancer.child_status");
+  f(type_tag<supervisor_status>{}, "brokedancer.supervisor_status");
+  f(type_tag<escalation>{}, "brokedancer.escalation");
+}
+
+} // namespace brokedancer

@@ -1,0 +1,403 @@
+#include "runtime/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "runtime/build_info.hpp"
+#include "runtime/config_schema.hpp"
+#include "runtime/secret_masker.hpp"
+
+extern char** environ;
+
+namespace brokedancer {
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean \"level\"?" when a candidate is close enough to be a typo, else "".
+std::string suggestion(const std::string& name, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    auto d = edit_distance(name, candidate);
+    if (d < best_distance) {
+      best = &candidate;
+      best_distance = d;
+    }
+  }
+  return best ? "; did you mean \"" + *best + "\"?" : std::string{};
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string result;
+  for (const auto& item : items)
+    result += (result.empty() ? "" : ", ") + item;
+  return result;
+}
+
+std::string describe(const nlohmann::json& value) {
+  auto text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 80)
+    text = text.substr(0, 77) + "...";
+  return text;
+}
+
+std::string format_limit(const setting& s, double value) {
+  if (s.kind == setting_kind::integer)
+    return std::to_string(static_cast<long long>(value));
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string expectation(const setting& s) {
+  std::string text = "expected ";
+  if (!s.choices.empty()) {
+    text += "one of ";
+    for (size_t i = 0; i < s.choices.size(); ++i)
+      text += (i ? ", \"" : "\"") + s.choices[i] + "\"";
+    return text;
+  }
+  text += to_string(s.kind);
+  bool has_min = std::isfinite(s.min), has_max = std::isfinite(s.max);
+  if (has_min && has_max)
+    text += " from " + format_limit(s, s.min) + " to " + format_limit(s, s.max);
+  else if (has_min)
+    text += " of at least " + format_limit(s, s.min);
+  else if (has_max)
+    text += " of at most " + format_limit(s, s.max);
+  return text;
+}
+
+// Checks one value against its setting; returns the problem message, or "" when valid.
+std::string problem_with(const setting& s, const nlohmann::json& value) {
+  auto found = s.secret ? std::string{"a value that is hidden here"} : describe(value);
+  switch (s.kind) {
+    case setting_kind::string: {
+      if (!value.is_string())
+        return expectation(s) + ", found " + found;
+      const auto& text = value.get_ref<const std::string&>();
+      if (!s.choices.empty()
+          && std::find(s.choices.begin(), s.choices.end(), text) == s.choices.end())
+        return expectation(s) + ", found " + found + suggestion(text, s.choices);
+      if (s.check) {
+        if (auto expected = s.check(text); !expected.empty())
+          return expected + ", found " + found;
+      }
+      return {};
+    }
+    case setting_kind::integer:
+      if (!value.is_number_integer())
+        return expectation(s) + ", found " + found;
+      if (value.is_number_unsigned()
+              ? value.get<uint64_t>() > s.max
+              : (value.get<int64_t>() < s.min || value.get<int64_t>() > s.max))
+        return expectation(s) + ", found " + found;
+      return {};
+    case setting_kind::number:
+      if (!value.is_number() || value.get<double>() < s.min || value.get<double>() > s.max)
+        return expectation(s) + ", found " + found;
+      return {};
+    case setting_kind::boolean:
+      if (!value.is_boolean())
+        return expectation(s) + ", found " + found;
+      return {};
+  }
+  return {};
+}
+
+// An environment variable is text; turn it into the JSON value its setting expects.
+nlohmann::json parse_environment_value(const setting& s, const std::string& text) {
+  switch (s.kind) {
+    case setting_kind::string:
+      return text;
+    case setting_kind::integer: {
+      int64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec == std::errc{} && end == text.data() + text.size() && !text.empty())
+        return value;
+      return text;
+    }
+    case setting_kind::number: {
+      char* end = nullptr;
+      errno = 0;
+      double value = std::strtod(text.c_str(), &end);
+      if (!text.empty() && errno == 0 && end == text.c_str() + text.size() && std::isfinite(value))
+        return value;
+      return text;
+    }
+    case setting_kind::boolean:
+      if (text == "true" || text == "1" || text == "yes" || text == "on")
+        return true;
+      if (text == "false" || text == "0" || text == "no" || text == "off")
+        return false;
+      return text;
+  }
+  return text;
+}
+
+const setting* find_setting(const std::string& section, const std::string& key) {
+  for (const auto& s : config_schema())
+    if (s.section == section && s.key == key)
+      return &s;
+  return nullptr;
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> names;
+  for (const auto& s : config_schema())
+    if (std::find(names.begin(), names.end(), s.section) == names.end())
+      names.push_back(s.section);
+  return names;
+}
+
+std::vector<std::string> keys_of(const std::string& section) {
+  std::vector<std::string> keys;
+  for (const auto& s : config_schema())
+    if (s.section == section)
+      keys.push_back(s.key);
+  return keys;
+}
+
+bool url_has_password(const std::string& url) {
+  std::string problem;
+  auto endpoint = parse_redis_url(url, problem);
+  return endpoint && !endpoint->password.empty();
+}
+
+class loader {
+public:
+  explicit loader(std::string source_name) : source_name_(std::move(source_name)) {
+    for (const auto& s : config_schema())
+      effective_[s.section][s.key] = s.default_value;
+  }
+
+  void apply_file(const std::string& text) {
+    nlohmann::json root;
+    try {
+      root = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& ex) {
+      std::string what = ex.what();
+      auto detail = what.find("parse error");
+      fail(source_name_, "$",
+           "is not valid JSON: " + what.substr(detail == std::string::npos ? 0 : detail));
+      return;
+    }
+    if (!root.is_object()) {
+      fail(source_name_, "$", "expected an object of sections, found " + describe(root));
+      return;
+    }
+    auto sections = section_names();
+    for (const auto& [section, body] : root.items()) {
+      auto section_path = "$." + section;
+      if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+        fail(source_name_, section_path,
+             "unknown section" + suggestion(section, sections) + " (sections: " + join(sections)
+                 + ")");
+        continue;
+      }
+      if (!body.is_object()) {
+        fail(source_name_, section_path, "expected an object, found " + describe(body));
+        continue;
+      }
+      for (const auto& [key, value] : body.items()) {
+        const auto* s = find_setting(section, key);
+        if (!s) {
+          auto keys = keys_of(section);
+          fail(source_name_, section_path + "." + key,
+               "unknown key" + suggestion(key, keys) + " (keys of " + section_path + ": "
+                   + join(keys) + ")");
+          continue;
+        }
+        if (s->secret && !(value.is_string() && value.get_ref<const std::string&>().empty())) {
+          fail(source_name_, s->json_path(),
+               "secrets must not be kept in a config file; set " + s->environment_name()
+                   + " in the environment instead");
+          continue;
+        }
+        if (s->url_may_carry_password && value.is_string()
+            && url_has_password(value.get_ref<const std::string&>())) {
+          fail(source_name_, s->json_path(),
+               "this URL holds a password, and secrets must not be kept in a config file; remove "
+               "it and set "
+                   + s->environment_name()
+                   + " (or BROKEDANCER_REDIS_PASSWORD) in the "
+                     "environment instead");
+          continue;
+        }
+        set(*s, value, source_name_);
+      }
+    }
+  }
+
+  void apply_environment(const environment& env) {
+    std::vector<std::string> known;
+    for (const auto& s : config_schema())
+      known.push_back(s.environment_name());
+    for (const auto& [name, text] : env) {
+      if (name.rfind("BROKEDANCER_", 0) != 0 || name == config_file_variable
+          || name.rfind(test_environment_prefix, 0) == 0)
+        continue;
+      const setting* match = nullptr;
+      for (const auto& s : config_schema())
+        if (s.environment_name() == name)
+          match = &s;
+      if (!match) {
+        fail("environment", name, "no such setting" + suggestion(name, known));
+        continue;
+      }
+      if (set(*match, parse_environment_value(*match, text), "environment: " + name))
+        overrides_.push_back(name);
+    }
+  }
+
+  runtime_config finish() {
+    if (!problems_.empty())
+      throw config_error(std::move(problems_));
+    runtime_config cfg;
+    cfg.source = source_name_;
+    cfg.overrides = std::move(overrides_);
+    const auto& e = effective_;
+    cfg.runtime.node_name = e["runtime"]["node_name"].get<std::string>();
+    if (cfg.runtime.node_name.empty()) {
+      char host[256] = {};
+      cfg.runtime.node_name = gethostname(host, sizeof(host) - 1) == 0 ? host : "node";
+    }
+    cfg.runtime.scheduler_threads = e["runtime"]["scheduler_threads"].get<int>();
+    cfg.runtime.scheduler_policy = e["runtime"]["scheduler_policy"].get<std::string>();
+    from_string(e["log"]["format"].get<std::string>(), cfg.log.format);
+    from_string(e["log"]["level"].get<std::string>(), cfg.log.level);
+    cfg.log.file = e["log"]["file"].get<std::string>();
+    cfg.supervisor.max_restarts = e["supervisor"]["max_restarts"].get<uint32_t>();
+    cfg.supervisor.window_ms = std::llround(e["supervisor"]["window_s"].get<double>() * 1000.0);
+    cfg.state.backend = e["state"]["backend"].get<std::string>();
+    cfg.state.key_prefix = e["state"]["key_prefix"].get<std::string>();
+    cfg.bus.backend = e["bus"]["backend"].get<std::string>();
+    std::string problem;
+    cfg.redis.endpoint = *parse_redis_url(e["redis"]["url"].get<std::string>(), problem);
+    if (auto password = e["redis"]["password"].get<std::string>(); !password.empty())
+      cfg.redis.endpoint.password = password;
+    cfg.redis.connect_timeout_ms = e["redis"]["connect_timeout_ms"].get<int>();
+    cfg.redis.command_timeout_ms = e["redis"]["command_timeout_ms"].get<int>();
+    log_masker().add_secret(cfg.redis.endpoint.password);
+    for (const auto& s : config_schema())
+      if (s.secret)
+        log_masker().add_secret(e[s.section][s.key].get<std::string>());
+    cfg.effective = std::move(effective_);
+    return cfg;
+  }
+
+private:
+  bool set(const setting& s, const nlohmann::json& value, const std::string& where) {
+    if (auto problem = problem_with(s, value); !problem.empty()) {
+      fail(where, s.json_path(), problem);
+      return false;
+    }
+    effective_[s.section][s.key] = value;
+    return true;
+  }
+
+  void fail(std::string where, std::string path, std::string message) {
+    problems_.push_back({std::move(where), std::move(path), std::move(message)});
+  }
+
+  std::string source_name_;
+  nlohmann::json effective_ = nlohmann::json::object();
+  std::vector<std::string> overrides_;
+  std::vector<config_problem> problems_;
+};
+
+} // namespace
+
+std::string config_problem::render() const {
+  // A found value may be a URL with a password in it. Values of secret settings are never
+  // quoted in the first place (see problem_with).
+  auto text = where + ": " + path + ": " + message;
+  log_masker().apply_known_and_urls(text);
+  return text;
+}
+
+namespace {
+
+std::string render_all(const std::vector<config_problem>& problems) {
+  std::string text;
+  for (const auto& p : problems)
+    text += (text.empty() ? "" : "\n") + p.render();
+  return text;
+}
+
+} // namespace
+
+config_error::config_error(std::vector<config_problem> problems)
+  : std::runtime_error(render_all(problems)), problems_(std::move(problems)) {}
+
+config_source embedded_default_config() {
+  return {"embedded config/development.json", std::string(embedded_default_config_text())};
+}
+
+config_source read_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw config_error({{path, "$",
+                         std::string("cannot be read: ") + std::strerror(errno)
+                             + "; check the path given to --config"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return {path, text.str()};
+}
+
+environment process_environment() {
+  environment env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string_view item(*entry);
+    if (item.rfind("BROKEDANCER_", 0) != 0)
+      continue;
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos)
+      env.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
+  }
+  return env;
+}
+
+nlohmann::json runtime_config::masked() const {
+  auto result = effective;
+  for (const auto& s : config_schema()) {
+    auto& value = result[s.section][s.key];
+    if (s.secret && value.is_string() && !value.get_ref<const std::string&>().empty())
+      value = std::string{secret_masker::mask};
+  }
+  log_masker().apply(result);
+  return result;
+}
+
+runtime_config load_config(const config_source& source, const environment& env) {
+  loader l{source.name};
+  l.apply_file(source.text);
+  l.apply_environment(env);
+  return l.finish();
+}
+
+} // namespace brokedancer

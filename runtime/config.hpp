@@ -1,0 +1,94 @@
+#pragma once
+
+// Loading and validating the runtime configuration: a JSON file (or the embedded default),
+// then BROKEDANCER_<SECTION>_<KEY> environment overrides, checked against config_schema().
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/logging.hpp"
+#include "runtime/redis_url.hpp"
+
+namespace brokedancer {
+
+// One thing wrong with a configuration, said so that a person can fix it:
+// "config/production.json: $.redis.url: expected redis://[:password@]host:port/db, found ..."
+struct config_problem {
+  std::string where; // a file name, or "environment: BROKEDANCER_..."
+  std::string path;  // a JSON path such as $.redis.url
+  std::string message;
+
+  std::string render() const;
+};
+
+class config_error : public std::runtime_error {
+public:
+  explicit config_error(std::vector<config_problem> problems);
+  const std::vector<config_problem>& problems() const noexcept {
+    return problems_;
+  }
+
+private:
+  std::vector<config_problem> problems_;
+};
+
+struct config_source {
+  std::string name; // shown in errors: the path, or "embedded development.json"
+  std::string text;
+};
+
+config_source embedded_default_config();
+// Throws config_error when the file cannot be read.
+config_source read_config_file(const std::string& path);
+
+using environment = std::map<std::string, std::string>;
+// The BROKEDANCER_* variables of this process.
+environment process_environment();
+
+// Environment variables with this prefix belong to the test harness, not to the runtime.
+constexpr std::string_view test_environment_prefix = "BROKEDANCER_TEST_";
+// Names the config file when no --config is given.
+constexpr std::string_view config_file_variable = "BROKEDANCER_CONFIG";
+
+struct runtime_config {
+  struct runtime_section {
+    std::string node_name;
+    int scheduler_threads = 0;
+    std::string scheduler_policy;
+  } runtime;
+  log_options log;
+  struct supervisor_section {
+    uint32_t max_restarts = 0;
+    int64_t window_ms = 0;
+  } supervisor;
+  struct state_section {
+    std::string backend;
+    std::string key_prefix;
+  } state;
+  struct bus_section {
+    std::string backend;
+  } bus;
+  struct redis_section {
+    redis_endpoint endpoint; // the URL parsed; a password from redis.password wins
+    int connect_timeout_ms = 0;
+    int command_timeout_ms = 0;
+  } redis;
+
+  std::string source;                 // where the file part came from
+  std::vector<std::string> overrides; // environment variables that were applied
+  nlohmann::json effective;           // every setting, defaults filled in; holds secrets
+
+  // The effective configuration with every secret replaced by ***.
+  nlohmann::json masked() const;
+};
+
+// Validates `source` and `env` against the schema. Throws config_error listing every problem.
+// Registers the secrets it finds with log_masker() so that no log line can reveal them.
+runtime_config load_config(const config_source& source, const environment& env);
+
+} // namespace brokedancer

@@ -1,0 +1,147 @@
+#include "runtime/config_schema.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "runtime/redis_url.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+std::string check_redis_url(const std::string& value) {
+  std::string problem;
+  if (!parse_redis_url(value, problem))
+    return problem;
+  return {};
+}
+
+std::string check_node_name(const std::string& value) {
+  auto valid = std::all_of(value.begin(), value.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+  if (!valid || value.size() > 64)
+    return "expected at most 64 letters, digits, '-', '_' or '.' (empty: the host name)";
+  return {};
+}
+
+setting make(std::string section, std::string key, setting_kind kind, nlohmann::json def,
+             std::string help) {
+  setting s;
+  s.section = std::move(section);
+  s.key = std::move(key);
+  s.kind = kind;
+  s.default_value = std::move(def);
+  s.help = std::move(help);
+  return s;
+}
+
+setting ranged(setting s, double min, double max) {
+  s.min = min;
+  s.max = max;
+  return s;
+}
+
+setting one_of(setting s, std::vector<std::string> choices) {
+  s.choices = std::move(choices);
+  return s;
+}
+
+setting checked(setting s, std::string (*check)(const std::string&)) {
+  s.check = check;
+  return s;
+}
+
+setting url_with_credentials(setting s) {
+  s.url_may_carry_password = true;
+  return s;
+}
+
+setting secret(setting s) {
+  s.secret = true;
+  return s;
+}
+
+std::vector<setting> build_schema() {
+  using k = setting_kind;
+  return {
+      checked(make("runtime", "node_name", k::string, "",
+                   "name of this node in logs and the cluster; empty: the host name"),
+              check_node_name),
+      ranged(make("runtime", "scheduler_threads", k::integer, 0,
+                  "CAF scheduler worker threads; 0: CAF's default, max(cores, 4)"),
+             0, 256),
+      one_of(make("runtime", "scheduler_policy", k::string, "stealing", "CAF scheduling policy"),
+             {"stealing", "sharing"}),
+
+      one_of(make("log", "format", k::string, "console",
+                  "json: one object per line; console: one readable line"),
+             {"console", "json"}),
+      one_of(make("log", "level", k::string, "info", "lowest level written"),
+             {"trace", "debug", "info", "warn", "error", "critical", "off"}),
+      make("log", "file", k::string, "", "file the log is appended to; empty: standard error"),
+
+      ranged(make("supervisor", "max_restarts", k::integer, 5,
+                  "restarts allowed within window_s before the supervisor escalates"),
+             0, 10000),
+      ranged(make("supervisor", "window_s", k::number, 10,
+                  "length of the restart-intensity window in seconds"),
+             0.001, 86400),
+
+      one_of(make("state", "backend", k::string, "memory", "where the state store keeps data"),
+             {"memory", "redis"}),
+      make("state", "key_prefix", k::string,
+           "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
+
+      one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
+
+      url_with_credentials(checked(make("redis", "url", k::string, "redis://127.0.0.1:6379/0",
+                                        "redis://[:password@]host:port/db"),
+                                   check_redis_url)),
+      secret(make("redis", "password", k::string, "",
+                  "Redis AUTH password; overrides one given in the URL")),
+      ranged(make("redis", "connect_timeout_ms", k::integer, 1000,
+                  "how long a connection attempt may take"),
+             1, 600000),
+      ranged(make("redis", "command_timeout_ms", k::integer, 1000,
+                  "how long one command may take before the store reports it unavailable"),
+             1, 600000),
+  };
+}
+
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+} // namespace
+
+std::string_view to_string(setting_kind kind) {
+  switch (kind) {
+    case setting_kind::string:
+      return "a string";
+    case setting_kind::integer:
+      return "an integer";
+    case setting_kind::number:
+      return "a number";
+    case setting_kind::boolean:
+      return "true or false";
+  }
+  return "a value";
+}
+
+std::string setting::environment_name() const {
+  return "BROKEDANCER_" + upper(section) + "_" + upper(key);
+}
+
+std::string setting::json_path() const {
+  return "$." + section + "." + key;
+}
+
+const std::vector<setting>& config_schema() {
+  static const std::vector<setting> schema = build_schema();
+  return schema;
+}
+
+} // namespace brokedancer

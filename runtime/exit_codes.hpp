@@ -1,0 +1,14 @@
+#pragma once
+
+// What `brokedancer` returns, so that scripts and process managers can tell failures apart.
+
+namespace brokedancer::exit_code {
+
+constexpr int ok = 0;
+constexpr int internal_error = 1; // a bug: please report it with the log
+constexpr int config_invalid = 2; // the configuration (file or environment) was rejected
+constexpr int escalated = 3;      // the supervisor's restart intensity was exceeded
+constexpr int startup_failed = 4; // the runtime could not start (a child failed to start)
+constexpr int usage = 64;         // bad command line (as in sysexits.h)
+
+} // namespace brokedancer::exit_code

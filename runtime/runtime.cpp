@@ -1,0 +1,171 @@
+#include "runtime/runtime.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <stdexcept>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/actor_system_config.hpp"
+#include "runtime/build_info.hpp"
+#include "runtime/exit_codes.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// The infrastructure actors that exist so far, in start order. Later subsystems (state store,
+// event bus, emergency controller, risk monitor) are added here.
+std::vector<child_spec> infrastructure_children(const runtime_config&) {
+  return {};
+}
+
+} // namespace
+
+void block_termination_signals() {
+  auto set = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+struct runtime::impl {
+  runtime_config config;
+  logger log{"runtime"};
+  caf::actor_system_config caf_config;
+  std::unique_ptr<caf::actor_system> system;
+  supervision_tree tree;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop_requested = false;
+  std::optional<caf::error> supervisor_exit; // set once the root supervisor is gone
+
+  explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
+};
+
+runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
+  : impl_(std::make_unique<impl>(std::move(config))) {
+  auto& d = *impl_;
+  configure_logging(d.config.log);
+  configure_actor_system(d.caf_config, d.config);
+  d.system = std::make_unique<caf::actor_system>(d.caf_config);
+  d.log.info("runtime starting", {{"version", std::string(version())},
+                                  {"node", d.config.runtime.node_name},
+                                  {"config", d.config.source},
+                                  {"overrides", d.config.overrides},
+                                  {"state_backend", d.config.state.backend},
+                                  {"bus_backend", d.config.bus.backend}});
+  auto children = infrastructure_children(d.config);
+  for (auto& child : extra_children)
+    children.push_back(std::move(child));
+  supervisor_options options;
+  options.name = "root";
+  options.max_restarts = d.config.supervisor.max_restarts;
+  options.window = std::chrono::milliseconds{d.config.supervisor.window_ms};
+  d.tree = spawn_supervisor(*d.system, options, std::move(children));
+  // Runs in the supervisor's context as it terminates; only touches the mutex-guarded slot.
+  d.tree.supervisor->attach_functor([state = impl_.get()](const caf::error& reason) {
+    std::lock_guard<std::mutex> guard{state->mutex};
+    state->supervisor_exit = reason;
+    state->wake.notify_all();
+  });
+  d.log.info("runtime started", {{"children", d.tree.children.size()}});
+}
+
+runtime::~runtime() {
+  auto& d = *impl_;
+  if (d.tree.supervisor)
+    caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
+  d.tree = {};
+  // ~actor_system waits for every actor; nothing of ours holds one past this point.
+  d.system.reset();
+  d.log.info("runtime stopped");
+  d.log.flush();
+}
+
+run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool watch_signals) {
+  auto& d = *impl_;
+  using clock = std::chrono::steady_clock;
+  auto deadline = duration ? clock::now() + *duration : clock::time_point::max();
+  auto signals = termination_signals();
+  run_result result;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{d.mutex};
+      // Signals are polled, so wait in short slices when watching for them.
+      auto slice = clock::now() + std::chrono::milliseconds(watch_signals ? 50 : 1000);
+      if (deadline < slice)
+        slice = deadline;
+      d.wake.wait_until(guard, slice, [&] { return d.stop_requested || d.supervisor_exit; });
+      if (d.supervisor_exit) {
+        auto& reason = *d.supervisor_exit;
+        result.reason = stop_reason::escalated;
+        result.detail = d.system->render(reason);
+        result.exit_code = is(reason, errc::restart_intensity_exceeded) ? exit_code::escalated
+                                                                        : exit_code::internal_error;
+        break;
+      }
+      if (d.stop_requested) {
+        result.reason = stop_reason::requested;
+        break;
+      }
+    }
+    if (watch_signals) {
+      timespec immediately{0, 0};
+      if (int sig = sigtimedwait(&signals, nullptr, &immediately); sig > 0) {
+        result.reason = stop_reason::signal;
+        result.detail = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        break;
+      }
+    }
+    if (clock::now() >= deadline) {
+      result.reason = stop_reason::duration_elapsed;
+      break;
+    }
+  }
+  if (result.reason == stop_reason::escalated)
+    d.log.critical("runtime stopping: the supervision tree escalated", {{"detail", result.detail}});
+  else
+    d.log.info("runtime stopping",
+               {{"reason", result.reason == stop_reason::signal      ? result.detail
+                           : result.reason == stop_reason::requested ? "stop requested"
+                                                                     : "duration elapsed"}});
+  if (d.tree.supervisor)
+    caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+void runtime::stop() {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  impl_->stop_requested = true;
+  impl_->wake.notify_all();
+}
+
+caf::actor_system& runtime::system() {
+  return *impl_->system;
+}
+
+const runtime_config& runtime::config() const {
+  return impl_->config;
+}
+
+caf::actor runtime::child(const std::string& name) const {
+  auto found = impl_->tree.children.find(name);
+  return found == impl_->tree.children.end() ? caf::actor{} : found->second;
+}
+
+} // namespace brokedancer

@@ -1,0 +1,177 @@
+// The `brokedancer` program as a user runs it: a real process, its exit code and its output.
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/exit_codes.hpp"
+
+using namespace brokedancer;
+using Catch::Matchers::Contains;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct finished {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path.c_str());
+  return text.str();
+}
+
+// Starts the CLI with `args` and extra environment entries (NAME=value); returns its pid.
+pid_t start(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const std::string& out_path, const std::string& err_path) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, 1);
+    dup2(err, 2);
+    for (const auto& entry : env)
+      putenv(const_cast<char*>(entry.c_str()));
+    std::vector<char*> argv{const_cast<char*>(BROKEDANCER_CLI_PATH)};
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+finished wait_for(pid_t pid, const std::string& out_path, const std::string& err_path) {
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      FAIL("brokedancer did not exit within 60 s");
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  finished result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  return result;
+}
+
+std::string temp_path(const char* what) {
+  return "/tmp/brokedancer-cli-" + std::to_string(getpid()) + "-" + what;
+}
+
+finished run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  auto out = temp_path("out"), err = temp_path("err");
+  return wait_for(start(args, env, out, err), out, err);
+}
+
+std::string config_path(const char* name) {
+  return std::string(BROKEDANCER_SOURCE_DIR) + "/config/" + name;
+}
+
+} // namespace
+
+TEST_CASE("brokedancer --version prints the version") {
+  auto r = run_cli({"--version"});
+  CHECK(r.exit_code == exit_code::ok);
+  CHECK_THAT(r.out, Contains("brokedancer 0."));
+}
+
+TEST_CASE("config check prints the production config with the Redis password from the "
+          "environment masked") {
+  auto r = run_cli({"config", "check", config_path("production.json")},
+                   {"BROKEDANCER_REDIS_URL=redis://:s3cret@127.0.0.1:6379/0"});
+  INFO(r.err);
+  CHECK(r.exit_code == exit_code::ok);
+  auto effective = nlohmann::json::parse(r.out);
+  CHECK(effective["redis"]["url"] == "redis://:***@127.0.0.1:6379/0");
+  CHECK(effective["state"]["backend"] == "redis");
+  CHECK_THAT(r.out + r.err, !Contains("s3cret"));
+  CHECK_THAT(r.err, Contains("environment overrides: BROKEDANCER_REDIS_URL"));
+}
+
+TEST_CASE("config check rejects a misspelt config with exit code 2, the file and the JSON path") {
+  auto path = temp_path("bad.json");
+  std::ofstream(path) << R"({"supervisor": {"max_restart": 3}})";
+  auto r = run_cli({"config", "check", path});
+  std::remove(path.c_str());
+  CHECK(r.exit_code == exit_code::config_invalid);
+  CHECK_THAT(
+      r.err,
+      Contains(path + ": $.supervisor.max_restart: unknown key; did you mean \"max_restarts\"?"));
+}
+
+TEST_CASE("config check rejects malformed JSON with exit code 2") {
+  auto path = temp_path("broken.json");
+  std::ofstream(path) << "{ \"log\": ";
+  auto r = run_cli({"config", "check", path});
+  std::remove(path.c_str());
+  CHECK(r.exit_code == exit_code::config_invalid);
+  CHECK_THAT(r.err, Contains(path + ": $: is not valid JSON"));
+}
+
+TEST_CASE("run refuses a bad environment override with exit code 2 before starting anything") {
+  auto r = run_cli({"run", "--duration", "5"}, {"BROKEDANCER_LOG_FORMAT=xml"});
+  CHECK(r.exit_code == exit_code::config_invalid);
+  CHECK_THAT(r.err, Contains("environment: BROKEDANCER_LOG_FORMAT: $.log.format: expected one of"));
+  CHECK_THAT(r.err, !Contains("runtime starting"));
+}
+
+TEST_CASE("an unknown option is a usage error with its own exit code") {
+  auto r = run_cli({"run", "--bots-typo", "3"});
+  CHECK(r.exit_code == exit_code::usage);
+}
+
+TEST_CASE("run boots the runtime on the embedded default and stops cleanly on SIGTERM and SIGINT") {
+  for (int sig : {SIGTERM, SIGINT}) {
+    INFO("signal " << sig);
+    auto out = temp_path("out"), err = temp_path("err");
+    auto pid = start({"run"}, {"BROKEDANCER_LOG_FORMAT=json"}, out, err);
+    // Wait until it says it has started, then ask it to stop.
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(err);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("runtime started") != std::string::npos)
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    kill(pid, sig);
+    auto r = wait_for(pid, out, err);
+    CHECK(r.exit_code == exit_code::ok);
+    CHECK_THAT(r.err, Contains("\"message\":\"runtime stopping\""));
+    CHECK_THAT(r.err, Contains("\"message\":\"runtime stopped\""));
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);)
+      CHECK_NOTHROW(nlohmann::json::parse(line));
+  }
+}
+
+TEST_CASE("run --duration stops by itself with exit code 0") {
+  auto r = run_cli({"run", "--duration", "0.3"});
+  CHECK(r.exit_code == exit_code::ok);
+  CHECK_THAT(r.err, Contains("runtime stopping reason=\"duration elapsed\""));
+}
