@@ -9,6 +9,7 @@
 #include "actors/supervisor.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/config.hpp"
+#include "runtime/config_schema.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/secret_masker.hpp"
@@ -51,6 +52,18 @@ int config_check(const std::string& path) {
     report(err);
     return exit_code::config_invalid;
   }
+}
+
+int config_keys() {
+  for (const auto& s : config_schema()) {
+    std::cout << s.json_path() << "  (" << s.environment_name() << ")\n    " << to_string(s.kind);
+    if (!s.secret)
+      std::cout << ", default " << s.default_value.dump();
+    else
+      std::cout << ", secret: from the environment only";
+    std::cout << "\n    " << s.help << '\n';
+  }
+  return exit_code::ok;
 }
 
 int run(const std::string& path, std::optional<double> duration_s) {
@@ -97,6 +110,9 @@ int cli_main(int argc, char** argv) {
                         "JSON config file; default: $BROKEDANCER_CONFIG, else the embedded "
                         "development configuration");
 
+  auto* keys_cmd = config_cmd->add_subcommand(
+      "keys", "List every setting: JSON path, environment variable, type, default");
+
   auto* run_cmd = app.add_subcommand("run", "Boot the runtime and run until SIGINT/SIGTERM");
   std::string run_path;
   std::optional<double> duration_s;
@@ -116,6 +132,8 @@ int cli_main(int argc, char** argv) {
   }
   if (check_cmd->parsed())
     return config_check(check_path);
+  if (keys_cmd->parsed())
+    return config_keys();
   if (run_cmd->parsed())
     return run(run_path, duration_s);
   return exit_code::usage;

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -40,7 +41,8 @@ std::string slurp(const std::string& path) {
 
 // Starts the CLI with `args` and extra environment entries (NAME=value); returns its pid.
 pid_t start(const std::vector<std::string>& args, const std::vector<std::string>& env,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path,
+            const char* program = BROKEDANCER_CLI_PATH) {
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -50,7 +52,7 @@ pid_t start(const std::vector<std::string>& args, const std::vector<std::string>
     dup2(err, 2);
     for (const auto& entry : env)
       putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> argv{const_cast<char*>(BROKEDANCER_CLI_PATH)};
+    std::vector<char*> argv{const_cast<char*>(program)};
     for (const auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -82,9 +84,10 @@ std::string temp_path(const char* what) {
   return "/tmp/brokedancer-cli-" + std::to_string(getpid()) + "-" + what;
 }
 
-finished run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+finished run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                 const char* program = BROKEDANCER_CLI_PATH) {
   auto out = temp_path("out"), err = temp_path("err");
-  return wait_for(start(args, env, out, err), out, err);
+  return wait_for(start(args, env, out, err, program), out, err);
 }
 
 std::string config_path(const char* name) {
@@ -174,4 +177,34 @@ TEST_CASE("run --duration stops by itself with exit code 0") {
   auto r = run_cli({"run", "--duration", "0.3"});
   CHECK(r.exit_code == exit_code::ok);
   CHECK_THAT(r.err, Contains("runtime stopping reason=\"duration elapsed\""));
+}
+
+TEST_CASE(
+    "brokedancer-bench prints the raw CAF baseline as JSON, each figure beside its baseline") {
+  auto r = run_cli({"--scenario", "caf-baseline", "--repetitions", "2", "--json", "-"}, {},
+                   BROKEDANCER_BENCH_PATH);
+  INFO(r.err);
+  REQUIRE(r.exit_code == exit_code::ok);
+  auto report = nlohmann::json::parse(r.out);
+  REQUIRE(report["scenarios"].size() == 1);
+  const auto& scenario = report["scenarios"][0];
+  CHECK(scenario["name"] == "caf-baseline");
+  std::map<std::string, nlohmann::json> figures;
+  for (const auto& f : scenario["figures"])
+    figures[f["name"].get<std::string>()] = f;
+  for (auto name : {"caf_one_to_one", "thread_queue_one_to_one", "caf_fan_out_10k_loop",
+                    "caf_fan_out_10k_group"}) {
+    INFO(name);
+    REQUIRE(figures.count(name) == 1);
+    CHECK(figures[name]["samples"].size() == 2);
+    CHECK(figures[name]["median"].get<double>() > 0);
+  }
+  CHECK(figures["caf_one_to_one"]["baseline"]["name"] == "thread_queue_one_to_one");
+  CHECK(figures["caf_fan_out_10k_loop"]["baseline"]["name"] == "caf_fan_out_10k_group");
+}
+
+TEST_CASE("brokedancer-bench rejects an unknown scenario as a usage error") {
+  auto r = run_cli({"--scenario", "no-such-thing"}, {}, BROKEDANCER_BENCH_PATH);
+  CHECK(r.exit_code == exit_code::usage);
+  CHECK_THAT(r.err, Contains("no scenario named no-such-thing"));
 }

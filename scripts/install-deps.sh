@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's own packages, whatever brokedancer needs that is missing.
+# Usage: scripts/install-deps.sh [--with-test-tools]
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache
+  libcaf-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev
+)
+if [[ "${1:-}" == "--with-test-tools" ]]; then
+  packages+=(catch2 redis-server redis-tools)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "brokedancer: installing ${missing[*]}" >&2
+apt_get=(apt-get)
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    apt_get=(sudo apt-get)
+  else
+    echo "brokedancer: ${missing[*]} missing; run this as root or install them with apt-get" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${apt_get[@]}" update -qq
+"${apt_get[@]}" install -y -qq --no-install-recommends "${missing[@]}"
