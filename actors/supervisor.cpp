@@ -229,6 +229,18 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_options options,
                                      child.last_exit_reason});
         return status;
       },
+      [self](restart_atom, const std::string& name) -> caf::result<void> {
+        for (const auto& child : self->state.children) {
+          if (child.spec.name != name)
+            continue;
+          if (!child.current)
+            return make_error(errc::subsystem_unavailable, name + " is not running");
+          self->state.log.warn("restarting a child on request", {{"child", name}});
+          self->send_exit(child.current, caf::exit_reason::kill);
+          return caf::unit;
+        }
+        return make_error(errc::invalid_argument, "no child named " + name);
+      },
       [self](whereis_atom, const std::string& name) -> caf::result<caf::actor> {
         for (const auto& child : self->state.children)
           if (child.spec.name == name)

@@ -11,6 +11,9 @@ namespace brokedancer {
 using status_atom = caf::atom_constant<caf::atom("status")>;
 // Tells a stable child handle which incarnation of the child it now forwards to.
 using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
+// Asks a supervisor to restart a child by name: the running incarnation is killed (counted
+// as a crash) and a new one started. For operators, and for crash tests.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 // Asks a supervisor for the stable handle of a child by name.
 using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
 

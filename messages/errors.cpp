@@ -6,16 +6,17 @@ namespace brokedancer {
 
 std::string to_string(errc code) {
   switch (code) {
-    case errc::none:
-      return "none";
-    case errc::subsystem_unavailable:
-      return "subsystem_unavailable";
-    case errc::restart_intensity_exceeded:
-      return "restart_intensity_exceeded";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::shutting_down:
-      return "shutting_down";
+    case errc::none: return "none";
+    case errc::subsystem_unavailable: return "subsystem_unavailable";
+    case errc::restart_intensity_exceeded: return "restart_intensity_exceeded";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::shutting_down: return "shutting_down";
+    case errc::store_unavailable: return "store_unavailable";
+    case errc::invalid_json: return "invalid_json";
+    case errc::key_too_large: return "key_too_large";
+    case errc::value_too_large: return "value_too_large";
+    case errc::not_an_integer: return "not_an_integer";
+    case errc::integer_overflow: return "integer_overflow";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

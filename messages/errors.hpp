@@ -21,6 +21,18 @@ enum class errc : uint8_t {
   invalid_argument = 3,
   // The runtime is stopping and no longer takes this request.
   shutting_down = 4,
+  // The state store's backend cannot be reached; the request was not carried out (or not
+  // acknowledged), so the caller must treat it as not done.
+  store_unavailable = 5,
+  // A value that must be JSON is not.
+  invalid_json = 6,
+  // A key or value is larger than the configured limit (state.max_key_bytes / max_value_bytes).
+  key_too_large = 7,
+  value_too_large = 8,
+  // increment on a value that is not a JSON integer.
+  not_an_integer = 9,
+  // increment would leave the range of a 64-bit signed integer.
+  integer_overflow = 10,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

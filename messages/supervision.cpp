@@ -4,12 +4,9 @@ namespace brokedancer {
 
 std::string to_string(restart_policy policy) {
   switch (policy) {
-    case restart_policy::permanent:
-      return "permanent";
-    case restart_policy::transient:
-      return "transient";
-    case restart_policy::temporary:
-      return "temporary";
+    case restart_policy::permanent: return "permanent";
+    case restart_policy::transient: return "transient";
+    case restart_policy::temporary: return "temporary";
   }
   return "restart_policy(" + std::to_string(static_cast<int>(policy)) + ")";
 }

@@ -3,10 +3,12 @@
 // The one list of every message type that crosses an actor boundary, with its wire name.
 // Type names are the identity on the wire: every node must register the same name for the
 // same type, and a type missing here still works locally but arrives empty on a peer.
-// Add a type here and the serialization test will not compile until it has a sample value.
+// Add a type here and the serialization test will not link until it has a sample value.
+// CAF registers std::vector<T> along with every T, as "std::vector<name>".
 
 #include <vector>
 
+#include "messages/state_store.hpp"
 #include "messages/supervision.hpp"
 
 namespace brokedancer {
@@ -21,6 +23,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<child_status>{}, "brokedancer.child_status");
   f(type_tag<supervisor_status>{}, "brokedancer.supervisor_status");
   f(type_tag<escalation>{}, "brokedancer.escalation");
+  f(type_tag<maybe_value>{}, "brokedancer.maybe_value");
+  f(type_tag<key_value>{}, "brokedancer.key_value");
+  f(type_tag<store_status>{}, "brokedancer.store_status");
 }
 
 } // namespace brokedancer

@@ -132,8 +132,7 @@ std::string problem_with(const setting& s, const nlohmann::json& value) {
 // An environment variable is text; turn it into the JSON value its setting expects.
 nlohmann::json parse_environment_value(const setting& s, const std::string& text) {
   switch (s.kind) {
-    case setting_kind::string:
-      return text;
+    case setting_kind::string: return text;
     case setting_kind::integer: {
       int64_t value = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -295,6 +294,9 @@ public:
     cfg.supervisor.window_ms = std::llround(e["supervisor"]["window_s"].get<double>() * 1000.0);
     cfg.state.backend = e["state"]["backend"].get<std::string>();
     cfg.state.key_prefix = e["state"]["key_prefix"].get<std::string>();
+    cfg.state.max_key_bytes = e["state"]["max_key_bytes"].get<size_t>();
+    cfg.state.max_value_bytes = e["state"]["max_value_bytes"].get<size_t>();
+    cfg.state.sweep_interval_ms = e["state"]["sweep_interval_ms"].get<int>();
     cfg.bus.backend = e["bus"]["backend"].get<std::string>();
     std::string problem;
     cfg.redis.endpoint = *parse_redis_url(e["redis"]["url"].get<std::string>(), problem);
@@ -302,6 +304,9 @@ public:
       cfg.redis.endpoint.password = password;
     cfg.redis.connect_timeout_ms = e["redis"]["connect_timeout_ms"].get<int>();
     cfg.redis.command_timeout_ms = e["redis"]["command_timeout_ms"].get<int>();
+    cfg.redis.reconnect_initial_ms = e["redis"]["reconnect_initial_ms"].get<int>();
+    cfg.redis.reconnect_max_ms = e["redis"]["reconnect_max_ms"].get<int>();
+    cfg.redis.pipeline_max = e["redis"]["pipeline_max"].get<int>();
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)

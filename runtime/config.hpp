@@ -69,6 +69,9 @@ struct runtime_config {
   struct state_section {
     std::string backend;
     std::string key_prefix;
+    size_t max_key_bytes = 0;
+    size_t max_value_bytes = 0;
+    int sweep_interval_ms = 0;
   } state;
   struct bus_section {
     std::string backend;
@@ -77,6 +80,9 @@ struct runtime_config {
     redis_endpoint endpoint; // the URL parsed; a password from redis.password wins
     int connect_timeout_ms = 0;
     int command_timeout_ms = 0;
+    int reconnect_initial_ms = 0;
+    int reconnect_max_ms = 0;
+    int pipeline_max = 0;
   } redis;
 
   std::string source;                 // where the file part came from

@@ -92,6 +92,14 @@ std::vector<setting> build_schema() {
              {"memory", "redis"}),
       make("state", "key_prefix", k::string,
            "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
+      ranged(make("state", "max_key_bytes", k::integer, 1024, "longest key the store accepts"), 1,
+             1 << 20),
+      ranged(make("state", "max_value_bytes", k::integer, 4 << 20,
+                  "largest value (JSON text) the store accepts"),
+             1, 512 << 20),
+      ranged(make("state", "sweep_interval_ms", k::integer, 1000,
+                  "memory backend: how often expired keys are removed from memory"),
+             10, 600000),
 
       one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
 
@@ -106,6 +114,14 @@ std::vector<setting> build_schema() {
       ranged(make("redis", "command_timeout_ms", k::integer, 1000,
                   "how long one command may take before the store reports it unavailable"),
              1, 600000),
+      ranged(make("redis", "reconnect_initial_ms", k::integer, 100,
+                  "first wait before reconnecting; doubles per failure, with jitter"),
+             1, 60000),
+      ranged(make("redis", "reconnect_max_ms", k::integer, 5000, "longest wait between reconnects"),
+             1, 600000),
+      ranged(make("redis", "pipeline_max", k::integer, 256,
+                  "most commands sent in one round trip; concurrent requests share it"),
+             1, 100000),
   };
 }
 
@@ -119,14 +135,10 @@ std::string upper(std::string text) {
 
 std::string_view to_string(setting_kind kind) {
   switch (kind) {
-    case setting_kind::string:
-      return "a string";
-    case setting_kind::integer:
-      return "an integer";
-    case setting_kind::number:
-      return "a number";
-    case setting_kind::boolean:
-      return "true or false";
+    case setting_kind::string: return "a string";
+    case setting_kind::integer: return "an integer";
+    case setting_kind::number: return "a number";
+    case setting_kind::boolean: return "true or false";
   }
   return "a value";
 }

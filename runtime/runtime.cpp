@@ -16,6 +16,7 @@
 #include "runtime/actor_system_config.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/infrastructure.hpp"
 
 namespace brokedancer {
 
@@ -29,10 +30,10 @@ sigset_t termination_signals() {
   return set;
 }
 
-// The infrastructure actors that exist so far, in start order. Later subsystems (state store,
-// event bus, emergency controller, risk monitor) are added here.
-std::vector<child_spec> infrastructure_children(const runtime_config&) {
-  return {};
+// The infrastructure actors that exist so far, in start order. Later subsystems (event bus,
+// emergency controller, risk monitor) are added here.
+std::vector<child_spec> infrastructure_children(const runtime_config& config) {
+  return {state_store_child(config)};
 }
 
 } // namespace
@@ -161,6 +162,10 @@ caf::actor_system& runtime::system() {
 
 const runtime_config& runtime::config() const {
   return impl_->config;
+}
+
+state_store_actor runtime::state_store() const {
+  return caf::actor_cast<state_store_actor>(child("state_store"));
 }
 
 caf::actor runtime::child(const std::string& name) const {

@@ -12,6 +12,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/state_store.hpp"
 #include "runtime/config.hpp"
 
 namespace brokedancer {
@@ -57,6 +58,8 @@ public:
 
   caf::actor_system& system();
   const runtime_config& config() const;
+  // The state store (stable across restarts of the store actor).
+  state_store_actor state_store() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

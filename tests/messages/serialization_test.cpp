@@ -18,7 +18,7 @@ using namespace brokedancer;
 namespace {
 
 // A value of every registered type with no field left at its default, so that a field the
-// serializer forgets shows up as a difference. A type without a sample does not compile.
+// serializer forgets shows up as a difference. A type without a sample does not link.
 template <class T>
 T sample();
 
@@ -41,6 +41,21 @@ supervisor_status sample<supervisor_status>() {
 template <>
 escalation sample<escalation>() {
   return {"root", "state_store", "runtime_error: boom", 6, 5, 10000, "0123456789abcdef"};
+}
+
+template <>
+maybe_value sample<maybe_value>() {
+  return {true, R"({"qty": 3, "note": "ünïcødé"})"};
+}
+
+template <>
+key_value sample<key_value>() {
+  return {"bot:7:position", "42"};
+}
+
+template <>
+store_status sample<store_status>() {
+  return {"redis", true, 12, 3400, 5, 7, 2, "connection refused"};
 }
 
 struct fixture {

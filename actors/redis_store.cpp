@@ -1,0 +1,387 @@
+#include "actors/redis_store.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/glob.hpp"
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using redis_store_actor =
+    state_store_actor::extend<caf::reacts_to<std::vector<redis_job_result>>,
+                              caf::reacts_to<connection_state_atom, bool, std::string>>;
+
+using completion = std::function<void(redis_job_result&)>;
+
+// Requests sent to the connection and not answered yet, by job id.
+class pending_jobs {
+public:
+  pending_jobs() = default;
+  pending_jobs(const pending_jobs&) = delete;
+  pending_jobs& operator=(const pending_jobs&) = delete;
+
+  // CAF 0.17 drops a response promise that is destroyed unanswered: the client would wait
+  // for its timeout. However this actor ends -- even killed, when no handler runs -- its state
+  // is destroyed, and with it every open request is answered.
+  ~pending_jobs() {
+    fail_all("the state store stopped before Redis answered");
+  }
+
+  void add(uint64_t id, completion done) {
+    jobs_.emplace(id, std::move(done));
+  }
+
+  void complete(redis_job_result& result) {
+    auto found = jobs_.find(result.id);
+    if (found == jobs_.end())
+      return;
+    auto done = std::move(found->second);
+    jobs_.erase(found);
+    done(result);
+  }
+
+  void fail_all(const std::string& why) {
+    auto jobs = std::move(jobs_);
+    jobs_.clear();
+    for (auto& [id, done] : jobs) {
+      redis_job_result result;
+      result.id = id;
+      result.error = why;
+      done(result);
+    }
+  }
+
+private:
+  std::unordered_map<uint64_t, completion> jobs_;
+};
+
+struct redis_store_state {
+  redis_store_options options;
+  std::string prefix_pattern; // the key prefix, glob-escaped
+  caf::actor connection;
+  bool available = false;
+  uint64_t next_id = 1;
+  store_status stats;
+  logger log{"state_store"};
+  pending_jobs pending; // last: destroyed first, while the rest of the state still exists
+};
+
+using self_pointer = redis_store_actor::stateful_pointer<redis_store_state>;
+
+caf::error unavailable(const std::string& why) {
+  return make_error(errc::store_unavailable, why);
+}
+
+// An error reply from Redis, as the same error the memory backend gives for the same misuse.
+caf::error error_reply(const redis_reply& reply) {
+  const auto& text = reply.text;
+  if (text.find("not an integer") != std::string::npos)
+    return make_error(errc::not_an_integer, "the value is not an integer");
+  if (text.find("overflow") != std::string::npos)
+    return make_error(errc::integer_overflow, "the increment would overflow");
+  return unavailable("Redis replied: " + text);
+}
+
+caf::error unexpected(const redis_reply& reply) {
+  return reply.type == redis_reply::kind::error ? error_reply(reply)
+                                                : unavailable("unexpected reply from Redis");
+}
+
+std::string prefixed(self_pointer self, const std::string& key) {
+  return self->state.options.key_prefix + key;
+}
+
+std::vector<std::string> with_ttl(std::vector<std::string> command, int64_t ttl_ms) {
+  if (ttl_ms > 0) {
+    command.emplace_back("PX");
+    command.push_back(std::to_string(ttl_ms));
+  }
+  return command;
+}
+
+// Hands a job to the connection, or fails it at once when Redis is not reachable.
+void submit(self_pointer self, redis_job job, completion done) {
+  auto& st = self->state;
+  ++st.stats.requests;
+  if (!st.available) {
+    ++st.stats.failures;
+    redis_job_result result;
+    result.error = "Redis is not reachable: " + st.stats.last_error;
+    done(result);
+    return;
+  }
+  job.id = st.next_id++;
+  st.pending.add(job.id, std::move(done));
+  // A typed actor may send() only to typed actors; the connection is dynamically typed.
+  caf::anon_send(st.connection, std::move(job));
+}
+
+redis_job pipeline(std::vector<std::vector<std::string>> commands) {
+  redis_job job;
+  job.commands = std::move(commands);
+  return job;
+}
+
+// Runs `job` and answers `rp` with `extract(replies)`, or with the job's failure.
+template <class Promise, class Extract>
+void answer(self_pointer self, redis_job job, Promise rp, Extract extract) {
+  // Touches only the promise: it may run while the state is being destroyed.
+  submit(self, std::move(job), [rp, extract](redis_job_result& result) mutable {
+    if (!result.ok) {
+      rp.deliver(unavailable(result.error));
+      return;
+    }
+    extract(result, rp);
+  });
+}
+
+redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_options options) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.prefix_pattern = glob_escape(st.options.key_prefix);
+  st.stats.backend = "redis";
+  st.stats.last_error = "not connected yet";
+  st.connection = spawn_redis_connection(self, st.options.connection);
+  self->monitor(st.connection);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (down.source != self->state.connection.address())
+      return;
+    // Without its connection the store cannot keep a promise: fail what is open and let the
+    // supervisor start a fresh store and connection.
+    self->state.pending.fail_all("the Redis connection stopped");
+    self->quit(down.reason ? down.reason : unavailable("the Redis connection stopped"));
+  });
+  return {
+      [self](get_atom, const std::string& key) -> caf::result<maybe_value> {
+        if (auto err = check_key(self->state.options.limits, key))
+          return err;
+        auto rp = self->make_response_promise<maybe_value>();
+        answer(self, pipeline({{"GET", prefixed(self, key)}}), rp,
+               [](redis_job_result& r, auto& p) {
+                 auto& reply = r.replies.at(0);
+                 if (reply.type == redis_reply::kind::nil)
+                   p.deliver(maybe_value{});
+                 else if (reply.type == redis_reply::kind::string)
+                   p.deliver(maybe_value{true, std::move(reply.text)});
+                 else
+                   p.deliver(unexpected(reply));
+               });
+        return rp;
+      },
+      [self](set_atom, const std::string& key, std::string& json,
+             int64_t ttl_ms) -> caf::result<void> {
+        auto& limits = self->state.options.limits;
+        if (auto err = check_key(limits, key))
+          return err;
+        if (auto err = check_value(limits, json))
+          return err;
+        if (auto err = check_ttl(ttl_ms))
+          return err;
+        auto rp = self->make_response_promise();
+        answer(self, pipeline({with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms)}),
+               rp, [](redis_job_result& r, auto& p) {
+                 if (r.replies.at(0).type == redis_reply::kind::status)
+                   p.deliver(caf::unit);
+                 else
+                   p.deliver(unexpected(r.replies[0]));
+               });
+        return rp;
+      },
+      [self](del_atom, const std::string& key) -> caf::result<bool> {
+        if (auto err = check_key(self->state.options.limits, key))
+          return err;
+        auto rp = self->make_response_promise<bool>();
+        answer(self, pipeline({{"DEL", prefixed(self, key)}}), rp,
+               [](redis_job_result& r, auto& p) {
+                 auto& reply = r.replies.at(0);
+                 if (reply.type == redis_reply::kind::integer)
+                   p.deliver(reply.integer > 0);
+                 else
+                   p.deliver(unexpected(reply));
+               });
+        return rp;
+      },
+      [self](exists_atom, const std::string& key) -> caf::result<bool> {
+        if (auto err = check_key(self->state.options.limits, key))
+          return err;
+        auto rp = self->make_response_promise<bool>();
+        answer(self, pipeline({{"EXISTS", prefixed(self, key)}}), rp,
+               [](redis_job_result& r, auto& p) {
+                 auto& reply = r.replies.at(0);
+                 if (reply.type == redis_reply::kind::integer)
+                   p.deliver(reply.integer > 0);
+                 else
+                   p.deliver(unexpected(reply));
+               });
+        return rp;
+      },
+      [self](get_many_atom,
+             const std::vector<std::string>& keys) -> caf::result<std::vector<maybe_value>> {
+        for (const auto& key : keys)
+          if (auto err = check_key(self->state.options.limits, key))
+            return err;
+        if (keys.empty())
+          return std::vector<maybe_value>{};
+        std::vector<std::string> command{"MGET"};
+        for (const auto& key : keys)
+          command.push_back(prefixed(self, key));
+        auto rp = self->make_response_promise<std::vector<maybe_value>>();
+        answer(self, pipeline({std::move(command)}), rp, [](redis_job_result& r, auto& p) {
+          auto& reply = r.replies.at(0);
+          if (reply.type != redis_reply::kind::array) {
+            p.deliver(unexpected(reply));
+            return;
+          }
+          std::vector<maybe_value> values;
+          for (auto& element : reply.elements) {
+            if (element.type == redis_reply::kind::string)
+              values.push_back({true, std::move(element.text)});
+            else
+              values.emplace_back();
+          }
+          p.deliver(std::move(values));
+        });
+        return rp;
+      },
+      [self](set_many_atom, std::vector<key_value>& items, int64_t ttl_ms) -> caf::result<void> {
+        auto& limits = self->state.options.limits;
+        if (auto err = check_ttl(ttl_ms))
+          return err;
+        for (const auto& item : items) {
+          if (auto err = check_key(limits, item.key))
+            return err;
+          if (auto err = check_value(limits, item.json))
+            return err;
+        }
+        if (items.empty())
+          return caf::unit;
+        // MULTI/EXEC: all keys are written, or none, as in the memory backend.
+        std::vector<std::vector<std::string>> commands{{"MULTI"}};
+        for (auto& item : items)
+          commands.push_back(
+              with_ttl({"SET", prefixed(self, item.key), std::move(item.json)}, ttl_ms));
+        commands.push_back({"EXEC"});
+        auto rp = self->make_response_promise();
+        answer(self, pipeline(std::move(commands)), rp, [](redis_job_result& r, auto& p) {
+          auto& exec = r.replies.back();
+          if (exec.type == redis_reply::kind::array)
+            p.deliver(caf::unit);
+          else
+            p.deliver(unexpected(exec));
+        });
+        return rp;
+      },
+      [self](increment_atom, const std::string& key, int64_t by) -> caf::result<int64_t> {
+        if (auto err = check_key(self->state.options.limits, key))
+          return err;
+        auto rp = self->make_response_promise<int64_t>();
+        answer(self, pipeline({{"INCRBY", prefixed(self, key), std::to_string(by)}}), rp,
+               [](redis_job_result& r, auto& p) {
+                 auto& reply = r.replies.at(0);
+                 if (reply.type == redis_reply::kind::integer)
+                   p.deliver(reply.integer);
+                 else
+                   p.deliver(unexpected(reply));
+               });
+        return rp;
+      },
+      [self](set_nx_atom, const std::string& key, std::string& json,
+             int64_t ttl_ms) -> caf::result<bool> {
+        auto& limits = self->state.options.limits;
+        if (auto err = check_key(limits, key))
+          return err;
+        if (auto err = check_value(limits, json))
+          return err;
+        if (auto err = check_ttl(ttl_ms))
+          return err;
+        auto rp = self->make_response_promise<bool>();
+        auto command = with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms);
+        command.emplace_back("NX");
+        answer(self, pipeline({std::move(command)}), rp, [](redis_job_result& r, auto& p) {
+          auto& reply = r.replies.at(0);
+          if (reply.type == redis_reply::kind::status)
+            p.deliver(true);
+          else if (reply.type == redis_reply::kind::nil)
+            p.deliver(false);
+          else
+            p.deliver(unexpected(reply));
+        });
+        return rp;
+      },
+      [self](list_keys_atom, const std::string& pattern) -> caf::result<std::vector<std::string>> {
+        redis_job job;
+        job.type = redis_job::kind::scan;
+        job.pattern = self->state.prefix_pattern + pattern;
+        auto rp = self->make_response_promise<std::vector<std::string>>();
+        auto prefix_size = self->state.options.key_prefix.size();
+        answer(self, std::move(job), rp, [prefix_size](redis_job_result& r, auto& p) {
+          std::vector<std::string> keys;
+          keys.reserve(r.keys.size());
+          for (auto& key : r.keys)
+            keys.push_back(key.substr(prefix_size));
+          // SCAN may return a key more than once; the memory backend returns each once, sorted.
+          std::sort(keys.begin(), keys.end());
+          keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+          p.deliver(std::move(keys));
+        });
+        return rp;
+      },
+      [self](clear_atom) -> caf::result<void> {
+        redis_job job;
+        job.type = redis_job::kind::scan_delete;
+        job.pattern = self->state.prefix_pattern + "*";
+        auto rp = self->make_response_promise();
+        answer(self, std::move(job), rp, [](redis_job_result&, auto& p) { p.deliver(caf::unit); });
+        return rp;
+      },
+      [self](status_atom) {
+        auto status = self->state.stats;
+        status.available = self->state.available;
+        return status;
+      },
+      [self](std::vector<redis_job_result>& results) {
+        auto& current = self->state;
+        for (auto& result : results) {
+          if (!result.ok)
+            ++current.stats.failures;
+          current.pending.complete(result);
+        }
+      },
+      [self](connection_state_atom, bool connected, std::string& error) {
+        auto& current = self->state;
+        const auto& endpoint = current.options.connection.endpoint;
+        if (connected) {
+          if (current.stats.requests > 0)
+            ++current.stats.reconnects;
+          current.log.info("connected to Redis",
+                           {{"host", endpoint.host}, {"port", endpoint.port}, {"db", endpoint.db}});
+          current.stats.last_error.clear();
+        } else {
+          current.log.warn(
+              "Redis is unreachable; requests fail with store_unavailable until it is back",
+              {{"error", error}});
+          current.stats.last_error = error;
+        }
+        current.available = connected;
+      },
+  };
+}
+
+} // namespace
+
+state_store_actor spawn_redis_store(caf::actor_system& sys, redis_store_options options) {
+  return sys.spawn(redis_store, std::move(options));
+}
+
+} // namespace brokedancer

@@ -1,0 +1,28 @@
+#pragma once
+
+// The checks every state store backend applies before it touches data, so that both answer a
+// bad request with the same error.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <caf/error.hpp>
+
+namespace brokedancer {
+
+struct store_limits {
+  size_t max_key_bytes = 1024;
+  size_t max_value_bytes = 4 * 1024 * 1024;
+};
+
+// An empty error when the key is acceptable.
+caf::error check_key(const store_limits& limits, std::string_view key);
+// Checks size and that the text is JSON.
+caf::error check_value(const store_limits& limits, std::string_view json);
+caf::error check_ttl(int64_t ttl_ms);
+
+// Parses a stored value as a JSON integer in int64 range, as increment needs it.
+bool parse_integer(std::string_view json, int64_t& value);
+
+} // namespace brokedancer

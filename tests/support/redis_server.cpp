@@ -1,0 +1,108 @@
+#include "support/redis_server.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace brokedancer::testing {
+
+namespace {
+
+unsigned short free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("cannot find a free loopback port");
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool answers_ping(unsigned short port) {
+  timeval timeout{0, 200000};
+  auto* ctx = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  bool ok = false;
+  if (ctx && !ctx->err) {
+    auto* reply = static_cast<redisReply*>(redisCommand(ctx, "PING"));
+    ok = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply)
+      freeReplyObject(reply);
+  }
+  if (ctx)
+    redisFree(ctx);
+  return ok;
+}
+
+} // namespace
+
+redis_server::redis_server() {
+  char dir[] = "/tmp/brokedancer-redis-XXXXXX";
+  if (!mkdtemp(dir))
+    throw std::runtime_error("cannot create a directory for redis-server");
+  dir_ = dir;
+  port_ = free_loopback_port();
+  start();
+}
+
+redis_server::~redis_server() {
+  kill();
+  std::string rm = "rm -rf '" + dir_ + "'";
+  if (std::system(rm.c_str()) != 0)
+    return;
+}
+
+void redis_server::start() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    auto port = std::to_string(port_);
+    auto log = dir_ + "/redis.log";
+    execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port.c_str(), "--dir",
+           dir_.c_str(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+           "--logfile", log.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!answers_ping(port_)) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_)
+      throw std::runtime_error("redis-server exited at start; see " + dir_ + "/redis.log");
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("redis-server did not answer within 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void redis_server::kill() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
+std::string redis_server::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_) + "/0";
+}
+
+std::string shared_redis_url() {
+  const char* url = std::getenv("BROKEDANCER_TEST_REDIS_URL");
+  if (!url || !*url)
+    throw std::runtime_error("BROKEDANCER_TEST_REDIS_URL is not set: run the suite with "
+                             "scripts/test.sh, which starts a throwaway redis-server");
+  return url;
+}
+
+} // namespace brokedancer::testing

@@ -1,0 +1,41 @@
+#pragma once
+
+// A redis-server process of a test's own, on a free loopback port, for tests that must kill
+// and restart Redis without disturbing the suite's shared server. It persists with
+// appendfsync always, as a production Redis that must not lose acknowledged writes would.
+
+#include <string>
+
+#include <sys/types.h>
+
+namespace brokedancer::testing {
+
+class redis_server {
+public:
+  redis_server();
+  ~redis_server();
+
+  redis_server(const redis_server&) = delete;
+  redis_server& operator=(const redis_server&) = delete;
+
+  // Starts (or starts again, on the same port and data directory) and waits until it answers.
+  void start();
+  // SIGKILL: no chance to flush anything but what appendfsync already wrote.
+  void kill();
+
+  unsigned short port() const {
+    return port_;
+  }
+  std::string url() const;
+
+private:
+  std::string dir_;
+  unsigned short port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// The URL of the suite's shared Redis (BROKEDANCER_TEST_REDIS_URL, set by scripts/test.sh).
+// Fails the current test with instructions when it is not set.
+std::string shared_redis_url();
+
+} // namespace brokedancer::testing
