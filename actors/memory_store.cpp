@@ -114,11 +114,7 @@ memory_store(memory_store_actor::stateful_pointer<memory_store_state> self,
       [&d, &lim](set_atom, const std::string& key, std::string& json,
                  int64_t ttl_ms) -> caf::result<void> {
         ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        if (auto err = check_value(lim, json))
-          return err;
-        if (auto err = check_ttl(ttl_ms))
+        if (auto err = check_write(lim, key, json, ttl_ms))
           return err;
         d.put(key, std::move(json), ttl_ms);
         return caf::unit;
@@ -187,11 +183,7 @@ memory_store(memory_store_actor::stateful_pointer<memory_store_state> self,
       [&d, &lim](set_nx_atom, const std::string& key, std::string& json,
                  int64_t ttl_ms) -> caf::result<bool> {
         ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        if (auto err = check_value(lim, json))
-          return err;
-        if (auto err = check_ttl(ttl_ms))
+        if (auto err = check_write(lim, key, json, ttl_ms))
           return err;
         if (d.find(key))
           return false;

@@ -258,9 +258,10 @@ void redis_connection(caf::blocking_actor* self, redis_connection_options option
       // Wait on the mailbox, not in sleep: jobs that arrive meanwhile fail at once.
       while (running && std::chrono::steady_clock::now() < wake) {
         self->receive(
-            [&](redis_job& job) {
-              std::vector<redis_job_result> results{
-                  failed(job.id, "not connected: " + conn.last_error())};
+            [&](std::vector<redis_job>& jobs) {
+              std::vector<redis_job_result> results;
+              for (const auto& job : jobs)
+                results.push_back(failed(job.id, "not connected: " + conn.last_error()));
               self->send(owner, std::move(results));
             },
             on_exit,
@@ -272,19 +273,20 @@ void redis_connection(caf::blocking_actor* self, redis_connection_options option
     }
     std::vector<redis_job> batch;
     size_t commands = 0;
-    self->receive(
-        [&](redis_job& job) {
-          commands += job.commands.size();
-          batch.push_back(std::move(job));
-        },
-        on_exit);
+    auto take = [&](std::vector<redis_job>& jobs) {
+      for (auto& job : jobs) {
+        commands += job.commands.size();
+        batch.push_back(std::move(job));
+      }
+    };
+    self->receive(take, on_exit);
+    // Whatever else is already waiting rides in the same round trip.
     bool more = true;
     while (running && more && commands < options.pipeline_max) {
       more = false;
       self->receive(
-          [&](redis_job& job) {
-            commands += job.commands.size();
-            batch.push_back(std::move(job));
+          [&](std::vector<redis_job>& jobs) {
+            take(jobs);
             more = true;
           },
           on_exit, caf::after(std::chrono::seconds(0)) >> [] {});

@@ -2,7 +2,7 @@
 
 // One connection to Redis, owned by a detached actor: hiredis's synchronous API blocks, so it
 // runs on a thread of its own and never on a CAF scheduler thread. Concurrency becomes
-// pipelining: the actor takes every job waiting in its mailbox (up to pipeline_max commands),
+// pipelining: the actor takes every batch waiting in its mailbox (up to pipeline_max commands),
 // writes them all, then reads all the replies -- one round trip for the lot.
 //
 // These types are the contract between the Redis store and its connection only; they never
@@ -81,7 +81,7 @@ struct redis_connection_options {
 
 // Spawns the connection actor, detached and linked to `owner`, which receives
 // std::vector<redis_job_result> and (connection_state_atom, bool connected, std::string error).
-// Send it redis_job messages.
+// Send it std::vector<redis_job>: a batch, answered by one vector of results.
 caf::actor spawn_redis_connection(caf::local_actor* owner, redis_connection_options options);
 
 } // namespace brokedancer

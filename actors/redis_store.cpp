@@ -17,9 +17,12 @@ namespace brokedancer {
 
 namespace {
 
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
 using redis_store_actor =
     state_store_actor::extend<caf::reacts_to<std::vector<redis_job_result>>,
-                              caf::reacts_to<connection_state_atom, bool, std::string>>;
+                              caf::reacts_to<connection_state_atom, bool, std::string>,
+                              caf::reacts_to<flush_atom>>;
 
 using completion = std::function<void(redis_job_result&)>;
 
@@ -71,6 +74,10 @@ struct redis_store_state {
   caf::actor connection;
   bool available = false;
   uint64_t next_id = 1;
+  // Jobs waiting for the next flush. The flush is a message to ourselves, so it queues behind
+  // every request already in the mailbox: all of them go to the connection as one message.
+  std::vector<redis_job> outbox;
+  bool flush_scheduled = false;
   store_status stats;
   logger log{"state_store"};
   pending_jobs pending; // last: destroyed first, while the rest of the state still exists
@@ -122,8 +129,11 @@ void submit(self_pointer self, redis_job job, completion done) {
   }
   job.id = st.next_id++;
   st.pending.add(job.id, std::move(done));
-  // A typed actor may send() only to typed actors; the connection is dynamically typed.
-  caf::anon_send(st.connection, std::move(job));
+  st.outbox.push_back(std::move(job));
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
 }
 
 redis_job pipeline(std::vector<std::vector<std::string>> commands) {
@@ -143,6 +153,15 @@ void answer(self_pointer self, redis_job job, Promise rp, Extract extract) {
     }
     extract(result, rp);
   });
+}
+
+// DEL and EXISTS answer with a count; the interface says whether it was more than zero.
+void positive_count(redis_job_result& r, caf::typed_response_promise<bool>& p) {
+  auto& reply = r.replies.at(0);
+  if (reply.type == redis_reply::kind::integer)
+    p.deliver(reply.integer > 0);
+  else
+    p.deliver(unexpected(reply));
 }
 
 redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_options options) {
@@ -182,11 +201,7 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
       [self](set_atom, const std::string& key, std::string& json,
              int64_t ttl_ms) -> caf::result<void> {
         auto& limits = self->state.options.limits;
-        if (auto err = check_key(limits, key))
-          return err;
-        if (auto err = check_value(limits, json))
-          return err;
-        if (auto err = check_ttl(ttl_ms))
+        if (auto err = check_write(limits, key, json, ttl_ms))
           return err;
         auto rp = self->make_response_promise();
         answer(self, pipeline({with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms)}),
@@ -202,28 +217,14 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
         if (auto err = check_key(self->state.options.limits, key))
           return err;
         auto rp = self->make_response_promise<bool>();
-        answer(self, pipeline({{"DEL", prefixed(self, key)}}), rp,
-               [](redis_job_result& r, auto& p) {
-                 auto& reply = r.replies.at(0);
-                 if (reply.type == redis_reply::kind::integer)
-                   p.deliver(reply.integer > 0);
-                 else
-                   p.deliver(unexpected(reply));
-               });
+        answer(self, pipeline({{"DEL", prefixed(self, key)}}), rp, positive_count);
         return rp;
       },
       [self](exists_atom, const std::string& key) -> caf::result<bool> {
         if (auto err = check_key(self->state.options.limits, key))
           return err;
         auto rp = self->make_response_promise<bool>();
-        answer(self, pipeline({{"EXISTS", prefixed(self, key)}}), rp,
-               [](redis_job_result& r, auto& p) {
-                 auto& reply = r.replies.at(0);
-                 if (reply.type == redis_reply::kind::integer)
-                   p.deliver(reply.integer > 0);
-                 else
-                   p.deliver(unexpected(reply));
-               });
+        answer(self, pipeline({{"EXISTS", prefixed(self, key)}}), rp, positive_count);
         return rp;
       },
       [self](get_many_atom,
@@ -299,11 +300,7 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
       [self](set_nx_atom, const std::string& key, std::string& json,
              int64_t ttl_ms) -> caf::result<bool> {
         auto& limits = self->state.options.limits;
-        if (auto err = check_key(limits, key))
-          return err;
-        if (auto err = check_value(limits, json))
-          return err;
-        if (auto err = check_ttl(ttl_ms))
+        if (auto err = check_write(limits, key, json, ttl_ms))
           return err;
         auto rp = self->make_response_promise<bool>();
         auto command = with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms);
@@ -344,6 +341,13 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
         auto rp = self->make_response_promise();
         answer(self, std::move(job), rp, [](redis_job_result&, auto& p) { p.deliver(caf::unit); });
         return rp;
+      },
+      [self](flush_atom) {
+        auto& current = self->state;
+        current.flush_scheduled = false;
+        // A typed actor may send() only to typed actors; the connection is dynamically typed.
+        caf::anon_send(current.connection, std::move(current.outbox));
+        current.outbox.clear();
       },
       [self](status_atom) {
         auto status = self->state.stats;

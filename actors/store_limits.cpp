@@ -35,6 +35,15 @@ caf::error check_ttl(int64_t ttl_ms) {
   return {};
 }
 
+caf::error check_write(const store_limits& limits, std::string_view key, std::string_view json,
+                       int64_t ttl_ms) {
+  if (auto err = check_key(limits, key))
+    return err;
+  if (auto err = check_value(limits, json))
+    return err;
+  return check_ttl(ttl_ms);
+}
+
 bool parse_integer(std::string_view json, int64_t& value) {
   if (json.empty())
     return false;

@@ -21,6 +21,9 @@ caf::error check_key(const store_limits& limits, std::string_view key);
 // Checks size and that the text is JSON.
 caf::error check_value(const store_limits& limits, std::string_view json);
 caf::error check_ttl(int64_t ttl_ms);
+// All three checks a write needs (set, set_if_not_exists), in the order both backends apply.
+caf::error check_write(const store_limits& limits, std::string_view key, std::string_view json,
+                       int64_t ttl_ms);
 
 // Parses a stored value as a JSON integer in int64 range, as increment needs it.
 bool parse_integer(std::string_view json, int64_t& value);

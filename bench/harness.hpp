@@ -25,7 +25,8 @@ struct figure {
 };
 
 struct run_context {
-  // Scheduler settings for any actor system the scenario creates (0 / empty: CAF defaults).
+  // Scheduler settings for any actor system the scenario creates (0 / empty: the runtime's
+  // defaults, one thread per core and work stealing).
   size_t scheduler_threads = 0;
   std::string scheduler_policy;
 };

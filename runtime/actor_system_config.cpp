@@ -1,5 +1,8 @@
 #include "runtime/actor_system_config.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
@@ -8,10 +11,15 @@
 
 namespace brokedancer {
 
+size_t scheduler_threads(int configured) {
+  if (configured > 0)
+    return static_cast<size_t>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 void configure_actor_system(caf::actor_system_config& cfg, const runtime_config& config) {
   register_message_types(cfg);
-  if (config.runtime.scheduler_threads > 0)
-    cfg.set("scheduler.max-threads", static_cast<size_t>(config.runtime.scheduler_threads));
+  cfg.set("scheduler.max-threads", scheduler_threads(config.runtime.scheduler_threads));
   cfg.set("scheduler.policy", caf::atom_from_string(config.runtime.scheduler_policy));
 }
 

@@ -69,7 +69,7 @@ std::vector<setting> build_schema() {
                    "name of this node in logs and the cluster; empty: the host name"),
               check_node_name),
       ranged(make("runtime", "scheduler_threads", k::integer, 0,
-                  "CAF scheduler worker threads; 0: CAF's default, max(cores, 4)"),
+                  "CAF scheduler worker threads; 0: one per core"),
              0, 256),
       one_of(make("runtime", "scheduler_policy", k::string, "stealing", "CAF scheduling policy"),
              {"stealing", "sharing"}),

@@ -48,7 +48,7 @@ bool answers_ping(unsigned short port) {
 
 } // namespace
 
-redis_server::redis_server() {
+redis_server::redis_server(persistence mode) : mode_(mode) {
   char dir[] = "/tmp/brokedancer-redis-XXXXXX";
   if (!mkdtemp(dir))
     throw std::runtime_error("cannot create a directory for redis-server");
@@ -69,9 +69,10 @@ void redis_server::start() {
   if (pid_ == 0) {
     auto port = std::to_string(port_);
     auto log = dir_ + "/redis.log";
+    bool aof = mode_ == persistence::append_only_fsync_always;
     execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port.c_str(), "--dir",
-           dir_.c_str(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-           "--logfile", log.c_str(), static_cast<char*>(nullptr));
+           dir_.c_str(), "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync",
+           "always", "--logfile", log.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

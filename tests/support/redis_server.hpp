@@ -1,8 +1,9 @@
 #pragma once
 
 // A redis-server process of a test's own, on a free loopback port, for tests that must kill
-// and restart Redis without disturbing the suite's shared server. It persists with
-// appendfsync always, as a production Redis that must not lose acknowledged writes would.
+// and restart Redis without disturbing the suite's shared server. By default it persists with
+// appendfsync always, as a production Redis that must not lose acknowledged writes would; the
+// benchmarks start one without persistence, to measure the store rather than the disk.
 
 #include <string>
 
@@ -12,7 +13,8 @@ namespace brokedancer::testing {
 
 class redis_server {
 public:
-  redis_server();
+  enum class persistence { append_only_fsync_always, none };
+  explicit redis_server(persistence mode = persistence::append_only_fsync_always);
   ~redis_server();
 
   redis_server(const redis_server&) = delete;
@@ -29,6 +31,7 @@ public:
   std::string url() const;
 
 private:
+  persistence mode_;
   std::string dir_;
   unsigned short port_ = 0;
   pid_t pid_ = -1;
