@@ -53,6 +53,7 @@ struct client_state {
   state_store_actor store;
   int id = 0;
   int ops = 0;
+  int issued = 0;
   int done = 0;
   std::vector<double> latencies;
   std::shared_ptr<load_report> report;
@@ -77,23 +78,24 @@ void issue(client_actor* self);
 void completed(client_actor* self, clock::time_point started) {
   auto& st = self->state;
   st.latencies.push_back(std::chrono::duration<double, std::micro>(clock::now() - started).count());
-  ++st.done;
-  issue(self);
+  if (++st.done == st.ops)
+    finish(self);
+  else
+    issue(self);
 }
 
 void issue(client_actor* self) {
   auto& st = self->state;
-  if (st.done == st.ops) {
-    finish(self);
+  if (st.issued == st.ops)
     return;
-  }
+  auto n = st.issued++;
   auto started = clock::now();
   auto failed = [self, started](caf::error&) {
     ++self->state.report->errors;
     completed(self, started);
   };
-  const auto& key = st.keys[static_cast<size_t>(st.done % 64)];
-  switch (st.done % 3) {
+  const auto& key = st.keys[static_cast<size_t>(n % 64)];
+  switch (n % 3) {
     case 0:
       self->request(st.store, std::chrono::seconds(30), set_atom::value, key, std::string{"12345"},
                     int64_t{0})
@@ -110,7 +112,9 @@ void issue(client_actor* self) {
   }
 }
 
-caf::behavior store_client(client_actor* self, state_store_actor store, int id, int ops,
+// `depth` requests are kept in flight: 1 is a client that waits for each reply; a bot that
+// fires several requests before it needs the answers keeps more.
+caf::behavior store_client(client_actor* self, state_store_actor store, int id, int ops, int depth,
                            std::shared_ptr<load_report> report) {
   auto& st = self->state;
   st.store = std::move(store);
@@ -121,7 +125,8 @@ caf::behavior store_client(client_actor* self, state_store_actor store, int id, 
   for (int i = 0; i < 64; ++i)
     st.keys.push_back("c" + std::to_string(id) + ":k" + std::to_string(i));
   st.counter = "c" + std::to_string(id) + ":counter";
-  issue(self);
+  for (int i = 0; i < depth; ++i)
+    issue(self);
   return {[](int) {
   }};
 }
@@ -150,12 +155,12 @@ struct load_figures {
 };
 
 load_figures run_clients(caf::actor_system& sys, state_store_actor store, int clients,
-                         int ops_per_client) {
+                         int ops_per_client, int depth = 1) {
   auto report = std::make_shared<load_report>();
   report->clients_left = clients;
   auto started = clock::now();
   for (int i = 0; i < clients; ++i)
-    sys.spawn(store_client, store, i, ops_per_client, report);
+    sys.spawn(store_client, store, i, ops_per_client, depth, report);
   std::unique_lock<std::mutex> guard{report->mutex};
   report->finished.wait(guard, [&] { return report->clients_left == 0; });
   auto seconds = std::chrono::duration<double>(clock::now() - started).count();
@@ -201,10 +206,12 @@ samples run_memory(const run_context& context) {
     supervised_store s{sys, store_config("memory", "")};
     record(out, "store_1_client", run_clients(sys, s.store, 1, 100000));
     record(out, "store_64_clients", run_clients(sys, s.store, 64, 10000));
+    record(out, "store_64_clients_8_deep", run_clients(sys, s.store, 64, 20000, 8));
   }
   auto bare = sys.spawn(bare_replier);
   record(out, "bare_actor_1_client", run_clients(sys, bare, 1, 100000));
   record(out, "bare_actor_64_clients", run_clients(sys, bare, 64, 10000));
+  record(out, "bare_actor_64_clients_8_deep", run_clients(sys, bare, 64, 20000, 8));
   caf::anon_send_exit(bare, caf::exit_reason::user_shutdown);
   return out;
 }
@@ -268,16 +275,18 @@ samples run_redis(const run_context& context) {
   return out;
 }
 
-std::vector<figure> load_figures_for(const std::string& a, const std::string& a_base,
-                                     const std::string& b, const std::string& b_base) {
+// Each (figure, baseline) pair: throughput, p50 and p99, the baselines listed after.
+std::vector<figure>
+load_figures_for(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::vector<figure> result;
-  for (const auto& [name, base] : {std::pair{a, a_base}, std::pair{b, b_base}}) {
+  for (const auto& [name, base] : pairs) {
     result.push_back(
         {name + "_ops", "ops/s", "set/get/increment through the store", true, base + "_ops"});
     result.push_back({name + "_p50_us", "us", "median request latency", false, base + "_p50_us"});
     result.push_back({name + "_p99_us", "us", "99th percentile latency", false, base + "_p99_us"});
   }
-  for (const auto& base : {a_base, b_base}) {
+  for (const auto& pair : pairs) {
+    const auto& base = pair.second;
     result.push_back({base + "_ops", "ops/s", "baseline throughput", true, ""});
     result.push_back({base + "_p50_us", "us", "baseline median latency", false, ""});
     result.push_back({base + "_p99_us", "us", "baseline 99th percentile latency", false, ""});
@@ -288,16 +297,17 @@ std::vector<figure> load_figures_for(const std::string& a, const std::string& a_
 const bool memory_registered = register_scenario({
     "state-memory",
     "memory state store, 1 and 64 clients, beside a bare CAF request/reply actor",
-    load_figures_for("store_1_client", "bare_actor_1_client", "store_64_clients",
-                     "bare_actor_64_clients"),
+    load_figures_for({{"store_1_client", "bare_actor_1_client"},
+                      {"store_64_clients", "bare_actor_64_clients"},
+                      {"store_64_clients_8_deep", "bare_actor_64_clients_8_deep"}}),
     run_memory,
 });
 
 const bool redis_registered = register_scenario({
     "state-redis",
     "Redis state store, 1 and 64 clients, beside raw pipelined hiredis at the same depth",
-    load_figures_for("store_1_client", "raw_hiredis_depth_1", "store_64_clients",
-                     "raw_hiredis_depth_64"),
+    load_figures_for(
+        {{"store_1_client", "raw_hiredis_depth_1"}, {"store_64_clients", "raw_hiredis_depth_64"}}),
     run_redis,
 });
 
