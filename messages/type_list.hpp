@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "messages/event_bus.hpp"
 #include "messages/state_store.hpp"
 #include "messages/supervision.hpp"
 
@@ -26,6 +27,10 @@ void for_each_message_type(F&& f) {
   f(type_tag<maybe_value>{}, "brokedancer.maybe_value");
   f(type_tag<key_value>{}, "brokedancer.key_value");
   f(type_tag<store_status>{}, "brokedancer.store_status");
+  f(type_tag<event>{}, "brokedancer.event");
+  f(type_tag<event_draft>{}, "brokedancer.event_draft");
+  f(type_tag<subscription_stats>{}, "brokedancer.subscription_stats");
+  f(type_tag<bus_stats>{}, "brokedancer.bus_stats");
 }
 
 } // namespace brokedancer

@@ -75,6 +75,9 @@ struct runtime_config {
   } state;
   struct bus_section {
     std::string backend;
+    size_t max_backlog = 0;
+    size_t max_topic_bytes = 0;
+    size_t max_payload_bytes = 0;
   } bus;
   struct redis_section {
     redis_endpoint endpoint; // the URL parsed; a password from redis.password wins

@@ -102,6 +102,14 @@ std::vector<setting> build_schema() {
              10, 600000),
 
       one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
+      ranged(make("bus", "max_backlog", k::integer, 10000,
+                  "events a subscriber may have outstanding; beyond it events are dropped and "
+                  "counted for that subscriber. Keep it above the longest burst of publishes"),
+             2, 10000000),
+      ranged(make("bus", "max_topic_bytes", k::integer, 256, "longest topic accepted"), 1, 65536),
+      ranged(make("bus", "max_payload_bytes", k::integer, 1 << 20,
+                  "largest event payload (JSON text) accepted"),
+             1, 64 << 20),
 
       url_with_credentials(checked(make("redis", "url", k::string, "redis://127.0.0.1:6379/0",
                                         "redis://[:password@]host:port/db"),

@@ -2,6 +2,9 @@
 
 #include <caf/actor_cast.hpp>
 
+#include <stdexcept>
+
+#include "actors/memory_bus.hpp"
 #include "actors/memory_store.hpp"
 #include "actors/redis_store.hpp"
 
@@ -29,6 +32,23 @@ child_spec state_store_child(const runtime_config& config) {
   auto sweep = std::chrono::milliseconds(config.state.sweep_interval_ms);
   return {"state_store", restart_policy::permanent, [data, limits, sweep](caf::actor_system& sys) {
             return caf::actor_cast<caf::actor>(spawn_memory_store(sys, data, limits, sweep));
+          }};
+}
+
+child_spec event_bus_child(const runtime_config& config) {
+  if (config.bus.backend == "redis")
+    throw std::runtime_error("bus.backend \"redis\" is not available yet (the Redis event bus is "
+                             "still to be built); set bus.backend to \"memory\" for a single node");
+  bus_options options;
+  options.node_name = config.runtime.node_name;
+  options.max_backlog = config.bus.max_backlog;
+  options.max_topic_bytes = config.bus.max_topic_bytes;
+  options.max_payload_bytes = config.bus.max_payload_bytes;
+  // Subscriptions outlive an incarnation, as the store's data does. Events in flight when the
+  // bus crashes are lost: the bus is not a durable queue.
+  auto data = make_memory_bus_data();
+  return {"event_bus", restart_policy::permanent, [data, options](caf::actor_system& sys) {
+            return caf::actor_cast<caf::actor>(spawn_memory_bus(sys, data, options));
           }};
 }
 

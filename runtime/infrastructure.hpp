@@ -11,4 +11,8 @@ namespace brokedancer {
 // The state store: memory (data outlives each incarnation) or Redis, per state.backend.
 child_spec state_store_child(const runtime_config& config);
 
+// The event bus, per bus.backend. Throws std::runtime_error for "redis", which is not built
+// yet: a node configured for cross-node events must not start without them.
+child_spec event_bus_child(const runtime_config& config);
+
 } // namespace brokedancer

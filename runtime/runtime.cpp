@@ -30,10 +30,10 @@ sigset_t termination_signals() {
   return set;
 }
 
-// The infrastructure actors that exist so far, in start order. Later subsystems (event bus,
-// emergency controller, risk monitor) are added here.
+// The infrastructure actors that exist so far, in start order. Later subsystems (emergency
+// controller, risk monitor) are added here.
 std::vector<child_spec> infrastructure_children(const runtime_config& config) {
-  return {state_store_child(config)};
+  return {state_store_child(config), event_bus_child(config)};
 }
 
 } // namespace
@@ -166,6 +166,10 @@ const runtime_config& runtime::config() const {
 
 state_store_actor runtime::state_store() const {
   return caf::actor_cast<state_store_actor>(child("state_store"));
+}
+
+event_bus_actor runtime::event_bus() const {
+  return caf::actor_cast<event_bus_actor>(child("event_bus"));
 }
 
 caf::actor runtime::child(const std::string& name) const {

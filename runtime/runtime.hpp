@@ -12,6 +12,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/event_bus.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/config.hpp"
 
@@ -60,6 +61,8 @@ public:
   const runtime_config& config() const;
   // The state store (stable across restarts of the store actor).
   state_store_actor state_store() const;
+  // The event bus (stable across restarts of the bus actor).
+  event_bus_actor event_bus() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

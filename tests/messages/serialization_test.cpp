@@ -58,6 +58,27 @@ store_status sample<store_status>() {
   return {"redis", true, 12, 3400, 5, 7, 2, "connection refused"};
 }
 
+template <>
+event sample<event>() {
+  return {
+      "market.BTC-USD", R"({"bid": 101.5})", "00ff00ff00ff00ff", 1795000000123456, "node-a", 77};
+}
+
+template <>
+event_draft sample<event_draft>() {
+  return {"trading.alerts", R"({"limit": "daily_loss"})", "abcdefabcdefabcd"};
+}
+
+template <>
+subscription_stats sample<subscription_stats>() {
+  return {9, "trade.*", 1200, 3, 17};
+}
+
+template <>
+bus_stats sample<bus_stats>() {
+  return {"memory", 10, 20, 1, {sample<subscription_stats>()}};
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
