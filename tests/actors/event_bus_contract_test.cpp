@@ -18,6 +18,7 @@
 #include "messages/event_bus.hpp"
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"
+#include "support/requests.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
@@ -99,12 +100,7 @@ struct bus_fixture {
 
   template <class T, class... Ts>
   caf::expected<T> call(Ts&&... xs) {
-    caf::scoped_actor self{*sys};
-    caf::expected<T> result{caf::error{}};
-    self->request(bus, 10s, std::forward<Ts>(xs)...)
-        .receive([&](T& value) { result = std::move(value); },
-                 [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return testing::call<T>(*sys, bus, std::forward<Ts>(xs)...);
   }
 
   uint64_t subscribe(const std::string& pattern, const caf::actor& subscriber) {
@@ -130,19 +126,11 @@ struct bus_fixture {
   }
 };
 
-template <class Backend>
-environment with(environment extra = {}) {
-  auto settings = Backend::settings();
-  for (auto& [k, v] : extra)
-    settings[k] = v;
-  return settings;
-}
-
 } // namespace
 
 TEMPLATE_TEST_CASE("a subscriber receives a published event with every field", "[bus]",
                    memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("trading.orders", sub);
   auto before = std::chrono::system_clock::now();
@@ -163,7 +151,7 @@ TEMPLATE_TEST_CASE("a subscriber receives a published event with every field", "
 
 TEMPLATE_TEST_CASE("glob subscriptions receive exactly the topics they match", "[bus]",
                    memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [trades, trade_box] = f.make_collector();
   auto [bot, bot_box] = f.make_collector();
   auto [prices, price_box] = f.make_collector();
@@ -190,7 +178,7 @@ TEMPLATE_TEST_CASE("glob subscriptions receive exactly the topics they match", "
 
 TEMPLATE_TEST_CASE("events from one publisher on one topic arrive in order, each once", "[bus]",
                    memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [a, a_box] = f.make_collector();
   auto [b, b_box] = f.make_collector();
   f.subscribe("market.BTC", a);
@@ -212,7 +200,7 @@ TEMPLATE_TEST_CASE("events from one publisher on one topic arrive in order, each
 
 TEMPLATE_TEST_CASE("publish_batch publishes in order, and a bad event refuses the whole batch",
                    "[bus]", memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("batch.*", sub);
   std::vector<event_draft> drafts{{"batch.a", "1", ""}, {"batch.b", "2", ""}, {"batch.a", "3", ""}};
@@ -229,7 +217,7 @@ TEMPLATE_TEST_CASE("publish_batch publishes in order, and a bad event refuses th
 }
 
 TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_bus_backend) {
-  bus_fixture f{with<TestType>({{"BROKEDANCER_BUS_MAX_PAYLOAD_BYTES", "16"}})};
+  bus_fixture f{testing::with<TestType>({{"BROKEDANCER_BUS_MAX_PAYLOAD_BYTES", "16"}})};
   CHECK(is(f.publish("", "1").error(), errc::invalid_argument));
   CHECK(is(f.publish("t", "{not json").error(), errc::invalid_json));
   CHECK(is(f.publish("t", "\"" + std::string(20, 'x') + "\"").error(), errc::value_too_large));
@@ -241,7 +229,7 @@ TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_b
 
 TEMPLATE_TEST_CASE("unsubscribe stops delivery to that subscription only", "[bus]",
                    memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [sub, box] = f.make_collector();
   auto exact = f.subscribe("alerts", sub);
   f.subscribe("alert*", sub);
@@ -258,7 +246,7 @@ TEMPLATE_TEST_CASE("unsubscribe stops delivery to that subscription only", "[bus
 TEMPLATE_TEST_CASE("a subscriber that dies or throws is removed and the others still get every "
                    "event",
                    "[bus]", memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [healthy, box] = f.make_collector();
   auto [doomed, doomed_box] = f.make_collector();
   auto faulty = f.sys->spawn(thrower);
@@ -279,7 +267,7 @@ TEMPLATE_TEST_CASE("a subscriber that dies or throws is removed and the others s
 TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, and it never "
                    "delays the others",
                    "[bus]", memory_bus_backend) {
-  bus_fixture f{with<TestType>({{"BROKEDANCER_BUS_MAX_BACKLOG", "100"}})};
+  bus_fixture f{testing::with<TestType>({{"BROKEDANCER_BUS_MAX_BACKLOG", "100"}})};
   auto [fast, fast_box] = f.make_collector();
   auto slow_box = std::make_shared<inbox>();
   auto slow =
@@ -313,7 +301,7 @@ TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, a
 
 TEMPLATE_TEST_CASE("subscriptions survive a crash and restart of the bus", "[bus]",
                    memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("trading.alerts", sub);
   REQUIRE(f.publish("trading.alerts", "1"));
@@ -340,7 +328,7 @@ TEMPLATE_TEST_CASE("subscriptions survive a crash and restart of the bus", "[bus
 
 TEMPLATE_TEST_CASE("thousands of pattern subscriptions on other prefixes do not disturb delivery",
                    "[bus]", memory_bus_backend) {
-  bus_fixture f{with<TestType>()};
+  bus_fixture f{testing::with<TestType>()};
   auto [sub, box] = f.make_collector();
   auto [others, others_box] = f.make_collector();
   for (int i = 0; i < 3000; ++i)

@@ -22,6 +22,7 @@
 #include "messages/state_store.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/redis_server.hpp"
+#include "support/requests.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
@@ -98,22 +99,12 @@ struct store_fixture {
 
   template <class T, class... Ts>
   caf::expected<T> call(Ts&&... xs) {
-    caf::scoped_actor self{*sys};
-    caf::expected<T> result{caf::error{}};
-    self->request(store, 10s, std::forward<Ts>(xs)...)
-        .receive([&](T& value) { result = std::move(value); },
-                 [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return testing::call<T>(*sys, store, std::forward<Ts>(xs)...);
   }
 
-  // For requests whose reply is an acknowledgement only: the error, empty on success.
   template <class... Ts>
   caf::error ack(Ts&&... xs) {
-    caf::scoped_actor self{*sys};
-    caf::error result;
-    self->request(store, 10s, std::forward<Ts>(xs)...)
-        .receive([] {}, [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return testing::ack(*sys, store, std::forward<Ts>(xs)...);
   }
 
   maybe_value get(const std::string& key) {
@@ -123,20 +114,11 @@ struct store_fixture {
   }
 };
 
-// The settings of `Backend`, plus `extra`.
-template <class Backend>
-environment with(environment extra = {}) {
-  auto settings = Backend::settings();
-  for (auto& [k, v] : extra)
-    settings[k] = v;
-  return settings;
-}
-
 } // namespace
 
 TEMPLATE_TEST_CASE("a value that was set is returned by get and a missing key is not found",
                    "[state]", memory_backend, redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   CHECK_FALSE(f.ack(set_atom::value, "order:1", R"({"qty": 3, "px": 101.5})", int64_t{0}));
   auto v = f.get("order:1");
   CHECK(v.found);
@@ -150,7 +132,7 @@ TEMPLATE_TEST_CASE("a value that was set is returned by get and a missing key is
 
 TEMPLATE_TEST_CASE("unicode and 1 MiB values come back byte for byte", "[state]", memory_backend,
                    redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   std::string unicode = R"({"name": "ünïcødé ✓ 🚀", "ключ": "值"})";
   CHECK_FALSE(f.ack(set_atom::value, "unicode:ключ", unicode, int64_t{0}));
   CHECK(f.get("unicode:ключ").json == unicode);
@@ -162,7 +144,7 @@ TEMPLATE_TEST_CASE("unicode and 1 MiB values come back byte for byte", "[state]"
 
 TEMPLATE_TEST_CASE("bad requests get the same typed errors from every backend", "[state]",
                    memory_backend, redis_backend) {
-  store_fixture f{with<TestType>(
+  store_fixture f{testing::with<TestType>(
       {{"BROKEDANCER_STATE_MAX_KEY_BYTES", "16"}, {"BROKEDANCER_STATE_MAX_VALUE_BYTES", "64"}})};
   CHECK(is(f.ack(set_atom::value, "k", "{not json", int64_t{0}), errc::invalid_json));
   CHECK(is(f.ack(set_atom::value, std::string(17, 'k'), "1", int64_t{0}), errc::key_too_large));
@@ -180,7 +162,7 @@ TEMPLATE_TEST_CASE("bad requests get the same typed errors from every backend", 
 
 TEMPLATE_TEST_CASE("get_many and set_many work on several keys at once", "[state]", memory_backend,
                    redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   std::vector<key_value> items{{"p:BTC", "1.5"}, {"p:ETH", "-2"}, {"p:SOL", "null"}};
   CHECK_FALSE(f.ack(set_many_atom::value, items, int64_t{0}));
   auto values = f.call<std::vector<maybe_value>>(
@@ -196,7 +178,7 @@ TEMPLATE_TEST_CASE("get_many and set_many work on several keys at once", "[state
 
 TEMPLATE_TEST_CASE("increment adds any amount to an integer, starting from zero", "[state]",
                    memory_backend, redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   CHECK(f.call<int64_t>(increment_atom::value, "trades", int64_t{1}) == 1);
   CHECK(f.call<int64_t>(increment_atom::value, "trades", int64_t{41}) == 42);
   CHECK(f.call<int64_t>(increment_atom::value, "trades", int64_t{-50}) == -8);
@@ -215,7 +197,7 @@ TEMPLATE_TEST_CASE("increment adds any amount to an integer, starting from zero"
 
 TEMPLATE_TEST_CASE("keys with a TTL are there until it passes and gone after", "[state]",
                    memory_backend, redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   CHECK_FALSE(f.ack(set_atom::value, "session", "\"abc\"", int64_t{400}));
   CHECK_FALSE(f.ack(set_atom::value, "kept", "1", int64_t{400}));
   CHECK_FALSE(f.ack(set_atom::value, "kept", "2", int64_t{0})); // a plain set drops the TTL
@@ -240,7 +222,7 @@ TEMPLATE_TEST_CASE("keys with a TTL are there until it passes and gone after", "
 
 TEMPLATE_TEST_CASE("list_keys follows Redis's glob rules", "[state]", memory_backend,
                    redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   std::vector<std::string> keys{"trade.1",   "trade.22", "bot.123.a", "bot.124.b",
                                 "bot.135.c", "a*b",      "axb",       "[x]"};
   for (const auto& key : keys)
@@ -265,7 +247,7 @@ TEMPLATE_TEST_CASE("list_keys follows Redis's glob rules", "[state]", memory_bac
 
 TEMPLATE_TEST_CASE("clear removes every key of the deployment", "[state]", memory_backend,
                    redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   for (int i = 0; i < 50; ++i)
     REQUIRE_FALSE(f.ack(set_atom::value, "k" + std::to_string(i), "0", int64_t{0}));
   CHECK_FALSE(f.ack(clear_atom::value));
@@ -321,7 +303,7 @@ caf::behavior racer(caf::event_based_actor* self, state_store_actor store, int i
 
 TEMPLATE_TEST_CASE("increment is atomic: N concurrent clients times M increments is N*M", "[state]",
                    memory_backend, redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   constexpr int clients = 16, increments = 250;
   auto done = std::make_shared<countdown>(clients);
   auto failures = std::make_shared<std::atomic<int>>(0);
@@ -334,7 +316,7 @@ TEMPLATE_TEST_CASE("increment is atomic: N concurrent clients times M increments
 
 TEMPLATE_TEST_CASE("set_if_not_exists races have exactly one winner", "[state]", memory_backend,
                    redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   constexpr int racers = 64;
   auto done = std::make_shared<countdown>(racers);
   auto winners = std::make_shared<std::atomic<int>>(0);
@@ -388,7 +370,7 @@ caf::behavior writer(caf::event_based_actor* self, state_store_actor store, std:
 
 TEMPLATE_TEST_CASE("a crash of the store under load loses no acknowledged write", "[state]",
                    memory_backend, redis_backend) {
-  store_fixture f{with<TestType>()};
+  store_fixture f{testing::with<TestType>()};
   constexpr int writers = 8, writes = 400;
   auto log = std::make_shared<acknowledged_writes>();
   auto done = std::make_shared<countdown>(writers);
