@@ -32,3 +32,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${apt_get[@]}" update -qq
 "${apt_get[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian starts and enables a system-wide Redis on port 6379 when redis-server is installed.
+# The tests start throwaway servers of their own and need only the binary, so a service that this
+# script brought in is stopped and disabled again; one that was there before is left alone.
+if [[ " ${missing[*]} " == *" redis-server "* ]] && [[ -d /run/systemd/system ]]; then
+  echo "brokedancer: stopping the system redis-server service that installing the package started" >&2
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
