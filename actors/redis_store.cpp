@@ -73,6 +73,7 @@ struct redis_store_state {
   std::string prefix_pattern; // the key prefix, glob-escaped
   caf::actor connection;
   bool available = false;
+  bool connected_once = false; // every connection after the first is a reconnection
   uint64_t next_id = 1;
   // Jobs waiting for the next flush. The flush is a message to ourselves, so it queues behind
   // every request already in the mailbox: all of them go to the connection as one message.
@@ -366,8 +367,9 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
         auto& current = self->state;
         const auto& endpoint = current.options.connection.endpoint;
         if (connected) {
-          if (current.stats.requests > 0)
+          if (current.connected_once)
             ++current.stats.reconnects;
+          current.connected_once = true;
           current.log.info("connected to Redis",
                            {{"host", endpoint.host}, {"port", endpoint.port}, {"db", endpoint.db}});
           current.stats.last_error.clear();

@@ -51,7 +51,6 @@ struct load_report {
 // itself: a message to self per operation would cost as much as the operation.
 struct client_state {
   state_store_actor store;
-  int id = 0;
   int ops = 0;
   int issued = 0;
   int done = 0;
@@ -118,7 +117,6 @@ caf::behavior store_client(client_actor* self, state_store_actor store, int id, 
                            std::shared_ptr<load_report> report) {
   auto& st = self->state;
   st.store = std::move(store);
-  st.id = id;
   st.ops = ops;
   st.report = std::move(report);
   st.latencies.reserve(static_cast<size_t>(ops));

@@ -19,6 +19,7 @@
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/requests.hpp"
+#include "support/supervised_child.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
@@ -77,25 +78,16 @@ caf::behavior thrower(caf::event_based_actor*) {
   }};
 }
 
-struct bus_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  supervision_tree tree;
+struct bus_fixture : testing::supervised_child {
   event_bus_actor bus;
 
-  explicit bus_fixture(environment settings) {
-    settings.emplace("BROKEDANCER_LOG_LEVEL", "warn");
-    settings.emplace("BROKEDANCER_RUNTIME_NODE_NAME", "node-t");
-    auto config = load_config(embedded_default_config(), settings);
-    configure_logging(config.log);
-    register_message_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    tree = spawn_supervisor(*sys, {}, {event_bus_child(config)});
-    bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
-  }
+  explicit bus_fixture(environment settings)
+    : supervised_child(with_node_name(std::move(settings)), event_bus_child),
+      bus(caf::actor_cast<event_bus_actor>(handle)) {}
 
-  ~bus_fixture() {
-    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  static environment with_node_name(environment settings) {
+    settings.emplace("BROKEDANCER_RUNTIME_NODE_NAME", "node-t");
+    return settings;
   }
 
   template <class T, class... Ts>

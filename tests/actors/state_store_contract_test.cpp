@@ -23,6 +23,7 @@
 #include "runtime/infrastructure.hpp"
 #include "support/redis_server.hpp"
 #include "support/requests.hpp"
+#include "support/supervised_child.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
@@ -62,27 +63,13 @@ struct countdown {
   }
 };
 
-struct store_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  supervision_tree tree;
+struct store_fixture : testing::supervised_child {
   state_store_actor store;
 
-  explicit store_fixture(environment settings) {
-    settings.emplace("BROKEDANCER_LOG_LEVEL", "warn");
-    auto config = load_config(embedded_default_config(), settings);
-    configure_logging(config.log);
-    register_message_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    supervisor_options options;
-    options.max_restarts = 10;
-    tree = spawn_supervisor(*sys, options, {state_store_child(config)});
-    store = caf::actor_cast<state_store_actor>(tree.children.at("state_store"));
+  explicit store_fixture(environment settings)
+    : supervised_child(std::move(settings), state_store_child),
+      store(caf::actor_cast<state_store_actor>(handle)) {
     await_available();
-  }
-
-  ~store_fixture() {
-    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
   }
 
   // The Redis backend connects in the background; wait until it says it is serving.
