@@ -1,14 +1,13 @@
 #include "actors/redis_store.hpp"
 
 #include <algorithm>
-#include <functional>
-#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/glob.hpp"
+#include "actors/redis_requests.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
@@ -24,64 +23,15 @@ using redis_store_actor =
                               caf::reacts_to<connection_state_atom, bool, std::string>,
                               caf::reacts_to<flush_atom>>;
 
-using completion = std::function<void(redis_job_result&)>;
-
-// Requests sent to the connection and not answered yet, by job id.
-class pending_jobs {
-public:
-  pending_jobs() = default;
-  pending_jobs(const pending_jobs&) = delete;
-  pending_jobs& operator=(const pending_jobs&) = delete;
-
-  // CAF 0.17 drops a response promise that is destroyed unanswered: the client would wait
-  // for its timeout. However this actor ends -- even killed, when no handler runs -- its state
-  // is destroyed, and with it every open request is answered.
-  ~pending_jobs() {
-    fail_all("the state store stopped before Redis answered");
-  }
-
-  void add(uint64_t id, completion done) {
-    jobs_.emplace(id, std::move(done));
-  }
-
-  void complete(redis_job_result& result) {
-    auto found = jobs_.find(result.id);
-    if (found == jobs_.end())
-      return;
-    auto done = std::move(found->second);
-    jobs_.erase(found);
-    done(result);
-  }
-
-  void fail_all(const std::string& why) {
-    auto jobs = std::move(jobs_);
-    jobs_.clear();
-    for (auto& [id, done] : jobs) {
-      redis_job_result result;
-      result.id = id;
-      result.error = why;
-      done(result);
-    }
-  }
-
-private:
-  std::unordered_map<uint64_t, completion> jobs_;
-};
-
 struct redis_store_state {
   redis_store_options options;
   std::string prefix_pattern; // the key prefix, glob-escaped
   caf::actor connection;
   bool available = false;
   bool connected_once = false; // every connection after the first is a reconnection
-  uint64_t next_id = 1;
-  // Jobs waiting for the next flush. The flush is a message to ourselves, so it queues behind
-  // every request already in the mailbox: all of them go to the connection as one message.
-  std::vector<redis_job> outbox;
-  bool flush_scheduled = false;
   store_status stats;
   logger log{"state_store"};
-  pending_jobs pending; // last: destroyed first, while the rest of the state still exists
+  redis_requests requests; // last: destroyed first, while the rest of the state still exists
 };
 
 using self_pointer = redis_store_actor::stateful_pointer<redis_store_state>;
@@ -118,7 +68,7 @@ std::vector<std::string> with_ttl(std::vector<std::string> command, int64_t ttl_
 }
 
 // Hands a job to the connection, or fails it at once when Redis is not reachable.
-void submit(self_pointer self, redis_job job, completion done) {
+void submit(self_pointer self, redis_job job, redis_requests::completion done) {
   auto& st = self->state;
   ++st.stats.requests;
   if (!st.available) {
@@ -128,13 +78,10 @@ void submit(self_pointer self, redis_job job, completion done) {
     done(result);
     return;
   }
-  job.id = st.next_id++;
-  st.pending.add(job.id, std::move(done));
-  st.outbox.push_back(std::move(job));
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
+  // The flush is a message to ourselves, so it queues behind every request already in the
+  // mailbox: all of them go to the connection as one batch.
+  if (st.requests.add(std::move(job), std::move(done)))
     self->send(self, flush_atom::value);
-  }
 }
 
 redis_job pipeline(std::vector<std::vector<std::string>> commands) {
@@ -179,7 +126,7 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
       return;
     // Without its connection the store cannot keep a promise: fail what is open and let the
     // supervisor start a fresh store and connection.
-    self->state.pending.fail_all("the Redis connection stopped");
+    self->state.requests.fail_all("the Redis connection stopped");
     self->quit(down.reason ? down.reason : unavailable("the Redis connection stopped"));
   });
   return {
@@ -344,11 +291,8 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
         return rp;
       },
       [self](flush_atom) {
-        auto& current = self->state;
-        current.flush_scheduled = false;
         // A typed actor may send() only to typed actors; the connection is dynamically typed.
-        caf::anon_send(current.connection, std::move(current.outbox));
-        current.outbox.clear();
+        caf::anon_send(self->state.connection, self->state.requests.take_batch());
       },
       [self](status_atom) {
         auto status = self->state.stats;
@@ -357,11 +301,10 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
       },
       [self](std::vector<redis_job_result>& results) {
         auto& current = self->state;
-        for (auto& result : results) {
+        for (const auto& result : results)
           if (!result.ok)
             ++current.stats.failures;
-          current.pending.complete(result);
-        }
+        current.requests.complete(results);
       },
       [self](connection_state_atom, bool connected, std::string& error) {
         auto& current = self->state;

@@ -77,14 +77,14 @@ bool subscription_table::remove(uint64_t id) {
   return true;
 }
 
-size_t subscription_table::remove_subscriber(const caf::actor_addr& subscriber) {
-  std::vector<uint64_t> ids;
+std::vector<subscription> subscription_table::remove_subscriber(const caf::actor_addr& subscriber) {
+  std::vector<subscription> removed;
   for (const auto& [id, sub] : by_id_)
     if (sub.subscriber.address() == subscriber)
-      ids.push_back(id);
-  for (auto id : ids)
-    remove(id);
-  return ids.size();
+      removed.push_back(sub);
+  for (const auto& sub : removed)
+    remove(sub.id);
+  return removed;
 }
 
 subscription* subscription_table::find(uint64_t id) {

@@ -43,8 +43,8 @@ public:
 
   uint64_t add(std::string pattern, caf::actor subscriber);
   bool remove(uint64_t id);
-  // Removes every subscription of `subscriber`; returns how many there were.
-  size_t remove_subscriber(const caf::actor_addr& subscriber);
+  // Removes every subscription of `subscriber`; returns them.
+  std::vector<subscription> remove_subscriber(const caf::actor_addr& subscriber);
 
   subscription* find(uint64_t id);
   // Whether `subscriber` has any subscription left (the bus monitors each subscriber once).
@@ -72,6 +72,23 @@ public:
         break;
       prefix += topic[length];
     }
+  }
+
+  // Calls f(subscription&) for every subscription to exactly `topic` (no pattern).
+  template <class F>
+  void for_each_exact(const std::string& topic, F&& f) {
+    if (auto exact = exact_.find(topic); exact != exact_.end())
+      for (auto id : exact->second)
+        f(by_id_.at(id));
+  }
+
+  // Calls f(subscription&) for every subscription to the glob `pattern`, as written.
+  template <class F>
+  void for_each_of_pattern(const std::string& pattern, F&& f) {
+    if (auto filed = patterns_.find(literal_prefix(pattern)); filed != patterns_.end())
+      for (auto id : filed->second)
+        if (auto& sub = by_id_.at(id); sub.pattern == pattern)
+          f(sub);
   }
 
   template <class F>

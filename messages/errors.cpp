@@ -17,6 +17,7 @@ std::string to_string(errc code) {
     case errc::value_too_large: return "value_too_large";
     case errc::not_an_integer: return "not_an_integer";
     case errc::integer_overflow: return "integer_overflow";
+    case errc::bus_unavailable: return "bus_unavailable";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

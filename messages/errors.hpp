@@ -33,6 +33,9 @@ enum class errc : uint8_t {
   not_an_integer = 9,
   // increment would leave the range of a 64-bit signed integer.
   integer_overflow = 10,
+  // The event bus's backend cannot be reached: the event was not published (or its publication
+  // was not confirmed), the subscription was not made. Nothing is buffered for later.
+  bus_unavailable = 11,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

@@ -17,6 +17,11 @@
 // Subscribers receive `event` messages. Delivery is bounded: a subscription that has not
 // processed bus.max_backlog events is skipped (the event is counted as dropped for it), so a
 // slow subscriber costs memory only up to that bound and never delays the others.
+//
+// Errors: invalid_argument (empty or overlong topic, no subscriber), invalid_json,
+// value_too_large (payload over bus.max_payload_bytes), and with Redis bus_unavailable: Redis
+// cannot be reached, so the event was not published (or not confirmed) and the subscription
+// not made. Nothing is buffered for later; the publisher decides what to do.
 
 #include <cstdint>
 #include <string>
@@ -75,15 +80,22 @@ typename Inspector::result_type inspect(Inspector& f, subscription_stats& x) {
 
 struct bus_stats {
   std::string backend;
-  uint64_t published = 0;
-  uint64_t delivered = 0;
-  uint64_t dropped = 0;
+  bool connected = false;  // the backend is reachable and publish/subscribe are accepted
+  uint64_t published = 0;  // events published (with Redis: confirmed by Redis)
+  uint64_t delivered = 0;  // events sent to local subscribers
+  uint64_t dropped = 0;    // events skipped for a subscriber whose backlog was full
+  uint64_t refused = 0;    // publishes answered with bus_unavailable
+  uint64_t received = 0;   // Redis: events that arrived from Redis for local subscribers
+  uint64_t rejected = 0;   // Redis: messages on our channels that are not valid events
+  uint64_t reconnects = 0; // Redis: connections re-established after a loss
+  std::string last_error;  // Redis: why the backend was last unreachable
   std::vector<subscription_stats> subscriptions;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bus_stats& x) {
-  return f(caf::meta::type_name("bus_stats"), x.backend, x.published, x.delivered, x.dropped,
+  return f(caf::meta::type_name("bus_stats"), x.backend, x.connected, x.published, x.delivered,
+           x.dropped, x.refused, x.received, x.rejected, x.reconnects, x.last_error,
            x.subscriptions);
 }
 

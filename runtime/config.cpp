@@ -298,6 +298,7 @@ public:
     cfg.state.max_value_bytes = e["state"]["max_value_bytes"].get<size_t>();
     cfg.state.sweep_interval_ms = e["state"]["sweep_interval_ms"].get<int>();
     cfg.bus.backend = e["bus"]["backend"].get<std::string>();
+    cfg.bus.channel_prefix = e["bus"]["channel_prefix"].get<std::string>();
     cfg.bus.max_backlog = e["bus"]["max_backlog"].get<size_t>();
     cfg.bus.max_topic_bytes = e["bus"]["max_topic_bytes"].get<size_t>();
     cfg.bus.max_payload_bytes = e["bus"]["max_payload_bytes"].get<size_t>();

@@ -75,6 +75,7 @@ struct runtime_config {
   } state;
   struct bus_section {
     std::string backend;
+    std::string channel_prefix;
     size_t max_backlog = 0;
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;

@@ -102,6 +102,9 @@ std::vector<setting> build_schema() {
              10, 600000),
 
       one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
+      make("bus", "channel_prefix", k::string, "brokedancer:events:",
+           "Redis backend: prefix of every channel, one per deployment (pub/sub ignores the "
+           "database number, so this is what keeps deployments apart)"),
       ranged(make("bus", "max_backlog", k::integer, 10000,
                   "events a subscriber may have outstanding; beyond it events are dropped and "
                   "counted for that subscriber. Keep it above the longest burst of publishes"),

@@ -12,13 +12,12 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/supervisor.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/config.hpp"
 
 namespace brokedancer {
-
-struct child_spec;
 
 // Blocks SIGINT and SIGTERM in the calling thread and so in every thread it starts afterwards,
 // so that runtime::run can take them synchronously. Call it first thing in main, before any

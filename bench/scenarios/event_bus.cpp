@@ -56,7 +56,7 @@ event_bus_actor fresh_bus(caf::actor_system& sys) {
   options.node_name = "bench";
   // Above the longest burst below: the publisher sends a whole stream at once.
   options.max_backlog = 1 << 20;
-  return spawn_memory_bus(sys, make_memory_bus_data(), options);
+  return spawn_memory_bus(sys, make_bus_data(), options);
 }
 
 // Events per second from a publisher on the main thread to every one of `subscribers`.

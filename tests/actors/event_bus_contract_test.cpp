@@ -1,128 +1,25 @@
-// The event bus's contract. Written per backend (TEMPLATE_TEST_CASE) so that the Redis backend
-// runs the same cases when it lands; today the memory backend is the only one.
+// The event bus's contract, run against every backend: the memory backend, and the Redis
+// backend against the real redis-server that scripts/test.sh starts.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
 
 #include "messages/errors.hpp"
 #include "messages/event_bus.hpp"
-#include "messages/registry.hpp"
-#include "runtime/infrastructure.hpp"
-#include "support/requests.hpp"
-#include "support/supervised_child.hpp"
+#include "support/bus_fixture.hpp"
 
 using namespace brokedancer;
+using namespace brokedancer::testing;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct memory_bus_backend {
-  static environment settings() {
-    return {{"BROKEDANCER_BUS_BACKEND", "memory"}};
-  }
-};
-
-// What one subscriber actor has received, readable from the test thread.
-struct inbox {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<event> events;
-
-  void add(const event& ev) {
-    std::lock_guard<std::mutex> guard{mutex};
-    events.push_back(ev);
-    changed.notify_all();
-  }
-  // Waits until at least `n` events have arrived; returns how many did.
-  size_t await(size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> guard{mutex};
-    changed.wait_for(guard, timeout, [&] { return events.size() >= n; });
-    return events.size();
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> guard{mutex};
-    return events.size();
-  }
-};
-
-using throw_atom = caf::atom_constant<caf::atom("throw")>;
-
-caf::behavior collector(caf::event_based_actor*, std::shared_ptr<inbox> box) {
-  return {[box](const event& ev) {
-    box->add(ev);
-  }};
-}
-
-// Takes `delay` over every event, on a thread of its own so the scheduler is not stalled.
-caf::behavior slow_collector(caf::event_based_actor*, std::shared_ptr<inbox> box,
-                             std::chrono::microseconds delay) {
-  return {[box, delay](const event& ev) {
-    std::this_thread::sleep_for(delay);
-    box->add(ev);
-  }};
-}
-
-caf::behavior thrower(caf::event_based_actor*) {
-  return {[](const event&) {
-    throw std::runtime_error("subscriber bug");
-  }};
-}
-
-struct bus_fixture : testing::supervised_child {
-  event_bus_actor bus;
-
-  explicit bus_fixture(environment settings)
-    : supervised_child(with_node_name(std::move(settings)), event_bus_child),
-      bus(caf::actor_cast<event_bus_actor>(handle)) {}
-
-  static environment with_node_name(environment settings) {
-    settings.emplace("BROKEDANCER_RUNTIME_NODE_NAME", "node-t");
-    return settings;
-  }
-
-  template <class T, class... Ts>
-  caf::expected<T> call(Ts&&... xs) {
-    return testing::call<T>(*sys, bus, std::forward<Ts>(xs)...);
-  }
-
-  uint64_t subscribe(const std::string& pattern, const caf::actor& subscriber) {
-    auto id = call<uint64_t>(subscribe_atom::value, pattern, subscriber);
-    REQUIRE(id);
-    return *id;
-  }
-
-  caf::expected<uint64_t> publish(const std::string& topic, const std::string& json,
-                                  const std::string& correlation = "") {
-    return call<uint64_t>(publish_atom::value, topic, json, correlation);
-  }
-
-  std::pair<caf::actor, std::shared_ptr<inbox>> make_collector() {
-    auto box = std::make_shared<inbox>();
-    return {sys->spawn(collector, box), box};
-  }
-
-  bus_stats stats() {
-    auto s = call<bus_stats>(status_atom::value);
-    REQUIRE(s);
-    return *s;
-  }
-};
-
-} // namespace
-
 TEMPLATE_TEST_CASE("a subscriber receives a published event with every field", "[bus]",
-                   memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("trading.orders", sub);
   auto before = std::chrono::system_clock::now();
@@ -142,8 +39,8 @@ TEMPLATE_TEST_CASE("a subscriber receives a published event with every field", "
 }
 
 TEMPLATE_TEST_CASE("glob subscriptions receive exactly the topics they match", "[bus]",
-                   memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [trades, trade_box] = f.make_collector();
   auto [bot, bot_box] = f.make_collector();
   auto [prices, price_box] = f.make_collector();
@@ -169,8 +66,8 @@ TEMPLATE_TEST_CASE("glob subscriptions receive exactly the topics they match", "
 }
 
 TEMPLATE_TEST_CASE("events from one publisher on one topic arrive in order, each once", "[bus]",
-                   memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [a, a_box] = f.make_collector();
   auto [b, b_box] = f.make_collector();
   f.subscribe("market.BTC", a);
@@ -191,8 +88,8 @@ TEMPLATE_TEST_CASE("events from one publisher on one topic arrive in order, each
 }
 
 TEMPLATE_TEST_CASE("publish_batch publishes in order, and a bad event refuses the whole batch",
-                   "[bus]", memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   "[bus]", memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("batch.*", sub);
   std::vector<event_draft> drafts{{"batch.a", "1", ""}, {"batch.b", "2", ""}, {"batch.a", "3", ""}};
@@ -208,8 +105,9 @@ TEMPLATE_TEST_CASE("publish_batch publishes in order, and a bad event refuses th
   CHECK(box->size() == 3);
 }
 
-TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>({{"BROKEDANCER_BUS_MAX_PAYLOAD_BYTES", "16"}})};
+TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_bus_backend,
+                   redis_bus_backend) {
+  bus_fixture f{with<TestType>({{"BROKEDANCER_BUS_MAX_PAYLOAD_BYTES", "16"}})};
   CHECK(is(f.publish("", "1").error(), errc::invalid_argument));
   CHECK(is(f.publish("t", "{not json").error(), errc::invalid_json));
   CHECK(is(f.publish("t", "\"" + std::string(20, 'x') + "\"").error(), errc::value_too_large));
@@ -220,8 +118,8 @@ TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_b
 }
 
 TEMPLATE_TEST_CASE("unsubscribe stops delivery to that subscription only", "[bus]",
-                   memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [sub, box] = f.make_collector();
   auto exact = f.subscribe("alerts", sub);
   f.subscribe("alert*", sub);
@@ -237,8 +135,8 @@ TEMPLATE_TEST_CASE("unsubscribe stops delivery to that subscription only", "[bus
 
 TEMPLATE_TEST_CASE("a subscriber that dies or throws is removed and the others still get every "
                    "event",
-                   "[bus]", memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   "[bus]", memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [healthy, box] = f.make_collector();
   auto [doomed, doomed_box] = f.make_collector();
   auto faulty = f.sys->spawn(thrower);
@@ -258,8 +156,8 @@ TEMPLATE_TEST_CASE("a subscriber that dies or throws is removed and the others s
 
 TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, and it never "
                    "delays the others",
-                   "[bus]", memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>({{"BROKEDANCER_BUS_MAX_BACKLOG", "100"}})};
+                   "[bus]", memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>({{"BROKEDANCER_BUS_MAX_BACKLOG", "100"}})};
   auto [fast, fast_box] = f.make_collector();
   auto slow_box = std::make_shared<inbox>();
   auto slow =
@@ -292,8 +190,8 @@ TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, a
 }
 
 TEMPLATE_TEST_CASE("subscriptions survive a crash and restart of the bus", "[bus]",
-                   memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [sub, box] = f.make_collector();
   f.subscribe("trading.alerts", sub);
   REQUIRE(f.publish("trading.alerts", "1"));
@@ -319,8 +217,8 @@ TEMPLATE_TEST_CASE("subscriptions survive a crash and restart of the bus", "[bus
 }
 
 TEMPLATE_TEST_CASE("thousands of pattern subscriptions on other prefixes do not disturb delivery",
-                   "[bus]", memory_bus_backend) {
-  bus_fixture f{testing::with<TestType>()};
+                   "[bus]", memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
   auto [sub, box] = f.make_collector();
   auto [others, others_box] = f.make_collector();
   for (int i = 0; i < 3000; ++i)

@@ -76,7 +76,8 @@ subscription_stats sample<subscription_stats>() {
 
 template <>
 bus_stats sample<bus_stats>() {
-  return {"memory", 10, 20, 1, {sample<subscription_stats>()}};
+  return {
+      "redis", true, 10, 20, 1, 2, 30, 4, 5, "connection reset", {sample<subscription_stats>()}};
 }
 
 struct fixture {

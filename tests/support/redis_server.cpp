@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,8 +66,12 @@ redis_server::~redis_server() {
 }
 
 void redis_server::start() {
+  if (pid_ > 0)
+    return; // already running
   pid_ = fork();
   if (pid_ == 0) {
+    // Dies with the test: a test killed by CTest's timeout must not leave its server behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto port = std::to_string(port_);
     auto log = dir_ + "/redis.log";
     bool aof = mode_ == persistence::append_only_fsync_always;

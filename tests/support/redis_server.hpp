@@ -20,7 +20,8 @@ public:
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
 
-  // Starts (or starts again, on the same port and data directory) and waits until it answers.
+  // Started by the constructor. start() starts it again after kill(), on the same port and
+  // data directory, and waits until it answers; it does nothing while the server runs.
   void start();
   // SIGKILL: no chance to flush anything but what appendfsync already wrote.
   void kill();

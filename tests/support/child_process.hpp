@@ -1,0 +1,43 @@
+#pragma once
+
+// Another program run by a test: a real process with pipes to its standard input and output,
+// for tests that need a second node. The destructor kills it if it is still running.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace brokedancer::testing {
+
+class child_process {
+public:
+  // Starts `program` with `args`; `env` is added to (and overrides) the test's environment.
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env);
+  ~child_process();
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  // The next line the child writes, without its newline; nullopt at end of output or timeout.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+
+  // Closes the child's standard input: the peer programs take that as "stop".
+  void close_input();
+
+  // The exit code once the child has exited; nullopt when it is still running at `timeout`
+  // (then it is killed). A child killed by a signal gives 128 + the signal number.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+
+private:
+  pid_t pid_ = -1;
+  int input_ = -1;
+  int output_ = -1;
+  std::string buffered_;
+};
+
+} // namespace brokedancer::testing
