@@ -25,6 +25,7 @@
 #include "actor_system.hpp"
 #include "actors/memory_bus.hpp"
 #include "harness.hpp"
+#include "runtime/logging.hpp"
 
 namespace brokedancer::bench {
 
@@ -116,6 +117,8 @@ std::vector<double> rounds_us(std::shared_ptr<std::atomic<int>> left,
 }
 
 samples run_once(const run_context& context) {
+  // The bus logs each subscriber that goes away; a thousand lines per run would be noise.
+  configure_logging({log_format::console, log_level::warn, ""});
   caf::actor_system_config cfg;
   configure(cfg, context);
   caf::actor_system sys{cfg};
