@@ -88,7 +88,14 @@ std::string describe_exit(caf::actor_system& sys, const caf::error& reason) {
 bool start_child(supervisor_actor* self, child_record& child, std::string& failure) {
   caf::actor incarnation;
   try {
-    incarnation = child.spec.start(self->system());
+    if (child.spec.start_with_siblings) {
+      std::map<std::string, caf::actor> siblings;
+      for (const auto& other : self->state.children)
+        siblings.emplace(other.spec.name, other.handle);
+      incarnation = child.spec.start_with_siblings(self->system(), siblings);
+    } else {
+      incarnation = child.spec.start(self->system());
+    }
   } catch (const std::exception& ex) {
     failure = ex.what();
   }

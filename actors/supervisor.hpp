@@ -34,6 +34,10 @@ struct child_spec {
   // supervisor's own thread: it must not block. State that has to survive a crash lives
   // outside the incarnation (captured here, or in the state store).
   std::function<caf::actor(caf::actor_system&)> start;
+  // Instead of `start`, for a child that talks to its siblings: it is given their stable
+  // handles by name (all exist before the first child starts, and survive their restarts).
+  std::function<caf::actor(caf::actor_system&, const std::map<std::string, caf::actor>& siblings)>
+      start_with_siblings = nullptr;
 };
 
 struct supervisor_options {

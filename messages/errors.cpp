@@ -18,6 +18,11 @@ std::string to_string(errc code) {
     case errc::not_an_integer: return "not_an_integer";
     case errc::integer_overflow: return "integer_overflow";
     case errc::bus_unavailable: return "bus_unavailable";
+    case errc::breaker_open: return "breaker_open";
+    case errc::endpoint_timeout: return "endpoint_timeout";
+    case errc::endpoint_unreachable: return "endpoint_unreachable";
+    case errc::unknown_endpoint: return "unknown_endpoint";
+    case errc::endpoint_overloaded: return "endpoint_overloaded";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

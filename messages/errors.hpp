@@ -36,6 +36,17 @@ enum class errc : uint8_t {
   // The event bus's backend cannot be reached: the event was not published (or its publication
   // was not confirmed), the subscription was not made. Nothing is buffered for later.
   bus_unavailable = 11,
+  // A circuit breaker refused the call without touching the endpoint: it is open (the
+  // endpoint has been failing), forced open by an operator, or out of half-open trial calls.
+  breaker_open = 12,
+  // The call missed its deadline; whatever the endpoint answers later is discarded.
+  endpoint_timeout = 13,
+  // The endpoint could not be reached (connection refused or reset, DNS, TLS, an outage).
+  endpoint_unreachable = 14,
+  // No endpoint of that name is configured (resilience.endpoints).
+  unknown_endpoint = 15,
+  // The endpoint adapter has more calls waiting than it accepts (its queue is full).
+  endpoint_overloaded = 16,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

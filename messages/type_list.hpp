@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "messages/event_bus.hpp"
+#include "messages/resilience.hpp"
 #include "messages/state_store.hpp"
 #include "messages/supervision.hpp"
 
@@ -31,6 +32,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<event_draft>{}, "brokedancer.event_draft");
   f(type_tag<subscription_stats>{}, "brokedancer.subscription_stats");
   f(type_tag<bus_stats>{}, "brokedancer.bus_stats");
+  f(type_tag<endpoint_request>{}, "brokedancer.endpoint_request");
+  f(type_tag<endpoint_response>{}, "brokedancer.endpoint_response");
+  f(type_tag<breaker_stats>{}, "brokedancer.breaker_stats");
 }
 
 } // namespace brokedancer

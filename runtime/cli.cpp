@@ -55,7 +55,10 @@ int config_check(const std::string& path) {
 }
 
 int config_keys() {
-  for (const auto& s : config_schema()) {
+  auto all = config_schema();
+  for (const auto& s : endpoint_schema())
+    all.push_back(s);
+  for (const auto& s : all) {
     std::cout << s.json_path() << "  (" << s.environment_name() << ")\n    " << to_string(s.kind);
     if (!s.secret)
       std::cout << ", default " << s.default_value.dump();

@@ -192,6 +192,7 @@ public:
   explicit loader(std::string source_name) : source_name_(std::move(source_name)) {
     for (const auto& s : config_schema())
       effective_[s.section][s.key] = s.default_value;
+    effective_["resilience"]["endpoints"] = nlohmann::json::object();
   }
 
   void apply_file(const std::string& text) {
@@ -210,8 +211,13 @@ public:
       return;
     }
     auto sections = section_names();
+    sections.push_back("resilience");
     for (const auto& [section, body] : root.items()) {
       auto section_path = "$." + section;
+      if (section == "resilience") {
+        apply_resilience(body);
+        continue;
+      }
       if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
         fail(source_name_, section_path,
              "unknown section" + suggestion(section, sections) + " (sections: " + join(sections)
@@ -260,6 +266,10 @@ public:
       if (name.rfind("BROKEDANCER_", 0) != 0 || name == config_file_variable
           || name.rfind(test_environment_prefix, 0) == 0)
         continue;
+      if (name.rfind(endpoint_variable_prefix, 0) == 0) {
+        apply_endpoint_variable(name, text);
+        continue;
+      }
       const setting* match = nullptr;
       for (const auto& s : config_schema())
         if (s.environment_name() == name)
@@ -274,6 +284,7 @@ public:
   }
 
   runtime_config finish() {
+    check_endpoints();
     if (!problems_.empty())
       throw config_error(std::move(problems_));
     runtime_config cfg;
@@ -311,6 +322,7 @@ public:
     cfg.redis.reconnect_initial_ms = e["redis"]["reconnect_initial_ms"].get<int>();
     cfg.redis.reconnect_max_ms = e["redis"]["reconnect_max_ms"].get<int>();
     cfg.redis.pipeline_max = e["redis"]["pipeline_max"].get<int>();
+    cfg.endpoints = endpoint_sections();
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)
@@ -320,12 +332,162 @@ public:
   }
 
 private:
+  static constexpr std::string_view endpoint_variable_prefix = "BROKEDANCER_RESILIENCE_ENDPOINTS_";
+
+  void apply_resilience(const nlohmann::json& body) {
+    if (!body.is_object()) {
+      fail(source_name_, "$.resilience", "expected an object, found " + describe(body));
+      return;
+    }
+    for (const auto& [key, endpoints] : body.items()) {
+      if (key != "endpoints") {
+        fail(source_name_, "$.resilience." + key,
+             "unknown key" + suggestion(key, {"endpoints"}) + " (keys of $.resilience: endpoints)");
+        continue;
+      }
+      if (!endpoints.is_object()) {
+        fail(source_name_, "$.resilience.endpoints",
+             "expected an object of endpoints by name, found " + describe(endpoints));
+        continue;
+      }
+      for (const auto& [name, settings] : endpoints.items()) {
+        auto path = "$.resilience.endpoints." + name;
+        if (auto problem = check_endpoint_name(name); !problem.empty()) {
+          fail(source_name_, path, "an endpoint name must be " + problem);
+          continue;
+        }
+        if (!settings.is_object()) {
+          fail(source_name_, path,
+               "expected an object of endpoint settings, found " + describe(settings));
+          continue;
+        }
+        declare_endpoint(name);
+        for (const auto& [setting_key, value] : settings.items()) {
+          const setting* s = find_endpoint_setting(setting_key);
+          if (!s) {
+            auto keys = endpoint_keys();
+            fail(source_name_, path + "." + setting_key,
+                 "unknown key" + suggestion(setting_key, keys)
+                     + " (keys of an endpoint: " + join(keys) + ")");
+            continue;
+          }
+          set(setting_for_endpoint(*s, name), value, source_name_);
+        }
+      }
+    }
+  }
+
+  // BROKEDANCER_RESILIENCE_ENDPOINTS_<NAME>_<KEY>: the key is the longest known one that ends
+  // the name, so that endpoint names may hold '_' too.
+  void apply_endpoint_variable(const std::string& variable, const std::string& text) {
+    auto rest = variable.substr(endpoint_variable_prefix.size());
+    const setting* match = nullptr;
+    std::string name;
+    for (const auto& s : endpoint_schema()) {
+      auto suffix = "_" + s.key;
+      std::transform(suffix.begin(), suffix.end(), suffix.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (rest.size() > suffix.size()
+          && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0
+          && (!match || s.key.size() > match->key.size())) {
+        match = &s;
+        name = rest.substr(0, rest.size() - suffix.size());
+      }
+    }
+    if (!match) {
+      fail("environment", variable,
+           "no such endpoint setting: expected " + std::string{endpoint_variable_prefix}
+               + "<NAME>_<KEY> with KEY one of " + join(endpoint_keys()));
+      return;
+    }
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (auto problem = check_endpoint_name(name); !problem.empty()) {
+      fail("environment", variable, "an endpoint name must be " + problem);
+      return;
+    }
+    declare_endpoint(name);
+    auto s = setting_for_endpoint(*match, name);
+    if (set(s, parse_environment_value(s, text), "environment: " + variable))
+      overrides_.push_back(variable);
+  }
+
+  void declare_endpoint(const std::string& name) {
+    auto& endpoint = effective_["resilience"]["endpoints"][name];
+    if (!endpoint.is_object() || endpoint.empty())
+      for (const auto& s : endpoint_schema())
+        endpoint[s.key] = s.default_value;
+  }
+
+  static const setting* find_endpoint_setting(const std::string& key) {
+    for (const auto& s : endpoint_schema())
+      if (s.key == key)
+        return &s;
+    return nullptr;
+  }
+
+  static std::vector<std::string> endpoint_keys() {
+    std::vector<std::string> keys;
+    for (const auto& s : endpoint_schema())
+      keys.push_back(s.key);
+    return keys;
+  }
+
+  // Checks across one endpoint's settings, once every source has been applied.
+  void check_endpoints() {
+    for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
+      // Checked after the file and the environment: either may have set either setting.
+      if (e["type"] == "http" && e["base_url"].get<std::string>().empty())
+        fail("configuration", "$.resilience.endpoints." + name + ".base_url",
+             "an http endpoint needs its base_url (http://host:port or https://host:port)");
+      if (e["retry_initial_backoff_ms"].get<int64_t>() > e["retry_max_backoff_ms"].get<int64_t>())
+        fail("configuration", "$.resilience.endpoints." + name + ".retry_initial_backoff_ms",
+             "must not be larger than retry_max_backoff_ms");
+    }
+  }
+
+  std::vector<runtime_config::endpoint_section> endpoint_sections() {
+    std::vector<runtime_config::endpoint_section> result;
+    for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
+      runtime_config::endpoint_section x;
+      x.name = name;
+      x.type = e["type"].get<std::string>();
+      x.timeout_ms = e["timeout_ms"].get<int64_t>();
+      x.failure_threshold = e["failure_threshold"].get<uint32_t>();
+      x.failure_rate_threshold = e["failure_rate_threshold"].get<double>();
+      x.window_size = e["window_size"].get<uint32_t>();
+      x.minimum_calls = e["minimum_calls"].get<uint32_t>();
+      x.slow_call_ms = e["slow_call_ms"].get<int64_t>();
+      x.recovery_timeout_ms = e["recovery_timeout_ms"].get<int64_t>();
+      x.half_open_calls = e["half_open_calls"].get<uint32_t>();
+      x.success_threshold = e["success_threshold"].get<uint32_t>();
+      x.retry_max_attempts = e["retry_max_attempts"].get<uint32_t>();
+      x.retry_initial_backoff_ms = e["retry_initial_backoff_ms"].get<int64_t>();
+      x.retry_max_backoff_ms = e["retry_max_backoff_ms"].get<int64_t>();
+      x.base_url = e["base_url"].get<std::string>();
+      x.concurrency = e["concurrency"].get<uint32_t>();
+      x.max_queue = e["max_queue"].get<uint32_t>();
+      x.connect_timeout_ms = e["connect_timeout_ms"].get<int64_t>();
+      x.seed = e["seed"].get<uint64_t>();
+      x.latency_ms = e["latency_ms"].get<int64_t>();
+      x.latency_jitter_ms = e["latency_jitter_ms"].get<int64_t>();
+      x.error_rate = e["error_rate"].get<double>();
+      std::string problem;
+      x.outages_s = parse_outage_windows(e["outages"].get<std::string>(), problem);
+      result.push_back(std::move(x));
+    }
+    return result;
+  }
+
   bool set(const setting& s, const nlohmann::json& value, const std::string& where) {
     if (auto problem = problem_with(s, value); !problem.empty()) {
       fail(where, s.json_path(), problem);
       return false;
     }
-    effective_[s.section][s.key] = value;
+    if (s.section.rfind("resilience.endpoints.", 0) == 0)
+      effective_["resilience"]["endpoints"][s.section.substr(21)][s.key] = value;
+    else
+      effective_[s.section][s.key] = value;
     return true;
   }
 

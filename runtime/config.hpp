@@ -80,6 +80,33 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
+  // resilience.endpoints: one per endpoint, every setting filled in (see endpoint_schema()).
+  struct endpoint_section {
+    std::string name;
+    std::string type; // "simulated" or "http"
+    int64_t timeout_ms = 0;
+    uint32_t failure_threshold = 0;
+    double failure_rate_threshold = 0;
+    uint32_t window_size = 0;
+    uint32_t minimum_calls = 0;
+    int64_t slow_call_ms = 0;
+    int64_t recovery_timeout_ms = 0;
+    uint32_t half_open_calls = 0;
+    uint32_t success_threshold = 0;
+    uint32_t retry_max_attempts = 0;
+    int64_t retry_initial_backoff_ms = 0;
+    int64_t retry_max_backoff_ms = 0;
+    std::string base_url;
+    uint32_t concurrency = 0;
+    uint32_t max_queue = 0;
+    int64_t connect_timeout_ms = 0;
+    uint64_t seed = 0;
+    int64_t latency_ms = 0;
+    int64_t latency_jitter_ms = 0;
+    double error_rate = 0;
+    std::vector<std::pair<double, double>> outages_s; // [from, to) seconds since start
+  };
+  std::vector<endpoint_section> endpoints;
   struct redis_section {
     redis_endpoint endpoint; // the URL parsed; a password from redis.password wins
     int connect_timeout_ms = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "runtime/redis_url.hpp"
 
@@ -137,8 +138,9 @@ std::vector<setting> build_schema() {
 }
 
 std::string upper(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
+    return c == '.' ? '_' : static_cast<char>(std::toupper(c));
+  });
   return text;
 }
 
@@ -160,6 +162,144 @@ std::string setting::environment_name() const {
 
 std::string setting::json_path() const {
   return "$." + section + "." + key;
+}
+
+namespace {
+
+std::string check_base_url(const std::string& value) {
+  if (value.empty() || value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0)
+    return {};
+  return "expected a URL starting with http:// or https:// (empty for a simulated endpoint)";
+}
+
+std::vector<setting> build_endpoint_schema() {
+  using k = setting_kind;
+  const std::string section = "resilience.endpoints.<name>";
+  return {
+      one_of(make(section, "type", k::string, "simulated",
+                  "simulated: the simulated exchange; http: a REST API at base_url"),
+             {"simulated", "http"}),
+      ranged(make(section, "timeout_ms", k::integer, 30000,
+                  "deadline of a call, retries included, unless the call sets its own"),
+             1, 3600000),
+      ranged(make(section, "failure_threshold", k::integer, 5,
+                  "consecutive failures that open the breaker; 0: not used"),
+             0, 1000000),
+      ranged(make(section, "failure_rate_threshold", k::number, 50,
+                  "percent of failures in the sliding window that opens the breaker; 0: not "
+                  "used"),
+             0, 100),
+      ranged(make(section, "window_size", k::integer, 20, "calls in the sliding window"), 1,
+             100000),
+      ranged(make(section, "minimum_calls", k::integer, 10,
+                  "calls in the window before the failure rate is judged"),
+             1, 100000),
+      ranged(make(section, "slow_call_ms", k::integer, 0,
+                  "calls slower than this count as failures; 0: none"),
+             0, 3600000),
+      ranged(make(section, "recovery_timeout_ms", k::integer, 5000,
+                  "how long an open breaker refuses calls before letting trial calls through"),
+             1, 3600000),
+      ranged(make(section, "half_open_calls", k::integer, 3,
+                  "trial calls let through at once while half open"),
+             1, 10000),
+      ranged(make(section, "success_threshold", k::integer, 2,
+                  "trial calls that must succeed to close the breaker again"),
+             1, 10000),
+      ranged(make(section, "retry_max_attempts", k::integer, 3,
+                  "attempts per call, the first included; 1: no retries"),
+             1, 100),
+      ranged(make(section, "retry_initial_backoff_ms", k::integer, 100,
+                  "ceiling of the first retry's random wait; doubles per attempt"),
+             0, 600000),
+      ranged(make(section, "retry_max_backoff_ms", k::integer, 2000,
+                  "longest wait before a retry; a Retry-After beyond it ends the call"),
+             0, 3600000),
+      checked(make(section, "base_url", k::string, "",
+                   "http: the API's root, http://host:port or https://host:port"),
+              check_base_url),
+      ranged(make(section, "concurrency", k::integer, 4, "http: calls in flight at once"), 1, 256),
+      ranged(make(section, "max_queue", k::integer, 1000,
+                  "http: calls waiting for a connection before more are refused"),
+             1, 1000000),
+      ranged(make(section, "connect_timeout_ms", k::integer, 2000,
+                  "http: how long connecting may take"),
+             1, 600000),
+      ranged(make(section, "seed", k::integer, 1,
+                  "simulated: random seed; the same seed and calls give the same run"),
+             0, 9007199254740991.0),
+      ranged(make(section, "latency_ms", k::integer, 0, "simulated: time to answer"), 0, 600000),
+      ranged(make(section, "latency_jitter_ms", k::integer, 0,
+                  "simulated: up to this much is added to each answer's latency"),
+             0, 600000),
+      ranged(make(section, "error_rate", k::number, 0,
+                  "simulated: share of calls answered 503, from 0 to 1"),
+             0, 1),
+      checked(make(section, "outages", k::string, "",
+                   "simulated: unreachable during these windows, seconds since start: "
+                   "\"10-20,45.5-50\""),
+              check_outages),
+  };
+}
+
+} // namespace
+
+std::string check_outages(const std::string& value) {
+  std::string problem;
+  parse_outage_windows(value, problem);
+  return problem;
+}
+
+std::vector<std::pair<double, double>> parse_outage_windows(const std::string& text,
+                                                            std::string& problem) {
+  std::vector<std::pair<double, double>> windows;
+  const std::string expected =
+      "expected FROM-TO windows in seconds since start, 0 <= FROM < TO, separated by commas "
+      "(\"10-20,45.5-50\")";
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(',', start);
+    auto item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto dash = item.find('-');
+    char* from_end = nullptr;
+    char* to_end = nullptr;
+    double from = 0, to = 0;
+    if (dash != std::string::npos && dash > 0 && dash + 1 < item.size()) {
+      auto from_text = item.substr(0, dash);
+      auto to_text = item.substr(dash + 1);
+      from = std::strtod(from_text.c_str(), &from_end);
+      to = std::strtod(to_text.c_str(), &to_end);
+      if (*from_end == '\0' && *to_end == '\0' && from >= 0 && to > from) {
+        windows.emplace_back(from, to);
+        if (end == std::string::npos)
+          break;
+        start = end + 1;
+        continue;
+      }
+    }
+    problem = expected;
+    return {};
+  }
+  return windows;
+}
+
+setting setting_for_endpoint(const setting& s, const std::string& name) {
+  auto copy = s;
+  copy.section = "resilience.endpoints." + name;
+  return copy;
+}
+
+std::string check_endpoint_name(const std::string& name) {
+  auto valid = !name.empty() && name.size() <= 64
+               && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                    return std::islower(c) || std::isdigit(c) || c == '_';
+                  });
+  return valid ? std::string{} : "1 to 64 lower-case letters, digits or '_'";
+}
+
+const std::vector<setting>& endpoint_schema() {
+  static const std::vector<setting> schema = build_endpoint_schema();
+  return schema;
 }
 
 const std::vector<setting>& config_schema() {

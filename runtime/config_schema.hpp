@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,5 +41,20 @@ struct setting {
 };
 
 const std::vector<setting>& config_schema();
+
+// The settings of one endpoint: resilience.endpoints.<name>.<key>, with `section` written as
+// "resilience.endpoints.<name>" (see setting_for_endpoint).
+const std::vector<setting>& endpoint_schema();
+
+// `s`, one of endpoint_schema(), for the endpoint `name`: its JSON path and variable name.
+setting setting_for_endpoint(const setting& s, const std::string& name);
+
+// What an endpoint name must be ("1 to 64 ..."), or "" when `name` is valid.
+std::string check_endpoint_name(const std::string& name);
+
+// "10-20,45.5-50" -> {{10, 20}, {45.5, 50}}; on a bad value, empty with `problem` set.
+std::vector<std::pair<double, double>> parse_outage_windows(const std::string& text,
+                                                            std::string& problem);
+std::string check_outages(const std::string& value);
 
 } // namespace brokedancer

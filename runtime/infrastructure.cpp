@@ -2,6 +2,7 @@
 
 #include <caf/actor_cast.hpp>
 
+#include "actors/breaker_registry.hpp"
 #include "actors/memory_bus.hpp"
 #include "actors/memory_store.hpp"
 #include "actors/redis_bus.hpp"
@@ -64,6 +65,65 @@ child_spec event_bus_child(const runtime_config& config) {
   return {"event_bus", restart_policy::permanent, [data, options](caf::actor_system& sys) {
             return caf::actor_cast<caf::actor>(spawn_memory_bus(sys, data, options));
           }};
+}
+
+std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
+  std::vector<endpoint_spec> specs;
+  for (const auto& e : config.endpoints) {
+    using std::chrono::milliseconds;
+    endpoint_spec spec;
+    spec.name = e.name;
+    spec.type = e.type == "http" ? endpoint_spec::adapter::http : endpoint_spec::adapter::simulated;
+    auto& b = spec.breaker;
+    b.endpoint = e.name;
+    b.timeout = milliseconds(e.timeout_ms);
+    b.breaker.failure_threshold = e.failure_threshold;
+    b.breaker.failure_rate_threshold = e.failure_rate_threshold;
+    b.breaker.window_size = e.window_size;
+    b.breaker.minimum_calls = e.minimum_calls;
+    b.breaker.slow_call = milliseconds(e.slow_call_ms);
+    b.breaker.recovery_timeout = milliseconds(e.recovery_timeout_ms);
+    b.breaker.half_open_calls = e.half_open_calls;
+    b.breaker.success_threshold = e.success_threshold;
+    b.retry.max_attempts = e.retry_max_attempts;
+    b.retry.initial_backoff = milliseconds(e.retry_initial_backoff_ms);
+    b.retry.max_backoff = milliseconds(e.retry_max_backoff_ms);
+    auto& sim = spec.simulated;
+    sim.name = e.name;
+    sim.seed = e.seed;
+    sim.latency = milliseconds(e.latency_ms);
+    sim.latency_jitter = milliseconds(e.latency_jitter_ms);
+    sim.error_rate = e.error_rate;
+    for (const auto& [from, to] : e.outages_s)
+      sim.outages.push_back({milliseconds(static_cast<int64_t>(from * 1000)),
+                             milliseconds(static_cast<int64_t>(to * 1000))});
+    // The simulated endpoint is deterministic for its seed; so are the breaker's retry waits.
+    if (spec.type == endpoint_spec::adapter::simulated)
+      b.seed = e.seed;
+    auto& http = spec.http;
+    http.name = e.name;
+    http.base_url = e.base_url;
+    http.concurrency = e.concurrency;
+    http.max_queue = e.max_queue;
+    http.connect_timeout = milliseconds(e.connect_timeout_ms);
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+child_spec breakers_child(const runtime_config& config) {
+  child_spec spec;
+  spec.name = "breakers";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings =
+      [specs = endpoint_specs(config)](caf::actor_system& sys,
+                                       const std::map<std::string, caf::actor>& siblings) {
+        event_bus_actor bus;
+        if (auto found = siblings.find("event_bus"); found != siblings.end())
+          bus = caf::actor_cast<event_bus_actor>(found->second);
+        return caf::actor_cast<caf::actor>(spawn_breaker_registry(sys, specs, bus));
+      };
+  return spec;
 }
 
 } // namespace brokedancer

@@ -11,8 +11,11 @@ namespace brokedancer {
 // The state store: memory (data outlives each incarnation) or Redis, per state.backend.
 child_spec state_store_child(const runtime_config& config);
 
-// The event bus, per bus.backend. Throws std::runtime_error for "redis", which is not built
-// yet: a node configured for cross-node events must not start without them.
+// The event bus, memory or Redis, per bus.backend (subscriptions outlive each incarnation).
 child_spec event_bus_child(const runtime_config& config);
+
+// The breaker registry: one circuit breaker and adapter per resilience.endpoints entry, each
+// started on first use; transitions are published on the sibling "event_bus" when there is one.
+child_spec breakers_child(const runtime_config& config);
 
 } // namespace brokedancer

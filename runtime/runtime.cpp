@@ -33,7 +33,7 @@ sigset_t termination_signals() {
 // The infrastructure actors that exist so far, in start order. Later subsystems (emergency
 // controller, risk monitor) are added here.
 std::vector<child_spec> infrastructure_children(const runtime_config& config) {
-  return {state_store_child(config), event_bus_child(config)};
+  return {state_store_child(config), event_bus_child(config), breakers_child(config)};
 }
 
 } // namespace
@@ -170,6 +170,10 @@ state_store_actor runtime::state_store() const {
 
 event_bus_actor runtime::event_bus() const {
   return caf::actor_cast<event_bus_actor>(child("event_bus"));
+}
+
+breaker_registry_actor runtime::breakers() const {
+  return caf::actor_cast<breaker_registry_actor>(child("breakers"));
 }
 
 caf::actor runtime::child(const std::string& name) const {

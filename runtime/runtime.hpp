@@ -14,6 +14,7 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/resilience.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/config.hpp"
 
@@ -62,6 +63,8 @@ public:
   state_store_actor state_store() const;
   // The event bus (stable across restarts of the bus actor).
   event_bus_actor event_bus() const;
+  // The breaker registry: calls to the configured endpoints, through their circuit breakers.
+  breaker_registry_actor breakers() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

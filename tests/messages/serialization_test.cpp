@@ -80,6 +80,35 @@ bus_stats sample<bus_stats>() {
       "redis", true, 10, 20, 1, 2, 30, 4, 5, "connection reset", {sample<subscription_stats>()}};
 }
 
+template <>
+endpoint_request sample<endpoint_request>() {
+  return {"POST /api/v3/order", R"({"qty": 1})", "order-7-1", 2500, "0123456789abcdef"};
+}
+
+template <>
+endpoint_response sample<endpoint_response>() {
+  return {429, R"({"error": "slow down"})", "order-7-1", 1500, 2, 1234};
+}
+
+template <>
+breaker_stats sample<breaker_stats>() {
+  return {"exchange",
+          breaker_state::open,
+          1200,
+          100,
+          60,
+          40,
+          5,
+          3,
+          17,
+          9,
+          4,
+          40.0,
+          100,
+          "endpoint_unreachable: connection refused",
+          1795000000123456};
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;

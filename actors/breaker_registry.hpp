@@ -1,0 +1,34 @@
+#pragma once
+
+// The registry of circuit breakers: one breaker, with its endpoint adapter behind it, per
+// configured endpoint, spawned on first use. Calls name the endpoint; the registry passes them
+// to its breaker (or hands out the breaker for callers that call it often). A breaker or
+// adapter that dies takes its partner with it, and the next call starts both afresh.
+
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/circuit_breaker.hpp"
+#include "actors/http_endpoint.hpp"
+#include "actors/simulated_exchange.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/resilience.hpp"
+
+namespace brokedancer {
+
+struct endpoint_spec {
+  enum class adapter { simulated, http };
+  std::string name;
+  adapter type = adapter::simulated;
+  circuit_breaker_options breaker; // its bus is filled in by the registry
+  simulated_exchange_settings simulated;
+  http_endpoint_settings http;
+};
+
+breaker_registry_actor spawn_breaker_registry(caf::actor_system& sys,
+                                              std::vector<endpoint_spec> endpoints,
+                                              event_bus_actor bus);
+
+} // namespace brokedancer

@@ -1,0 +1,292 @@
+#include "actors/circuit_breaker.hpp"
+
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+using breaker_impl =
+    breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<tick_atom>>;
+
+struct pending_call {
+  endpoint_request request;
+  caf::typed_response_promise<endpoint_response> promise;
+  clock::time_point started;
+  clock::time_point deadline;
+  uint32_t attempts = 0;
+  // The last failure, answered if no further attempt is made.
+  std::optional<endpoint_response> last_response;
+  caf::error last_error;
+};
+
+struct breaker_state_data {
+  circuit_breaker_options options;
+  endpoint_actor endpoint;
+  std::unique_ptr<breaker_machine> machine;
+  std::mt19937_64 random;
+  uint64_t next_call = 1;
+  std::unordered_map<uint64_t, pending_call> calls;
+  uint64_t timeouts = 0;
+  uint64_t retries = 0;
+  logger log{"breaker"};
+};
+
+using self_pointer = breaker_impl::stateful_pointer<breaker_state_data>;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+breaker_stats current_stats(self_pointer self) {
+  auto& st = self->state;
+  auto stats = st.machine->stats(clock::now());
+  stats.endpoint = st.options.endpoint;
+  stats.timeouts = st.timeouts;
+  stats.retries = st.retries;
+  return stats;
+}
+
+// Logs and publishes every transition the machine made since the last time.
+void announce_transitions(self_pointer self) {
+  auto& st = self->state;
+  for (auto& t : st.machine->take_transitions()) {
+    auto stats = current_stats(self);
+    logger::fields fields{{"endpoint", st.options.endpoint},
+                          {"from", to_string(t.from)},
+                          {"to", to_string(t.to)},
+                          {"reason", t.reason},
+                          {"failure_rate", stats.failure_rate}};
+    if (t.to == breaker_state::open || t.to == breaker_state::forced_open)
+      st.log.warn("circuit breaker opened; calls fail fast with breaker_open", fields);
+    else
+      st.log.info("circuit breaker changed state", fields);
+    if (t.to == breaker_state::open)
+      self->delayed_send(self, st.options.breaker.recovery_timeout, tick_atom::value);
+    if (!st.options.bus)
+      continue;
+    auto payload = nlohmann::json{
+        {"endpoint", st.options.endpoint},
+        {"from", to_string(t.from)},
+        {"to", to_string(t.to)},
+        {"reason", t.reason},
+        {"failure_rate", stats.failure_rate},
+        {"at_us",
+         now_us()}}.dump();
+    self->request(st.options.bus, std::chrono::seconds(10), publish_atom::value,
+                  std::string{"breaker.state_changed"}, std::move(payload), correlation_id{})
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.warn("could not publish a breaker transition on the bus",
+                                     {{"error", self->system().render(err)}});
+              });
+  }
+}
+
+void finish(self_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto found = st.calls.find(id);
+  if (found == st.calls.end())
+    return;
+  auto call = std::move(found->second);
+  st.calls.erase(found);
+  if (call.last_response) {
+    call.last_response->attempts = call.attempts;
+    call.last_response->latency_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - call.started).count();
+    call.promise.deliver(std::move(*call.last_response));
+  } else {
+    call.promise.deliver(call.last_error);
+  }
+}
+
+void fail_call(self_pointer self, uint64_t id, caf::error err) {
+  auto found = self->state.calls.find(id);
+  if (found == self->state.calls.end())
+    return;
+  found->second.last_response.reset();
+  found->second.last_error = std::move(err);
+  finish(self, id);
+}
+
+void attempt(self_pointer self, uint64_t id);
+
+void outcome(self_pointer self, uint64_t id, breaker_machine::permit permit,
+             clock::time_point attempt_started, endpoint_response* response, caf::error err) {
+  auto& st = self->state;
+  auto now = clock::now();
+  auto found = st.calls.find(id);
+  if (found == st.calls.end())
+    return;
+  auto& call = found->second;
+  bool slow = st.options.breaker.slow_call.count() > 0
+              && now - attempt_started > st.options.breaker.slow_call;
+  bool retry_wanted = false;
+  std::string failure;
+  int64_t retry_after_ms = 0;
+  if (response) {
+    retry_wanted = retryable_status(response->status);
+    if (retry_wanted)
+      failure = "status " + std::to_string(response->status);
+    retry_after_ms = response->retry_after_ms;
+    call.last_response = std::move(*response);
+    call.last_error = caf::error{};
+  } else {
+    if (err == caf::sec::request_timeout) {
+      ++st.timeouts;
+      err = make_error(errc::endpoint_timeout,
+                       st.options.endpoint + " did not answer within the call's deadline");
+    }
+    retry_wanted = retryable(err);
+    failure = self->system().render(err);
+    if (failure.empty())
+      failure = "error";
+    call.last_response.reset();
+    call.last_error = std::move(err);
+  }
+  bool success = failure.empty();
+  st.machine->record(permit, success, slow, now, failure);
+  announce_transitions(self);
+  if (success || !retry_wanted || call.attempts >= st.options.retry.max_attempts) {
+    finish(self, id);
+    return;
+  }
+  // Never retry into an open breaker: the endpoint is failing, and a retry would only wait.
+  auto state = st.machine->state();
+  if (state == breaker_state::open || state == breaker_state::forced_open) {
+    finish(self, id);
+    return;
+  }
+  auto delay = backoff(st.options.retry, call.attempts, st.random);
+  auto retry_after = std::chrono::milliseconds(retry_after_ms);
+  if (retry_after > st.options.retry.max_backoff) {
+    finish(self, id); // the endpoint asked for a longer pause than we are willing to wait
+    return;
+  }
+  delay = std::max(delay, retry_after);
+  if (now + delay >= call.deadline) {
+    finish(self, id);
+    return;
+  }
+  self->delayed_send(self, delay, retry_atom::value, id);
+}
+
+void attempt(self_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto found = st.calls.find(id);
+  if (found == st.calls.end())
+    return;
+  auto& call = found->second;
+  auto now = clock::now();
+  if (now >= call.deadline) {
+    ++st.timeouts;
+    fail_call(self, id,
+              make_error(errc::endpoint_timeout,
+                         st.options.endpoint + ": the call's deadline passed before an answer"));
+    return;
+  }
+  auto permit = st.machine->try_acquire(now);
+  announce_transitions(self);
+  if (!permit.allowed) {
+    auto stats = st.machine->stats(now);
+    fail_call(
+        self, id,
+        make_error(
+            errc::breaker_open,
+            "the circuit breaker of " + st.options.endpoint + " is " + to_string(stats.state)
+                + (stats.last_failure.empty() ? "" : "; last failure: " + stats.last_failure)));
+    return;
+  }
+  if (call.attempts++ > 0)
+    ++st.retries;
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - now);
+  remaining = std::max(remaining, std::chrono::milliseconds(1));
+  // The adapter gets what is left of the deadline, so that it can give up when we do.
+  call.request.timeout_ms = remaining.count();
+  self->request(st.endpoint, remaining, call_atom::value, call.request)
+      .then([self, id, permit,
+             now](endpoint_response& response) { outcome(self, id, permit, now, &response, {}); },
+            [self, id, permit, now](caf::error& err) {
+              outcome(self, id, permit, now, nullptr, std::move(err));
+            });
+}
+
+breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor endpoint,
+                                            circuit_breaker_options options) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.endpoint = std::move(endpoint);
+  st.machine = std::make_unique<breaker_machine>(st.options.breaker, clock::now());
+  st.random.seed(st.options.seed != 0 ? st.options.seed : std::random_device{}());
+  auto operator_change = [self](auto change) {
+    return [self, change](std::string& reason) {
+      (self->state.machine.get()->*change)(clock::now(), reason);
+      announce_transitions(self);
+      return current_stats(self);
+    };
+  };
+  return {
+      [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
+        auto& s = self->state;
+        auto promise = self->make_response_promise<endpoint_response>();
+        auto id = s.next_call++;
+        auto now = clock::now();
+        auto timeout = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
+                                              : s.options.timeout;
+        pending_call call;
+        call.request = std::move(request);
+        call.promise = promise;
+        call.started = now;
+        call.deadline = now + timeout;
+        s.calls.emplace(id, std::move(call));
+        attempt(self, id);
+        return promise;
+      },
+      [self](retry_atom, uint64_t id) { attempt(self, id); },
+      [self](tick_atom) {
+        self->state.machine->tick(clock::now());
+        announce_transitions(self);
+      },
+      [operator_change](force_open_atom, std::string& reason) {
+        return operator_change(&breaker_machine::force_open)(reason);
+      },
+      [operator_change](force_close_atom, std::string& reason) {
+        return operator_change(&breaker_machine::force_close)(reason);
+      },
+      [operator_change](reset_atom, std::string& reason) {
+        return operator_change(&breaker_machine::reset)(reason);
+      },
+      [operator_change](disable_atom, std::string& reason) {
+        return operator_change(&breaker_machine::disable)(reason);
+      },
+      [self](status_atom) { return current_stats(self); },
+  };
+}
+
+} // namespace
+
+breaker_actor spawn_circuit_breaker(caf::actor_system& sys, endpoint_actor endpoint,
+                                    circuit_breaker_options options) {
+  return caf::actor_cast<breaker_actor>(
+      sys.spawn(circuit_breaker, std::move(endpoint), std::move(options)));
+}
+
+} // namespace brokedancer
