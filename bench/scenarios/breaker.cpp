@@ -1,0 +1,159 @@
+// breaker: calls through a CLOSED circuit breaker to the simulated exchange (no latency, no
+// errors), beside direct requests to the same endpoint actor in the same run. Client actors
+// keep one call in flight each, with 1 and 64 clients: calls/s and p50/p99 per call.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actor_system.hpp"
+#include "actors/circuit_breaker.hpp"
+#include "actors/simulated_exchange.hpp"
+#include "harness.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer::bench {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct call_report {
+  std::mutex mutex;
+  std::condition_variable finished;
+  int clients_left = 0;
+  int errors = 0;
+  std::vector<double> latencies_us;
+};
+
+struct client_state {
+  caf::actor target;
+  int calls_left = 0;
+  std::vector<double> latencies;
+  std::shared_ptr<call_report> report;
+};
+
+using client_actor = caf::stateful_actor<client_state>;
+
+void next_call(client_actor* self) {
+  auto& st = self->state;
+  if (st.calls_left-- == 0) {
+    std::lock_guard<std::mutex> guard{st.report->mutex};
+    auto& all = st.report->latencies_us;
+    all.insert(all.end(), st.latencies.begin(), st.latencies.end());
+    if (--st.report->clients_left == 0)
+      st.report->finished.notify_all();
+    self->quit();
+    return;
+  }
+  auto started = clock::now();
+  auto done = [self, started] {
+    self->state.latencies.push_back(
+        std::chrono::duration<double, std::micro>(clock::now() - started).count());
+    next_call(self);
+  };
+  self->request(st.target, std::chrono::seconds(30), call_atom::value,
+                endpoint_request{"ping", "", "", 0, ""})
+      .then([done](endpoint_response&) { done(); },
+            [self, done](caf::error&) {
+              std::lock_guard<std::mutex> guard{self->state.report->mutex};
+              ++self->state.report->errors;
+              done();
+            });
+}
+
+caf::behavior client(client_actor* self, caf::actor target, int calls,
+                     std::shared_ptr<call_report> report) {
+  self->state.target = std::move(target);
+  self->state.calls_left = calls;
+  self->state.report = std::move(report);
+  self->state.latencies.reserve(static_cast<size_t>(calls));
+  next_call(self);
+  return {[](int) {
+  }};
+}
+
+struct figures {
+  double calls_per_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+figures load(caf::actor_system& sys, const caf::actor& target, int clients, int calls_each) {
+  auto report = std::make_shared<call_report>();
+  report->clients_left = clients;
+  auto started = clock::now();
+  for (int i = 0; i < clients; ++i)
+    sys.spawn(client, target, calls_each, report);
+  std::unique_lock<std::mutex> guard{report->mutex};
+  report->finished.wait(guard, [&] { return report->clients_left == 0; });
+  auto seconds = std::chrono::duration<double>(clock::now() - started).count();
+  if (report->errors > 0)
+    throw std::runtime_error(std::to_string(report->errors) + " calls failed");
+  return {clients * calls_each / seconds, percentile(report->latencies_us, 50),
+          percentile(report->latencies_us, 99)};
+}
+
+void record(samples& out, const std::string& name, const figures& f) {
+  out[name + "_calls"] = f.calls_per_s;
+  out[name + "_p50_us"] = f.p50_us;
+  out[name + "_p99_us"] = f.p99_us;
+}
+
+samples run_once(const run_context& context) {
+  configure_logging({log_format::console, log_level::warn, ""});
+  caf::actor_system_config cfg;
+  configure(cfg, context);
+  caf::actor_system sys{cfg};
+  auto exchange = spawn_simulated_exchange(sys, {});
+  circuit_breaker_options options;
+  options.endpoint = "exchange";
+  auto breaker = spawn_circuit_breaker(sys, caf::actor_cast<endpoint_actor>(exchange), options);
+  auto through_breaker = caf::actor_cast<caf::actor>(breaker);
+  auto direct = caf::actor_cast<caf::actor>(exchange);
+  samples out;
+  record(out, "breaker_1_client", load(sys, through_breaker, 1, 50000));
+  record(out, "direct_1_client", load(sys, direct, 1, 50000));
+  record(out, "breaker_64_clients", load(sys, through_breaker, 64, 2000));
+  record(out, "direct_64_clients", load(sys, direct, 64, 2000));
+  caf::anon_send_exit(breaker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(exchange, caf::exit_reason::user_shutdown);
+  return out;
+}
+
+std::vector<figure> breaker_figures() {
+  std::vector<figure> result;
+  for (const auto& [name, base] :
+       {std::pair<std::string, std::string>{"breaker_1_client", "direct_1_client"},
+        {"breaker_64_clients", "direct_64_clients"}}) {
+    result.push_back({name + "_calls", "calls/s", "through a CLOSED breaker", true,
+                      base + "_calls"});
+    result.push_back({name + "_p50_us", "us", "median call latency", false, base + "_p50_us"});
+    result.push_back({name + "_p99_us", "us", "99th percentile", false, base + "_p99_us"});
+  }
+  for (const auto& base : {"direct_1_client", "direct_64_clients"}) {
+    result.push_back({std::string{base} + "_calls", "calls/s",
+                      "straight to the endpoint actor", true, ""});
+    result.push_back({std::string{base} + "_p50_us", "us", "median call latency", false, ""});
+    result.push_back({std::string{base} + "_p99_us", "us", "99th percentile", false, ""});
+  }
+  return result;
+}
+
+const bool registered = register_scenario({
+    "breaker",
+    "calls through a CLOSED circuit breaker to the simulated exchange, beside direct calls",
+    breaker_figures(),
+    run_once,
+});
+
+} // namespace
+
+} // namespace brokedancer::bench
