@@ -1,6 +1,7 @@
 #include "actors/breaker_registry.hpp"
 
 #include <map>
+#include <type_traits>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -18,10 +19,26 @@ struct live_endpoint {
   breaker_actor breaker;
 };
 
+// An operator's FORCED_OPEN or DISABLED, kept here so that it outlives the breaker: a breaker
+// started again after its adapter crashed gets it back before its first call.
+struct operator_override {
+  bool force_open = false; // else: disabled
+  std::string reason;
+};
+
 struct registry_state {
   std::map<std::string, endpoint_spec> specs;
   event_bus_actor bus;
   std::map<std::string, live_endpoint> live;
+  std::map<std::string, operator_override> overrides;
+
+  // Not linked (a crashing adapter must not take the registry down): stopped here instead.
+  ~registry_state() {
+    for (const auto& [name, e] : live) {
+      caf::anon_send_exit(e.adapter, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(e.breaker, caf::exit_reason::user_shutdown);
+    }
+  }
   logger log{"breakers"};
 };
 
@@ -54,11 +71,15 @@ breaker_actor breaker_of(self_pointer self, const std::string& name) {
   auto options = spec->second.breaker;
   options.bus = st.bus;
   endpoint.breaker = spawn_circuit_breaker(sys, endpoint.adapter, options);
-  // Ours: they stop when we do, and we hear when one of them stops.
-  self->link_to(endpoint.adapter);
-  self->link_to(endpoint.breaker);
+  // Ours: we hear when one of them stops, and they stop when we do (see ~registry_state).
   self->monitor(endpoint.adapter);
   self->monitor(endpoint.breaker);
+  if (auto o = st.overrides.find(name); o != st.overrides.end()) {
+    if (o->second.force_open)
+      caf::anon_send(endpoint.breaker, force_open_atom::value, o->second.reason);
+    else
+      caf::anon_send(endpoint.breaker, disable_atom::value, o->second.reason);
+  }
   st.log.info(
       "endpoint started",
       {{"endpoint", name},
@@ -73,6 +94,13 @@ caf::result<breaker_stats> operate(self_pointer self, Atom op, const std::string
   auto breaker = breaker_of(self, name);
   if (!breaker)
     return unknown(self, name);
+  auto& overrides = self->state.overrides;
+  if constexpr (std::is_same_v<Atom, force_open_atom>)
+    overrides[name] = {true, reason};
+  else if constexpr (std::is_same_v<Atom, disable_atom>)
+    overrides[name] = {false, reason};
+  else
+    overrides.erase(name);
   self->state.log.warn(
       "operator changes a circuit breaker",
       {{"endpoint", name}, {"operation", caf::to_string(Atom::value)}, {"reason", reason}});
@@ -97,8 +125,6 @@ breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_
         continue;
       s.log.warn("endpoint stopped; it starts again on the next call",
                  {{"endpoint", it->first}, {"reason", self->system().render(down.reason)}});
-      self->unlink_from(e.adapter);
-      self->unlink_from(e.breaker);
       self->demonitor(e.adapter.address());
       self->demonitor(e.breaker.address());
       caf::anon_send_exit(e.adapter, caf::exit_reason::user_shutdown);
@@ -106,14 +132,6 @@ breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_
       s.live.erase(it);
       return;
     }
-  });
-  // A linked endpoint that crashes must not take the registry down: its down message handles it.
-  self->set_exit_handler([self](caf::exit_msg& exit) {
-    bool partner = false;
-    for (const auto& [name, e] : self->state.live)
-      partner = partner || exit.source == e.adapter.address() || exit.source == e.breaker.address();
-    if (!partner)
-      self->quit(std::move(exit.reason));
   });
   return {
       [self](call_atom, const std::string& name,

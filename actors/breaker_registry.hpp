@@ -3,7 +3,9 @@
 // The registry of circuit breakers: one breaker, with its endpoint adapter behind it, per
 // configured endpoint, spawned on first use. Calls name the endpoint; the registry passes them
 // to its breaker (or hands out the breaker for callers that call it often). A breaker or
-// adapter that dies takes its partner with it, and the next call starts both afresh.
+// adapter that dies takes its partner with it, and the next call starts both afresh, with an
+// operator's FORCED_OPEN or DISABLED applied again. A handle from breaker_atom dies with its
+// breaker: on request_receiver_down, ask the registry again.
 
 #include <string>
 #include <vector>

@@ -11,7 +11,8 @@ namespace {
 
 // One string as a JSON string literal, escaped by nlohmann.
 void append_quoted(std::string& out, const std::string& text) {
-  out += nlohmann::json(text).dump();
+  // Text that is not UTF-8 is written with U+FFFD in its place rather than throwing.
+  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace

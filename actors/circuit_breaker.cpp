@@ -45,6 +45,14 @@ struct breaker_state_data {
   uint64_t timeouts = 0;
   uint64_t retries = 0;
   logger log{"breaker"};
+
+  // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
+  ~breaker_state_data() {
+    for (auto& [id, call] : calls)
+      call.promise.deliver(
+          make_error(errc::endpoint_unreachable, "the circuit breaker of " + options.endpoint
+                                                     + " stopped before the call ended"));
+  }
 };
 
 using self_pointer = breaker_impl::stateful_pointer<breaker_state_data>;
@@ -89,7 +97,7 @@ void announce_transitions(self_pointer self) {
         {"reason", t.reason},
         {"failure_rate", stats.failure_rate},
         {"at_us",
-         now_us()}}.dump();
+         now_us()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     self->request(st.options.bus, std::chrono::seconds(10), publish_atom::value,
                   std::string{"breaker.state_changed"}, std::move(payload), correlation_id{})
         .then([](uint64_t) {},
@@ -249,8 +257,11 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
         auto promise = self->make_response_promise<endpoint_response>();
         auto id = s.next_call++;
         auto now = clock::now();
-        auto timeout = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
-                                              : s.options.timeout;
+        // A caller's own timeout, within reason: an hour at most.
+        auto timeout =
+            request.timeout_ms > 0
+                ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
+                : s.options.timeout;
         pending_call call;
         call.request = std::move(request);
         call.promise = promise;

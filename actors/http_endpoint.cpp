@@ -138,7 +138,8 @@ http_job_result perform(httplib::Client& client, const http_endpoint_settings& s
   else if (nlohmann::json::accept(answer->body))
     result.response.json = std::move(answer->body);
   else
-    result.response.json = nlohmann::json(answer->body).dump();
+    result.response.json =
+        nlohmann::json(answer->body).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return result;
 }
 
@@ -163,6 +164,13 @@ struct endpoint_state {
   std::deque<http_job> queue;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, caf::typed_response_promise<endpoint_response>> open;
+
+  // CAF 0.17 drops a promise destroyed unanswered: answer every open call.
+  ~endpoint_state() {
+    for (auto& [id, promise] : open)
+      promise.deliver(make_error(errc::endpoint_unreachable,
+                                 settings.name + ": the HTTP adapter stopped before an answer"));
+  }
 };
 
 using self_pointer = http_endpoint_impl::stateful_pointer<endpoint_state>;
@@ -192,8 +200,10 @@ http_endpoint_impl::behavior_type http_endpoint(self_pointer self,
           return make_error(errc::endpoint_overloaded,
                             s.settings.name + ": " + std::to_string(s.queue.size())
                                 + " calls are already waiting for a connection");
-        auto timeout = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
-                                              : std::chrono::milliseconds(30000);
+        auto timeout =
+            request.timeout_ms > 0
+                ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
+                : std::chrono::milliseconds(30000);
         http_job job{s.next_id++, std::move(request), steady_ns(clock::now() + timeout)};
         auto promise = self->make_response_promise<endpoint_response>();
         s.open.emplace(job.id, promise);

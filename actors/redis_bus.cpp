@@ -64,7 +64,11 @@ struct redis_bus_state {
   redis_requests requests; // destroyed first, answering every open publish
 
   ~redis_bus_state() {
-    // The subscriber waits in poll(); make it read the exit message its link sends.
+    // CAF 0.17 drops a promise destroyed unanswered: answer the waiting subscribers.
+    for (auto& [name, channel] : channels)
+      for (auto& waiting : channel.waiting)
+        waiting.promise.deliver(
+            make_error(errc::bus_unavailable, "the event bus stopped before Redis confirmed"));
     subscriber.wake();
   }
 };
@@ -203,13 +207,15 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
   // Both connections are linked: if one dies, so does the bus, and the supervisor starts a
   // fresh bus with fresh connections.
   fresh.publisher = spawn_redis_connection(self, fresh.options.connection);
-  fresh.subscriber = redis_subscriber::spawn(self, fresh.options.connection);
-  // Taking over from a crashed incarnation: subscribe in Redis to what the table holds.
+  // Taking over from a crashed incarnation: subscribe in Redis to what the table holds, from
+  // the subscriber's first connection on.
+  std::vector<pubsub_change> initial;
   fresh.data->table.for_each([&](const subscription& sub) {
     auto name = name_in_redis(fresh, sub.pattern);
     if (fresh.channels[name].subscriptions++ == 0)
-      fresh.subscriber.change({true, name.first, name.second});
+      initial.push_back({true, name.first, name.second});
   });
+  fresh.subscriber = redis_subscriber::spawn(self, fresh.options.connection, std::move(initial));
   self->set_down_handler([self](caf::down_msg& down) {
     auto removed = self->state.data->table.remove_subscriber(down.source);
     for (const auto& sub : removed)

@@ -64,9 +64,13 @@ using name_set = std::set<std::string>;
 class subscriber_loop {
 public:
   subscriber_loop(caf::blocking_actor* self, redis_connection_options options, caf::actor owner,
-                  std::shared_ptr<redis_subscriber::wakeup> wake)
+                  std::shared_ptr<redis_subscriber::wakeup> wake,
+                  const std::vector<pubsub_change>& initial)
     : self_(self), options_(options), owner_(std::move(owner)), wake_(std::move(wake)),
-      conn_(std::move(options)), random_(std::random_device{}()) {}
+      conn_(std::move(options)), random_(std::random_device{}()) {
+    for (const auto& change : initial)
+      (change.pattern ? patterns_ : channels_).insert(change.name);
+  }
 
   void run() {
     while (running_) {
@@ -86,7 +90,6 @@ private:
     // Pub/sub channels are not per database: no SELECT.
     if (!conn_.connect(false))
       return false;
-    failed_attempts_ = 0;
     awaiting_.clear();
     for (const auto& name : channels_)
       awaiting_.emplace(false, name);
@@ -134,10 +137,11 @@ private:
       announce(false);
       return;
     }
-    if (ready <= 0 || (fds[1].revents & POLLIN) != 0) {
+    // The mailbox every pass, not only when poked: an exit message pokes nobody, and a busy
+    // socket would otherwise keep a dead owner's connection alive.
+    if ((fds[1].revents & POLLIN) != 0)
       wake_->drain();
-      take_mailbox();
-    }
+    take_mailbox();
     if (!running_ || !conn_.connected())
       return;
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
@@ -232,6 +236,10 @@ private:
   }
 
   void announce(bool ready) {
+    if (ready && !conn_.connected())
+      return;
+    if (ready)
+      failed_attempts_ = 0; // backoff starts over only once a connection proved itself
     if (announced_ == ready)
       return;
     announced_ = ready;
@@ -264,18 +272,20 @@ private:
 };
 
 void run_subscriber(caf::blocking_actor* self, redis_connection_options options, caf::actor owner,
-                    std::shared_ptr<redis_subscriber::wakeup> wake) {
-  subscriber_loop{self, std::move(options), std::move(owner), std::move(wake)}.run();
+                    std::shared_ptr<redis_subscriber::wakeup> wake,
+                    std::vector<pubsub_change> initial) {
+  subscriber_loop{self, std::move(options), std::move(owner), std::move(wake), initial}.run();
 }
 
 } // namespace
 
-redis_subscriber redis_subscriber::spawn(caf::local_actor* owner,
-                                         redis_connection_options options) {
+redis_subscriber redis_subscriber::spawn(caf::local_actor* owner, redis_connection_options options,
+                                         std::vector<pubsub_change> initial) {
   redis_subscriber handle;
   handle.wakeup_ = std::make_shared<wakeup>();
-  handle.actor_ = owner->spawn<caf::detached + caf::linked>(
-      run_subscriber, std::move(options), caf::actor_cast<caf::actor>(owner), handle.wakeup_);
+  handle.actor_ = owner->spawn<caf::detached + caf::linked>(run_subscriber, std::move(options),
+                                                            caf::actor_cast<caf::actor>(owner),
+                                                            handle.wakeup_, std::move(initial));
   return handle;
 }
 

@@ -55,8 +55,10 @@ using pubsub_confirmed_atom = caf::atom_constant<caf::atom("ps_conf")>;
 class redis_subscriber {
 public:
   // Spawns the connection, detached and linked to `owner`, which also receives
-  // std::vector<pubsub_message>.
-  static redis_subscriber spawn(caf::local_actor* owner, redis_connection_options options);
+  // std::vector<pubsub_message>. `initial`: what to subscribe to from the first connection on
+  // (it is ready only once Redis has confirmed all of it).
+  static redis_subscriber spawn(caf::local_actor* owner, redis_connection_options options,
+                                std::vector<pubsub_change> initial = {});
 
   redis_subscriber() = default;
 

@@ -38,6 +38,13 @@ struct exchange_state {
   std::deque<std::string> order;
   uint64_t next_delayed = 1;
   std::unordered_map<uint64_t, delayed_answer> delayed;
+
+  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call.
+  ~exchange_state() {
+    for (auto& [id, answer] : delayed)
+      answer.promise.deliver(make_error(errc::endpoint_unreachable,
+                                        settings.name + ": the simulated exchange stopped"));
+  }
 };
 
 using self_pointer = exchange_actor::stateful_pointer<exchange_state>;
@@ -60,7 +67,7 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
                                  {"accepted", true},
                                  {"execution", ++st.executions},
                                  {"client_request_id", request.client_request_id}}
-                      .dump();
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!request.client_request_id.empty()) {
     st.answered.emplace(request.client_request_id, response);
     st.order.push_back(request.client_request_id);

@@ -113,7 +113,8 @@ bool start_child(supervisor_actor* self, child_record& child, std::string& failu
   return true;
 }
 
-void escalate(supervisor_actor* self, const child_record& child, const std::string& reason) {
+escalation describe_escalation(supervisor_actor* self, const child_record& child,
+                               const std::string& reason) {
   auto& st = self->state;
   escalation what;
   what.supervisor = st.options.name;
@@ -123,6 +124,12 @@ void escalate(supervisor_actor* self, const child_record& child, const std::stri
   what.max_restarts = st.options.max_restarts;
   what.window_ms = st.options.window.count();
   what.correlation = new_correlation_id();
+  return what;
+}
+
+void escalate(supervisor_actor* self, const child_record& child, const std::string& reason) {
+  auto& st = self->state;
+  auto what = describe_escalation(self, child, reason);
   st.log.critical("restart intensity exceeded; stopping every child and escalating",
                   {{"supervisor", what.supervisor},
                    {"child", what.child},
@@ -164,8 +171,18 @@ void on_child_down(supervisor_actor* self, caf::down_msg& down) {
   while (!st.recent_restarts.empty() && now - st.recent_restarts.front() > st.options.window)
     st.recent_restarts.pop_front();
   if (st.recent_restarts.size() > st.options.max_restarts) {
-    escalate(self, child, child.last_exit_reason);
-    return;
+    auto what = describe_escalation(self, child, child.last_exit_reason);
+    if (!st.options.on_intensity_exceeded || !st.options.on_intensity_exceeded(what)) {
+      escalate(self, child, child.last_exit_reason);
+      return;
+    }
+    st.log.critical("restart intensity exceeded; the emergency level was raised, restarting on",
+                    {{"supervisor", what.supervisor},
+                     {"child", what.child},
+                     {"last_exit_reason", what.last_exit_reason},
+                     {"restarts_in_window", what.restarts_in_window},
+                     {"correlation_id", what.correlation}});
+    st.recent_restarts.clear();
   }
   std::string failure;
   if (!start_child(self, child, failure)) {

@@ -44,6 +44,10 @@ struct supervisor_options {
   std::string name = "root";
   uint32_t max_restarts = 5;
   std::chrono::milliseconds window{10000};
+  // Asked first when the restart intensity is exceeded. True: it has been dealt with (the
+  // runtime raised the emergency level), so keep restarting with a fresh window. False, or no
+  // function: stop every child and escalate as below.
+  std::function<bool(const escalation&)> on_intensity_exceeded;
 };
 
 struct supervision_tree {

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
 #include "messages/state_store.hpp"
@@ -35,6 +36,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<endpoint_request>{}, "brokedancer.endpoint_request");
   f(type_tag<endpoint_response>{}, "brokedancer.endpoint_response");
   f(type_tag<breaker_stats>{}, "brokedancer.breaker_stats");
+  f(type_tag<level_change>{}, "brokedancer.level_change");
+  f(type_tag<limit_status>{}, "brokedancer.limit_status");
+  f(type_tag<emergency_status>{}, "brokedancer.emergency_status");
 }
 
 } // namespace brokedancer

@@ -113,7 +113,7 @@ std::string problem_with(const setting& s, const nlohmann::json& value) {
       if (!value.is_number_integer())
         return expectation(s) + ", found " + found;
       if (value.is_number_unsigned()
-              ? value.get<uint64_t>() > s.max
+              ? (value.get<uint64_t>() > s.max || value.get<uint64_t>() < s.min)
               : (value.get<int64_t>() < s.min || value.get<int64_t>() > s.max))
         return expectation(s) + ", found " + found;
       return {};
@@ -323,6 +323,7 @@ public:
     cfg.redis.reconnect_max_ms = e["redis"]["reconnect_max_ms"].get<int>();
     cfg.redis.pipeline_max = e["redis"]["pipeline_max"].get<int>();
     cfg.endpoints = endpoint_sections();
+    cfg.emergency.shutdown_grace_ms = e["emergency"]["shutdown_grace_ms"].get<int64_t>();
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)
@@ -440,6 +441,9 @@ private:
       if (e["type"] == "http" && e["base_url"].get<std::string>().empty())
         fail("configuration", "$.resilience.endpoints." + name + ".base_url",
              "an http endpoint needs its base_url (http://host:port or https://host:port)");
+      if (e["minimum_calls"].get<int64_t>() > e["window_size"].get<int64_t>())
+        fail("configuration", "$.resilience.endpoints." + name + ".minimum_calls",
+             "must not be larger than window_size, or the failure rate could never be judged");
       if (e["retry_initial_backoff_ms"].get<int64_t>() > e["retry_max_backoff_ms"].get<int64_t>())
         fail("configuration", "$.resilience.endpoints." + name + ".retry_initial_backoff_ms",
              "must not be larger than retry_max_backoff_ms");

@@ -80,6 +80,9 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
+  struct emergency_section {
+    int64_t shutdown_grace_ms = 0;
+  } emergency;
   // resilience.endpoints: one per endpoint, every setting filled in (see endpoint_schema()).
   struct endpoint_section {
     std::string name;

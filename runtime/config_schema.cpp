@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include "runtime/redis_url.hpp"
@@ -114,6 +115,11 @@ std::vector<setting> build_schema() {
       ranged(make("bus", "max_payload_bytes", k::integer, 1 << 20,
                   "largest event payload (JSON text) accepted"),
              1, 64 << 20),
+
+      ranged(make("emergency", "shutdown_grace_ms", k::integer, 10000,
+                  "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
+                  "the process stops"),
+             0, 600000),
 
       url_with_credentials(checked(make("redis", "url", k::string, "redis://127.0.0.1:6379/0",
                                         "redis://[:password@]host:port/db"),
@@ -269,7 +275,8 @@ std::vector<std::pair<double, double>> parse_outage_windows(const std::string& t
       auto to_text = item.substr(dash + 1);
       from = std::strtod(from_text.c_str(), &from_end);
       to = std::strtod(to_text.c_str(), &to_end);
-      if (*from_end == '\0' && *to_end == '\0' && from >= 0 && to > from) {
+      if (*from_end == '\0' && *to_end == '\0' && std::isfinite(to) && from >= 0 && to > from
+          && to <= 1e9) {
         windows.emplace_back(from, to);
         if (end == std::string::npos)
           break;

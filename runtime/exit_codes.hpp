@@ -5,10 +5,11 @@
 namespace brokedancer::exit_code {
 
 constexpr int ok = 0;
-constexpr int internal_error = 1; // a bug: please report it with the log
-constexpr int config_invalid = 2; // the configuration (file or environment) was rejected
-constexpr int escalated = 3;      // the supervisor's restart intensity was exceeded
-constexpr int startup_failed = 4; // the runtime could not start (a child failed to start)
-constexpr int usage = 64;         // bad command line (as in sysexits.h)
+constexpr int internal_error = 1;     // a bug: please report it with the log
+constexpr int config_invalid = 2;     // the configuration (file or environment) was rejected
+constexpr int escalated = 3;          // the supervisor's restart intensity was exceeded
+constexpr int startup_failed = 4;     // the runtime could not start (a child failed to start)
+constexpr int emergency_shutdown = 5; // an emergency SHUTDOWN (operator or risk) ended the run
+constexpr int usage = 64;             // bad command line (as in sysexits.h)
 
 } // namespace brokedancer::exit_code

@@ -2,7 +2,10 @@
 
 #include <caf/actor_cast.hpp>
 
+#include <stdexcept>
+
 #include "actors/breaker_registry.hpp"
+#include "actors/emergency_controller.hpp"
 #include "actors/memory_bus.hpp"
 #include "actors/memory_store.hpp"
 #include "actors/redis_bus.hpp"
@@ -109,6 +112,33 @@ std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+child_spec emergency_child(const runtime_config& config,
+                           std::function<void(const level_change&)> on_shutdown) {
+  emergency_options options;
+  options.node_name = config.runtime.node_name;
+  options.shutdown_grace = std::chrono::milliseconds(config.emergency.shutdown_grace_ms);
+  options.on_shutdown = std::move(on_shutdown);
+  // The registered bots outlive an incarnation; the level outlives the process (the store).
+  auto data = make_emergency_data();
+  child_spec spec;
+  spec.name = "emergency";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [data, options](caf::actor_system& sys,
+                                             const std::map<std::string, caf::actor>& siblings) {
+    auto sibling = [&](const char* name) {
+      auto found = siblings.find(name);
+      return found == siblings.end() ? caf::actor{} : found->second;
+    };
+    auto store = caf::actor_cast<state_store_actor>(sibling("state_store"));
+    if (!store)
+      throw std::runtime_error("the emergency controller needs the state store");
+    return caf::actor_cast<caf::actor>(spawn_emergency_controller(
+        sys, data, options, store, caf::actor_cast<event_bus_actor>(sibling("event_bus")),
+        sibling("risk_monitor")));
+  };
+  return spec;
 }
 
 child_spec breakers_child(const runtime_config& config) {

@@ -12,6 +12,7 @@
 #include <caf/send.hpp>
 
 #include "actors/supervisor.hpp"
+#include "messages/emergency.hpp"
 #include "messages/errors.hpp"
 #include "runtime/actor_system_config.hpp"
 #include "runtime/build_info.hpp"
@@ -28,12 +29,6 @@ sigset_t termination_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   return set;
-}
-
-// The infrastructure actors that exist so far, in start order. Later subsystems (emergency
-// controller, risk monitor) are added here.
-std::vector<child_spec> infrastructure_children(const runtime_config& config) {
-  return {state_store_child(config), event_bus_child(config), breakers_child(config)};
 }
 
 } // namespace
@@ -54,6 +49,8 @@ struct runtime::impl {
   std::condition_variable wake;
   bool stop_requested = false;
   std::optional<caf::error> supervisor_exit; // set once the root supervisor is gone
+  std::optional<level_change> shutdown;      // set once an emergency SHUTDOWN has run its course
+  int escalations = 0;                       // restart storms the emergency level answered
 
   explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
 };
@@ -70,14 +67,49 @@ runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
                                   {"overrides", d.config.overrides},
                                   {"state_backend", d.config.state.backend},
                                   {"bus_backend", d.config.bus.backend}});
-  auto children = infrastructure_children(d.config);
+  // The infrastructure, in start order; the emergency controller last, after what it uses.
+  std::vector<child_spec> children{state_store_child(d.config), event_bus_child(d.config),
+                                   breakers_child(d.config)};
+  children.push_back(emergency_child(d.config, [state = impl_.get()](const level_change& change) {
+    std::lock_guard<std::mutex> guard{state->mutex};
+    state->shutdown = change;
+    state->wake.notify_all();
+  }));
   for (auto& child : extra_children)
     children.push_back(std::move(child));
   supervisor_options options;
   options.name = "root";
   options.max_restarts = d.config.supervisor.max_restarts;
   options.window = std::chrono::milliseconds{d.config.supervisor.window_ms};
-  d.tree = spawn_supervisor(*d.system, options, std::move(children));
+  // A restart storm raises HALT; another one, SHUTDOWN. Only when the emergency controller is
+  // itself the child that cannot be kept up does the tree stop at once.
+  options.on_intensity_exceeded = [state = impl_.get()](const escalation& what) {
+    if (what.child == "emergency")
+      return false;
+    caf::actor controller;
+    int count = 0;
+    {
+      std::lock_guard<std::mutex> guard{state->mutex};
+      auto found = state->tree.children.find("emergency");
+      if (found != state->tree.children.end())
+        controller = found->second;
+      count = ++state->escalations;
+    }
+    if (!controller)
+      return false;
+    auto level = count == 1 ? emergency_level::halt : emergency_level::shutdown;
+    caf::anon_send(caf::actor_cast<emergency_actor>(controller), raise_atom::value, level,
+                   "restart storm: child " + what.child + " failed "
+                       + std::to_string(what.restarts_in_window) + " times within "
+                       + std::to_string(what.window_ms) + " ms; last: " + what.last_exit_reason,
+                   change_source::supervisor);
+    return true;
+  };
+  auto tree = spawn_supervisor(*d.system, options, std::move(children));
+  {
+    std::lock_guard<std::mutex> guard{d.mutex};
+    d.tree = std::move(tree);
+  }
   // Runs in the supervisor's context as it terminates; only touches the mutex-guarded slot.
   d.tree.supervisor->attach_functor([state = impl_.get()](const caf::error& reason) {
     std::lock_guard<std::mutex> guard{state->mutex};
@@ -111,7 +143,16 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
       auto slice = clock::now() + std::chrono::milliseconds(watch_signals ? 50 : 1000);
       if (deadline < slice)
         slice = deadline;
-      d.wake.wait_until(guard, slice, [&] { return d.stop_requested || d.supervisor_exit; });
+      d.wake.wait_until(guard, slice,
+                        [&] { return d.stop_requested || d.supervisor_exit || d.shutdown; });
+      if (d.shutdown) {
+        result.reason = stop_reason::emergency_shutdown;
+        result.detail = d.shutdown->reason;
+        result.exit_code = d.shutdown->source == change_source::supervisor
+                               ? exit_code::escalated
+                               : exit_code::emergency_shutdown;
+        break;
+      }
       if (d.supervisor_exit) {
         auto& reason = *d.supervisor_exit;
         result.reason = stop_reason::escalated;
@@ -140,6 +181,8 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
   }
   if (result.reason == stop_reason::escalated)
     d.log.critical("runtime stopping: the supervision tree escalated", {{"detail", result.detail}});
+  else if (result.reason == stop_reason::emergency_shutdown)
+    d.log.critical("runtime stopping: emergency SHUTDOWN", {{"reason", result.detail}});
   else
     d.log.info("runtime stopping",
                {{"reason", result.reason == stop_reason::signal      ? result.detail
@@ -174,6 +217,10 @@ event_bus_actor runtime::event_bus() const {
 
 breaker_registry_actor runtime::breakers() const {
   return caf::actor_cast<breaker_registry_actor>(child("breakers"));
+}
+
+emergency_actor runtime::emergency() const {
+  return caf::actor_cast<emergency_actor>(child("emergency"));
 }
 
 caf::actor runtime::child(const std::string& name) const {

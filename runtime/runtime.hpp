@@ -13,6 +13,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/supervisor.hpp"
+#include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
 #include "messages/state_store.hpp"
@@ -26,10 +27,11 @@ namespace brokedancer {
 void block_termination_signals();
 
 enum class stop_reason {
-  duration_elapsed, // run(duration) ran its course
-  requested,        // stop() was called
-  signal,           // SIGINT or SIGTERM
-  escalated,        // the root supervisor exceeded its restart intensity
+  duration_elapsed,   // run(duration) ran its course
+  requested,          // stop() was called
+  signal,             // SIGINT or SIGTERM
+  escalated,          // the root supervisor exceeded its restart intensity
+  emergency_shutdown, // the emergency level reached SHUTDOWN and the bots were told
 };
 
 struct run_result {
@@ -65,6 +67,8 @@ public:
   event_bus_actor event_bus() const;
   // The breaker registry: calls to the configured endpoints, through their circuit breakers.
   breaker_registry_actor breakers() const;
+  // The emergency controller: the node's kill switch.
+  emergency_actor emergency() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

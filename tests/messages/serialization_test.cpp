@@ -109,6 +109,27 @@ breaker_stats sample<breaker_stats>() {
           1795000000123456};
 }
 
+template <>
+level_change sample<level_change>() {
+  return {emergency_level::halt,
+          emergency_level::alert,
+          "daily loss 1,050 over 1,000",
+          change_source::risk_monitor,
+          "node-a",
+          1795000000123456,
+          42};
+}
+
+template <>
+limit_status sample<limit_status>() {
+  return {"max_daily_loss", 1000, 850, 85};
+}
+
+template <>
+emergency_status sample<emergency_status>() {
+  return {sample<level_change>(), false, true, true, 10000, 9998, 12345, {sample<limit_status>()}};
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;

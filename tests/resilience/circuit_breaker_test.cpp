@@ -466,5 +466,21 @@ TEST_CASE("through the registry, a breaker on one endpoint never affects another
   REQUIRE(forced);
   CHECK(forced->state == breaker_state::forced_open);
   CHECK(is(call("up").error(), errc::breaker_open));
+  // The breaker dies (its adapter crashed, say): the next call starts a new one, still forced
+  // open, because the operator has not lifted it.
+  auto old_breaker =
+      testing::call<breaker_actor>(sys, registry, breaker_atom::value, std::string{"up"});
+  REQUIRE(old_breaker);
+  caf::anon_send_exit(*old_breaker, caf::exit_reason::kill);
+  std::this_thread::sleep_for(50ms);
+  auto new_breaker =
+      testing::call<breaker_actor>(sys, registry, breaker_atom::value, std::string{"up"});
+  INFO((new_breaker ? std::string{} : sys.render(new_breaker.error())));
+  REQUIRE(new_breaker);
+  CHECK(*new_breaker != *old_breaker);
+  CHECK(is(call("up").error(), errc::breaker_open));
+  REQUIRE(testing::call<breaker_stats>(sys, registry, force_close_atom::value, std::string{"up"},
+                                       std::string{"done"}));
+  CHECK(call("up"));
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
 }

@@ -190,3 +190,54 @@ TEST_CASE("every setting has an environment name of the form BROKEDANCER_SECTION
   REQUIRE(url != config_schema().end());
   CHECK(url->environment_name() == "BROKEDANCER_REDIS_URL");
 }
+
+TEST_CASE("endpoints are declared by name, every setting filled in from the endpoint schema") {
+  auto cfg =
+      load_config(file(R"({"resilience": {"endpoints": {
+             "exchange": {"type": "simulated", "latency_ms": 3, "outages": "1-2,5.5-6"},
+             "binance": {"type": "http", "base_url": "https://api.binance.com",
+                         "timeout_ms": 5000}}}})"),
+                  {{"BROKEDANCER_RESILIENCE_ENDPOINTS_BINANCE_FAILURE_THRESHOLD", "7"},
+                   {"BROKEDANCER_RESILIENCE_ENDPOINTS_KRAKEN_BASE_URL", "http://127.0.0.1:8080"},
+                   {"BROKEDANCER_RESILIENCE_ENDPOINTS_KRAKEN_TYPE", "http"}});
+  REQUIRE(cfg.endpoints.size() == 3);
+  const auto& binance = cfg.endpoints[0];
+  CHECK(binance.name == "binance");
+  CHECK(binance.timeout_ms == 5000);
+  CHECK(binance.failure_threshold == 7);
+  CHECK(binance.recovery_timeout_ms == 5000); // the default
+  const auto& exchange = cfg.endpoints[1];
+  CHECK(exchange.latency_ms == 3);
+  CHECK(exchange.outages_s == std::vector<std::pair<double, double>>{{1, 2}, {5.5, 6}});
+  CHECK(cfg.endpoints[2].name == "kraken");
+  CHECK(cfg.endpoints[2].base_url == "http://127.0.0.1:8080");
+}
+
+TEST_CASE("bad endpoint settings are rejected with their path and what was expected") {
+  auto problems = rejection(file(R"({"resilience": {"endpoints": {
+      "Bad-Name": {},
+      "a": {"timeout_ms": 0, "latency_ms": -1, "outages": "10-inf", "retry_max_attemps": 2},
+      "b": {"type": "http"},
+      "c": {"minimum_calls": 50, "window_size": 20},
+      "d": {"type": "ftp"}}}})"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.Bad-Name: an endpoint name must be 1 to "
+                                "64 lower-case letters"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.a.timeout_ms: expected an integer from 1"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.a.latency_ms: expected an integer"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.a.outages: expected FROM-TO windows"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.a.retry_max_attemps: unknown key; did "
+                                "you mean \"retry_max_attempts\"?"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.b.base_url: an http endpoint needs its "
+                                "base_url"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.c.minimum_calls: must not be larger "
+                                "than window_size"));
+  CHECK_THAT(problems, Contains("$.resilience.endpoints.d.type: expected one of"));
+  CHECK_THAT(rejection(embedded_default_config(),
+                       {{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY", "3"}}),
+             Contains("no such endpoint setting"));
+}
+
+TEST_CASE("a minimum holds for values from a file as much as from the environment") {
+  CHECK_THAT(rejection(file(R"({"redis": {"reconnect_initial_ms": 0}})")),
+             Contains("$.redis.reconnect_initial_ms: expected an integer from 1"));
+}

@@ -1,0 +1,414 @@
+#include "actors/emergency_controller.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+struct emergency_data {
+  level_change current;
+  bool restored = false;
+  bool persisted = false;
+  bool shutdown_done = false;
+  std::unordered_map<caf::actor_addr, caf::actor> bots;
+  // The broadcast in progress: who has yet to acknowledge `acking`.
+  uint64_t acking = 0;
+  std::unordered_set<caf::actor_addr> waiting;
+  std::chrono::steady_clock::time_point broadcast_started;
+  int64_t last_broadcast_us = 0;
+};
+
+std::shared_ptr<emergency_data> make_emergency_data() {
+  return std::make_shared<emergency_data>();
+}
+
+std::string encode_level_change(const level_change& change) {
+  return nlohmann::json{{"level", to_string(change.level)},
+                        {"previous", to_string(change.previous)},
+                        {"reason", change.reason},
+                        {"source", to_string(change.source)},
+                        {"node", change.node},
+                        {"at_us", change.at_us},
+                        {"sequence", change.sequence}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool decode_level_change(const std::string& json, level_change& change, std::string& why) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    why = "not a JSON object";
+    return false;
+  }
+  auto text = [&](const char* key) -> const std::string* {
+    auto found = j.find(key);
+    return found != j.end() && found->is_string() ? &found->get_ref<const std::string&>() : nullptr;
+  };
+  const auto* level = text("level");
+  const auto* previous = text("previous");
+  const auto* source = text("source");
+  if (!level || !from_string(*level, change.level) || !previous
+      || !from_string(*previous, change.previous) || !source || !from_string(*source, change.source)
+      || !text("reason") || !text("node")) {
+    why = "a level, previous level, source, reason or node is missing or not valid";
+    return false;
+  }
+  if (!j.contains("sequence") || !j["sequence"].is_number_unsigned() || !j.contains("at_us")
+      || !j["at_us"].is_number_integer()) {
+    why = "the sequence or time is missing or not a number";
+    return false;
+  }
+  change.reason = *text("reason");
+  change.node = *text("node");
+  change.sequence = j["sequence"].get<uint64_t>();
+  change.at_us = j["at_us"].get<int64_t>();
+  return true;
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using persist_atom = caf::atom_constant<caf::atom("persist")>;
+using grace_atom = caf::atom_constant<caf::atom("grace")>;
+
+using controller_actor =
+    emergency_actor::extend<caf::reacts_to<restore_atom>, caf::reacts_to<persist_atom, uint64_t>,
+                            caf::reacts_to<grace_atom, uint64_t>>;
+
+struct controller_state {
+  std::shared_ptr<emergency_data> data;
+  emergency_options options;
+  state_store_actor store;
+  event_bus_actor bus;
+  caf::actor risk_monitor;
+  logger log{"emergency"};
+};
+
+using self_pointer = controller_actor::stateful_pointer<controller_state>;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr auto store_timeout = std::chrono::seconds(5);
+constexpr auto persist_retry = std::chrono::milliseconds(500);
+
+void maybe_shut_down(self_pointer self) {
+  auto& d = *self->state.data;
+  if (d.current.level != emergency_level::shutdown || d.shutdown_done)
+    return;
+  d.shutdown_done = true;
+  self->state.log.critical("SHUTDOWN acknowledged or its grace ran out; stopping the process",
+                           {{"reason", d.current.reason},
+                            {"acknowledged", d.bots.size() - d.waiting.size()},
+                            {"bots", d.bots.size()}});
+  if (self->state.options.on_shutdown)
+    self->state.options.on_shutdown(d.current);
+}
+
+void acknowledged(self_pointer self, const caf::actor_addr& bot) {
+  auto& d = *self->state.data;
+  if (d.waiting.erase(bot) == 0 || !d.waiting.empty())
+    return;
+  d.last_broadcast_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.broadcast_started)
+          .count();
+  self->state.log.info("every bot acknowledged the level", {{"level", to_string(d.current.level)},
+                                                            {"sequence", d.current.sequence},
+                                                            {"bots", d.bots.size()},
+                                                            {"took_us", d.last_broadcast_us}});
+  maybe_shut_down(self);
+}
+
+// After persisting (or failing to): to every bot, on the bus, in the log.
+void announce(self_pointer self, const level_change& change) {
+  auto& st = self->state;
+  auto& d = *st.data;
+  d.acking = change.sequence;
+  d.waiting.clear();
+  d.broadcast_started = clock::now();
+  // Straight to each bot with high priority: a HALT overtakes whatever the bot has queued.
+  for (const auto& [address, bot] : d.bots) {
+    d.waiting.insert(address);
+    // As a listener: the one message every registered bot must take.
+    self->send<caf::message_priority::high>(caf::actor_cast<level_listener>(bot), change);
+  }
+  if (d.waiting.empty())
+    d.last_broadcast_us = 0;
+  if (st.bus)
+    self->request(st.bus, store_timeout, publish_atom::value,
+                  std::string{"emergency.level_changed"}, encode_level_change(change),
+                  correlation_id{})
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.error("could not publish the level change on the bus",
+                                      {{"error", self->system().render(err)}});
+              });
+  logger::fields fields{
+      {"level", to_string(change.level)}, {"previous", to_string(change.previous)},
+      {"reason", change.reason},          {"source", to_string(change.source)},
+      {"sequence", change.sequence},      {"bots", d.bots.size()},
+      {"persisted", d.persisted}};
+  if (change.level >= emergency_level::halt)
+    st.log.critical("emergency level changed: trading stops", fields);
+  else
+    st.log.warn("emergency level changed", fields);
+  if (change.level == emergency_level::shutdown) {
+    self->delayed_send(self, st.options.shutdown_grace, grace_atom::value, change.sequence);
+    if (d.waiting.empty())
+      maybe_shut_down(self);
+  }
+}
+
+// Writes the current level to the store; retried until it works or a newer change replaces it.
+void persist(self_pointer self, std::function<void(bool)> then) {
+  auto& st = self->state;
+  auto change = st.data->current;
+  self->request(st.store, store_timeout, set_atom::value, st.options.state_key,
+                encode_level_change(change), int64_t{0})
+      .then(
+          [self, sequence = change.sequence, then] {
+            if (self->state.data->current.sequence == sequence)
+              self->state.data->persisted = true;
+            if (then)
+              then(true);
+          },
+          [self, sequence = change.sequence, then](caf::error& err) {
+            self->state.log.error("could not persist the emergency level; retrying",
+                                  {{"error", self->system().render(err)}, {"sequence", sequence}});
+            self->delayed_send(self, persist_retry, persist_atom::value, sequence);
+            if (then)
+              then(false);
+          });
+}
+
+level_change make_change(self_pointer self, emergency_level level, std::string reason,
+                         change_source source) {
+  auto& d = *self->state.data;
+  level_change change;
+  change.level = level;
+  change.previous = d.current.level;
+  change.reason = std::move(reason);
+  change.source = source;
+  change.node = self->state.options.node_name;
+  change.at_us = now_us();
+  change.sequence = d.current.sequence + 1;
+  return change;
+}
+
+void apply_raise(self_pointer self, level_change change) {
+  auto& d = *self->state.data;
+  d.current = change;
+  d.persisted = false;
+  // Persist first; the broadcast follows whatever the store says: a raise is never held back.
+  persist(self, [self, change](bool) {
+    if (self->state.data->current.sequence == change.sequence)
+      announce(self, change);
+  });
+}
+
+void restore(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.store, store_timeout, get_atom::value, st.options.state_key)
+      .then(
+          [self](maybe_value& stored) {
+            auto& s = self->state;
+            auto& d = *s.data;
+            level_change found;
+            std::string why;
+            if (stored.found && !decode_level_change(stored.json, found, why)) {
+              // Fail safe: a level we cannot read may have been a HALT.
+              s.log.critical("the persisted emergency level is unreadable; taking it as HALT",
+                             {{"problem", why}});
+              found = make_change(self, emergency_level::halt,
+                                  "the persisted level could not be read: " + why,
+                                  change_source::restore);
+            }
+            d.restored = true;
+            if (stored.found) {
+              auto next_sequence = std::max(d.current.sequence, found.sequence);
+              if (found.level > d.current.level) {
+                found.sequence = next_sequence;
+                d.current = found;
+                s.log.warn("restored the persisted emergency level",
+                           {{"level", to_string(found.level)}, {"reason", found.reason}});
+              } else {
+                d.current.sequence = next_sequence;
+              }
+            } else {
+              s.log.info("no persisted emergency level; starting at the current one",
+                         {{"level", to_string(d.current.level)}});
+            }
+            d.persisted = false;
+            // Bots registered meanwhile were told to wait; now they learn the level in force.
+            persist(self, [self](bool) { announce(self, self->state.data->current); });
+          },
+          [self](caf::error& err) {
+            self->state.log.error("cannot read the persisted emergency level yet; nothing trades "
+                                  "until it is read",
+                                  {{"error", self->system().render(err)}});
+            self->delayed_send(self, persist_retry, restore_atom::value);
+          });
+}
+
+emergency_status status_of(const emergency_data& d) {
+  emergency_status s;
+  s.current = d.current;
+  s.restored = d.restored;
+  s.persisted = d.persisted;
+  s.trading_allowed = d.restored && trading_allowed(d.current.level);
+  s.bots_registered = static_cast<uint32_t>(d.bots.size());
+  s.bots_acknowledged =
+      static_cast<uint32_t>(d.bots.size() - std::min(d.bots.size(), d.waiting.size()));
+  s.last_broadcast_us = d.last_broadcast_us;
+  return s;
+}
+
+controller_actor::behavior_type emergency_controller(self_pointer self,
+                                                     std::shared_ptr<emergency_data> data,
+                                                     emergency_options options,
+                                                     state_store_actor store, event_bus_actor bus,
+                                                     caf::actor risk_monitor) {
+  exit_with_exception_text(self);
+  auto& fresh = self->state;
+  fresh.data = std::move(data);
+  fresh.options = std::move(options);
+  fresh.store = std::move(store);
+  fresh.bus = std::move(bus);
+  fresh.risk_monitor = std::move(risk_monitor);
+  // Taking over from a crashed incarnation: watch the bots again.
+  for (const auto& [address, bot] : fresh.data->bots)
+    self->monitor(bot);
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& d = *self->state.data;
+    d.bots.erase(down.source);
+    acknowledged(self, down.source); // a dead bot acknowledges nothing, and holds up nobody
+  });
+  if (!fresh.data->restored)
+    restore(self);
+  return {
+      [self](raise_atom, emergency_level level, std::string& reason,
+             change_source source) -> caf::result<level_change> {
+        auto& d = *self->state.data;
+        if (reason.empty())
+          return make_error(errc::invalid_argument, "a level change needs a reason");
+        if (level <= d.current.level)
+          return d.current;
+        auto change = make_change(self, level, std::move(reason), source);
+        apply_raise(self, change);
+        return change;
+      },
+      [self](resume_atom, emergency_level level, std::string& reason,
+             change_source source) -> caf::result<level_change> {
+        auto& d = *self->state.data;
+        if (source != change_source::operator_request)
+          return make_error(errc::invalid_argument,
+                            "only an operator may lower the emergency level, not "
+                                + to_string(source));
+        if (reason.empty())
+          return make_error(errc::invalid_argument, "resuming needs a reason");
+        if (d.current.level == emergency_level::shutdown)
+          return make_error(errc::invalid_argument,
+                            "SHUTDOWN is final for this process; restart it to trade again");
+        if (!d.restored)
+          return make_error(errc::subsystem_unavailable,
+                            "the persisted level has not been read yet; try again shortly");
+        if (level >= d.current.level)
+          return make_error(errc::invalid_argument, "resume lowers the level: " + to_string(level)
+                                                        + " is not below "
+                                                        + to_string(d.current.level));
+        auto change = make_change(self, level, std::move(reason), source);
+        auto rp = self->make_response_promise<level_change>();
+        // Persisted first, and only then in force: a resume that is not stored does not happen.
+        self->request(self->state.store, store_timeout, set_atom::value,
+                      self->state.options.state_key, encode_level_change(change), int64_t{0})
+            .then(
+                [self, change, rp]() mutable {
+                  auto& now_data = *self->state.data;
+                  if (now_data.current.sequence >= change.sequence) {
+                    rp.deliver(make_error(errc::invalid_argument,
+                                          "the level changed meanwhile; resume again"));
+                    return;
+                  }
+                  now_data.current = change;
+                  now_data.persisted = true;
+                  announce(self, change);
+                  rp.deliver(change);
+                },
+                [rp](caf::error& err) mutable {
+                  rp.deliver(make_error(errc::store_unavailable,
+                                        "the level was not lowered: it could not be persisted ("
+                                            + to_string(err) + ")"));
+                });
+        return rp;
+      },
+      [self](register_bot_atom, caf::actor& bot) -> caf::result<level_change> {
+        if (!bot)
+          return make_error(errc::invalid_argument, "no bot given");
+        auto& d = *self->state.data;
+        if (d.bots.emplace(bot.address(), bot).second)
+          self->monitor(bot);
+        auto current = d.current;
+        if (!d.restored) {
+          // Until the persisted level is known, a new bot must not trade: tell it HALT-like.
+          current.level = std::max(current.level, emergency_level::halt);
+          current.reason = "the persisted emergency level has not been read yet";
+        }
+        return current;
+      },
+      [self](emergency_ack_atom, uint64_t sequence) {
+        auto& d = *self->state.data;
+        if (sequence == d.acking)
+          acknowledged(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      },
+      [self](status_atom) -> caf::result<emergency_status> {
+        auto& st = self->state;
+        auto status = status_of(*st.data);
+        if (!st.risk_monitor)
+          return status;
+        auto rp = self->make_response_promise<emergency_status>();
+        self->request(st.risk_monitor, std::chrono::seconds(1), limits_atom::value)
+            .then(
+                [rp, status](std::vector<limit_status>& limits) mutable {
+                  status.limits = std::move(limits);
+                  rp.deliver(status);
+                },
+                [rp, status](caf::error&) mutable { rp.deliver(status); });
+        return rp;
+      },
+      [self](restore_atom) { restore(self); },
+      [self](persist_atom, uint64_t sequence) {
+        auto& d = *self->state.data;
+        if (d.current.sequence == sequence && !d.persisted)
+          persist(self, nullptr);
+      },
+      [self](grace_atom, uint64_t sequence) {
+        if (self->state.data->current.sequence == sequence)
+          maybe_shut_down(self);
+      },
+  };
+}
+
+} // namespace
+
+emergency_actor spawn_emergency_controller(caf::actor_system& sys,
+                                           std::shared_ptr<emergency_data> data,
+                                           emergency_options options, state_store_actor store,
+                                           event_bus_actor bus, caf::actor risk_monitor) {
+  return caf::actor_cast<emergency_actor>(sys.spawn(emergency_controller, std::move(data),
+                                                    std::move(options), std::move(store),
+                                                    std::move(bus), std::move(risk_monitor)));
+}
+
+} // namespace brokedancer

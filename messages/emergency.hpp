@@ -1,0 +1,110 @@
+#pragma once
+
+// The kill switch's contract. The emergency controller owns the node's emergency level:
+//
+//   NORMAL < ALERT < HALT < SHUTDOWN
+//
+// Anyone may raise it; only an operator may lower it (resume), and only with a reason;
+// SHUTDOWN is final for the process. Every change is persisted through the state store before
+// anything else, then sent to every registered bot as a `level_change` with high priority (it
+// overtakes queued work), published on emergency.level_changed, and logged. A bot answers each
+// level_change with (emergency_ack_atom, sequence) to the sender; the controller tracks who has.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+
+namespace brokedancer {
+
+enum class emergency_level : uint8_t { normal = 0, alert = 1, halt = 2, shutdown = 3 };
+
+std::string to_string(emergency_level level);
+bool from_string(const std::string& text, emergency_level& level);
+
+// New orders are accepted at NORMAL and ALERT only.
+constexpr bool trading_allowed(emergency_level level) {
+  return level < emergency_level::halt;
+}
+
+enum class change_source : uint8_t { operator_request, risk_monitor, supervisor, node, restore };
+
+std::string to_string(change_source source);
+bool from_string(const std::string& text, change_source& source);
+
+struct level_change {
+  emergency_level level = emergency_level::normal;
+  emergency_level previous = emergency_level::normal;
+  std::string reason;
+  change_source source = change_source::restore;
+  std::string node;      // where the change was made
+  int64_t at_us = 0;     // microseconds since the Unix epoch
+  uint64_t sequence = 0; // increases with every change, across restarts
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, level_change& x) {
+  return f(caf::meta::type_name("level_change"), x.level, x.previous, x.reason, x.source, x.node,
+           x.at_us, x.sequence);
+}
+
+// One risk limit as the risk monitor sees it now.
+struct limit_status {
+  std::string name; // max_daily_loss, max_drawdown_percent, ...
+  double limit = 0; // 0: not enforced
+  double current = 0;
+  double utilization = 0; // percent of the limit used
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, limit_status& x) {
+  return f(caf::meta::type_name("limit_status"), x.name, x.limit, x.current, x.utilization);
+}
+
+struct emergency_status {
+  level_change current; // the level in force, and how it came to be
+  bool trading_allowed = false;
+  bool restored = false;  // the persisted level has been read (until then nothing trades)
+  bool persisted = false; // the current level is safely in the state store
+  uint32_t bots_registered = 0;
+  uint32_t bots_acknowledged = 0; // of the current change
+  int64_t last_broadcast_us = 0;  // from a change until every bot had acknowledged it
+  std::vector<limit_status> limits;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, emergency_status& x) {
+  return f(caf::meta::type_name("emergency_status"), x.current, x.trading_allowed, x.restored,
+           x.persisted, x.bots_registered, x.bots_acknowledged, x.last_broadcast_us, x.limits);
+}
+
+using raise_atom = caf::atom_constant<caf::atom("raise")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using register_bot_atom = caf::atom_constant<caf::atom("reg_bot")>;
+using emergency_ack_atom = caf::atom_constant<caf::atom("em_ack")>;
+using limits_atom = caf::atom_constant<caf::atom("limits")>;
+
+// What every registered bot understands: a level change, answered with
+// (emergency_ack_atom, change.sequence) to the sender once the bot has acted on it.
+using level_listener = caf::typed_actor<caf::reacts_to<level_change>>;
+
+using emergency_actor = caf::typed_actor<
+    // Raises the level (a level at or below the current one changes nothing); the reply is
+    // the change in force afterwards.
+    caf::replies_to<raise_atom, emergency_level, std::string, change_source>::with<level_change>,
+    // Lowers the level: operators only, with a reason, never from SHUTDOWN.
+    caf::replies_to<resume_atom, emergency_level, std::string, change_source>::with<level_change>,
+    // Registers a bot (or any actor that must stop trading on HALT); the reply is the level in
+    // force, and the bot hears of every change from then on.
+    caf::replies_to<register_bot_atom, caf::actor>::with<level_change>,
+    caf::reacts_to<emergency_ack_atom, uint64_t>,
+    caf::replies_to<status_atom>::with<emergency_status>>;
+
+} // namespace brokedancer
