@@ -369,8 +369,10 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
       },
       [self](emergency_ack_atom, uint64_t sequence) {
         auto& d = *self->state.data;
-        if (sequence == d.acking)
-          acknowledged(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        // Anonymous acknowledgements say nothing about which bot has acted.
+        auto sender = self->current_sender();
+        if (sender && sequence == d.acking)
+          acknowledged(self, caf::actor_cast<caf::actor_addr>(sender));
       },
       [self](status_atom) -> caf::result<emergency_status> {
         auto& st = self->state;

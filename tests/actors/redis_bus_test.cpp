@@ -58,7 +58,7 @@ TEST_CASE("two processes sharing one Redis see each other's events, in order", "
   peer_settings["BROKEDANCER_RUNTIME_NODE_NAME"] = "node-peer";
   peer_settings["BROKEDANCER_LOG_LEVEL"] = "warn";
   std::map<std::string, std::string> peer_env(peer_settings.begin(), peer_settings.end());
-  child_process peer{BROKEDANCER_BUS_PEER_PATH, {}, peer_env};
+  child_process peer{BROKEDANCER_NODE_PEER_PATH, {}, peer_env};
   REQUIRE(peer.read_line(30s) == std::optional<std::string>{"ready"});
 
   constexpr int count = 200;

@@ -104,6 +104,25 @@ std::optional<std::string> child_process::read_line(std::chrono::milliseconds ti
   }
 }
 
+void child_process::send_line(const std::string& line) {
+  auto text = line + "\n";
+  size_t written = 0;
+  while (input_ >= 0 && written < text.size()) {
+    auto n = ::write(input_, text.data() + written, text.size() - written);
+    if (n <= 0)
+      throw std::runtime_error("cannot write to the child: " + std::string(std::strerror(errno)));
+    written += static_cast<size_t>(n);
+  }
+}
+
+void child_process::kill_now() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
 void child_process::close_input() {
   if (input_ >= 0) {
     ::close(input_);

@@ -26,6 +26,12 @@ public:
   // The next line the child writes, without its newline; nullopt at end of output or timeout.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
 
+  // Writes `line` and a newline to the child's standard input.
+  void send_line(const std::string& line);
+
+  // SIGKILL, and waits for it to be gone: no chance to clean up.
+  void kill_now();
+
   // Closes the child's standard input: the peer programs take that as "stop".
   void close_input();
 

@@ -1,0 +1,233 @@
+// The kill switch: levels and who may change them, the broadcast every bot acknowledges, and a
+// level that survives a crash of the controller and a restart of the process.
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "actors/emergency_controller.hpp"
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "messages/registry.hpp"
+#include "runtime/infrastructure.hpp"
+#include "support/child_process.hpp"
+#include "support/redis_server.hpp"
+#include "support/requests.hpp"
+
+using namespace brokedancer;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A bot as far as the kill switch is concerned: it takes every level change and acknowledges.
+caf::behavior obedient_bot(caf::event_based_actor* self, std::shared_ptr<std::atomic<int>> seen) {
+  return {[self, seen](const level_change& change) {
+    ++*seen;
+    self->send(caf::actor_cast<emergency_actor>(self->current_sender()), emergency_ack_atom::value,
+               change.sequence);
+  }};
+}
+
+// The infrastructure the controller needs, supervised as in the runtime.
+struct controller_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  supervision_tree tree;
+  emergency_actor controller;
+
+  explicit controller_fixture(environment settings = {}) {
+    settings.emplace("BROKEDANCER_LOG_LEVEL", "error");
+    auto config = load_config(embedded_default_config(), settings);
+    configure_logging(config.log);
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    supervisor_options options;
+    options.max_restarts = 10;
+    tree = spawn_supervisor(
+        *sys, options,
+        {state_store_child(config), event_bus_child(config), emergency_child(config, nullptr)});
+    controller = caf::actor_cast<emergency_actor>(tree.children.at("emergency"));
+    REQUIRE(await([](const emergency_status& s) { return s.restored; }));
+  }
+
+  ~controller_fixture() {
+    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  }
+
+  template <class Predicate>
+  bool await(Predicate ok, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      if (auto s = status(); s && ok(*s))
+        return true;
+      std::this_thread::sleep_for(5ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
+
+  caf::expected<emergency_status> status() {
+    return testing::call<emergency_status>(*sys, controller, status_atom::value);
+  }
+
+  caf::expected<level_change> raise(emergency_level level, std::string reason = "test",
+                                    change_source source = change_source::operator_request) {
+    return testing::call<level_change>(*sys, controller, raise_atom::value, level,
+                                       std::move(reason), source);
+  }
+
+  caf::expected<level_change> resume(emergency_level level, std::string reason = "test",
+                                     change_source source = change_source::operator_request) {
+    return testing::call<level_change>(*sys, controller, resume_atom::value, level,
+                                       std::move(reason), source);
+  }
+
+  state_store_actor store() {
+    return caf::actor_cast<state_store_actor>(tree.children.at("state_store"));
+  }
+};
+
+} // namespace
+
+TEST_CASE("anyone raises the level, only an operator lowers it with a reason, and SHUTDOWN is "
+          "final",
+          "[emergency]") {
+  controller_fixture f;
+  auto status = f.status();
+  REQUIRE(status);
+  CHECK(status->current.level == emergency_level::normal);
+  CHECK(status->trading_allowed);
+
+  auto alert = f.raise(emergency_level::alert, "drawdown at 80 %", change_source::risk_monitor);
+  REQUIRE(alert);
+  CHECK(alert->previous == emergency_level::normal);
+  CHECK(alert->source == change_source::risk_monitor);
+  auto halt = f.raise(emergency_level::halt, "daily loss", change_source::risk_monitor);
+  REQUIRE(halt);
+  CHECK(halt->sequence == alert->sequence + 1);
+  // Raising to a level at or below the current one changes nothing.
+  auto same = f.raise(emergency_level::alert, "again");
+  REQUIRE(same);
+  CHECK(same->sequence == halt->sequence);
+  CHECK(same->level == emergency_level::halt);
+  CHECK_FALSE(f.status()->trading_allowed);
+
+  CHECK(is(f.resume(emergency_level::normal, "not mine", change_source::risk_monitor).error(),
+           errc::invalid_argument));
+  CHECK(is(f.resume(emergency_level::normal, "").error(), errc::invalid_argument));
+  CHECK(is(f.resume(emergency_level::halt, "same level").error(), errc::invalid_argument));
+  CHECK(is(f.raise(emergency_level::shutdown, "").error(), errc::invalid_argument));
+  auto resumed = f.resume(emergency_level::normal, "loss understood, limits reviewed");
+  REQUIRE(resumed);
+  CHECK(resumed->previous == emergency_level::halt);
+  CHECK(f.status()->trading_allowed);
+
+  REQUIRE(f.raise(emergency_level::shutdown, "end of the day"));
+  auto final_resume = f.resume(emergency_level::normal, "please");
+  CHECK(is(final_resume.error(), errc::invalid_argument));
+  CHECK(f.status()->current.level == emergency_level::shutdown);
+}
+
+TEST_CASE("a HALT reaches 10,000 bots and every one acknowledges it", "[emergency]") {
+  controller_fixture f;
+  constexpr int bots = 10000;
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  std::vector<caf::actor> spawned;
+  for (int i = 0; i < bots; ++i) {
+    spawned.push_back(f.sys->spawn(obedient_bot, seen));
+    auto current =
+        testing::call<level_change>(*f.sys, f.controller, register_bot_atom::value, spawned.back());
+    REQUIRE(current);
+  }
+  CHECK(f.status()->bots_registered == bots);
+  REQUIRE(f.raise(emergency_level::halt, "test the kill switch"));
+  REQUIRE(f.await([](const emergency_status& s) {
+    return s.bots_acknowledged == bots && s.last_broadcast_us > 0;
+  }));
+  CHECK(*seen == bots);
+  // Bots that die are dropped, and acknowledge nothing.
+  for (int i = 0; i < 100; ++i)
+    caf::anon_send_exit(spawned[static_cast<size_t>(i)], caf::exit_reason::kill);
+  CHECK(f.await([](const emergency_status& s) { return s.bots_registered == bots - 100; }));
+  for (auto& bot : spawned)
+    caf::anon_send_exit(bot, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a crash of the controller keeps the level and the registered bots", "[emergency]") {
+  controller_fixture f;
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  auto bot = f.sys->spawn(obedient_bot, seen);
+  REQUIRE(testing::call<level_change>(*f.sys, f.controller, register_bot_atom::value, bot));
+  REQUIRE(f.raise(emergency_level::halt, "before the crash"));
+  REQUIRE(f.await([](const emergency_status& s) { return s.persisted; }));
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"emergency"}));
+  REQUIRE(f.await([](const emergency_status& s) {
+    return s.restored && s.current.level == emergency_level::halt && s.bots_registered == 1;
+  }));
+  auto status = f.status();
+  CHECK(status->current.reason == "before the crash");
+  CHECK_FALSE(status->trading_allowed);
+  // The bot still hears of changes after the restart.
+  auto before = seen->load();
+  REQUIRE(f.resume(emergency_level::normal, "after the crash"));
+  CHECK(f.await([](const emergency_status& s) { return s.bots_acknowledged == 1; }));
+  CHECK(*seen > before);
+  caf::anon_send_exit(bot, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a persisted level that cannot be read is taken as HALT", "[emergency]") {
+  controller_fixture f;
+  REQUIRE_FALSE(testing::ack(*f.sys, f.store(), set_atom::value, std::string{"emergency:level"},
+                             std::string{R"({"level":"NOPE"})"}, int64_t{0}));
+  // A controller starting fresh (as a new process would) reads what the store holds.
+  emergency_options options;
+  options.node_name = "fresh";
+  auto fresh =
+      spawn_emergency_controller(*f.sys, make_emergency_data(), options, f.store(), {}, {});
+  emergency_status status;
+  for (int i = 0; i < 200; ++i) {
+    auto s = testing::call<emergency_status>(*f.sys, fresh, status_atom::value);
+    REQUIRE(s);
+    status = *s;
+    if (status.restored)
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(status.restored);
+  CHECK(status.current.level == emergency_level::halt);
+  CHECK_THAT(status.current.reason, Catch::Matchers::Contains("could not be read"));
+  CHECK_FALSE(status.trading_allowed);
+  caf::anon_send_exit(fresh, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a node killed with SIGKILL while HALTed comes back HALTed on the same Redis",
+          "[emergency][redis]") {
+  testing::redis_server redis;
+  std::map<std::string, std::string> env{{"BROKEDANCER_STATE_BACKEND", "redis"},
+                                         {"BROKEDANCER_REDIS_URL", redis.url()},
+                                         {"BROKEDANCER_STATE_KEY_PREFIX", "killtest:"},
+                                         {"BROKEDANCER_LOG_LEVEL", "warn"},
+                                         {"BROKEDANCER_RUNTIME_NODE_NAME", "node-k"}};
+  {
+    testing::child_process node{BROKEDANCER_NODE_PEER_PATH, {}, env};
+    REQUIRE(node.read_line(30s) == std::optional<std::string>{"ready"});
+    node.send_line("halt limits breached in test");
+    REQUIRE(node.read_line(10s) == std::optional<std::string>{"level HALT persisted"});
+    node.kill_now();
+  }
+  testing::child_process again{BROKEDANCER_NODE_PEER_PATH, {}, env};
+  REQUIRE(again.read_line(30s) == std::optional<std::string>{"ready"});
+  again.send_line("status");
+  auto line = again.read_line(10s);
+  REQUIRE(line);
+  CHECK(*line == "level HALT reason limits breached in test");
+  again.close_input();
+  CHECK(again.wait(20s) == std::optional<int>{0});
+}
