@@ -133,14 +133,14 @@ std::vector<figure> breaker_figures() {
   for (const auto& [name, base] :
        {std::pair<std::string, std::string>{"breaker_1_client", "direct_1_client"},
         {"breaker_64_clients", "direct_64_clients"}}) {
-    result.push_back({name + "_calls", "calls/s", "through a CLOSED breaker", true,
-                      base + "_calls"});
+    result.push_back(
+        {name + "_calls", "calls/s", "through a CLOSED breaker", true, base + "_calls"});
     result.push_back({name + "_p50_us", "us", "median call latency", false, base + "_p50_us"});
     result.push_back({name + "_p99_us", "us", "99th percentile", false, base + "_p99_us"});
   }
   for (const auto& base : {"direct_1_client", "direct_64_clients"}) {
-    result.push_back({std::string{base} + "_calls", "calls/s",
-                      "straight to the endpoint actor", true, ""});
+    result.push_back(
+        {std::string{base} + "_calls", "calls/s", "straight to the endpoint actor", true, ""});
     result.push_back({std::string{base} + "_p50_us", "us", "median call latency", false, ""});
     result.push_back({std::string{base} + "_p99_us", "us", "99th percentile", false, ""});
   }

@@ -91,8 +91,12 @@ void confirmed(publisher_actor* self, clock::time_point started, bool ok) {
 void publish_next(publisher_actor* self) {
   auto& st = self->state;
   auto started = clock::now();
-  auto ok = [self, started](uint64_t) { confirmed(self, started, true); };
-  auto failed = [self, started](caf::error&) { confirmed(self, started, false); };
+  auto ok = [self, started](uint64_t) {
+    confirmed(self, started, true);
+  };
+  auto failed = [self, started](caf::error&) {
+    confirmed(self, started, false);
+  };
   if (st.batch == 1) {
     self->request(st.bus, std::chrono::seconds(30), publish_atom::value, st.topic, payload,
                   correlation_id{})
@@ -182,12 +186,12 @@ struct supervised_bus {
   event_bus_actor bus;
   supervised_bus(caf::actor_system& sys, const std::string& url) {
     configure_logging({log_format::console, log_level::warn, ""});
-    auto config = load_config(embedded_default_config(),
-                              {{"BROKEDANCER_BUS_BACKEND", "redis"},
-                               {"BROKEDANCER_REDIS_URL", url},
-                               {"BROKEDANCER_BUS_CHANNEL_PREFIX", channel_prefix},
-                               {"BROKEDANCER_BUS_MAX_BACKLOG", "1000000"},
-                               {"BROKEDANCER_LOG_LEVEL", "warn"}});
+    auto config =
+        load_config(embedded_default_config(), {{"BROKEDANCER_BUS_BACKEND", "redis"},
+                                                {"BROKEDANCER_REDIS_URL", url},
+                                                {"BROKEDANCER_BUS_CHANNEL_PREFIX", channel_prefix},
+                                                {"BROKEDANCER_BUS_MAX_BACKLOG", "1000000"},
+                                                {"BROKEDANCER_LOG_LEVEL", "warn"}});
     tree = spawn_supervisor(sys, {}, {event_bus_child(config)});
     bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
     caf::scoped_actor self{sys};
@@ -221,15 +225,15 @@ samples run_once(const run_context& context) {
            publish_load(sys, b.bus, "nobody", 1, 5000, 1, std::make_shared<publish_report>()));
     record(out, "bus_publish_64",
            publish_load(sys, b.bus, "nobody", 64, 2000, 1, std::make_shared<publish_report>()));
-    record(out, "bus_batch_64",
-           publish_load(sys, b.bus, "nobody", 1, 64 * 2000, 64,
-                        std::make_shared<publish_report>()));
+    record(
+        out, "bus_batch_64",
+        publish_load(sys, b.bus, "nobody", 1, 64 * 2000, 64, std::make_shared<publish_report>()));
     auto report = std::make_shared<publish_report>();
     report->expected_deliveries = 64 * 1000;
     auto counter = sys.spawn(delivery_counter, report);
     caf::scoped_actor self{sys};
-    self->request(b.bus, std::chrono::seconds(10), subscribe_atom::value,
-                  std::string{"market.BTC"}, counter)
+    self->request(b.bus, std::chrono::seconds(10), subscribe_atom::value, std::string{"market.BTC"},
+                  counter)
         .receive([](uint64_t) {},
                  [](caf::error&) { throw std::runtime_error("cannot subscribe"); });
     record(out, "bus_delivered_64", publish_load(sys, b.bus, "market.BTC", 64, 1000, 1, report));
