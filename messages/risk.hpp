@@ -1,0 +1,112 @@
+#pragma once
+
+// The order path's contract. Bots submit orders to the risk monitor, never to an endpoint: the
+// monitor checks each one against the emergency level and the risk limits, passes it through
+// the endpoint's circuit breaker, books the fill (positions, P&L, drawdown, trade count), and
+// answers with an order_result.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/correlation.hpp"
+#include "messages/emergency.hpp"
+#include "messages/event_bus.hpp"
+
+namespace brokedancer {
+
+enum class order_side : uint8_t { buy, sell };
+
+std::string to_string(order_side side);
+
+struct order {
+  std::string bot_id;
+  std::string symbol;
+  order_side side = order_side::buy;
+  double quantity = 0; // > 0, in units of the symbol
+  double price = 0;    // > 0: the limit price, and what the notional is reckoned at
+  std::string client_order_id; // unique per order; kept across retries
+  correlation_id correlation;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order& x) {
+  return f(caf::meta::type_name("order"), x.bot_id, x.symbol, x.side, x.quantity, x.price,
+           x.client_order_id, x.correlation);
+}
+
+struct order_result {
+  std::string client_order_id;
+  // "filled"; "rejected" (by the risk monitor, or the exchange refused it: see reason);
+  // "failed" (the endpoint could not be reached: breaker_open, endpoint_timeout, ...).
+  std::string outcome;
+  // Why it was not filled, a stable code first: halted, level_unknown, risk_state_loading,
+  // invalid_order, max_order_notional, max_position_size, max_total_position,
+  // max_trades_per_hour, max_daily_loss, max_drawdown_percent, exchange_rejected, or the error
+  // of a failed call (breaker_open, endpoint_timeout, endpoint_unreachable, ...).
+  std::string reason;
+  double filled_quantity = 0;
+  double fill_price = 0;
+  double fee = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_result& x) {
+  return f(caf::meta::type_name("order_result"), x.client_order_id, x.outcome, x.reason,
+           x.filled_quantity, x.fill_price, x.fee);
+}
+
+struct position_status {
+  std::string symbol;
+  double quantity = 0; // signed: negative is short
+  double average_price = 0;
+  double mark_price = 0;
+  double unrealized_pnl = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, position_status& x) {
+  return f(caf::meta::type_name("position_status"), x.symbol, x.quantity, x.average_price,
+           x.mark_price, x.unrealized_pnl);
+}
+
+struct risk_status {
+  emergency_level level = emergency_level::halt; // as the monitor last heard it
+  bool loaded = false;                           // its persisted state has been read
+  double equity = 0;
+  double peak_equity = 0;
+  double realized_pnl = 0;
+  double unrealized_pnl = 0;
+  double daily_pnl = 0;
+  std::string trading_day; // YYYY-MM-DD, rolling over at risk.daily_reset_utc
+  std::vector<position_status> positions;
+  std::vector<limit_status> limits;
+  uint64_t orders_filled = 0;
+  uint64_t orders_rejected = 0;
+  uint64_t orders_failed = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, risk_status& x) {
+  return f(caf::meta::type_name("risk_status"), x.level, x.loaded, x.equity, x.peak_equity,
+           x.realized_pnl, x.unrealized_pnl, x.daily_pnl, x.trading_day, x.positions, x.limits,
+           x.orders_filled, x.orders_rejected, x.orders_failed);
+}
+
+using submit_order_atom = caf::atom_constant<caf::atom("submit")>;
+
+using risk_monitor_actor = caf::typed_actor<
+    caf::replies_to<submit_order_atom, order>::with<order_result>,
+    // The emergency controller's broadcast: the monitor is registered like a bot.
+    caf::reacts_to<level_change>,
+    // Market data from the bus (market.<symbol>), marking positions to market.
+    caf::reacts_to<event>, caf::replies_to<limits_atom>::with<std::vector<limit_status>>,
+    caf::replies_to<status_atom>::with<risk_status>>;
+
+} // namespace brokedancer
