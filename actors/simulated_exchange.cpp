@@ -1,5 +1,6 @@
 #include "actors/simulated_exchange.hpp"
 
+#include <cmath>
 #include <deque>
 #include <random>
 #include <stdexcept>
@@ -63,11 +64,31 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
   endpoint_response response;
   response.client_request_id = request.client_request_id;
   response.status = 200;
-  response.json = nlohmann::json{{"operation", request.operation},
-                                 {"accepted", true},
-                                 {"execution", ++st.executions},
-                                 {"client_request_id", request.client_request_id}}
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto answer = nlohmann::json{{"operation", request.operation},
+                               {"accepted", true},
+                               {"execution", st.executions + 1},
+                               {"client_request_id", request.client_request_id}};
+  if (request.operation == "submit_order") {
+    auto body = nlohmann::json::parse(request.json, nullptr, false);
+    auto number = [&](const char* key) {
+      return body.is_object() && body.contains(key) && body[key].is_number()
+                 ? body[key].get<double>()
+                 : 0.0;
+    };
+    auto quantity = number("quantity");
+    auto price = number("price");
+    if (quantity <= 0 || price <= 0 || !std::isfinite(quantity) || !std::isfinite(price)) {
+      response.status = 400;
+      response.json = R"({"error":"an order needs a positive quantity and price"})";
+      return response; // not executed, not remembered
+    }
+    answer["status"] = "filled";
+    answer["filled_quantity"] = quantity;
+    answer["fill_price"] = price;
+    answer["fee"] = quantity * price * st.settings.fee_rate;
+  }
+  ++st.executions;
+  response.json = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!request.client_request_id.empty()) {
     st.answered.emplace(request.client_request_id, response);
     st.order.push_back(request.client_request_id);

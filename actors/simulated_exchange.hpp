@@ -6,8 +6,10 @@
 // something real to do in tests and demos. It executes a request with a given client request
 // id at most once: a retry of a call it already executed gets the first answer again.
 //
-// For now every operation is accepted and answered with what was executed; the order book and
-// matching of the bots' issue build on this.
+// "submit_order" with a body {"symbol","side","quantity","price"} is filled in full at its
+// price, less fee_rate of the notional: {"status":"filled","filled_quantity","fill_price","fee"}
+// (a malformed order gets 400). Other operations are accepted and answered with what was
+// executed. The order book and matching of the bots' issue build on this.
 
 #include <chrono>
 #include <cstdint>
@@ -33,6 +35,7 @@ struct simulated_exchange_settings {
   double error_rate = 0;                       // share of calls answered 503
   std::vector<outage_window> outages;
   size_t remembered_requests = 100000; // client request ids kept for deduplication
+  double fee_rate = 0.001;             // share of a fill's notional charged as fee
 };
 
 // Begins an outage now, for the given milliseconds (0 ends one); answers true. For tests and

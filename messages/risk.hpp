@@ -29,8 +29,8 @@ struct order {
   std::string bot_id;
   std::string symbol;
   order_side side = order_side::buy;
-  double quantity = 0; // > 0, in units of the symbol
-  double price = 0;    // > 0: the limit price, and what the notional is reckoned at
+  double quantity = 0;         // > 0, in units of the symbol
+  double price = 0;            // > 0: the limit price, and what the notional is reckoned at
   std::string client_order_id; // unique per order; kept across retries
   correlation_id correlation;
 };
@@ -101,12 +101,13 @@ typename Inspector::result_type inspect(Inspector& f, risk_status& x) {
 
 using submit_order_atom = caf::atom_constant<caf::atom("submit")>;
 
-using risk_monitor_actor = caf::typed_actor<
-    caf::replies_to<submit_order_atom, order>::with<order_result>,
-    // The emergency controller's broadcast: the monitor is registered like a bot.
-    caf::reacts_to<level_change>,
-    // Market data from the bus (market.<symbol>), marking positions to market.
-    caf::reacts_to<event>, caf::replies_to<limits_atom>::with<std::vector<limit_status>>,
-    caf::replies_to<status_atom>::with<risk_status>>;
+using risk_monitor_actor =
+    caf::typed_actor<caf::replies_to<submit_order_atom, order>::with<order_result>,
+                     // The emergency controller's broadcast: the monitor is registered like a bot.
+                     caf::reacts_to<level_change>,
+                     // Market data from the bus (market.<symbol>), marking positions to market.
+                     caf::reacts_to<event>,
+                     caf::replies_to<limits_atom>::with<std::vector<limit_status>>,
+                     caf::replies_to<status_atom>::with<risk_status>>;
 
 } // namespace brokedancer

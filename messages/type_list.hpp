@@ -11,6 +11,7 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
+#include "messages/risk.hpp"
 #include "messages/state_store.hpp"
 #include "messages/supervision.hpp"
 
@@ -39,6 +40,10 @@ void for_each_message_type(F&& f) {
   f(type_tag<level_change>{}, "brokedancer.level_change");
   f(type_tag<limit_status>{}, "brokedancer.limit_status");
   f(type_tag<emergency_status>{}, "brokedancer.emergency_status");
+  f(type_tag<order>{}, "brokedancer.order");
+  f(type_tag<order_result>{}, "brokedancer.order_result");
+  f(type_tag<position_status>{}, "brokedancer.position_status");
+  f(type_tag<risk_status>{}, "brokedancer.risk_status");
 }
 
 } // namespace brokedancer

@@ -324,6 +324,20 @@ public:
     cfg.redis.pipeline_max = e["redis"]["pipeline_max"].get<int>();
     cfg.endpoints = endpoint_sections();
     cfg.emergency.shutdown_grace_ms = e["emergency"]["shutdown_grace_ms"].get<int64_t>();
+    const auto& r = e["risk"];
+    cfg.risk.max_daily_loss = r["max_daily_loss"].get<double>();
+    cfg.risk.max_position_size = r["max_position_size"].get<double>();
+    cfg.risk.max_total_position = r["max_total_position"].get<double>();
+    cfg.risk.max_order_notional = r["max_order_notional"].get<double>();
+    cfg.risk.max_trades_per_hour = r["max_trades_per_hour"].get<uint32_t>();
+    cfg.risk.max_drawdown_percent = r["max_drawdown_percent"].get<double>();
+    cfg.risk.warning_percent = r["warning_percent"].get<double>();
+    cfg.risk.auto_halt = r["auto_halt"].get<bool>();
+    cfg.risk.starting_equity = r["starting_equity"].get<double>();
+    auto reset = r["daily_reset_utc"].get<std::string>();
+    cfg.risk.daily_reset_minute_utc =
+        std::stoi(reset.substr(0, 2)) * 60 + std::stoi(reset.substr(3, 2));
+    cfg.risk.endpoint = r["endpoint"].get<std::string>();
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)
@@ -436,6 +450,13 @@ private:
 
   // Checks across one endpoint's settings, once every source has been applied.
   void check_endpoints() {
+    auto risk_endpoint = effective_["risk"]["endpoint"].get<std::string>();
+    const auto& endpoints = effective_["resilience"]["endpoints"];
+    // A node with no endpoints at all trades nothing; one with endpoints must name a real one.
+    if (!endpoints.empty() && !endpoints.contains(risk_endpoint))
+      fail("configuration", "$.risk.endpoint",
+           "orders go to \"" + risk_endpoint
+               + "\", which is not among resilience.endpoints; declare it there");
     for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
       // Checked after the file and the environment: either may have set either setting.
       if (e["type"] == "http" && e["base_url"].get<std::string>().empty())
@@ -476,6 +497,7 @@ private:
       x.latency_ms = e["latency_ms"].get<int64_t>();
       x.latency_jitter_ms = e["latency_jitter_ms"].get<int64_t>();
       x.error_rate = e["error_rate"].get<double>();
+      x.fee_rate = e["fee_rate"].get<double>();
       std::string problem;
       x.outages_s = parse_outage_windows(e["outages"].get<std::string>(), problem);
       result.push_back(std::move(x));

@@ -80,6 +80,19 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
+  struct risk_section {
+    double max_daily_loss = 0;
+    double max_position_size = 0;
+    double max_total_position = 0;
+    double max_order_notional = 0;
+    uint32_t max_trades_per_hour = 0;
+    double max_drawdown_percent = 0;
+    double warning_percent = 0;
+    bool auto_halt = true;
+    double starting_equity = 0;
+    int daily_reset_minute_utc = 0;
+    std::string endpoint;
+  } risk;
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;
   } emergency;
@@ -107,6 +120,7 @@ struct runtime_config {
     int64_t latency_ms = 0;
     int64_t latency_jitter_ms = 0;
     double error_rate = 0;
+    double fee_rate = 0;
     std::vector<std::pair<double, double>> outages_s; // [from, to) seconds since start
   };
   std::vector<endpoint_section> endpoints;

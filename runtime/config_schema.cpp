@@ -64,6 +64,24 @@ setting secret(setting s) {
   return s;
 }
 
+std::string check_time_of_day(const std::string& value) {
+  if (value.size() == 5 && std::isdigit(static_cast<unsigned char>(value[0]))
+      && std::isdigit(static_cast<unsigned char>(value[1])) && value[2] == ':'
+      && std::isdigit(static_cast<unsigned char>(value[3]))
+      && std::isdigit(static_cast<unsigned char>(value[4]))) {
+    auto hours = std::stoi(value.substr(0, 2));
+    auto minutes = std::stoi(value.substr(3, 2));
+    if (hours < 24 && minutes < 60)
+      return {};
+  }
+  return "expected a time of day HH:MM (00:00 to 23:59, UTC)";
+}
+
+std::string check_endpoint_name_setting(const std::string& value) {
+  auto problem = check_endpoint_name(value);
+  return problem.empty() ? problem : "expected an endpoint name of " + problem;
+}
+
 std::vector<setting> build_schema() {
   using k = setting_kind;
   return {
@@ -115,6 +133,37 @@ std::vector<setting> build_schema() {
       ranged(make("bus", "max_payload_bytes", k::integer, 1 << 20,
                   "largest event payload (JSON text) accepted"),
              1, 64 << 20),
+
+      ranged(make("risk", "max_daily_loss", k::number, 1000,
+                  "loss since the trading day began (realized and unrealized) that halts; 0: off"),
+             0, 1e15),
+      ranged(make("risk", "max_position_size", k::number, 10000,
+                  "largest position in one symbol, as notional at the mark; 0: off"),
+             0, 1e15),
+      ranged(make("risk", "max_total_position", k::number, 50000,
+                  "largest sum of all positions' notional; 0: off"),
+             0, 1e15),
+      ranged(make("risk", "max_order_notional", k::number, 5000,
+                  "largest single order (quantity x price); 0: off"),
+             0, 1e15),
+      ranged(make("risk", "max_trades_per_hour", k::integer, 1000,
+                  "orders in any 60 minutes (a sliding window); 0: off"),
+             0, 100000000),
+      ranged(make("risk", "max_drawdown_percent", k::number, 10,
+                  "fall of equity from its peak, in percent, that halts; 0: off"),
+             0, 100),
+      ranged(make("risk", "warning_percent", k::number, 80, "share of a limit that raises ALERT"),
+             1, 100),
+      make("risk", "auto_halt", k::boolean, true, "a breached limit raises HALT"),
+      ranged(make("risk", "starting_equity", k::number, 100000,
+                  "equity before any trade: the base of drawdown and daily loss"),
+             0.01, 1e15),
+      checked(make("risk", "daily_reset_utc", k::string, "00:00",
+                   "when the trading day (and the daily loss) starts over, HH:MM in UTC"),
+              check_time_of_day),
+      checked(make("risk", "endpoint", k::string, "exchange",
+                   "the endpoint (resilience.endpoints) orders go to"),
+              check_endpoint_name_setting),
 
       ranged(make("emergency", "shutdown_grace_ms", k::integer, 10000,
                   "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
@@ -238,6 +287,9 @@ std::vector<setting> build_endpoint_schema() {
       ranged(make(section, "latency_jitter_ms", k::integer, 0,
                   "simulated: up to this much is added to each answer's latency"),
              0, 600000),
+      ranged(make(section, "fee_rate", k::number, 0.001,
+                  "simulated: share of a fill's notional charged as fee"),
+             0, 1),
       ranged(make(section, "error_rate", k::number, 0,
                   "simulated: share of calls answered 503, from 0 to 1"),
              0, 1),

@@ -10,6 +10,7 @@
 #include "actors/memory_store.hpp"
 #include "actors/redis_bus.hpp"
 #include "actors/redis_store.hpp"
+#include "actors/risk_monitor.hpp"
 
 namespace brokedancer {
 
@@ -97,6 +98,7 @@ std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
     sim.latency = milliseconds(e.latency_ms);
     sim.latency_jitter = milliseconds(e.latency_jitter_ms);
     sim.error_rate = e.error_rate;
+    sim.fee_rate = e.fee_rate;
     for (const auto& [from, to] : e.outages_s)
       sim.outages.push_back({milliseconds(static_cast<int64_t>(from * 1000)),
                              milliseconds(static_cast<int64_t>(to * 1000))});
@@ -137,6 +139,40 @@ child_spec emergency_child(const runtime_config& config,
     return caf::actor_cast<caf::actor>(spawn_emergency_controller(
         sys, data, options, store, caf::actor_cast<event_bus_actor>(sibling("event_bus")),
         sibling("risk_monitor")));
+  };
+  return spec;
+}
+
+child_spec risk_monitor_child(const runtime_config& config) {
+  risk_options options;
+  const auto& r = config.risk;
+  options.max_daily_loss = r.max_daily_loss;
+  options.max_position_size = r.max_position_size;
+  options.max_total_position = r.max_total_position;
+  options.max_order_notional = r.max_order_notional;
+  options.max_trades_per_hour = r.max_trades_per_hour;
+  options.max_drawdown_percent = r.max_drawdown_percent;
+  options.warning_percent = r.warning_percent;
+  options.auto_halt = r.auto_halt;
+  options.starting_equity = r.starting_equity;
+  options.daily_reset_minute_utc = r.daily_reset_minute_utc;
+  options.endpoint = r.endpoint;
+  child_spec spec;
+  spec.name = "risk_monitor";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys,
+                                       const std::map<std::string, caf::actor>& siblings) {
+    auto sibling = [&](const char* name) {
+      auto found = siblings.find(name);
+      if (found == siblings.end())
+        throw std::runtime_error(std::string{"the risk monitor needs the "} + name);
+      return found->second;
+    };
+    return caf::actor_cast<caf::actor>(
+        spawn_risk_monitor(sys, options, caf::actor_cast<state_store_actor>(sibling("state_store")),
+                           caf::actor_cast<event_bus_actor>(sibling("event_bus")),
+                           caf::actor_cast<emergency_actor>(sibling("emergency")),
+                           caf::actor_cast<breaker_registry_actor>(sibling("breakers"))));
   };
   return spec;
 }

@@ -21,6 +21,10 @@ child_spec event_bus_child(const runtime_config& config);
 // started on first use; transitions are published on the sibling "event_bus" when there is one.
 child_spec breakers_child(const runtime_config& config);
 
+// The risk monitor: every order's way to an endpoint, with the siblings "state_store",
+// "event_bus", "emergency" and "breakers".
+child_spec risk_monitor_child(const runtime_config& config);
+
 // The emergency controller, with the sibling "state_store" (where the level is persisted),
 // "event_bus" and, when present, "risk_monitor". `on_shutdown` is called once a SHUTDOWN has
 // been acknowledged by every bot or its grace ran out.

@@ -75,6 +75,7 @@ runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
     state->shutdown = change;
     state->wake.notify_all();
   }));
+  children.push_back(risk_monitor_child(d.config));
   for (auto& child : extra_children)
     children.push_back(std::move(child));
   supervisor_options options;
@@ -217,6 +218,10 @@ event_bus_actor runtime::event_bus() const {
 
 breaker_registry_actor runtime::breakers() const {
   return caf::actor_cast<breaker_registry_actor>(child("breakers"));
+}
+
+risk_monitor_actor runtime::risk_monitor() const {
+  return caf::actor_cast<risk_monitor_actor>(child("risk_monitor"));
 }
 
 emergency_actor runtime::emergency() const {

@@ -16,6 +16,7 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
+#include "messages/risk.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/config.hpp"
 
@@ -69,6 +70,8 @@ public:
   breaker_registry_actor breakers() const;
   // The emergency controller: the node's kill switch.
   emergency_actor emergency() const;
+  // The risk monitor: where orders go (never straight to an endpoint).
+  risk_monitor_actor risk_monitor() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

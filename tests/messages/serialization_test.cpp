@@ -130,6 +130,38 @@ emergency_status sample<emergency_status>() {
   return {sample<level_change>(), false, true, true, 10000, 9998, 12345, {sample<limit_status>()}};
 }
 
+template <>
+order sample<order>() {
+  return {"bot-7", "BTC-USD", order_side::sell, 0.5, 64000.5, "bot-7-42", "0123456789abcdef"};
+}
+
+template <>
+order_result sample<order_result>() {
+  return {"bot-7-42", "filled", "none", 0.5, 64000.25, 32.0};
+}
+
+template <>
+position_status sample<position_status>() {
+  return {"BTC-USD", -0.5, 64000.25, 63000, 500.125};
+}
+
+template <>
+risk_status sample<risk_status>() {
+  return {emergency_level::alert,
+          true,
+          101000,
+          102000,
+          1500,
+          -500,
+          -300,
+          "2026-11-23",
+          {sample<position_status>()},
+          {sample<limit_status>()},
+          10,
+          2,
+          1};
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;

@@ -395,7 +395,7 @@ TEST_CASE("the simulated exchange executes a client request id once and is deter
     for (int i = 0; i < 50; ++i) {
       auto r = testing::call<endpoint_response>(
           sys, exchange, call_atom::value,
-          endpoint_request{"submit_order", "{}", "id-" + std::to_string(i), 0, ""});
+          endpoint_request{"ping", "{}", "id-" + std::to_string(i), 0, ""});
       REQUIRE(r);
       statuses.push_back(r->status);
     }
@@ -409,14 +409,24 @@ TEST_CASE("the simulated exchange executes a client request id once and is deter
 
   settings.error_rate = 0;
   auto exchange = spawn_simulated_exchange(sys, settings);
-  endpoint_request order{"submit_order", R"({"qty":1})", "order-42", 0, ""};
+  endpoint_request order{"submit_order", R"({"symbol":"BTC","quantity":2,"price":100})", "order-42",
+                         0, ""};
   auto once = testing::call<endpoint_response>(sys, exchange, call_atom::value, order);
   auto again = testing::call<endpoint_response>(sys, exchange, call_atom::value, order);
   REQUIRE(once);
   REQUIRE(again);
   CHECK(once->json == again->json); // the same execution, not a second one
-  auto other = testing::call<endpoint_response>(
-      sys, exchange, call_atom::value, endpoint_request{"submit_order", "{}", "order-43", 0, ""});
+  auto fill = nlohmann::json::parse(once->json);
+  CHECK(fill["status"] == "filled");
+  CHECK(fill["filled_quantity"] == 2.0);
+  CHECK(fill["fill_price"] == 100.0);
+  CHECK(fill["fee"].get<double>() == Approx(0.2)); // fee_rate 0.001 of 200
+  auto malformed = testing::call<endpoint_response>(
+      sys, exchange, call_atom::value, endpoint_request{"submit_order", "{}", "bad-1", 0, ""});
+  REQUIRE(malformed);
+  CHECK(malformed->status == 400);
+  auto other = testing::call<endpoint_response>(sys, exchange, call_atom::value,
+                                                endpoint_request{"ping", "{}", "order-43", 0, ""});
   REQUIRE(other);
   CHECK(nlohmann::json::parse(other->json)["execution"]
         == nlohmann::json::parse(once->json)["execution"].get<int>() + 1);

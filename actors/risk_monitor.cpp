@@ -1,0 +1,545 @@
+#include "actors/risk_monitor.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using json = nlohmann::json;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
+using roll_atom = caf::atom_constant<caf::atom("roll")>;
+using market_atom = caf::atom_constant<caf::atom("market")>;
+
+using monitor_impl =
+    risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<enroll_atom>,
+                               caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>>;
+
+constexpr auto retry_after = std::chrono::milliseconds(500);
+constexpr int64_t hour_us = int64_t{3600} * 1000000;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string money(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  return text;
+}
+
+struct position {
+  double quantity = 0; // signed
+  double average_price = 0;
+};
+
+// The book: what is persisted, and everything computed from it.
+struct book {
+  std::map<std::string, position> positions;
+  std::map<std::string, double> marks;
+  double realized = 0;
+  double day_start_equity = 0;
+  double peak_equity = 0;
+  std::string day;
+  std::deque<int64_t> trades; // microseconds since the epoch, the last hour
+
+  double mark(const std::string& symbol, double fallback) const {
+    auto found = marks.find(symbol);
+    return found == marks.end() ? fallback : found->second;
+  }
+  double unrealized() const {
+    double total = 0;
+    for (const auto& [symbol, p] : positions)
+      total += p.quantity * (mark(symbol, p.average_price) - p.average_price);
+    return total;
+  }
+  double exposure(const std::string& symbol) const {
+    auto found = positions.find(symbol);
+    if (found == positions.end())
+      return 0;
+    return std::abs(found->second.quantity) * mark(symbol, found->second.average_price);
+  }
+  double total_exposure() const {
+    double total = 0;
+    for (const auto& [symbol, p] : positions)
+      total += exposure(symbol);
+    return total;
+  }
+
+  // Average-cost accounting: a fill that reduces a position realizes P&L on what it closes.
+  void apply(const std::string& symbol, order_side side, double quantity, double price,
+             double fee) {
+    auto& p = positions[symbol];
+    double signed_quantity = side == order_side::buy ? quantity : -quantity;
+    bool same_direction = p.quantity == 0 || (p.quantity > 0) == (signed_quantity > 0);
+    if (same_direction) {
+      double total = p.quantity + signed_quantity;
+      p.average_price =
+          (p.average_price * std::abs(p.quantity) + price * quantity) / std::abs(total);
+      p.quantity = total;
+    } else {
+      double closed = std::min(std::abs(signed_quantity), std::abs(p.quantity));
+      double direction = p.quantity > 0 ? 1.0 : -1.0;
+      realized += closed * (price - p.average_price) * direction;
+      double rest = p.quantity + signed_quantity;
+      if (std::abs(rest) < 1e-12) {
+        positions.erase(symbol);
+      } else {
+        if ((rest > 0) != (p.quantity > 0))
+          p.average_price = price; // flipped: the remainder was opened at this price
+        p.quantity = rest;
+      }
+    }
+    realized -= fee;
+  }
+
+  json to_json() const {
+    json j{{"version", 1},
+           {"realized", realized},
+           {"day_start_equity", day_start_equity},
+           {"peak_equity", peak_equity},
+           {"day", day},
+           {"trades", trades}};
+    j["positions"] = json::object();
+    for (const auto& [symbol, p] : positions)
+      j["positions"][symbol] = {{"quantity", p.quantity}, {"average_price", p.average_price}};
+    j["marks"] = marks;
+    return j;
+  }
+
+  static bool from_json(const std::string& text, book& out, std::string& why) {
+    auto j = json::parse(text, nullptr, false);
+    try {
+      if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1)
+        throw std::invalid_argument("not a version 1 risk book");
+      book b;
+      b.realized = j.at("realized").get<double>();
+      b.day_start_equity = j.at("day_start_equity").get<double>();
+      b.peak_equity = j.at("peak_equity").get<double>();
+      b.day = j.at("day").get<std::string>();
+      for (auto t : j.at("trades"))
+        b.trades.push_back(t.get<int64_t>());
+      for (const auto& [symbol, p] : j.at("positions").items())
+        b.positions[symbol] = {p.at("quantity").get<double>(), p.at("average_price").get<double>()};
+      for (const auto& [symbol, m] : j.at("marks").items())
+        b.marks[symbol] = m.get<double>();
+      out = std::move(b);
+      return true;
+    } catch (const std::exception& e) {
+      why = e.what();
+      return false;
+    }
+  }
+};
+
+struct monitor_state {
+  risk_options options;
+  state_store_actor store;
+  event_bus_actor bus;
+  emergency_actor emergency;
+  breaker_registry_actor breakers;
+  emergency_level level = emergency_level::halt;
+  bool level_known = false;
+  bool loaded = false;
+  book b;
+  std::set<std::string> warned;   // limits that raised ALERT this trading day
+  std::set<std::string> breached; // limits that raised HALT this trading day
+  uint64_t filled = 0;
+  uint64_t rejected = 0;
+  uint64_t failed = 0;
+  logger log{"risk"};
+};
+
+using self_pointer = monitor_impl::stateful_pointer<monitor_state>;
+
+std::string trading_day(int reset_minute_utc) {
+  auto t = std::time(nullptr) - reset_minute_utc * 60;
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+  return text;
+}
+
+double equity(const monitor_state& st) {
+  return st.options.starting_equity + st.b.realized + st.b.unrealized();
+}
+
+void persist(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.store, std::chrono::seconds(5), set_atom::value, st.options.state_key,
+                st.b.to_json().dump(), int64_t{0})
+      .then([] {},
+            [self](caf::error& err) {
+              self->state.log.error("could not persist the risk book; the next fill tries again",
+                                    {{"error", self->system().render(err)}});
+            });
+}
+
+// A new trading day: the daily loss is measured from here.
+void roll_day(self_pointer self) {
+  auto& st = self->state;
+  auto today = trading_day(st.options.daily_reset_minute_utc);
+  if (st.b.day == today)
+    return;
+  st.b.day = today;
+  st.b.day_start_equity = equity(st);
+  st.warned.clear();
+  st.breached.clear();
+  st.log.info("a new trading day begins", {{"day", today}, {"equity", equity(st)}});
+  persist(self);
+}
+
+std::vector<limit_status> limits_of(const monitor_state& st) {
+  auto eq = equity(st);
+  auto daily_loss = std::max(0.0, st.b.day_start_equity - eq);
+  auto drawdown =
+      st.b.peak_equity > 0 ? std::max(0.0, (st.b.peak_equity - eq) / st.b.peak_equity * 100) : 0.0;
+  double largest = 0;
+  for (const auto& [symbol, p] : st.b.positions)
+    largest = std::max(largest, st.b.exposure(symbol));
+  auto hour_ago = now_us() - hour_us;
+  auto trades = std::count_if(st.b.trades.begin(), st.b.trades.end(),
+                              [&](int64_t t) { return t > hour_ago; });
+  const auto& o = st.options;
+  auto make = [](std::string name, double limit, double current) {
+    return limit_status{std::move(name), limit, current, limit > 0 ? current / limit * 100 : 0};
+  };
+  return {make("max_daily_loss", o.max_daily_loss, daily_loss),
+          make("max_position_size", o.max_position_size, largest),
+          make("max_total_position", o.max_total_position, st.b.total_exposure()),
+          make("max_order_notional", o.max_order_notional, 0),
+          make("max_trades_per_hour", o.max_trades_per_hour, static_cast<double>(trades)),
+          make("max_drawdown_percent", o.max_drawdown_percent, drawdown)};
+}
+
+void alert(self_pointer self, const limit_status& limit, const std::string& action) {
+  auto& st = self->state;
+  auto payload = json{{"limit", limit.name},        {"current", limit.current},
+                      {"limit_value", limit.limit}, {"utilization", limit.utilization},
+                      {"action", action},           {"at_us", now_us()}}
+                     .dump();
+  if (st.bus)
+    self->request(st.bus, std::chrono::seconds(5), publish_atom::value,
+                  std::string{"trading.alerts"}, std::move(payload), correlation_id{})
+        .then([](uint64_t) {}, [](caf::error&) {});
+}
+
+void raise_level(self_pointer self, emergency_level level, const std::string& reason) {
+  auto& st = self->state;
+  self->request(st.emergency, std::chrono::seconds(5), raise_atom::value, level, reason,
+                change_source::risk_monitor)
+      .then([](level_change&) {},
+            [self, reason](caf::error& err) {
+              self->state.log.critical("could not raise the emergency level",
+                                       {{"reason", reason}, {"error", self->system().render(err)}});
+            });
+}
+
+// After every fill and mark: breaches halt (with auto_halt), warnings alert.
+void evaluate(self_pointer self) {
+  auto& st = self->state;
+  st.b.peak_equity = std::max(st.b.peak_equity, equity(st));
+  for (const auto& limit : limits_of(st)) {
+    if (limit.limit <= 0 || limit.name == "max_order_notional"
+        || limit.name == "max_trades_per_hour")
+      continue; // checked before each order instead
+    if (limit.utilization >= 100) {
+      if (!st.breached.insert(limit.name).second)
+        continue;
+      auto reason =
+          limit.name + ": " + money(limit.current) + " reached the limit of " + money(limit.limit);
+      st.log.critical("risk limit breached", {{"limit", limit.name},
+                                              {"current", limit.current},
+                                              {"limit_value", limit.limit},
+                                              {"auto_halt", st.options.auto_halt}});
+      alert(self, limit, st.options.auto_halt ? "HALT" : "none");
+      if (st.options.auto_halt)
+        raise_level(self, emergency_level::halt, reason);
+    } else if (limit.utilization >= st.options.warning_percent) {
+      if (!st.warned.insert(limit.name).second)
+        continue;
+      st.log.warn(
+          "risk limit nearly reached",
+          {{"limit", limit.name}, {"current", limit.current}, {"limit_value", limit.limit}});
+      alert(self, limit, "ALERT");
+      raise_level(self, emergency_level::alert,
+                  limit.name + ": " + money(limit.utilization) + "% of the limit used");
+    }
+  }
+}
+
+order_result refuse(self_pointer self, const order& o, std::string reason) {
+  ++self->state.rejected;
+  self->state.log.info("order rejected", {{"bot", o.bot_id},
+                                          {"client_order_id", o.client_order_id},
+                                          {"reason", reason},
+                                          {"correlation_id", o.correlation}});
+  return {o.client_order_id, "rejected", std::move(reason), 0, 0, 0};
+}
+
+// The pre-trade check; empty when the order may go.
+std::string check(self_pointer self, const order& o) {
+  auto& st = self->state;
+  const auto& lim = st.options;
+  if (o.symbol.empty() || o.client_order_id.empty() || !std::isfinite(o.quantity)
+      || !std::isfinite(o.price) || o.quantity <= 0 || o.price <= 0)
+    return "invalid_order: needs a symbol, a client order id, and a positive quantity and price";
+  if (!st.level_known)
+    return "level_unknown: the emergency level has not been heard yet";
+  if (!st.loaded)
+    return "risk_state_loading: the risk book has not been read yet";
+  if (!trading_allowed(st.level))
+    return "halted: the emergency level is " + to_string(st.level);
+  roll_day(self);
+  auto notional = o.quantity * o.price;
+  if (lim.max_order_notional > 0 && notional > lim.max_order_notional)
+    return "max_order_notional: " + money(notional) + " over " + money(lim.max_order_notional);
+  auto hour_ago = now_us() - hour_us;
+  while (!st.b.trades.empty() && st.b.trades.front() <= hour_ago)
+    st.b.trades.pop_front();
+  if (lim.max_trades_per_hour > 0 && st.b.trades.size() >= lim.max_trades_per_hour)
+    return "max_trades_per_hour: " + std::to_string(st.b.trades.size())
+           + " orders in the last hour";
+  auto current = st.b.positions.count(o.symbol) ? st.b.positions.at(o.symbol).quantity : 0.0;
+  auto after = current + (o.side == order_side::buy ? o.quantity : -o.quantity);
+  auto exposure_after = std::abs(after) * o.price;
+  if (lim.max_position_size > 0 && exposure_after > lim.max_position_size
+      && std::abs(after) > std::abs(current))
+    return "max_position_size: " + money(exposure_after) + " in " + o.symbol + " over "
+           + money(lim.max_position_size);
+  auto total_after = st.b.total_exposure() - st.b.exposure(o.symbol) + exposure_after;
+  if (lim.max_total_position > 0 && total_after > lim.max_total_position
+      && std::abs(after) > std::abs(current))
+    return "max_total_position: " + money(total_after) + " over " + money(lim.max_total_position);
+  for (const auto& limit : limits_of(st)) {
+    bool loss_limit = limit.name == "max_daily_loss" || limit.name == "max_drawdown_percent";
+    if (loss_limit && limit.limit > 0 && limit.utilization >= 100
+        && std::abs(after) > std::abs(current))
+      return limit.name + ": " + money(limit.current) + " has reached the limit of "
+             + money(limit.limit) + "; only orders that reduce a position pass";
+  }
+  return {};
+}
+
+void book_fill(self_pointer self, const order& o, order_result& result) {
+  auto& st = self->state;
+  st.b.apply(o.symbol, o.side, result.filled_quantity, result.fill_price, result.fee);
+  st.b.marks[o.symbol] = result.fill_price;
+  ++st.filled;
+  persist(self);
+  evaluate(self);
+}
+
+void enroll(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.emergency, std::chrono::seconds(5), register_bot_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [self](level_change& current) {
+            self->state.level = current.level;
+            self->state.level_known = true;
+          },
+          [self](caf::error& err) {
+            self->state.log.warn("cannot register with the emergency controller yet; orders "
+                                 "are refused until it answers",
+                                 {{"error", self->system().render(err)}});
+            self->delayed_send(self, retry_after, enroll_atom::value);
+          });
+}
+
+void subscribe_market(self_pointer self) {
+  auto& st = self->state;
+  if (st.bus)
+    self->request(st.bus, std::chrono::seconds(5), subscribe_atom::value, std::string{"market.*"},
+                  caf::actor_cast<caf::actor>(self))
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.warn("cannot subscribe to market data yet; retrying",
+                                     {{"error", self->system().render(err)}});
+                self->delayed_send(self, retry_after, market_atom::value);
+              });
+}
+
+void load(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.store, std::chrono::seconds(5), get_atom::value, st.options.state_key)
+      .then(
+          [self](maybe_value& stored) {
+            auto& s = self->state;
+            std::string why;
+            if (stored.found && !book::from_json(stored.json, s.b, why)) {
+              s.log.critical("the persisted risk book is unreadable; halting", {{"problem", why}});
+              raise_level(self, emergency_level::halt,
+                          "the persisted risk book could not be read: " + why);
+            }
+            if (!stored.found || !why.empty()) {
+              s.b.day_start_equity = s.options.starting_equity;
+              s.b.peak_equity = s.options.starting_equity;
+            }
+            s.loaded = true;
+            roll_day(self);
+            s.log.info(
+                "risk book loaded",
+                {{"day", s.b.day}, {"positions", s.b.positions.size()}, {"equity", equity(s)}});
+            evaluate(self);
+          },
+          [self](caf::error& err) {
+            self->state.log.warn("cannot read the risk book yet; orders are refused until it "
+                                 "is read",
+                                 {{"error", self->system().render(err)}});
+            self->delayed_send(self, retry_after, load_atom::value);
+          });
+}
+
+double number_field(const json& j, const char* name) {
+  auto found = j.find(name);
+  return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options,
+                                         state_store_actor store, event_bus_actor bus,
+                                         emergency_actor emergency,
+                                         breaker_registry_actor breakers) {
+  exit_with_exception_text(self);
+  auto& fresh = self->state;
+  fresh.options = std::move(options);
+  fresh.store = std::move(store);
+  fresh.bus = std::move(bus);
+  fresh.emergency = std::move(emergency);
+  fresh.breakers = std::move(breakers);
+  enroll(self);
+  subscribe_market(self);
+  load(self);
+  self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
+  return {
+      [self](submit_order_atom, order& o) -> caf::result<order_result> {
+        if (auto reason = check(self, o); !reason.empty())
+          return refuse(self, o, std::move(reason));
+        auto& st = self->state;
+        st.b.trades.push_back(now_us());
+        endpoint_request request;
+        request.operation = "submit_order";
+        request.client_request_id = o.client_order_id;
+        request.correlation = o.correlation;
+        request.json = json{{"bot_id", o.bot_id},        {"symbol", o.symbol},
+                            {"side", to_string(o.side)}, {"quantity", o.quantity},
+                            {"price", o.price},          {"client_order_id", o.client_order_id}}
+                           .dump(-1, ' ', false, json::error_handler_t::replace);
+        auto rp = self->make_response_promise<order_result>();
+        self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                      std::move(request))
+            .then(
+                [self, o, rp](endpoint_response& response) mutable {
+                  order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
+                  auto body = json::parse(response.json, nullptr, false);
+                  if (response.status >= 200 && response.status < 300 && body.is_object()) {
+                    result.filled_quantity = number_field(body, "filled_quantity");
+                    result.fill_price = number_field(body, "fill_price");
+                    result.fee = number_field(body, "fee");
+                    bool sane = result.filled_quantity > 0
+                                && result.filled_quantity <= o.quantity * (1 + 1e-9)
+                                && result.fill_price > 0 && std::isfinite(result.fee);
+                    result.outcome = sane ? "filled" : "accepted";
+                    if (sane)
+                      book_fill(self, o, result);
+                  } else {
+                    ++self->state.rejected;
+                    result.reason = "exchange_rejected: status " + std::to_string(response.status);
+                  }
+                  rp.deliver(std::move(result));
+                },
+                [self, o, rp](caf::error& err) mutable {
+                  ++self->state.failed;
+                  rp.deliver(order_result{o.client_order_id, "failed", self->system().render(err),
+                                          0, 0, 0});
+                });
+        return rp;
+      },
+      [self](const level_change& change) {
+        self->state.level = change.level;
+        self->state.level_known = true;
+        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
+                   emergency_ack_atom::value, change.sequence);
+      },
+      [self](const event& ev) {
+        if (ev.topic.rfind("market.", 0) != 0)
+          return;
+        auto body = json::parse(ev.json, nullptr, false);
+        if (!body.is_object())
+          return;
+        double price = number_field(body, "price");
+        if (price <= 0)
+          price = number_field(body, "last");
+        if (price <= 0) {
+          auto bid = number_field(body, "bid");
+          auto ask = number_field(body, "ask");
+          if (bid > 0 && ask > 0)
+            price = (bid + ask) / 2;
+        }
+        if (price <= 0 || !std::isfinite(price))
+          return;
+        self->state.b.marks[ev.topic.substr(7)] = price;
+        if (self->state.loaded)
+          evaluate(self);
+      },
+      [self](limits_atom) { return limits_of(self->state); },
+      [self](status_atom) {
+        auto& st = self->state;
+        risk_status s;
+        s.level = st.level;
+        s.loaded = st.loaded;
+        s.equity = equity(st);
+        s.peak_equity = st.b.peak_equity;
+        s.realized_pnl = st.b.realized;
+        s.unrealized_pnl = st.b.unrealized();
+        s.daily_pnl = s.equity - st.b.day_start_equity;
+        s.trading_day = st.b.day;
+        for (const auto& [symbol, p] : st.b.positions) {
+          auto mark = st.b.mark(symbol, p.average_price);
+          s.positions.push_back(
+              {symbol, p.quantity, p.average_price, mark, p.quantity * (mark - p.average_price)});
+        }
+        s.limits = limits_of(st);
+        s.orders_filled = st.filled;
+        s.orders_rejected = st.rejected;
+        s.orders_failed = st.failed;
+        return s;
+      },
+      [self](load_atom) { load(self); },
+      [self](enroll_atom) { enroll(self); },
+      [self](market_atom) { subscribe_market(self); },
+      [self](roll_atom) {
+        if (self->state.loaded)
+          roll_day(self);
+        self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
+                                      state_store_actor store, event_bus_actor bus,
+                                      emergency_actor emergency, breaker_registry_actor breakers) {
+  return sys.spawn(risk_monitor, std::move(options), std::move(store), std::move(bus),
+                   std::move(emergency), std::move(breakers));
+}
+
+} // namespace brokedancer

@@ -1,0 +1,211 @@
+// The risk monitor on the order path: every limit and its rejection reason, the automatic HALT
+// on a breach, and a daily loss that survives a restart.
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/registry.hpp"
+#include "messages/risk.hpp"
+#include "runtime/infrastructure.hpp"
+#include "support/requests.hpp"
+
+using namespace brokedancer;
+using namespace std::chrono_literals;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+struct order_path_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  supervision_tree tree;
+  risk_monitor_actor risk;
+  emergency_actor emergency;
+  event_bus_actor bus;
+  int next_id = 1;
+
+  explicit order_path_fixture(environment settings = {}) {
+    settings.emplace("BROKEDANCER_LOG_LEVEL", "error");
+    auto config = load_config(embedded_default_config(), settings);
+    configure_logging(config.log);
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    supervisor_options options;
+    options.max_restarts = 10;
+    tree = spawn_supervisor(*sys, options,
+                            {state_store_child(config), event_bus_child(config),
+                             breakers_child(config), emergency_child(config, nullptr),
+                             risk_monitor_child(config)});
+    risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
+    emergency = caf::actor_cast<emergency_actor>(tree.children.at("emergency"));
+    bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
+    REQUIRE(await_ready());
+  }
+
+  ~order_path_fixture() {
+    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  }
+
+  bool await_ready() {
+    for (int i = 0; i < 400; ++i) {
+      auto s = status();
+      if (s && s->loaded && s->level == emergency_level::normal)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  caf::expected<risk_status> status() {
+    return testing::call<risk_status>(*sys, risk, status_atom::value);
+  }
+
+  order_result submit(const std::string& symbol, order_side side, double quantity, double price) {
+    order o{"bot-1", symbol, side, quantity, price, "o-" + std::to_string(next_id++), ""};
+    auto result = testing::call<order_result>(*sys, risk, submit_order_atom::value, o);
+    REQUIRE(result);
+    return *result;
+  }
+
+  void mark(const std::string& symbol, double price) {
+    REQUIRE(testing::call<uint64_t>(*sys, bus, publish_atom::value, "market." + symbol,
+                                    nlohmann::json{{"price", price}}.dump(), correlation_id{}));
+  }
+
+  emergency_status level() {
+    auto s = testing::call<emergency_status>(*sys, emergency, status_atom::value);
+    REQUIRE(s);
+    return *s;
+  }
+};
+
+environment limits(environment extra = {}) {
+  environment env{{"BROKEDANCER_RISK_MAX_ORDER_NOTIONAL", "5000"},
+                  {"BROKEDANCER_RISK_MAX_POSITION_SIZE", "10000"},
+                  {"BROKEDANCER_RISK_MAX_TOTAL_POSITION", "15000"},
+                  {"BROKEDANCER_RISK_MAX_TRADES_PER_HOUR", "1000"},
+                  {"BROKEDANCER_RISK_MAX_DAILY_LOSS", "1000"},
+                  {"BROKEDANCER_RISK_MAX_DRAWDOWN_PERCENT", "50"}};
+  for (auto& [k, v] : extra)
+    env[k] = v;
+  return env;
+}
+
+} // namespace
+
+TEST_CASE("an order within every limit is filled and booked", "[risk]") {
+  order_path_fixture f{limits()};
+  auto result = f.submit("BTC", order_side::buy, 2, 1000);
+  CHECK(result.outcome == "filled");
+  CHECK(result.filled_quantity == 2);
+  CHECK(result.fill_price == 1000);
+  CHECK(result.fee == Approx(2.0));
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].quantity == 2);
+  CHECK(s->realized_pnl == Approx(-2.0)); // the fee
+  CHECK(s->orders_filled == 1);
+}
+
+TEST_CASE("each limit rejects an order with its own reason", "[risk]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_TRADES_PER_HOUR", "4"}})};
+  CHECK_THAT(f.submit("BTC", order_side::buy, 0, 100).reason, StartsWith("invalid_order"));
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 6000).reason, StartsWith("max_order_notional"));
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
+  // 12,000 in BTC would exceed 10,000 per symbol.
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 4000).reason, StartsWith("max_position_size"));
+  CHECK(f.submit("ETH", order_side::buy, 1, 4000).outcome == "filled");
+  // 8,000 + 4,000 + 4,000 would exceed 15,000 in all.
+  CHECK_THAT(f.submit("SOL", order_side::buy, 1, 4000).reason, StartsWith("max_total_position"));
+  // A reducing order passes the position limits.
+  CHECK(f.submit("BTC", order_side::sell, 1, 4000).outcome == "filled");
+  // Four orders have gone through this hour: a fifth is refused.
+  auto sixth = f.submit("ETH", order_side::sell, 1, 4000);
+  CHECK_THAT(sixth.reason, StartsWith("max_trades_per_hour"));
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->orders_rejected == 5);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value, emergency_level::halt,
+                                      std::string{"test"}, change_source::operator_request));
+  for (int i = 0; i < 200 && f.status()->level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK_THAT(f.submit("BTC", order_side::sell, 0.1, 4000).reason, StartsWith("halted"));
+}
+
+TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the alert is published",
+          "[risk]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_DAILY_LOSS", "100"}})};
+  auto alerts = std::make_shared<std::vector<nlohmann::json>>();
+  auto mutex = std::make_shared<std::mutex>();
+  auto recorder = f.sys->spawn([alerts, mutex](caf::event_based_actor*) -> caf::behavior {
+    return {[alerts, mutex](const event& ev) {
+      std::lock_guard<std::mutex> guard{*mutex};
+      alerts->push_back(nlohmann::json::parse(ev.json));
+    }};
+  });
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.bus, subscribe_atom::value,
+                                  std::string{"trading.alerts"}, recorder));
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled"); // fee 1
+  f.mark("BTC", 91.5); // loss 85 + 1 fee = 86 %: ALERT
+  for (int i = 0; i < 200 && f.level().current.level != emergency_level::alert; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK(f.level().current.level == emergency_level::alert);
+  CHECK(f.level().current.source == change_source::risk_monitor);
+  CHECK(f.submit("BTC", order_side::buy, 1, 91.5).outcome == "filled"); // ALERT still trades
+  f.mark("BTC", 85);                                                    // well past 100
+  for (int i = 0; i < 200 && f.level().current.level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  auto level = f.level();
+  CHECK(level.current.level == emergency_level::halt);
+  CHECK_THAT(level.current.reason, StartsWith("max_daily_loss"));
+  for (int i = 0; i < 200 && f.status()->level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK_THAT(f.submit("BTC", order_side::sell, 1, 85).reason, StartsWith("halted"));
+  std::this_thread::sleep_for(50ms);
+  std::lock_guard<std::mutex> guard{*mutex};
+  REQUIRE(alerts->size() >= 2);
+  CHECK((*alerts)[0]["limit"] == "max_daily_loss");
+  CHECK((*alerts)[0]["action"] == "ALERT");
+  CHECK(alerts->back()["action"] == "HALT");
+  // The emergency status shows the limits with their utilization.
+  bool seen = false;
+  for (const auto& l : level.limits)
+    if (l.name == "max_daily_loss") {
+      seen = true;
+      CHECK(l.utilization >= 100);
+    }
+  CHECK(seen);
+  caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::sell, 10, 90).outcome == "filled");
+  auto before = f.status();
+  REQUIRE(before);
+  CHECK(before->realized_pnl == Approx(-100 - 1 - 0.9));
+  CHECK(before->daily_pnl == Approx(-101.9));
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto after = f.status();
+  REQUIRE(after);
+  CHECK(after->daily_pnl == Approx(-101.9));
+  CHECK(after->realized_pnl == Approx(before->realized_pnl));
+  CHECK(after->trading_day == before->trading_day);
+}
