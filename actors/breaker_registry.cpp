@@ -29,6 +29,7 @@ struct operator_override {
 struct registry_state {
   std::map<std::string, endpoint_spec> specs;
   event_bus_actor bus;
+  emergency_actor emergency;
   std::map<std::string, live_endpoint> live;
   std::map<std::string, operator_override> overrides;
 
@@ -70,6 +71,7 @@ breaker_actor breaker_of(self_pointer self, const std::string& name) {
         caf::actor_cast<endpoint_actor>(spawn_simulated_exchange(sys, spec->second.simulated));
   auto options = spec->second.breaker;
   options.bus = st.bus;
+  options.emergency = st.emergency;
   endpoint.breaker = spawn_circuit_breaker(sys, endpoint.adapter, options);
   // Ours: we hear when one of them stops, and they stop when we do (see ~registry_state).
   self->monitor(endpoint.adapter);
@@ -107,8 +109,10 @@ caf::result<breaker_stats> operate(self_pointer self, Atom op, const std::string
   return self->delegate(breaker, op, std::move(reason));
 }
 
-breaker_registry_actor::behavior_type
-breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_bus_actor bus) {
+breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
+                                                       std::vector<endpoint_spec> endpoints,
+                                                       event_bus_actor bus,
+                                                       emergency_actor emergency) {
   exit_with_exception_text(self);
   auto& st = self->state;
   for (auto& spec : endpoints) {
@@ -116,6 +120,7 @@ breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_
     st.specs.emplace(std::move(name), std::move(spec));
   }
   st.bus = std::move(bus);
+  st.emergency = std::move(emergency);
   // A partner that stopped: stop the other half too, and start both afresh on the next call.
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
@@ -192,8 +197,8 @@ breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_
 
 breaker_registry_actor spawn_breaker_registry(caf::actor_system& sys,
                                               std::vector<endpoint_spec> endpoints,
-                                              event_bus_actor bus) {
-  return sys.spawn(breaker_registry, std::move(endpoints), std::move(bus));
+                                              event_bus_actor bus, emergency_actor emergency) {
+  return sys.spawn(breaker_registry, std::move(endpoints), std::move(bus), std::move(emergency));
 }
 
 } // namespace brokedancer

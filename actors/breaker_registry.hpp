@@ -29,8 +29,9 @@ struct endpoint_spec {
   http_endpoint_settings http;
 };
 
+// Breakers publish on `bus` and register with `emergency` (either may be empty).
 breaker_registry_actor spawn_breaker_registry(caf::actor_system& sys,
                                               std::vector<endpoint_spec> endpoints,
-                                              event_bus_actor bus);
+                                              event_bus_actor bus, emergency_actor emergency = {});
 
 } // namespace brokedancer

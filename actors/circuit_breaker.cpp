@@ -44,6 +44,7 @@ struct breaker_state_data {
   std::unordered_map<uint64_t, pending_call> calls;
   uint64_t timeouts = 0;
   uint64_t retries = 0;
+  emergency_level level = emergency_level::normal;
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
@@ -176,9 +177,11 @@ void outcome(self_pointer self, uint64_t id, breaker_machine::permit permit,
     finish(self, id);
     return;
   }
-  // Never retry into an open breaker: the endpoint is failing, and a retry would only wait.
+  // Never retry into an open breaker (the endpoint is failing, a retry would only wait), nor
+  // once trading has stopped: a HALT means no order goes out again by itself.
   auto state = st.machine->state();
-  if (state == breaker_state::open || state == breaker_state::forced_open) {
+  if (state == breaker_state::open || state == breaker_state::forced_open
+      || !trading_allowed(st.level)) {
     finish(self, id);
     return;
   }
@@ -244,6 +247,15 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
   st.endpoint = std::move(endpoint);
   st.machine = std::make_unique<breaker_machine>(st.options.breaker, clock::now());
   st.random.seed(st.options.seed != 0 ? st.options.seed : std::random_device{}());
+  if (st.options.emergency)
+    self->request(st.options.emergency, std::chrono::seconds(5), register_bot_atom::value,
+                  caf::actor_cast<caf::actor>(self))
+        .then([self](level_change& current) { self->state.level = current.level; },
+              [self](caf::error& err) {
+                self->state.log.warn("cannot register with the emergency controller; retries "
+                                     "will not stop at HALT",
+                                     {{"error", self->system().render(err)}});
+              });
   auto operator_change = [self](auto change) {
     return [self, change](std::string& reason) {
       (self->state.machine.get()->*change)(clock::now(), reason);
@@ -289,6 +301,11 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
         return operator_change(&breaker_machine::disable)(reason);
       },
       [self](status_atom) { return current_stats(self); },
+      [self](const level_change& change) {
+        self->state.level = change.level;
+        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
+                   emergency_ack_atom::value, change.sequence);
+      },
   };
 }
 

@@ -18,6 +18,7 @@
 
 #include "actors/breaker_machine.hpp"
 #include "actors/retry_policy.hpp"
+#include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
 
@@ -30,6 +31,7 @@ struct circuit_breaker_options {
   std::chrono::milliseconds timeout{30000}; // a call's deadline unless it asks for another
   uint64_t seed = 0;                        // for the jitter; 0: from std::random_device
   event_bus_actor bus;                      // where transitions are published; may be empty
+  emergency_actor emergency; // registered with: no retries from HALT up; may be empty
 };
 
 breaker_actor spawn_circuit_breaker(caf::actor_system& sys, endpoint_actor endpoint,

@@ -21,6 +21,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/correlation.hpp"
+#include "messages/emergency.hpp"
 
 namespace brokedancer {
 
@@ -114,7 +115,10 @@ using breaker_actor =
                      caf::replies_to<force_close_atom, std::string>::with<breaker_stats>,
                      caf::replies_to<reset_atom, std::string>::with<breaker_stats>,
                      caf::replies_to<disable_atom, std::string>::with<breaker_stats>,
-                     caf::replies_to<status_atom>::with<breaker_stats>>;
+                     caf::replies_to<status_atom>::with<breaker_stats>,
+                     // The emergency controller's broadcast: from HALT up, failed calls are not
+                     // retried.
+                     caf::reacts_to<level_change>>;
 
 // The registry of breakers, one per configured endpoint, each spawned on first use.
 using breaker_registry_actor = caf::typed_actor<

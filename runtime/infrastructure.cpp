@@ -187,7 +187,10 @@ child_spec breakers_child(const runtime_config& config) {
         event_bus_actor bus;
         if (auto found = siblings.find("event_bus"); found != siblings.end())
           bus = caf::actor_cast<event_bus_actor>(found->second);
-        return caf::actor_cast<caf::actor>(spawn_breaker_registry(sys, specs, bus));
+        emergency_actor emergency;
+        if (auto found = siblings.find("emergency"); found != siblings.end())
+          emergency = caf::actor_cast<emergency_actor>(found->second);
+        return caf::actor_cast<caf::actor>(spawn_breaker_registry(sys, specs, bus, emergency));
       };
   return spec;
 }

@@ -18,7 +18,8 @@ child_spec state_store_child(const runtime_config& config);
 child_spec event_bus_child(const runtime_config& config);
 
 // The breaker registry: one circuit breaker and adapter per resilience.endpoints entry, each
-// started on first use; transitions are published on the sibling "event_bus" when there is one.
+// started on first use; transitions are published on the sibling "event_bus", and breakers stop
+// retrying from HALT up as the sibling "emergency" says (each when there is one).
 child_spec breakers_child(const runtime_config& config);
 
 // The risk monitor: every order's way to an endpoint, with the siblings "state_store",

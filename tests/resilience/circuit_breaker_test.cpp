@@ -22,7 +22,9 @@
 
 #include "actors/bus_core.hpp"
 #include "actors/circuit_breaker.hpp"
+#include "actors/emergency_controller.hpp"
 #include "actors/memory_bus.hpp"
+#include "actors/memory_store.hpp"
 #include "actors/simulated_exchange.hpp"
 #include "messages/errors.hpp"
 #include "messages/registry.hpp"
@@ -493,4 +495,49 @@ TEST_CASE("through the registry, a breaker on one endpoint never affects another
                                        std::string{"done"}));
   CHECK(call("up"));
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("once the emergency level is HALT, a failed call is not retried",
+          "[breaker][retry][emergency]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto store = spawn_memory_store(sys, make_memory_store_data(), {1024, 1 << 20}, 1000ms);
+  emergency_options emergency_settings;
+  emergency_settings.node_name = "test";
+  auto controller =
+      spawn_emergency_controller(sys, make_emergency_data(), emergency_settings, store, {}, {});
+  auto s = std::make_shared<script>();
+  auto endpoint = caf::actor_cast<endpoint_actor>(sys.spawn(scripted_endpoint, s));
+  auto options = breaker_fixture::defaults();
+  options.retry.max_attempts = 3;
+  options.retry.initial_backoff = 1ms;
+  options.breaker.failure_threshold = 100;
+  options.emergency = controller;
+  auto breaker = spawn_circuit_breaker(sys, endpoint, options);
+  s->mode = script::status_503;
+  auto call = [&] {
+    return testing::call<endpoint_response>(sys, breaker, call_atom::value,
+                                            endpoint_request{"submit_order", "{}", "x", 0, ""});
+  };
+  auto before = call();
+  REQUIRE(before);
+  CHECK(before->attempts == 3);
+  REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
+                                      std::string{"test"}, change_source::operator_request));
+  // The breaker hears of it (it registered like a bot) and acknowledges.
+  for (int i = 0; i < 200; ++i) {
+    auto status = testing::call<emergency_status>(sys, controller, status_atom::value);
+    if (status && status->bots_acknowledged == 1 && status->current.level == emergency_level::halt)
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  auto after = call();
+  REQUIRE(after);
+  CHECK(after->status == 503);
+  CHECK(after->attempts == 1);
+  for (const caf::actor& a :
+       {caf::actor_cast<caf::actor>(breaker), caf::actor_cast<caf::actor>(endpoint),
+        caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(store)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
