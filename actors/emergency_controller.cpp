@@ -269,8 +269,11 @@ emergency_status status_of(const emergency_data& d) {
   s.persisted = d.persisted;
   s.trading_allowed = d.restored && trading_allowed(d.current.level);
   s.bots_registered = static_cast<uint32_t>(d.bots.size());
+  // Of the change in force: until its broadcast has gone out, nobody has acknowledged it.
   s.bots_acknowledged =
-      static_cast<uint32_t>(d.bots.size() - std::min(d.bots.size(), d.waiting.size()));
+      d.acking == d.current.sequence
+          ? static_cast<uint32_t>(d.bots.size() - std::min(d.bots.size(), d.waiting.size()))
+          : 0;
   s.last_broadcast_us = d.last_broadcast_us;
   return s;
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -413,6 +414,79 @@ double number_field(const json& j, const char* name) {
   return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
 }
 
+// Sends an order that has passed its checks through the endpoint's breaker and books the fill.
+void execute(self_pointer self, order o, std::function<void(order_result&)> done) {
+  auto& st = self->state;
+  endpoint_request request;
+  request.operation = "submit_order";
+  request.client_request_id = o.client_order_id;
+  request.correlation = o.correlation;
+  request.json =
+      json{{"bot_id", o.bot_id},     {"symbol", o.symbol}, {"side", to_string(o.side)},
+           {"quantity", o.quantity}, {"price", o.price},   {"client_order_id", o.client_order_id}}
+          .dump(-1, ' ', false, json::error_handler_t::replace);
+  self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                std::move(request))
+      .then(
+          [self, o, done](endpoint_response& response) {
+            order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
+            auto body = json::parse(response.json, nullptr, false);
+            if (response.status >= 200 && response.status < 300 && body.is_object()) {
+              result.filled_quantity = number_field(body, "filled_quantity");
+              result.fill_price = number_field(body, "fill_price");
+              result.fee = number_field(body, "fee");
+              bool sane = result.filled_quantity > 0
+                          && result.filled_quantity <= o.quantity * (1 + 1e-9)
+                          && result.fill_price > 0 && std::isfinite(result.fee);
+              result.outcome = sane ? "filled" : "accepted";
+              if (sane)
+                book_fill(self, o, result);
+            } else {
+              ++self->state.rejected;
+              result.reason = "exchange_rejected: status " + std::to_string(response.status);
+            }
+            done(result);
+          },
+          [self, o, done](caf::error& err) {
+            ++self->state.failed;
+            order_result result{o.client_order_id, "failed", self->system().render(err), 0, 0, 0};
+            done(result);
+          });
+}
+
+// Closes every position at its last mark; calls `finished` when every closing order has an
+// answer (filled or not: what could not be closed is logged, loudly).
+void flatten(self_pointer self, std::function<void()> finished) {
+  auto& st = self->state;
+  std::vector<order> closing;
+  for (const auto& [symbol, p] : st.b.positions) {
+    if (p.quantity == 0)
+      continue;
+    order o;
+    o.bot_id = "runtime";
+    o.symbol = symbol;
+    o.side = p.quantity > 0 ? order_side::sell : order_side::buy;
+    o.quantity = std::abs(p.quantity);
+    o.price = st.b.mark(symbol, p.average_price);
+    o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us());
+    closing.push_back(std::move(o));
+  }
+  st.log.critical("SHUTDOWN: closing every position", {{"positions", closing.size()}});
+  if (closing.empty()) {
+    finished();
+    return;
+  }
+  auto left = std::make_shared<size_t>(closing.size());
+  for (auto& o : closing)
+    execute(self, o, [self, left, finished, symbol = o.symbol](order_result& result) {
+      if (result.outcome != "filled")
+        self->state.log.critical("SHUTDOWN: a position could not be closed",
+                                 {{"symbol", symbol}, {"reason", result.reason}});
+      if (--*left == 0)
+        finished();
+    });
+}
+
 monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options,
                                          state_store_actor store, event_bus_actor bus,
                                          emergency_actor emergency,
@@ -432,51 +506,24 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](submit_order_atom, order& o) -> caf::result<order_result> {
         if (auto reason = check(self, o); !reason.empty())
           return refuse(self, o, std::move(reason));
-        auto& st = self->state;
-        st.b.trades.push_back(now_us());
-        endpoint_request request;
-        request.operation = "submit_order";
-        request.client_request_id = o.client_order_id;
-        request.correlation = o.correlation;
-        request.json = json{{"bot_id", o.bot_id},        {"symbol", o.symbol},
-                            {"side", to_string(o.side)}, {"quantity", o.quantity},
-                            {"price", o.price},          {"client_order_id", o.client_order_id}}
-                           .dump(-1, ' ', false, json::error_handler_t::replace);
+        self->state.b.trades.push_back(now_us());
         auto rp = self->make_response_promise<order_result>();
-        self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
-                      std::move(request))
-            .then(
-                [self, o, rp](endpoint_response& response) mutable {
-                  order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
-                  auto body = json::parse(response.json, nullptr, false);
-                  if (response.status >= 200 && response.status < 300 && body.is_object()) {
-                    result.filled_quantity = number_field(body, "filled_quantity");
-                    result.fill_price = number_field(body, "fill_price");
-                    result.fee = number_field(body, "fee");
-                    bool sane = result.filled_quantity > 0
-                                && result.filled_quantity <= o.quantity * (1 + 1e-9)
-                                && result.fill_price > 0 && std::isfinite(result.fee);
-                    result.outcome = sane ? "filled" : "accepted";
-                    if (sane)
-                      book_fill(self, o, result);
-                  } else {
-                    ++self->state.rejected;
-                    result.reason = "exchange_rejected: status " + std::to_string(response.status);
-                  }
-                  rp.deliver(std::move(result));
-                },
-                [self, o, rp](caf::error& err) mutable {
-                  ++self->state.failed;
-                  rp.deliver(order_result{o.client_order_id, "failed", self->system().render(err),
-                                          0, 0, 0});
-                });
+        execute(self, std::move(o), [rp](order_result& result) mutable { rp.deliver(result); });
         return rp;
       },
       [self](const level_change& change) {
         self->state.level = change.level;
         self->state.level_known = true;
-        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
-                   emergency_ack_atom::value, change.sequence);
+        auto controller = caf::actor_cast<emergency_actor>(self->current_sender());
+        auto acknowledge = [self, controller, sequence = change.sequence] {
+          self->send(controller, emergency_ack_atom::value, sequence);
+        };
+        // SHUTDOWN: the runtime closes every position itself before the process stops; the
+        // acknowledgement says it is done (or the controller's grace runs out first).
+        if (change.level == emergency_level::shutdown)
+          flatten(self, acknowledge);
+        else
+          acknowledge();
       },
       [self](const event& ev) {
         if (ev.topic.rfind("market.", 0) != 0)

@@ -192,7 +192,7 @@ TEST_CASE("a persisted level that cannot be read is taken as HALT", "[emergency]
   auto fresh =
       spawn_emergency_controller(*f.sys, make_emergency_data(), options, f.store(), {}, {});
   emergency_status status;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     auto s = testing::call<emergency_status>(*f.sys, fresh, status_atom::value);
     REQUIRE(s);
     status = *s;

@@ -59,7 +59,8 @@ struct order_path_fixture {
   }
 
   bool await_ready() {
-    for (int i = 0; i < 400; ++i) {
+    // Generous: under the sanitizers and a parallel test run, start-up takes seconds.
+    for (int i = 0; i < 2000; ++i) {
       auto s = status();
       if (s && s->loaded && s->level == emergency_level::normal)
         return true;
@@ -141,7 +142,7 @@ TEST_CASE("each limit rejects an order with its own reason", "[risk]") {
   CHECK(s->orders_rejected == 5);
   REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value, emergency_level::halt,
                                       std::string{"test"}, change_source::operator_request));
-  for (int i = 0; i < 200 && f.status()->level != emergency_level::halt; ++i)
+  for (int i = 0; i < 2000 && f.status()->level != emergency_level::halt; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK_THAT(f.submit("BTC", order_side::sell, 0.1, 4000).reason, StartsWith("halted"));
 }
@@ -161,18 +162,18 @@ TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the ale
                                   std::string{"trading.alerts"}, recorder));
   REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled"); // fee 1
   f.mark("BTC", 91.5); // loss 85 + 1 fee = 86 %: ALERT
-  for (int i = 0; i < 200 && f.level().current.level != emergency_level::alert; ++i)
+  for (int i = 0; i < 2000 && f.level().current.level != emergency_level::alert; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK(f.level().current.level == emergency_level::alert);
   CHECK(f.level().current.source == change_source::risk_monitor);
   CHECK(f.submit("BTC", order_side::buy, 1, 91.5).outcome == "filled"); // ALERT still trades
   f.mark("BTC", 85);                                                    // well past 100
-  for (int i = 0; i < 200 && f.level().current.level != emergency_level::halt; ++i)
+  for (int i = 0; i < 2000 && f.level().current.level != emergency_level::halt; ++i)
     std::this_thread::sleep_for(5ms);
   auto level = f.level();
   CHECK(level.current.level == emergency_level::halt);
   CHECK_THAT(level.current.reason, StartsWith("max_daily_loss"));
-  for (int i = 0; i < 200 && f.status()->level != emergency_level::halt; ++i)
+  for (int i = 0; i < 2000 && f.status()->level != emergency_level::halt; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK_THAT(f.submit("BTC", order_side::sell, 1, 85).reason, StartsWith("halted"));
   std::this_thread::sleep_for(50ms);
@@ -208,4 +209,24 @@ TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
   CHECK(after->daily_pnl == Approx(-101.9));
   CHECK(after->realized_pnl == Approx(before->realized_pnl));
   CHECK(after->trading_day == before->trading_day);
+}
+
+TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges it", "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
+  REQUIRE(f.submit("ETH", order_side::sell, 1, 200).outcome == "filled");
+  REQUIRE(f.status()->positions.size() == 2);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
+                                      emergency_level::shutdown, std::string{"end of test"},
+                                      change_source::operator_request));
+  bool flat = false;
+  for (int i = 0; i < 2000 && !flat; ++i) {
+    auto s = f.status();
+    flat = s && s->positions.empty();
+    if (!flat)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(flat);
+  CHECK(f.level().bots_acknowledged == f.level().bots_registered);
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
 }

@@ -239,7 +239,7 @@ TEST_CASE("a flaky endpoint opens its breaker, fails fast, and closes again by i
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i)
     CHECK(is(f.call().error(), errc::breaker_open));
-  CHECK(std::chrono::steady_clock::now() - started < 150ms);
+  CHECK(std::chrono::steady_clock::now() - started < 500ms); // no endpoint round trips
   CHECK(f.endpoint_script->calls == calls_before);
   CHECK(f.stats().rejected == 20);
   // The endpoint recovers; after the recovery timeout, trial calls close the breaker.
@@ -301,7 +301,7 @@ TEST_CASE("a call that misses its deadline fails with endpoint_timeout and count
   auto took = std::chrono::steady_clock::now() - started;
   CHECK(is(result.error(), errc::endpoint_timeout));
   CHECK(took >= 90ms); // the actor clock may fire a tick early
-  CHECK(took < 500ms);
+  CHECK(took < 1000ms);
   // The late answer arrives after the deadline and is discarded; the breaker carries on.
   std::this_thread::sleep_for(700ms);
   f.endpoint_script->mode = script::ok;
@@ -526,7 +526,7 @@ TEST_CASE("once the emergency level is HALT, a failed call is not retried",
   REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
                                       std::string{"test"}, change_source::operator_request));
   // The breaker hears of it (it registered like a bot) and acknowledges.
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     auto status = testing::call<emergency_status>(sys, controller, status_atom::value);
     if (status && status->bots_acknowledged == 1 && status->current.level == emergency_level::halt)
       break;
