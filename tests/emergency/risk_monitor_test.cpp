@@ -176,7 +176,12 @@ TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the ale
   for (int i = 0; i < 2000 && f.status()->level != emergency_level::halt; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK_THAT(f.submit("BTC", order_side::sell, 1, 85).reason, StartsWith("halted"));
-  std::this_thread::sleep_for(50ms);
+  auto alerts_seen = [&] {
+    std::lock_guard<std::mutex> guard{*mutex};
+    return alerts->size();
+  };
+  for (int i = 0; i < 2000 && alerts_seen() < 2; ++i)
+    std::this_thread::sleep_for(5ms);
   std::lock_guard<std::mutex> guard{*mutex};
   REQUIRE(alerts->size() >= 2);
   CHECK((*alerts)[0]["limit"] == "max_daily_loss");
