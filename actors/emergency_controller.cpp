@@ -1,5 +1,6 @@
 #include "actors/emergency_controller.hpp"
 
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -20,8 +21,10 @@ struct emergency_data {
   bool persisted = false;
   bool shutdown_done = false;
   std::unordered_map<caf::actor_addr, caf::actor> bots;
-  // The broadcast in progress: who has yet to acknowledge `acking`.
-  uint64_t acking = 0;
+  // The broadcast in progress: who has yet to acknowledge `acking`. Before the first broadcast
+  // no sequence matches it: bots that registered while the persisted level was being read were
+  // told a provisional HALT, and have not acknowledged the level in force until it reaches them.
+  uint64_t acking = std::numeric_limits<uint64_t>::max();
   std::unordered_set<caf::actor_addr> waiting;
   std::chrono::steady_clock::time_point broadcast_started;
   int64_t last_broadcast_us = 0;

@@ -520,18 +520,26 @@ TEST_CASE("once the emergency level is HALT, a failed call is not retried",
     return testing::call<endpoint_response>(sys, breaker, call_atom::value,
                                             endpoint_request{"submit_order", "{}", "x", 0, ""});
   };
+  // The breaker registers like a bot and acknowledges every level it is told. Until the
+  // controller has read the persisted level it tells newcomers HALT (fail safe), so the first
+  // call waits until the breaker has heard that trading is allowed.
+  auto wait_until_acknowledged = [&](emergency_level level) {
+    for (int i = 0; i < 2000; ++i) {
+      auto status = testing::call<emergency_status>(sys, controller, status_atom::value);
+      if (status && status->restored && status->bots_acknowledged == 1
+          && status->current.level == level)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  REQUIRE(wait_until_acknowledged(emergency_level::normal));
   auto before = call();
   REQUIRE(before);
   CHECK(before->attempts == 3);
   REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
                                       std::string{"test"}, change_source::operator_request));
-  // The breaker hears of it (it registered like a bot) and acknowledges.
-  for (int i = 0; i < 2000; ++i) {
-    auto status = testing::call<emergency_status>(sys, controller, status_atom::value);
-    if (status && status->bots_acknowledged == 1 && status->current.level == emergency_level::halt)
-      break;
-    std::this_thread::sleep_for(5ms);
-  }
+  REQUIRE(wait_until_acknowledged(emergency_level::halt));
   auto after = call();
   REQUIRE(after);
   CHECK(after->status == 503);
