@@ -44,7 +44,9 @@ struct breaker_state_data {
   std::unordered_map<uint64_t, pending_call> calls;
   uint64_t timeouts = 0;
   uint64_t retries = 0;
-  emergency_level level = emergency_level::normal;
+  // What the emergency controller said; until it has said anything, retries go on (the risk
+  // monitor has already checked the level of every order that reaches a breaker).
+  level_tracker level;
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
@@ -181,7 +183,7 @@ void outcome(self_pointer self, uint64_t id, breaker_machine::permit permit,
   // once trading has stopped: a HALT means no order goes out again by itself.
   auto state = st.machine->state();
   if (state == breaker_state::open || state == breaker_state::forced_open
-      || !trading_allowed(st.level)) {
+      || (st.level.known() && !trading_allowed(st.level.level()))) {
     finish(self, id);
     return;
   }
@@ -250,7 +252,7 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
   if (st.options.emergency)
     self->request(st.options.emergency, std::chrono::seconds(5), register_bot_atom::value,
                   caf::actor_cast<caf::actor>(self))
-        .then([self](level_change& current) { self->state.level = current.level; },
+        .then([self](level_change& current) { self->state.level.take(current); },
               [self](caf::error& err) {
                 self->state.log.warn("cannot register with the emergency controller; retries "
                                      "will not stop at HALT",
@@ -302,7 +304,7 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
       },
       [self](status_atom) { return current_stats(self); },
       [self](const level_change& change) {
-        self->state.level = change.level;
+        self->state.level.take(change);
         self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
                    emergency_ack_atom::value, change.sequence);
       },

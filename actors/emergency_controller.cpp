@@ -370,6 +370,7 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
           // Until the persisted level is known, a new bot must not trade: tell it HALT-like.
           current.level = std::max(current.level, emergency_level::halt);
           current.reason = "the persisted emergency level has not been read yet";
+          current.provisional = true;
         }
         return current;
       },

@@ -155,8 +155,7 @@ struct monitor_state {
   event_bus_actor bus;
   emergency_actor emergency;
   breaker_registry_actor breakers;
-  emergency_level level = emergency_level::halt;
-  bool level_known = false;
+  level_tracker level;
   bool loaded = false;
   book b;
   std::set<std::string> warned;   // limits that raised ALERT this trading day
@@ -302,12 +301,12 @@ std::string check(self_pointer self, const order& o) {
   if (o.symbol.empty() || o.client_order_id.empty() || !std::isfinite(o.quantity)
       || !std::isfinite(o.price) || o.quantity <= 0 || o.price <= 0)
     return "invalid_order: needs a symbol, a client order id, and a positive quantity and price";
-  if (!st.level_known)
+  if (!st.level.known())
     return "level_unknown: the emergency level has not been heard yet";
   if (!st.loaded)
     return "risk_state_loading: the risk book has not been read yet";
-  if (!trading_allowed(st.level))
-    return "halted: the emergency level is " + to_string(st.level);
+  if (!trading_allowed(st.level.level()))
+    return "halted: the emergency level is " + to_string(st.level.level());
   roll_day(self);
   auto notional = o.quantity * o.price;
   if (lim.max_order_notional > 0 && notional > lim.max_order_notional)
@@ -352,17 +351,13 @@ void enroll(self_pointer self) {
   auto& st = self->state;
   self->request(st.emergency, std::chrono::seconds(5), register_bot_atom::value,
                 caf::actor_cast<caf::actor>(self))
-      .then(
-          [self](level_change& current) {
-            self->state.level = current.level;
-            self->state.level_known = true;
-          },
-          [self](caf::error& err) {
-            self->state.log.warn("cannot register with the emergency controller yet; orders "
-                                 "are refused until it answers",
-                                 {{"error", self->system().render(err)}});
-            self->delayed_send(self, retry_after, enroll_atom::value);
-          });
+      .then([self](level_change& current) { self->state.level.take(current); },
+            [self](caf::error& err) {
+              self->state.log.warn("cannot register with the emergency controller yet; orders "
+                                   "are refused until it answers",
+                                   {{"error", self->system().render(err)}});
+              self->delayed_send(self, retry_after, enroll_atom::value);
+            });
 }
 
 void subscribe_market(self_pointer self) {
@@ -512,15 +507,14 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
         return rp;
       },
       [self](const level_change& change) {
-        self->state.level = change.level;
-        self->state.level_known = true;
+        bool taken = self->state.level.take(change);
         auto controller = caf::actor_cast<emergency_actor>(self->current_sender());
         auto acknowledge = [self, controller, sequence = change.sequence] {
           self->send(controller, emergency_ack_atom::value, sequence);
         };
         // SHUTDOWN: the runtime closes every position itself before the process stops; the
         // acknowledgement says it is done (or the controller's grace runs out first).
-        if (change.level == emergency_level::shutdown)
+        if (taken && change.level == emergency_level::shutdown)
           flatten(self, acknowledge);
         else
           acknowledge();
@@ -550,7 +544,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](status_atom) {
         auto& st = self->state;
         risk_status s;
-        s.level = st.level;
+        s.level = st.level.level();
         s.loaded = st.loaded;
         s.equity = equity(st);
         s.peak_equity = st.b.peak_equity;

@@ -33,6 +33,17 @@ std::string to_string(change_source source) {
   return "source(" + std::to_string(static_cast<int>(source)) + ")";
 }
 
+bool level_tracker::take(const level_change& change) {
+  bool newer =
+      !known_ || change.sequence > current_.sequence
+      || (change.sequence == current_.sequence && current_.provisional && !change.provisional);
+  if (newer) {
+    current_ = change;
+    known_ = true;
+  }
+  return newer;
+}
+
 bool from_string(const std::string& text, change_source& source) {
   for (auto candidate : {change_source::operator_request, change_source::risk_monitor,
                          change_source::supervisor, change_source::node, change_source::restore})

@@ -47,13 +47,42 @@ struct level_change {
   std::string node;      // where the change was made
   int64_t at_us = 0;     // microseconds since the Unix epoch
   uint64_t sequence = 0; // increases with every change, across restarts
+  // Told to a bot that registered before the persisted level was read: a HALT to hold it until
+  // the level in force is known, which then follows with the same or a higher sequence.
+  bool provisional = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, level_change& x) {
   return f(caf::meta::type_name("level_change"), x.level, x.previous, x.reason, x.source, x.node,
-           x.at_us, x.sequence);
+           x.at_us, x.sequence, x.provisional);
 }
+
+// What a registered actor knows of the level. The controller's answer to register_bot and its
+// broadcasts can arrive in either order (a broadcast has high priority, the answer does not),
+// so the newest change by sequence wins, a provisional one losing to a real one of the same
+// sequence. Until it has heard anything, nothing trades.
+class level_tracker {
+public:
+  // Takes `change` when it is newer than the one known; returns whether it did.
+  bool take(const level_change& change);
+
+  bool known() const {
+    return known_;
+  }
+
+  emergency_level level() const {
+    return known_ ? current_.level : emergency_level::halt;
+  }
+
+  const level_change& current() const {
+    return current_;
+  }
+
+private:
+  level_change current_;
+  bool known_ = false;
+};
 
 // One risk limit as the risk monitor sees it now.
 struct limit_status {

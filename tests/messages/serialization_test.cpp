@@ -117,7 +117,8 @@ level_change sample<level_change>() {
           change_source::risk_monitor,
           "node-a",
           1795000000123456,
-          42};
+          42,
+          true};
 }
 
 template <>
