@@ -54,6 +54,10 @@ caf::error unknown(self_pointer self, const std::string& name) {
                         + (known.empty() ? std::string{"none"} : known) + ")");
 }
 
+bool reads_market(const endpoint_spec& spec) {
+  return spec.type == endpoint_spec::adapter::simulated && spec.simulated.match_market;
+}
+
 // The breaker of `name`, spawned with its adapter on first use; empty for an unknown name.
 breaker_actor breaker_of(self_pointer self, const std::string& name) {
   auto& st = self->state;
@@ -67,8 +71,8 @@ breaker_actor breaker_of(self_pointer self, const std::string& name) {
   if (spec->second.type == endpoint_spec::adapter::http)
     endpoint.adapter = spawn_http_endpoint(sys, spec->second.http);
   else
-    endpoint.adapter =
-        caf::actor_cast<endpoint_actor>(spawn_simulated_exchange(sys, spec->second.simulated));
+    endpoint.adapter = caf::actor_cast<endpoint_actor>(
+        spawn_simulated_exchange(sys, spec->second.simulated, st.bus));
   auto options = spec->second.breaker;
   options.bus = st.bus;
   options.emergency = st.emergency;
@@ -134,10 +138,18 @@ breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
       self->demonitor(e.breaker.address());
       caf::anon_send_exit(e.adapter, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(e.breaker, caf::exit_reason::user_shutdown);
+      auto name = it->first;
       s.live.erase(it);
+      if (reads_market(s.specs.at(name)))
+        breaker_of(self, name);
       return;
     }
   });
+  // An exchange that matches against market ticks must be reading them before the first
+  // order: started now rather than on first use.
+  for (const auto& [name, spec] : st.specs)
+    if (reads_market(spec))
+      breaker_of(self, name);
   return {
       [self](call_atom, const std::string& name,
              endpoint_request& request) -> caf::result<endpoint_response> {

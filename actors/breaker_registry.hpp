@@ -5,7 +5,9 @@
 // to its breaker (or hands out the breaker for callers that call it often). A breaker or
 // adapter that dies takes its partner with it, and the next call starts both afresh, with an
 // operator's FORCED_OPEN or DISABLED applied again. A handle from breaker_atom dies with its
-// breaker: on request_receiver_down, ask the registry again.
+// breaker: on request_receiver_down, ask the registry again. A simulated exchange that matches
+// against the market is the exception: it is started with the registry, and again at once
+// after it stops, so that it never misses the ticks.
 
 #include <string>
 #include <vector>

@@ -239,6 +239,18 @@ void restore(self_pointer self) {
                                   change_source::restore);
             }
             d.restored = true;
+            if (stored.found && found.level == emergency_level::shutdown) {
+              // SHUTDOWN is final for the process that had it, not for the next one. After an
+              // emergency SHUTDOWN the node comes back HALTed, for an operator to resume; after
+              // a graceful stop, at the level in force before it.
+              bool graceful = found.source == change_source::stop;
+              auto ended = found.reason;
+              found.level = graceful ? found.previous : emergency_level::halt;
+              found.previous = emergency_level::shutdown;
+              found.source = change_source::restore;
+              found.reason = graceful ? found.reason
+                                      : "the previous run ended in an emergency SHUTDOWN: " + ended;
+            }
             if (stored.found) {
               auto next_sequence = std::max(d.current.sequence, found.sequence);
               if (found.level > d.current.level) {

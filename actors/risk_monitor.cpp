@@ -409,6 +409,13 @@ double number_field(const json& j, const char* name) {
   return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
 }
 
+std::string text_field(const json& j, const char* name) {
+  if (!j.is_object())
+    return {};
+  auto found = j.find(name);
+  return found != j.end() && found->is_string() ? found->get<std::string>() : std::string{};
+}
+
 // Sends an order that has passed its checks through the endpoint's breaker and books the fill.
 void execute(self_pointer self, order o, std::function<void(order_result&)> done) {
   auto& st = self->state;
@@ -426,7 +433,22 @@ void execute(self_pointer self, order o, std::function<void(order_result&)> done
           [self, o, done](endpoint_response& response) {
             order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
             auto body = json::parse(response.json, nullptr, false);
-            if (response.status >= 200 && response.status < 300 && body.is_object()) {
+            auto status = text_field(body, "status");
+            bool answered = response.status >= 200 && response.status < 300 && body.is_object();
+            if (answered && (status == "expired" || status == "rejected")) {
+              // The exchange took the order and did not fill it: not marketable, no market
+              // data, cancelled before it arrived.
+              auto why = text_field(body, "reason");
+              if (why.empty())
+                why = status;
+              if (status == "expired") {
+                result.outcome = "expired";
+                result.reason = why;
+              } else {
+                ++self->state.rejected;
+                result.reason = "exchange_rejected: " + why;
+              }
+            } else if (answered) {
               result.filled_quantity = number_field(body, "filled_quantity");
               result.fill_price = number_field(body, "fill_price");
               result.fee = number_field(body, "fee");
@@ -449,6 +471,37 @@ void execute(self_pointer self, order o, std::function<void(order_result&)> done
           });
 }
 
+constexpr double flatten_slippage = 0.05;
+
+// Asks the exchange to cancel an order; cancels pass at every level, HALT and SHUTDOWN included.
+void cancel(self_pointer self, const std::string& client_order_id,
+            std::function<void(order_result&)> done) {
+  auto& st = self->state;
+  endpoint_request request;
+  request.operation = "cancel_order";
+  request.client_request_id = "cancel:" + client_order_id;
+  request.json = json{{"client_order_id", client_order_id}}.dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace);
+  self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                std::move(request))
+      .then(
+          [client_order_id, done](endpoint_response& response) {
+            order_result result{client_order_id, "failed", "", 0, 0, 0};
+            auto body = json::parse(response.json, nullptr, false);
+            auto status = text_field(body, "status");
+            if (response.status >= 200 && response.status < 300
+                && (status == "cancelled" || status == "not_open"))
+              result.outcome = status;
+            else
+              result.reason = "exchange_rejected: status " + std::to_string(response.status);
+            done(result);
+          },
+          [self, client_order_id, done](caf::error& err) {
+            order_result result{client_order_id, "failed", self->system().render(err), 0, 0, 0};
+            done(result);
+          });
+}
+
 // Closes every position at its last mark; calls `finished` when every closing order has an
 // answer (filled or not: what could not be closed is logged, loudly).
 void flatten(self_pointer self, std::function<void()> finished) {
@@ -462,7 +515,10 @@ void flatten(self_pointer self, std::function<void()> finished) {
     o.symbol = symbol;
     o.side = p.quantity > 0 ? order_side::sell : order_side::buy;
     o.quantity = std::abs(p.quantity);
-    o.price = st.b.mark(symbol, p.average_price);
+    // A marketable limit: through the top of the book by a margin, but never at any price.
+    auto mark = st.b.mark(symbol, p.average_price);
+    o.price =
+        o.side == order_side::sell ? mark * (1 - flatten_slippage) : mark * (1 + flatten_slippage);
     o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us());
     closing.push_back(std::move(o));
   }
@@ -504,6 +560,14 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
         self->state.b.trades.push_back(now_us());
         auto rp = self->make_response_promise<order_result>();
         execute(self, std::move(o), [rp](order_result& result) mutable { rp.deliver(result); });
+        return rp;
+      },
+      [self](cancel_order_atom, std::string& client_order_id) -> caf::result<order_result> {
+        if (client_order_id.empty())
+          return order_result{"", "rejected", "invalid_order: a cancel needs a client order id",
+                              0,  0,          0};
+        auto rp = self->make_response_promise<order_result>();
+        cancel(self, client_order_id, [rp](order_result& result) mutable { rp.deliver(result); });
         return rp;
       },
       [self](const level_change& change) {

@@ -1,6 +1,7 @@
 #include "actors/simulated_exchange.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <random>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "messages/market.hpp"
+#include "runtime/logging.hpp"
 
 namespace brokedancer {
 
@@ -39,6 +42,9 @@ struct exchange_state {
   std::deque<std::string> order;
   uint64_t next_delayed = 1;
   std::unordered_map<uint64_t, delayed_answer> delayed;
+  std::unordered_map<std::string, quote> book; // the latest top of the book, by symbol
+  std::unordered_map<std::string, bool> cancelled_before_arrival;
+  logger log{"exchange"};
 
   // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call.
   ~exchange_state() {
@@ -60,6 +66,63 @@ bool in_outage(const exchange_state& st, clock::time_point now) {
   return false;
 }
 
+std::string text_field(const nlohmann::json& body, const char* key) {
+  auto found = body.is_object() ? body.find(key) : body.end();
+  return body.is_object() && found != body.end() && found->is_string() ? found->get<std::string>()
+                                                                       : std::string{};
+}
+
+std::string price_text(double price) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", price);
+  return text;
+}
+
+// Fills `answer` for a well-formed order; false when it is malformed.
+bool match(exchange_state& st, const nlohmann::json& body, nlohmann::json& answer) {
+  auto number = [&](const char* key) {
+    return body.is_object() && body.contains(key) && body[key].is_number() ? body[key].get<double>()
+                                                                           : 0.0;
+  };
+  auto quantity = number("quantity");
+  auto price = number("price");
+  auto side = text_field(body, "side");
+  if (quantity <= 0 || price <= 0 || !std::isfinite(quantity) || !std::isfinite(price)
+      || (st.settings.match_market && side != "buy" && side != "sell"))
+    return false;
+  auto order_id = text_field(body, "client_order_id");
+  if (!order_id.empty() && st.cancelled_before_arrival.erase(order_id) > 0) {
+    answer["status"] = "rejected";
+    answer["reason"] = "cancelled: a cancel for this order arrived before it";
+    return true;
+  }
+  double fill_price = price;
+  if (st.settings.match_market) {
+    auto symbol = text_field(body, "symbol");
+    auto top = st.book.find(symbol);
+    if (top == st.book.end()) {
+      answer["status"] = "rejected";
+      answer["reason"] = "no_market_data: no quote for \"" + symbol + "\" yet";
+      return true;
+    }
+    const auto& q = top->second;
+    bool buy = side == "buy";
+    if (buy ? price < q.ask : price > q.bid) {
+      answer["status"] = "expired";
+      answer["reason"] =
+          std::string{"not_marketable: "} + side + " limit " + price_text(price)
+          + (buy ? " below the ask " + price_text(q.ask) : " above the bid " + price_text(q.bid));
+      return true;
+    }
+    fill_price = buy ? q.ask : q.bid;
+  }
+  answer["status"] = "filled";
+  answer["filled_quantity"] = quantity;
+  answer["fill_price"] = fill_price;
+  answer["fee"] = quantity * fill_price * st.settings.fee_rate;
+  return true;
+}
+
 endpoint_response execute(exchange_state& st, const endpoint_request& request) {
   endpoint_response response;
   response.client_request_id = request.client_request_id;
@@ -70,22 +133,30 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
                                {"client_request_id", request.client_request_id}};
   if (request.operation == "submit_order") {
     auto body = nlohmann::json::parse(request.json, nullptr, false);
-    auto number = [&](const char* key) {
-      return body.is_object() && body.contains(key) && body[key].is_number()
-                 ? body[key].get<double>()
-                 : 0.0;
-    };
-    auto quantity = number("quantity");
-    auto price = number("price");
-    if (quantity <= 0 || price <= 0 || !std::isfinite(quantity) || !std::isfinite(price)) {
+    if (!match(st, body, answer)) {
       response.status = 400;
-      response.json = R"({"error":"an order needs a positive quantity and price"})";
+      response.json =
+          st.settings.match_market
+              ? R"({"error":"an order needs a side (buy or sell), a positive quantity and price"})"
+              : R"({"error":"an order needs a positive quantity and price"})";
       return response; // not executed, not remembered
     }
-    answer["status"] = "filled";
-    answer["filled_quantity"] = quantity;
-    answer["fill_price"] = price;
-    answer["fee"] = quantity * price * st.settings.fee_rate;
+  } else if (request.operation == "cancel_order") {
+    auto body = nlohmann::json::parse(request.json, nullptr, false);
+    auto order_id = text_field(body, "client_order_id");
+    if (order_id.empty()) {
+      response.status = 400;
+      response.json = R"({"error":"a cancel needs the client_order_id of the order"})";
+      return response;
+    }
+    answer["client_order_id"] = order_id;
+    if (st.answered.count(order_id) > 0) {
+      answer["status"] = "not_open"; // executed already: nothing rests on this exchange
+    } else {
+      answer["status"] = "cancelled";
+      if (st.cancelled_before_arrival.size() < st.settings.remembered_requests)
+        st.cancelled_before_arrival.emplace(order_id, true);
+    }
   }
   ++st.executions;
   response.json = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -100,13 +171,29 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
   return response;
 }
 
-exchange_actor::behavior_type simulated_exchange(self_pointer self,
-                                                 simulated_exchange_settings settings) {
+exchange_actor::behavior_type
+simulated_exchange(self_pointer self, simulated_exchange_settings settings, event_bus_actor bus) {
   exit_with_exception_text(self);
   auto& st = self->state;
   st.settings = std::move(settings);
   st.started = clock::now();
   st.random.seed(st.settings.seed);
+  if (st.settings.match_market && !bus)
+    st.log.error("matching against the market needs the event bus; every order will be "
+                 "refused with no_market_data",
+                 {{"endpoint", st.settings.name}});
+  if (st.settings.match_market && bus) {
+    self->request(bus, std::chrono::seconds(5), subscribe_atom::value, std::string{"market.*"},
+                  caf::actor_cast<caf::actor>(self))
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                // Without ticks every order would be refused: better to fail and be restarted.
+                self->quit(make_error(errc::subsystem_unavailable,
+                                      self->state.settings.name
+                                          + ": cannot subscribe to market data: "
+                                          + self->system().render(err)));
+              });
+  }
   return {
       [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
         auto& s = self->state;
@@ -146,6 +233,18 @@ exchange_actor::behavior_type simulated_exchange(self_pointer self,
         self->state.manual_outage_until = clock::now() + std::chrono::milliseconds(duration_ms);
         return true;
       },
+      [self](const event& ev) {
+        quote q;
+        std::string why;
+        if (!decode_quote(ev.json, q, why)) {
+          self->state.log.warn("ignoring a market event that is not a quote",
+                               {{"topic", ev.topic}, {"problem", why}});
+          return;
+        }
+        auto& slot = self->state.book[q.symbol];
+        if (q.sequence >= slot.sequence)
+          slot = std::move(q);
+      },
       [self](respond_atom, uint64_t id) {
         auto found = self->state.delayed.find(id);
         if (found == self->state.delayed.end())
@@ -160,9 +259,10 @@ exchange_actor::behavior_type simulated_exchange(self_pointer self,
 } // namespace
 
 simulated_exchange_actor spawn_simulated_exchange(caf::actor_system& sys,
-                                                  simulated_exchange_settings settings) {
+                                                  simulated_exchange_settings settings,
+                                                  event_bus_actor bus) {
   return caf::actor_cast<simulated_exchange_actor>(
-      sys.spawn(simulated_exchange, std::move(settings)));
+      sys.spawn(simulated_exchange, std::move(settings), std::move(bus)));
 }
 
 std::vector<outage_window> parse_outages(const std::string& text) {

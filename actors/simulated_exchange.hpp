@@ -6,10 +6,20 @@
 // something real to do in tests and demos. It executes a request with a given client request
 // id at most once: a retry of a call it already executed gets the first answer again.
 //
-// "submit_order" with a body {"symbol","side","quantity","price"} is filled in full at its
-// price, less fee_rate of the notional: {"status":"filled","filled_quantity","fill_price","fee"}
-// (a malformed order gets 400). Other operations are accepted and answered with what was
-// executed. The order book and matching of the bots' issue build on this.
+// "submit_order" takes a body {"symbol","side","quantity","price","client_order_id"}. Orders
+// are immediate-or-cancel limit orders:
+//  - with match_market, against the top of the book the simulated market last published on
+//    market.<symbol> (the exchange reads the same ticks as the bots): a buy at or above the ask
+//    fills in full at the ask, a sell at or below the bid at the bid; otherwise
+//    {"status":"expired","reason":"not_marketable: ..."}. No quote for the symbol yet:
+//    {"status":"rejected","reason":"no_market_data: ..."};
+//  - without it (tests, benchmarks), in full at the order's own price.
+// A fill is {"status":"filled","filled_quantity","fill_price","fee"}, the fee being fee_rate of
+// the notional; a malformed order gets 400.
+// "cancel_order" with {"client_order_id"}: an order already executed is {"status":"not_open"}
+// (nothing rests on this exchange); one not seen yet is {"status":"cancelled"} and refused if
+// it arrives later (the cancel overtook it) -- what a cancel means for an order in flight.
+// Other operations are accepted and answered with what was executed.
 
 #include <chrono>
 #include <cstdint>
@@ -18,6 +28,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
 
 namespace brokedancer {
@@ -36,6 +47,7 @@ struct simulated_exchange_settings {
   std::vector<outage_window> outages;
   size_t remembered_requests = 100000; // client request ids kept for deduplication
   double fee_rate = 0.001;             // share of a fill's notional charged as fee
+  bool match_market = false;           // match against market.<symbol> ticks from the bus
 };
 
 // Begins an outage now, for the given milliseconds (0 ends one); answers true. For tests and
@@ -43,10 +55,14 @@ struct simulated_exchange_settings {
 using outage_atom = caf::atom_constant<caf::atom("outage")>;
 
 using simulated_exchange_actor =
-    endpoint_actor::extend<caf::replies_to<outage_atom, int64_t>::with<bool>>;
+    endpoint_actor::extend<caf::replies_to<outage_atom, int64_t>::with<bool>,
+                           // Market ticks from the bus, with match_market.
+                           caf::reacts_to<event>>;
 
+// With match_market, `bus` is where the ticks come from.
 simulated_exchange_actor spawn_simulated_exchange(caf::actor_system& sys,
-                                                  simulated_exchange_settings settings);
+                                                  simulated_exchange_settings settings,
+                                                  event_bus_actor bus = {});
 
 // "10-20,45.5-50": outage windows in seconds since start. Empty when `text` is empty; throws
 // std::invalid_argument saying what is wrong otherwise.

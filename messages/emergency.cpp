@@ -29,6 +29,7 @@ std::string to_string(change_source source) {
     case change_source::supervisor: return "supervisor";
     case change_source::node: return "node";
     case change_source::restore: return "restore";
+    case change_source::stop: return "stop";
   }
   return "source(" + std::to_string(static_cast<int>(source)) + ")";
 }
@@ -45,8 +46,9 @@ bool level_tracker::take(const level_change& change) {
 }
 
 bool from_string(const std::string& text, change_source& source) {
-  for (auto candidate : {change_source::operator_request, change_source::risk_monitor,
-                         change_source::supervisor, change_source::node, change_source::restore})
+  for (auto candidate :
+       {change_source::operator_request, change_source::risk_monitor, change_source::supervisor,
+        change_source::node, change_source::restore, change_source::stop})
     if (text == to_string(candidate)) {
       source = candidate;
       return true;

@@ -34,7 +34,17 @@ constexpr bool trading_allowed(emergency_level level) {
   return level < emergency_level::halt;
 }
 
-enum class change_source : uint8_t { operator_request, risk_monitor, supervisor, node, restore };
+// `stop`: the graceful end of a run (SIGINT, SIGTERM, --duration): a SHUTDOWN that closes the
+// positions like any other, but is not an emergency -- the next start comes back at the level
+// that was in force before it.
+enum class change_source : uint8_t {
+  operator_request,
+  risk_monitor,
+  supervisor,
+  node,
+  restore,
+  stop
+};
 
 std::string to_string(change_source source);
 bool from_string(const std::string& text, change_source& source);

@@ -43,8 +43,11 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
 
 struct order_result {
   std::string client_order_id;
-  // "filled"; "rejected" (by the risk monitor, or the exchange refused it: see reason);
+  // "filled"; "expired" (an immediate-or-cancel order the exchange could not match: reason
+  // not_marketable); "rejected" (by the risk monitor, or the exchange refused it: see reason);
   // "failed" (the endpoint could not be reached: breaker_open, endpoint_timeout, ...).
+  // For a cancel: "cancelled" (the exchange will not execute it), "not_open" (it was executed
+  // already), or "failed".
   std::string outcome;
   // Why it was not filled, a stable code first: halted, level_unknown, risk_state_loading,
   // invalid_order, max_order_notional, max_position_size, max_total_position,
@@ -100,9 +103,12 @@ typename Inspector::result_type inspect(Inspector& f, risk_status& x) {
 }
 
 using submit_order_atom = caf::atom_constant<caf::atom("submit")>;
+using cancel_order_atom = caf::atom_constant<caf::atom("cancel")>;
 
 using risk_monitor_actor =
     caf::typed_actor<caf::replies_to<submit_order_atom, order>::with<order_result>,
+                     // Cancels an order by its client order id; passes at every level.
+                     caf::replies_to<cancel_order_atom, std::string>::with<order_result>,
                      // The emergency controller's broadcast: the monitor is registered like a bot.
                      caf::reacts_to<level_change>,
                      // Market data from the bus (market.<symbol>), marking positions to market.

@@ -8,8 +8,10 @@
 
 #include <vector>
 
+#include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/market.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
@@ -44,6 +46,11 @@ void for_each_message_type(F&& f) {
   f(type_tag<order_result>{}, "brokedancer.order_result");
   f(type_tag<position_status>{}, "brokedancer.position_status");
   f(type_tag<risk_status>{}, "brokedancer.risk_status");
+  f(type_tag<quote>{}, "brokedancer.quote");
+  f(type_tag<market_status>{}, "brokedancer.market_status");
+  f(type_tag<bot_config>{}, "brokedancer.bot_config");
+  f(type_tag<bot_stats>{}, "brokedancer.bot_stats");
+  f(type_tag<bots_summary>{}, "brokedancer.bots_summary");
 }
 
 } // namespace brokedancer

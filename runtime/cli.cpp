@@ -11,22 +11,13 @@
 #include "runtime/config.hpp"
 #include "runtime/config_schema.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/run_command.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/secret_masker.hpp"
 
 namespace brokedancer {
 
 namespace {
-
-// --config FILE, else $BROKEDANCER_CONFIG, else the embedded development configuration.
-runtime_config load_selected_config(const std::string& path, const environment& env) {
-  if (!path.empty())
-    return load_config(read_config_file(path), env);
-  if (auto named = env.find(std::string(config_file_variable));
-      named != env.end() && !named->second.empty())
-    return load_config(read_config_file(named->second), env);
-  return load_config(embedded_default_config(), env);
-}
 
 void report(const config_error& err) {
   for (const auto& problem : err.problems())
@@ -69,33 +60,6 @@ int config_keys() {
   return exit_code::ok;
 }
 
-int run(const std::string& path, std::optional<double> duration_s) {
-  runtime_config config;
-  try {
-    config = load_selected_config(path, process_environment());
-  } catch (const config_error& err) {
-    report(err);
-    return exit_code::config_invalid;
-  }
-  std::optional<runtime> node;
-  try {
-    node.emplace(std::move(config));
-  } catch (const std::exception& ex) {
-    std::cerr << "brokedancer: the runtime could not start: " << log_masker().masked(ex.what())
-              << '\n';
-    return exit_code::startup_failed;
-  }
-  std::optional<std::chrono::milliseconds> duration;
-  if (duration_s)
-    duration = std::chrono::milliseconds(static_cast<int64_t>(*duration_s * 1000.0));
-  auto result = node->run(duration, true);
-  node.reset();
-  if (result.reason == stop_reason::escalated)
-    std::cerr << "brokedancer: stopped by escalation: " << log_masker().masked(result.detail)
-              << '\n';
-  return result.exit_code;
-}
-
 } // namespace
 
 int cli_main(int argc, char** argv) {
@@ -116,14 +80,21 @@ int cli_main(int argc, char** argv) {
   auto* keys_cmd = config_cmd->add_subcommand(
       "keys", "List every setting: JSON path, environment variable, type, default");
 
-  auto* run_cmd = app.add_subcommand("run", "Boot the runtime and run until SIGINT/SIGTERM");
-  std::string run_path;
-  std::optional<double> duration_s;
-  run_cmd->add_option("-c,--config", run_path,
+  auto* run_cmd = app.add_subcommand(
+      "run", "Boot the runtime with its bots and run until the duration ends, SIGINT/SIGTERM (a "
+             "graceful SHUTDOWN: positions closed, exit code 0) or an emergency SHUTDOWN");
+  run_command_options run_options;
+  run_cmd->add_option("-c,--config", run_options.config_path,
                       "JSON config file; default: $BROKEDANCER_CONFIG, else the embedded "
                       "development configuration");
-  run_cmd->add_option("-d,--duration", duration_s, "stop after this many seconds")
+  run_cmd->add_option("-b,--bots", run_options.bots, "bots to spawn (overrides bots.count)")
+      ->check(CLI::Range(0, 1000000));
+  run_cmd->add_option("-d,--duration", run_options.duration_s, "stop after this many seconds")
       ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--seed", run_options.seed,
+                      "random seed of the market and every simulated endpoint (overrides "
+                      "market.seed and resilience.endpoints.*.seed)");
+  run_cmd->add_flag("--json", run_options.json, "print the summary as JSON on standard output");
 
   try {
     app.parse(argc, argv);
@@ -138,7 +109,7 @@ int cli_main(int argc, char** argv) {
   if (keys_cmd->parsed())
     return config_keys();
   if (run_cmd->parsed())
-    return run(run_path, duration_s);
+    return run_command(run_options);
   return exit_code::usage;
 }
 

@@ -21,6 +21,20 @@ namespace brokedancer {
 
 namespace {
 
+// "a,b,c" -> {"a","b","c"}; "" -> {} (the schema has checked the items).
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (!text.empty()) {
+    auto end = text.find(',', start);
+    items.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return items;
+}
+
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)
@@ -338,6 +352,25 @@ public:
     cfg.risk.daily_reset_minute_utc =
         std::stoi(reset.substr(0, 2)) * 60 + std::stoi(reset.substr(3, 2));
     cfg.risk.endpoint = r["endpoint"].get<std::string>();
+    const auto& m = e["market"];
+    cfg.market.symbols = split_list(m["symbols"].get<std::string>());
+    cfg.market.start_price = m["start_price"].get<double>();
+    cfg.market.drift_percent = m["drift_percent"].get<double>();
+    cfg.market.volatility_percent = m["volatility_percent"].get<double>();
+    cfg.market.spread_bps = m["spread_bps"].get<double>();
+    cfg.market.tick_ms = m["tick_ms"].get<int64_t>();
+    cfg.market.seed = m["seed"].get<uint64_t>();
+    cfg.market.max_ticks = m["max_ticks"].get<uint64_t>();
+    const auto& b = e["bots"];
+    cfg.bots.count = b["count"].get<uint32_t>();
+    cfg.bots.strategy = b["strategy"].get<std::string>();
+    cfg.bots.symbols = split_list(b["symbols"].get<std::string>());
+    cfg.bots.order_quantity = b["order_quantity"].get<double>();
+    cfg.bots.lookback_ticks = b["lookback_ticks"].get<uint32_t>();
+    cfg.bots.threshold_percent = b["threshold_percent"].get<double>();
+    cfg.bots.max_position = b["max_position"].get<double>();
+    cfg.bots.max_restarts = b["max_restarts"].get<uint32_t>();
+    cfg.bots.restart_window_ms = std::llround(b["restart_window_s"].get<double>() * 1000.0);
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)
@@ -498,6 +531,7 @@ private:
       x.latency_jitter_ms = e["latency_jitter_ms"].get<int64_t>();
       x.error_rate = e["error_rate"].get<double>();
       x.fee_rate = e["fee_rate"].get<double>();
+      x.match_market = e["match_market"].get<bool>();
       std::string problem;
       x.outages_s = parse_outage_windows(e["outages"].get<std::string>(), problem);
       result.push_back(std::move(x));
@@ -595,6 +629,15 @@ runtime_config load_config(const config_source& source, const environment& env) 
   l.apply_file(source.text);
   l.apply_environment(env);
   return l.finish();
+}
+
+runtime_config load_selected_config(const std::string& path, const environment& env) {
+  if (!path.empty())
+    return load_config(read_config_file(path), env);
+  if (auto named = env.find(std::string(config_file_variable));
+      named != env.end() && !named->second.empty())
+    return load_config(read_config_file(named->second), env);
+  return load_config(embedded_default_config(), env);
 }
 
 } // namespace brokedancer

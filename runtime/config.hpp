@@ -96,6 +96,27 @@ struct runtime_config {
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;
   } emergency;
+  struct market_section {
+    std::vector<std::string> symbols; // empty: no simulated market
+    double start_price = 0;
+    double drift_percent = 0;
+    double volatility_percent = 0;
+    double spread_bps = 0;
+    int64_t tick_ms = 0;
+    uint64_t seed = 0;
+    uint64_t max_ticks = 0;
+  } market;
+  struct bots_section {
+    uint32_t count = 0;
+    std::string strategy;
+    std::vector<std::string> symbols; // empty: the market's
+    double order_quantity = 0;
+    uint32_t lookback_ticks = 0;
+    double threshold_percent = 0;
+    double max_position = 0;
+    uint32_t max_restarts = 0;
+    int64_t restart_window_ms = 0;
+  } bots;
   // resilience.endpoints: one per endpoint, every setting filled in (see endpoint_schema()).
   struct endpoint_section {
     std::string name;
@@ -121,6 +142,7 @@ struct runtime_config {
     int64_t latency_jitter_ms = 0;
     double error_rate = 0;
     double fee_rate = 0;
+    bool match_market = true;
     std::vector<std::pair<double, double>> outages_s; // [from, to) seconds since start
   };
   std::vector<endpoint_section> endpoints;
@@ -144,5 +166,9 @@ struct runtime_config {
 // Validates `source` and `env` against the schema. Throws config_error listing every problem.
 // Registers the secrets it finds with log_masker() so that no log line can reveal them.
 runtime_config load_config(const config_source& source, const environment& env);
+
+// `path` when given, else the file $BROKEDANCER_CONFIG names, else the embedded default; with
+// the environment's overrides. Throws config_error.
+runtime_config load_selected_config(const std::string& path, const environment& env);
 
 } // namespace brokedancer

@@ -77,6 +77,36 @@ std::string check_time_of_day(const std::string& value) {
   return "expected a time of day HH:MM (00:00 to 23:59, UTC)";
 }
 
+// "BTC-USD,ETH-USD": names of 1 to 32 letters, digits, '-', '_' or '.', separated by commas.
+std::string check_symbol_list(const std::string& value) {
+  size_t start = 0;
+  while (start <= value.size() && !value.empty()) {
+    auto end = value.find(',', start);
+    auto item = value.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    bool valid = !item.empty() && item.size() <= 32
+                 && std::all_of(item.begin(), item.end(), [](unsigned char c) {
+                      return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                    });
+    if (!valid)
+      return "expected symbols separated by commas, each 1 to 32 letters, digits, '-', '_' or "
+             "'.' (\"BTC-USD,ETH-USD\")";
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return {};
+}
+
+std::string check_strategy_name(const std::string& value) {
+  auto valid = !value.empty() && value.size() <= 64
+               && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::islower(c) || std::isdigit(c) || c == '_';
+                  });
+  return valid ? std::string{}
+               : "expected a strategy name: 1 to 64 lower-case letters, digits or '_' "
+                 "(\"mixed\" alternates the sample strategies)";
+}
+
 std::string check_endpoint_name_setting(const std::string& value) {
   auto problem = check_endpoint_name(value);
   return problem.empty() ? problem : "expected an endpoint name of " + problem;
@@ -164,6 +194,55 @@ std::vector<setting> build_schema() {
       checked(make("risk", "endpoint", k::string, "exchange",
                    "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
+
+      checked(make("market", "symbols", k::string, "BTC-USD,ETH-USD",
+                   "the simulated market's symbols, separated by commas; empty: no market"),
+              check_symbol_list),
+      ranged(make("market", "start_price", k::number, 100, "every symbol's first mid price"), 1e-6,
+             1e12),
+      ranged(make("market", "drift_percent", k::number, 0,
+                  "mean change of the mid per tick, in percent (negative: a falling market)"),
+             -10, 10),
+      ranged(make("market", "volatility_percent", k::number, 0.1,
+                  "standard deviation of the mid's change per tick, in percent"),
+             0, 50),
+      ranged(
+          make("market", "spread_bps", k::number, 10, "ask minus bid, in basis points of the mid"),
+          0, 10000),
+      ranged(make("market", "tick_ms", k::integer, 100, "time between two ticks"), 1, 3600000),
+      ranged(make("market", "seed", k::integer, 1,
+                  "random seed of the price paths (--seed sets it, and every simulated "
+                  "endpoint's)"),
+             0, 9007199254740991.0),
+      ranged(make("market", "max_ticks", k::integer, 0,
+                  "the market stops moving after this many ticks; 0: never"),
+             0, 9007199254740991.0),
+
+      ranged(make("bots", "count", k::integer, 4, "bots spawned at start (--bots sets it)"), 0,
+             1000000),
+      checked(make("bots", "strategy", k::string, "mixed",
+                   "strategy of the bots spawned at start: momentum, mean_reversion, mixed "
+                   "(alternating the two), or a strategy an embedding program added"),
+              check_strategy_name),
+      checked(make("bots", "symbols", k::string, "",
+                   "symbols the bots trade, dealt out in turn; empty: the market's symbols"),
+              check_symbol_list),
+      ranged(make("bots", "order_quantity", k::number, 1, "units per order"), 1e-9, 1e12),
+      ranged(make("bots", "lookback_ticks", k::integer, 20,
+                  "ticks over which the sample strategies measure the trend"),
+             2, 10000),
+      ranged(make("bots", "threshold_percent", k::number, 0.2,
+                  "change over the lookback that makes the sample strategies trade"),
+             1e-9, 100),
+      ranged(make("bots", "max_position", k::number, 5,
+                  "largest position, in units, a sample bot builds in its symbol"),
+             1e-9, 1e12),
+      ranged(make("bots", "max_restarts", k::integer, 3,
+                  "crashes of one bot within restart_window_s before it is given up"),
+             0, 10000),
+      ranged(make("bots", "restart_window_s", k::number, 60,
+                  "the window in which a bot's crashes are counted"),
+             0.001, 86400),
 
       ranged(make("emergency", "shutdown_grace_ms", k::integer, 10000,
                   "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
@@ -293,6 +372,9 @@ std::vector<setting> build_endpoint_schema() {
       ranged(make(section, "error_rate", k::number, 0,
                   "simulated: share of calls answered 503, from 0 to 1"),
              0, 1),
+      make(section, "match_market", k::boolean, true,
+           "simulated: match orders against the simulated market's top of the book (false: "
+           "fill every order at its own limit price)"),
       checked(make(section, "outages", k::string, "",
                    "simulated: unreachable during these windows, seconds since start: "
                    "\"10-20,45.5-50\""),

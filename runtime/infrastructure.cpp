@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "actors/bot_supervisor.hpp"
 #include "actors/breaker_registry.hpp"
 #include "actors/emergency_controller.hpp"
 #include "actors/memory_bus.hpp"
@@ -11,6 +12,7 @@
 #include "actors/redis_bus.hpp"
 #include "actors/redis_store.hpp"
 #include "actors/risk_monitor.hpp"
+#include "actors/simulated_market.hpp"
 
 namespace brokedancer {
 
@@ -99,6 +101,8 @@ std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
     sim.latency_jitter = milliseconds(e.latency_jitter_ms);
     sim.error_rate = e.error_rate;
     sim.fee_rate = e.fee_rate;
+    // Against the simulated market when there is one to read.
+    sim.match_market = e.match_market && !config.market.symbols.empty();
     for (const auto& [from, to] : e.outages_s)
       sim.outages.push_back({milliseconds(static_cast<int64_t>(from * 1000)),
                              milliseconds(static_cast<int64_t>(to * 1000))});
@@ -192,6 +196,88 @@ child_spec breakers_child(const runtime_config& config) {
           emergency = caf::actor_cast<emergency_actor>(found->second);
         return caf::actor_cast<caf::actor>(spawn_breaker_registry(sys, specs, bus, emergency));
       };
+  return spec;
+}
+
+child_spec market_child(const runtime_config& config) {
+  child_spec spec;
+  if (config.market.symbols.empty())
+    return spec;
+  market_settings settings;
+  settings.symbols = config.market.symbols;
+  settings.start_price = config.market.start_price;
+  settings.drift_percent = config.market.drift_percent;
+  settings.volatility_percent = config.market.volatility_percent;
+  settings.spread_bps = config.market.spread_bps;
+  settings.tick = std::chrono::milliseconds(config.market.tick_ms);
+  settings.seed = config.market.seed;
+  settings.max_ticks = config.market.max_ticks;
+  // The paths outlive an incarnation: a restarted market goes on from where it was.
+  auto data = make_market_data(settings);
+  spec.name = "market";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [data](caf::actor_system& sys,
+                                    const std::map<std::string, caf::actor>& siblings) {
+    auto bus = siblings.find("event_bus");
+    if (bus == siblings.end())
+      throw std::runtime_error("the market needs the event bus");
+    return caf::actor_cast<caf::actor>(
+        spawn_simulated_market(sys, data, caf::actor_cast<event_bus_actor>(bus->second)));
+  };
+  return spec;
+}
+
+std::vector<bot_config> configured_bots(const runtime_config& config) {
+  const auto& b = config.bots;
+  auto symbols = b.symbols.empty() ? config.market.symbols : b.symbols;
+  std::vector<bot_config> bots;
+  bots.reserve(b.count);
+  for (uint32_t i = 0; i < b.count; ++i) {
+    bot_config bot;
+    bot.id = "bot-" + std::to_string(i + 1);
+    bot.strategy = b.strategy != "mixed" ? b.strategy : i % 2 == 0 ? "momentum" : "mean_reversion";
+    nlohmann::json params{{"quantity", b.order_quantity},
+                          {"lookback", b.lookback_ticks},
+                          {"threshold_percent", b.threshold_percent},
+                          {"max_position", b.max_position}};
+    // With "mixed", each symbol gets one bot of each strategy before the next symbol.
+    if (!symbols.empty())
+      params["symbol"] = symbols[(b.strategy == "mixed" ? i / 2 : i) % symbols.size()];
+    bot.params = params.dump();
+    bots.push_back(std::move(bot));
+  }
+  return bots;
+}
+
+child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog strategies,
+                                std::vector<bot_config> bots) {
+  bot_supervisor_options options;
+  options.strategies = std::move(strategies);
+  options.initial_bots = std::move(bots);
+  options.max_restarts = config.bots.max_restarts;
+  options.window = std::chrono::milliseconds(config.bots.restart_window_ms);
+  // The bots' configs and counters outlive an incarnation of their supervisor.
+  auto data = make_bot_supervisor_data();
+  child_spec spec;
+  spec.name = "bots";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [data, options](caf::actor_system& sys,
+                                             const std::map<std::string, caf::actor>& siblings) {
+    auto sibling = [&](const char* name, bool required) {
+      auto found = siblings.find(name);
+      if (found == siblings.end() && required)
+        throw std::runtime_error(std::string{"the bot supervisor needs the "} + name);
+      return found == siblings.end() ? caf::actor{} : found->second;
+    };
+    bot_services services;
+    services.store = caf::actor_cast<state_store_actor>(sibling("state_store", true));
+    services.bus = caf::actor_cast<event_bus_actor>(sibling("event_bus", true));
+    services.emergency = caf::actor_cast<emergency_actor>(sibling("emergency", true));
+    services.risk = caf::actor_cast<risk_monitor_actor>(sibling("risk_monitor", true));
+    return caf::actor_cast<caf::actor>(
+        spawn_bot_supervisor(sys, data, options, std::move(services),
+                             caf::actor_cast<market_actor>(sibling("market", false))));
+  };
   return spec;
 }
 

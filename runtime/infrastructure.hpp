@@ -5,7 +5,9 @@
 
 #include <functional>
 
+#include "actors/bot.hpp"
 #include "actors/supervisor.hpp"
+#include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "runtime/config.hpp"
 
@@ -31,5 +33,18 @@ child_spec risk_monitor_child(const runtime_config& config);
 // been acknowledged by every bot or its grace ran out.
 child_spec emergency_child(const runtime_config& config,
                            std::function<void(const level_change&)> on_shutdown);
+
+// The simulated market (market.*), with the sibling "event_bus"; nullopt-like: an empty spec
+// name when market.symbols is empty.
+child_spec market_child(const runtime_config& config);
+
+// The bots the configuration asks for (bots.*): bot-1 .. bot-<count>, their symbols dealt out
+// in turn, "mixed" alternating momentum and mean_reversion.
+std::vector<bot_config> configured_bots(const runtime_config& config);
+
+// The bot supervisor, spawning `bots` from `strategies`, with the siblings "state_store",
+// "event_bus", "emergency", "risk_monitor" and, when there is one, "market".
+child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog strategies,
+                                std::vector<bot_config> bots);
 
 } // namespace brokedancer

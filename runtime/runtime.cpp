@@ -1,5 +1,6 @@
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -12,6 +13,7 @@
 #include <caf/send.hpp>
 
 #include "actors/supervisor.hpp"
+#include "examples/strategies/sample_strategies.hpp"
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
 #include "runtime/actor_system_config.hpp"
@@ -52,12 +54,58 @@ struct runtime::impl {
   std::optional<level_change> shutdown;      // set once an emergency SHUTDOWN has run its course
   int escalations = 0;                       // restart storms the emergency level answered
 
+  std::chrono::milliseconds every_interval{0}; // run() calls every_fn this often
+  std::function<void()> every_fn;
+  std::function<void(const run_result&)> before_stop_fn;
+
   explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
 };
 
+namespace {
+
+// The bots the configuration asks for must be of strategies the program knows.
+void check_strategies(const runtime_config& config, const strategy_catalog& strategies) {
+  if (config.bots.count == 0)
+    return;
+  std::vector<std::string> needed;
+  if (config.bots.strategy == "mixed")
+    needed = {"momentum", "mean_reversion"};
+  else
+    needed = {config.bots.strategy};
+  for (const auto& name : needed) {
+    if (strategies.count(name) > 0)
+      continue;
+    std::string known;
+    for (const auto& [known_name, factory] : strategies)
+      known += (known.empty() ? "" : ", ") + known_name;
+    throw config_error({{config.source, "$.bots.strategy",
+                         "no strategy \"" + name + "\" in this program (known: "
+                             + (known.empty() ? std::string{"none"} : known)
+                             + "); set bots.strategy to one of them, or bots.count to 0"}});
+  }
+  if (config.market.symbols.empty() && config.bots.symbols.empty()
+      && (config.bots.strategy == "mixed" || config.bots.strategy == "momentum"
+          || config.bots.strategy == "mean_reversion"))
+    throw config_error({{config.source, "$.bots.symbols",
+                         "the sample strategies need a symbol: set market.symbols or "
+                         "bots.symbols, or bots.count to 0"}});
+}
+
+} // namespace
+
 runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
+  : runtime(std::move(config), runtime_options{std::move(extra_children), {}, {}}) {}
+
+runtime::runtime(runtime_config config, runtime_options extras)
   : impl_(std::make_unique<impl>(std::move(config))) {
   auto& d = *impl_;
+  // The built-in strategies, unless the program brings its own of the same name.
+  auto strategies = std::move(extras.strategies);
+  strategy_catalog built_in;
+  examples::add_sample_strategies(built_in);
+  for (auto& [name, factory] : built_in)
+    strategies.emplace(name, std::move(factory));
+  check_strategies(d.config, strategies);
   configure_logging(d.config.log);
   configure_actor_system(d.caf_config, d.config);
   d.system = std::make_unique<caf::actor_system>(d.caf_config);
@@ -76,8 +124,15 @@ runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
     state->wake.notify_all();
   }));
   children.push_back(risk_monitor_child(d.config));
-  for (auto& child : extra_children)
+  if (auto market = market_child(d.config); !market.name.empty())
+    children.push_back(std::move(market));
+  for (auto& child : extras.extra_children)
     children.push_back(std::move(child));
+  // Last: the bots find every service up; the bot supervisor starts the market once they are.
+  auto bots = configured_bots(d.config);
+  for (auto& bot : extras.bots)
+    bots.push_back(std::move(bot));
+  children.push_back(bot_supervisor_child(d.config, std::move(strategies), std::move(bots)));
   supervisor_options options;
   options.name = "root";
   options.max_restarts = d.config.supervisor.max_restarts;
@@ -137,16 +192,41 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
   auto deadline = duration ? clock::now() + *duration : clock::time_point::max();
   auto signals = termination_signals();
   run_result result;
+  // A graceful stop under way: why, and how long it may take before we stop regardless.
+  std::optional<stop_reason> graceful;
+  std::string graceful_detail;
+  auto graceful_deadline = clock::time_point::max();
+  auto next_every = clock::now();
+  auto begin_graceful_stop = [&](stop_reason why, std::string detail) {
+    graceful = why;
+    graceful_detail = std::move(detail);
+    // The controller ends a SHUTDOWN after its grace at the latest; this only guards against
+    // a controller that cannot answer at all.
+    graceful_deadline = clock::now()
+                        + std::chrono::milliseconds(d.config.emergency.shutdown_grace_ms)
+                        + std::chrono::seconds(5);
+    d.log.info("runtime stopping gracefully: closing positions, then stopping",
+               {{"reason", graceful_detail}});
+    caf::anon_send(emergency(), raise_atom::value, emergency_level::shutdown,
+                   "graceful stop: " + graceful_detail, change_source::stop);
+  };
   for (;;) {
+    std::function<void()> every_fn;
     {
       std::unique_lock<std::mutex> guard{d.mutex};
       // Signals are polled, so wait in short slices when watching for them.
       auto slice = clock::now() + std::chrono::milliseconds(watch_signals ? 50 : 1000);
-      if (deadline < slice)
-        slice = deadline;
+      slice = std::min({slice, graceful ? graceful_deadline : deadline,
+                        d.every_fn ? next_every : clock::time_point::max()});
       d.wake.wait_until(guard, slice,
                         [&] { return d.stop_requested || d.supervisor_exit || d.shutdown; });
       if (d.shutdown) {
+        if (graceful && d.shutdown->source == change_source::stop) {
+          result.reason = *graceful;
+          result.detail = graceful_detail;
+          result.exit_code = exit_code::ok;
+          break;
+        }
         result.reason = stop_reason::emergency_shutdown;
         result.detail = d.shutdown->reason;
         result.exit_code = d.shutdown->source == change_source::supervisor
@@ -166,17 +246,36 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
         result.reason = stop_reason::requested;
         break;
       }
+      if (d.every_fn && clock::now() >= next_every) {
+        every_fn = d.every_fn;
+        next_every = clock::now() + d.every_interval;
+      }
     }
+    if (every_fn)
+      every_fn();
     if (watch_signals) {
       timespec immediately{0, 0};
       if (int sig = sigtimedwait(&signals, nullptr, &immediately); sig > 0) {
-        result.reason = stop_reason::signal;
-        result.detail = sig == SIGINT ? "SIGINT" : "SIGTERM";
-        break;
+        std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        if (graceful) {
+          d.log.warn("second signal: stopping at once, positions may stay open",
+                     {{"signal", name}});
+          result.reason = stop_reason::signal;
+          result.detail = name + " (twice)";
+          result.exit_code = exit_code::ok;
+          break;
+        }
+        begin_graceful_stop(stop_reason::signal, name);
       }
     }
-    if (clock::now() >= deadline) {
-      result.reason = stop_reason::duration_elapsed;
+    if (!graceful && clock::now() >= deadline)
+      begin_graceful_stop(stop_reason::duration_elapsed, "duration elapsed");
+    if (graceful && clock::now() >= graceful_deadline) {
+      d.log.critical("the graceful stop did not complete in time; stopping anyway",
+                     {{"reason", graceful_detail}});
+      result.reason = *graceful;
+      result.detail = graceful_detail + " (SHUTDOWN not confirmed)";
+      result.exit_code = exit_code::internal_error;
       break;
     }
   }
@@ -186,9 +285,15 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
     d.log.critical("runtime stopping: emergency SHUTDOWN", {{"reason", result.detail}});
   else
     d.log.info("runtime stopping",
-               {{"reason", result.reason == stop_reason::signal      ? result.detail
-                           : result.reason == stop_reason::requested ? "stop requested"
-                                                                     : "duration elapsed"}});
+               {{"reason", result.reason == stop_reason::requested ? std::string{"stop requested"}
+                                                                   : result.detail}});
+  std::function<void(const run_result&)> before_stop_fn;
+  {
+    std::lock_guard<std::mutex> guard{d.mutex};
+    before_stop_fn = d.before_stop_fn;
+  }
+  if (before_stop_fn)
+    before_stop_fn(result);
   if (d.tree.supervisor)
     caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
   return result;
@@ -222,6 +327,25 @@ breaker_registry_actor runtime::breakers() const {
 
 risk_monitor_actor runtime::risk_monitor() const {
   return caf::actor_cast<risk_monitor_actor>(child("risk_monitor"));
+}
+
+bot_supervisor_actor runtime::bots() const {
+  return caf::actor_cast<bot_supervisor_actor>(child("bots"));
+}
+
+market_actor runtime::market() const {
+  return caf::actor_cast<market_actor>(child("market"));
+}
+
+void runtime::before_stop(std::function<void(const run_result&)> fn) {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  impl_->before_stop_fn = std::move(fn);
+}
+
+void runtime::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  impl_->every_interval = interval;
+  impl_->every_fn = std::move(fn);
 }
 
 emergency_actor runtime::emergency() const {

@@ -5,6 +5,7 @@
 // actors, and run it; `brokedancer run` does exactly that.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,9 +13,12 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/bot.hpp"
 #include "actors/supervisor.hpp"
+#include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/market.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
@@ -28,9 +32,9 @@ namespace brokedancer {
 void block_termination_signals();
 
 enum class stop_reason {
-  duration_elapsed,   // run(duration) ran its course
+  duration_elapsed,   // run(duration) ran its course (a graceful SHUTDOWN)
   requested,          // stop() was called
-  signal,             // SIGINT or SIGTERM
+  signal,             // SIGINT or SIGTERM (a graceful SHUTDOWN)
   escalated,          // the root supervisor exceeded its restart intensity
   emergency_shutdown, // the emergency level reached SHUTDOWN and the bots were told
 };
@@ -41,11 +45,24 @@ struct run_result {
   int exit_code = 0;
 };
 
+struct runtime_options {
+  // A user's own supervised actors, started after the infrastructure, before the bots.
+  std::vector<child_spec> extra_children;
+  // Strategies bots can be spawned from, by name, besides the built-in "momentum" and
+  // "mean_reversion" (examples/strategies); one of the same name replaces the built-in.
+  strategy_catalog strategies;
+  // Bots spawned at start, besides the bots.count the configuration asks for.
+  std::vector<bot_config> bots;
+};
+
 class runtime {
 public:
   // Configures logging, starts the actor system and the supervision tree: the infrastructure
-  // actors, then `extra_children` (a user's own actors) in that order. Throws
-  // std::runtime_error when the tree cannot be started.
+  // actors (state store, event bus, breakers, emergency controller, risk monitor, market), the
+  // user's children, then the bot supervisor with its bots. Throws config_error when the
+  // configuration asks for bots of a strategy that is not in the catalog, std::runtime_error
+  // when the tree cannot be started.
+  runtime(runtime_config config, runtime_options options);
   explicit runtime(runtime_config config, std::vector<child_spec> extra_children = {});
   ~runtime();
 
@@ -53,9 +70,18 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   // Blocks until `duration` (if any) has passed, stop() is called, a termination signal
-  // arrives (when watch_signals is set; see block_termination_signals), or the supervision tree
-  // escalates. Then stops every actor and returns why.
+  // arrives (when watch_signals is set; see block_termination_signals), the emergency level
+  // reaches SHUTDOWN, or the supervision tree escalates. Then stops every actor and returns why.
+  // The end of the duration and a signal are a graceful stop: a SHUTDOWN with source `stop`
+  // (bots cancel, the risk monitor closes the positions and persists its book, every bot
+  // acknowledges), then exit code 0. A second signal stops at once.
   run_result run(std::optional<std::chrono::milliseconds> duration, bool watch_signals);
+
+  // Calls `fn` from run()'s thread about every `interval` while it runs (a status line, say).
+  void every(std::chrono::milliseconds interval, std::function<void()> fn);
+  // Calls `fn` from run()'s thread once it knows why it stops, before it stops the actors:
+  // the place to ask them for a final report.
+  void before_stop(std::function<void(const run_result&)> fn);
 
   // Asks run() to return. Thread-safe, and safe to call from an actor.
   void stop();
@@ -72,6 +98,10 @@ public:
   emergency_actor emergency() const;
   // The risk monitor: where orders go (never straight to an endpoint).
   risk_monitor_actor risk_monitor() const;
+  // The bot supervisor: spawn, stop and inspect bots.
+  bot_supervisor_actor bots() const;
+  // The simulated market; empty when market.symbols is empty.
+  market_actor market() const;
   // The stable handle of a supervised actor, by name; empty when there is none.
   caf::actor child(const std::string& name) const;
 

@@ -38,6 +38,9 @@ struct order_path_fixture {
 
   explicit order_path_fixture(environment settings = {}) {
     settings.emplace("BROKEDANCER_LOG_LEVEL", "error");
+    // No simulated market here: the exchange fills every order at its own price, and the test
+    // marks positions itself.
+    settings.emplace("BROKEDANCER_MARKET_SYMBOLS", "");
     auto config = load_config(embedded_default_config(), settings);
     configure_logging(config.log);
     register_message_types(cfg);

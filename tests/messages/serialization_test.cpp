@@ -122,6 +122,44 @@ level_change sample<level_change>() {
 }
 
 template <>
+quote sample<quote>() {
+  return {"BTC-USD", 99.95, 100.05, 100, 17, 1795000000123456};
+}
+
+template <>
+market_status sample<market_status>() {
+  return {true, 17, 1000, {sample<quote>()}};
+}
+
+template <>
+bot_config sample<bot_config>() {
+  return {"bot-7", "momentum", R"({"symbol":"BTC-USD","quantity":0.5})"};
+}
+
+template <>
+bot_stats sample<bot_stats>() {
+  return {"bot-7",
+          "momentum",
+          "running",
+          2,
+          "runtime_error: boom",
+          40,
+          30,
+          5,
+          4,
+          1,
+          {{"halted", 3}, {"max_order_notional", 1}},
+          12.5,
+          -3.25,
+          0.75};
+}
+
+template <>
+bots_summary sample<bots_summary>() {
+  return {10, 8, 1, 1, 4, 400, 300, 40, 12.5};
+}
+
+template <>
 limit_status sample<limit_status>() {
   return {"max_daily_loss", 1000, 850, 85};
 }

@@ -448,6 +448,8 @@ TEST_CASE("through the registry, a breaker on one endpoint never affects another
                             {{"BROKEDANCER_RESILIENCE_ENDPOINTS_DOWN_OUTAGES", "0-3600"},
                              {"BROKEDANCER_RESILIENCE_ENDPOINTS_DOWN_RETRY_MAX_ATTEMPTS", "1"},
                              {"BROKEDANCER_RESILIENCE_ENDPOINTS_UP_LATENCY_MS", "1"},
+                             // No market: the endpoints start on first use, as plain ones do.
+                             {"BROKEDANCER_MARKET_SYMBOLS", ""},
                              {"BROKEDANCER_LOG_LEVEL", "warn"}});
   caf::actor_system_config cfg;
   register_message_types(cfg);

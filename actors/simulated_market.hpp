@@ -1,0 +1,54 @@
+#pragma once
+
+// The simulated market: one price path per symbol, a geometric random walk with a drift and a
+// volatility per tick, deterministic for a seed (each symbol draws from its own generator, so
+// adding a symbol does not change the others' paths). Every tick_ms it publishes the top of
+// the book of every symbol on market.<symbol> in one batch. The simulated exchange matches
+// orders against these ticks; bots and the risk monitor read them too.
+//
+// It waits for start_atom before the first tick. Its paths live outside the incarnation: a
+// restarted market goes on from the tick it had reached.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "messages/event_bus.hpp"
+#include "messages/market.hpp"
+
+namespace brokedancer {
+
+struct market_settings {
+  std::vector<std::string> symbols;
+  double start_price = 100;
+  double drift_percent = 0;        // mean change of the mid per tick, in percent
+  double volatility_percent = 0.1; // standard deviation of the change per tick, in percent
+  double spread_bps = 10;          // ask - bid, in basis points of the mid
+  std::chrono::milliseconds tick{100};
+  uint64_t seed = 1;
+  uint64_t max_ticks = 0; // the market stops moving after this many ticks; 0: never
+};
+
+struct market_data;
+std::shared_ptr<market_data> make_market_data(const market_settings& settings);
+
+// The next quote of one symbol's path: what the market publishes at each tick. Exposed for
+// tests and for the benchmark, which drive paths without an actor.
+class price_path {
+public:
+  price_path(const market_settings& settings, const std::string& symbol);
+  quote next(int64_t at_us);
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+market_actor spawn_simulated_market(caf::actor_system& sys, std::shared_ptr<market_data> data,
+                                    event_bus_actor bus);
+
+} // namespace brokedancer

@@ -1,0 +1,93 @@
+#pragma once
+
+// The bots' contract with the runtime. A bot is an actor spawned by the bot supervisor from a
+// bot_config: an id, the name of a strategy the runtime knows, and the strategy's parameters.
+// The supervisor restarts a bot that crashes (it restores its state from the store) and gives
+// up on one that crashes more than bots.max_restarts times within bots.restart_window_s,
+// without touching the others. See actors/bot.hpp for how to write a strategy.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+
+namespace brokedancer {
+
+struct bot_config {
+  std::string id;       // 1 to 64 letters, digits, '-', '_' or '.'; its keys are bot:<id>:*
+  std::string strategy; // a name the runtime's strategy catalog knows
+  std::string params;   // a JSON object, given to the strategy as it is
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bot_config& x) {
+  return f(caf::meta::type_name("bot_config"), x.id, x.strategy, x.params);
+}
+
+// A bot's life and trading as its host saw it, across its restarts.
+struct bot_stats {
+  std::string id;
+  std::string strategy;
+  // starting, running, halted (the level forbids orders), stopped (asked to, or SHUTDOWN),
+  // given_up (crashed too often), failed_to_start (its parameters were refused)
+  std::string state = "starting";
+  uint32_t restarts = 0;
+  std::string last_error;
+  uint64_t orders = 0;   // sent to the risk monitor
+  uint64_t fills = 0;    // filled
+  uint64_t expired = 0;  // immediate-or-cancel orders that found no match
+  uint64_t rejected = 0; // refused by the risk monitor or the exchange, or held back at HALT
+  uint64_t failed = 0;   // the endpoint could not be reached
+  std::map<std::string, uint64_t> rejections; // by reason code (the text before ':')
+  double realized_pnl = 0;
+  double unrealized_pnl = 0; // of its own positions, at the last price it saw
+  double fees = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bot_stats& x) {
+  return f(caf::meta::type_name("bot_stats"), x.id, x.strategy, x.state, x.restarts, x.last_error,
+           x.orders, x.fills, x.expired, x.rejected, x.failed, x.rejections, x.realized_pnl,
+           x.unrealized_pnl, x.fees);
+}
+
+// Counts over every bot; the per-bot detail comes from bots_atom.
+struct bots_summary {
+  uint32_t total = 0;
+  uint32_t running = 0; // starting, running or halted
+  uint32_t stopped = 0;
+  uint32_t given_up = 0;
+  uint64_t restarts = 0;
+  uint64_t orders = 0;
+  uint64_t fills = 0;
+  uint64_t rejected = 0;
+  double pnl = 0; // realized + unrealized - fees
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bots_summary& x) {
+  return f(caf::meta::type_name("bots_summary"), x.total, x.running, x.stopped, x.given_up,
+           x.restarts, x.orders, x.fills, x.rejected, x.pnl);
+}
+
+using spawn_bot_atom = caf::atom_constant<caf::atom("spawn_bot")>;
+using stop_bot_atom = caf::atom_constant<caf::atom("stop_bot")>;
+using bots_atom = caf::atom_constant<caf::atom("bots")>;
+
+using bot_supervisor_actor = caf::typed_actor<
+    // Spawns a bot; fails with invalid_argument for a taken id, an unknown strategy, or
+    // parameters the strategy refuses. The reply comes once the bot is up.
+    caf::replies_to<spawn_bot_atom, bot_config>::with<bool>,
+    // Stops a bot for good; false when there is no running bot of that id.
+    caf::replies_to<stop_bot_atom, std::string>::with<bool>,
+    caf::replies_to<status_atom>::with<bots_summary>,
+    caf::replies_to<bots_atom>::with<std::vector<bot_stats>>>;
+
+} // namespace brokedancer
