@@ -1,6 +1,7 @@
 #include "actors/bot_host.hpp"
 
 #include <cmath>
+#include <string_view>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -92,9 +93,14 @@ double book(holding& h, double signed_quantity, double price) {
   return realized;
 }
 
+// "max_daily_loss: 301 reached ..." -> "max_daily_loss"; a rendered error
+// "brokedancer: breaker_open: exchange ..." -> "breaker_open".
 std::string reason_code(const std::string& reason) {
-  auto colon = reason.find(':');
-  return colon == std::string::npos ? reason : reason.substr(0, colon);
+  std::string_view text = reason;
+  constexpr std::string_view error_prefix = "brokedancer: ";
+  if (text.substr(0, error_prefix.size()) == error_prefix)
+    text.remove_prefix(error_prefix.size());
+  return std::string{text.substr(0, text.find(':'))};
 }
 
 void maybe_ready(self_pointer self) {

@@ -21,8 +21,10 @@ using clock = std::chrono::steady_clock;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
-using breaker_impl =
-    breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<tick_atom>>;
+using enroll_atom = caf::atom_constant<caf::atom("br_enroll")>;
+
+using breaker_impl = breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>,
+                                           caf::reacts_to<tick_atom>, caf::reacts_to<enroll_atom>>;
 
 struct pending_call {
   endpoint_request request;
@@ -47,6 +49,7 @@ struct breaker_state_data {
   // What the emergency controller said; until it has said anything, retries go on (the risk
   // monitor has already checked the level of every order that reaches a breaker).
   level_tracker level;
+  int enroll_attempts = 0;
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
@@ -241,6 +244,21 @@ void attempt(self_pointer self, uint64_t id) {
             });
 }
 
+// Registers with the emergency controller, again and again until it answers: a breaker
+// started with the registry comes up before the controller does.
+void enroll(self_pointer self) {
+  self->request(self->state.options.emergency, std::chrono::seconds(5), register_bot_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then([self](level_change& current) { self->state.level.take(current); },
+            [self](caf::error& err) {
+              if (++self->state.enroll_attempts == 3)
+                self->state.log.warn("cannot register with the emergency controller yet; "
+                                     "until it answers, retries do not stop at HALT",
+                                     {{"error", self->system().render(err)}});
+              self->delayed_send(self, std::chrono::milliseconds(200), enroll_atom::value);
+            });
+}
+
 breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor endpoint,
                                             circuit_breaker_options options) {
   exit_with_exception_text(self);
@@ -250,14 +268,7 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
   st.machine = std::make_unique<breaker_machine>(st.options.breaker, clock::now());
   st.random.seed(st.options.seed != 0 ? st.options.seed : std::random_device{}());
   if (st.options.emergency)
-    self->request(st.options.emergency, std::chrono::seconds(5), register_bot_atom::value,
-                  caf::actor_cast<caf::actor>(self))
-        .then([self](level_change& current) { self->state.level.take(current); },
-              [self](caf::error& err) {
-                self->state.log.warn("cannot register with the emergency controller; retries "
-                                     "will not stop at HALT",
-                                     {{"error", self->system().render(err)}});
-              });
+    enroll(self);
   auto operator_change = [self](auto change) {
     return [self, change](std::string& reason) {
       (self->state.machine.get()->*change)(clock::now(), reason);
@@ -303,6 +314,7 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
         return operator_change(&breaker_machine::disable)(reason);
       },
       [self](status_atom) { return current_stats(self); },
+      [self](enroll_atom) { enroll(self); },
       [self](const level_change& change) {
         self->state.level.take(change);
         self->send(caf::actor_cast<emergency_actor>(self->current_sender()),

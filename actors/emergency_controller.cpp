@@ -1,6 +1,7 @@
 #include "actors/emergency_controller.hpp"
 
 #include <limits>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -94,6 +95,15 @@ struct controller_state {
   event_bus_actor bus;
   caf::actor risk_monitor;
   logger log{"emergency"};
+  // await_ack requests, by the sequence they wait for.
+  std::multimap<uint64_t, caf::typed_response_promise<int64_t>> awaiting;
+
+  // CAF 0.17 drops a promise destroyed unanswered.
+  ~controller_state() {
+    for (auto& [sequence, promise] : awaiting)
+      promise.deliver(make_error(errc::subsystem_unavailable,
+                                 "the emergency controller stopped before every bot acknowledged"));
+  }
 };
 
 using self_pointer = controller_actor::stateful_pointer<controller_state>;
@@ -120,6 +130,27 @@ void maybe_shut_down(self_pointer self) {
     self->state.options.on_shutdown(d.current);
 }
 
+// Answers the await_ack requests that can be answered: their change has been acknowledged by
+// every bot, or a newer change has replaced it.
+void settle_awaiting(self_pointer self) {
+  auto& st = self->state;
+  auto& d = *st.data;
+  for (auto it = st.awaiting.begin(); it != st.awaiting.end();) {
+    if (it->first < d.current.sequence) {
+      it->second.deliver(make_error(errc::invalid_argument,
+                                    "a newer level change (sequence "
+                                        + std::to_string(d.current.sequence)
+                                        + ") replaced it before every bot had acknowledged it"));
+      it = st.awaiting.erase(it);
+    } else if (it->first == d.acking && d.waiting.empty()) {
+      it->second.deliver(d.last_broadcast_us);
+      it = st.awaiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void acknowledged(self_pointer self, const caf::actor_addr& bot) {
   auto& d = *self->state.data;
   if (d.waiting.erase(bot) == 0 || !d.waiting.empty())
@@ -131,6 +162,7 @@ void acknowledged(self_pointer self, const caf::actor_addr& bot) {
                                                             {"sequence", d.current.sequence},
                                                             {"bots", d.bots.size()},
                                                             {"took_us", d.last_broadcast_us}});
+  settle_awaiting(self);
   maybe_shut_down(self);
 }
 
@@ -149,6 +181,7 @@ void announce(self_pointer self, const level_change& change) {
   }
   if (d.waiting.empty())
     d.last_broadcast_us = 0;
+  settle_awaiting(self);
   if (st.bus)
     self->request(st.bus, store_timeout, publish_atom::value,
                   std::string{"emergency.level_changed"}, encode_level_change(change),
@@ -392,6 +425,16 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
         auto sender = self->current_sender();
         if (sender && sequence == d.acking)
           acknowledged(self, caf::actor_cast<caf::actor_addr>(sender));
+      },
+      [self](await_ack_atom, uint64_t sequence) -> caf::result<int64_t> {
+        auto& d = *self->state.data;
+        if (sequence > d.current.sequence)
+          return make_error(errc::invalid_argument,
+                            "no level change with sequence " + std::to_string(sequence) + " yet");
+        auto promise = self->make_response_promise<int64_t>();
+        self->state.awaiting.emplace(sequence, promise);
+        settle_awaiting(self);
+        return promise;
       },
       [self](status_atom) -> caf::result<emergency_status> {
         auto& st = self->state;

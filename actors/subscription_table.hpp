@@ -7,6 +7,7 @@
 //
 // It also keeps each subscription's flow-control counters; the actor decides what to do with them.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,14 +51,22 @@ public:
   // Whether `subscriber` has any subscription left (the bus monitors each subscriber once).
   bool has_subscriber(const caf::actor_addr& subscriber) const;
 
-  // Calls f(subscription&) for every subscription matching `topic`.
+  // Calls f(subscription&) for every subscription matching `topic`, oldest subscription
+  // first. That order is part of the contract: a subscriber that subscribed before another has
+  // each event in its mailbox before the other can react to it (the simulated exchange relies
+  // on it to see a tick before any order placed on that tick). `f` must not change the table.
   template <class F>
   void for_each_match(const std::string& topic, F&& f) {
-    if (auto exact = exact_.find(topic); exact != exact_.end())
-      for (auto id : exact->second)
-        f(by_id_.at(id));
-    if (patterns_.empty())
+    auto exact = exact_.find(topic);
+    if (patterns_.empty()) {
+      if (exact != exact_.end())
+        for (auto id : exact->second) // filed in subscription order
+          f(by_id_.at(id));
       return;
+    }
+    matched_.clear();
+    if (exact != exact_.end())
+      matched_.insert(matched_.end(), exact->second.begin(), exact->second.end());
     auto longest = std::min(topic.size(), longest_prefix_);
     // Patterns are few next to events: the prefix walk allocates once per event, only when
     // any pattern subscription exists.
@@ -66,12 +75,16 @@ public:
     for (size_t length = 0;; ++length) {
       if (auto filed = patterns_.find(prefix); filed != patterns_.end())
         for (auto id : filed->second)
-          if (auto& sub = by_id_.at(id); matches(sub.pattern, topic))
-            f(sub);
+          if (matches(by_id_.at(id).pattern, topic))
+            matched_.push_back(id);
       if (length == longest)
         break;
       prefix += topic[length];
     }
+    // Ids grow with every subscription: their order is the order of subscribing.
+    std::sort(matched_.begin(), matched_.end());
+    for (auto id : matched_)
+      f(by_id_.at(id));
   }
 
   // Calls f(subscription&) for every subscription to exactly `topic` (no pattern).
@@ -114,6 +127,7 @@ private:
   std::unordered_map<uint64_t, subscription> by_id_;
   std::unordered_map<std::string, std::vector<uint64_t>> exact_;
   std::unordered_map<std::string, std::vector<uint64_t>> patterns_; // by literal prefix
+  std::vector<uint64_t> matched_; // for_each_match's scratch space, kept to save allocations
   size_t longest_prefix_ = 0;
 };
 

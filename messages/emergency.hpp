@@ -129,6 +129,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using register_bot_atom = caf::atom_constant<caf::atom("reg_bot")>;
 using emergency_ack_atom = caf::atom_constant<caf::atom("em_ack")>;
 using limits_atom = caf::atom_constant<caf::atom("limits")>;
+using await_ack_atom = caf::atom_constant<caf::atom("await_ack")>;
 
 // What every registered bot understands: a level change, answered with
 // (emergency_ack_atom, change.sequence) to the sender once the bot has acted on it.
@@ -144,6 +145,10 @@ using emergency_actor = caf::typed_actor<
     // force, and the bot hears of every change from then on.
     caf::replies_to<register_bot_atom, caf::actor>::with<level_change>,
     caf::reacts_to<emergency_ack_atom, uint64_t>,
+    // Answers once every bot registered at the time has acknowledged the change with this
+    // sequence: how long that took, in microseconds. An error when a newer change replaced it
+    // first.
+    caf::replies_to<await_ack_atom, uint64_t>::with<int64_t>,
     caf::replies_to<status_atom>::with<emergency_status>>;
 
 } // namespace brokedancer

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "messages/bot.hpp"
+#include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
@@ -39,6 +40,8 @@ void for_each_message_type(F&& f) {
   f(type_tag<endpoint_request>{}, "brokedancer.endpoint_request");
   f(type_tag<endpoint_response>{}, "brokedancer.endpoint_response");
   f(type_tag<breaker_stats>{}, "brokedancer.breaker_stats");
+  // Sent on its own (operator control), not only inside a struct.
+  f(type_tag<emergency_level>{}, "brokedancer.emergency_level");
   f(type_tag<level_change>{}, "brokedancer.level_change");
   f(type_tag<limit_status>{}, "brokedancer.limit_status");
   f(type_tag<emergency_status>{}, "brokedancer.emergency_status");
@@ -51,6 +54,8 @@ void for_each_message_type(F&& f) {
   f(type_tag<bot_config>{}, "brokedancer.bot_config");
   f(type_tag<bot_stats>{}, "brokedancer.bot_stats");
   f(type_tag<bots_summary>{}, "brokedancer.bots_summary");
+  f(type_tag<node_status>{}, "brokedancer.node_status");
+  f(type_tag<control_reply>{}, "brokedancer.control_reply");
 }
 
 } // namespace brokedancer

@@ -10,6 +10,7 @@
 #include "runtime/build_info.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_schema.hpp"
+#include "runtime/control_command.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/run_command.hpp"
 #include "runtime/runtime.hpp"
@@ -96,6 +97,27 @@ int cli_main(int argc, char** argv) {
                       "market.seed and resilience.endpoints.*.seed)");
   run_cmd->add_flag("--json", run_options.json, "print the summary as JSON on standard output");
 
+  // Operator control of a running node over its control port (node.control_port).
+  control_command_options control;
+  std::vector<CLI::App*> control_cmds;
+  for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"status", "Show a running node's level, bots, risk limits and breakers"},
+           {"halt", "HALT a running node: no new orders, open ones cancelled; returns once "
+                    "every bot has acknowledged"},
+           {"resume", "Lower a running node's level (to NORMAL by default), as an operator"},
+           {"shutdown", "SHUTDOWN a running node: positions closed, bots stopped, the process "
+                        "exits"}}) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("-n,--node", control.node, "HOST:PORT of the node's control port")->required();
+    if (std::string{name} != "status")
+      cmd->add_option("-r,--reason", control.reason, "why; recorded with the change")->required();
+    if (std::string{name} == "resume")
+      cmd->add_option("-l,--level", control.level, "the level to go down to: NORMAL or ALERT");
+    if (std::string{name} == "status")
+      cmd->add_flag("--json", control.json, "print the status as JSON");
+    control_cmds.push_back(cmd);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {
@@ -110,6 +132,11 @@ int cli_main(int argc, char** argv) {
     return config_keys();
   if (run_cmd->parsed())
     return run_command(run_options);
+  for (auto* cmd : control_cmds)
+    if (cmd->parsed()) {
+      control.command = cmd->get_name();
+      return control_command(control);
+    }
   return exit_code::usage;
 }
 

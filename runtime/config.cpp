@@ -352,6 +352,8 @@ public:
     cfg.risk.daily_reset_minute_utc =
         std::stoi(reset.substr(0, 2)) * 60 + std::stoi(reset.substr(3, 2));
     cfg.risk.endpoint = r["endpoint"].get<std::string>();
+    cfg.node.control_port = e["node"]["control_port"].get<uint16_t>();
+    cfg.node.control_host = e["node"]["control_host"].get<std::string>();
     const auto& m = e["market"];
     cfg.market.symbols = split_list(m["symbols"].get<std::string>());
     cfg.market.start_price = m["start_price"].get<double>();

@@ -96,6 +96,10 @@ struct runtime_config {
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;
   } emergency;
+  struct node_section {
+    uint16_t control_port = 0; // 0: no operator control over the network
+    std::string control_host;
+  } node;
   struct market_section {
     std::vector<std::string> symbols; // empty: no simulated market
     double start_price = 0;

@@ -97,6 +97,14 @@ std::string check_symbol_list(const std::string& value) {
   return {};
 }
 
+std::string check_host(const std::string& value) {
+  auto valid = !value.empty() && value.size() <= 253
+               && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::isalnum(c) || c == '-' || c == '.' || c == ':';
+                  });
+  return valid ? std::string{} : "expected a host name or IP address (\"127.0.0.1\")";
+}
+
 std::string check_strategy_name(const std::string& value) {
   auto valid = !value.empty() && value.size() <= 64
                && std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -194,6 +202,15 @@ std::vector<setting> build_schema() {
       checked(make("risk", "endpoint", k::string, "exchange",
                    "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
+
+      ranged(make("node", "control_port", k::integer, 0,
+                  "TCP port operators reach this node on (brokedancer status|halt|resume|shutdown "
+                  "--node HOST:PORT); 0: off"),
+             0, 65535),
+      checked(make("node", "control_host", k::string, "127.0.0.1",
+                   "address the control port listens on; anyone who can reach it can halt and "
+                   "resume the node, so keep it on loopback unless the network is trusted"),
+              check_host),
 
       checked(make("market", "symbols", k::string, "BTC-USD,ETH-USD",
                    "the simulated market's symbols, separated by commas; empty: no market"),

@@ -9,6 +9,7 @@
 #include "actors/emergency_controller.hpp"
 #include "actors/memory_bus.hpp"
 #include "actors/memory_store.hpp"
+#include "actors/node_control.hpp"
 #include "actors/redis_bus.hpp"
 #include "actors/redis_store.hpp"
 #include "actors/risk_monitor.hpp"
@@ -224,6 +225,29 @@ child_spec market_child(const runtime_config& config) {
     return caf::actor_cast<caf::actor>(
         spawn_simulated_market(sys, data, caf::actor_cast<event_bus_actor>(bus->second)));
   };
+  return spec;
+}
+
+child_spec control_child(const runtime_config& config) {
+  child_spec spec;
+  spec.name = "control";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings =
+      [node = config.runtime.node_name](caf::actor_system& sys,
+                                        const std::map<std::string, caf::actor>& siblings) {
+        auto sibling = [&](const char* name) {
+          auto found = siblings.find(name);
+          return found == siblings.end() ? caf::actor{} : found->second;
+        };
+        node_control_services services;
+        services.node_name = node;
+        services.emergency = caf::actor_cast<emergency_actor>(sibling("emergency"));
+        if (!services.emergency)
+          throw std::runtime_error("operator control needs the emergency controller");
+        services.bots = caf::actor_cast<bot_supervisor_actor>(sibling("bots"));
+        services.breakers = caf::actor_cast<breaker_registry_actor>(sibling("breakers"));
+        return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
+      };
   return spec;
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -205,9 +206,14 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
   summary["breakers"] = breakers;
   if (auto risk = ask<risk_status>(sys, node.risk_monitor(), status_atom::value))
     summary["risk"] = {
-        {"realized_pnl", risk->realized_pnl},   {"unrealized_pnl", risk->unrealized_pnl},
-        {"daily_pnl", risk->daily_pnl},         {"equity", risk->equity},
-        {"orders_filled", risk->orders_filled}, {"orders_rejected", risk->orders_rejected},
+        {"open_positions", std::count_if(risk->positions.begin(), risk->positions.end(),
+                                         [](const position_status& p) { return p.quantity != 0; })},
+        {"realized_pnl", risk->realized_pnl},
+        {"unrealized_pnl", risk->unrealized_pnl},
+        {"daily_pnl", risk->daily_pnl},
+        {"equity", risk->equity},
+        {"orders_filled", risk->orders_filled},
+        {"orders_rejected", risk->orders_rejected},
         {"orders_failed", risk->orders_failed}};
   summary["breaker_transitions"] = events.breaker_transitions;
   summary["emergency_changes"] = events.emergency_changes;

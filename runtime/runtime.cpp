@@ -10,10 +10,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/supervisor.hpp"
 #include "examples/strategies/sample_strategies.hpp"
+#include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
 #include "runtime/actor_system_config.hpp"
@@ -133,6 +135,8 @@ runtime::runtime(runtime_config config, runtime_options extras)
   for (auto& bot : extras.bots)
     bots.push_back(std::move(bot));
   children.push_back(bot_supervisor_child(d.config, std::move(strategies), std::move(bots)));
+  if (d.config.node.control_port != 0)
+    children.push_back(control_child(d.config));
   supervisor_options options;
   options.name = "root";
   options.max_restarts = d.config.supervisor.max_restarts;
@@ -172,6 +176,20 @@ runtime::runtime(runtime_config config, runtime_options extras)
     state->supervisor_exit = reason;
     state->wake.notify_all();
   });
+  if (d.config.node.control_port != 0) {
+    auto handle = caf::actor_cast<node_control_actor>(d.tree.children.at("control"));
+    auto port = d.system->middleman().publish(handle, d.config.node.control_port,
+                                              d.config.node.control_host.c_str(), true);
+    if (!port) {
+      auto why = d.system->render(port.error());
+      caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
+      throw std::runtime_error("cannot listen for operators on " + d.config.node.control_host + ":"
+                               + std::to_string(d.config.node.control_port) + ": " + why
+                               + " (is another node using node.control_port?)");
+    }
+    d.log.info("operator control listening",
+               {{"host", d.config.node.control_host}, {"port", *port}});
+  }
   d.log.info("runtime started", {{"children", d.tree.children.size()}});
 }
 

@@ -137,6 +137,9 @@ TEST_CASE("anyone raises the level, only an operator lowers it with a reason, an
 TEST_CASE("a HALT reaches 10,000 bots and every one acknowledges it", "[emergency]") {
   controller_fixture f;
   constexpr int bots = 10000;
+  // Bots that register while the persisted level is read hear the level restored too: wait,
+  // so that every bot hears exactly one change.
+  REQUIRE(f.await([](const emergency_status& s) { return s.restored && s.persisted; }));
   auto seen = std::make_shared<std::atomic<int>>(0);
   std::vector<caf::actor> spawned;
   for (int i = 0; i < bots; ++i) {

@@ -110,6 +110,11 @@ breaker_stats sample<breaker_stats>() {
 }
 
 template <>
+emergency_level sample<emergency_level>() {
+  return emergency_level::shutdown;
+}
+
+template <>
 level_change sample<level_change>() {
   return {emergency_level::halt,
           emergency_level::alert,
@@ -160,6 +165,12 @@ bots_summary sample<bots_summary>() {
 }
 
 template <>
+node_status sample<node_status>();
+
+template <>
+control_reply sample<control_reply>();
+
+template <>
 limit_status sample<limit_status>() {
   return {"max_daily_loss", 1000, 850, 85};
 }
@@ -167,6 +178,16 @@ limit_status sample<limit_status>() {
 template <>
 emergency_status sample<emergency_status>() {
   return {sample<level_change>(), false, true, true, 10000, 9998, 12345, {sample<limit_status>()}};
+}
+
+template <>
+node_status sample<node_status>() {
+  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()}};
+}
+
+template <>
+control_reply sample<control_reply>() {
+  return {sample<level_change>(), 10000, 19800};
 }
 
 template <>

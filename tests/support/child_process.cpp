@@ -115,6 +115,11 @@ void child_process::send_line(const std::string& line) {
   }
 }
 
+void child_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
 void child_process::kill_now() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);

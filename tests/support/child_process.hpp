@@ -32,6 +32,9 @@ public:
   // SIGKILL, and waits for it to be gone: no chance to clean up.
   void kill_now();
 
+  // Sends `sig` (SIGINT, SIGTERM, ...) and returns at once.
+  void signal(int sig);
+
   // Closes the child's standard input: the peer programs take that as "stop".
   void close_input();
 

@@ -16,8 +16,6 @@
 
 namespace brokedancer::testing {
 
-namespace {
-
 unsigned short free_loopback_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -31,6 +29,8 @@ unsigned short free_loopback_port() {
   close(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 bool answers_ping(unsigned short port) {
   timeval timeout{0, 200000};

@@ -11,6 +11,9 @@
 
 namespace brokedancer::testing {
 
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+unsigned short free_loopback_port();
+
 class redis_server {
 public:
   enum class persistence { append_only_fsync_always, none };

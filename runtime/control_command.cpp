@@ -1,0 +1,158 @@
+#include "runtime/control_command.hpp"
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "messages/control.hpp"
+#include "messages/registry.hpp"
+#include "runtime/exit_codes.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using json = nlohmann::json;
+
+// "host:port" -> host and port; false when it is not that.
+bool split_node(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  host = text.substr(0, colon);
+  auto digits = text.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto value = std::stoul(digits);
+  if (value == 0 || value > 65535)
+    return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+json status_json(const node_status& s) {
+  json limits = json::array();
+  for (const auto& l : s.emergency.limits)
+    limits.push_back({{"name", l.name},
+                      {"limit", l.limit},
+                      {"current", l.current},
+                      {"utilization", l.utilization}});
+  json breakers = json::array();
+  for (const auto& b : s.breakers)
+    breakers.push_back({{"endpoint", b.endpoint},
+                        {"state", to_string(b.state)},
+                        {"calls", b.calls},
+                        {"failures", b.failures},
+                        {"rejected", b.rejected}});
+  const auto& c = s.emergency.current;
+  return {{"node", s.node},
+          {"level", to_string(c.level)},
+          {"reason", c.reason},
+          {"source", to_string(c.source)},
+          {"since_us", c.at_us},
+          {"sequence", c.sequence},
+          {"trading_allowed", s.emergency.trading_allowed},
+          {"bots_registered", s.emergency.bots_registered},
+          {"bots_acknowledged", s.emergency.bots_acknowledged},
+          {"bots",
+           {{"total", s.bots.total},
+            {"running", s.bots.running},
+            {"stopped", s.bots.stopped},
+            {"given_up", s.bots.given_up},
+            {"orders", s.bots.orders},
+            {"fills", s.bots.fills},
+            {"pnl", s.bots.pnl}}},
+          {"limits", limits},
+          {"breakers", breakers}};
+}
+
+void print_status(const node_status& s) {
+  const auto& c = s.emergency.current;
+  std::cout << "node " << s.node << ": " << to_string(c.level)
+            << (s.emergency.trading_allowed ? " (trading)" : " (not trading)") << '\n'
+            << "  since sequence " << c.sequence << " by " << to_string(c.source) << ": "
+            << (c.reason.empty() ? std::string{"-"} : c.reason) << '\n'
+            << "  bots: " << s.bots.running << " running, " << s.bots.stopped << " stopped, "
+            << s.bots.given_up << " given up; " << s.emergency.bots_acknowledged << " of "
+            << s.emergency.bots_registered << " registered acknowledged the level\n"
+            << "  orders " << s.bots.orders << ", fills " << s.bots.fills << ", P&L " << s.bots.pnl
+            << '\n';
+  for (const auto& l : s.emergency.limits)
+    std::cout << "  limit " << l.name << ": " << l.current << " of " << l.limit << " ("
+              << l.utilization << "%)\n";
+  for (const auto& b : s.breakers)
+    std::cout << "  breaker " << b.endpoint << ": " << to_string(b.state) << '\n';
+}
+
+} // namespace
+
+int control_command(const control_command_options& options) {
+  std::string host;
+  uint16_t port = 0;
+  if (!split_node(options.node, host, port)) {
+    std::cerr << "brokedancer: --node must be HOST:PORT with a port from 1 to 65535, not \""
+              << options.node << "\"\n";
+    return exit_code::usage;
+  }
+  emergency_level level = emergency_level::halt;
+  if (options.command == "resume" && !from_string(options.level, level)) {
+    std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
+    return exit_code::usage;
+  }
+  if (options.command != "status" && options.reason.empty()) {
+    std::cerr << "brokedancer: " << options.command
+              << " needs --reason TEXT: every level change is recorded with its reason\n";
+    return exit_code::usage;
+  }
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto node = sys.middleman().remote_actor<node_control_actor>(host, port);
+  if (!node) {
+    std::cerr << "brokedancer: no node answers at " << options.node << ": "
+              << sys.render(node.error()) << " (is it running with node.control_port = " << port
+              << "?)\n";
+    return exit_code::node_unreachable;
+  }
+  caf::scoped_actor self{sys};
+  int code = exit_code::ok;
+  auto refused = [&](const caf::error& err) {
+    std::cerr << "brokedancer: the node refused " << options.command << ": " << sys.render(err)
+              << '\n';
+    code = exit_code::command_refused;
+  };
+  auto changed = [&](const control_reply& reply) {
+    std::cout << "node " << options.node << " is at " << to_string(reply.change.level)
+              << " (sequence " << reply.change.sequence << "); " << reply.bots
+              << " bots acknowledged within " << reply.acknowledged_us / 1000.0 << " ms\n";
+  };
+  // A change returns once every bot has acknowledged it, which the node bounds at 60 s.
+  auto timeout = std::chrono::seconds(75);
+  if (options.command == "status") {
+    self->request(*node, timeout, status_atom::value)
+        .receive(
+            [&](const node_status& s) {
+              if (options.json)
+                std::cout << status_json(s).dump(2) << '\n';
+              else
+                print_status(s);
+            },
+            refused);
+  } else if (options.command == "resume") {
+    self->request(*node, timeout, resume_atom::value, level, options.reason)
+        .receive(changed, refused);
+  } else {
+    level = options.command == "shutdown" ? emergency_level::shutdown : emergency_level::halt;
+    self->request(*node, timeout, raise_atom::value, level, options.reason)
+        .receive(changed, refused);
+  }
+  return code;
+}
+
+} // namespace brokedancer

@@ -1,0 +1,231 @@
+// The main job as a user runs it: `brokedancer run` with its bots on the simulated exchange,
+// the presets, a graceful SIGINT, and an operator halting and resuming it from a second
+// process over the control port. Every node here is a real process on 127.0.0.1.
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/exit_codes.hpp"
+#include "support/child_process.hpp"
+#include "support/redis_server.hpp"
+
+using namespace brokedancer;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using json = nlohmann::json;
+using testing::child_process;
+
+namespace {
+
+using environment_map = std::map<std::string, std::string>;
+
+environment_map quiet(environment_map extra = {}) {
+  extra.emplace("BROKEDANCER_LOG_LEVEL", "warn");
+  return extra;
+}
+
+struct outcome {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Everything the process writes on standard output until it exits.
+outcome finish(child_process& p, std::chrono::seconds timeout = 90s) {
+  outcome result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto line = p.read_line(left);
+    if (!line)
+      break;
+    result.out += *line + "\n";
+  }
+  auto code = p.wait(10s);
+  REQUIRE(code);
+  result.exit_code = *code;
+  return result;
+}
+
+outcome run_to_end(const std::vector<std::string>& args, environment_map env = {},
+                   const char* program = BROKEDANCER_CLI_PATH) {
+  child_process p{program, args, quiet(std::move(env))};
+  return finish(p);
+}
+
+json summary_of(const outcome& o) {
+  auto parsed = json::parse(o.out, nullptr, false);
+  INFO(o.out);
+  REQUIRE(parsed.is_object());
+  return parsed;
+}
+
+std::string preset(const char* name) {
+  return std::string(BROKEDANCER_SOURCE_DIR) + "/config/" + name;
+}
+
+// `brokedancer status --node ... --json`, parsed; null while nobody answers.
+json node_status(const std::string& node) {
+  auto o = run_to_end({"status", "--node", node, "--json"});
+  if (o.exit_code != exit_code::ok)
+    return nullptr;
+  return json::parse(o.out, nullptr, false);
+}
+
+json await_status(const std::string& node, const std::function<bool(const json&)>& wanted) {
+  for (int i = 0; i < 300; ++i) {
+    auto s = node_status(node);
+    if (s.is_object() && wanted(s))
+      return s;
+    std::this_thread::sleep_for(100ms);
+  }
+  FAIL("the node at " << node << " never reached the state waited for");
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("the sample bots on a fixed seed reach the same outcome every time", "[run][bots]") {
+  // A bounded market (60 ticks of 40 ms) so that every run sees the same ticks.
+  environment_map env{{"BROKEDANCER_MARKET_TICK_MS", "40"},
+                      {"BROKEDANCER_MARKET_MAX_TICKS", "60"},
+                      {"BROKEDANCER_MARKET_VOLATILITY_PERCENT", "0.3"},
+                      {"BROKEDANCER_BOTS_LOOKBACK_TICKS", "3"},
+                      {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.1"}};
+  std::vector<std::string> args{"run", "--bots", "4", "--seed", "42", "--duration", "4", "--json"};
+  auto first = summary_of(run_to_end(args, env));
+  auto second = summary_of(run_to_end(args, env));
+  REQUIRE(first["exit_code"] == 0);
+  REQUIRE(first["bots"].size() == 4);
+  CHECK(first["totals"]["fills"].get<uint64_t>() > 0);
+  // Bot by bot: the same orders, fills and P&L.
+  CHECK(first["bots"].dump() == second["bots"].dump());
+  CHECK(first["totals"].dump() == second["totals"].dump());
+  args[4] = "43";
+  auto other = summary_of(run_to_end(args, env));
+  CHECK(other["bots"].dump() != first["bots"].dump());
+}
+
+TEST_CASE("the daily-loss preset HALTs the node and no order is accepted after it", "[run][risk]") {
+  auto port = std::to_string(testing::free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{BROKEDANCER_CLI_PATH,
+                    {"run", "--config", preset("preset-daily-loss.json"), "--json"},
+                    quiet({{"BROKEDANCER_NODE_CONTROL_PORT", port}})};
+  auto halted = await_status(node, [](const json& s) { return s["level"] == "HALT"; });
+  CHECK(halted["source"] == "risk_monitor");
+  CHECK_THAT(halted["reason"].get<std::string>(), Contains("max_daily_loss"));
+  CHECK_FALSE(halted["trading_allowed"].get<bool>());
+  // Every bot acknowledged; from then on nothing is filled, however long the market falls.
+  auto acknowledged = await_status(node, [](const json& s) {
+    return s["level"] == "HALT" && s["bots_acknowledged"] == s["bots_registered"];
+  });
+  auto fills = acknowledged["bots"]["fills"].get<uint64_t>();
+  std::this_thread::sleep_for(2s);
+  auto later = node_status(node);
+  REQUIRE(later.is_object());
+  CHECK(later["level"] == "HALT");
+  CHECK(later["bots"]["fills"].get<uint64_t>() == fills);
+  run.signal(SIGINT);
+  auto end = finish(run);
+  CHECK(end.exit_code == exit_code::ok);
+  auto summary = summary_of(end);
+  bool saw_halt = false;
+  for (const auto& change : summary["emergency_changes"])
+    saw_halt = saw_halt || (change["level"] == "HALT" && change["source"] == "risk_monitor");
+  CHECK(saw_halt);
+}
+
+TEST_CASE("SIGINT stops gracefully: positions closed, exit code 0", "[run]") {
+  auto port = std::to_string(testing::free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{BROKEDANCER_CLI_PATH,
+                    {"run", "--bots", "6", "--json"},
+                    quiet({{"BROKEDANCER_NODE_CONTROL_PORT", port},
+                           {"BROKEDANCER_MARKET_TICK_MS", "20"},
+                           {"BROKEDANCER_BOTS_LOOKBACK_TICKS", "2"},
+                           {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.01"}})};
+  await_status(node, [](const json& s) { return s["bots"]["fills"].get<uint64_t>() >= 5; });
+  run.signal(SIGINT);
+  auto end = finish(run);
+  CHECK(end.exit_code == exit_code::ok);
+  auto summary = summary_of(end);
+  CHECK(summary["stopped_because"] == "signal");
+  CHECK(summary["level"]["level"] == "SHUTDOWN");
+  CHECK(summary["level"]["source"] == "stop");
+  // The risk monitor closed the node's book before the bots were let go.
+  CHECK(summary["risk"]["open_positions"] == 0);
+  CHECK(summary["risk"]["unrealized_pnl"].get<double>() == Approx(0).margin(1e-9));
+  for (const auto& bot : summary["bots"])
+    CHECK(bot["state"] == "stopped");
+}
+
+TEST_CASE("an operator halts and resumes a running node from a second process", "[run][control]") {
+  auto port = std::to_string(testing::free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{BROKEDANCER_CLI_PATH,
+                    {"run", "--bots", "5", "--json"},
+                    quiet({{"BROKEDANCER_NODE_CONTROL_PORT", port}})};
+  auto before = await_status(node, [](const json& s) { return s["bots"]["running"] == 5; });
+  CHECK(before["level"] == "NORMAL");
+  auto halt = run_to_end({"halt", "--node", node, "--reason", "operator test"});
+  CHECK(halt.exit_code == exit_code::ok);
+  CHECK_THAT(halt.out, Contains("is at HALT"));
+  // It returned only once every bot had acknowledged.
+  auto halted = node_status(node);
+  REQUIRE(halted.is_object());
+  CHECK(halted["level"] == "HALT");
+  CHECK(halted["source"] == "operator");
+  CHECK(halted["bots_acknowledged"] == halted["bots_registered"]);
+  CHECK(halted["bots_registered"].get<uint32_t>() >= 5);
+  // Lowering needs a reason and cannot go up; then it works.
+  CHECK(run_to_end({"resume", "--node", node}).exit_code == exit_code::usage);
+  CHECK(run_to_end({"resume", "--node", node, "--reason", "x", "--level", "SHUTDOWN"}).exit_code
+        == exit_code::command_refused);
+  auto resume = run_to_end({"resume", "--node", node, "--reason", "all clear"});
+  CHECK(resume.exit_code == exit_code::ok);
+  CHECK_THAT(resume.out, Contains("is at NORMAL"));
+  CHECK(node_status(node)["level"] == "NORMAL");
+  auto shutdown = run_to_end({"shutdown", "--node", node, "--reason", "end of test"});
+  CHECK(shutdown.exit_code == exit_code::ok);
+  auto end = finish(run);
+  CHECK(end.exit_code == exit_code::emergency_shutdown);
+}
+
+TEST_CASE("control commands report an unreachable node and a malformed address distinctly",
+          "[run][control]") {
+  auto port = std::to_string(testing::free_loopback_port());
+  auto o = run_to_end({"status", "--node", "127.0.0.1:" + port});
+  CHECK(o.exit_code == exit_code::node_unreachable);
+  CHECK(run_to_end({"halt", "--node", "localhost", "--reason", "x"}).exit_code == exit_code::usage);
+  CHECK(run_to_end({"halt", "--node", "127.0.0.1:" + port}).exit_code == exit_code::usage);
+}
+
+TEST_CASE("the flaky-endpoint preset opens its breaker, fails fast, and closes it again",
+          "[run][breaker]") {
+  auto summary = summary_of(run_to_end(
+      {"run", "--config", preset("preset-flaky-endpoint.json"), "--duration", "9", "--json"}));
+  CHECK(summary["exit_code"] == 0);
+  bool opened = false, closed_again = false;
+  for (const auto& t : summary["breaker_transitions"]) {
+    opened = opened || t["to"] == "OPEN";
+    closed_again = closed_again || (opened && t["from"] == "HALF_OPEN" && t["to"] == "CLOSED");
+  }
+  CHECK(opened);
+  CHECK(closed_again);
+  CHECK(summary["totals"]["rejections"].value("breaker_open", 0) > 0);
+  CHECK(summary["totals"]["fills"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("a program of the user's own embeds the runtime with a bot of its own", "[embedding]") {
+  auto o = run_to_end({"--seconds", "2"}, {}, BROKEDANCER_EMBEDDED_EXAMPLE_PATH);
+  CHECK(o.exit_code == exit_code::ok);
+  CHECK_THAT(o.out, Contains("my-dip-buyer (dip_buyer)"));
+  CHECK_THAT(o.out, Contains("bot-1 (momentum)"));
+}
