@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervisor.hpp"
@@ -25,9 +25,11 @@ struct bot_entry {
   std::shared_ptr<bot_record> record;
   caf::actor current; // empty while not running
   uint32_t incarnations = 0;
-  std::deque<clock::time_point> crashes; // within the restart window
-  bool stopping = false;                 // an operator asked it to stop
-  bool finished = false;                 // stopped, given up, or refused its parameters
+  // Within the restart window. A vector: an empty one allocates nothing, where a deque takes
+  // over half a kilobyte -- per bot, with 100,000 bots.
+  std::vector<clock::time_point> crashes;
+  bool stopping = false; // an operator asked it to stop
+  bool finished = false; // stopped, given up, or refused its parameters
 };
 
 struct bot_supervisor_data {
@@ -65,8 +67,15 @@ struct supervisor_state {
   std::set<std::string> awaited; // initial bots not ready yet
   std::map<std::string, std::vector<caf::typed_response_promise<bool>>> waiting;
 
-  // CAF 0.17 drops a promise destroyed unanswered: answer every spawn still waiting.
+  // Bots are monitored, not linked (linking is linear in the links an actor has, so 100,000
+  // bots would take seconds): they are stopped here when their supervisor stops. CAF 0.17
+  // drops a promise destroyed unanswered: answer every spawn still waiting.
   ~supervisor_state() {
+    for (auto& [id, entry] : data->bots)
+      if (entry.current) {
+        caf::anon_send_exit(entry.current, caf::exit_reason::user_shutdown);
+        entry.current = nullptr;
+      }
     for (auto& [id, promises] : waiting)
       for (auto& promise : promises)
         promise.deliver(make_error(errc::subsystem_unavailable,
@@ -127,7 +136,7 @@ bool spawn_incarnation(self_pointer self, bot_entry& entry) {
   services.supervisor = caf::actor_cast<caf::actor>(self);
   entry.current = spawn_bot_host(self->system(), entry.config, std::move(instance), entry.params,
                                  entry.record, std::move(services), incarnation);
-  self->link_to(entry.current);
+  self->monitor(entry.current);
   st.by_address.emplace(entry.current.address(), entry.config.id);
   with_stats(entry, [](bot_stats& s) { s.state = "starting"; });
   return true;
@@ -189,8 +198,9 @@ void on_bot_exit(self_pointer self, const std::string& id, const caf::error& rea
   }
   auto now = clock::now();
   entry.crashes.push_back(now);
-  while (!entry.crashes.empty() && now - entry.crashes.front() > st.options.window)
-    entry.crashes.pop_front();
+  entry.crashes.erase(std::remove_if(entry.crashes.begin(), entry.crashes.end(),
+                                     [&](auto at) { return now - at > st.options.window; }),
+                      entry.crashes.end());
   if (entry.crashes.size() > st.options.max_restarts) {
     entry.finished = true;
     with_stats(entry, [&](bot_stats& s) {
@@ -266,14 +276,11 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
   st.options = std::move(options);
   st.services = std::move(services);
   st.market = std::move(market);
-  self->set_exit_handler([self](caf::exit_msg& msg) {
+  self->set_down_handler([self](caf::down_msg& msg) {
     auto& s = self->state;
     auto found = s.by_address.find(msg.source);
-    if (found == s.by_address.end()) {
-      // Not a bot: our own supervisor stopping us. The linked bots stop with us.
-      self->quit(msg.reason);
+    if (found == s.by_address.end())
       return;
-    }
     auto id = found->second;
     s.by_address.erase(found);
     on_bot_exit(self, id, msg.reason);

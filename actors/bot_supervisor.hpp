@@ -3,7 +3,7 @@
 // The bot supervisor: spawns bots from bot_configs and the strategy catalog, restarts a bot
 // that crashes (the new incarnation restores its saved state), and gives up on a bot that
 // crashes more than max_restarts times within the window -- it is stopped, logged and reported
-// on trading.system, and the other bots go on. Bots are linked to it: when it stops, they stop.
+// on trading.system, and the other bots go on. Bots are monitored; when it stops, it stops them.
 //
 // At start it spawns the initial bots and, once all of them are ready (registered with the
 // emergency controller, state read, subscriptions made), starts the market, so that every bot

@@ -163,6 +163,10 @@ struct monitor_state {
   uint64_t filled = 0;
   uint64_t rejected = 0;
   uint64_t failed = 0;
+  // One write of the book in flight at a time; fills meanwhile mark it dirty, and the latest
+  // book is written when the write in flight returns.
+  bool persisting = false;
+  bool dirty = false;
   logger log{"risk"};
 };
 
@@ -183,13 +187,25 @@ double equity(const monitor_state& st) {
 
 void persist(self_pointer self) {
   auto& st = self->state;
+  if (st.persisting) {
+    st.dirty = true;
+    return;
+  }
+  st.persisting = true;
+  st.dirty = false;
+  auto written = [self] {
+    auto& s = self->state;
+    s.persisting = false;
+    if (s.dirty)
+      persist(self);
+  };
   self->request(st.store, std::chrono::seconds(5), set_atom::value, st.options.state_key,
                 st.b.to_json().dump(), int64_t{0})
-      .then([] {},
-            [self](caf::error& err) {
-              self->state.log.error("could not persist the risk book; the next fill tries again",
-                                    {{"error", self->system().render(err)}});
-            });
+      .then(written, [self, written](caf::error& err) {
+        self->state.log.error("could not persist the risk book; the next fill tries again",
+                              {{"error", self->system().render(err)}});
+        written();
+      });
 }
 
 // A new trading day: the daily loss is measured from here.
@@ -557,7 +573,9 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](submit_order_atom, order& o) -> caf::result<order_result> {
         if (auto reason = check(self, o); !reason.empty())
           return refuse(self, o, std::move(reason));
-        self->state.b.trades.push_back(now_us());
+        // The window is kept only when it is enforced; then it holds at most the limit.
+        if (self->state.options.max_trades_per_hour > 0)
+          self->state.b.trades.push_back(now_us());
         auto rp = self->make_response_promise<order_result>();
         execute(self, std::move(o), [rp](order_result& result) mutable { rp.deliver(result); });
         return rp;

@@ -15,4 +15,12 @@ void configure(caf::actor_system_config& cfg, const run_context& context) {
     cfg.set("scheduler.policy", caf::atom_from_string(context.scheduler_policy));
 }
 
+environment runtime_environment(const run_context& context, environment settings) {
+  if (context.scheduler_threads > 0)
+    settings["BROKEDANCER_RUNTIME_SCHEDULER_THREADS"] = std::to_string(context.scheduler_threads);
+  if (!context.scheduler_policy.empty())
+    settings["BROKEDANCER_RUNTIME_SCHEDULER_POLICY"] = context.scheduler_policy;
+  return settings;
+}
+
 } // namespace brokedancer::bench

@@ -30,6 +30,24 @@ redis_connection_options connection_options(const runtime_config& config) {
   return options;
 }
 
+using sibling_map = std::map<std::string, caf::actor>;
+
+// A sibling's stable handle as `Handle`; empty when the tree has none of that name.
+template <class Handle>
+Handle optional_sibling(const sibling_map& siblings, const char* name) {
+  auto found = siblings.find(name);
+  return found == siblings.end() ? Handle{} : caf::actor_cast<Handle>(found->second);
+}
+
+// The same for a sibling `who` cannot do without: throws, naming both.
+template <class Handle>
+Handle required_sibling(const sibling_map& siblings, const char* name, const char* who) {
+  auto handle = optional_sibling<Handle>(siblings, name);
+  if (!handle)
+    throw std::runtime_error(std::string{who} + " needs the " + name);
+  return handle;
+}
+
 } // namespace
 
 child_spec state_store_child(const runtime_config& config) {
@@ -132,18 +150,12 @@ child_spec emergency_child(const runtime_config& config,
   child_spec spec;
   spec.name = "emergency";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [data, options](caf::actor_system& sys,
-                                             const std::map<std::string, caf::actor>& siblings) {
-    auto sibling = [&](const char* name) {
-      auto found = siblings.find(name);
-      return found == siblings.end() ? caf::actor{} : found->second;
-    };
-    auto store = caf::actor_cast<state_store_actor>(sibling("state_store"));
-    if (!store)
-      throw std::runtime_error("the emergency controller needs the state store");
+  spec.start_with_siblings = [data, options](caf::actor_system& sys, const sibling_map& siblings) {
     return caf::actor_cast<caf::actor>(spawn_emergency_controller(
-        sys, data, options, store, caf::actor_cast<event_bus_actor>(sibling("event_bus")),
-        sibling("risk_monitor")));
+        sys, data, options,
+        required_sibling<state_store_actor>(siblings, "state_store", "the emergency controller"),
+        optional_sibling<event_bus_actor>(siblings, "event_bus"),
+        optional_sibling<caf::actor>(siblings, "risk_monitor")));
   };
   return spec;
 }
@@ -165,19 +177,13 @@ child_spec risk_monitor_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "risk_monitor";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [options](caf::actor_system& sys,
-                                       const std::map<std::string, caf::actor>& siblings) {
-    auto sibling = [&](const char* name) {
-      auto found = siblings.find(name);
-      if (found == siblings.end())
-        throw std::runtime_error(std::string{"the risk monitor needs the "} + name);
-      return found->second;
-    };
-    return caf::actor_cast<caf::actor>(
-        spawn_risk_monitor(sys, options, caf::actor_cast<state_store_actor>(sibling("state_store")),
-                           caf::actor_cast<event_bus_actor>(sibling("event_bus")),
-                           caf::actor_cast<emergency_actor>(sibling("emergency")),
-                           caf::actor_cast<breaker_registry_actor>(sibling("breakers"))));
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    const char* who = "the risk monitor";
+    return caf::actor_cast<caf::actor>(spawn_risk_monitor(
+        sys, options, required_sibling<state_store_actor>(siblings, "state_store", who),
+        required_sibling<event_bus_actor>(siblings, "event_bus", who),
+        required_sibling<emergency_actor>(siblings, "emergency", who),
+        required_sibling<breaker_registry_actor>(siblings, "breakers", who)));
   };
   return spec;
 }
@@ -186,17 +192,12 @@ child_spec breakers_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "breakers";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings =
-      [specs = endpoint_specs(config)](caf::actor_system& sys,
-                                       const std::map<std::string, caf::actor>& siblings) {
-        event_bus_actor bus;
-        if (auto found = siblings.find("event_bus"); found != siblings.end())
-          bus = caf::actor_cast<event_bus_actor>(found->second);
-        emergency_actor emergency;
-        if (auto found = siblings.find("emergency"); found != siblings.end())
-          emergency = caf::actor_cast<emergency_actor>(found->second);
-        return caf::actor_cast<caf::actor>(spawn_breaker_registry(sys, specs, bus, emergency));
-      };
+  spec.start_with_siblings = [specs = endpoint_specs(config)](caf::actor_system& sys,
+                                                              const sibling_map& siblings) {
+    return caf::actor_cast<caf::actor>(
+        spawn_breaker_registry(sys, specs, optional_sibling<event_bus_actor>(siblings, "event_bus"),
+                               optional_sibling<emergency_actor>(siblings, "emergency")));
+  };
   return spec;
 }
 
@@ -217,13 +218,9 @@ child_spec market_child(const runtime_config& config) {
   auto data = make_market_data(settings);
   spec.name = "market";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [data](caf::actor_system& sys,
-                                    const std::map<std::string, caf::actor>& siblings) {
-    auto bus = siblings.find("event_bus");
-    if (bus == siblings.end())
-      throw std::runtime_error("the market needs the event bus");
-    return caf::actor_cast<caf::actor>(
-        spawn_simulated_market(sys, data, caf::actor_cast<event_bus_actor>(bus->second)));
+  spec.start_with_siblings = [data](caf::actor_system& sys, const sibling_map& siblings) {
+    return caf::actor_cast<caf::actor>(spawn_simulated_market(
+        sys, data, required_sibling<event_bus_actor>(siblings, "event_bus", "the market")));
   };
   return spec;
 }
@@ -232,22 +229,16 @@ child_spec control_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "control";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings =
-      [node = config.runtime.node_name](caf::actor_system& sys,
-                                        const std::map<std::string, caf::actor>& siblings) {
-        auto sibling = [&](const char* name) {
-          auto found = siblings.find(name);
-          return found == siblings.end() ? caf::actor{} : found->second;
-        };
-        node_control_services services;
-        services.node_name = node;
-        services.emergency = caf::actor_cast<emergency_actor>(sibling("emergency"));
-        if (!services.emergency)
-          throw std::runtime_error("operator control needs the emergency controller");
-        services.bots = caf::actor_cast<bot_supervisor_actor>(sibling("bots"));
-        services.breakers = caf::actor_cast<breaker_registry_actor>(sibling("breakers"));
-        return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
-      };
+  spec.start_with_siblings = [node = config.runtime.node_name](caf::actor_system& sys,
+                                                               const sibling_map& siblings) {
+    node_control_services services;
+    services.node_name = node;
+    services.emergency =
+        required_sibling<emergency_actor>(siblings, "emergency", "operator control");
+    services.bots = optional_sibling<bot_supervisor_actor>(siblings, "bots");
+    services.breakers = optional_sibling<breaker_registry_actor>(siblings, "breakers");
+    return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
+  };
   return spec;
 }
 
@@ -285,22 +276,16 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
   child_spec spec;
   spec.name = "bots";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [data, options](caf::actor_system& sys,
-                                             const std::map<std::string, caf::actor>& siblings) {
-    auto sibling = [&](const char* name, bool required) {
-      auto found = siblings.find(name);
-      if (found == siblings.end() && required)
-        throw std::runtime_error(std::string{"the bot supervisor needs the "} + name);
-      return found == siblings.end() ? caf::actor{} : found->second;
-    };
+  spec.start_with_siblings = [data, options](caf::actor_system& sys, const sibling_map& siblings) {
+    const char* who = "the bot supervisor";
     bot_services services;
-    services.store = caf::actor_cast<state_store_actor>(sibling("state_store", true));
-    services.bus = caf::actor_cast<event_bus_actor>(sibling("event_bus", true));
-    services.emergency = caf::actor_cast<emergency_actor>(sibling("emergency", true));
-    services.risk = caf::actor_cast<risk_monitor_actor>(sibling("risk_monitor", true));
+    services.store = required_sibling<state_store_actor>(siblings, "state_store", who);
+    services.bus = required_sibling<event_bus_actor>(siblings, "event_bus", who);
+    services.emergency = required_sibling<emergency_actor>(siblings, "emergency", who);
+    services.risk = required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who);
     return caf::actor_cast<caf::actor>(
         spawn_bot_supervisor(sys, data, options, std::move(services),
-                             caf::actor_cast<market_actor>(sibling("market", false))));
+                             optional_sibling<market_actor>(siblings, "market")));
   };
   return spec;
 }
