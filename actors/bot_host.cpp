@@ -154,7 +154,9 @@ public:
     st.open.emplace(o.client_order_id, o);
     update_stats(st, [](bot_stats& s) { ++s.orders; });
     auto self = self_;
-    self_->request(st.services.risk, order_timeout, submit_order_atom::value, o)
+    // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
+    // by the endpoint's deadline, and answers every order it holds if it stops.
+    self_->request(st.services.risk, caf::infinite, submit_order_atom::value, o)
         .then([self, o](order_result& result) { on_order_answer(self, o, result); },
               [self, o](caf::error& err) {
                 order_result result{

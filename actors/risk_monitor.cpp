@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -25,10 +26,12 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 using roll_atom = caf::atom_constant<caf::atom("roll")>;
 using market_atom = caf::atom_constant<caf::atom("market")>;
+using find_breaker_atom = caf::atom_constant<caf::atom("brk_find")>;
 
 using monitor_impl =
     risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<enroll_atom>,
-                               caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>>;
+                               caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>,
+                               caf::reacts_to<find_breaker_atom>>;
 
 constexpr auto retry_after = std::chrono::milliseconds(500);
 constexpr int64_t hour_us = int64_t{3600} * 1000000;
@@ -155,6 +158,7 @@ struct monitor_state {
   event_bus_actor bus;
   emergency_actor emergency;
   breaker_registry_actor breakers;
+  breaker_actor breaker; // the endpoint's own breaker, once known: one hop fewer per order
   level_tracker level;
   bool loaded = false;
   book b;
@@ -167,7 +171,20 @@ struct monitor_state {
   // book is written when the write in flight returns.
   bool persisting = false;
   bool dirty = false;
+  // Orders and cancels waiting for the endpoint, so that none is left unanswered.
+  std::unordered_map<uint64_t, caf::typed_response_promise<order_result>> pending;
+  uint64_t next_pending = 0;
   logger log{"risk"};
+
+  // CAF 0.17 drops a promise destroyed unanswered: a bot would wait for its order forever.
+  // The outcome is unknown -- the order may have reached the exchange -- and a retry with the
+  // same client order id cannot execute it twice.
+  ~monitor_state() {
+    for (auto& [id, promise] : pending)
+      promise.deliver(make_error(errc::subsystem_unavailable,
+                                 "the risk monitor stopped before the outcome was known; the "
+                                 "order may have been executed"));
+  }
 };
 
 using self_pointer = monitor_impl::stateful_pointer<monitor_state>;
@@ -432,9 +449,52 @@ std::string text_field(const json& j, const char* name) {
   return found != j.end() && found->is_string() ? found->get<std::string>() : std::string{};
 }
 
+// Keeps `rp` until the answer is known; the state answers it if the monitor stops first.
+std::function<void(order_result&)> answer_later(self_pointer self,
+                                                caf::typed_response_promise<order_result> rp) {
+  auto id = ++self->state.next_pending;
+  self->state.pending.emplace(id, std::move(rp));
+  return [self, id](order_result& result) {
+    auto found = self->state.pending.find(id);
+    if (found == self->state.pending.end())
+      return;
+    found->second.deliver(result);
+    self->state.pending.erase(found);
+  };
+}
+
+// Asks the registry for the endpoint's breaker, and watches it: calls go straight to it from
+// then on, and through the registry while it is not known (at start, after it stopped).
+void find_breaker(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.breakers, std::chrono::seconds(5), breaker_atom::value, st.options.endpoint)
+      .then(
+          [self](breaker_actor& found) {
+            self->state.breaker = found;
+            self->monitor(found);
+          },
+          [self](caf::error&) { self->delayed_send(self, retry_after, find_breaker_atom::value); });
+}
+
+// A call to the endpoint, through its breaker.
+template <class OnResponse, class OnError>
+void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_response,
+                   OnError on_error) {
+  auto& st = self->state;
+  // No timeout of our own on the direct call (a timeout costs a round through CAF's clock
+  // thread): the breaker answers by the call's deadline, and answers every call it still
+  // holds when it stops.
+  if (st.breaker)
+    self->request(st.breaker, caf::infinite, call_atom::value, std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+  else
+    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                  std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+}
+
 // Sends an order that has passed its checks through the endpoint's breaker and books the fill.
 void execute(self_pointer self, order o, std::function<void(order_result&)> done) {
-  auto& st = self->state;
   endpoint_request request;
   request.operation = "submit_order";
   request.client_request_id = o.client_order_id;
@@ -443,48 +503,47 @@ void execute(self_pointer self, order o, std::function<void(order_result&)> done
       json{{"bot_id", o.bot_id},     {"symbol", o.symbol}, {"side", to_string(o.side)},
            {"quantity", o.quantity}, {"price", o.price},   {"client_order_id", o.client_order_id}}
           .dump(-1, ' ', false, json::error_handler_t::replace);
-  self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
-                std::move(request))
-      .then(
-          [self, o, done](endpoint_response& response) {
-            order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
-            auto body = json::parse(response.json, nullptr, false);
-            auto status = text_field(body, "status");
-            bool answered = response.status >= 200 && response.status < 300 && body.is_object();
-            if (answered && (status == "expired" || status == "rejected")) {
-              // The exchange took the order and did not fill it: not marketable, no market
-              // data, cancelled before it arrived.
-              auto why = text_field(body, "reason");
-              if (why.empty())
-                why = status;
-              if (status == "expired") {
-                result.outcome = "expired";
-                result.reason = why;
-              } else {
-                ++self->state.rejected;
-                result.reason = "exchange_rejected: " + why;
-              }
-            } else if (answered) {
-              result.filled_quantity = number_field(body, "filled_quantity");
-              result.fill_price = number_field(body, "fill_price");
-              result.fee = number_field(body, "fee");
-              bool sane = result.filled_quantity > 0
-                          && result.filled_quantity <= o.quantity * (1 + 1e-9)
-                          && result.fill_price > 0 && std::isfinite(result.fee);
-              result.outcome = sane ? "filled" : "accepted";
-              if (sane)
-                book_fill(self, o, result);
-            } else {
-              ++self->state.rejected;
-              result.reason = "exchange_rejected: status " + std::to_string(response.status);
-            }
-            done(result);
-          },
-          [self, o, done](caf::error& err) {
-            ++self->state.failed;
-            order_result result{o.client_order_id, "failed", self->system().render(err), 0, 0, 0};
-            done(result);
-          });
+  call_endpoint(
+      self, std::move(request),
+      [self, o, done](endpoint_response& response) {
+        order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
+        auto body = json::parse(response.json, nullptr, false);
+        auto status = text_field(body, "status");
+        bool answered = response.status >= 200 && response.status < 300 && body.is_object();
+        if (answered && (status == "expired" || status == "rejected")) {
+          // The exchange took the order and did not fill it: not marketable, no market
+          // data, cancelled before it arrived.
+          auto why = text_field(body, "reason");
+          if (why.empty())
+            why = status;
+          if (status == "expired") {
+            result.outcome = "expired";
+            result.reason = why;
+          } else {
+            ++self->state.rejected;
+            result.reason = "exchange_rejected: " + why;
+          }
+        } else if (answered) {
+          result.filled_quantity = number_field(body, "filled_quantity");
+          result.fill_price = number_field(body, "fill_price");
+          result.fee = number_field(body, "fee");
+          bool sane = result.filled_quantity > 0
+                      && result.filled_quantity <= o.quantity * (1 + 1e-9) && result.fill_price > 0
+                      && std::isfinite(result.fee);
+          result.outcome = sane ? "filled" : "accepted";
+          if (sane)
+            book_fill(self, o, result);
+        } else {
+          ++self->state.rejected;
+          result.reason = "exchange_rejected: status " + std::to_string(response.status);
+        }
+        done(result);
+      },
+      [self, o, done](caf::error& err) {
+        ++self->state.failed;
+        order_result result{o.client_order_id, "failed", self->system().render(err), 0, 0, 0};
+        done(result);
+      });
 }
 
 constexpr double flatten_slippage = 0.05;
@@ -492,30 +551,28 @@ constexpr double flatten_slippage = 0.05;
 // Asks the exchange to cancel an order; cancels pass at every level, HALT and SHUTDOWN included.
 void cancel(self_pointer self, const std::string& client_order_id,
             std::function<void(order_result&)> done) {
-  auto& st = self->state;
   endpoint_request request;
   request.operation = "cancel_order";
   request.client_request_id = "cancel:" + client_order_id;
   request.json = json{{"client_order_id", client_order_id}}.dump(-1, ' ', false,
                                                                  json::error_handler_t::replace);
-  self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
-                std::move(request))
-      .then(
-          [client_order_id, done](endpoint_response& response) {
-            order_result result{client_order_id, "failed", "", 0, 0, 0};
-            auto body = json::parse(response.json, nullptr, false);
-            auto status = text_field(body, "status");
-            if (response.status >= 200 && response.status < 300
-                && (status == "cancelled" || status == "not_open"))
-              result.outcome = status;
-            else
-              result.reason = "exchange_rejected: status " + std::to_string(response.status);
-            done(result);
-          },
-          [self, client_order_id, done](caf::error& err) {
-            order_result result{client_order_id, "failed", self->system().render(err), 0, 0, 0};
-            done(result);
-          });
+  call_endpoint(
+      self, std::move(request),
+      [client_order_id, done](endpoint_response& response) {
+        order_result result{client_order_id, "failed", "", 0, 0, 0};
+        auto body = json::parse(response.json, nullptr, false);
+        auto status = text_field(body, "status");
+        if (response.status >= 200 && response.status < 300
+            && (status == "cancelled" || status == "not_open"))
+          result.outcome = status;
+        else
+          result.reason = "exchange_rejected: status " + std::to_string(response.status);
+        done(result);
+      },
+      [self, client_order_id, done](caf::error& err) {
+        order_result result{client_order_id, "failed", self->system().render(err), 0, 0, 0};
+        done(result);
+      });
 }
 
 // Closes every position at its last mark; calls `finished` when every closing order has an
@@ -568,6 +625,15 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   enroll(self);
   subscribe_market(self);
   load(self);
+  find_breaker(self);
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    if (st.breaker && down.source == st.breaker.address()) {
+      // The registry starts it again on the next call; until then calls go through it.
+      st.breaker = nullptr;
+      self->delayed_send(self, std::chrono::milliseconds(100), find_breaker_atom::value);
+    }
+  });
   self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
   return {
       [self](submit_order_atom, order& o) -> caf::result<order_result> {
@@ -577,7 +643,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
         if (self->state.options.max_trades_per_hour > 0)
           self->state.b.trades.push_back(now_us());
         auto rp = self->make_response_promise<order_result>();
-        execute(self, std::move(o), [rp](order_result& result) mutable { rp.deliver(result); });
+        execute(self, std::move(o), answer_later(self, rp));
         return rp;
       },
       [self](cancel_order_atom, std::string& client_order_id) -> caf::result<order_result> {
@@ -585,7 +651,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
           return order_result{"", "rejected", "invalid_order: a cancel needs a client order id",
                               0,  0,          0};
         auto rp = self->make_response_promise<order_result>();
-        cancel(self, client_order_id, [rp](order_result& result) mutable { rp.deliver(result); });
+        cancel(self, client_order_id, answer_later(self, rp));
         return rp;
       },
       [self](const level_change& change) {
@@ -648,6 +714,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](load_atom) { load(self); },
       [self](enroll_atom) { enroll(self); },
       [self](market_atom) { subscribe_market(self); },
+      [self](find_breaker_atom) { find_breaker(self); },
       [self](roll_atom) {
         if (self->state.loaded)
           roll_day(self);

@@ -4,12 +4,12 @@
 // subscribing with a glob pattern (Redis PSUBSCRIBE rules: *, ?, [abc], \ escapes) receives
 // every topic it matches. Standard topics:
 //
-//   market.<symbol>          price ticks from an exchange adapter
+//   market.<symbol>          the top of the book at each tick (messages/market.hpp)
 //   trading.signals          strategy signals
 //   trading.orders           order submissions, results and cancellations
 //   trading.positions        position and P&L updates
 //   trading.alerts           risk warnings and limit breaches
-//   trading.system           runtime lifecycle: start, stop, subsystem restarts
+//   trading.system           runtime lifecycle: start, stop, restarts, bots given up
 //   emergency.level_changed  every emergency level change (also sent to bots directly)
 //   breaker.state_changed    circuit breaker transitions
 //   bot.<id>.*               a bot's own topics

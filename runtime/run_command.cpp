@@ -54,16 +54,24 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
   };
 }
 
-// One synchronous request from the run loop's thread; nullopt when it fails or times out.
+// One synchronous request from the run loop's thread, within `timeout`; nullopt when it fails
+// or times out.
 template <class T, class Handle, class... Ts>
-std::optional<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
+std::optional<T> ask_within(std::chrono::seconds timeout, caf::actor_system& sys,
+                            const Handle& dest, Ts&&... xs) {
   if (!dest)
     return std::nullopt;
   caf::scoped_actor self{sys};
   std::optional<T> result;
-  self->request(dest, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
       .receive([&](T& value) { result = std::move(value); }, [](caf::error&) {});
   return result;
+}
+
+// For the status line and the small parts of the summary: quick, or not at all.
+template <class T, class Handle, class... Ts>
+std::optional<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
+  return ask_within<T>(std::chrono::seconds(2), sys, dest, std::forward<Ts>(xs)...);
 }
 
 std::string money(double value) {
@@ -177,7 +185,9 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
               {"realized_pnl", 0.0}, {"unrealized_pnl", 0.0},
               {"fees", 0.0},         {"rejections", json::object()}};
   json bots = json::array();
-  if (auto all = ask<std::vector<bot_stats>>(sys, node.bots(), bots_atom::value)) {
+  // Every bot's figures: with 100,000 bots, a large answer.
+  if (auto all = ask_within<std::vector<bot_stats>>(std::chrono::seconds(60), sys, node.bots(),
+                                                    bots_atom::value)) {
     for (const auto& b : *all) {
       bots.push_back(bot_json(b));
       totals["bots"] = totals["bots"].get<uint64_t>() + 1;

@@ -2,6 +2,7 @@
 // on a breach, and a daily loss that survives a restart.
 
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -237,4 +238,22 @@ TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges i
   CHECK(flat);
   CHECK(f.level().bots_acknowledged == f.level().bots_registered);
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
+}
+
+TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[risk]") {
+  // The exchange takes 3 s to answer: the order is still held when the monitor is restarted.
+  order_path_fixture f{limits({{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "3000"}})};
+  auto started = std::chrono::steady_clock::now();
+  auto answer = std::async(std::launch::async, [&] {
+    order o{"bot-1", "BTC-USD", order_side::buy, 1, 100, "held-1", ""};
+    return testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value, o);
+  });
+  std::this_thread::sleep_for(300ms);
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  auto result = answer.get();
+  auto waited = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(result);
+  CHECK_THAT(f.sys->render(result.error()), Catch::Matchers::Contains("may have been executed"));
+  CHECK(waited < 2500ms);
 }
