@@ -233,8 +233,9 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
 void print_text(const json& s, std::ostream& out) {
   const size_t shown = 50;
   out << "\nbrokedancer run: " << s["stopped_because"].get<std::string>();
-  if (!s["detail"].get<std::string>().empty())
-    out << " (" << s["detail"].get<std::string>() << ")";
+  auto detail = s["detail"].get<std::string>();
+  if (!detail.empty() && detail != s["stopped_because"].get<std::string>())
+    out << " (" << detail << ")";
   out << ", after " << static_cast<int64_t>(s["seconds"].get<double>() * 10) / 10.0
       << " s, exit code " << s["exit_code"].get<int>() << '\n';
   if (s.contains("level"))
