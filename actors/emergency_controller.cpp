@@ -352,6 +352,9 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
       [self](raise_atom, emergency_level level, std::string& reason,
              change_source source) -> caf::result<level_change> {
         auto& d = *self->state.data;
+        if (!is_valid(level) || !is_valid(source))
+          return make_error(errc::invalid_argument, "no such level or source: " + to_string(level)
+                                                        + ", " + to_string(source));
         if (reason.empty())
           return make_error(errc::invalid_argument, "a level change needs a reason");
         if (level <= d.current.level)
@@ -363,6 +366,8 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
       [self](resume_atom, emergency_level level, std::string& reason,
              change_source source) -> caf::result<level_change> {
         auto& d = *self->state.data;
+        if (!is_valid(level))
+          return make_error(errc::invalid_argument, "no such level: " + to_string(level));
         if (source != change_source::operator_request)
           return make_error(errc::invalid_argument,
                             "only an operator may lower the emergency level, not "

@@ -29,6 +29,11 @@ enum class emergency_level : uint8_t { normal = 0, alert = 1, halt = 2, shutdown
 std::string to_string(emergency_level level);
 bool from_string(const std::string& text, emergency_level& level);
 
+// A value read off the wire may be any byte: only these four are levels.
+constexpr bool is_valid(emergency_level level) {
+  return level <= emergency_level::shutdown;
+}
+
 // New orders are accepted at NORMAL and ALERT only.
 constexpr bool trading_allowed(emergency_level level) {
   return level < emergency_level::halt;
@@ -47,6 +52,10 @@ enum class change_source : uint8_t {
 };
 
 std::string to_string(change_source source);
+
+constexpr bool is_valid(change_source source) {
+  return source <= change_source::stop;
+}
 bool from_string(const std::string& text, change_source& source);
 
 struct level_change {

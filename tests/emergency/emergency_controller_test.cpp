@@ -134,6 +134,21 @@ TEST_CASE("anyone raises the level, only an operator lowers it with a reason, an
   CHECK(f.status()->current.level == emergency_level::shutdown);
 }
 
+TEST_CASE("a level or source that is no such thing is refused, and changes nothing",
+          "[emergency]") {
+  controller_fixture f;
+  // What a peer could send over the network: any byte where an enum is expected.
+  auto bogus = static_cast<emergency_level>(200);
+  CHECK(is(f.raise(bogus).error(), errc::invalid_argument));
+  CHECK(is(f.raise(emergency_level::halt, "test", static_cast<change_source>(99)).error(),
+           errc::invalid_argument));
+  CHECK(is(f.resume(bogus).error(), errc::invalid_argument));
+  auto status = f.status();
+  REQUIRE(status);
+  CHECK(status->current.level == emergency_level::normal);
+  CHECK(status->current.sequence == 0);
+}
+
 TEST_CASE("a HALT reaches 10,000 bots and every one acknowledges it", "[emergency]") {
   controller_fixture f;
   constexpr int bots = 10000;
