@@ -37,7 +37,7 @@ struct host_state {
   std::shared_ptr<strategy> instance;
   std::shared_ptr<bot_record> record;
   bot_services services;
-  uint32_t incarnation = 1;
+  std::string order_ids; // the prefix of this incarnation's client order ids
   logger log{"bot"};
   std::unique_ptr<host_context> context;
 
@@ -149,8 +149,7 @@ public:
     o.side = side;
     o.quantity = quantity;
     o.price = limit_price;
-    o.client_order_id =
-        st.config.id + "-" + std::to_string(st.incarnation) + "-" + std::to_string(++st.next_order);
+    o.client_order_id = st.order_ids + std::to_string(++st.next_order);
     st.open.emplace(o.client_order_id, o);
     update_stats(st, [](bot_stats& s) { ++s.orders; });
     auto self = self_;
@@ -222,6 +221,13 @@ public:
 
   void publish(const std::string& topic, const json& payload) override {
     auto self = self_;
+    // What the infrastructure says on these topics, others act on: a bot does not speak there.
+    for (std::string_view reserved : {"market.", "emergency.", "breaker."})
+      if (topic.compare(0, reserved.size(), reserved) == 0) {
+        self_->state.log.warn("a bot may not publish on the infrastructure's topics",
+                              {{"bot", self_->state.config.id}, {"topic", topic}});
+        return;
+      }
     self_
         ->request(self_->state.services.bus, request_timeout, publish_atom::value, topic,
                   payload.dump(-1, ' ', false, json::error_handler_t::replace), correlation_id{})
@@ -336,6 +342,11 @@ void enroll(self_pointer self) {
       .then(
           [self](level_change& current) {
             self->state.level.take(current);
+            // Spawned or restarted while the node shuts down: nothing to do but stop.
+            if (self->state.level.level() == emergency_level::shutdown) {
+              self->quit();
+              return;
+            }
             self->state.registered = true;
             start_when_ready(self);
           },
@@ -393,7 +404,7 @@ void mark(self_pointer self, const event& ev) {
 
 caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<strategy> instance,
                        json params, std::shared_ptr<bot_record> record, bot_services services,
-                       uint32_t incarnation) {
+                       std::string order_ids) {
   exit_with_exception_text(self);
   auto& st = self->state;
   st.config = std::move(config);
@@ -401,7 +412,7 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
   st.params = std::move(params);
   st.record = std::move(record);
   st.services = std::move(services);
-  st.incarnation = incarnation;
+  st.order_ids = std::move(order_ids);
   {
     std::lock_guard<std::mutex> guard{st.record->mutex};
     st.holdings = st.record->holdings;
@@ -435,7 +446,7 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
           self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value,
                      change.sequence);
         // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops.
-        if (taken && change.level == emergency_level::shutdown)
+        if (s.level.level() == emergency_level::shutdown)
           self->quit();
       },
       [self](timer_atom, const std::string& name) {
@@ -452,9 +463,9 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
 caf::actor spawn_bot_host(caf::actor_system& sys, bot_config config,
                           std::shared_ptr<strategy> instance, nlohmann::json params,
                           std::shared_ptr<bot_record> record, bot_services services,
-                          uint32_t incarnation) {
+                          std::string order_ids) {
   return sys.spawn(bot_host, std::move(config), std::move(instance), std::move(params),
-                   std::move(record), std::move(services), incarnation);
+                   std::move(record), std::move(services), std::move(order_ids));
 }
 
 } // namespace brokedancer

@@ -53,11 +53,12 @@ using bot_ready_atom = caf::atom_constant<caf::atom("bot_ready")>;
 // The key under which a bot's saved state lives.
 std::string bot_state_key(const std::string& bot_id);
 
-// `incarnation` numbers the bot's starts from 1; it keeps client order ids unique across
-// restarts.
+// `order_ids` prefixes the incarnation's client order ids ("<bot>-<run>-<incarnation>-"): an
+// exchange executes an id at most once, so an id must never come back -- not after a restart of
+// the bot, nor in the next run of the process.
 caf::actor spawn_bot_host(caf::actor_system& sys, bot_config config,
                           std::shared_ptr<strategy> instance, nlohmann::json params,
                           std::shared_ptr<bot_record> record, bot_services services,
-                          uint32_t incarnation);
+                          std::string order_ids);
 
 } // namespace brokedancer

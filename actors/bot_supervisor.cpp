@@ -34,12 +34,23 @@ struct bot_entry {
 
 struct bot_supervisor_data {
   std::map<std::string, bot_entry> bots; // ordered: reports list bots by id
+  // Tells this run's client order ids from the last run's: microseconds since the epoch at
+  // start, in base 36.
+  std::string run_id;
   bool initial_spawned = false;
   bool market_started = false;
 };
 
 std::shared_ptr<bot_supervisor_data> make_bot_supervisor_data() {
-  return std::make_shared<bot_supervisor_data>();
+  auto data = std::make_shared<bot_supervisor_data>();
+  auto us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  do {
+    data->run_id.insert(data->run_id.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);
+    us /= 36;
+  } while (us > 0);
+  return data;
 }
 
 std::string check_bot_id(const std::string& id) {
@@ -131,11 +142,12 @@ bool spawn_incarnation(self_pointer self, bot_entry& entry) {
     st.log.error("bot refused its parameters", {{"bot", entry.config.id}, {"problem", problem}});
     return false;
   }
-  auto incarnation = ++entry.incarnations;
+  auto order_ids =
+      entry.config.id + "-" + st.data->run_id + "-" + std::to_string(++entry.incarnations) + "-";
   auto services = st.services;
   services.supervisor = caf::actor_cast<caf::actor>(self);
   entry.current = spawn_bot_host(self->system(), entry.config, std::move(instance), entry.params,
-                                 entry.record, std::move(services), incarnation);
+                                 entry.record, std::move(services), std::move(order_ids));
   self->monitor(entry.current);
   st.by_address.emplace(entry.current.address(), entry.config.id);
   with_stats(entry, [](bot_stats& s) { s.state = "starting"; });
@@ -246,9 +258,11 @@ caf::error add_bot(self_pointer self, bot_config config) {
   if (existing != st.data->bots.end() && !existing->second.finished)
     return make_error(errc::invalid_argument, "bot " + config.id + " exists already");
   bot_entry entry;
-  if (existing != st.data->bots.end())
-    entry.record = existing->second.record; // a bot spawned again keeps its counters
-  else
+  if (existing != st.data->bots.end()) {
+    // A bot spawned again keeps its counters, and its incarnations go on: its order ids too.
+    entry.record = existing->second.record;
+    entry.incarnations = existing->second.incarnations;
+  } else
     entry.record = std::make_shared<bot_record>();
   with_stats(entry, [&](bot_stats& s) {
     s.id = config.id;

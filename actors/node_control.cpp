@@ -14,6 +14,11 @@ namespace brokedancer {
 namespace {
 
 constexpr auto ask_timeout = std::chrono::seconds(5);
+// A resume is answered once it is persisted, which the controller allows 5 s: wait longer, or
+// an operator could be told it failed when it happened.
+constexpr auto change_timeout = std::chrono::seconds(15);
+// Reasons travel to every bot, into the store and the log: a sentence, not a document.
+constexpr size_t max_reason_bytes = 1024;
 // A change returns once every bot has acknowledged; a node with a stuck bot must still answer.
 constexpr auto ack_timeout = std::chrono::seconds(60);
 
@@ -49,11 +54,17 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
   auto& st = self->state;
   if (reason.empty())
     return make_error(errc::invalid_argument, "an operator's level change needs a reason");
+  if (reason.size() > max_reason_bytes)
+    return make_error(errc::invalid_argument, "a reason is at most "
+                                                  + std::to_string(max_reason_bytes)
+                                                  + " bytes, not " + std::to_string(reason.size()));
+  if (!is_valid(level))
+    return make_error(errc::invalid_argument, "no such level: " + to_string(level));
   st.log.warn(
       "operator command",
       {{"command", caf::to_string(Atom::value)}, {"level", to_string(level)}, {"reason", reason}});
   auto rp = self->make_response_promise<control_reply>();
-  self->request(st.services.emergency, ask_timeout, op, level, std::move(reason),
+  self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
                 change_source::operator_request)
       .then([self, rp](level_change& change) { await_acknowledgements(self, change, rp); },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });

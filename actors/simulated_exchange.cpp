@@ -5,6 +5,7 @@
 #include <deque>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -43,7 +44,10 @@ struct exchange_state {
   uint64_t next_delayed = 1;
   std::unordered_map<uint64_t, delayed_answer> delayed;
   std::unordered_map<std::string, quote> book; // the latest top of the book, by symbol
+  // Cancels for orders not seen yet, oldest first in `cancels`: an order that arrives after its
+  // cancel is refused. Bounded like the answers: the oldest are forgotten first.
   std::unordered_map<std::string, bool> cancelled_before_arrival;
+  std::deque<std::string> cancels;
   logger log{"exchange"};
 
   // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call.
@@ -154,8 +158,13 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
       answer["status"] = "not_open"; // executed already: nothing rests on this exchange
     } else {
       answer["status"] = "cancelled";
-      if (st.cancelled_before_arrival.size() < st.settings.remembered_requests)
-        st.cancelled_before_arrival.emplace(order_id, true);
+      if (st.cancelled_before_arrival.emplace(order_id, true).second) {
+        st.cancels.push_back(order_id);
+        if (st.cancels.size() > st.settings.remembered_requests) {
+          st.cancelled_before_arrival.erase(st.cancels.front());
+          st.cancels.pop_front();
+        }
+      }
     }
   }
   ++st.executions;
@@ -236,14 +245,19 @@ simulated_exchange(self_pointer self, simulated_exchange_settings settings, even
       [self](const event& ev) {
         quote q;
         std::string why;
+        constexpr std::string_view prefix = "market.";
         if (!decode_quote(ev.json, q, why)) {
           self->state.log.warn("ignoring a market event that is not a quote",
                                {{"topic", ev.topic}, {"problem", why}});
           return;
         }
-        auto& slot = self->state.book[q.symbol];
-        if (q.sequence >= slot.sequence)
-          slot = std::move(q);
+        // The topic says which book it is for; a quote that names another symbol is not one.
+        if (ev.topic.size() <= prefix.size() || ev.topic.substr(prefix.size()) != q.symbol) {
+          self->state.log.warn("ignoring a quote published on another symbol's topic",
+                               {{"topic", ev.topic}, {"symbol", q.symbol}});
+          return;
+        }
+        self->state.book[q.symbol] = std::move(q);
       },
       [self](respond_atom, uint64_t id) {
         auto found = self->state.delayed.find(id);

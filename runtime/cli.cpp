@@ -91,7 +91,7 @@ int cli_main(int argc, char** argv) {
   run_cmd->add_option("-b,--bots", run_options.bots, "bots to spawn (overrides bots.count)")
       ->check(CLI::Range(0, 1000000));
   run_cmd->add_option("-d,--duration", run_options.duration_s, "stop after this many seconds")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 1e7));
   run_cmd->add_option("--seed", run_options.seed,
                       "random seed of the market and every simulated endpoint (overrides "
                       "market.seed and resilience.endpoints.*.seed)");

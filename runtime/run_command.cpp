@@ -336,8 +336,14 @@ int run_command(const run_command_options& options) {
   node->before_stop([&](const run_result& result) {
     status.finish();
     auto seconds = std::chrono::duration<double>(clock::now() - started).count();
-    std::lock_guard<std::mutex> guard{events->mutex};
-    summary = gather_summary(*node, result, *events, seconds);
+    // A copy of the journal, so that its keeper is not blocked while the others are asked.
+    journal copy;
+    {
+      std::lock_guard<std::mutex> guard{events->mutex};
+      copy.breaker_transitions = events->breaker_transitions;
+      copy.emergency_changes = events->emergency_changes;
+    }
+    summary = gather_summary(*node, result, copy, seconds);
   });
   std::optional<std::chrono::milliseconds> duration;
   if (options.duration_s)

@@ -183,6 +183,13 @@ runtime::runtime(runtime_config config, runtime_options extras)
     if (!port) {
       auto why = d.system->render(port.error());
       caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
+      {
+        std::lock_guard<std::mutex> guard{d.mutex};
+        d.tree = {};
+      }
+      // Stopped here, while the mutex the supervisor's exit functor takes is still alive
+      // (impl's members go in reverse order, the mutex before the system).
+      d.system.reset();
       throw std::runtime_error("cannot listen for operators on " + d.config.node.control_host + ":"
                                + std::to_string(d.config.node.control_port) + ": " + why
                                + " (is another node using node.control_port?)");
@@ -197,7 +204,11 @@ runtime::~runtime() {
   auto& d = *impl_;
   if (d.tree.supervisor)
     caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
-  d.tree = {};
+  {
+    // on_intensity_exceeded reads the tree from the supervisor's thread.
+    std::lock_guard<std::mutex> guard{d.mutex};
+    d.tree = {};
+  }
   // ~actor_system waits for every actor; nothing of ours holds one past this point.
   d.system.reset();
   d.log.info("runtime stopped");
