@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,6 +20,8 @@ namespace brokedancer {
 struct emergency_data {
   level_change current;
   bool restored = false;
+  // A raise made before the persisted level was read: applied on top of it once it is.
+  std::optional<level_change> deferred;
   bool persisted = false;
   bool shutdown_done = false;
   std::unordered_map<caf::actor_addr, caf::actor> bots;
@@ -298,6 +301,15 @@ void restore(self_pointer self) {
               s.log.info("no persisted emergency level; starting at the current one",
                          {{"level", to_string(d.current.level)}});
             }
+            if (d.deferred && d.deferred->level > d.current.level) {
+              auto change = *d.deferred;
+              change.previous = d.current.level;
+              change.sequence = d.current.sequence + 1;
+              d.current = change;
+              s.log.warn("a raise made while the level was read takes effect",
+                         {{"level", to_string(change.level)}, {"reason", change.reason}});
+            }
+            d.deferred.reset();
             d.persisted = false;
             // Bots registered meanwhile were told to wait; now they learn the level in force.
             persist(self, [self](bool) { announce(self, self->state.data->current); });
@@ -357,6 +369,19 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
                                                         + ", " + to_string(source));
         if (reason.empty())
           return make_error(errc::invalid_argument, "a level change needs a reason");
+        if (!d.restored) {
+          // Persisting it now would overwrite what is stored (a HALT could be lost), and
+          // announcing it would tell bots a level that may not be the one in force: it waits
+          // for the restore, and bots stay at the provisional HALT meanwhile.
+          if (!d.deferred || level > d.deferred->level)
+            d.deferred = make_change(self, level, reason, source);
+          auto waiting = d.current;
+          waiting.level = std::max(level, emergency_level::halt);
+          waiting.reason = "raised to " + to_string(level) + " (" + reason
+                           + "); in force once the persisted level has been read";
+          waiting.provisional = true;
+          return waiting;
+        }
         if (level <= d.current.level)
           return d.current;
         auto change = make_change(self, level, std::move(reason), source);

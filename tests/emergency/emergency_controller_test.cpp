@@ -249,3 +249,129 @@ TEST_CASE("a node killed with SIGKILL while HALTed comes back HALTed on the same
   again.close_input();
   CHECK(again.wait(20s) == std::optional<int>{0});
 }
+
+namespace {
+
+// A store that takes `delay` to answer a read, holding one value: what the controller reads
+// at start while its persisted level is slow to come.
+caf::behavior slow_store(caf::event_based_actor* self, std::shared_ptr<std::string> stored,
+                         std::chrono::milliseconds delay) {
+  return {
+      [self, stored, delay](get_atom, const std::string&) {
+        auto rp = self->make_response_promise<maybe_value>();
+        auto value = maybe_value{!stored->empty(), *stored};
+        self->delayed_send(self, delay, std::string{"answer"});
+        self->become(caf::keep_behavior, [self, rp, value](const std::string&) mutable {
+          rp.deliver(value);
+          self->unbecome();
+        });
+        return rp;
+      },
+      [stored](set_atom, const std::string&, std::string& json, int64_t) { *stored = json; },
+  };
+}
+
+// What a registered bot heard, in order, as its level_tracker took it.
+caf::behavior tracking_bot(caf::event_based_actor* self,
+                           std::shared_ptr<std::vector<level_change>> heard) {
+  return {[self, heard](const level_change& change) {
+    heard->push_back(change);
+    self->send(caf::actor_cast<emergency_actor>(self->current_sender()), emergency_ack_atom::value,
+               change.sequence);
+  }};
+}
+
+} // namespace
+
+TEST_CASE("a raise before the persisted level is read neither overwrites it nor lets bots trade",
+          "[emergency]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  level_change persisted_halt;
+  persisted_halt.level = emergency_level::halt;
+  persisted_halt.previous = emergency_level::normal;
+  persisted_halt.reason = "before the restart";
+  persisted_halt.source = change_source::operator_request;
+  persisted_halt.sequence = 5;
+  auto stored = std::make_shared<std::string>(encode_level_change(persisted_halt));
+  auto store = caf::actor_cast<state_store_actor>(sys.spawn(slow_store, stored, 300ms));
+  emergency_options options;
+  options.node_name = "test";
+  auto controller = spawn_emergency_controller(sys, make_emergency_data(), options, store, {}, {});
+  auto heard = std::make_shared<std::vector<level_change>>();
+  auto bot = sys.spawn(tracking_bot, heard);
+  auto first = testing::call<level_change>(sys, controller, register_bot_atom::value, bot);
+  REQUIRE(first);
+  CHECK(first->provisional);
+  CHECK(first->level == emergency_level::halt);
+  // The risk monitor raises ALERT while the level is still being read.
+  auto alert =
+      testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::alert,
+                                  std::string{"near a limit"}, change_source::risk_monitor);
+  REQUIRE(alert);
+  CHECK(alert->provisional);
+  CHECK_FALSE(trading_allowed(alert->level));
+  // Once read, the persisted HALT is in force -- not the ALERT -- and still stored.
+  emergency_status status;
+  for (int i = 0; i < 400; ++i) {
+    auto s = testing::call<emergency_status>(sys, controller, status_atom::value);
+    REQUIRE(s);
+    status = *s;
+    if (status.restored && status.persisted && status.bots_acknowledged == 1)
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(status.current.level == emergency_level::halt);
+  CHECK(status.current.reason == "before the restart");
+  level_change now_stored;
+  std::string why;
+  REQUIRE(decode_level_change(*stored, now_stored, why));
+  CHECK(now_stored.level == emergency_level::halt);
+  // The bot never heard a level that let it trade.
+  for (const auto& change : *heard)
+    CHECK_FALSE(trading_allowed(change.level));
+  for (const caf::actor& a :
+       {caf::actor_cast<caf::actor>(controller), bot, caf::actor_cast<caf::actor>(store)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a raise above the persisted level, made while it is read, takes effect after it",
+          "[emergency]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  level_change persisted_alert;
+  persisted_alert.level = emergency_level::alert;
+  persisted_alert.reason = "stored";
+  persisted_alert.source = change_source::risk_monitor;
+  persisted_alert.sequence = 5;
+  auto stored = std::make_shared<std::string>(encode_level_change(persisted_alert));
+  auto store = caf::actor_cast<state_store_actor>(sys.spawn(slow_store, stored, 300ms));
+  emergency_options options;
+  options.node_name = "test";
+  auto controller = spawn_emergency_controller(sys, make_emergency_data(), options, store, {}, {});
+  REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
+                                      std::string{"operator, early"},
+                                      change_source::operator_request));
+  emergency_status status;
+  for (int i = 0; i < 400; ++i) {
+    auto s = testing::call<emergency_status>(sys, controller, status_atom::value);
+    REQUIRE(s);
+    status = *s;
+    if (status.restored && status.persisted)
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(status.current.level == emergency_level::halt);
+  CHECK(status.current.previous == emergency_level::alert);
+  CHECK(status.current.reason == "operator, early");
+  CHECK(status.current.sequence == 6);
+  level_change now_stored;
+  std::string why;
+  REQUIRE(decode_level_change(*stored, now_stored, why));
+  CHECK(now_stored.level == emergency_level::halt);
+  for (const caf::actor& a :
+       {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(store)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
