@@ -183,10 +183,11 @@ void outcome(self_pointer self, uint64_t id, breaker_machine::permit permit,
     return;
   }
   // Never retry into an open breaker (the endpoint is failing, a retry would only wait), nor
-  // once trading has stopped: a HALT means no order goes out again by itself.
+  // once trading has stopped: a HALT means no order goes out again by itself -- except one
+  // that closes exposure, which is what SHUTDOWN needs to get through.
   auto state = st.machine->state();
   if (state == breaker_state::open || state == breaker_state::forced_open
-      || (st.level.known() && !trading_allowed(st.level.level()))) {
+      || (st.level.known() && !trading_allowed(st.level.level()) && !call.request.reduces_risk)) {
     finish(self, id);
     return;
   }
@@ -216,6 +217,16 @@ void attempt(self_pointer self, uint64_t id) {
     fail_call(self, id,
               make_error(errc::endpoint_timeout,
                          st.options.endpoint + ": the call's deadline passed before an answer"));
+    return;
+  }
+  // An order that passed the risk monitor just before a HALT may still be queued here; the HALT
+  // overtook it (high priority), so it does not go out. Closing orders do.
+  if (call.request.operation == "submit_order" && !call.request.reduces_risk && st.level.known()
+      && !trading_allowed(st.level.level())) {
+    fail_call(self, id,
+              make_error(errc::trading_halted, "the emergency level is "
+                                                   + to_string(st.level.level())
+                                                   + ": the order was not sent"));
     return;
   }
   auto permit = st.machine->try_acquire(now);

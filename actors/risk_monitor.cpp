@@ -5,8 +5,10 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -171,6 +173,7 @@ struct monitor_state {
   // book is written when the write in flight returns.
   bool persisting = false;
   bool dirty = false;
+  std::vector<std::function<void()>> after_next_write; // wait for the write after the one in flight
   // Orders and cancels waiting for the endpoint, so that none is left unanswered.
   std::unordered_map<uint64_t, caf::typed_response_promise<order_result>> pending;
   uint64_t next_pending = 0;
@@ -202,18 +205,25 @@ double equity(const monitor_state& st) {
   return st.options.starting_equity + st.b.realized + st.b.unrealized();
 }
 
-void persist(self_pointer self) {
+// Writes the book; `then` (if any) runs once a write that began after this call has ended.
+void persist(self_pointer self, std::function<void()> then = nullptr) {
   auto& st = self->state;
+  if (then)
+    st.after_next_write.push_back(std::move(then));
   if (st.persisting) {
     st.dirty = true;
     return;
   }
   st.persisting = true;
   st.dirty = false;
-  auto written = [self] {
+  auto callbacks = std::make_shared<std::vector<std::function<void()>>>();
+  callbacks->swap(st.after_next_write);
+  auto written = [self, callbacks] {
     auto& s = self->state;
     s.persisting = false;
-    if (s.dirty)
+    for (auto& f : *callbacks)
+      f();
+    if (s.dirty || !s.after_next_write.empty())
       persist(self);
   };
   self->request(st.store, std::chrono::seconds(5), set_atom::value, st.options.state_key,
@@ -494,9 +504,11 @@ void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_re
 }
 
 // Sends an order that has passed its checks through the endpoint's breaker and books the fill.
-void execute(self_pointer self, order o, std::function<void(order_result&)> done) {
+void execute(self_pointer self, order o, std::function<void(order_result&)> done,
+             bool reduces_risk = false) {
   endpoint_request request;
   request.operation = "submit_order";
+  request.reduces_risk = reduces_risk;
   request.client_request_id = o.client_order_id;
   request.correlation = o.correlation;
   request.json =
@@ -577,7 +589,7 @@ void cancel(self_pointer self, const std::string& client_order_id,
 
 // Closes every position at its last mark; calls `finished` when every closing order has an
 // answer (filled or not: what could not be closed is logged, loudly).
-void flatten(self_pointer self, std::function<void()> finished) {
+void flatten(self_pointer self, std::function<void()> finished, int round = 1) {
   auto& st = self->state;
   std::vector<order> closing;
   for (const auto& [symbol, p] : st.b.positions) {
@@ -595,20 +607,30 @@ void flatten(self_pointer self, std::function<void()> finished) {
     o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us());
     closing.push_back(std::move(o));
   }
-  st.log.critical("SHUTDOWN: closing every position", {{"positions", closing.size()}});
-  if (closing.empty()) {
-    finished();
+  // Done when nothing is left open (orders answered meanwhile may have opened some, hence the
+  // rounds), or after three rounds; either way the book is written before SHUTDOWN is
+  // acknowledged, so the next start sees what was closed.
+  constexpr int rounds = 3;
+  if (closing.empty() || round > rounds) {
+    if (!closing.empty())
+      st.log.critical("SHUTDOWN: positions are still open", {{"positions", closing.size()}});
+    persist(self, finished);
     return;
   }
+  st.log.critical("SHUTDOWN: closing every position",
+                  {{"positions", closing.size()}, {"round", round}});
   auto left = std::make_shared<size_t>(closing.size());
   for (auto& o : closing)
-    execute(self, o, [self, left, finished, symbol = o.symbol](order_result& result) {
-      if (result.outcome != "filled")
-        self->state.log.critical("SHUTDOWN: a position could not be closed",
-                                 {{"symbol", symbol}, {"reason", result.reason}});
-      if (--*left == 0)
-        finished();
-    });
+    execute(
+        self, o,
+        [self, left, finished, round, symbol = o.symbol](order_result& result) {
+          if (result.outcome != "filled")
+            self->state.log.critical("SHUTDOWN: a position could not be closed",
+                                     {{"symbol", symbol}, {"reason", result.reason}});
+          if (--*left == 0)
+            flatten(self, finished, round + 1);
+        },
+        true);
 }
 
 monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options,

@@ -23,6 +23,7 @@ std::string to_string(errc code) {
     case errc::endpoint_unreachable: return "endpoint_unreachable";
     case errc::unknown_endpoint: return "unknown_endpoint";
     case errc::endpoint_overloaded: return "endpoint_overloaded";
+    case errc::trading_halted: return "trading_halted";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

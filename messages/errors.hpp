@@ -47,6 +47,8 @@ enum class errc : uint8_t {
   unknown_endpoint = 15,
   // The endpoint adapter has more calls waiting than it accepts (its queue is full).
   endpoint_overloaded = 16,
+  // The emergency level is HALT or above: a new order was not sent to the endpoint.
+  trading_halted = 17,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

@@ -37,12 +37,15 @@ struct endpoint_request {
   // How long the whole call may take, retries included; 0 for the endpoint's timeout_ms.
   int64_t timeout_ms = 0;
   correlation_id correlation;
+  // Only closes exposure (the risk monitor's closing orders at SHUTDOWN): the one kind of
+  // submit_order a breaker lets through, and retries, from HALT up.
+  bool reduces_risk = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, endpoint_request& x) {
   return f(caf::meta::type_name("endpoint_request"), x.operation, x.json, x.client_request_id,
-           x.timeout_ms, x.correlation);
+           x.timeout_ms, x.correlation, x.reduces_risk);
 }
 
 struct endpoint_response {

@@ -82,7 +82,7 @@ bus_stats sample<bus_stats>() {
 
 template <>
 endpoint_request sample<endpoint_request>() {
-  return {"POST /api/v3/order", R"({"qty": 1})", "order-7-1", 2500, "0123456789abcdef"};
+  return {"POST /api/v3/order", R"({"qty": 1})", "order-7-1", 2500, "0123456789abcdef", true};
 }
 
 template <>

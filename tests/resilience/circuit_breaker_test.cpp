@@ -499,8 +499,9 @@ TEST_CASE("through the registry, a breaker on one endpoint never affects another
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("once the emergency level is HALT, a failed call is not retried",
-          "[breaker][retry][emergency]") {
+TEST_CASE(
+    "once the emergency level is HALT, no new order goes out and a failed call is not retried",
+    "[breaker][retry][emergency]") {
   caf::actor_system_config cfg;
   register_message_types(cfg);
   caf::actor_system sys{cfg};
@@ -542,10 +543,21 @@ TEST_CASE("once the emergency level is HALT, a failed call is not retried",
   REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
                                       std::string{"test"}, change_source::operator_request));
   REQUIRE(wait_until_acknowledged(emergency_level::halt));
-  auto after = call();
-  REQUIRE(after);
-  CHECK(after->status == 503);
-  CHECK(after->attempts == 1);
+  // A new order is not sent at all.
+  auto order_after = call();
+  CHECK(is(order_after.error(), errc::trading_halted));
+  // Anything else that fails is not retried.
+  auto cancel_after = testing::call<endpoint_response>(
+      sys, breaker, call_atom::value, endpoint_request{"cancel_order", "{}", "c", 0, ""});
+  REQUIRE(cancel_after);
+  CHECK(cancel_after->status == 503);
+  CHECK(cancel_after->attempts == 1);
+  // An order that only closes exposure goes out, and is retried: SHUTDOWN needs it.
+  endpoint_request closing{"submit_order", "{}", "close", 0, ""};
+  closing.reduces_risk = true;
+  auto closing_after = testing::call<endpoint_response>(sys, breaker, call_atom::value, closing);
+  REQUIRE(closing_after);
+  CHECK(closing_after->attempts == 3);
   for (const caf::actor& a :
        {caf::actor_cast<caf::actor>(breaker), caf::actor_cast<caf::actor>(endpoint),
         caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(store)})
