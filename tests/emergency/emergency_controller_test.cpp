@@ -281,97 +281,97 @@ caf::behavior tracking_bot(caf::event_based_actor* self,
   }};
 }
 
+// A controller whose persisted level, `stored`, takes 300 ms to be read.
+struct slow_restore_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<std::string> stored;
+  state_store_actor store;
+  emergency_actor controller;
+
+  explicit slow_restore_fixture(emergency_level level, std::string reason, change_source source) {
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    level_change persisted;
+    persisted.level = level;
+    persisted.reason = std::move(reason);
+    persisted.source = source;
+    persisted.sequence = 5;
+    stored = std::make_shared<std::string>(encode_level_change(persisted));
+    store = caf::actor_cast<state_store_actor>(sys->spawn(slow_store, stored, 300ms));
+    emergency_options options;
+    options.node_name = "test";
+    controller = spawn_emergency_controller(*sys, make_emergency_data(), options, store, {}, {});
+  }
+
+  ~slow_restore_fixture() {
+    caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  }
+
+  // The status once the level has been read and written back, and `also` holds.
+  template <class Predicate>
+  emergency_status restored(Predicate also) {
+    emergency_status status;
+    for (int i = 0; i < 400; ++i) {
+      auto s = testing::call<emergency_status>(*sys, controller, status_atom::value);
+      REQUIRE(s);
+      status = *s;
+      if (status.restored && status.persisted && also(status))
+        break;
+      std::this_thread::sleep_for(5ms);
+    }
+    return status;
+  }
+
+  level_change now_stored() {
+    level_change change;
+    std::string why;
+    REQUIRE(decode_level_change(*stored, change, why));
+    return change;
+  }
+};
+
 } // namespace
 
 TEST_CASE("a raise before the persisted level is read neither overwrites it nor lets bots trade",
           "[emergency]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  level_change persisted_halt;
-  persisted_halt.level = emergency_level::halt;
-  persisted_halt.previous = emergency_level::normal;
-  persisted_halt.reason = "before the restart";
-  persisted_halt.source = change_source::operator_request;
-  persisted_halt.sequence = 5;
-  auto stored = std::make_shared<std::string>(encode_level_change(persisted_halt));
-  auto store = caf::actor_cast<state_store_actor>(sys.spawn(slow_store, stored, 300ms));
-  emergency_options options;
-  options.node_name = "test";
-  auto controller = spawn_emergency_controller(sys, make_emergency_data(), options, store, {}, {});
+  slow_restore_fixture f{emergency_level::halt, "before the restart",
+                         change_source::operator_request};
   auto heard = std::make_shared<std::vector<level_change>>();
-  auto bot = sys.spawn(tracking_bot, heard);
-  auto first = testing::call<level_change>(sys, controller, register_bot_atom::value, bot);
+  auto bot = f.sys->spawn(tracking_bot, heard);
+  auto first = testing::call<level_change>(*f.sys, f.controller, register_bot_atom::value, bot);
   REQUIRE(first);
   CHECK(first->provisional);
   CHECK(first->level == emergency_level::halt);
   // The risk monitor raises ALERT while the level is still being read.
   auto alert =
-      testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::alert,
+      testing::call<level_change>(*f.sys, f.controller, raise_atom::value, emergency_level::alert,
                                   std::string{"near a limit"}, change_source::risk_monitor);
   REQUIRE(alert);
   CHECK(alert->provisional);
   CHECK_FALSE(trading_allowed(alert->level));
   // Once read, the persisted HALT is in force -- not the ALERT -- and still stored.
-  emergency_status status;
-  for (int i = 0; i < 400; ++i) {
-    auto s = testing::call<emergency_status>(sys, controller, status_atom::value);
-    REQUIRE(s);
-    status = *s;
-    if (status.restored && status.persisted && status.bots_acknowledged == 1)
-      break;
-    std::this_thread::sleep_for(5ms);
-  }
+  auto status = f.restored([](const emergency_status& s) { return s.bots_acknowledged == 1; });
   CHECK(status.current.level == emergency_level::halt);
   CHECK(status.current.reason == "before the restart");
-  level_change now_stored;
-  std::string why;
-  REQUIRE(decode_level_change(*stored, now_stored, why));
-  CHECK(now_stored.level == emergency_level::halt);
+  CHECK(f.now_stored().level == emergency_level::halt);
   // The bot never heard a level that let it trade.
   for (const auto& change : *heard)
     CHECK_FALSE(trading_allowed(change.level));
-  for (const caf::actor& a :
-       {caf::actor_cast<caf::actor>(controller), bot, caf::actor_cast<caf::actor>(store)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(bot, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a raise above the persisted level, made while it is read, takes effect after it",
           "[emergency]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  level_change persisted_alert;
-  persisted_alert.level = emergency_level::alert;
-  persisted_alert.reason = "stored";
-  persisted_alert.source = change_source::risk_monitor;
-  persisted_alert.sequence = 5;
-  auto stored = std::make_shared<std::string>(encode_level_change(persisted_alert));
-  auto store = caf::actor_cast<state_store_actor>(sys.spawn(slow_store, stored, 300ms));
-  emergency_options options;
-  options.node_name = "test";
-  auto controller = spawn_emergency_controller(sys, make_emergency_data(), options, store, {}, {});
-  REQUIRE(testing::call<level_change>(sys, controller, raise_atom::value, emergency_level::halt,
-                                      std::string{"operator, early"},
+  slow_restore_fixture f{emergency_level::alert, "stored", change_source::risk_monitor};
+  REQUIRE(testing::call<level_change>(*f.sys, f.controller, raise_atom::value,
+                                      emergency_level::halt, std::string{"operator, early"},
                                       change_source::operator_request));
-  emergency_status status;
-  for (int i = 0; i < 400; ++i) {
-    auto s = testing::call<emergency_status>(sys, controller, status_atom::value);
-    REQUIRE(s);
-    status = *s;
-    if (status.restored && status.persisted)
-      break;
-    std::this_thread::sleep_for(5ms);
-  }
+  auto status = f.restored([](const emergency_status&) { return true; });
   CHECK(status.current.level == emergency_level::halt);
   CHECK(status.current.previous == emergency_level::alert);
   CHECK(status.current.reason == "operator, early");
   CHECK(status.current.sequence == 6);
-  level_change now_stored;
-  std::string why;
-  REQUIRE(decode_level_change(*stored, now_stored, why));
-  CHECK(now_stored.level == emergency_level::halt);
-  for (const caf::actor& a :
-       {caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(store)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  CHECK(f.now_stored().level == emergency_level::halt);
 }
