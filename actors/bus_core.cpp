@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <caf/actor_system.hpp>
+
 #include "messages/errors.hpp"
+#include "runtime/logging.hpp"
 
 namespace brokedancer {
 
@@ -52,6 +55,16 @@ event stamp(bus_data& data, const bus_options& options, std::string topic, std::
   ev.json = std::move(json);
   ev.correlation = std::move(correlation);
   return ev;
+}
+
+std::vector<subscription> forget_subscriber(bus_data& data, const caf::down_msg& down,
+                                            caf::actor_system& sys) {
+  auto removed = data.table.remove_subscriber(down.source);
+  if (!removed.empty())
+    logger{"event_bus"}.info(
+        "subscriber gone; its subscriptions were removed",
+        {{"subscriptions", removed.size()}, {"reason", sys.render(down.reason)}});
+  return removed;
 }
 
 bus_stats snapshot(const bus_data& data, std::string backend) {

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/timespan.hpp>
 
 #include "actors/subscription_table.hpp"
@@ -56,6 +58,11 @@ event stamp(bus_data& data, const bus_options& options, std::string topic, std::
 
 // The counters and subscriptions, for a status reply; the caller adds the backend's own.
 bus_stats snapshot(const bus_data& data, std::string backend);
+
+// A subscriber is gone (its down_msg): its subscriptions are removed and logged; the reply is
+// what was removed, for a backend that must also let go of them elsewhere.
+std::vector<subscription> forget_subscriber(bus_data& data, const caf::down_msg& down,
+                                            caf::actor_system& sys);
 
 // Delivery to the subscriptions of one bus incarnation. Every ack_every-th event to a
 // subscription goes as a request. CAF answers it when the subscriber's handler returns, and a

@@ -41,13 +41,8 @@ event_bus_actor::behavior_type memory_bus(bus_pointer self, std::shared_ptr<bus_
   st.options = std::move(options);
   st.delivery = std::make_unique<bus_delivery>(st.data, st.options.max_backlog);
   st.delivery->adopt(self);
-  self->set_down_handler([self](caf::down_msg& down) {
-    auto removed = self->state.data->table.remove_subscriber(down.source);
-    if (!removed.empty())
-      self->state.log.info(
-          "subscriber gone; its subscriptions were removed",
-          {{"subscriptions", removed.size()}, {"reason", self->system().render(down.reason)}});
-  });
+  self->set_down_handler(
+      [self](caf::down_msg& down) { forget_subscriber(*self->state.data, down, self->system()); });
   return {
       [self](publish_atom, std::string& topic, std::string& json,
              correlation_id& correlation) -> caf::result<uint64_t> {

@@ -217,13 +217,8 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
   });
   fresh.subscriber = redis_subscriber::spawn(self, fresh.options.connection, std::move(initial));
   self->set_down_handler([self](caf::down_msg& down) {
-    auto removed = self->state.data->table.remove_subscriber(down.source);
-    for (const auto& sub : removed)
+    for (const auto& sub : forget_subscriber(*self->state.data, down, self->system()))
       release(self, name_in_redis(self->state, sub.pattern));
-    if (!removed.empty())
-      self->state.log.info(
-          "subscriber gone; its subscriptions were removed",
-          {{"subscriptions", removed.size()}, {"reason", self->system().render(down.reason)}});
   });
   return {
       [self](publish_atom, std::string& topic, std::string& json,
