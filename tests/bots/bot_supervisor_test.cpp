@@ -207,3 +207,27 @@ TEST_CASE("from HALT up a bot's orders never reach the risk monitor, and after a
   // The strategy heard both changes, after its host had acted on them.
   REQUIRE(eventually([&] { return heard->load() >= 2; }));
 }
+
+TEST_CASE("a bot stopped by request stays stopped and is not restarted", "[bots]") {
+  runtime node{quiet_config({{"BROKEDANCER_BOTS_COUNT", "2"}}), runtime_options{}};
+  auto& sys = node.system();
+  REQUIRE(eventually([&] {
+    auto s = stats_of(node, "bot-1");
+    return s && s->state == "running";
+  }));
+  auto stopped = testing::call<bool>(sys, node.bots(), stop_bot_atom::value, std::string{"bot-1"});
+  REQUIRE(stopped);
+  CHECK(*stopped);
+  REQUIRE(eventually([&] {
+    auto s = stats_of(node, "bot-1");
+    return s && s->state == "stopped";
+  }));
+  // Nothing to stop twice, nor a bot that does not exist.
+  CHECK_FALSE(*testing::call<bool>(sys, node.bots(), stop_bot_atom::value, std::string{"bot-1"}));
+  CHECK_FALSE(*testing::call<bool>(sys, node.bots(), stop_bot_atom::value, std::string{"nobody"}));
+  std::this_thread::sleep_for(200ms);
+  auto s = stats_of(node, "bot-1");
+  CHECK(s->state == "stopped");
+  CHECK(s->restarts == 0);
+  CHECK(stats_of(node, "bot-2")->state == "running");
+}
