@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness.hpp"
+#include "runtime/allocator.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
 
@@ -89,11 +90,13 @@ int main(int argc, char** argv) {
       {"version", std::string(version())},
       {"started_at", utc_now()},
       {"hardware_threads", std::thread::hardware_concurrency()},
+      {"allocator", allocator_name()},
       {"scheduler_threads", context.scheduler_threads},
       {"scheduler_policy",
        context.scheduler_policy.empty() ? "stealing" : context.scheduler_policy},
       {"scenarios", nlohmann::json::array()},
   };
+  std::cerr << "bench: allocator " << allocator_name() << '\n';
   for (const auto* s : plan)
     report["scenarios"].push_back(bench::run_scenario(*s, repetitions, context));
   if (json_path == "-") {

@@ -19,6 +19,7 @@
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
 #include "runtime/actor_system_config.hpp"
+#include "runtime/allocator.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/infrastructure.hpp"
@@ -197,7 +198,8 @@ runtime::runtime(runtime_config config, runtime_options extras)
     d.log.info("operator control listening",
                {{"host", d.config.node.control_host}, {"port", *port}});
   }
-  d.log.info("runtime started", {{"children", d.tree.children.size()}});
+  d.log.info("runtime started",
+             {{"children", d.tree.children.size()}, {"allocator", allocator_name()}});
 }
 
 runtime::~runtime() {

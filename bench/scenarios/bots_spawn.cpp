@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +24,7 @@
 #include "actor_system.hpp"
 #include "actors/bot.hpp"
 #include "harness.hpp"
+#include "runtime/allocator.hpp"
 #include "runtime/runtime.hpp"
 
 namespace brokedancer::bench {
@@ -35,11 +35,14 @@ using clock = std::chrono::steady_clock;
 
 constexpr int count = 100000;
 
-// Heap in use (malloc'd and not freed, mmapped chunks included), in bytes: what objects cost,
-// whatever pages the allocator keeps or returns meanwhile.
+// Heap in use as the allocator counts it: what objects cost, whatever pages the allocator
+// keeps or returns meanwhile.
 double heap_bytes() {
-  auto info = mallinfo2();
-  return static_cast<double>(info.uordblks + info.hblkhd);
+  auto bytes = heap_in_use_bytes();
+  if (!bytes)
+    throw std::runtime_error(std::string{"the allocator ("} + allocator_name()
+                             + ") does not report its heap in use");
+  return static_cast<double>(*bytes);
 }
 
 // Resident memory of this process, in bytes.
