@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -20,11 +21,13 @@ namespace {
 using clock = std::chrono::steady_clock;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using deadline_atom = caf::atom_constant<caf::atom("br_dline")>;
 
 using enroll_atom = caf::atom_constant<caf::atom("br_enroll")>;
 
-using breaker_impl = breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>,
-                                           caf::reacts_to<tick_atom>, caf::reacts_to<enroll_atom>>;
+using breaker_impl =
+    breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<tick_atom>,
+                          caf::reacts_to<enroll_atom>, caf::reacts_to<deadline_atom, int64_t>>;
 
 struct pending_call {
   endpoint_request request;
@@ -32,6 +35,10 @@ struct pending_call {
   clock::time_point started;
   clock::time_point deadline;
   uint32_t attempts = 0;
+  // The attempt the endpoint is working on, if any.
+  bool in_flight = false;
+  breaker_machine::permit permit;
+  clock::time_point attempt_started;
   // The last failure, answered if no further attempt is made.
   std::optional<endpoint_response> last_response;
   caf::error last_error;
@@ -44,6 +51,11 @@ struct breaker_state_data {
   std::mt19937_64 random;
   uint64_t next_call = 1;
   std::unordered_map<uint64_t, pending_call> calls;
+  // Every open call by deadline, watched by one timer due at the earliest: a CAF request
+  // timeout per attempt would cost a round through CAF's clock thread (a mutex and a wake-up)
+  // on every order.
+  std::set<std::pair<clock::time_point, uint64_t>> deadlines;
+  std::optional<clock::time_point> watch_due;
   uint64_t timeouts = 0;
   uint64_t retries = 0;
   // What the emergency controller said; until it has said anything, retries go on (the risk
@@ -121,6 +133,7 @@ void finish(self_pointer self, uint64_t id) {
     return;
   auto call = std::move(found->second);
   st.calls.erase(found);
+  st.deadlines.erase({call.deadline, id});
   if (call.last_response) {
     call.last_response->attempts = call.attempts;
     call.last_response->latency_us =
@@ -142,14 +155,20 @@ void fail_call(self_pointer self, uint64_t id, caf::error err) {
 
 void attempt(self_pointer self, uint64_t id);
 
-void outcome(self_pointer self, uint64_t id, breaker_machine::permit permit,
-             clock::time_point attempt_started, endpoint_response* response, caf::error err) {
+// The end of the attempt `attempt_number` of call `id`: an answer, an error, or its deadline.
+// An answer that comes after the deadline ended the call finds nothing and is dropped.
+void outcome(self_pointer self, uint64_t id, uint32_t attempt_number, endpoint_response* response,
+             caf::error err) {
   auto& st = self->state;
   auto now = clock::now();
   auto found = st.calls.find(id);
-  if (found == st.calls.end())
+  if (found == st.calls.end() || !found->second.in_flight
+      || found->second.attempts != attempt_number)
     return;
   auto& call = found->second;
+  call.in_flight = false;
+  auto permit = call.permit;
+  auto attempt_started = call.attempt_started;
   bool slow = st.options.breaker.slow_call.count() > 0
               && now - attempt_started > st.options.breaker.slow_call;
   bool retry_wanted = false;
@@ -243,16 +262,57 @@ void attempt(self_pointer self, uint64_t id) {
   }
   if (call.attempts++ > 0)
     ++st.retries;
+  call.in_flight = true;
+  call.permit = permit;
+  call.attempt_started = now;
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - now);
   remaining = std::max(remaining, std::chrono::milliseconds(1));
-  // The adapter gets what is left of the deadline, so that it can give up when we do.
+  // The adapter gets what is left of the deadline, so that it can give up when we do. No CAF
+  // timeout on the request: the deadline watch ends the attempt (see `deadlines`).
   call.request.timeout_ms = remaining.count();
-  self->request(st.endpoint, remaining, call_atom::value, call.request)
-      .then([self, id, permit,
-             now](endpoint_response& response) { outcome(self, id, permit, now, &response, {}); },
-            [self, id, permit, now](caf::error& err) {
-              outcome(self, id, permit, now, nullptr, std::move(err));
+  auto number = call.attempts;
+  self->request(st.endpoint, caf::infinite, call_atom::value, call.request)
+      .then([self, id,
+             number](endpoint_response& response) { outcome(self, id, number, &response, {}); },
+            [self, id, number](caf::error& err) {
+              outcome(self, id, number, nullptr, std::move(err));
             });
+}
+
+void watch_deadline(self_pointer self, clock::time_point due) {
+  auto& st = self->state;
+  if (st.watch_due && *st.watch_due <= due)
+    return;
+  st.watch_due = due;
+  auto delay = std::max(due - clock::now(), clock::duration::zero());
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(delay),
+                     deadline_atom::value, static_cast<int64_t>(due.time_since_epoch().count()));
+}
+
+// Ends every call whose deadline has passed: an attempt in flight counts as a timeout of the
+// endpoint (for the breaker too), a call waiting for its retry fails.
+void expire_calls(self_pointer self) {
+  auto& st = self->state;
+  st.watch_due.reset();
+  auto now = clock::now();
+  while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+    auto id = st.deadlines.begin()->second;
+    auto found = st.calls.find(id);
+    if (found == st.calls.end()) {
+      st.deadlines.erase(st.deadlines.begin());
+      continue;
+    }
+    if (found->second.in_flight) {
+      outcome(self, id, found->second.attempts, nullptr, caf::sec::request_timeout);
+    } else {
+      ++st.timeouts;
+      fail_call(self, id,
+                make_error(errc::endpoint_timeout,
+                           st.options.endpoint + ": the call's deadline passed before an answer"));
+    }
+  }
+  if (!st.deadlines.empty())
+    watch_deadline(self, st.deadlines.begin()->first);
 }
 
 // Registers with the emergency controller, again and again until it answers: a breaker
@@ -303,11 +363,18 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
         call.promise = promise;
         call.started = now;
         call.deadline = now + timeout;
+        s.deadlines.emplace(call.deadline, id);
+        watch_deadline(self, call.deadline);
         s.calls.emplace(id, std::move(call));
         attempt(self, id);
         return promise;
       },
       [self](retry_atom, uint64_t id) { attempt(self, id); },
+      [self](deadline_atom, int64_t due) {
+        // A watch superseded by an earlier one has nothing to do.
+        if (self->state.watch_due && self->state.watch_due->time_since_epoch().count() == due)
+          expire_calls(self);
+      },
       [self](tick_atom) {
         self->state.machine->tick(clock::now());
         announce_transitions(self);

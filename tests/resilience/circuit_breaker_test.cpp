@@ -312,6 +312,32 @@ TEST_CASE("a call that misses its deadline fails with endpoint_timeout and count
   CHECK(stats.successes == 1);
 }
 
+TEST_CASE("each call ends at its own deadline, even one shorter than a call before it",
+          "[breaker][resilience]") {
+  breaker_fixture f;
+  f.endpoint_script->mode = script::stall;
+  caf::scoped_actor self{*f.sys};
+  auto started = std::chrono::steady_clock::now();
+  auto long_call = self->request(f.breaker, 10s, call_atom::value,
+                                 endpoint_request{"submit_order", "{}", "", 400, ""});
+  auto short_call = self->request(f.breaker, 10s, call_atom::value,
+                                  endpoint_request{"submit_order", "{}", "", 100, ""});
+  auto ended_with_timeout = [&](auto& handle) {
+    bool timed_out = false;
+    handle.receive([](endpoint_response&) {},
+                   [&](caf::error& err) { timed_out = is(err, errc::endpoint_timeout); });
+    return timed_out;
+  };
+  CHECK(ended_with_timeout(short_call));
+  auto short_took = std::chrono::steady_clock::now() - started;
+  CHECK(short_took >= 90ms); // the actor clock may fire a tick early
+  CHECK(short_took < 350ms);
+  // The endpoint answers at 600 ms: a timeout means the call ended at its own deadline.
+  CHECK(ended_with_timeout(long_call));
+  CHECK(std::chrono::steady_clock::now() - started >= 350ms);
+  CHECK(f.stats().timeouts == 2);
+}
+
 TEST_CASE("retries keep the client request id, honour Retry-After, and never retry a refusal",
           "[breaker][resilience][retry]") {
   auto options = breaker_fixture::defaults();
