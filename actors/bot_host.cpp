@@ -115,7 +115,7 @@ void maybe_ready(self_pointer self) {
     self->send(st.services.supervisor, bot_ready_atom::value, st.config.id);
 }
 
-void on_order_answer(self_pointer self, const order& o, order_result& result);
+void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result);
 
 class host_context final : public bot_context {
 public:
@@ -150,19 +150,19 @@ public:
     o.quantity = quantity;
     o.price = limit_price;
     o.client_order_id = st.order_ids + std::to_string(++st.next_order);
-    st.open.emplace(o.client_order_id, o);
+    auto id = o.client_order_id;
     update_stats(st, [](bot_stats& s) { ++s.orders; });
     auto self = self_;
     // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
     // by the endpoint's deadline, and answers every order it holds if it stops.
     self_->request(st.services.risk, caf::infinite, submit_order_atom::value, o)
-        .then([self, o](order_result& result) { on_order_answer(self, o, result); },
-              [self, o](caf::error& err) {
-                order_result result{
-                    o.client_order_id, "failed", self->system().render(err), 0, 0, 0};
-                on_order_answer(self, o, result);
+        .then([self, id](order_result& result) { on_order_answer(self, id, result); },
+              [self, id](caf::error& err) {
+                order_result result{id, "failed", self->system().render(err), 0, 0, 0};
+                on_order_answer(self, id, result);
               });
-    return o.client_order_id;
+    st.open.emplace(id, std::move(o));
+    return id;
   }
 
   void cancel(const std::string& client_order_id) override {
@@ -286,9 +286,13 @@ private:
   self_pointer self_;
 };
 
-void on_order_answer(self_pointer self, const order& o, order_result& result) {
+void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result) {
   auto& st = self->state;
-  st.open.erase(o.client_order_id);
+  auto found = st.open.find(client_order_id);
+  if (found == st.open.end())
+    return; // every order is open until its one answer
+  auto o = std::move(found->second);
+  st.open.erase(found);
   double realized = 0;
   if (result.outcome == "filled") {
     auto signed_quantity =

@@ -1,5 +1,6 @@
 #include "actors/risk_monitor.hpp"
 
+#include <array>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -174,6 +175,11 @@ struct monitor_state {
   bool persisting = false;
   bool dirty = false;
   std::vector<std::function<void()>> after_next_write; // wait for the write after the one in flight
+  // The write in flight: when it began, what waits for it, and its number (an answer to a write
+  // given up on is ignored).
+  std::chrono::steady_clock::time_point write_started;
+  std::shared_ptr<std::vector<std::function<void()>>> waiting_for_write;
+  uint64_t write_number = 0;
   // Orders and cancels waiting for the endpoint, so that none is left unanswered.
   std::unordered_map<uint64_t, caf::typed_response_promise<order_result>> pending;
   uint64_t next_pending = 0;
@@ -205,28 +211,48 @@ double equity(const monitor_state& st) {
   return st.options.starting_equity + st.b.realized + st.b.unrealized();
 }
 
+// How long a write of the book may take before it is given up and the book written again.
+constexpr auto write_patience = std::chrono::seconds(5);
+
 // Writes the book; `then` (if any) runs once a write that began after this call has ended.
 void persist(self_pointer self, std::function<void()> then = nullptr) {
   auto& st = self->state;
   if (then)
     st.after_next_write.push_back(std::move(then));
   if (st.persisting) {
-    st.dirty = true;
-    return;
+    if (std::chrono::steady_clock::now() - st.write_started < write_patience) {
+      st.dirty = true;
+      return;
+    }
+    // The store (which answers every request by its own timeout) has not: write again, and
+    // whatever waited for the lost write waits for this one.
+    st.log.error(
+        "the store did not answer a write of the risk book in time; writing it again",
+        {{"waited_s", std::chrono::duration_cast<std::chrono::seconds>(write_patience).count()}});
+    st.after_next_write.insert(st.after_next_write.begin(), st.waiting_for_write->begin(),
+                               st.waiting_for_write->end());
   }
   st.persisting = true;
   st.dirty = false;
+  st.write_started = std::chrono::steady_clock::now();
+  auto number = ++st.write_number;
   auto callbacks = std::make_shared<std::vector<std::function<void()>>>();
   callbacks->swap(st.after_next_write);
-  auto written = [self, callbacks] {
+  st.waiting_for_write = callbacks;
+  auto written = [self, callbacks, number] {
     auto& s = self->state;
+    if (number != s.write_number)
+      return; // given up on; its callbacks went to a later write
     s.persisting = false;
+    s.waiting_for_write.reset();
     for (auto& f : *callbacks)
       f();
     if (s.dirty || !s.after_next_write.empty())
       persist(self);
   };
-  self->request(st.store, std::chrono::seconds(5), set_atom::value, st.options.state_key,
+  // No CAF timeout (a round through CAF's clock thread on every write): the patience check
+  // above, on the next fill or the minute timer, covers a store that never answers.
+  self->request(st.store, caf::infinite, set_atom::value, st.options.state_key,
                 st.b.to_json().dump(), int64_t{0})
       .then(written, [self, written](caf::error& err) {
         self->state.log.error("could not persist the risk book; the next fill tries again",
@@ -249,7 +275,30 @@ void roll_day(self_pointer self) {
   persist(self);
 }
 
-std::vector<limit_status> limits_of(const monitor_state& st) {
+// A limit that fills and marks can breach, as it stands. Plain numbers and a literal name: the
+// order path reads these twice per order (before it and after its fill).
+struct book_limit {
+  const char* name;
+  double limit;
+  double current;
+
+  double utilization() const {
+    return limit > 0 ? current / limit * 100 : 0;
+  }
+
+  limit_status status() const {
+    return {name, limit, current, utilization()};
+  }
+};
+
+enum book_limit_index {
+  daily_loss_limit,
+  position_size_limit,
+  total_position_limit,
+  drawdown_limit
+};
+
+std::array<book_limit, 4> book_limits(const monitor_state& st) {
   auto eq = equity(st);
   auto daily_loss = std::max(0.0, st.b.day_start_equity - eq);
   auto drawdown =
@@ -257,19 +306,27 @@ std::vector<limit_status> limits_of(const monitor_state& st) {
   double largest = 0;
   for (const auto& [symbol, p] : st.b.positions)
     largest = std::max(largest, st.b.exposure(symbol));
+  const auto& o = st.options;
+  return {{{"max_daily_loss", o.max_daily_loss, daily_loss},
+           {"max_position_size", o.max_position_size, largest},
+           {"max_total_position", o.max_total_position, st.b.total_exposure()},
+           {"max_drawdown_percent", o.max_drawdown_percent, drawdown}}};
+}
+
+std::vector<limit_status> limits_of(const monitor_state& st) {
+  auto book = book_limits(st);
   auto hour_ago = now_us() - hour_us;
   auto trades = std::count_if(st.b.trades.begin(), st.b.trades.end(),
                               [&](int64_t t) { return t > hour_ago; });
   const auto& o = st.options;
-  auto make = [](std::string name, double limit, double current) {
-    return limit_status{std::move(name), limit, current, limit > 0 ? current / limit * 100 : 0};
-  };
-  return {make("max_daily_loss", o.max_daily_loss, daily_loss),
-          make("max_position_size", o.max_position_size, largest),
-          make("max_total_position", o.max_total_position, st.b.total_exposure()),
-          make("max_order_notional", o.max_order_notional, 0),
-          make("max_trades_per_hour", o.max_trades_per_hour, static_cast<double>(trades)),
-          make("max_drawdown_percent", o.max_drawdown_percent, drawdown)};
+  return {book[daily_loss_limit].status(),
+          book[position_size_limit].status(),
+          book[total_position_limit].status(),
+          book_limit{"max_order_notional", o.max_order_notional, 0}.status(),
+          book_limit{"max_trades_per_hour", static_cast<double>(o.max_trades_per_hour),
+                     static_cast<double>(trades)}
+              .status(),
+          book[drawdown_limit].status()};
 }
 
 void alert(self_pointer self, const limit_status& limit, const std::string& action) {
@@ -299,10 +356,11 @@ void raise_level(self_pointer self, emergency_level level, const std::string& re
 void evaluate(self_pointer self) {
   auto& st = self->state;
   st.b.peak_equity = std::max(st.b.peak_equity, equity(st));
-  for (const auto& limit : limits_of(st)) {
-    if (limit.limit <= 0 || limit.name == "max_order_notional"
-        || limit.name == "max_trades_per_hour")
-      continue; // checked before each order instead
+  // The notional and the trade count are checked before each order instead.
+  for (const auto& reading : book_limits(st)) {
+    if (reading.limit <= 0 || reading.utilization() < std::min(st.options.warning_percent, 100.0))
+      continue;
+    auto limit = reading.status();
     if (limit.utilization >= 100) {
       if (!st.breached.insert(limit.name).second)
         continue;
@@ -371,11 +429,10 @@ std::string check(self_pointer self, const order& o) {
   if (lim.max_total_position > 0 && total_after > lim.max_total_position
       && std::abs(after) > std::abs(current))
     return "max_total_position: " + money(total_after) + " over " + money(lim.max_total_position);
-  for (const auto& limit : limits_of(st)) {
-    bool loss_limit = limit.name == "max_daily_loss" || limit.name == "max_drawdown_percent";
-    if (loss_limit && limit.limit > 0 && limit.utilization >= 100
-        && std::abs(after) > std::abs(current))
-      return limit.name + ": " + money(limit.current) + " has reached the limit of "
+  auto book = book_limits(st);
+  for (const auto& limit : {book[daily_loss_limit], book[drawdown_limit]}) {
+    if (limit.limit > 0 && limit.utilization() >= 100 && std::abs(after) > std::abs(current))
+      return std::string{limit.name} + ": " + money(limit.current) + " has reached the limit of "
              + money(limit.limit) + "; only orders that reduce a position pass";
   }
   return {};
@@ -504,20 +561,24 @@ void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_re
 }
 
 // Sends an order that has passed its checks through the endpoint's breaker and books the fill.
-void execute(self_pointer self, order o, std::function<void(order_result&)> done,
+void execute(self_pointer self, order placed, std::function<void(order_result&)> on_result,
              bool reduces_risk = false) {
   endpoint_request request;
   request.operation = "submit_order";
   request.reduces_risk = reduces_risk;
-  request.client_request_id = o.client_order_id;
-  request.correlation = o.correlation;
-  request.json =
-      json{{"bot_id", o.bot_id},     {"symbol", o.symbol}, {"side", to_string(o.side)},
-           {"quantity", o.quantity}, {"price", o.price},   {"client_order_id", o.client_order_id}}
-          .dump(-1, ' ', false, json::error_handler_t::replace);
+  request.client_request_id = placed.client_order_id;
+  request.correlation = placed.correlation;
+  request.json = json{{"bot_id", placed.bot_id},        {"symbol", placed.symbol},
+                      {"side", to_string(placed.side)}, {"quantity", placed.quantity},
+                      {"price", placed.price},          {"client_order_id", placed.client_order_id}}
+                     .dump(-1, ' ', false, json::error_handler_t::replace);
+  // Shared by the two handlers rather than copied into each.
+  auto pending = std::make_shared<std::pair<order, std::function<void(order_result&)>>>(
+      std::move(placed), std::move(on_result));
   call_endpoint(
       self, std::move(request),
-      [self, o, done](endpoint_response& response) {
+      [self, pending](endpoint_response& response) {
+        auto& [o, done] = *pending;
         order_result result{o.client_order_id, "rejected", "", 0, 0, 0};
         auto body = json::parse(response.json, nullptr, false);
         auto status = text_field(body, "status");
@@ -551,7 +612,8 @@ void execute(self_pointer self, order o, std::function<void(order_result&)> done
         }
         done(result);
       },
-      [self, o, done](caf::error& err) {
+      [self, pending](caf::error& err) {
+        auto& [o, done] = *pending;
         ++self->state.failed;
         order_result result{o.client_order_id, "failed", self->system().render(err), 0, 0, 0};
         done(result);
@@ -740,6 +802,8 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](roll_atom) {
         if (self->state.loaded)
           roll_day(self);
+        if (self->state.persisting)
+          persist(self); // writes again if the write in flight is overdue
         self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
       },
   };

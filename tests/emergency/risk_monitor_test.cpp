@@ -19,6 +19,7 @@
 #include "messages/event_bus.hpp"
 #include "messages/registry.hpp"
 #include "messages/risk.hpp"
+#include "messages/state_store.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/requests.hpp"
 
@@ -37,7 +38,9 @@ struct order_path_fixture {
   event_bus_actor bus;
   int next_id = 1;
 
-  explicit order_path_fixture(environment settings = {}) {
+  explicit order_path_fixture(
+      environment settings = {},
+      std::function<child_spec(const runtime_config&)> store_child = state_store_child) {
     settings.emplace("BROKEDANCER_LOG_LEVEL", "error");
     // No simulated market here: the exchange fills every order at its own price, and the test
     // marks positions itself.
@@ -49,9 +52,8 @@ struct order_path_fixture {
     supervisor_options options;
     options.max_restarts = 10;
     tree = spawn_supervisor(*sys, options,
-                            {state_store_child(config), event_bus_child(config),
-                             breakers_child(config), emergency_child(config, nullptr),
-                             risk_monitor_child(config)});
+                            {store_child(config), event_bus_child(config), breakers_child(config),
+                             emergency_child(config, nullptr), risk_monitor_child(config)});
     risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
     emergency = caf::actor_cast<emergency_actor>(tree.children.at("emergency"));
     bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
@@ -95,6 +97,34 @@ struct order_path_fixture {
     return *s;
   }
 };
+
+// The configured store, behind a front that never answers the first write of the risk book:
+// to the risk monitor, a store that hangs once.
+child_spec store_hanging_on_first_book_write(const runtime_config& config) {
+  auto inner = state_store_child(config);
+  auto hung = std::make_shared<std::vector<caf::response_promise>>();
+  return {"state_store", restart_policy::permanent, [inner, hung](caf::actor_system& sys) {
+            auto real = inner.start(sys);
+            return sys.spawn([real, hung](caf::event_based_actor* self) -> caf::behavior {
+              self->attach_functor(
+                  [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
+              return {
+                  [self, real](get_atom, std::string& key) {
+                    return self->delegate(real, get_atom::value, std::move(key));
+                  },
+                  [self, real, hung](set_atom, std::string& key, std::string& value,
+                                     int64_t ttl) -> caf::delegated<caf::message> {
+                    if (key == "risk:state" && hung->empty()) {
+                      hung->push_back(self->make_response_promise()); // and never kept
+                      return {};
+                    }
+                    return self->delegate(real, set_atom::value, std::move(key), std::move(value),
+                                          ttl);
+                  },
+              };
+            });
+          }};
+}
 
 environment limits(environment extra = {}) {
   environment env{{"BROKEDANCER_RISK_MAX_ORDER_NOTIONAL", "5000"},
@@ -256,4 +286,23 @@ TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[ris
   REQUIRE_FALSE(result);
   CHECK_THAT(f.sys->render(result.error()), Catch::Matchers::Contains("may have been executed"));
   CHECK(waited < 2500ms);
+}
+
+TEST_CASE("a write of the risk book the store never answers is made again, with every fill",
+          "[risk]") {
+  order_path_fixture f{limits(), store_hanging_on_first_book_write};
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled"); // its write hangs
+  std::this_thread::sleep_for(5500ms); // the risk monitor's patience with a write: 5 s
+  REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == "filled");
+  // Restarted, the risk monitor reads back what was written: both fills. (The second write
+  // was sent before the second order was answered, so the store has it before the new
+  // incarnation's read.)
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].quantity == 5);
+  CHECK(s->orders_filled == 0); // counted per incarnation; the book itself came back
 }
