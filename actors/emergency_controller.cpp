@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervisor.hpp"
@@ -176,11 +178,18 @@ void announce(self_pointer self, const level_change& change) {
   d.acking = change.sequence;
   d.waiting.clear();
   d.broadcast_started = clock::now();
-  // Straight to each bot with high priority: a HALT overtakes whatever the bot has queued.
+  // Straight to each bot with high priority: a HALT overtakes whatever the bot has queued. One
+  // message shared by all (CAF messages are copy-on-write): no copy of the change per bot.
+  // Every registered bot is a level_listener: this is the one message it must take.
+  auto message = caf::make_message(change);
   for (const auto& [address, bot] : d.bots) {
     d.waiting.insert(address);
-    // As a listener: the one message every registered bot must take.
-    self->send<caf::message_priority::high>(caf::actor_cast<level_listener>(bot), change);
+    // (What send<high> does, minus the static check that keeps a typed actor from sending a
+    // prebuilt message.)
+    bot->enqueue(caf::make_mailbox_element(self->ctrl(),
+                                           caf::make_message_id(caf::message_priority::high), {},
+                                           message),
+                 self->context());
   }
   if (d.waiting.empty())
     d.last_broadcast_us = 0;
