@@ -34,6 +34,8 @@ struct emergency_data {
   std::unordered_set<caf::actor_addr> waiting;
   std::chrono::steady_clock::time_point broadcast_started;
   int64_t last_broadcast_us = 0;
+  // The dead man's switch has tripped, and contact has not come back since.
+  bool isolated = false;
 };
 
 std::shared_ptr<emergency_data> make_emergency_data() {
@@ -47,7 +49,11 @@ std::string encode_level_change(const level_change& change) {
                         {"source", to_string(change.source)},
                         {"node", change.node},
                         {"at_us", change.at_us},
-                        {"sequence", change.sequence}}
+                        {"sequence", change.sequence},
+                        {"based_on_sequence", change.based_on_sequence},
+                        {"based_on_level", to_string(change.based_on_level)},
+                        {"based_on_node", change.based_on_node},
+                        {"local_only", change.local_only}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -79,6 +85,19 @@ bool decode_level_change(const std::string& json, level_change& change, std::str
   change.node = *text("node");
   change.sequence = j["sequence"].get<uint64_t>();
   change.at_us = j["at_us"].get<int64_t>();
+  // Written since nodes form a cluster; a record from before reads as based on nothing.
+  if (j.contains("based_on_sequence")) {
+    const auto* based_on_level = text("based_on_level");
+    if (!j["based_on_sequence"].is_number_unsigned() || !based_on_level
+        || !from_string(*based_on_level, change.based_on_level) || !text("based_on_node")
+        || !j.contains("local_only") || !j["local_only"].is_boolean()) {
+      why = "the change it was based on, or local_only, is not valid";
+      return false;
+    }
+    change.based_on_sequence = j["based_on_sequence"].get<uint64_t>();
+    change.based_on_node = *text("based_on_node");
+    change.local_only = j["local_only"].get<bool>();
+  }
   return true;
 }
 
@@ -120,6 +139,12 @@ int64_t now_us() {
 }
 
 constexpr auto store_timeout = std::chrono::seconds(5);
+
+// Each node writes its level under a key of its own (no two nodes overwrite each other on a
+// shared store), and reads every node's at start.
+std::string own_key(const emergency_options& options) {
+  return options.state_key + ":" + options.node_name;
+}
 constexpr auto persist_retry = std::chrono::milliseconds(500);
 
 void maybe_shut_down(self_pointer self) {
@@ -186,9 +211,8 @@ void announce(self_pointer self, const level_change& change) {
     d.waiting.insert(address);
     // (What send<high> does, minus the static check that keeps a typed actor from sending a
     // prebuilt message.)
-    bot->enqueue(caf::make_mailbox_element(self->ctrl(),
-                                           caf::make_message_id(caf::message_priority::high), {},
-                                           message),
+    bot->enqueue(caf::make_mailbox_element(
+                     self->ctrl(), caf::make_message_id(caf::message_priority::high), {}, message),
                  self->context());
   }
   if (d.waiting.empty())
@@ -223,7 +247,7 @@ void announce(self_pointer self, const level_change& change) {
 void persist(self_pointer self, std::function<void(bool)> then) {
   auto& st = self->state;
   auto change = st.data->current;
-  self->request(st.store, store_timeout, set_atom::value, st.options.state_key,
+  self->request(st.store, store_timeout, set_atom::value, own_key(st.options),
                 encode_level_change(change), int64_t{0})
       .then(
           [self, sequence = change.sequence, then] {
@@ -252,6 +276,11 @@ level_change make_change(self_pointer self, emergency_level level, std::string r
   change.node = self->state.options.node_name;
   change.at_us = now_us();
   change.sequence = d.current.sequence + 1;
+  change.based_on_sequence = d.current.sequence;
+  change.based_on_level = d.current.level;
+  change.based_on_node = d.current.node;
+  // The end of this process's run is this node's business, not the cluster's.
+  change.local_only = source == change_source::stop;
   return change;
 }
 
@@ -266,69 +295,129 @@ void apply_raise(self_pointer self, level_change change) {
   });
 }
 
+// What the store holds for this node: its own record (or one written before nodes had keys of
+// their own), with every other node's record taken as a peer's change would be -- so a node
+// that starts late, or again, begins at the cluster's level. Unreadable records count as HALT.
+struct stored_level {
+  bool found = false;
+  level_change change;
+};
+
+stored_level merge_records(self_pointer self, const std::vector<std::string>& keys,
+                           const std::vector<maybe_value>& values) {
+  auto& st = self->state;
+  stored_level own;
+  std::vector<level_change> others;
+  for (size_t i = 0; i < keys.size() && i < values.size(); ++i) {
+    if (!values[i].found)
+      continue;
+    level_change record;
+    std::string why;
+    bool mine = keys[i] == own_key(st.options) || keys[i] == st.options.state_key;
+    if (!decode_level_change(values[i].json, record, why)) {
+      // Fail safe: a level we cannot read may have been a HALT.
+      st.log.critical("a persisted emergency level is unreadable; taking it as HALT",
+                      {{"key", keys[i]}, {"problem", why}});
+      record = make_change(self, emergency_level::halt,
+                           "the persisted level could not be read: " + why, change_source::restore);
+      record.local_only = false;
+    }
+    if (mine && (!own.found || key_of(record) > key_of(own.change))) {
+      own.found = true;
+      own.change = record;
+    } else if (!mine) {
+      others.push_back(record);
+    }
+  }
+  for (const auto& other : others) {
+    if (!own.found) {
+      if (other.local_only)
+        continue;
+      own.found = true;
+      own.change = other;
+      continue;
+    }
+    switch (on_peer_change(own.change, other)) {
+      case peer_change_action::ignore: break;
+      case peer_change_action::adopt: own.change = other; break;
+      case peer_change_action::adopt_restamped: own.change = restamped(own.change, other); break;
+    }
+  }
+  return own;
+}
+
+void apply_restored(self_pointer self, stored_level stored);
+
 void restore(self_pointer self) {
   auto& st = self->state;
-  self->request(st.store, store_timeout, get_atom::value, st.options.state_key)
+  auto retry = [self](caf::error& err) {
+    self->state.log.error("cannot read the persisted emergency level yet; nothing trades "
+                          "until it is read",
+                          {{"error", self->system().render(err)}});
+    self->delayed_send(self, persist_retry, restore_atom::value);
+  };
+  self->request(st.store, store_timeout, list_keys_atom::value, st.options.state_key + ":*")
       .then(
-          [self](maybe_value& stored) {
+          [self, retry](std::vector<std::string>& keys) {
             auto& s = self->state;
-            auto& d = *s.data;
-            level_change found;
-            std::string why;
-            if (stored.found && !decode_level_change(stored.json, found, why)) {
-              // Fail safe: a level we cannot read may have been a HALT.
-              s.log.critical("the persisted emergency level is unreadable; taking it as HALT",
-                             {{"problem", why}});
-              found = make_change(self, emergency_level::halt,
-                                  "the persisted level could not be read: " + why,
-                                  change_source::restore);
-            }
-            d.restored = true;
-            if (stored.found && found.level == emergency_level::shutdown) {
-              // SHUTDOWN is final for the process that had it, not for the next one. After an
-              // emergency SHUTDOWN the node comes back HALTed, for an operator to resume; after
-              // a graceful stop, at the level in force before it.
-              bool graceful = found.source == change_source::stop;
-              auto ended = found.reason;
-              found.level = graceful ? found.previous : emergency_level::halt;
-              found.previous = emergency_level::shutdown;
-              found.source = change_source::restore;
-              found.reason = graceful ? found.reason
-                                      : "the previous run ended in an emergency SHUTDOWN: " + ended;
-            }
-            if (stored.found) {
-              auto next_sequence = std::max(d.current.sequence, found.sequence);
-              if (found.level > d.current.level) {
-                found.sequence = next_sequence;
-                d.current = found;
-                s.log.warn("restored the persisted emergency level",
-                           {{"level", to_string(found.level)}, {"reason", found.reason}});
-              } else {
-                d.current.sequence = next_sequence;
-              }
-            } else {
-              s.log.info("no persisted emergency level; starting at the current one",
-                         {{"level", to_string(d.current.level)}});
-            }
-            if (d.deferred && d.deferred->level > d.current.level) {
-              auto change = *d.deferred;
-              change.previous = d.current.level;
-              change.sequence = d.current.sequence + 1;
-              d.current = change;
-              s.log.warn("a raise made while the level was read takes effect",
-                         {{"level", to_string(change.level)}, {"reason", change.reason}});
-            }
-            d.deferred.reset();
-            d.persisted = false;
-            // Bots registered meanwhile were told to wait; now they learn the level in force.
-            persist(self, [self](bool) { announce(self, self->state.data->current); });
+            keys.push_back(s.options.state_key);
+            self->request(s.store, store_timeout, get_many_atom::value, keys)
+                .then(
+                    [self, keys](std::vector<maybe_value>& values) {
+                      apply_restored(self, merge_records(self, keys, values));
+                    },
+                    retry);
           },
-          [self](caf::error& err) {
-            self->state.log.error("cannot read the persisted emergency level yet; nothing trades "
-                                  "until it is read",
-                                  {{"error", self->system().render(err)}});
-            self->delayed_send(self, persist_retry, restore_atom::value);
-          });
+          retry);
+}
+
+void apply_restored(self_pointer self, stored_level stored) {
+  auto& s = self->state;
+  auto& d = *s.data;
+  level_change found = stored.change;
+  d.restored = true;
+  if (stored.found && found.level == emergency_level::shutdown) {
+    // SHUTDOWN is final for the process that had it, not for the next one. After an
+    // emergency SHUTDOWN the node comes back HALTed, for an operator to resume; after
+    // a graceful stop, at the level in force before it.
+    bool graceful = found.source == change_source::stop;
+    auto ended = found.reason;
+    found.level = graceful ? found.previous : emergency_level::halt;
+    found.previous = emergency_level::shutdown;
+    found.source = change_source::restore;
+    found.reason =
+        graceful ? found.reason : "the previous run ended in an emergency SHUTDOWN: " + ended;
+    found.local_only = false;
+  }
+  if (stored.found) {
+    auto next_sequence = std::max(d.current.sequence, found.sequence);
+    if (found.level >= d.current.level) {
+      found.sequence = next_sequence;
+      d.current = found;
+      s.log.warn("restored the persisted emergency level",
+                 {{"level", to_string(found.level)}, {"reason", found.reason}});
+    } else {
+      d.current.sequence = next_sequence;
+    }
+  } else {
+    s.log.info("no persisted emergency level; starting at the current one",
+               {{"level", to_string(d.current.level)}});
+  }
+  if (d.deferred && d.deferred->level > d.current.level) {
+    auto change = *d.deferred;
+    change.previous = d.current.level;
+    change.sequence = d.current.sequence + 1;
+    change.based_on_sequence = d.current.sequence;
+    change.based_on_level = d.current.level;
+    change.based_on_node = d.current.node;
+    d.current = change;
+    s.log.warn("a raise made while the level was read takes effect",
+               {{"level", to_string(change.level)}, {"reason", change.reason}});
+  }
+  d.deferred.reset();
+  d.persisted = false;
+  // Bots registered meanwhile were told to wait; now they learn the level in force.
+  persist(self, [self](bool) { announce(self, self->state.data->current); });
 }
 
 emergency_status status_of(const emergency_data& d) {
@@ -344,6 +433,7 @@ emergency_status status_of(const emergency_data& d) {
           ? static_cast<uint32_t>(d.bots.size() - std::min(d.bots.size(), d.waiting.size()))
           : 0;
   s.last_broadcast_us = d.last_broadcast_us;
+  s.isolated = d.isolated;
   return s;
 }
 
@@ -414,15 +504,22 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
         if (!d.restored)
           return make_error(errc::subsystem_unavailable,
                             "the persisted level has not been read yet; try again shortly");
+        if (d.isolated)
+          return make_error(errc::invalid_argument,
+                            "this node has lost contact with its cluster or its shared store "
+                            "(dead man's switch); it can be resumed once contact is back");
         if (level >= d.current.level)
           return make_error(errc::invalid_argument, "resume lowers the level: " + to_string(level)
                                                         + " is not below "
                                                         + to_string(d.current.level));
         auto change = make_change(self, level, std::move(reason), source);
+        // Lifting this node's own HALT (its dead man's switch) is this node's business too:
+        // the cluster's level reaches it again through its peers.
+        change.local_only = change.local_only || d.current.local_only;
         auto rp = self->make_response_promise<level_change>();
         // Persisted first, and only then in force: a resume that is not stored does not happen.
         self->request(self->state.store, store_timeout, set_atom::value,
-                      self->state.options.state_key, encode_level_change(change), int64_t{0})
+                      own_key(self->state.options), encode_level_change(change), int64_t{0})
             .then(
                 [self, change, rp]() mutable {
                   auto& now_data = *self->state.data;
@@ -442,6 +539,68 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
                                             + to_string(err) + ")"));
                 });
         return rp;
+      },
+      [self](peer_change_atom, level_change& incoming) -> caf::result<level_change> {
+        auto& d = *self->state.data;
+        if (!d.restored)
+          return make_error(errc::subsystem_unavailable,
+                            "the persisted level has not been read yet; the next heartbeat "
+                            "brings the peer's level again");
+        auto action = on_peer_change(d.current, incoming);
+        if (action == peer_change_action::ignore)
+          return d.current;
+        auto change =
+            action == peer_change_action::adopt ? incoming : restamped(d.current, incoming);
+        change.previous = d.current.level;
+        self->state.log.warn("taking the level of a peer node",
+                             {{"level", to_string(change.level)},
+                              {"node", change.node},
+                              {"sequence", change.sequence},
+                              {"restamped", action == peer_change_action::adopt_restamped}});
+        if (change.level >= d.current.level) {
+          // As a raise: in force at once, persisted as soon as the store takes it.
+          apply_raise(self, change);
+          return change;
+        }
+        // As a resume: in force once persisted.
+        auto rp = self->make_response_promise<level_change>();
+        self->request(self->state.store, store_timeout, set_atom::value,
+                      own_key(self->state.options), encode_level_change(change), int64_t{0})
+            .then(
+                [self, change, rp]() mutable {
+                  auto& now = *self->state.data;
+                  if (on_peer_change(now.current, change) == peer_change_action::adopt) {
+                    now.current = change;
+                    now.persisted = true;
+                    announce(self, change);
+                  }
+                  rp.deliver(now.current);
+                },
+                [rp](caf::error& err) mutable {
+                  rp.deliver(make_error(errc::store_unavailable,
+                                        "the peer's lower level was not taken: it could not be "
+                                        "persisted ("
+                                            + to_string(err) + ")"));
+                });
+        return rp;
+      },
+      [self](isolation_atom, bool isolated, std::string& reason) {
+        auto& d = *self->state.data;
+        if (d.isolated == isolated)
+          return;
+        d.isolated = isolated;
+        if (!isolated) {
+          self->state.log.warn("contact is back; an operator can resume this node", {});
+          return;
+        }
+        self->state.log.critical("dead man's switch: this node lost contact; halting its bots",
+                                 {{"reason", reason}});
+        if (!d.restored || d.current.level >= emergency_level::halt)
+          return; // already halted (a deferred raise would wait for the restore)
+        auto change =
+            make_change(self, emergency_level::halt, "isolated: " + reason, change_source::node);
+        change.local_only = true;
+        apply_raise(self, change);
       },
       [self](register_bot_atom, caf::actor& bot) -> caf::result<level_change> {
         if (!bot)

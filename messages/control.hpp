@@ -14,6 +14,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/bot.hpp"
+#include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
 #include "messages/resilience.hpp"
 
@@ -24,11 +25,14 @@ struct node_status {
   emergency_status emergency; // the level, the bots' acknowledgements, the risk limits
   bots_summary bots;
   std::vector<breaker_stats> breakers;
+  bool clustered = false; // node.listen or node.peers is set
+  cluster_status cluster; // the peers as this node sees them, when clustered
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
-  return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers);
+  return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
+           x.clustered, x.cluster);
 }
 
 struct control_reply {

@@ -69,18 +69,65 @@ struct level_change {
   // Told to a bot that registered before the persisted level was read: a HALT to hold it until
   // the level in force is known, which then follows with the same or a higher sequence.
   bool provisional = false;
+  // The change in force where and when this one was made (its key: see change_key). A node
+  // takes a lower level from a peer only when it was decided knowing the change in force there.
+  uint64_t based_on_sequence = 0;
+  emergency_level based_on_level = emergency_level::normal;
+  std::string based_on_node;
+  // A node's own dead man's switch: it halts that node only, and is never sent to, nor taken
+  // from, another node.
+  bool local_only = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, level_change& x) {
   return f(caf::meta::type_name("level_change"), x.level, x.previous, x.reason, x.source, x.node,
-           x.at_us, x.sequence, x.provisional);
+           x.at_us, x.sequence, x.provisional, x.based_on_sequence, x.based_on_level,
+           x.based_on_node, x.local_only);
 }
+
+// The cluster's order of changes: by sequence, then level, then the node that made it. Two
+// nodes that change their level at once make changes of the same sequence; the higher level
+// comes later, so it wins.
+struct change_key {
+  uint64_t sequence = 0;
+  emergency_level level = emergency_level::normal;
+  std::string node;
+};
+
+bool operator<(const change_key& a, const change_key& b);
+bool operator==(const change_key& a, const change_key& b);
+inline bool operator>(const change_key& a, const change_key& b) {
+  return b < a;
+}
+inline bool operator>=(const change_key& a, const change_key& b) {
+  return !(a < b);
+}
+
+change_key key_of(const level_change& change);
+change_key based_on_key(const level_change& change);
+
+// What a node does with a change it hears from a peer (or reads from another node's record),
+// given the change in force:
+// - ignore it: it is this change, an older one, another node's dead man's switch, or a lower
+//   level decided without knowing of the change in force here (it raced a raise: the higher
+//   level stands);
+// - adopt it as it is: it comes later in the cluster's order;
+// - adopt it restamped (the same level, reason, source and node under the next sequence here):
+//   a higher level that comes earlier in the order, but that the change in force here did not
+//   know of -- a resume made elsewhere without knowing of this HALT does not lift it.
+enum class peer_change_action { ignore, adopt, adopt_restamped };
+
+peer_change_action on_peer_change(const level_change& current, const level_change& incoming);
+
+// `incoming` under the sequence after `current`'s, made on top of it.
+level_change restamped(const level_change& current, const level_change& incoming);
 
 // What a registered actor knows of the level. The controller's answer to register_bot and its
 // broadcasts can arrive in either order (a broadcast has high priority, the answer does not),
 // so the newest change by sequence wins, a provisional one losing to a real one of the same
-// sequence. Until it has heard anything, nothing trades.
+// sequence, and of two real ones of the same sequence (two nodes changed at once) the later in
+// the cluster's order. Until it has heard anything, nothing trades.
 class level_tracker {
 public:
   // Takes `change` when it is newer than the one known; returns whether it did.
@@ -125,12 +172,14 @@ struct emergency_status {
   uint32_t bots_acknowledged = 0; // of the current change
   int64_t last_broadcast_us = 0;  // from a change until every bot had acknowledged it
   std::vector<limit_status> limits;
+  bool isolated = false; // the dead man's switch holds this node halted
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, emergency_status& x) {
   return f(caf::meta::type_name("emergency_status"), x.current, x.trading_allowed, x.restored,
-           x.persisted, x.bots_registered, x.bots_acknowledged, x.last_broadcast_us, x.limits);
+           x.persisted, x.bots_registered, x.bots_acknowledged, x.last_broadcast_us, x.limits,
+           x.isolated);
 }
 
 using raise_atom = caf::atom_constant<caf::atom("raise")>;
@@ -139,6 +188,8 @@ using register_bot_atom = caf::atom_constant<caf::atom("reg_bot")>;
 using emergency_ack_atom = caf::atom_constant<caf::atom("em_ack")>;
 using limits_atom = caf::atom_constant<caf::atom("limits")>;
 using await_ack_atom = caf::atom_constant<caf::atom("await_ack")>;
+using peer_change_atom = caf::atom_constant<caf::atom("peer_chg")>;
+using isolation_atom = caf::atom_constant<caf::atom("isolated")>;
 
 // What every registered bot understands: a level change, answered with
 // (emergency_ack_atom, change.sequence) to the sender once the bot has acted on it.
@@ -158,6 +209,12 @@ using emergency_actor = caf::typed_actor<
     // sequence: how long that took, in microseconds. An error when a newer change replaced it
     // first.
     caf::replies_to<await_ack_atom, uint64_t>::with<int64_t>,
+    // The level in force on a peer node (from the cluster actor): taken, restamped or ignored
+    // as on_peer_change says. The reply: the change in force here afterwards.
+    caf::replies_to<peer_change_atom, level_change>::with<level_change>,
+    // The dead man's switch (from the cluster actor): true raises a HALT of this node alone and
+    // refuses resumes until false says contact is back (an operator still has to resume).
+    caf::reacts_to<isolation_atom, bool, std::string>,
     caf::replies_to<status_atom>::with<emergency_status>>;
 
 } // namespace brokedancer

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "messages/bot.hpp"
+#include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
@@ -56,6 +57,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<bots_summary>{}, "brokedancer.bots_summary");
   f(type_tag<node_status>{}, "brokedancer.node_status");
   f(type_tag<control_reply>{}, "brokedancer.control_reply");
+  f(type_tag<node_info>{}, "brokedancer.node_info");
+  f(type_tag<member_status>{}, "brokedancer.member_status");
+  f(type_tag<cluster_status>{}, "brokedancer.cluster_status");
 }
 
 } // namespace brokedancer

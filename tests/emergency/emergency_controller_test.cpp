@@ -253,16 +253,18 @@ TEST_CASE("a node killed with SIGKILL while HALTed comes back HALTed on the same
 namespace {
 
 // A store that takes `delay` to answer a read, holding one value: what the controller reads
-// at start while its persisted level is slow to come.
+// at start while its persisted level is slow to come. It lists no keys, and answers every key
+// read with the value.
 caf::behavior slow_store(caf::event_based_actor* self, std::shared_ptr<std::string> stored,
                          std::chrono::milliseconds delay) {
   return {
-      [self, stored, delay](get_atom, const std::string&) {
-        auto rp = self->make_response_promise<maybe_value>();
-        auto value = maybe_value{!stored->empty(), *stored};
+      [](list_keys_atom, const std::string&) { return std::vector<std::string>{}; },
+      [self, stored, delay](get_many_atom, const std::vector<std::string>& keys) {
+        auto rp = self->make_response_promise<std::vector<maybe_value>>();
+        auto values = std::vector<maybe_value>(keys.size(), maybe_value{!stored->empty(), *stored});
         self->delayed_send(self, delay, std::string{"answer"});
-        self->become(caf::keep_behavior, [self, rp, value](const std::string&) mutable {
-          rp.deliver(value);
+        self->become(caf::keep_behavior, [self, rp, values](const std::string&) mutable {
+          rp.deliver(values);
           self->unbecome();
         });
         return rp;

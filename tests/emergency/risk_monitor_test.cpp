@@ -112,6 +112,12 @@ child_spec store_hanging_on_first_book_write(const runtime_config& config) {
                   [self, real](get_atom, std::string& key) {
                     return self->delegate(real, get_atom::value, std::move(key));
                   },
+                  [self, real](get_many_atom, std::vector<std::string>& keys) {
+                    return self->delegate(real, get_many_atom::value, std::move(keys));
+                  },
+                  [self, real](list_keys_atom, std::string& pattern) {
+                    return self->delegate(real, list_keys_atom::value, std::move(pattern));
+                  },
                   [self, real, hung](set_atom, std::string& key, std::string& value,
                                      int64_t ttl) -> caf::delegated<caf::message> {
                     if (key == "risk:state" && hung->empty()) {

@@ -123,6 +123,10 @@ level_change sample<level_change>() {
           "node-a",
           1795000000123456,
           42,
+          true,
+          41,
+          emergency_level::alert,
+          "node-b",
           true};
 }
 
@@ -177,12 +181,29 @@ limit_status sample<limit_status>() {
 
 template <>
 emergency_status sample<emergency_status>() {
-  return {sample<level_change>(), false, true, true, 10000, 9998, 12345, {sample<limit_status>()}};
+  return {sample<level_change>(),   false, true, true, 10000, 9998, 12345,
+          {sample<limit_status>()}, true};
+}
+
+template <>
+node_info sample<node_info>() {
+  return {"node-b", "127.0.0.1:7101", 1000, sample<level_change>(), true};
+}
+
+template <>
+member_status sample<member_status>() {
+  return {sample<node_info>(), true, "127.0.0.1:7101", 1795000000123456, 3, "connection refused"};
+}
+
+template <>
+cluster_status sample<cluster_status>() {
+  return {sample<node_info>(), {sample<member_status>()}, true, false, 1795000000000000};
 }
 
 template <>
 node_status sample<node_status>() {
-  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()}};
+  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()},
+          true,     sample<cluster_status>()};
 }
 
 template <>

@@ -1,0 +1,77 @@
+#pragma once
+
+// Nodes of one cluster talk through their cluster actors (actors/cluster_node), over CAF's
+// network layer. A node introduces itself with `hello` and then tells every connected peer
+// its state with `gossip` on every heartbeat and at once when its level changes: the level in
+// force travels as the level_change record itself, and each node's emergency controller
+// settles races with on_peer_change (messages/emergency.hpp).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/emergency.hpp"
+
+namespace brokedancer {
+
+// What a node tells its peers about itself.
+struct node_info {
+  std::string name;      // runtime.node_name: unique in the cluster
+  std::string address;   // host:port it listens on for peers; empty if it does not
+  uint32_t bots = 0;     // registered with its emergency controller
+  level_change level;    // in force there
+  bool isolated = false; // its dead man's switch has tripped
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.name, x.address, x.bots, x.level, x.isolated);
+}
+
+// A peer as this node sees it.
+struct member_status {
+  node_info info;
+  bool connected = false;
+  std::string configured_address; // from node.peers; empty for a peer that connected to us
+  int64_t last_heard_us = 0;      // when its last gossip arrived, microseconds since the epoch
+  uint32_t reconnects = 0;
+  std::string last_error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_status& x) {
+  return f(caf::meta::type_name("member_status"), x.info, x.connected, x.configured_address,
+           x.last_heard_us, x.reconnects, x.last_error);
+}
+
+struct cluster_status {
+  node_info self;
+  std::vector<member_status> members;
+  bool store_shared = false; // the state store is Redis: its reachability counts too
+  bool store_reachable = true;
+  int64_t out_of_contact_since_us = 0; // 0: in contact with a peer (if any) and the store
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
+  return f(caf::meta::type_name("cluster_status"), x.self, x.members, x.store_shared,
+           x.store_reachable, x.out_of_contact_since_us);
+}
+
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
+
+using cluster_actor = caf::typed_actor<
+    // A peer introduces itself; the sender is its cluster actor. The reply: this node.
+    caf::replies_to<hello_atom, node_info>::with<node_info>,
+    // A peer's state: its heartbeat, and how its level changes reach this node.
+    caf::reacts_to<gossip_atom, node_info>,
+    // This node's own level changes, as a listener registered with the controller.
+    caf::reacts_to<level_change>, caf::replies_to<status_atom>::with<cluster_status>>;
+
+} // namespace brokedancer
