@@ -23,6 +23,7 @@ namespace {
 using json = nlohmann::json;
 using timer_atom = caf::atom_constant<caf::atom("bot_timer")>;
 using enroll_atom = caf::atom_constant<caf::atom("bot_enrol")>;
+using load_atom = caf::atom_constant<caf::atom("bot_load")>;
 
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr auto order_timeout = std::chrono::minutes(2);
@@ -44,6 +45,7 @@ struct host_state {
   level_tracker level;
   bool registered = false;
   bool loaded = false;
+  int load_attempts = 0;
   bool started = false;
   bool ready_sent = false;
   json restored;
@@ -380,11 +382,20 @@ void load(self_pointer self) {
             start_when_ready(self);
           },
           [self](caf::error& err) {
-            // Starting without its state could repeat what the bot did before: crash instead,
-            // and let the supervisor try again.
-            self->quit(make_error(errc::store_unavailable, "bot " + self->state.config.id
-                                                               + " could not read its state: "
-                                                               + self->system().render(err)));
+            // Starting without its state could repeat what the bot did before, and crashing
+            // would spend the bot's restarts on a store that is still connecting: it waits,
+            // not trading, and asks again (from 100 ms up to 5 s apart).
+            auto& s = self->state;
+            auto attempt = s.load_attempts++;
+            if (attempt % 10 == 0)
+              s.log.warn("the bot cannot read its state yet; it does not trade until it has",
+                         {{"bot", s.config.id},
+                          {"attempts", attempt + 1},
+                          {"error", self->system().render(err)}});
+            auto delay = std::chrono::milliseconds(100) * (1 << std::min(attempt, 5));
+            self->delayed_send(self,
+                               std::min<std::chrono::milliseconds>(delay, std::chrono::seconds(5)),
+                               load_atom::value);
           });
 }
 
@@ -459,6 +470,7 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
           s.instance->on_timer(*s.context, name);
       },
       [self](enroll_atom) { enroll(self); },
+      [self](load_atom) { load(self); },
   };
 }
 

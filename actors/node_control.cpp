@@ -33,6 +33,15 @@ using self_pointer = node_control_actor::stateful_pointer<control_state>;
 void await_acknowledgements(self_pointer self, level_change change,
                             caf::typed_response_promise<control_reply> rp) {
   auto& st = self->state;
+  if (change.provisional) {
+    // Taken, but not in force yet: the node is still reading its persisted level, and applies
+    // the change on top of it. There is no acknowledgement to wait for until then.
+    rp.deliver(make_error(errc::subsystem_unavailable,
+                          "the node is still reading its persisted level: the change is taken and "
+                          "applies once it is read; ask for the status, or repeat the command, "
+                          "in a moment"));
+    return;
+  }
   self->request(st.services.emergency, ack_timeout, await_ack_atom::value, change.sequence)
       .then(
           [self, change, rp](int64_t took_us) mutable {
@@ -80,8 +89,8 @@ node_control_actor::behavior_type node_control(self_pointer self, node_control_s
         auto rp = self->make_response_promise<node_status>();
         auto status = std::make_shared<node_status>();
         status->node = st.services.node_name;
-        // Three questions in flight; the answer goes out when the last one is back.
-        auto left = std::make_shared<int>(3);
+        // Four questions in flight; the answer goes out when the last one is back.
+        auto left = std::make_shared<int>(4);
         auto one_done = [rp, status, left]() mutable {
           if (--*left == 0)
             rp.deliver(*status);
@@ -113,6 +122,18 @@ node_control_actor::behavior_type node_control(self_pointer self, node_control_s
                   [one_done](caf::error&) mutable { one_done(); });
         else
           one_done();
+        if (st.services.cluster) {
+          status->clustered = true;
+          self->request(st.services.cluster, ask_timeout, status_atom::value)
+              .then(
+                  [status, one_done](cluster_status& c) mutable {
+                    status->cluster = std::move(c);
+                    one_done();
+                  },
+                  [one_done](caf::error&) mutable { one_done(); });
+        } else {
+          one_done();
+        }
         return rp;
       },
       [self](raise_atom op, emergency_level level, std::string& reason) {

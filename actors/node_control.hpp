@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "messages/bot.hpp"
+#include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/resilience.hpp"
@@ -20,6 +21,7 @@ struct node_control_services {
   emergency_actor emergency;
   bot_supervisor_actor bots;       // may be empty
   breaker_registry_actor breakers; // may be empty
+  cluster_actor cluster;           // may be empty: a node on its own
 };
 
 node_control_actor spawn_node_control(caf::actor_system& sys, node_control_services services);

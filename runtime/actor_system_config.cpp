@@ -1,11 +1,13 @@
 #include "runtime/actor_system_config.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/timespan.hpp>
 
 #include "messages/registry.hpp"
 #include "runtime/config.hpp"
@@ -20,9 +22,19 @@ size_t scheduler_threads(int configured) {
 
 void configure_actor_system(caf::actor_system_config& cfg, const runtime_config& config) {
   register_message_types(cfg);
-  // The network layer only when something listens: it starts threads of its own.
-  if (config.node.control_port != 0)
+  // The network layer only when something listens or joins: it starts threads of its own.
+  if (config.node.control_port != 0 || config.node.clustered())
     cfg.load<caf::io::middleman>();
+  if (config.node.clustered()) {
+    // Without heartbeats CAF never notices a peer that hangs with its socket open; with them,
+    // a connection silent for the timeout is dropped (and its actors reported down). Every
+    // node of a cluster must use the same values: a node that does not send heartbeats is
+    // dropped by one that expects them.
+    cfg.set("middleman.heartbeat-interval",
+            caf::timespan{std::chrono::milliseconds(config.node.heartbeat_interval_ms)});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::milliseconds(config.node.connection_timeout_ms)});
+  }
   cfg.set("scheduler.max-threads", scheduler_threads(config.runtime.scheduler_threads));
   cfg.set("scheduler.policy", caf::atom_from_string(config.runtime.scheduler_policy));
 }

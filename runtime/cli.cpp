@@ -12,6 +12,7 @@
 #include "runtime/config_schema.hpp"
 #include "runtime/control_command.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/host_port.hpp"
 #include "runtime/run_command.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/secret_masker.hpp"
@@ -96,6 +97,26 @@ int cli_main(int argc, char** argv) {
                       "random seed of the market and every simulated endpoint (overrides "
                       "market.seed and resilience.endpoints.*.seed)");
   run_cmd->add_flag("--json", run_options.json, "print the summary as JSON on standard output");
+  auto address_check = [](bool any_port) {
+    return CLI::Validator(
+        [any_port](std::string& text) {
+          std::vector<host_port> parsed;
+          host_port one;
+          std::string why;
+          bool ok = any_port ? parse_host_port(text, one, why, true)
+                             : parse_host_port_list(text, parsed, why);
+          return ok ? std::string{} : why;
+        },
+        "HOST:PORT");
+  };
+  run_cmd
+      ->add_option("--listen", run_options.listen,
+                   "listen for peer nodes on HOST:PORT (overrides node.listen)")
+      ->check(address_check(true));
+  run_cmd
+      ->add_option("--join", run_options.join,
+                   "join the peer node at HOST:PORT; repeatable (overrides node.peers)")
+      ->check(address_check(false));
 
   // Operator control of a running node over its control port (node.control_port).
   control_command_options control;

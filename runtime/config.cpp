@@ -299,6 +299,7 @@ public:
 
   runtime_config finish() {
     check_endpoints();
+    check_heartbeats();
     if (!problems_.empty())
       throw config_error(std::move(problems_));
     runtime_config cfg;
@@ -354,6 +355,19 @@ public:
     cfg.risk.endpoint = r["endpoint"].get<std::string>();
     cfg.node.control_port = e["node"]["control_port"].get<uint16_t>();
     cfg.node.control_host = e["node"]["control_host"].get<std::string>();
+    {
+      const auto& n = e["node"];
+      std::string why; // the schema has checked both already
+      if (auto listen = n["listen"].get<std::string>(); !listen.empty()) {
+        host_port parsed;
+        parse_host_port(listen, parsed, why, true);
+        cfg.node.listen = parsed;
+      }
+      parse_host_port_list(n["peers"].get<std::string>(), cfg.node.peers, why);
+      cfg.node.heartbeat_interval_ms = n["heartbeat_interval_ms"].get<int64_t>();
+      cfg.node.connection_timeout_ms = n["connection_timeout_ms"].get<int64_t>();
+      cfg.node.isolation_halt_after_s = n["isolation_halt_after"].get<double>();
+    }
     const auto& m = e["market"];
     cfg.market.symbols = split_list(m["symbols"].get<std::string>());
     cfg.market.start_price = m["start_price"].get<double>();
@@ -484,6 +498,21 @@ private:
   }
 
   // Checks across one endpoint's settings, once every source has been applied.
+  // With fewer than three heartbeats per timeout, one late heartbeat drops a healthy peer.
+  void check_heartbeats() {
+    const auto& node = effective_["node"];
+    if (!node["heartbeat_interval_ms"].is_number_integer()
+        || !node["connection_timeout_ms"].is_number_integer())
+      return; // reported already
+    auto heartbeat = node["heartbeat_interval_ms"].get<int64_t>();
+    auto timeout = node["connection_timeout_ms"].get<int64_t>();
+    if (timeout < 3 * heartbeat)
+      fail("configuration", "$.node.connection_timeout_ms",
+           "expected at least 3 heartbeats (3 x node.heartbeat_interval_ms = "
+               + std::to_string(3 * heartbeat) + " ms), found " + std::to_string(timeout)
+               + " ms; raise it or heartbeat more often");
+  }
+
   void check_endpoints() {
     auto risk_endpoint = effective_["risk"]["endpoint"].get<std::string>();
     const auto& endpoints = effective_["resilience"]["endpoints"];

@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/host_port.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/redis_url.hpp"
 
@@ -99,6 +101,16 @@ struct runtime_config {
   struct node_section {
     uint16_t control_port = 0; // 0: no operator control over the network
     std::string control_host;
+    std::optional<host_port> listen; // for peers
+    std::vector<host_port> peers;
+    int64_t heartbeat_interval_ms = 200;
+    int64_t connection_timeout_ms = 1000;
+    double isolation_halt_after_s = 0; // 0: no dead man's switch
+
+    // A node of a cluster: it listens for peers or joins some.
+    bool clustered() const {
+      return listen.has_value() || !peers.empty();
+    }
   } node;
   struct market_section {
     std::vector<std::string> symbols; // empty: no simulated market

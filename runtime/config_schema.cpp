@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "runtime/host_port.hpp"
 #include "runtime/redis_url.hpp"
 
 namespace brokedancer {
@@ -103,6 +104,21 @@ std::string check_host(const std::string& value) {
                     return std::isalnum(c) || c == '-' || c == '.' || c == ':';
                   });
   return valid ? std::string{} : "expected a host name or IP address (\"127.0.0.1\")";
+}
+
+std::string check_listen(const std::string& value) {
+  host_port parsed;
+  std::string why;
+  return value.empty() || parse_host_port(value, parsed, why, true) ? std::string{}
+                                                                    : why + " (empty: off)";
+}
+
+std::string check_peers(const std::string& value) {
+  std::vector<host_port> parsed;
+  std::string why;
+  return parse_host_port_list(value, parsed, why)
+             ? std::string{}
+             : why + " (peers are HOST:PORT separated by commas)";
 }
 
 std::string check_strategy_name(const std::string& value) {
@@ -211,6 +227,26 @@ std::vector<setting> build_schema() {
                    "address the control port listens on; anyone who can reach it can halt and "
                    "resume the node, so keep it on loopback unless the network is trusted"),
               check_host),
+      checked(make("node", "listen", k::string, "",
+                   "HOST:PORT this node listens on for its peers (node-to-node traffic; keep it "
+                   "on loopback or a trusted network unless TLS is on); empty: none"),
+              check_listen),
+      checked(make("node", "peers", k::string, "",
+                   "the peers to join, HOST:PORT separated by commas; reconnected with backoff "
+                   "whenever the connection is lost"),
+              check_peers),
+      ranged(make("node", "heartbeat_interval_ms", k::integer, 200,
+                  "how often a node tells its peers it is alive (CAF middleman heartbeats and "
+                  "the cluster's gossip); the same on every node of a cluster"),
+             10, 60000),
+      ranged(make("node", "connection_timeout_ms", k::integer, 1000,
+                  "a peer silent this long is taken as gone, even if its socket is open (a hung "
+                  "process); the same on every node, at least 3 heartbeats"),
+             100, 600000),
+      ranged(make("node", "isolation_halt_after", k::number, 10,
+                  "seconds without any peer (or without the shared Redis store) after which "
+                  "the node halts its own bots (dead man's switch); 0: off"),
+             0, 86400),
 
       checked(make("market", "symbols", k::string, "BTC-USD,ETH-USD",
                    "the simulated market's symbols, separated by commas; empty: no market"),

@@ -1,5 +1,6 @@
 #include "runtime/control_command.hpp"
 
+#include <chrono>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/timespan.hpp>
 
 #include "messages/control.hpp"
 #include "messages/registry.hpp"
@@ -33,6 +35,34 @@ bool split_node(const std::string& text, std::string& host, uint16_t& port) {
     return false;
   port = static_cast<uint16_t>(value);
   return true;
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json cluster_json(const cluster_status& c) {
+  json members = json::array();
+  for (const auto& m : c.members)
+    members.push_back(
+        {{"name", m.info.name},
+         {"address", m.info.address},
+         {"connected", m.connected},
+         {"level", to_string(m.info.level.level)},
+         {"sequence", m.info.level.sequence},
+         {"isolated", m.info.isolated},
+         {"bots", m.info.bots},
+         {"last_heard_us", m.last_heard_us},
+         {"last_heard_ms_ago", m.last_heard_us > 0 ? (now_us() - m.last_heard_us) / 1000 : -1},
+         {"reconnects", m.reconnects},
+         {"last_error", m.last_error}});
+  return {{"address", c.self.address},
+          {"store_shared", c.store_shared},
+          {"store_reachable", c.store_reachable},
+          {"out_of_contact_since_us", c.out_of_contact_since_us},
+          {"members", members}};
 }
 
 json status_json(const node_status& s) {
@@ -68,7 +98,10 @@ json status_json(const node_status& s) {
             {"fills", s.bots.fills},
             {"pnl", s.bots.pnl}}},
           {"limits", limits},
-          {"breakers", breakers}};
+          {"breakers", breakers},
+          {"source_node", c.node},
+          {"isolated", s.emergency.isolated},
+          {"cluster", s.clustered ? cluster_json(s.cluster) : json(nullptr)}};
 }
 
 void print_status(const node_status& s) {
@@ -87,6 +120,28 @@ void print_status(const node_status& s) {
               << l.utilization << "%)\n";
   for (const auto& b : s.breakers)
     std::cout << "  breaker " << b.endpoint << ": " << to_string(b.state) << '\n';
+  if (s.emergency.isolated)
+    std::cout << "  ISOLATED: the dead man's switch holds this node halted until contact is "
+                 "back and an operator resumes\n";
+  if (!s.clustered)
+    return;
+  std::cout << "  cluster (this node listens on "
+            << (s.cluster.self.address.empty() ? std::string{"-"} : s.cluster.self.address)
+            << "):\n";
+  for (const auto& m : s.cluster.members) {
+    std::cout << "    " << (m.info.name.empty() ? std::string{"?"} : m.info.name) << " at "
+              << (m.info.address.empty() ? m.configured_address : m.info.address) << ": ";
+    if (m.connected)
+      std::cout << to_string(m.info.level.level) << ", " << m.info.bots << " bots, heard "
+                << (now_us() - m.last_heard_us) / 1000 << " ms ago"
+                << (m.info.isolated ? ", isolated" : "");
+    else
+      std::cout << "NOT CONNECTED"
+                << (m.last_error.empty() ? std::string{} : " (" + m.last_error + ")");
+    std::cout << '\n';
+  }
+  if (s.cluster.store_shared && !s.cluster.store_reachable)
+    std::cout << "    the shared state store is unreachable\n";
 }
 
 } // namespace
@@ -112,6 +167,9 @@ int control_command(const control_command_options& options) {
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   register_message_types(cfg);
+  // A node of a cluster drops a connection that sends no heartbeats (node.connection_timeout_ms,
+  // 100 ms at the least): keep ours alive while a halt waits for the bots.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(50)});
   caf::actor_system sys{cfg};
   auto node = sys.middleman().remote_actor<node_control_actor>(host, port);
   if (!node) {

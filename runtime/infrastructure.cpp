@@ -2,10 +2,12 @@
 
 #include <caf/actor_cast.hpp>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "actors/bot_supervisor.hpp"
 #include "actors/breaker_registry.hpp"
+#include "actors/cluster_node.hpp"
 #include "actors/emergency_controller.hpp"
 #include "actors/memory_bus.hpp"
 #include "actors/memory_store.hpp"
@@ -237,7 +239,32 @@ child_spec control_child(const runtime_config& config) {
         required_sibling<emergency_actor>(siblings, "emergency", "operator control");
     services.bots = optional_sibling<bot_supervisor_actor>(siblings, "bots");
     services.breakers = optional_sibling<breaker_registry_actor>(siblings, "breakers");
+    services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
+  };
+  return spec;
+}
+
+child_spec cluster_child(const runtime_config& config) {
+  cluster_options options;
+  options.node_name = config.runtime.node_name;
+  if (config.node.listen)
+    options.listen_address = config.node.listen->text();
+  // The same peer list may be given to every node: a node does not join itself.
+  for (const auto& peer : config.node.peers)
+    if (!config.node.listen || peer.text() != config.node.listen->text())
+      options.peers.push_back(peer);
+  options.heartbeat = std::chrono::milliseconds(config.node.heartbeat_interval_ms);
+  options.isolation_halt_after =
+      std::chrono::milliseconds(std::llround(config.node.isolation_halt_after_s * 1000.0));
+  options.store_shared = config.state.backend == "redis";
+  child_spec spec;
+  spec.name = "cluster";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    auto emergency = required_sibling<emergency_actor>(siblings, "emergency", "the cluster");
+    auto store = required_sibling<state_store_actor>(siblings, "state_store", "the cluster");
+    return caf::actor_cast<caf::actor>(spawn_cluster_node(sys, options, emergency, store));
   };
   return spec;
 }

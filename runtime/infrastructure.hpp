@@ -41,6 +41,9 @@ child_spec market_child(const runtime_config& config);
 // Operator control (node.control_port), with the siblings "emergency", "bots", "breakers".
 child_spec control_child(const runtime_config& config);
 
+// The node's link to its cluster (node.listen / node.peers); the runtime publishes it.
+child_spec cluster_child(const runtime_config& config);
+
 // The bots the configuration asks for (bots.*): bot-1 .. bot-<count>, their symbols dealt out
 // in turn, "mixed" alternating momentum and mean_reversion.
 std::vector<bot_config> configured_bots(const runtime_config& config);

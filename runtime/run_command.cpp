@@ -311,6 +311,32 @@ int run_command(const run_command_options& options) {
         config.effective["resilience"]["endpoints"][endpoint.name]["seed"] = *options.seed;
       }
   }
+  if (options.listen) {
+    host_port listen;
+    std::string why;
+    if (!parse_host_port(*options.listen, listen, why, true)) {
+      std::cerr << "brokedancer: --listen: " << why << '\n';
+      return exit_code::usage;
+    }
+    config.node.listen = listen;
+    config.effective["node"]["listen"] = listen.text();
+  }
+  if (!options.join.empty()) {
+    config.node.peers.clear();
+    for (const auto& text : options.join) {
+      std::vector<host_port> peers;
+      std::string why;
+      if (!parse_host_port_list(text, peers, why)) {
+        std::cerr << "brokedancer: --join: " << why << '\n';
+        return exit_code::usage;
+      }
+      config.node.peers.insert(config.node.peers.end(), peers.begin(), peers.end());
+    }
+    std::string all;
+    for (const auto& p : config.node.peers)
+      all += (all.empty() ? "" : ",") + p.text();
+    config.effective["node"]["peers"] = all;
+  }
   runtime_options extras;
   std::optional<runtime> node;
   try {

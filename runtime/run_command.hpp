@@ -7,15 +7,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace brokedancer {
 
 struct run_command_options {
-  std::string config_path;          // empty: $BROKEDANCER_CONFIG, else the embedded default
-  std::optional<uint32_t> bots;     // overrides bots.count
-  std::optional<double> duration_s; // none: until a signal or a SHUTDOWN
-  std::optional<uint64_t> seed;     // overrides market.seed and every simulated endpoint's
-  bool json = false;                // the summary as JSON on standard output
+  std::string config_path;           // empty: $BROKEDANCER_CONFIG, else the embedded default
+  std::optional<uint32_t> bots;      // overrides bots.count
+  std::optional<double> duration_s;  // none: until a signal or a SHUTDOWN
+  std::optional<uint64_t> seed;      // overrides market.seed and every simulated endpoint's
+  bool json = false;                 // the summary as JSON on standard output
+  std::optional<std::string> listen; // overrides node.listen (checked by the CLI)
+  std::vector<std::string> join;     // overrides node.peers (checked by the CLI)
 };
 
 // Returns the process exit code (runtime/exit_codes.hpp).

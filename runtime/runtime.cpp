@@ -131,6 +131,8 @@ runtime::runtime(runtime_config config, runtime_options extras)
     children.push_back(std::move(market));
   for (auto& child : extras.extra_children)
     children.push_back(std::move(child));
+  if (d.config.node.clustered())
+    children.push_back(cluster_child(d.config));
   // Last: the bots find every service up; the bot supervisor starts the market once they are.
   auto bots = configured_bots(d.config);
   for (auto& bot : extras.bots)
@@ -177,10 +179,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
     state->supervisor_exit = reason;
     state->wake.notify_all();
   });
-  if (d.config.node.control_port != 0) {
-    auto handle = caf::actor_cast<node_control_actor>(d.tree.children.at("control"));
-    auto port = d.system->middleman().publish(handle, d.config.node.control_port,
-                                              d.config.node.control_host.c_str(), true);
+  // Publishes a child on host:port, or stops everything and throws.
+  auto publish = [&d](const auto& child, const std::string& host, uint16_t port_wanted,
+                      const std::string& what, const std::string& hint) {
+    auto port = d.system->middleman().publish(child, port_wanted, host.c_str(), true);
     if (!port) {
       auto why = d.system->render(port.error());
       caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
@@ -191,13 +193,31 @@ runtime::runtime(runtime_config config, runtime_options extras)
       // Stopped here, while the mutex the supervisor's exit functor takes is still alive
       // (impl's members go in reverse order, the mutex before the system).
       d.system.reset();
-      throw std::runtime_error("cannot listen for operators on " + d.config.node.control_host + ":"
-                               + std::to_string(d.config.node.control_port) + ": " + why
-                               + " (is another node using node.control_port?)");
+      throw std::runtime_error("cannot listen for " + what + " on " + host + ":"
+                               + std::to_string(port_wanted) + ": " + why + " (" + hint + ")");
     }
+    return *port;
+  };
+  if (d.config.node.control_port != 0) {
+    auto port = publish(caf::actor_cast<node_control_actor>(d.tree.children.at("control")),
+                        d.config.node.control_host, d.config.node.control_port, "operators",
+                        "is another node using node.control_port?");
     d.log.info("operator control listening",
-               {{"host", d.config.node.control_host}, {"port", *port}});
+               {{"host", d.config.node.control_host}, {"port", port}});
   }
+  if (d.config.node.listen) {
+    auto port = publish(caf::actor_cast<cluster_actor>(d.tree.children.at("cluster")),
+                        d.config.node.listen->host, d.config.node.listen->port, "peers",
+                        "is another node using node.listen?");
+    d.log.info("listening for peers", {{"host", d.config.node.listen->host}, {"port", port}});
+  }
+  if (d.config.node.clustered())
+    d.log.info("joining the cluster", {{"peers", [&] {
+                                          std::string all;
+                                          for (const auto& p : d.config.node.peers)
+                                            all += (all.empty() ? "" : ",") + p.text();
+                                          return all;
+                                        }()}});
   d.log.info("runtime started",
              {{"children", d.tree.children.size()}, {"allocator", allocator_name()}});
 }

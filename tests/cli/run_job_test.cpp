@@ -13,6 +13,7 @@
 
 #include "runtime/exit_codes.hpp"
 #include "support/child_process.hpp"
+#include "support/cli_process.hpp"
 #include "support/redis_server.hpp"
 
 using namespace brokedancer;
@@ -20,44 +21,9 @@ using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using json = nlohmann::json;
 using testing::child_process;
+using namespace brokedancer::testing;
 
 namespace {
-
-using environment_map = std::map<std::string, std::string>;
-
-environment_map quiet(environment_map extra = {}) {
-  extra.emplace("BROKEDANCER_LOG_LEVEL", "warn");
-  return extra;
-}
-
-struct outcome {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Everything the process writes on standard output until it exits.
-outcome finish(child_process& p, std::chrono::seconds timeout = 90s) {
-  outcome result;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    auto line = p.read_line(left);
-    if (!line)
-      break;
-    result.out += *line + "\n";
-  }
-  auto code = p.wait(10s);
-  REQUIRE(code);
-  result.exit_code = *code;
-  return result;
-}
-
-outcome run_to_end(const std::vector<std::string>& args, environment_map env = {},
-                   const char* program = BROKEDANCER_CLI_PATH) {
-  child_process p{program, args, quiet(std::move(env))};
-  return finish(p);
-}
 
 json summary_of(const outcome& o) {
   auto parsed = json::parse(o.out, nullptr, false);
@@ -68,25 +34,6 @@ json summary_of(const outcome& o) {
 
 std::string preset(const char* name) {
   return std::string(BROKEDANCER_SOURCE_DIR) + "/config/" + name;
-}
-
-// `brokedancer status --node ... --json`, parsed; null while nobody answers.
-json node_status(const std::string& node) {
-  auto o = run_to_end({"status", "--node", node, "--json"});
-  if (o.exit_code != exit_code::ok)
-    return nullptr;
-  return json::parse(o.out, nullptr, false);
-}
-
-json await_status(const std::string& node, const std::function<bool(const json&)>& wanted) {
-  for (int i = 0; i < 300; ++i) {
-    auto s = node_status(node);
-    if (s.is_object() && wanted(s))
-      return s;
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("the node at " << node << " never reached the state waited for");
-  return nullptr;
 }
 
 } // namespace

@@ -1,0 +1,420 @@
+#include "actors/cluster_node.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
+using join_atom = caf::atom_constant<caf::atom("cl_join")>;
+using enroll_atom = caf::atom_constant<caf::atom("cl_enroll")>;
+
+using cluster_impl =
+    cluster_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<join_atom, std::string>,
+                          caf::reacts_to<enroll_atom>>;
+
+constexpr auto request_timeout = std::chrono::seconds(2);
+constexpr auto reconnect_min = std::chrono::milliseconds(100);
+// Every this many heartbeats: the bots count and the store's reachability.
+constexpr int slow_every = 5;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct member {
+  std::string configured; // host:port from node.peers; empty for a peer that joined us
+  host_port address;
+  cluster_actor handle;
+  bool connected = false;
+  bool joining = false;
+  node_info info; // info.name is empty until its first hello
+  int64_t last_heard_us = 0;
+  uint32_t reconnects = 0;
+  bool ever_connected = false;
+  std::string last_error;
+  std::chrono::milliseconds backoff = reconnect_min;
+};
+
+struct cluster_state {
+  cluster_options options;
+  emergency_actor emergency;
+  state_store_actor store;
+  std::vector<member> members;
+  level_tracker level;
+  bool registered = false;
+  uint32_t bots = 0;
+  bool store_reachable = true;
+  clock::time_point out_of_contact_since = clock::now();
+  bool in_contact = false;
+  bool isolation_reported = false;
+  // The last peer level handed to the controller, so that a heartbeat does not hand it again.
+  std::optional<change_key> handed;
+  uint64_t ticks = 0;
+  std::mt19937_64 random{std::random_device{}()};
+  logger log{"cluster"};
+};
+
+using self_pointer = cluster_impl::stateful_pointer<cluster_state>;
+
+node_info own_info(self_pointer self) {
+  auto& st = self->state;
+  node_info info;
+  info.name = st.options.node_name;
+  info.address = st.options.listen_address;
+  info.bots = st.bots;
+  info.level = st.level.current();
+  info.isolated = st.isolation_reported;
+  return info;
+}
+
+member* find_by_handle(self_pointer self, const caf::actor_addr& address) {
+  for (auto& m : self->state.members)
+    if (m.handle && m.handle.address() == address)
+      return &m;
+  return nullptr;
+}
+
+member* find_by_name(self_pointer self, const std::string& name) {
+  for (auto& m : self->state.members)
+    if (m.info.name == name)
+      return &m;
+  return nullptr;
+}
+
+// A peer's level: to the controller, which takes, restamps or ignores it.
+void hand_level(self_pointer self, const level_change& theirs) {
+  auto& st = self->state;
+  if (theirs.local_only || !st.registered || key_of(theirs) == key_of(st.level.current()))
+    return;
+  if (st.handed && *st.handed == key_of(theirs))
+    return;
+  st.handed = key_of(theirs);
+  self->request(st.emergency, request_timeout, peer_change_atom::value, theirs)
+      .then([](level_change&) {},
+            [self](caf::error& err) {
+              self->state.handed.reset(); // the next heartbeat brings it again
+              self->state.log.warn("the emergency controller did not take a peer's level yet",
+                                   {{"error", self->system().render(err)}});
+            });
+}
+
+void heard(self_pointer self, member& m, const node_info& info) {
+  m.info = info;
+  m.last_heard_us = now_us();
+  hand_level(self, info.level);
+}
+
+void schedule_join(self_pointer self, member& m) {
+  auto delay = m.backoff;
+  // Full jitter within the upper half, so that nodes restarted together do not retry in step.
+  std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
+  m.backoff = std::min(m.backoff * 2, self->state.options.reconnect_max);
+  self->delayed_send(self, std::chrono::milliseconds(jitter(self->state.random)), join_atom::value,
+                     m.configured);
+}
+
+void join_failed(self_pointer self, const std::string& configured, std::string why) {
+  auto& st = self->state;
+  for (auto& m : st.members) {
+    if (m.configured != configured)
+      continue;
+    m.joining = false;
+    if (m.last_error != why && m.reconnects % 20 == 0)
+      st.log.warn("cannot join a peer yet; retrying", {{"peer", configured}, {"error", why}});
+    m.last_error = std::move(why);
+    ++m.reconnects;
+    schedule_join(self, m);
+    return;
+  }
+}
+
+void connected(self_pointer self, member& m, cluster_actor handle, const node_info& info) {
+  auto& st = self->state;
+  bool was_connected = m.connected;
+  if (m.handle != handle) {
+    m.handle = handle;
+    self->monitor(handle);
+  }
+  m.connected = true;
+  m.ever_connected = true;
+  m.joining = false;
+  m.backoff = reconnect_min;
+  m.last_error.clear();
+  if (!was_connected)
+    st.log.info("peer connected", {{"peer", info.name},
+                                   {"address", info.address},
+                                   {"level", to_string(info.level.level)},
+                                   {"bots", info.bots}});
+  heard(self, m, info);
+}
+
+// Joins a peer of node.peers: a connection through the middleman (without blocking a scheduler
+// thread), then hello both ways.
+void join(self_pointer self, const std::string& configured) {
+  auto& st = self->state;
+  auto found = std::find_if(st.members.begin(), st.members.end(),
+                            [&](const member& m) { return m.configured == configured; });
+  if (found == st.members.end() || found->connected || found->joining)
+    return;
+  found->joining = true;
+  auto address = found->address;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, request_timeout, caf::connect_atom::value, address.host, address.port)
+      .then(
+          [self, configured](caf::node_id&, caf::strong_actor_ptr& remote, std::set<std::string>&) {
+            if (!remote) {
+              join_failed(self, configured, "nothing is published at that address");
+              return;
+            }
+            auto handle = caf::actor_cast<cluster_actor>(remote);
+            self->request(handle, request_timeout, hello_atom::value, own_info(self))
+                .then(
+                    [self, configured, handle](node_info& theirs) {
+                      auto& s = self->state;
+                      if (theirs.name == s.options.node_name) {
+                        join_failed(self, configured,
+                                    "the peer calls itself \"" + theirs.name
+                                        + "\" as this node does: node names (runtime.node_name) "
+                                          "must be unique in a cluster");
+                        return;
+                      }
+                      auto slot =
+                          std::find_if(s.members.begin(), s.members.end(),
+                                       [&](const member& m) { return m.configured == configured; });
+                      if (slot == s.members.end())
+                        return;
+                      // A peer that joined us first has a slot of its own: this one covers it.
+                      s.members.erase(std::remove_if(s.members.begin(), s.members.end(),
+                                                     [&](const member& m) {
+                                                       return m.configured.empty()
+                                                              && m.info.name == theirs.name;
+                                                     }),
+                                      s.members.end());
+                      slot = std::find_if(s.members.begin(), s.members.end(), [&](const member& m) {
+                        return m.configured == configured;
+                      });
+                      connected(self, *slot, handle, theirs);
+                    },
+                    [self, configured](caf::error& err) {
+                      join_failed(self, configured,
+                                  "no hello from the peer: " + self->system().render(err));
+                    });
+          },
+          [self, configured](caf::error& err) {
+            join_failed(self, configured, self->system().render(err));
+          });
+}
+
+void gossip(self_pointer self) {
+  auto info = own_info(self);
+  for (auto& m : self->state.members)
+    if (m.connected && m.handle)
+      self->send(m.handle, gossip_atom::value, info);
+}
+
+std::string peer_names(const cluster_state& st) {
+  std::string names;
+  for (const auto& m : st.members) {
+    if (!names.empty())
+      names += ", ";
+    names += m.info.name.empty() ? m.configured : m.info.name;
+  }
+  return names;
+}
+
+// The dead man's switch.
+void check_contact(self_pointer self) {
+  auto& st = self->state;
+  // A node that was told of peers, or has had one, needs one; a store it shares, too.
+  bool expects_peers = !st.options.peers.empty()
+                       || std::any_of(st.members.begin(), st.members.end(),
+                                      [](const member& m) { return m.ever_connected; });
+  bool has_peer = std::any_of(st.members.begin(), st.members.end(),
+                              [](const member& m) { return m.connected; });
+  bool peers_ok = !expects_peers || has_peer;
+  bool store_ok = !st.options.store_shared || st.store_reachable;
+  auto now = clock::now();
+  if (peers_ok && store_ok) {
+    if (!st.in_contact)
+      st.out_of_contact_since = {};
+    st.in_contact = true;
+    if (st.isolation_reported) {
+      st.isolation_reported = false;
+      self->send(st.emergency, isolation_atom::value, false, std::string{});
+      gossip(self);
+    }
+    return;
+  }
+  if (st.in_contact || st.out_of_contact_since == clock::time_point{})
+    st.out_of_contact_since = now;
+  st.in_contact = false;
+  auto limit = st.options.isolation_halt_after;
+  if (limit.count() == 0 || st.isolation_reported || now - st.out_of_contact_since < limit)
+    return;
+  st.isolation_reported = true;
+  auto seconds = std::chrono::duration<double>(limit).count();
+  std::string reason = !peers_ok ? "no contact with any peer (" + peer_names(st) + ") for "
+                                       + std::to_string(static_cast<int64_t>(seconds)) + " s"
+                                 : "the shared state store has been unreachable for "
+                                       + std::to_string(static_cast<int64_t>(seconds)) + " s";
+  st.log.critical("dead man's switch: halting this node", {{"reason", reason}});
+  self->send(st.emergency, isolation_atom::value, true, reason);
+}
+
+void refresh(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.emergency, request_timeout, status_atom::value)
+      .then([self](emergency_status& s) { self->state.bots = s.bots_registered; },
+            [](caf::error&) {});
+  if (st.options.store_shared)
+    self->request(st.store, request_timeout, status_atom::value)
+        .then([self](store_status& s) { self->state.store_reachable = s.available; },
+              [self](caf::error&) { self->state.store_reachable = false; });
+}
+
+void enroll(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.emergency, request_timeout, register_bot_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [self](level_change& current) {
+            self->state.registered = true;
+            self->state.level.take(current);
+          },
+          [self](caf::error&) {
+            self->delayed_send(self, std::chrono::milliseconds(200), enroll_atom::value);
+          });
+}
+
+cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options options,
+                                         emergency_actor emergency, state_store_actor store) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.emergency = std::move(emergency);
+  st.store = std::move(store);
+  for (const auto& peer : st.options.peers) {
+    member m;
+    m.configured = peer.text();
+    m.address = peer;
+    st.members.push_back(std::move(m));
+  }
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto* m = find_by_handle(self, down.source);
+    if (!m)
+      return;
+    m->connected = false;
+    m->handle = nullptr;
+    m->last_error = "connection lost: " + self->system().render(down.reason);
+    self->state.log.warn("peer lost", {{"peer", m->info.name}, {"reason", m->last_error}});
+    if (!m->configured.empty()) {
+      ++m->reconnects;
+      schedule_join(self, *m);
+    }
+    check_contact(self);
+  });
+  enroll(self);
+  for (auto& m : st.members)
+    join(self, m.configured);
+  self->send(self, tick_atom::value);
+  return {
+      [self](hello_atom, node_info& theirs) -> caf::result<node_info> {
+        auto& s = self->state;
+        if (theirs.name == s.options.node_name || theirs.name.empty())
+          return make_error(errc::invalid_argument,
+                            "this node is called \"" + s.options.node_name
+                                + "\" too: node names (runtime.node_name) must be unique in a "
+                                  "cluster");
+        auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
+        if (!handle)
+          return make_error(errc::invalid_argument, "hello needs the peer's cluster actor");
+        auto* m = find_by_name(self, theirs.name);
+        if (!m) {
+          s.members.emplace_back();
+          m = &s.members.back();
+        }
+        connected(self, *m, handle, theirs);
+        return own_info(self);
+      },
+      [self](gossip_atom, node_info& theirs) {
+        auto* m = find_by_name(self, theirs.name);
+        if (!m)
+          return; // not introduced (yet): its hello comes first
+        if (!m->connected) {
+          auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
+          if (!handle)
+            return;
+          connected(self, *m, handle, theirs);
+          return;
+        }
+        heard(self, *m, theirs);
+      },
+      [self](const level_change& change) {
+        auto& s = self->state;
+        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
+                   emergency_ack_atom::value, change.sequence);
+        if (s.level.take(change))
+          gossip(self); // at once: this is how a HALT reaches the other nodes
+      },
+      [self](status_atom) {
+        auto& s = self->state;
+        cluster_status status;
+        status.self = own_info(self);
+        for (const auto& m : s.members) {
+          member_status ms;
+          ms.info = m.info;
+          if (ms.info.name.empty())
+            ms.info.address = m.configured;
+          ms.connected = m.connected;
+          ms.configured_address = m.configured;
+          ms.last_heard_us = m.last_heard_us;
+          ms.reconnects = m.reconnects;
+          ms.last_error = m.last_error;
+          status.members.push_back(std::move(ms));
+        }
+        status.store_shared = s.options.store_shared;
+        status.store_reachable = s.store_reachable;
+        if (!s.in_contact && s.out_of_contact_since != clock::time_point{})
+          status.out_of_contact_since_us = now_us()
+                                           - std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 clock::now() - s.out_of_contact_since)
+                                                 .count();
+        return status;
+      },
+      [self](tick_atom) {
+        auto& s = self->state;
+        if (s.ticks++ % slow_every == 0)
+          refresh(self);
+        gossip(self);
+        check_contact(self);
+        self->delayed_send(self, s.options.heartbeat, tick_atom::value);
+      },
+      [self](join_atom, const std::string& configured) { join(self, configured); },
+      [self](enroll_atom) { enroll(self); },
+  };
+}
+
+} // namespace
+
+cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,
+                                 emergency_actor emergency, state_store_actor store) {
+  return caf::actor_cast<cluster_actor>(
+      sys.spawn(cluster_node, std::move(options), std::move(emergency), std::move(store)));
+}
+
+} // namespace brokedancer

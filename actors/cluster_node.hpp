@@ -1,0 +1,41 @@
+#pragma once
+
+// A node's link to the rest of its cluster (messages/cluster.hpp has the contract).
+//
+// - Joins the peers of node.peers over CAF's network layer and keeps joining them, with
+//   backoff, whenever a connection is lost (CAF does not reconnect by itself); peers that join
+//   this node are members too.
+// - Tells every connected peer this node's state on every heartbeat and at once when its
+//   level changes; hands each peer's level to the emergency controller, which settles races.
+// - Dead man's switch: out of contact with every peer (when it has any) or with the shared
+//   store for longer than `isolation_halt_after`, it has the controller halt this node's bots;
+//   when contact is back it says so, and an operator resumes.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "messages/cluster.hpp"
+#include "messages/emergency.hpp"
+#include "messages/state_store.hpp"
+#include "runtime/host_port.hpp"
+
+namespace brokedancer {
+
+struct cluster_options {
+  std::string node_name;
+  std::string listen_address; // what peers are told; empty when this node does not listen
+  std::vector<host_port> peers;
+  std::chrono::milliseconds heartbeat{200};
+  std::chrono::milliseconds isolation_halt_after{0}; // 0: no dead man's switch
+  bool store_shared = false; // the store is Redis: losing it isolates the node too
+  std::chrono::milliseconds reconnect_max{2000};
+};
+
+cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,
+                                 emergency_actor emergency, state_store_actor store);
+
+} // namespace brokedancer

@@ -1,0 +1,54 @@
+#include "runtime/host_port.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace brokedancer {
+
+bool parse_host_port(const std::string& text, host_port& out, std::string& why, bool any_port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    why = "expected HOST:PORT (\"127.0.0.1:7101\"), found \"" + text + "\"";
+    return false;
+  }
+  auto host = text.substr(0, colon);
+  auto port_text = text.substr(colon + 1);
+  bool host_ok = host.size() <= 253 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+                   return std::isalnum(c) || c == '-' || c == '.';
+                 });
+  if (!host_ok) {
+    why = "expected a host name or IPv4 address before the port, found \"" + host + "\"";
+    return false;
+  }
+  bool digits = port_text.size() <= 5
+                && std::all_of(port_text.begin(), port_text.end(),
+                               [](unsigned char c) { return std::isdigit(c); });
+  auto port = digits ? std::stoul(port_text) : 0ul;
+  if (!digits || port > 65535 || (port == 0 && !any_port)) {
+    why = std::string{"expected a port from "} + (any_port ? "0" : "1") + " to 65535, found \""
+          + port_text + "\"";
+    return false;
+  }
+  out.host = std::move(host);
+  out.port = static_cast<uint16_t>(port);
+  return true;
+}
+
+bool parse_host_port_list(const std::string& text, std::vector<host_port>& out, std::string& why) {
+  out.clear();
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(',', start);
+    auto item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    host_port parsed;
+    if (!parse_host_port(item, parsed, why))
+      return false;
+    out.push_back(std::move(parsed));
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return true;
+}
+
+} // namespace brokedancer
