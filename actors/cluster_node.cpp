@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervisor.hpp"
@@ -173,7 +174,8 @@ void join(self_pointer self, const std::string& configured) {
     return;
   found->joining = true;
   auto address = found->address;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = st.options.tls ? self->system().openssl_manager().actor_handle()
+                           : self->system().middleman().actor_handle();
   self->request(mm, request_timeout, caf::connect_atom::value, address.host, address.port)
       .then(
           [self, configured](caf::node_id&, caf::strong_actor_ptr& remote, std::set<std::string>&) {

@@ -33,6 +33,7 @@ struct cluster_options {
   std::chrono::milliseconds isolation_halt_after{0}; // 0: no dead man's switch
   bool store_shared = false; // the store is Redis: losing it isolates the node too
   std::chrono::milliseconds reconnect_max{2000};
+  bool tls = false; // join peers through CAF's OpenSSL module (the system has it loaded)
 };
 
 cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,

@@ -7,6 +7,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/timespan.hpp>
 
 #include "messages/registry.hpp"
@@ -25,6 +26,15 @@ void configure_actor_system(caf::actor_system_config& cfg, const runtime_config&
   // The network layer only when something listens or joins: it starts threads of its own.
   if (config.node.control_port != 0 || config.node.clustered())
     cfg.load<caf::io::middleman>();
+  if (config.node.clustered() && config.node.tls()) {
+    // Node-to-node traffic through CAF's OpenSSL module: with a certificate, its key and the
+    // authorities, each side shows its certificate and checks the other's (TLS 1.2).
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = config.node.tls_certificate;
+    cfg.openssl_key = config.node.tls_key;
+    cfg.openssl_cafile = config.node.tls_ca;
+    cfg.openssl_passphrase = config.node.tls_passphrase;
+  }
   if (config.node.clustered()) {
     // Without heartbeats CAF never notices a peer that hangs with its socket open; with them,
     // a connection silent for the timeout is dropped (and its actors reported down). Every

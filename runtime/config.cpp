@@ -300,6 +300,7 @@ public:
   runtime_config finish() {
     check_endpoints();
     check_heartbeats();
+    check_tls();
     if (!problems_.empty())
       throw config_error(std::move(problems_));
     runtime_config cfg;
@@ -367,6 +368,10 @@ public:
       cfg.node.heartbeat_interval_ms = n["heartbeat_interval_ms"].get<int64_t>();
       cfg.node.connection_timeout_ms = n["connection_timeout_ms"].get<int64_t>();
       cfg.node.isolation_halt_after_s = n["isolation_halt_after"].get<double>();
+      cfg.node.tls_certificate = n["tls_certificate"].get<std::string>();
+      cfg.node.tls_key = n["tls_key"].get<std::string>();
+      cfg.node.tls_ca = n["tls_ca"].get<std::string>();
+      cfg.node.tls_passphrase = n["tls_passphrase"].get<std::string>();
     }
     const auto& m = e["market"];
     cfg.market.symbols = split_list(m["symbols"].get<std::string>());
@@ -498,6 +503,21 @@ private:
   }
 
   // Checks across one endpoint's settings, once every source has been applied.
+  // TLS between nodes needs a certificate, its key and the authorities to check peers by.
+  void check_tls() {
+    const auto& node = effective_["node"];
+    int given = 0;
+    for (const char* key : {"tls_certificate", "tls_key", "tls_ca"})
+      given += node[key].is_string() && !node[key].get<std::string>().empty() ? 1 : 0;
+    if (given != 0 && given != 3)
+      fail("configuration", "$.node",
+           "TLS between nodes needs all of node.tls_certificate, node.tls_key and node.tls_ca "
+           "(found "
+               + std::to_string(given)
+               + " of them); set the missing ones, or none to "
+                 "turn TLS off");
+  }
+
   // With fewer than three heartbeats per timeout, one late heartbeat drops a healthy peer.
   void check_heartbeats() {
     const auto& node = effective_["node"];

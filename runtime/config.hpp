@@ -106,6 +106,15 @@ struct runtime_config {
     int64_t heartbeat_interval_ms = 200;
     int64_t connection_timeout_ms = 1000;
     double isolation_halt_after_s = 0; // 0: no dead man's switch
+    // TLS between nodes: all three paths, or none.
+    std::string tls_certificate;
+    std::string tls_key;
+    std::string tls_ca;
+    std::string tls_passphrase; // a secret: from the environment only
+
+    bool tls() const {
+      return !tls_certificate.empty();
+    }
 
     // A node of a cluster: it listens for peers or joins some.
     bool clustered() const {

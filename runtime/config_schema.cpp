@@ -243,6 +243,13 @@ std::vector<setting> build_schema() {
                   "a peer silent this long is taken as gone, even if its socket is open (a hung "
                   "process); the same on every node, at least 3 heartbeats"),
              100, 600000),
+      make("node", "tls_certificate", k::string, "",
+           "PEM certificate (chain) this node shows its peers; with tls_key and tls_ca it turns "
+           "on TLS between nodes (CAF's OpenSSL module: TLS 1.2, both sides verified)"),
+      make("node", "tls_key", k::string, "", "PEM private key of tls_certificate"),
+      make("node", "tls_ca", k::string, "",
+           "PEM file of the certificate authorities a peer's certificate must be signed by"),
+      secret(make("node", "tls_passphrase", k::string, "", "passphrase of an encrypted tls_key")),
       ranged(make("node", "isolation_halt_after", k::number, 10,
                   "seconds without any peer (or without the shared Redis store) after which "
                   "the node halts its own bots (dead man's switch); 0: off"),

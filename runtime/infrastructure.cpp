@@ -258,6 +258,7 @@ child_spec cluster_child(const runtime_config& config) {
   options.isolation_halt_after =
       std::chrono::milliseconds(std::llround(config.node.isolation_halt_after_s * 1000.0));
   options.store_shared = config.state.backend == "redis";
+  options.tls = config.node.tls();
   child_spec spec;
   spec.name = "cluster";
   spec.policy = restart_policy::permanent;

@@ -11,6 +11,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include "actors/supervisor.hpp"
@@ -23,6 +24,7 @@
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/infrastructure.hpp"
+#include "runtime/tls_files.hpp"
 
 namespace brokedancer {
 
@@ -110,6 +112,12 @@ runtime::runtime(runtime_config config, runtime_options extras)
     strategies.emplace(name, std::move(factory));
   check_strategies(d.config, strategies);
   configure_logging(d.config.log);
+  if (d.config.node.clustered() && d.config.node.tls()) {
+    const auto& n = d.config.node;
+    if (auto why = check_tls_files(n.tls_certificate, n.tls_key, n.tls_ca, n.tls_passphrase);
+        !why.empty())
+      throw config_error({{"configuration", "$.node", why}});
+  }
   configure_actor_system(d.caf_config, d.config);
   d.system = std::make_unique<caf::actor_system>(d.caf_config);
   d.log.info("runtime starting", {{"version", std::string(version())},
@@ -181,8 +189,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
   });
   // Publishes a child on host:port, or stops everything and throws.
   auto publish = [&d](const auto& child, const std::string& host, uint16_t port_wanted,
-                      const std::string& what, const std::string& hint) {
-    auto port = d.system->middleman().publish(child, port_wanted, host.c_str(), true);
+                      const std::string& what, const std::string& hint, bool tls = false) {
+    auto port = tls ? caf::openssl::publish(child, port_wanted, host.c_str(), true)
+                    : d.system->middleman().publish(child, port_wanted, host.c_str(), true);
     if (!port) {
       auto why = d.system->render(port.error());
       caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
@@ -208,8 +217,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
   if (d.config.node.listen) {
     auto port = publish(caf::actor_cast<cluster_actor>(d.tree.children.at("cluster")),
                         d.config.node.listen->host, d.config.node.listen->port, "peers",
-                        "is another node using node.listen?");
-    d.log.info("listening for peers", {{"host", d.config.node.listen->host}, {"port", port}});
+                        "is another node using node.listen?", d.config.node.tls());
+    d.log.info(
+        "listening for peers",
+        {{"host", d.config.node.listen->host}, {"port", port}, {"tls", d.config.node.tls()}});
   }
   if (d.config.node.clustered())
     d.log.info("joining the cluster", {{"peers", [&] {

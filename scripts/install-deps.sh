@@ -6,10 +6,10 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache
   libcaf-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev
-  libjemalloc-dev
+  libjemalloc-dev libssl-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(catch2 redis-server redis-tools)
+  packages+=(catch2 redis-server redis-tools openssl iproute2)
 fi
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -204,4 +205,102 @@ TEST_CASE("the dead man's switch halts a node that lost every peer until an oper
   CHECK(run_to_end({"resume", "--node", nodes[0].control, "--reason", "reconnected"}).exit_code
         == exit_code::ok);
   nodes[0].await([](const json& s) { return s["level"] == "NORMAL"; });
+}
+
+namespace {
+
+// A certificate authority and node certificates made with the openssl command, in a directory
+// of the test's own.
+struct test_pki {
+  std::string dir;
+
+  test_pki() {
+    char pattern[] = "/tmp/brokedancer-pki-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    dir = pattern;
+  }
+
+  ~test_pki() {
+    std::system(("rm -rf '" + dir + "'").c_str());
+  }
+
+  void run(const std::string& command) {
+    INFO(command);
+    REQUIRE(std::system(("cd '" + dir + "' && " + command + " >/dev/null 2>&1").c_str()) == 0);
+  }
+
+  // `name`.pem and `name`.key, signed by the authority `ca` (made if it is not there yet).
+  void issue(const std::string& name, const std::string& ca) {
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    run("test -f " + ca + ".pem || openssl req -x509 " + ec + " -keyout " + ca + ".key -out " + ca
+        + ".pem -days 2 -subj /CN=" + ca);
+    run("openssl req " + ec + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name);
+    run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca
+        + ".key -CAcreateserial -out " + name + ".pem -days 2");
+  }
+
+  environment_map tls_for(const std::string& name, const std::string& ca) const {
+    return {{"BROKEDANCER_NODE_TLS_CERTIFICATE", dir + "/" + name + ".pem"},
+            {"BROKEDANCER_NODE_TLS_KEY", dir + "/" + name + ".key"},
+            {"BROKEDANCER_NODE_TLS_CA", dir + "/" + ca + ".pem"}};
+  }
+};
+
+} // namespace
+
+TEST_CASE("with TLS, nodes holding certificates of the cluster's authority join and share a "
+          "HALT, and a node with another authority's certificate cannot join",
+          "[cluster][tls]") {
+  test_pki pki;
+  pki.issue("a", "cluster-ca");
+  pki.issue("b", "cluster-ca");
+  pki.issue("intruder", "other-ca");
+  auto nodes = make_cluster(3);
+  for (auto& [key, value] : pki.tls_for("a", "cluster-ca"))
+    nodes[0].env[key] = value;
+  for (auto& [key, value] : pki.tls_for("b", "cluster-ca"))
+    nodes[1].env[key] = value;
+  // The intruder trusts the cluster's authority, but its own certificate is not from it.
+  nodes[2].env["BROKEDANCER_NODE_TLS_CERTIFICATE"] = pki.dir + "/intruder.pem";
+  nodes[2].env["BROKEDANCER_NODE_TLS_KEY"] = pki.dir + "/intruder.key";
+  nodes[2].env["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/cluster-ca.pem";
+  for (auto& n : nodes)
+    n.start();
+  nodes[0].await(
+      [](const json& s) { return connected_to(s, "b") && s["trading_allowed"] == true; });
+  nodes[1].await(
+      [](const json& s) { return connected_to(s, "a") && s["trading_allowed"] == true; });
+  REQUIRE(run_to_end({"halt", "--node", nodes[0].control, "--reason", "over TLS"}).exit_code
+          == exit_code::ok);
+  nodes[1].await([](const json& s) { return s["level"] == "HALT" && s["reason"] == "over TLS"; });
+  // Long enough for the intruder to have tried a few times.
+  std::this_thread::sleep_for(1500ms);
+  auto intruder = nodes[2].status();
+  REQUIRE(intruder.is_object());
+  CHECK(intruder["level"] == "NORMAL");
+  CHECK_FALSE(connected_to(intruder, "a"));
+  CHECK_FALSE(connected_to(intruder, "b"));
+  for (auto* n : {&nodes[0], &nodes[1]})
+    CHECK_FALSE(connected_to(n->status(), "c"));
+}
+
+TEST_CASE("TLS settings that cannot work are refused at start, not at the first connection",
+          "[cluster][tls]") {
+  test_pki pki;
+  pki.issue("a", "cluster-ca");
+  pki.issue("b", "cluster-ca");
+  auto listen = "127.0.0.1:" + std::to_string(free_loopback_port());
+  auto run_with = [&](environment_map env) {
+    env["BROKEDANCER_NODE_LISTEN"] = listen;
+    return run_to_end({"run", "--bots", "0", "--duration", "1"}, env).exit_code;
+  };
+  auto only_certificate = environment_map{{"BROKEDANCER_NODE_TLS_CERTIFICATE", pki.dir + "/a.pem"}};
+  CHECK(run_with(only_certificate) == exit_code::config_invalid);
+  auto wrong_key = pki.tls_for("a", "cluster-ca");
+  wrong_key["BROKEDANCER_NODE_TLS_KEY"] = pki.dir + "/b.key";
+  CHECK(run_with(wrong_key) == exit_code::config_invalid);
+  auto missing_ca = pki.tls_for("a", "cluster-ca");
+  missing_ca["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/nowhere.pem";
+  CHECK(run_with(missing_ca) == exit_code::config_invalid);
+  CHECK(run_with(pki.tls_for("a", "cluster-ca")) == exit_code::ok);
 }
