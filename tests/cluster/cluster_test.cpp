@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -303,4 +305,143 @@ TEST_CASE("TLS settings that cannot work are refused at start, not at the first 
   missing_ca["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/nowhere.pem";
   CHECK(run_with(missing_ca) == exit_code::config_invalid);
   CHECK(run_with(pki.tls_for("a", "cluster-ca")) == exit_code::ok);
+}
+
+namespace {
+
+// Two network namespaces joined by a veth pair: two hosts, 10.213.<n>.1 and 10.213.<n>.2, as
+// far as the nodes can tell. Made by the test itself, and only when it may (root, ip netns).
+struct two_hosts {
+  std::string name_a, name_b, veth_a, veth_b, address_a, address_b;
+  bool made = false;
+
+  two_hosts() {
+    auto tag = std::to_string(getpid() % 100000);
+    name_a = "bd" + tag + "a";
+    name_b = "bd" + tag + "b";
+    veth_a = "bdv" + tag + "a";
+    veth_b = "bdv" + tag + "b";
+    auto subnet = "10.213." + std::to_string(getpid() % 250) + ".";
+    address_a = subnet + "1";
+    address_b = subnet + "2";
+  }
+
+  // Empty when the hosts are up, else why they cannot be made here.
+  std::string make() {
+    if (geteuid() != 0)
+      return "not running as root";
+    const std::vector<std::string> steps{
+        "ip netns add " + name_a,
+        "ip netns add " + name_b,
+        "ip link add " + veth_a + " type veth peer name " + veth_b,
+        "ip link set " + veth_a + " netns " + name_a,
+        "ip link set " + veth_b + " netns " + name_b,
+        "ip -n " + name_a + " addr add " + address_a + "/24 dev " + veth_a,
+        "ip -n " + name_b + " addr add " + address_b + "/24 dev " + veth_b,
+        "ip -n " + name_a + " link set lo up",
+        "ip -n " + name_b + " link set lo up",
+        "ip -n " + name_a + " link set " + veth_a + " up",
+        "ip -n " + name_b + " link set " + veth_b + " up"};
+    for (const auto& step : steps) {
+      if (std::system((step + " >/dev/null 2>&1").c_str()) != 0)
+        return "\"" + step + "\" failed (no ip command, or no permission for network namespaces)";
+      made = true;
+    }
+    return {};
+  }
+
+  void link(bool up) const {
+    REQUIRE(
+        std::system(("ip -n " + name_a + " link set " + veth_a + (up ? " up" : " down")).c_str())
+        == 0);
+  }
+
+  ~two_hosts() {
+    if (!made)
+      return;
+    std::system(("ip netns del " + name_a + " >/dev/null 2>&1").c_str());
+    std::system(("ip netns del " + name_b + " >/dev/null 2>&1").c_str());
+  }
+};
+
+// `brokedancer status --json` run inside a namespace.
+json status_in(const std::string& netns, const std::string& control) {
+  auto o = run_to_end(
+      {"netns", "exec", netns, BROKEDANCER_CLI_PATH, "status", "--node", control, "--json"}, {},
+      "/usr/sbin/ip");
+  return o.exit_code == exit_code::ok ? json::parse(o.out, nullptr, false) : json(nullptr);
+}
+
+json await_in(const std::string& netns, const std::string& control,
+              const std::function<bool(const json&)>& wanted, std::chrono::seconds timeout = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  json last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = status_in(netns, control);
+    if (last.is_object() && wanted(last))
+      return last;
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO("last status: " << last.dump());
+  FAIL("the node in " << netns << " never reached the state waited for");
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("two hosts in network namespaces: a HALT crosses, and a partition halts both sides",
+          "[cluster][netns]") {
+  two_hosts hosts;
+  if (auto why = hosts.make(); !why.empty()) {
+    WARN("skipped: the two-host test makes network namespaces and a veth pair, and cannot here: "
+         << why);
+    return;
+  }
+  auto port = std::to_string(free_loopback_port());
+  auto control = "127.0.0.1:" + std::to_string(free_loopback_port());
+  auto node_in = [&](const std::string& netns, const std::string& name, const std::string& own,
+                     const std::string& peer) {
+    environment_map env{{"BROKEDANCER_RUNTIME_NODE_NAME", name},
+                        {"BROKEDANCER_NODE_LISTEN", own + ":" + port},
+                        {"BROKEDANCER_NODE_PEERS", peer + ":" + port},
+                        {"BROKEDANCER_NODE_CONTROL_PORT", control.substr(control.rfind(':') + 1)},
+                        {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "1"}};
+    return std::make_unique<child_process>("/usr/sbin/ip",
+                                           std::vector<std::string>{"netns", "exec", netns,
+                                                                    BROKEDANCER_CLI_PATH, "run",
+                                                                    "--bots", "3"},
+                                           quiet(env));
+  };
+  auto a = node_in(hosts.name_a, "a", hosts.address_a, hosts.address_b);
+  auto b = node_in(hosts.name_b, "b", hosts.address_b, hosts.address_a);
+  auto joined = [](const std::string& peer) {
+    return [peer](const json& s) {
+      return connected_to(s, peer) && s["trading_allowed"] == true;
+    };
+  };
+  await_in(hosts.name_a, control, joined("b"));
+  await_in(hosts.name_b, control, joined("a"));
+  auto halt = run_to_end({"netns", "exec", hosts.name_a, BROKEDANCER_CLI_PATH, "halt", "--node",
+                          control, "--reason", "across hosts"},
+                         {}, "/usr/sbin/ip");
+  REQUIRE(halt.exit_code == exit_code::ok);
+  await_in(hosts.name_b, control,
+           [](const json& s) { return s["level"] == "HALT" && s["reason"] == "across hosts"; });
+  REQUIRE(run_to_end({"netns", "exec", hosts.name_b, BROKEDANCER_CLI_PATH, "resume", "--node",
+                      control, "--reason", "both sides agree"},
+                     {}, "/usr/sbin/ip")
+              .exit_code
+          == exit_code::ok);
+  await_in(hosts.name_a, control, [](const json& s) { return s["level"] == "NORMAL"; });
+  // The cable is pulled: no FIN, no RST. Each side detects the silence and, isolated, halts
+  // its own bots.
+  hosts.link(false);
+  for (const auto& ns : {hosts.name_a, hosts.name_b})
+    await_in(ns, control, [](const json& s) {
+      return s["level"] == "HALT" && s["isolated"] == true && s["source"] == "node";
+    });
+  hosts.link(true);
+  for (const auto& ns : {hosts.name_a, hosts.name_b})
+    await_in(ns, control, [](const json& s) { return s["isolated"] == false; });
+  CHECK(status_in(hosts.name_a, control)["level"] == "HALT"); // until an operator resumes
 }
