@@ -146,11 +146,13 @@ bool spawn_incarnation(self_pointer self, bot_entry& entry) {
       entry.config.id + "-" + st.data->run_id + "-" + std::to_string(++entry.incarnations) + "-";
   auto services = st.services;
   services.supervisor = caf::actor_cast<caf::actor>(self);
+  // Before the spawn: the bot runs at once, and may report itself running before this line
+  // would run after it -- and be shown as starting for good.
+  with_stats(entry, [](bot_stats& s) { s.state = "starting"; });
   entry.current = spawn_bot_host(self->system(), entry.config, std::move(instance), entry.params,
                                  entry.record, std::move(services), std::move(order_ids));
   self->monitor(entry.current);
   st.by_address.emplace(entry.current.address(), entry.config.id);
-  with_stats(entry, [](bot_stats& s) { s.state = "starting"; });
   return true;
 }
 
