@@ -1,6 +1,7 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -27,6 +28,8 @@ using cluster_impl =
                           caf::reacts_to<enroll_atom>>;
 
 constexpr auto request_timeout = std::chrono::seconds(2);
+// Longer than the store's own timeout: the controller persists a peer's lower level first.
+constexpr auto peer_change_timeout = std::chrono::seconds(10);
 constexpr auto reconnect_min = std::chrono::milliseconds(100);
 // Every this many heartbeats: the bots count and the store's reachability.
 constexpr int slow_every = 5;
@@ -63,6 +66,9 @@ struct cluster_state {
   clock::time_point out_of_contact_since = clock::now();
   bool in_contact = false;
   bool isolation_reported = false;
+  // Whether this incarnation has told the controller about contact yet: a new incarnation
+  // in contact clears what an earlier one may have reported.
+  bool told_contact = false;
   // The last peer level handed to the controller, so that a heartbeat does not hand it again.
   std::optional<change_key> handed;
   uint64_t ticks = 0;
@@ -81,6 +87,15 @@ node_info own_info(self_pointer self) {
   info.level = st.level.current();
   info.isolated = st.isolation_reported;
   return info;
+}
+
+// What a peer says of itself, before anything is done with it.
+bool acceptable(const node_info& info) {
+  auto name_ok = !info.name.empty() && info.name.size() <= 64
+                 && std::all_of(info.name.begin(), info.name.end(), [](unsigned char c) {
+                      return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                    });
+  return name_ok && info.address.size() <= 300 && acceptable_from_peer(info.level);
 }
 
 member* find_by_handle(self_pointer self, const caf::actor_addr& address) {
@@ -105,7 +120,7 @@ void hand_level(self_pointer self, const level_change& theirs) {
   if (st.handed && *st.handed == key_of(theirs))
     return;
   st.handed = key_of(theirs);
-  self->request(st.emergency, request_timeout, peer_change_atom::value, theirs)
+  self->request(st.emergency, peer_change_timeout, peer_change_atom::value, theirs)
       .then([](level_change&) {},
             [self](caf::error& err) {
               self->state.handed.reset(); // the next heartbeat brings it again
@@ -255,8 +270,9 @@ void check_contact(self_pointer self) {
     if (!st.in_contact)
       st.out_of_contact_since = {};
     st.in_contact = true;
-    if (st.isolation_reported) {
+    if (st.isolation_reported || !st.told_contact) {
       st.isolation_reported = false;
+      st.told_contact = true;
       self->send(st.emergency, isolation_atom::value, false, std::string{});
       gossip(self);
     }
@@ -269,6 +285,7 @@ void check_contact(self_pointer self) {
   if (limit.count() == 0 || st.isolation_reported || now - st.out_of_contact_since < limit)
     return;
   st.isolation_reported = true;
+  st.told_contact = true;
   auto seconds = std::chrono::duration<double>(limit).count();
   std::string reason = !peers_ok ? "no contact with any peer (" + peer_names(st) + ") for "
                                        + std::to_string(static_cast<int64_t>(seconds)) + " s"
@@ -337,6 +354,10 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
   return {
       [self](hello_atom, node_info& theirs) -> caf::result<node_info> {
         auto& s = self->state;
+        if (!acceptable(theirs))
+          return make_error(errc::invalid_argument,
+                            "a peer's hello needs a node name (letters, digits, '-', '_', '.'; "
+                            "at most 64) and a valid level");
         if (theirs.name == s.options.node_name || theirs.name.empty())
           return make_error(errc::invalid_argument,
                             "this node is called \"" + s.options.node_name
@@ -354,9 +375,29 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
         return own_info(self);
       },
       [self](gossip_atom, node_info& theirs) {
+        if (!acceptable(theirs))
+          return;
         auto* m = find_by_name(self, theirs.name);
-        if (!m)
-          return; // not introduced (yet): its hello comes first
+        if (!m) {
+          // A peer that knows us but that we do not know (it restarted, and only it lists us):
+          // introduce ourselves; its answer makes it a member.
+          auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
+          if (handle)
+            self->request(handle, request_timeout, hello_atom::value, own_info(self))
+                .then(
+                    [self, handle](node_info& info) {
+                      if (!acceptable(info) || info.name == self->state.options.node_name)
+                        return;
+                      auto* known = find_by_name(self, info.name);
+                      if (!known) {
+                        self->state.members.emplace_back();
+                        known = &self->state.members.back();
+                      }
+                      connected(self, *known, handle, info);
+                    },
+                    [](caf::error&) {});
+          return;
+        }
         if (!m->connected) {
           auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
           if (!handle)
@@ -368,10 +409,16 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
       },
       [self](const level_change& change) {
         auto& s = self->state;
-        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
-                   emergency_ack_atom::value, change.sequence);
-        if (s.level.take(change))
-          gossip(self); // at once: this is how a HALT reaches the other nodes
+        // Only this node's controller tells this actor its level; a peer speaks by gossip.
+        auto sender = self->current_sender();
+        if (!sender || sender->node() != self->node())
+          return;
+        self->send(caf::actor_cast<emergency_actor>(sender), emergency_ack_atom::value,
+                   change.sequence);
+        if (s.level.take(change)) {
+          s.handed.reset(); // a peer's level ignored before may apply now
+          gossip(self);     // at once: this is how a HALT reaches the other nodes
+        }
       },
       [self](status_atom) {
         auto& s = self->state;

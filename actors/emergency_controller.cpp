@@ -53,7 +53,14 @@ std::string encode_level_change(const level_change& change) {
                         {"based_on_sequence", change.based_on_sequence},
                         {"based_on_level", to_string(change.based_on_level)},
                         {"based_on_node", change.based_on_node},
-                        {"local_only", change.local_only}}
+                        {"local_only", change.local_only},
+                        {"cleared",
+                         [&] {
+                           auto keys = nlohmann::json::array();
+                           for (const auto& k : change.cleared)
+                             keys.push_back({k.sequence, to_string(k.level), k.node});
+                           return keys;
+                         }()}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -97,6 +104,25 @@ bool decode_level_change(const std::string& json, level_change& change, std::str
     change.based_on_sequence = j["based_on_sequence"].get<uint64_t>();
     change.based_on_node = *text("based_on_node");
     change.local_only = j["local_only"].get<bool>();
+  }
+  change.cleared.clear();
+  if (j.contains("cleared")) {
+    const auto& keys = j["cleared"];
+    if (!keys.is_array() || keys.size() > max_cleared) {
+      why = "cleared is not a list of at most " + std::to_string(max_cleared) + " changes";
+      return false;
+    }
+    for (const auto& k : keys) {
+      change_key key;
+      if (!k.is_array() || k.size() != 3 || !k[0].is_number_unsigned() || !k[1].is_string()
+          || !from_string(k[1].get<std::string>(), key.level) || !k[2].is_string()) {
+        why = "an entry of cleared is not [sequence, level, node]";
+        return false;
+      }
+      key.sequence = k[0].get<uint64_t>();
+      key.node = k[2].get<std::string>();
+      change.cleared.push_back(std::move(key));
+    }
   }
   return true;
 }
@@ -268,17 +294,8 @@ void persist(self_pointer self, std::function<void(bool)> then) {
 level_change make_change(self_pointer self, emergency_level level, std::string reason,
                          change_source source) {
   auto& d = *self->state.data;
-  level_change change;
-  change.level = level;
-  change.previous = d.current.level;
-  change.reason = std::move(reason);
-  change.source = source;
-  change.node = self->state.options.node_name;
-  change.at_us = now_us();
-  change.sequence = d.current.sequence + 1;
-  change.based_on_sequence = d.current.sequence;
-  change.based_on_level = d.current.level;
-  change.based_on_node = d.current.node;
+  auto change = next_change(d.current, level, std::move(reason), source,
+                            self->state.options.node_name, now_us());
   // The end of this process's run is this node's business, not the cluster's.
   change.local_only = source == change_source::stop;
   return change;
@@ -303,25 +320,43 @@ struct stored_level {
   level_change change;
 };
 
+// A graceful stop's record as the next start takes it: SHUTDOWN is final for the process that
+// had it, not for the next one. After an emergency SHUTDOWN the node comes back HALTed, for an
+// operator to resume; after a graceful stop, at the level in force before it.
+level_change as_restored(level_change found) {
+  if (found.level != emergency_level::shutdown)
+    return found;
+  bool graceful = found.source == change_source::stop;
+  auto ended = found.reason;
+  found.level = graceful ? found.previous : emergency_level::halt;
+  found.previous = emergency_level::shutdown;
+  found.source = change_source::restore;
+  if (!graceful)
+    found.reason = "the previous run ended in an emergency SHUTDOWN: " + ended;
+  found.local_only = false;
+  return found;
+}
+
 stored_level merge_records(self_pointer self, const std::vector<std::string>& keys,
                            const std::vector<maybe_value>& values) {
   auto& st = self->state;
   stored_level own;
   std::vector<level_change> others;
+  std::vector<std::string> unreadable;
+  uint64_t newest = 0;
   for (size_t i = 0; i < keys.size() && i < values.size(); ++i) {
     if (!values[i].found)
       continue;
     level_change record;
     std::string why;
-    bool mine = keys[i] == own_key(st.options) || keys[i] == st.options.state_key;
     if (!decode_level_change(values[i].json, record, why)) {
-      // Fail safe: a level we cannot read may have been a HALT.
       st.log.critical("a persisted emergency level is unreadable; taking it as HALT",
                       {{"key", keys[i]}, {"problem", why}});
-      record = make_change(self, emergency_level::halt,
-                           "the persisted level could not be read: " + why, change_source::restore);
-      record.local_only = false;
+      unreadable.push_back(keys[i] + ": " + why);
+      continue;
     }
+    newest = std::max(newest, record.sequence);
+    bool mine = keys[i] == own_key(st.options) || keys[i] == st.options.state_key;
     if (mine && (!own.found || key_of(record) > key_of(own.change))) {
       own.found = true;
       own.change = record;
@@ -329,6 +364,10 @@ stored_level merge_records(self_pointer self, const std::vector<std::string>& ke
       others.push_back(record);
     }
   }
+  // This node's own stop is its own business: the others' records are merged with what it
+  // comes back to.
+  if (own.found)
+    own.change = as_restored(own.change);
   for (const auto& other : others) {
     if (!own.found) {
       if (other.local_only)
@@ -337,11 +376,18 @@ stored_level merge_records(self_pointer self, const std::vector<std::string>& ke
       own.change = other;
       continue;
     }
-    switch (on_peer_change(own.change, other)) {
-      case peer_change_action::ignore: break;
-      case peer_change_action::adopt: own.change = other; break;
-      case peer_change_action::adopt_restamped: own.change = restamped(own.change, other); break;
-    }
+    if (auto merged = merge_peer_change(own.change, other))
+      own.change = std::move(*merged);
+  }
+  if (!unreadable.empty()) {
+    // Fail safe: a level we cannot read may have been a HALT -- and it comes after everything
+    // that could be read.
+    level_change base = own.found ? own.change : level_change{};
+    base.sequence = std::max(base.sequence, newest);
+    own.change = next_change(base, std::max(base.level, emergency_level::halt),
+                             "the persisted level could not be read: " + unreadable.front(),
+                             change_source::restore, st.options.node_name, now_us());
+    own.found = true;
   }
   return own;
 }
@@ -376,19 +422,9 @@ void apply_restored(self_pointer self, stored_level stored) {
   auto& d = *s.data;
   level_change found = stored.change;
   d.restored = true;
-  if (stored.found && found.level == emergency_level::shutdown) {
-    // SHUTDOWN is final for the process that had it, not for the next one. After an
-    // emergency SHUTDOWN the node comes back HALTed, for an operator to resume; after
-    // a graceful stop, at the level in force before it.
-    bool graceful = found.source == change_source::stop;
-    auto ended = found.reason;
-    found.level = graceful ? found.previous : emergency_level::halt;
-    found.previous = emergency_level::shutdown;
-    found.source = change_source::restore;
-    found.reason =
-        graceful ? found.reason : "the previous run ended in an emergency SHUTDOWN: " + ended;
-    found.local_only = false;
-  }
+  // Another node's emergency SHUTDOWN, merged in: this node comes back HALTed too.
+  if (stored.found)
+    found = as_restored(found);
   if (stored.found) {
     auto next_sequence = std::max(d.current.sequence, found.sequence);
     if (found.level >= d.current.level) {
@@ -415,6 +451,14 @@ void apply_restored(self_pointer self, stored_level stored) {
                {{"level", to_string(change.level)}, {"reason", change.reason}});
   }
   d.deferred.reset();
+  if (d.isolated && d.current.level < emergency_level::halt) {
+    // The dead man's switch tripped while the level was being read.
+    auto change = make_change(self, emergency_level::halt,
+                              "isolated: contact was lost before the persisted level was read",
+                              change_source::node);
+    change.local_only = true;
+    d.current = change;
+  }
   d.persisted = false;
   // Bots registered meanwhile were told to wait; now they learn the level in force.
   persist(self, [self](bool) { announce(self, self->state.data->current); });
@@ -546,30 +590,32 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
           return make_error(errc::subsystem_unavailable,
                             "the persisted level has not been read yet; the next heartbeat "
                             "brings the peer's level again");
-        auto action = on_peer_change(d.current, incoming);
-        if (action == peer_change_action::ignore)
+        auto merged = merge_peer_change(d.current, incoming);
+        if (!merged)
           return d.current;
-        auto change =
-            action == peer_change_action::adopt ? incoming : restamped(d.current, incoming);
-        change.previous = d.current.level;
+        auto change = std::move(*merged);
+        // The dead man's switch holds this node: nothing lower from the cluster until an
+        // operator has resumed it.
+        if (d.isolated && change.level < d.current.level)
+          return d.current;
         self->state.log.warn("taking the level of a peer node",
                              {{"level", to_string(change.level)},
                               {"node", change.node},
                               {"sequence", change.sequence},
-                              {"restamped", action == peer_change_action::adopt_restamped}});
+                              {"restamped", change.sequence != incoming.sequence}});
         if (change.level >= d.current.level) {
           // As a raise: in force at once, persisted as soon as the store takes it.
           apply_raise(self, change);
           return change;
         }
-        // As a resume: in force once persisted.
+        // As a resume: in force once persisted, if nothing changed meanwhile.
         auto rp = self->make_response_promise<level_change>();
         self->request(self->state.store, store_timeout, set_atom::value,
                       own_key(self->state.options), encode_level_change(change), int64_t{0})
             .then(
-                [self, change, rp]() mutable {
+                [self, change, rp, before = key_of(d.current)]() mutable {
                   auto& now = *self->state.data;
-                  if (on_peer_change(now.current, change) == peer_change_action::adopt) {
+                  if (key_of(now.current) == before && !now.isolated) {
                     now.current = change;
                     now.persisted = true;
                     announce(self, change);
@@ -596,7 +642,7 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
         self->state.log.critical("dead man's switch: this node lost contact; halting its bots",
                                  {{"reason", reason}});
         if (!d.restored || d.current.level >= emergency_level::halt)
-          return; // already halted (a deferred raise would wait for the restore)
+          return; // already halted; or not restored yet, and apply_restored halts it
         auto change =
             make_change(self, emergency_level::halt, "isolated: " + reason, change_source::node);
         change.local_only = true;

@@ -11,6 +11,7 @@
 // level_change with (emergency_ack_atom, sequence) to the sender; the controller tracks who has.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,20 @@ constexpr bool is_valid(change_source source) {
 }
 bool from_string(const std::string& text, change_source& source);
 
+// The cluster's order of changes: by sequence, then level, then the node that made it. Two
+// nodes that change their level at once make changes of the same sequence; the higher level
+// comes later, so it wins.
+struct change_key {
+  uint64_t sequence = 0;
+  emergency_level level = emergency_level::normal;
+  std::string node;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, change_key& x) {
+  return f(caf::meta::type_name("change_key"), x.sequence, x.level, x.node);
+}
+
 struct level_change {
   emergency_level level = emergency_level::normal;
   emergency_level previous = emergency_level::normal;
@@ -77,23 +92,20 @@ struct level_change {
   // A node's own dead man's switch: it halts that node only, and is never sent to, nor taken
   // from, another node.
   bool local_only = false;
+  // Raises that were lowered knowingly in the history of this change (the newest, at most
+  // max_cleared): one of them heard again -- a late message, a crashed node's stored record --
+  // is not raised again.
+  std::vector<change_key> cleared;
 };
+
+constexpr size_t max_cleared = 32;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, level_change& x) {
   return f(caf::meta::type_name("level_change"), x.level, x.previous, x.reason, x.source, x.node,
            x.at_us, x.sequence, x.provisional, x.based_on_sequence, x.based_on_level,
-           x.based_on_node, x.local_only);
+           x.based_on_node, x.local_only, x.cleared);
 }
-
-// The cluster's order of changes: by sequence, then level, then the node that made it. Two
-// nodes that change their level at once make changes of the same sequence; the higher level
-// comes later, so it wins.
-struct change_key {
-  uint64_t sequence = 0;
-  emergency_level level = emergency_level::normal;
-  std::string node;
-};
 
 bool operator<(const change_key& a, const change_key& b);
 bool operator==(const change_key& a, const change_key& b);
@@ -107,21 +119,29 @@ inline bool operator>=(const change_key& a, const change_key& b) {
 change_key key_of(const level_change& change);
 change_key based_on_key(const level_change& change);
 
+// A change made on this node on top of `current`: the next sequence, based on `current`;
+// lowering the level clears `current` (see `cleared`).
+level_change next_change(const level_change& current, emergency_level level, std::string reason,
+                         change_source source, std::string node, int64_t at_us);
+
 // What a node does with a change it hears from a peer (or reads from another node's record),
-// given the change in force:
-// - ignore it: it is this change, an older one, another node's dead man's switch, or a lower
-//   level decided without knowing of the change in force here (it raced a raise: the higher
-//   level stands);
-// - adopt it as it is: it comes later in the cluster's order;
-// - adopt it restamped (the same level, reason, source and node under the next sequence here):
-//   a higher level that comes earlier in the order, but that the change in force here did not
-//   know of -- a resume made elsewhere without knowing of this HALT does not lift it.
-enum class peer_change_action { ignore, adopt, adopt_restamped };
+// given the change in force -- the level in force afterwards, or nothing when it stays:
+// - ignored: this change or an older one, another node's own level (local_only), a raise that
+//   was cleared in the history of the change in force (a late message, a stale record), a
+//   lower level not decided on top of the change in force here (it raced a raise: the higher
+//   level stands), or anything malformed;
+// - taken as it is: it comes later in the cluster's order (by change_key);
+// - taken restamped (the same level, reason, source and node under the next sequence here): a
+//   higher level that comes earlier in the order but was never cleared here -- a resume made
+//   elsewhere without knowing of a HALT does not lift it -- or a different level with the same
+//   sequence (acknowledgements are counted by sequence).
+// Either way the clearings known here are kept.
+std::optional<level_change> merge_peer_change(const level_change& current,
+                                              const level_change& incoming);
 
-peer_change_action on_peer_change(const level_change& current, const level_change& incoming);
-
-// `incoming` under the sequence after `current`'s, made on top of it.
-level_change restamped(const level_change& current, const level_change& incoming);
+// Whether `change` may come from another node at all: levels and sources in range, sizes
+// bounded, sequences far from wrapping.
+bool acceptable_from_peer(const level_change& change);
 
 // What a registered actor knows of the level. The controller's answer to register_bot and its
 // broadcasts can arrive in either order (a broadcast has high priority, the answer does not),

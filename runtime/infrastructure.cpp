@@ -2,6 +2,7 @@
 
 #include <caf/actor_cast.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -251,9 +252,13 @@ child_spec cluster_child(const runtime_config& config) {
   if (config.node.listen)
     options.listen_address = config.node.listen->text();
   // The same peer list may be given to every node: a node does not join itself.
-  for (const auto& peer : config.node.peers)
-    if (!config.node.listen || peer.text() != config.node.listen->text())
+  for (const auto& peer : config.node.peers) {
+    bool itself = config.node.listen && peer.text() == config.node.listen->text();
+    bool again = std::any_of(options.peers.begin(), options.peers.end(),
+                             [&](const host_port& p) { return p.text() == peer.text(); });
+    if (!itself && !again)
       options.peers.push_back(peer);
+  }
   options.heartbeat = std::chrono::milliseconds(config.node.heartbeat_interval_ms);
   options.isolation_halt_after =
       std::chrono::milliseconds(std::llround(config.node.isolation_halt_after_s * 1000.0));

@@ -272,7 +272,15 @@ TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges i
       std::this_thread::sleep_for(5ms);
   }
   CHECK(flat);
-  CHECK(f.level().bots_acknowledged == f.level().bots_registered);
+  // The acknowledgement follows once the closed book is written: a moment after it is flat.
+  bool acknowledged = false;
+  for (int i = 0; i < 2000 && !acknowledged; ++i) {
+    auto l = f.level();
+    acknowledged = l.bots_acknowledged == l.bots_registered;
+    if (!acknowledged)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(acknowledged);
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
 }
 

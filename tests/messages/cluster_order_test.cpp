@@ -26,28 +26,17 @@ struct node_view {
 
   // A change made here: a raise, or an operator's resume.
   level_change change(emergency_level level) {
-    level_change c;
-    c.level = level;
-    c.previous = current.level;
-    c.reason = name + " says " + to_string(level);
-    c.source = change_source::operator_request;
-    c.node = name;
-    c.sequence = current.sequence + 1;
-    c.based_on_sequence = current.sequence;
-    c.based_on_level = current.level;
-    c.based_on_node = current.node;
-    current = c;
-    return c;
+    current = next_change(current, level, name + " says " + to_string(level),
+                          change_source::operator_request, name, 0);
+    return current;
   }
 
   // A change heard from a peer; true when the level in force here changed.
   bool hear(const level_change& incoming) {
-    switch (on_peer_change(current, incoming)) {
-      case peer_change_action::ignore: return false;
-      case peer_change_action::adopt: current = incoming; return true;
-      case peer_change_action::adopt_restamped: current = restamped(current, incoming); return true;
-    }
-    return false;
+    auto merged = merge_peer_change(current, incoming);
+    if (merged)
+      current = std::move(*merged);
+    return merged.has_value();
   }
 };
 
@@ -91,7 +80,8 @@ TEST_CASE("two raises at once settle on the higher level", "[emergency][cluster]
   auto halt = a.change(emergency_level::halt);
   auto alert = b.change(emergency_level::alert);
   CHECK_FALSE(a.hear(alert));
-  CHECK(b.hear(halt));
+  CHECK(b.hear(halt)); // restamped: acknowledgements are counted by sequence
+  settle({&a, &b});
   check_same_record({&a, &b});
   CHECK(a.current.level == emergency_level::halt);
 }
@@ -154,6 +144,39 @@ TEST_CASE("a node's dead man's switch stays its own", "[emergency][cluster]") {
     auto shutdown = b.change(emergency_level::shutdown);
     CHECK(a.hear(shutdown));
   }
+}
+
+TEST_CASE("a HALT lifted knowingly is not raised again when it is heard late, or read from a "
+          "crashed node's record",
+          "[emergency][cluster]") {
+  node_view a{"a"}, b{"b"}, c{"c"};
+  auto halt = a.change(emergency_level::halt);
+  REQUIRE(b.hear(halt));
+  REQUIRE(a.hear(b.change(emergency_level::normal)));
+  auto alert = b.change(emergency_level::alert); // a raise after the resume
+  REQUIRE(a.hear(alert));
+  CHECK_FALSE(a.hear(halt)); // the stale HALT: cleared two changes ago
+  // c, behind, hears them in the other order: the ALERT carries the clearing along.
+  CHECK(c.hear(alert));
+  CHECK_FALSE(c.hear(halt));
+  CHECK(c.current.level == emergency_level::alert);
+}
+
+TEST_CASE("a side of a partition that resumed several times does not lift the other side's HALT",
+          "[emergency][cluster]") {
+  node_view a{"a"}, b{"b"};
+  auto halt = a.change(emergency_level::halt);
+  // Meanwhile, cut off from a, b raises and resumes twice: its sequence runs ahead.
+  b.change(emergency_level::alert);
+  b.change(emergency_level::normal);
+  b.change(emergency_level::alert);
+  auto resumed = b.change(emergency_level::normal);
+  CHECK_FALSE(a.hear(resumed));
+  CHECK(b.hear(halt)); // restamped after b's changes
+  settle({&a, &b});
+  check_same_record({&a, &b});
+  CHECK(a.current.level == emergency_level::halt);
+  CHECK(b.current.reason == "a says HALT");
 }
 
 TEST_CASE("a provisional change or one with a level off the wire is never taken from a peer",

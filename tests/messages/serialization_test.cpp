@@ -127,7 +127,8 @@ level_change sample<level_change>() {
           41,
           emergency_level::alert,
           "node-b",
-          true};
+          true,
+          {{40, emergency_level::halt, "node-c"}}};
 }
 
 template <>
