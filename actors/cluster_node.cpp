@@ -193,7 +193,19 @@ void join(self_pointer self, const std::string& configured) {
                            : self->system().middleman().actor_handle();
   self->request(mm, request_timeout, caf::connect_atom::value, address.host, address.port)
       .then(
-          [self, configured](caf::node_id&, caf::strong_actor_ptr& remote, std::set<std::string>&) {
+          [self, configured](caf::node_id& node, caf::strong_actor_ptr& remote,
+                             std::set<std::string>&) {
+            if (node == self->node()) {
+              // This node under another address (0.0.0.0, a host name): not a peer.
+              auto& members = self->state.members;
+              members.erase(
+                  std::remove_if(members.begin(), members.end(),
+                                 [&](const member& m) { return m.configured == configured; }),
+                  members.end());
+              self->state.log.info("a configured peer is this node itself; not joining it",
+                                   {{"peer", configured}});
+              return;
+            }
             if (!remote) {
               join_failed(self, configured, "nothing is published at that address");
               return;
@@ -258,9 +270,9 @@ std::string peer_names(const cluster_state& st) {
 void check_contact(self_pointer self) {
   auto& st = self->state;
   // A node that was told of peers, or has had one, needs one; a store it shares, too.
-  bool expects_peers = !st.options.peers.empty()
-                       || std::any_of(st.members.begin(), st.members.end(),
-                                      [](const member& m) { return m.ever_connected; });
+  bool expects_peers = std::any_of(st.members.begin(), st.members.end(), [](const member& m) {
+    return !m.configured.empty() || m.ever_connected;
+  });
   bool has_peer = std::any_of(st.members.begin(), st.members.end(),
                               [](const member& m) { return m.connected; });
   bool peers_ok = !expects_peers || has_peer;

@@ -181,6 +181,26 @@ TEST_CASE("a stopped (SIGSTOP) node is detected within the connection timeout", 
   nodes[0].await([](const json& s) { return connected_to(s, "b"); });
 }
 
+TEST_CASE("a node given its own address under another name does not take itself for a peer",
+          "[cluster]") {
+  auto port = std::to_string(free_loopback_port());
+  auto control = "127.0.0.1:" + std::to_string(free_loopback_port());
+  child_process node{
+      BROKEDANCER_CLI_PATH,
+      {"run", "--bots", "1", "--listen", "0.0.0.0:" + port, "--join", "127.0.0.1:" + port},
+      quiet({{"BROKEDANCER_RUNTIME_NODE_NAME", "alone"},
+             {"BROKEDANCER_NODE_CONTROL_PORT", control.substr(control.rfind(':') + 1)},
+             {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "1"}})};
+  await_status(control, [](const json& s) {
+    return s["trading_allowed"] == true && s["cluster"]["members"].empty();
+  });
+  // No peer to miss: its dead man's switch does not trip.
+  std::this_thread::sleep_for(1500ms);
+  auto s = node_status(control);
+  CHECK(s["level"] == "NORMAL");
+  CHECK(s["isolated"] == false);
+}
+
 TEST_CASE("the dead man's switch halts a node that lost every peer until an operator resumes it",
           "[cluster]") {
   auto nodes = make_cluster(2, {{"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "1"}});
