@@ -15,11 +15,6 @@ std::shared_ptr<bus_data> make_bus_data() {
   return std::make_shared<bus_data>();
 }
 
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 caf::error check_event(const bus_options& options, const std::string& topic,
                        const std::string& json) {
   if (topic.empty())

@@ -20,6 +20,7 @@
 
 #include "actors/subscription_table.hpp"
 #include "messages/event_bus.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -45,8 +46,6 @@ struct bus_data {
 };
 
 std::shared_ptr<bus_data> make_bus_data();
-
-int64_t now_us();
 
 caf::error check_event(const bus_options& options, const std::string& topic,
                        const std::string& json);

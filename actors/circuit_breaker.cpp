@@ -13,6 +13,7 @@
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -74,12 +75,6 @@ struct breaker_state_data {
 };
 
 using self_pointer = breaker_impl::stateful_pointer<breaker_state_data>;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 breaker_stats current_stats(self_pointer self) {
   auto& st = self->state;

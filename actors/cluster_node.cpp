@@ -13,6 +13,7 @@
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -33,12 +34,6 @@ constexpr auto peer_change_timeout = std::chrono::seconds(10);
 constexpr auto reconnect_min = std::chrono::milliseconds(100);
 // Every this many heartbeats: the bots count and the store's reachability.
 constexpr int slow_every = 5;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct member {
   std::string configured; // host:port from node.peers; empty for a peer that joined us

@@ -16,6 +16,7 @@
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -157,12 +158,6 @@ struct controller_state {
 };
 
 using self_pointer = controller_actor::stateful_pointer<controller_state>;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr auto store_timeout = std::chrono::seconds(5);
 

@@ -19,6 +19,7 @@
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -38,12 +39,6 @@ using monitor_impl =
 
 constexpr auto retry_after = std::chrono::milliseconds(500);
 constexpr int64_t hour_us = int64_t{3600} * 1000000;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string money(double value) {
   char text[64];

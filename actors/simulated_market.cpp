@@ -9,6 +9,7 @@
 
 #include "actors/supervisor.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -22,12 +23,6 @@ uint64_t stable_hash(const std::string& text) {
     hash *= 1099511628211ULL;
   }
   return hash;
-}
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 #include "messages/control.hpp"
 #include "messages/registry.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -35,12 +36,6 @@ bool split_node(const std::string& text, std::string& host, uint16_t& port) {
     return false;
   port = static_cast<uint16_t>(value);
   return true;
-}
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 json cluster_json(const cluster_status& c) {
