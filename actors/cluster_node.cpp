@@ -10,6 +10,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
@@ -46,7 +47,7 @@ struct member {
   uint32_t reconnects = 0;
   bool ever_connected = false;
   std::string last_error;
-  std::chrono::milliseconds backoff = reconnect_min;
+  uint32_t failed_joins = 0; // since it was last connected: how long the next wait is
 };
 
 struct cluster_state {
@@ -131,11 +132,12 @@ void heard(self_pointer self, member& m, const node_info& info) {
 }
 
 void schedule_join(self_pointer self, member& m) {
-  auto delay = m.backoff;
-  // Full jitter within the upper half, so that nodes restarted together do not retry in step.
-  std::uniform_int_distribution<int64_t> jitter(delay.count() / 2, delay.count());
-  m.backoff = std::min(m.backoff * 2, self->state.options.reconnect_max);
-  self->delayed_send(self, std::chrono::milliseconds(jitter(self->state.random)), join_atom::value,
+  auto& st = self->state;
+  retry_settings settings;
+  settings.initial_backoff = reconnect_min;
+  settings.max_backoff = st.options.reconnect_max;
+  // Jittered, so that nodes restarted together do not retry in step.
+  self->delayed_send(self, backoff(settings, m.failed_joins++, st.random), join_atom::value,
                      m.configured);
 }
 
@@ -164,7 +166,7 @@ void connected(self_pointer self, member& m, cluster_actor handle, const node_in
   m.connected = true;
   m.ever_connected = true;
   m.joining = false;
-  m.backoff = reconnect_min;
+  m.failed_joins = 0;
   m.last_error.clear();
   if (!was_connected)
     st.log.info("peer connected", {{"peer", info.name},

@@ -14,6 +14,7 @@
 #include "messages/control.hpp"
 #include "messages/registry.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/host_port.hpp"
 #include "runtime/unix_time.hpp"
 
 namespace brokedancer {
@@ -21,22 +22,6 @@ namespace brokedancer {
 namespace {
 
 using json = nlohmann::json;
-
-// "host:port" -> host and port; false when it is not that.
-bool split_node(const std::string& text, std::string& host, uint16_t& port) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    return false;
-  host = text.substr(0, colon);
-  auto digits = text.substr(colon + 1);
-  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  auto value = std::stoul(digits);
-  if (value == 0 || value > 65535)
-    return false;
-  port = static_cast<uint16_t>(value);
-  return true;
-}
 
 json cluster_json(const cluster_status& c) {
   json members = json::array();
@@ -142,9 +127,9 @@ void print_status(const node_status& s) {
 } // namespace
 
 int control_command(const control_command_options& options) {
-  std::string host;
-  uint16_t port = 0;
-  if (!split_node(options.node, host, port)) {
+  host_port address;
+  std::string why;
+  if (!parse_host_port(options.node, address, why)) {
     std::cerr << "brokedancer: --node must be HOST:PORT with a port from 1 to 65535, not \""
               << options.node << "\"\n";
     return exit_code::usage;
@@ -166,11 +151,11 @@ int control_command(const control_command_options& options) {
   // 100 ms at the least): keep ours alive while a halt waits for the bots.
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(50)});
   caf::actor_system sys{cfg};
-  auto node = sys.middleman().remote_actor<node_control_actor>(host, port);
+  auto node = sys.middleman().remote_actor<node_control_actor>(address.host, address.port);
   if (!node) {
     std::cerr << "brokedancer: no node answers at " << options.node << ": "
-              << sys.render(node.error()) << " (is it running with node.control_port = " << port
-              << "?)\n";
+              << sys.render(node.error())
+              << " (is it running with node.control_port = " << address.port << "?)\n";
     return exit_code::node_unreachable;
   }
   caf::scoped_actor self{sys};

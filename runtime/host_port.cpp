@@ -13,11 +13,12 @@ bool parse_host_port(const std::string& text, host_port& out, std::string& why, 
   }
   auto host = text.substr(0, colon);
   auto port_text = text.substr(colon + 1);
+  // Colons too: an IPv6 address before the last one, as node.control_host allows.
   bool host_ok = host.size() <= 253 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
-                   return std::isalnum(c) || c == '-' || c == '.';
+                   return std::isalnum(c) || c == '-' || c == '.' || c == ':';
                  });
   if (!host_ok) {
-    why = "expected a host name or IPv4 address before the port, found \"" + host + "\"";
+    why = "expected a host name or IP address before the port, found \"" + host + "\"";
     return false;
   }
   bool digits = port_text.size() <= 5
@@ -49,6 +50,13 @@ bool parse_host_port_list(const std::string& text, std::vector<host_port>& out, 
     start = end + 1;
   }
   return true;
+}
+
+std::string to_text(const std::vector<host_port>& list) {
+  std::string text;
+  for (const auto& item : list)
+    text += (text.empty() ? "" : ",") + item.text();
+  return text;
 }
 
 } // namespace brokedancer

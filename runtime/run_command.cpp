@@ -332,10 +332,7 @@ int run_command(const run_command_options& options) {
       }
       config.node.peers.insert(config.node.peers.end(), peers.begin(), peers.end());
     }
-    std::string all;
-    for (const auto& p : config.node.peers)
-      all += (all.empty() ? "" : ",") + p.text();
-    config.effective["node"]["peers"] = all;
+    config.effective["node"]["peers"] = to_text(config.node.peers);
   }
   runtime_options extras;
   std::optional<runtime> node;

@@ -223,12 +223,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
         {{"host", d.config.node.listen->host}, {"port", port}, {"tls", d.config.node.tls()}});
   }
   if (d.config.node.clustered())
-    d.log.info("joining the cluster", {{"peers", [&] {
-                                          std::string all;
-                                          for (const auto& p : d.config.node.peers)
-                                            all += (all.empty() ? "" : ",") + p.text();
-                                          return all;
-                                        }()}});
+    d.log.info("joining the cluster", {{"peers", to_text(d.config.node.peers)}});
   d.log.info("runtime started",
              {{"children", d.tree.children.size()}, {"allocator", allocator_name()}});
 }

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include "actor_system.hpp"
 #include "actors/bot.hpp"
@@ -23,6 +22,7 @@
 #include "messages/cluster.hpp"
 #include "runtime/runtime.hpp"
 #include "support/redis_server.hpp"
+#include "support/requests.hpp"
 
 namespace brokedancer::bench {
 
@@ -87,20 +87,11 @@ std::unique_ptr<runtime> make_node(const run_context& context, std::shared_ptr<b
 
 template <class T, class Handle, class... Ts>
 T ask(runtime& node, const Handle& whom, Ts&&... xs) {
-  caf::scoped_actor self{node.system()};
-  T out;
-  bool ok = false;
-  std::string why;
-  self->request(whom, std::chrono::seconds(10), std::forward<Ts>(xs)...)
-      .receive(
-          [&](T& value) {
-            out = std::move(value);
-            ok = true;
-          },
-          [&](caf::error& err) { why = node.system().render(err); });
-  if (!ok)
-    throw std::runtime_error("cluster-halt: a node did not answer: " + why);
-  return out;
+  auto answer = testing::call<T>(node.system(), whom, std::forward<Ts>(xs)...);
+  if (!answer)
+    throw std::runtime_error("cluster-halt: a node did not answer: "
+                             + node.system().render(answer.error()));
+  return std::move(*answer);
 }
 
 // Every node's bots running, its level read, and (in a cluster) every peer connected.

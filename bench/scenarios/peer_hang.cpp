@@ -4,6 +4,7 @@
 // open, nothing closes it) in three rounds, resumed after each; beside it in the same run, the
 // peer killed with SIGKILL (dead: the kernel closes its socket at once).
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include "actor_system.hpp"
 #include "harness.hpp"
@@ -20,6 +20,7 @@
 #include "runtime/runtime.hpp"
 #include "support/child_process.hpp"
 #include "support/redis_server.hpp"
+#include "support/requests.hpp"
 
 namespace brokedancer::bench {
 
@@ -31,17 +32,12 @@ constexpr int hang_rounds = 3;
 
 // Whether this node sees the peer connected.
 bool peer_connected(runtime& node) {
-  caf::scoped_actor self{node.system()};
-  bool connected = false;
-  self->request(caf::actor_cast<cluster_actor>(node.child("cluster")), std::chrono::seconds(5),
-                status_atom::value)
-      .receive(
-          [&](const cluster_status& s) {
-            for (const auto& m : s.members)
-              connected = connected || (m.info.name == "peer" && m.connected);
-          },
-          [](const caf::error&) {});
-  return connected;
+  auto status = testing::call<cluster_status>(
+      node.system(), caf::actor_cast<cluster_actor>(node.child("cluster")), status_atom::value);
+  return status
+         && std::any_of(status->members.begin(), status->members.end(), [](const member_status& m) {
+              return m.info.name == "peer" && m.connected;
+            });
 }
 
 // Polls every 2 ms until the peer's connection is `wanted`; how long that took, in ms.

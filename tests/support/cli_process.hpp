@@ -54,9 +54,22 @@ inline outcome run_to_end(const std::vector<std::string>& args, environment_map 
   return finish(p);
 }
 
+// A command that runs another ("ip netns exec NS"), or none: `brokedancer` itself.
+using launcher = std::vector<std::string>;
+
+// `brokedancer args...`, through `via` when it is given.
+inline outcome run_cli(const std::vector<std::string>& args, const launcher& via = {}) {
+  if (via.empty())
+    return run_to_end(args);
+  std::vector<std::string> all(via.begin() + 1, via.end());
+  all.push_back(BROKEDANCER_CLI_PATH);
+  all.insert(all.end(), args.begin(), args.end());
+  return run_to_end(all, {}, via.front().c_str());
+}
+
 // `brokedancer status --node ... --json`, parsed; null while nobody answers.
-inline nlohmann::json node_status(const std::string& node) {
-  auto o = run_to_end({"status", "--node", node, "--json"});
+inline nlohmann::json node_status(const std::string& node, const launcher& via = {}) {
+  auto o = run_cli({"status", "--node", node, "--json"}, via);
   if (o.exit_code != exit_code::ok)
     return nullptr;
   return nlohmann::json::parse(o.out, nullptr, false);
@@ -64,11 +77,12 @@ inline nlohmann::json node_status(const std::string& node) {
 
 inline nlohmann::json await_status(const std::string& node,
                                    const std::function<bool(const nlohmann::json&)>& wanted,
-                                   std::chrono::seconds timeout = std::chrono::seconds(30)) {
+                                   std::chrono::seconds timeout = std::chrono::seconds(30),
+                                   const launcher& via = {}) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   nlohmann::json last;
   while (std::chrono::steady_clock::now() < deadline) {
-    last = node_status(node);
+    last = node_status(node, via);
     if (last.is_object() && wanted(last))
       return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
