@@ -10,9 +10,7 @@ namespace brokedancer::bench {
 void configure(caf::actor_system_config& cfg, const run_context& context) {
   register_message_types(cfg);
   // The runtime's rule, so that baselines and the store run on the same scheduler as a node.
-  cfg.set("scheduler.max-threads", scheduler_threads(static_cast<int>(context.scheduler_threads)));
-  if (!context.scheduler_policy.empty())
-    cfg.set("scheduler.policy", caf::atom_from_string(context.scheduler_policy));
+  configure_scheduler(cfg, static_cast<int>(context.scheduler_threads), context.scheduler_policy);
 }
 
 environment runtime_environment(const run_context& context, environment settings) {

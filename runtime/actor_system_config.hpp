@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -12,6 +13,10 @@ struct runtime_config;
 // default, max(cores, 4), oversubscribes a small machine: on 2 cores it measured about half
 // the request/reply throughput of 2 threads.)
 size_t scheduler_threads(int configured);
+
+// The scheduler: `threads` as scheduler_threads() reads it, the policy ("stealing" or "sharing";
+// empty: CAF's), and how idle work-stealing workers look for work.
+void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::string& policy);
 
 // Applies the runtime configuration (scheduler) to a CAF configuration and registers every
 // message type. Every actor_system in the process is configured through this.
