@@ -1,5 +1,6 @@
 #include "actors/risk_monitor.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <ctime>
@@ -31,11 +32,12 @@ using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 using roll_atom = caf::atom_constant<caf::atom("roll")>;
 using market_atom = caf::atom_constant<caf::atom("market")>;
 using find_breaker_atom = caf::atom_constant<caf::atom("brk_find")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 using monitor_impl =
     risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<enroll_atom>,
                                caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>,
-                               caf::reacts_to<find_breaker_atom>>;
+                               caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>>;
 
 constexpr auto retry_after = std::chrono::milliseconds(500);
 constexpr int64_t hour_us = int64_t{3600} * 1000000;
@@ -150,6 +152,13 @@ struct book {
   }
 };
 
+// A write of the book in flight: when it was sent, and what waits for it to end.
+struct book_write {
+  uint64_t number;
+  std::chrono::steady_clock::time_point sent;
+  std::vector<std::function<void()>> then;
+};
+
 struct monitor_state {
   risk_options options;
   state_store_actor store;
@@ -165,15 +174,13 @@ struct monitor_state {
   uint64_t filled = 0;
   uint64_t rejected = 0;
   uint64_t failed = 0;
-  // One write of the book in flight at a time; fills meanwhile mark it dirty, and the latest
-  // book is written when the write in flight returns.
-  bool persisting = false;
-  bool dirty = false;
-  std::vector<std::function<void()>> after_next_write; // wait for the write after the one in flight
-  // The write in flight: when it began, what waits for it, and its number (an answer to a write
-  // given up on is ignored).
-  std::chrono::steady_clock::time_point write_started;
-  std::shared_ptr<std::vector<std::function<void()>>> waiting_for_write;
+  // Writes of the book. Changes made while the mailbox is worked through are written together
+  // by one write, sent when the monitor reaches the flush message queued by the first of them.
+  // Writes are pipelined: the store applies them in the order sent, and each holds the whole
+  // book, so one that ends covers every change made before it was sent.
+  bool flush_queued = false;
+  std::vector<std::function<void()>> waiting_for_flush; // run once the next write has ended
+  std::deque<book_write> writes;                        // in flight, oldest first
   uint64_t write_number = 0;
   // Orders and cancels waiting for the endpoint, so that none is left unanswered.
   std::unordered_map<uint64_t, caf::typed_response_promise<order_result>> pending;
@@ -209,51 +216,66 @@ double equity(const monitor_state& st) {
 // How long a write of the book may take before it is given up and the book written again.
 constexpr auto write_patience = std::chrono::seconds(5);
 
-// Writes the book; `then` (if any) runs once a write that began after this call has ended.
+// How often the day is checked for a roll and the write in flight for being overdue. Fills wait
+// for their write, so an overdue one must be noticed without waiting for the next fill.
+constexpr auto housekeeping_interval = std::chrono::seconds(1);
+
+// Sends one write of the book as it is now, for everything waiting for the flush.
+void write_book(self_pointer self) {
+  auto& st = self->state;
+  auto number = ++st.write_number;
+  st.writes.push_back({number, std::chrono::steady_clock::now(), {}});
+  st.writes.back().then.swap(st.waiting_for_flush);
+  // The store applies writes in the order sent: this one ending covers every older one too.
+  auto ended = [self, number] {
+    auto& writes = self->state.writes;
+    std::vector<std::function<void()>> then;
+    while (!writes.empty() && writes.front().number <= number) {
+      for (auto& f : writes.front().then)
+        then.push_back(std::move(f));
+      writes.pop_front();
+    }
+    for (auto& f : then) // after the bookkeeping: a callback may persist again
+      f();
+  };
+  // No CAF timeout (a round through CAF's clock thread on every write): the housekeeping timer
+  // gives up on a write the store has not answered within write_patience.
+  self->request(st.store, caf::infinite, set_atom::value, st.options.state_key,
+                st.b.to_json().dump(), int64_t{0})
+      .then(ended, [self, ended](caf::error& err) {
+        // What waits is answered all the same: a fill happened, whether or not it is written.
+        self->state.log.error("could not persist the risk book; the next change tries again",
+                              {{"error", self->system().render(err)}});
+        ended();
+      });
+}
+
+// Writes the book; `then` (if any) runs once a write that holds the book as it is now has ended.
 void persist(self_pointer self, std::function<void()> then = nullptr) {
   auto& st = self->state;
   if (then)
-    st.after_next_write.push_back(std::move(then));
-  if (st.persisting) {
-    if (std::chrono::steady_clock::now() - st.write_started < write_patience) {
-      st.dirty = true;
-      return;
-    }
-    // The store (which answers every request by its own timeout) has not: write again, and
-    // whatever waited for the lost write waits for this one.
-    st.log.error(
-        "the store did not answer a write of the risk book in time; writing it again",
-        {{"waited_s", std::chrono::duration_cast<std::chrono::seconds>(write_patience).count()}});
-    st.after_next_write.insert(st.after_next_write.begin(), st.waiting_for_write->begin(),
-                               st.waiting_for_write->end());
+    st.waiting_for_flush.push_back(std::move(then));
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
   }
-  st.persisting = true;
-  st.dirty = false;
-  st.write_started = std::chrono::steady_clock::now();
-  auto number = ++st.write_number;
-  auto callbacks = std::make_shared<std::vector<std::function<void()>>>();
-  callbacks->swap(st.after_next_write);
-  st.waiting_for_write = callbacks;
-  auto written = [self, callbacks, number] {
-    auto& s = self->state;
-    if (number != s.write_number)
-      return; // given up on; its callbacks went to a later write
-    s.persisting = false;
-    s.waiting_for_write.reset();
-    for (auto& f : *callbacks)
-      f();
-    if (s.dirty || !s.after_next_write.empty())
-      persist(self);
-  };
-  // No CAF timeout (a round through CAF's clock thread on every write): the patience check
-  // above, on the next fill or the minute timer, covers a store that never answers.
-  self->request(st.store, caf::infinite, set_atom::value, st.options.state_key,
-                st.b.to_json().dump(), int64_t{0})
-      .then(written, [self, written](caf::error& err) {
-        self->state.log.error("could not persist the risk book; the next fill tries again",
-                              {{"error", self->system().render(err)}});
-        written();
-      });
+}
+
+// The store (which answers every request by its own timeout) has not answered the oldest
+// write in time: whatever waits for any write in flight waits for a new one instead.
+void give_up_overdue_writes(self_pointer self) {
+  auto& st = self->state;
+  if (st.writes.empty()
+      || std::chrono::steady_clock::now() - st.writes.front().sent < write_patience)
+    return;
+  st.log.error(
+      "the store did not answer a write of the risk book in time; writing it again",
+      {{"waited_s", std::chrono::duration_cast<std::chrono::seconds>(write_patience).count()}});
+  for (auto& w : st.writes)
+    for (auto& f : w.then)
+      st.waiting_for_flush.push_back(std::move(f));
+  st.writes.clear();
+  persist(self);
 }
 
 // A new trading day: the daily loss is measured from here.
@@ -433,12 +455,15 @@ std::string check(self_pointer self, const order& o) {
   return {};
 }
 
-void book_fill(self_pointer self, const order& o, order_result& result) {
+// Books a fill; `written` runs once the book with it is in the store. A fill is answered only
+// then: a monitor restarted right after it has answered still has the fill in its book.
+void book_fill(self_pointer self, const order& o, const order_result& result,
+               std::function<void()> written) {
   auto& st = self->state;
   st.b.apply(o.symbol, o.side, result.filled_quantity, result.fill_price, result.fee);
   st.b.marks[o.symbol] = result.fill_price;
   ++st.filled;
-  persist(self);
+  persist(self, std::move(written));
   evaluate(self);
 }
 
@@ -599,8 +624,10 @@ void execute(self_pointer self, order placed, std::function<void(order_result&)>
                       && result.filled_quantity <= o.quantity * (1 + 1e-9) && result.fill_price > 0
                       && std::isfinite(result.fee);
           result.outcome = sane ? "filled" : "accepted";
-          if (sane)
-            book_fill(self, o, result);
+          if (sane) {
+            book_fill(self, o, result, [pending, result]() mutable { pending->second(result); });
+            return;
+          }
         } else {
           ++self->state.rejected;
           result.reason = "exchange_rejected: status " + std::to_string(response.status);
@@ -713,7 +740,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       self->delayed_send(self, std::chrono::milliseconds(100), find_breaker_atom::value);
     }
   });
-  self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
+  self->delayed_send(self, housekeeping_interval, roll_atom::value);
   return {
       [self](submit_order_atom, order& o) -> caf::result<order_result> {
         if (auto reason = check(self, o); !reason.empty())
@@ -794,12 +821,15 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](enroll_atom) { enroll(self); },
       [self](market_atom) { subscribe_market(self); },
       [self](find_breaker_atom) { find_breaker(self); },
+      [self](flush_atom) {
+        self->state.flush_queued = false;
+        write_book(self);
+      },
       [self](roll_atom) {
         if (self->state.loaded)
           roll_day(self);
-        if (self->state.persisting)
-          persist(self); // writes again if the write in flight is overdue
-        self->delayed_send(self, std::chrono::minutes(1), roll_atom::value);
+        give_up_overdue_writes(self);
+        self->delayed_send(self, housekeeping_interval, roll_atom::value);
       },
   };
 }

@@ -1,6 +1,7 @@
 // The risk monitor on the order path: every limit and its rejection reason, the automatic HALT
 // on a breach, and a daily loss that survives a restart.
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -98,38 +99,41 @@ struct order_path_fixture {
   }
 };
 
-// The configured store, behind a front that never answers the first write of the risk book:
-// to the risk monitor, a store that hangs once.
-child_spec store_hanging_on_first_book_write(const runtime_config& config) {
-  auto inner = state_store_child(config);
-  auto hung = std::make_shared<std::vector<caf::response_promise>>();
-  return {"state_store", restart_policy::permanent, [inner, hung](caf::actor_system& sys) {
-            auto real = inner.start(sys);
-            return sys.spawn([real, hung](caf::event_based_actor* self) -> caf::behavior {
-              self->attach_functor(
-                  [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
-              return {
-                  [self, real](get_atom, std::string& key) {
-                    return self->delegate(real, get_atom::value, std::move(key));
-                  },
-                  [self, real](get_many_atom, std::vector<std::string>& keys) {
-                    return self->delegate(real, get_many_atom::value, std::move(keys));
-                  },
-                  [self, real](list_keys_atom, std::string& pattern) {
-                    return self->delegate(real, list_keys_atom::value, std::move(pattern));
-                  },
-                  [self, real, hung](set_atom, std::string& key, std::string& value,
-                                     int64_t ttl) -> caf::delegated<caf::message> {
-                    if (key == "risk:state" && hung->empty()) {
-                      hung->push_back(self->make_response_promise()); // and never kept
-                      return {};
-                    }
-                    return self->delegate(real, set_atom::value, std::move(key), std::move(value),
-                                          ttl);
-                  },
-              };
-            });
-          }};
+// The configured store, behind a front that never answers the first write of the risk book
+// made once `armed` is set: to the risk monitor, a store that hangs once.
+std::function<child_spec(const runtime_config&)>
+store_hanging_on_a_book_write(std::shared_ptr<std::atomic<bool>> armed) {
+  return [armed](const runtime_config& config) -> child_spec {
+    auto inner = state_store_child(config);
+    auto hung = std::make_shared<std::vector<caf::response_promise>>();
+    return {"state_store", restart_policy::permanent, [inner, hung, armed](caf::actor_system& sys) {
+              auto real = inner.start(sys);
+              return sys.spawn([real, hung, armed](caf::event_based_actor* self) -> caf::behavior {
+                self->attach_functor(
+                    [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
+                return {
+                    [self, real](get_atom, std::string& key) {
+                      return self->delegate(real, get_atom::value, std::move(key));
+                    },
+                    [self, real](get_many_atom, std::vector<std::string>& keys) {
+                      return self->delegate(real, get_many_atom::value, std::move(keys));
+                    },
+                    [self, real](list_keys_atom, std::string& pattern) {
+                      return self->delegate(real, list_keys_atom::value, std::move(pattern));
+                    },
+                    [self, real, hung, armed](set_atom, std::string& key, std::string& value,
+                                              int64_t ttl) -> caf::delegated<caf::message> {
+                      if (key == "risk:state" && *armed && hung->empty()) {
+                        hung->push_back(self->make_response_promise()); // and never kept
+                        return {};
+                      }
+                      return self->delegate(real, set_atom::value, std::move(key), std::move(value),
+                                            ttl);
+                    },
+                };
+              });
+            }};
+  };
 }
 
 environment limits(environment extra = {}) {
@@ -304,13 +308,16 @@ TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[ris
 
 TEST_CASE("a write of the risk book the store never answers is made again, with every fill",
           "[risk]") {
-  order_path_fixture f{limits(), store_hanging_on_first_book_write};
-  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled"); // its write hangs
-  std::this_thread::sleep_for(5500ms); // the risk monitor's patience with a write: 5 s
+  auto armed = std::make_shared<std::atomic<bool>>(false);
+  order_path_fixture f{limits(), store_hanging_on_a_book_write(armed)};
+  // The write with the fill hangs: the fill is answered only once the book is written again,
+  // after the risk monitor's patience with a write (5 s).
+  *armed = true;
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
+  CHECK(std::chrono::steady_clock::now() - started >= 5s);
   REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == "filled");
-  // Restarted, the risk monitor reads back what was written: both fills. (The second write
-  // was sent before the second order was answered, so the store has it before the new
-  // incarnation's read.)
+  // Restarted, the risk monitor reads back what was written: both fills.
   REQUIRE_FALSE(
       testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
   REQUIRE(f.await_ready());
