@@ -1,6 +1,7 @@
 #include "actors/bot_host.hpp"
 
 #include <cmath>
+#include <random>
 #include <string_view>
 #include <unordered_map>
 
@@ -8,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
@@ -384,7 +386,8 @@ void load(self_pointer self) {
           [self](caf::error& err) {
             // Starting without its state could repeat what the bot did before, and crashing
             // would spend the bot's restarts on a store that is still connecting: it waits,
-            // not trading, and asks again (from 100 ms up to 5 s apart).
+            // not trading, and asks again (up to 100 ms, doubling to 5 s; full jitter, so that
+            // many bots waiting for the same store do not ask it all at once).
             auto& s = self->state;
             auto attempt = s.load_attempts++;
             if (attempt % 10 == 0)
@@ -392,9 +395,10 @@ void load(self_pointer self) {
                          {{"bot", s.config.id},
                           {"attempts", attempt + 1},
                           {"error", self->system().render(err)}});
-            auto delay = std::chrono::milliseconds(100) * (1 << std::min(attempt, 5));
-            self->delayed_send(self,
-                               std::min<std::chrono::milliseconds>(delay, std::chrono::seconds(5)),
+            // One engine per thread: one per bot would cost the 2.5 KB of its state.
+            thread_local std::mt19937_64 random{std::random_device{}()};
+            const retry_settings waits{0, std::chrono::milliseconds(100), std::chrono::seconds(5)};
+            self->delayed_send(self, backoff(waits, static_cast<uint32_t>(attempt) + 1, random),
                                load_atom::value);
           });
 }

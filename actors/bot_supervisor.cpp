@@ -14,6 +14,7 @@
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -43,9 +44,7 @@ struct bot_supervisor_data {
 
 std::shared_ptr<bot_supervisor_data> make_bot_supervisor_data() {
   auto data = std::make_shared<bot_supervisor_data>();
-  auto us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+  auto us = static_cast<uint64_t>(now_us());
   do {
     data->run_id.insert(data->run_id.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);
     us /= 36;

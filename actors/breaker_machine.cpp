@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "runtime/unix_time.hpp"
+
 namespace brokedancer {
 
 namespace {
@@ -50,9 +52,7 @@ void breaker_machine::record(const permit& granted, bool success, bool slow, clo
   if (failed) {
     ++stats_.failures;
     stats_.last_failure = failure.empty() ? std::string{"slow call"} : failure;
-    stats_.last_failure_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count();
+    stats_.last_failure_at_us = now_us();
   } else {
     ++stats_.successes;
   }

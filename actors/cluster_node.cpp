@@ -1,7 +1,6 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +12,7 @@
 #include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "runtime/host_port.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/unix_time.hpp"
 
@@ -87,11 +87,8 @@ node_info own_info(self_pointer self) {
 
 // What a peer says of itself, before anything is done with it.
 bool acceptable(const node_info& info) {
-  auto name_ok = !info.name.empty() && info.name.size() <= 64
-                 && std::all_of(info.name.begin(), info.name.end(), [](unsigned char c) {
-                      return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                    });
-  return name_ok && info.address.size() <= 300 && acceptable_from_peer(info.level);
+  return !info.name.empty() && valid_node_name(info.name) && info.address.size() <= 300
+         && acceptable_from_peer(info.level);
 }
 
 member* find_by_handle(self_pointer self, const caf::actor_addr& address) {
@@ -212,6 +209,11 @@ void join(self_pointer self, const std::string& configured) {
                 .then(
                     [self, configured, handle](node_info& theirs) {
                       auto& s = self->state;
+                      if (!acceptable(theirs)) {
+                        join_failed(self, configured,
+                                    "the peer's hello is malformed (name, address or level)");
+                        return;
+                      }
                       if (theirs.name == s.options.node_name) {
                         join_failed(self, configured,
                                     "the peer calls itself \"" + theirs.name

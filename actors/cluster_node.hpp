@@ -12,7 +12,6 @@
 //   when contact is back it says so, and an operator resumes.
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <vector>
 

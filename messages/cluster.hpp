@@ -4,7 +4,7 @@
 // network layer. A node introduces itself with `hello` and then tells every connected peer
 // its state with `gossip` on every heartbeat and at once when its level changes: the level in
 // force travels as the level_change record itself, and each node's emergency controller
-// settles races with on_peer_change (messages/emergency.hpp).
+// settles races with merge_peer_change (messages/emergency.hpp).
 
 #include <cstdint>
 #include <string>

@@ -112,9 +112,6 @@ bool operator==(const change_key& a, const change_key& b);
 inline bool operator>(const change_key& a, const change_key& b) {
   return b < a;
 }
-inline bool operator>=(const change_key& a, const change_key& b) {
-  return !(a < b);
-}
 
 change_key key_of(const level_change& change);
 change_key based_on_key(const level_change& change);
@@ -230,7 +227,7 @@ using emergency_actor = caf::typed_actor<
     // first.
     caf::replies_to<await_ack_atom, uint64_t>::with<int64_t>,
     // The level in force on a peer node (from the cluster actor): taken, restamped or ignored
-    // as on_peer_change says. The reply: the change in force here afterwards.
+    // as merge_peer_change says. The reply: the change in force here afterwards.
     caf::replies_to<peer_change_atom, level_change>::with<level_change>,
     // The dead man's switch (from the cluster actor): true raises a HALT of this node alone and
     // refuses resumes until false says contact is back (an operator still has to resume).

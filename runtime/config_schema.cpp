@@ -20,10 +20,7 @@ std::string check_redis_url(const std::string& value) {
 }
 
 std::string check_node_name(const std::string& value) {
-  auto valid = std::all_of(value.begin(), value.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-  });
-  if (!valid || value.size() > 64)
+  if (!valid_node_name(value))
     return "expected at most 64 letters, digits, '-', '_' or '.' (empty: the host name)";
   return {};
 }
@@ -99,11 +96,7 @@ std::string check_symbol_list(const std::string& value) {
 }
 
 std::string check_host(const std::string& value) {
-  auto valid = !value.empty() && value.size() <= 253
-               && std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                    return std::isalnum(c) || c == '-' || c == '.' || c == ':';
-                  });
-  return valid ? std::string{} : "expected a host name or IP address (\"127.0.0.1\")";
+  return valid_host(value) ? std::string{} : "expected a host name or IP address (\"127.0.0.1\")";
 }
 
 std::string check_listen(const std::string& value) {

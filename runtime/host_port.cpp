@@ -5,6 +5,19 @@
 
 namespace brokedancer {
 
+bool valid_node_name(const std::string& name) {
+  return name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+         });
+}
+
+bool valid_host(const std::string& host) {
+  return !host.empty() && host.size() <= 253
+         && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == '-' || c == '.' || c == ':';
+            });
+}
+
 bool parse_host_port(const std::string& text, host_port& out, std::string& why, bool any_port) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
@@ -14,10 +27,7 @@ bool parse_host_port(const std::string& text, host_port& out, std::string& why, 
   auto host = text.substr(0, colon);
   auto port_text = text.substr(colon + 1);
   // Colons too: an IPv6 address before the last one, as node.control_host allows.
-  bool host_ok = host.size() <= 253 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
-                   return std::isalnum(c) || c == '-' || c == '.' || c == ':';
-                 });
-  if (!host_ok) {
+  if (!valid_host(host)) {
     why = "expected a host name or IP address before the port, found \"" + host + "\"";
     return false;
   }

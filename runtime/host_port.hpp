@@ -1,12 +1,21 @@
 #pragma once
 
-// "host:port" as node.listen, node.peers, --listen and --join take it.
+// Nodes' names and "host:port" addresses, as the configuration (runtime.node_name, node.listen,
+// node.peers), the command line (--listen, --join) and peers (their hello) give them: one rule
+// for each, wherever it comes from.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace brokedancer {
+
+// At most 64 letters, digits, '-', '_' or '.' (runtime.node_name; empty there means the host
+// name, so emptiness is the caller's rule).
+bool valid_node_name(const std::string& name);
+
+// A host name or an IP address (IPv6 too): at most 253 letters, digits, '-', '.' or ':'.
+bool valid_host(const std::string& host);
 
 struct host_port {
   std::string host;
