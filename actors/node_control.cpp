@@ -1,5 +1,6 @@
 #include "actors/node_control.hpp"
 
+#include <deque>
 #include <memory>
 
 #include <caf/actor_system.hpp>
@@ -7,7 +8,9 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/unix_time.hpp"
 
 namespace brokedancer {
 
@@ -17,25 +20,220 @@ constexpr auto ask_timeout = std::chrono::seconds(5);
 // A resume is answered once it is persisted, which the controller allows 5 s: wait longer, or
 // an operator could be told it failed when it happened.
 constexpr auto change_timeout = std::chrono::seconds(15);
-// Reasons travel to every bot, into the store and the log: a sentence, not a document.
-constexpr size_t max_reason_bytes = 1024;
 // A change returns once every bot has acknowledged; a node with a stuck bot must still answer.
 constexpr auto ack_timeout = std::chrono::seconds(60);
+constexpr auto audit_write_timeout = std::chrono::seconds(5);
 
 struct control_state {
   node_control_services services;
+  std::deque<audit_entry> audit;
+  // A write of the trail is in flight; another change waits for it and is written after.
+  bool audit_writing = false;
+  bool audit_dirty = false;
+  bool audit_restored = false; // the trail of earlier runs has been read (or given up on)
   logger log{"control"};
 };
 
 using self_pointer = node_control_actor::stateful_pointer<control_state>;
 
+// -- the audit trail ------------------------------------------------------------------------
+
+nlohmann::json audit_json(const std::deque<audit_entry>& entries) {
+  auto list = nlohmann::json::array();
+  for (const auto& e : entries)
+    list.push_back({{"at_us", e.at_us},
+                    {"credential", e.credential},
+                    {"role", e.role},
+                    {"address", e.address},
+                    {"command", e.command},
+                    {"reason", e.reason},
+                    {"outcome", e.outcome}});
+  return list;
+}
+
+// Entries read back from the store, which is outside input too: what does not have the shape
+// of an entry is skipped.
+std::deque<audit_entry> audit_from_json(const std::string& text) {
+  std::deque<audit_entry> out;
+  auto list = nlohmann::json::parse(text, nullptr, false);
+  if (!list.is_array())
+    return out;
+  auto field = [](const nlohmann::json& e, const char* key) {
+    auto found = e.find(key);
+    return found != e.end() && found->is_string() ? found->get<std::string>() : std::string{"?"};
+  };
+  for (const auto& e : list) {
+    if (!e.is_object() || !e.contains("at_us") || !e["at_us"].is_number_integer())
+      continue;
+    out.push_back({e["at_us"].get<int64_t>(), field(e, "credential"), field(e, "role"),
+                   field(e, "address"), field(e, "command"), field(e, "reason"),
+                   field(e, "outcome")});
+    if (out.size() > audit_capacity)
+      out.pop_front();
+  }
+  return out;
+}
+
+std::string audit_key(const control_state& st) {
+  return "audit:" + st.services.node_name;
+}
+
+// One write at a time, each with the whole (bounded) trail: the newest write wins. Nothing is
+// written before the trail of the last run is read, so that it is not overwritten.
+void persist_audit(self_pointer self) {
+  auto& st = self->state;
+  if (!st.services.store)
+    return;
+  if (!st.audit_restored) {
+    st.audit_dirty = true;
+    return;
+  }
+  if (st.audit_writing) {
+    st.audit_dirty = true;
+    return;
+  }
+  st.audit_writing = true;
+  st.audit_dirty = false;
+  auto done = [self] {
+    self->state.audit_writing = false;
+    if (self->state.audit_dirty)
+      persist_audit(self);
+  };
+  self->request(st.services.store, audit_write_timeout, set_atom::value, audit_key(st),
+                dump_json(audit_json(st.audit)), int64_t{0})
+      .then([done]() { done(); },
+            [self, done](caf::error& err) {
+              self->state.log.warn("the audit trail was not persisted; kept in memory",
+                                   {{"error", self->system().render(err)}});
+              done();
+            });
+}
+
+void record(self_pointer self, audit_entry entry) {
+  auto& st = self->state;
+  if (entry.at_us == 0)
+    entry.at_us = now_us();
+  auto level = entry.outcome == "ok" ? log_level::warn : log_level::error;
+  if (entry.command == "status" && entry.outcome == "ok")
+    level = log_level::info;
+  st.log.write(level, "operator action",
+               // Not "credential": the log masks the values of keys that look secret.
+               {{"operator", entry.credential},
+                {"role", entry.role},
+                {"address", entry.address},
+                {"command", entry.command},
+                {"reason", entry.reason},
+                {"outcome", entry.outcome}});
+  st.audit.push_back(std::move(entry));
+  while (st.audit.size() > audit_capacity)
+    st.audit.pop_front();
+  persist_audit(self);
+}
+
+audit_entry entry_for(const operator_identity& who, std::string command, std::string reason) {
+  audit_entry e;
+  e.credential = who.name;
+  e.role = to_string(who.role);
+  e.address = who.address;
+  e.command = std::move(command);
+  e.reason = std::move(reason);
+  return e;
+}
+
+// Reads the trail earlier runs left; entries of this run so far go after it.
+void restore_audit(self_pointer self, int attempt = 0) {
+  auto& st = self->state;
+  if (!st.services.store) {
+    st.audit_restored = true;
+    return;
+  }
+  auto done = [self] {
+    self->state.audit_restored = true;
+    if (self->state.audit_dirty)
+      persist_audit(self);
+  };
+  self->request(st.services.store, audit_write_timeout, get_atom::value, audit_key(st))
+      .then(
+          [self, done](maybe_value& stored) {
+            auto& s = self->state;
+            if (stored.found) {
+              auto earlier = audit_from_json(stored.json);
+              earlier.insert(earlier.end(), s.audit.begin(), s.audit.end());
+              s.audit = std::move(earlier);
+              while (s.audit.size() > audit_capacity)
+                s.audit.pop_front();
+            }
+            done();
+          },
+          [self, attempt, done](caf::error& err) {
+            if (attempt < 3) {
+              restore_audit(self, attempt + 1);
+              return;
+            }
+            self->state.log.warn("the audit trail of earlier runs could not be read; it will be "
+                                 "overwritten by this run's",
+                                 {{"error", self->system().render(err)}});
+            done();
+          });
+}
+
+// -- status -----------------------------------------------------------------------------------
+
+// Asks `target` for its status and puts the answer into `slot`; `one_done` runs either way.
+template <class Reply, class Handle, class Answer, class Done>
+void ask_status(self_pointer self, const Handle& target, Answer into, Done one_done) {
+  if (!target) {
+    one_done();
+    return;
+  }
+  self->request(target, ask_timeout, status_atom::value)
+      .then(
+          [into, one_done](Reply& answer) mutable {
+            into(answer);
+            one_done();
+          },
+          [one_done](caf::error&) mutable { one_done(); });
+}
+
+caf::result<node_status> status(self_pointer self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<node_status>();
+  auto status = std::make_shared<node_status>();
+  status->node = st.services.node_name;
+  status->clustered = static_cast<bool>(st.services.cluster);
+  auto first = st.audit.size() > audit_in_status ? st.audit.size() - audit_in_status : 0;
+  status->audit.assign(st.audit.begin() + static_cast<std::ptrdiff_t>(first), st.audit.end());
+  // Four questions in flight; the answer goes out when the last one is back.
+  auto left = std::make_shared<int>(4);
+  auto one_done = [rp, status, left]() mutable {
+    if (--*left == 0)
+      rp.deliver(*status);
+  };
+  ask_status<emergency_status>(
+      self, st.services.emergency,
+      [status](emergency_status& e) { status->emergency = std::move(e); }, one_done);
+  ask_status<bots_summary>(
+      self, st.services.bots, [status](bots_summary& b) { status->bots = b; }, one_done);
+  ask_status<std::vector<breaker_stats>>(
+      self, st.services.breakers,
+      [status](std::vector<breaker_stats>& b) { status->breakers = std::move(b); }, one_done);
+  ask_status<cluster_status>(
+      self, st.services.cluster,
+      [status](cluster_status& c) { status->cluster = std::move(c); }, one_done);
+  return rp;
+}
+
+// -- level changes --------------------------------------------------------------------------
+
 // After the change: wait for every bot's acknowledgement, then answer with the count.
 void await_acknowledgements(self_pointer self, level_change change,
-                            caf::typed_response_promise<control_reply> rp) {
+                            caf::typed_response_promise<control_reply> rp, audit_entry entry) {
   auto& st = self->state;
   if (change.provisional) {
     // Taken, but not in force yet: the node is still reading its persisted level, and applies
     // the change on top of it. There is no acknowledgement to wait for until then.
+    entry.outcome = "taken; applies once the persisted level is read";
+    record(self, std::move(entry));
     rp.deliver(make_error(errc::subsystem_unavailable,
                           "the node is still reading its persisted level: the change is taken and "
                           "applies once it is read; ask for the status, or repeat the command, "
@@ -44,7 +242,9 @@ void await_acknowledgements(self_pointer self, level_change change,
   }
   self->request(st.services.emergency, ack_timeout, await_ack_atom::value, change.sequence)
       .then(
-          [self, change, rp](int64_t took_us) mutable {
+          [self, change, rp, entry](int64_t took_us) mutable {
+            entry.outcome = "ok";
+            record(self, std::move(entry));
             self->request(self->state.services.emergency, ask_timeout, status_atom::value)
                 .then(
                     [change, rp, took_us](emergency_status& status) mutable {
@@ -54,94 +254,78 @@ void await_acknowledgements(self_pointer self, level_change change,
                       rp.deliver(control_reply{change, 0, took_us});
                     });
           },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "not acknowledged: " + self->system().render(err);
+            record(self, std::move(entry));
+            rp.deliver(std::move(err));
+          });
+}
+
+// Why an operator's change cannot be taken as asked; empty when it can.
+std::string refusal(emergency_level level, const std::string& reason) {
+  if (reason.empty())
+    return "an operator's level change needs a reason";
+  if (reason.size() > max_reason_bytes)
+    return "a reason is at most " + std::to_string(max_reason_bytes) + " bytes, not "
+           + std::to_string(reason.size());
+  if (!printable_text(reason))
+    return "a reason must be printable UTF-8 text on one line";
+  if (!is_valid(level))
+    return "no such level: " + to_string(level);
+  return {};
 }
 
 template <class Atom>
 caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_level level,
-                                        std::string reason) {
+                                        std::string reason, const operator_identity& who,
+                                        operator_action action) {
   auto& st = self->state;
-  if (reason.empty())
-    return make_error(errc::invalid_argument, "an operator's level change needs a reason");
-  if (reason.size() > max_reason_bytes)
-    return make_error(errc::invalid_argument, "a reason is at most "
-                                                  + std::to_string(max_reason_bytes)
-                                                  + " bytes, not " + std::to_string(reason.size()));
-  if (!is_valid(level))
-    return make_error(errc::invalid_argument, "no such level: " + to_string(level));
-  st.log.warn(
-      "operator command",
-      {{"command", caf::to_string(Atom::value)}, {"level", to_string(level)}, {"reason", reason}});
+  auto command = std::string{action == operator_action::lower ? "resume"
+                             : level == emergency_level::shutdown ? "shutdown"
+                                                                   : "halt"};
+  auto entry = entry_for(who, command, printable_text(reason) ? reason : std::string{"?"});
+  if (!permits(who.role, action)) {
+    entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
+    record(self, entry);
+    return make_error(errc::invalid_argument,
+                      "the " + to_string(who.role)
+                          + " role may not lower a level; a credential of the risk role may");
+  }
+  if (auto why = refusal(level, reason); !why.empty()) {
+    entry.outcome = "refused: " + why;
+    record(self, entry);
+    return make_error(errc::invalid_argument, why);
+  }
   auto rp = self->make_response_promise<control_reply>();
   self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
                 change_source::operator_request)
-      .then([self, rp](level_change& change) { await_acknowledgements(self, change, rp); },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      .then(
+          [self, rp, entry](level_change& change) {
+            await_acknowledgements(self, change, rp, entry);
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "refused: " + self->system().render(err);
+            record(self, std::move(entry));
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
 node_control_actor::behavior_type node_control(self_pointer self, node_control_services services) {
   exit_with_exception_text(self);
   self->state.services = std::move(services);
+  restore_audit(self);
   return {
-      [self](status_atom) -> caf::result<node_status> {
-        auto& st = self->state;
-        auto rp = self->make_response_promise<node_status>();
-        auto status = std::make_shared<node_status>();
-        status->node = st.services.node_name;
-        // Four questions in flight; the answer goes out when the last one is back.
-        auto left = std::make_shared<int>(4);
-        auto one_done = [rp, status, left]() mutable {
-          if (--*left == 0)
-            rp.deliver(*status);
-        };
-        self->request(st.services.emergency, ask_timeout, status_atom::value)
-            .then(
-                [status, one_done](emergency_status& e) mutable {
-                  status->emergency = std::move(e);
-                  one_done();
-                },
-                [one_done](caf::error&) mutable { one_done(); });
-        if (st.services.bots)
-          self->request(st.services.bots, ask_timeout, status_atom::value)
-              .then(
-                  [status, one_done](bots_summary& b) mutable {
-                    status->bots = b;
-                    one_done();
-                  },
-                  [one_done](caf::error&) mutable { one_done(); });
-        else
-          one_done();
-        if (st.services.breakers)
-          self->request(st.services.breakers, ask_timeout, status_atom::value)
-              .then(
-                  [status, one_done](std::vector<breaker_stats>& b) mutable {
-                    status->breakers = std::move(b);
-                    one_done();
-                  },
-                  [one_done](caf::error&) mutable { one_done(); });
-        else
-          one_done();
-        if (st.services.cluster) {
-          status->clustered = true;
-          self->request(st.services.cluster, ask_timeout, status_atom::value)
-              .then(
-                  [status, one_done](cluster_status& c) mutable {
-                    status->cluster = std::move(c);
-                    one_done();
-                  },
-                  [one_done](caf::error&) mutable { one_done(); });
-        } else {
-          one_done();
-        }
-        return rp;
+      [self](status_atom) { return status(self); },
+      [self](raise_atom op, emergency_level level, std::string& reason,
+             const operator_identity& who) {
+        return change_level(self, op, level, std::move(reason), who, operator_action::raise);
       },
-      [self](raise_atom op, emergency_level level, std::string& reason) {
-        return change_level(self, op, level, std::move(reason));
+      [self](resume_atom op, emergency_level level, std::string& reason,
+             const operator_identity& who) {
+        return change_level(self, op, level, std::move(reason), who, operator_action::lower);
       },
-      [self](resume_atom op, emergency_level level, std::string& reason) {
-        return change_level(self, op, level, std::move(reason));
-      },
+      [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
   };
 }
 

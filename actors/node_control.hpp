@@ -1,8 +1,10 @@
 #pragma once
 
 // The operator's door into a running node (messages/control.hpp): status, and level changes
-// that return only once every bot has acknowledged them. The runtime publishes it on
-// node.control_host:node.control_port over CAF's network layer when the port is configured.
+// that return only once every bot has acknowledged them. Local only: the operator API
+// (runtime/operator_api) authenticates a request and passes on who asks; this actor checks
+// the role once more and keeps the audit trail, logged, in memory (the newest entries appear in
+// the status) and persisted under `audit:<node>` in the state store.
 
 #include <string>
 
@@ -13,6 +15,7 @@
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/resilience.hpp"
+#include "messages/state_store.hpp"
 
 namespace brokedancer {
 
@@ -22,7 +25,13 @@ struct node_control_services {
   bot_supervisor_actor bots;       // may be empty
   breaker_registry_actor breakers; // may be empty
   cluster_actor cluster;           // may be empty: a node on its own
+  state_store_actor store;         // may be empty: the audit trail is then kept in memory only
 };
+
+// How many audit entries the node keeps (in memory and in the store); older ones are dropped.
+constexpr size_t audit_capacity = 200;
+// How many of them a status shows.
+constexpr size_t audit_in_status = 20;
 
 node_control_actor spawn_node_control(caf::actor_system& sys, node_control_services services);
 

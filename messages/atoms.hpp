@@ -16,5 +16,7 @@ using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 // Asks a supervisor for the stable handle of a child by name.
 using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
+// Records an operator action in a node's audit trail.
+using audit_atom = caf::atom_constant<caf::atom("audit")>;
 
 } // namespace brokedancer

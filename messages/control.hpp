@@ -1,8 +1,9 @@
 #pragma once
 
-// Operator control of a running node: what `brokedancer status|halt|resume|shutdown --node`
-// talks to over CAF's network layer (node.control_port). A level change through it returns
-// only once every bot of the node has acknowledged it.
+// Operator control of a running node. The node's control actor (actors/node_control) is local
+// only: operators reach it through the authenticated HTTP API (runtime/operator_api), which
+// passes on who is asking. A level change returns only once every bot of the node has
+// acknowledged it.
 
 #include <cstdint>
 #include <string>
@@ -16,9 +17,42 @@
 #include "messages/bot.hpp"
 #include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
+#include "messages/operator_role.hpp"
 #include "messages/resilience.hpp"
 
 namespace brokedancer {
+
+// Who asks: the credential the operator API authenticated, and from where.
+struct operator_identity {
+  std::string name;
+  operator_role role = operator_role::operator_role;
+  std::string address; // the remote address of the request
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, operator_identity& x) {
+  return f(caf::meta::type_name("operator_identity"), x.name, x.role, x.address);
+}
+
+// One operator action, as the audit trail keeps it: accepted, refused or failed.
+struct audit_entry {
+  int64_t at_us = 0;      // microseconds since the epoch
+  std::string credential; // the credential's name; "-" when none was proved
+  std::string role;       // "operator", "risk" or "-"
+  std::string address;    // remote address
+  std::string command;    // status, halt, resume, shutdown
+  std::string reason;     // as given (valid UTF-8, at most max_reason_bytes)
+  std::string outcome;    // "ok", or why not: "unauthenticated", "forbidden", an error text
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
+  return f(caf::meta::type_name("audit_entry"), x.at_us, x.credential, x.role, x.address,
+           x.command, x.reason, x.outcome);
+}
+
+// Reasons travel to every bot, into the store and the log: a sentence, not a document.
+constexpr size_t max_reason_bytes = 1024;
 
 struct node_status {
   std::string node;
@@ -27,12 +61,13 @@ struct node_status {
   std::vector<breaker_stats> breakers;
   bool clustered = false; // node.listen or node.peers is set
   cluster_status cluster; // the peers as this node sees them, when clustered
+  std::vector<audit_entry> audit; // the newest operator actions, oldest first
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
-           x.clustered, x.cluster);
+           x.clustered, x.cluster, x.audit);
 }
 
 struct control_reply {
@@ -49,8 +84,13 @@ typename Inspector::result_type inspect(Inspector& f, control_reply& x) {
 using node_control_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<node_status>,
     // Raises the level (HALT, SHUTDOWN, ...) as an operator, with a reason.
-    caf::replies_to<raise_atom, emergency_level, std::string>::with<control_reply>,
-    // Lowers it, as an operator, with a reason.
-    caf::replies_to<resume_atom, emergency_level, std::string>::with<control_reply>>;
+    caf::replies_to<raise_atom, emergency_level, std::string, operator_identity>::with<
+        control_reply>,
+    // Lowers it, with a reason: the risk role only.
+    caf::replies_to<resume_atom, emergency_level, std::string, operator_identity>::with<
+        control_reply>,
+    // An action the operator API refused before it reached the node (no credential, wrong
+    // role, bad input), or a status read: recorded in the audit trail.
+    caf::reacts_to<audit_atom, audit_entry>>;
 
 } // namespace brokedancer

@@ -57,6 +57,8 @@ void for_each_message_type(F&& f) {
   f(type_tag<bots_summary>{}, "brokedancer.bots_summary");
   f(type_tag<node_status>{}, "brokedancer.node_status");
   f(type_tag<control_reply>{}, "brokedancer.control_reply");
+  f(type_tag<operator_identity>{}, "brokedancer.operator_identity");
+  f(type_tag<audit_entry>{}, "brokedancer.audit_entry");
   f(type_tag<node_info>{}, "brokedancer.node_info");
   f(type_tag<member_status>{}, "brokedancer.member_status");
   f(type_tag<cluster_status>{}, "brokedancer.cluster_status");

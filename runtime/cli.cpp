@@ -1,8 +1,11 @@
 #include "runtime/cli.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
+
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +16,7 @@
 #include "runtime/control_command.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/host_port.hpp"
+#include "runtime/operator_auth.hpp"
 #include "runtime/run_command.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/secret_masker.hpp"
@@ -59,6 +63,60 @@ int config_keys() {
       std::cout << ", secret: from the environment only";
     std::cout << "\n    " << s.help << '\n';
   }
+  return exit_code::ok;
+}
+
+// `brokedancer credentials add`: a new token, printed once; its digest appended to the file.
+int add_credential(const std::string& name, const std::string& role_text,
+                   const std::string& file) {
+  operator_credential credential;
+  credential.name = name;
+  if (!valid_node_name(name)) {
+    std::cerr << "brokedancer: --name is 1 to 64 letters, digits, '-', '_' or '.'\n";
+    return exit_code::usage;
+  }
+  if (!from_string(role_text, credential.role)) {
+    std::cerr << "brokedancer: --role is operator or risk, not \"" << role_text << "\"\n";
+    return exit_code::usage;
+  }
+  std::vector<operator_credential> existing;
+  {
+    std::ifstream in{file};
+    if (in) {
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string why;
+      if (!parse_credentials(text, existing, why)) {
+        std::cerr << "brokedancer: " << file << ": " << why << '\n';
+        return exit_code::config_invalid;
+      }
+    }
+  }
+  for (const auto& c : existing)
+    if (c.name == name) {
+      std::cerr << "brokedancer: " << file << " has a credential called \"" << name
+                << "\" already; pick another name, or remove its line first\n";
+      return exit_code::usage;
+    }
+  auto token = make_token();
+  credential.digest = digest_of(token);
+  // Only digests are written, but nobody else needs to read them: 0600.
+  auto old_mask = umask(077);
+  std::ofstream out{file, std::ios::app};
+  umask(old_mask);
+  if (!out) {
+    std::cerr << "brokedancer: cannot write \"" << file << "\"\n";
+    return exit_code::internal_error;
+  }
+  out << credential_line(credential) << '\n';
+  out.close();
+  if (!out) {
+    std::cerr << "brokedancer: cannot write \"" << file << "\"\n";
+    return exit_code::internal_error;
+  }
+  std::cerr << "credential \"" << name << "\" (role " << to_string(credential.role)
+            << ") added to " << file
+            << ". Its token follows; it is shown once and the node keeps only its digest:\n";
+  std::cout << token << '\n';
   return exit_code::ok;
 }
 
@@ -118,7 +176,19 @@ int cli_main(int argc, char** argv) {
                    "join the peer node at HOST:PORT; repeatable (overrides node.peers)")
       ->check(address_check(false));
 
-  // Operator control of a running node over its control port (node.control_port).
+  auto* credentials_cmd = app.add_subcommand("credentials", "Manage operator credentials");
+  credentials_cmd->require_subcommand(1);
+  std::string credential_name, credential_role = "operator", credentials_file;
+  auto* add_cmd = credentials_cmd->add_subcommand(
+      "add", "Make a new operator token: print it once, append its digest to the file that "
+             "node.credentials_file names");
+  add_cmd->add_option("--name", credential_name, "who holds it (shown in the audit trail)")
+      ->required();
+  add_cmd->add_option("--role", credential_role,
+                      "operator (status, halt, shutdown) or risk (also resume)");
+  add_cmd->add_option("--file", credentials_file, "the credentials file")->required();
+
+  // Operator control of a running node through its operator API (node.control_port).
   control_command_options control;
   std::vector<CLI::App*> control_cmds;
   for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
@@ -129,7 +199,13 @@ int cli_main(int argc, char** argv) {
            {"shutdown", "SHUTDOWN a running node: positions closed, bots stopped, the process "
                         "exits"}}) {
     auto* cmd = app.add_subcommand(name, help);
-    cmd->add_option("-n,--node", control.node, "HOST:PORT of the node's control port")->required();
+    cmd->add_option("-n,--node", control.node,
+                    "HOST:PORT (or https://HOST:PORT) of the node's operator API")
+        ->required();
+    cmd->add_option("--token-file", control.token_file,
+                    "file holding your operator token (default: $BROKEDANCER_TOKEN)");
+    cmd->add_option("--ca-file", control.ca_file,
+                    "for https://: the authority that signed the node's certificate");
     if (std::string{name} != "status")
       cmd->add_option("-r,--reason", control.reason, "why; recorded with the change")->required();
     if (std::string{name} == "resume")
@@ -153,6 +229,8 @@ int cli_main(int argc, char** argv) {
     return config_keys();
   if (run_cmd->parsed())
     return run_command(run_options);
+  if (add_cmd->parsed())
+    return add_credential(credential_name, credential_role, credentials_file);
   for (auto* cmd : control_cmds)
     if (cmd->parsed()) {
       control.command = cmd->get_name();

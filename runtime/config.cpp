@@ -278,7 +278,7 @@ public:
       known.push_back(s.environment_name());
     for (const auto& [name, text] : env) {
       if (name.rfind("BROKEDANCER_", 0) != 0 || name == config_file_variable
-          || name.rfind(test_environment_prefix, 0) == 0)
+          || name == operator_token_variable || name.rfind(test_environment_prefix, 0) == 0)
         continue;
       if (name.rfind(endpoint_variable_prefix, 0) == 0) {
         apply_endpoint_variable(name, text);
@@ -301,6 +301,7 @@ public:
     check_endpoints();
     check_heartbeats();
     check_tls();
+    check_trust();
     if (!problems_.empty())
       throw config_error(std::move(problems_));
     runtime_config cfg;
@@ -356,6 +357,11 @@ public:
     cfg.risk.endpoint = r["endpoint"].get<std::string>();
     cfg.node.control_port = e["node"]["control_port"].get<uint16_t>();
     cfg.node.control_host = e["node"]["control_host"].get<std::string>();
+    cfg.node.credentials_file = e["node"]["credentials_file"].get<std::string>();
+    cfg.node.credentials = e["node"]["credentials"].get<std::string>();
+    cfg.node.control_tls_certificate = e["node"]["control_tls_certificate"].get<std::string>();
+    cfg.node.control_tls_key = e["node"]["control_tls_key"].get<std::string>();
+    cfg.node.insecure_plaintext = e["node"]["insecure_plaintext"].get<bool>();
     {
       const auto& n = e["node"];
       std::string why; // the schema has checked both already
@@ -516,6 +522,41 @@ private:
                + std::to_string(given)
                + " of them); set the missing ones, or none to "
                  "turn TLS off");
+  }
+
+  // Nothing listens beyond loopback without TLS, and nothing answers operators without a
+  // credential, unless the operator says so in so many words (node.insecure_plaintext).
+  void check_trust() {
+    const auto& node = effective_["node"];
+    auto text = [&](const char* key) {
+      return node[key].is_string() ? node[key].get<std::string>() : std::string{};
+    };
+    bool plaintext_ok = node["insecure_plaintext"].is_boolean()
+                        && node["insecure_plaintext"].get<bool>();
+    if (!text("listen").empty() && text("tls_certificate").empty() && !plaintext_ok)
+      fail("configuration", "$.node.listen",
+           "a node that listens for peers needs mutual TLS: set node.tls_certificate, "
+           "node.tls_key and node.tls_ca (make them with `brokedancer certs ca --dir DIR` and "
+           "`brokedancer certs node NAME --dir DIR`), or set node.insecure_plaintext = true for "
+           "an experiment on loopback");
+    if (text("control_tls_certificate").empty() != text("control_tls_key").empty())
+      fail("configuration", "$.node.control_tls_certificate",
+           "HTTPS for the operator API needs both node.control_tls_certificate and "
+           "node.control_tls_key");
+    if (!node["control_port"].is_number_integer() || node["control_port"].get<int64_t>() == 0)
+      return;
+    if (text("credentials_file").empty() && text("credentials").empty())
+      fail("configuration", "$.node.control_port",
+           "the operator API needs credentials: make one with `brokedancer credentials add "
+           "--name NAME --role risk --file FILE` and set node.credentials_file = FILE (or "
+           "BROKEDANCER_NODE_CREDENTIALS), or set node.control_port = 0");
+    auto host = text("control_host");
+    bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    if (!loopback && text("control_tls_certificate").empty() && !plaintext_ok)
+      fail("configuration", "$.node.control_host",
+           "an operator API off loopback (\"" + host
+               + "\") needs HTTPS: set node.control_tls_certificate and node.control_tls_key, "
+                 "or listen on 127.0.0.1");
   }
 
   // With fewer than three heartbeats per timeout, one late heartbeat drops a healthy peer.

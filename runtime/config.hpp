@@ -56,6 +56,8 @@ environment process_environment();
 constexpr std::string_view test_environment_prefix = "BROKEDANCER_TEST_";
 // Names the config file when no --config is given.
 constexpr std::string_view config_file_variable = "BROKEDANCER_CONFIG";
+// An operator's token for the control commands: the client's, never a node setting.
+constexpr std::string_view operator_token_variable = "BROKEDANCER_TOKEN";
 
 struct runtime_config {
   struct runtime_section {
@@ -99,8 +101,13 @@ struct runtime_config {
     int64_t shutdown_grace_ms = 0;
   } emergency;
   struct node_section {
-    uint16_t control_port = 0; // 0: no operator control over the network
+    uint16_t control_port = 0; // 0: no operator API
     std::string control_host;
+    std::string credentials_file;        // NAME ROLE SHA256 lines (runtime/operator_auth.hpp)
+    std::string credentials;             // the same lines, ';'-separated: a secret, env only
+    std::string control_tls_certificate; // HTTPS for the operator API, with control_tls_key
+    std::string control_tls_key;
+    bool insecure_plaintext = false; // plaintext peers, or an operator API off loopback
     std::optional<host_port> listen; // for peers
     std::vector<host_port> peers;
     int64_t heartbeat_interval_ms = 200;

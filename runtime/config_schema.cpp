@@ -213,16 +213,29 @@ std::vector<setting> build_schema() {
               check_endpoint_name_setting),
 
       ranged(make("node", "control_port", k::integer, 0,
-                  "TCP port operators reach this node on (brokedancer status|halt|resume|shutdown "
-                  "--node HOST:PORT); 0: off"),
+                  "TCP port of the operator API (HTTP/JSON; brokedancer status|halt|resume|"
+                  "shutdown --node HOST:PORT); every request needs a credential; 0: off"),
              0, 65535),
       checked(make("node", "control_host", k::string, "127.0.0.1",
-                   "address the control port listens on; anyone who can reach it can halt and "
-                   "resume the node, so keep it on loopback unless the network is trusted"),
+                   "address the operator API listens on; off loopback it needs "
+                   "control_tls_certificate (or insecure_plaintext)"),
               check_host),
+      make("node", "credentials_file", k::string, "",
+           "file of the operator credentials (NAME ROLE SHA256 a line, written by brokedancer "
+           "credentials add); the node keeps only the tokens' digests"),
+      secret(make("node", "credentials", k::string, "",
+                  "operator credentials given inline, the same lines as credentials_file "
+                  "separated by ';'")),
+      make("node", "control_tls_certificate", k::string, "",
+           "PEM certificate (chain) of the operator API: with control_tls_key it serves HTTPS"),
+      make("node", "control_tls_key", k::string, "",
+           "PEM private key of control_tls_certificate"),
+      make("node", "insecure_plaintext", k::boolean, false,
+           "allow a cluster listener without mutual TLS and an operator API off loopback "
+           "without TLS: for experiments on loopback only; logged loudly"),
       checked(make("node", "listen", k::string, "",
-                   "HOST:PORT this node listens on for its peers (node-to-node traffic; keep it "
-                   "on loopback or a trusted network unless TLS is on); empty: none"),
+                   "HOST:PORT this node listens on for its peers; needs mutual TLS "
+                   "(tls_certificate, tls_key, tls_ca) unless insecure_plaintext; empty: none"),
               check_listen),
       checked(make("node", "peers", k::string, "",
                    "the peers to join, HOST:PORT separated by commas; reconnected with backoff "

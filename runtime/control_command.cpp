@@ -1,20 +1,17 @@
 #include "runtime/control_command.hpp"
 
-#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/timespan.hpp>
-
 #include "messages/control.hpp"
-#include "messages/registry.hpp"
+#include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/host_port.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/unix_time.hpp"
 
 namespace brokedancer {
@@ -23,174 +20,197 @@ namespace {
 
 using json = nlohmann::json;
 
-json cluster_json(const cluster_status& c) {
-  json members = json::array();
-  for (const auto& m : c.members)
-    members.push_back(
-        {{"name", m.info.name},
-         {"address", m.info.address},
-         {"connected", m.connected},
-         {"level", to_string(m.info.level.level)},
-         {"sequence", m.info.level.sequence},
-         {"isolated", m.info.isolated},
-         {"bots", m.info.bots},
-         {"last_heard_us", m.last_heard_us},
-         {"last_heard_ms_ago", m.last_heard_us > 0 ? (now_us() - m.last_heard_us) / 1000 : -1},
-         {"reconnects", m.reconnects},
-         {"last_error", m.last_error}});
-  return {{"address", c.self.address},
-          {"store_shared", c.store_shared},
-          {"store_reachable", c.store_reachable},
-          {"out_of_contact_since_us", c.out_of_contact_since_us},
-          {"members", members}};
+std::string text_of(const json& value) {
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_null())
+    return "-";
+  return dump_json(value);
 }
 
-json status_json(const node_status& s) {
-  json limits = json::array();
-  for (const auto& l : s.emergency.limits)
-    limits.push_back({{"name", l.name},
-                      {"limit", l.limit},
-                      {"current", l.current},
-                      {"utilization", l.utilization}});
-  json breakers = json::array();
-  for (const auto& b : s.breakers)
-    breakers.push_back({{"endpoint", b.endpoint},
-                        {"state", to_string(b.state)},
-                        {"calls", b.calls},
-                        {"failures", b.failures},
-                        {"rejected", b.rejected}});
-  const auto& c = s.emergency.current;
-  return {{"node", s.node},
-          {"level", to_string(c.level)},
-          {"reason", c.reason},
-          {"source", to_string(c.source)},
-          {"since_us", c.at_us},
-          {"sequence", c.sequence},
-          {"trading_allowed", s.emergency.trading_allowed},
-          {"bots_registered", s.emergency.bots_registered},
-          {"bots_acknowledged", s.emergency.bots_acknowledged},
-          {"bots",
-           {{"total", s.bots.total},
-            {"running", s.bots.running},
-            {"stopped", s.bots.stopped},
-            {"given_up", s.bots.given_up},
-            {"orders", s.bots.orders},
-            {"fills", s.bots.fills},
-            {"pnl", s.bots.pnl}}},
-          {"limits", limits},
-          {"breakers", breakers},
-          {"source_node", c.node},
-          {"isolated", s.emergency.isolated},
-          {"cluster", s.clustered ? cluster_json(s.cluster) : json(nullptr)}};
-}
-
-void print_status(const node_status& s) {
-  const auto& c = s.emergency.current;
-  std::cout << "node " << s.node << ": " << to_string(c.level)
-            << (s.emergency.trading_allowed ? " (trading)" : " (not trading)") << '\n'
-            << "  since sequence " << c.sequence << " by " << to_string(c.source) << ": "
-            << (c.reason.empty() ? std::string{"-"} : c.reason) << '\n'
-            << "  bots: " << s.bots.running << " running, " << s.bots.stopped << " stopped, "
-            << s.bots.given_up << " given up; " << s.emergency.bots_acknowledged << " of "
-            << s.emergency.bots_registered << " registered acknowledged the level\n"
-            << "  orders " << s.bots.orders << ", fills " << s.bots.fills << ", P&L " << s.bots.pnl
+void print_status(const json& s) {
+  std::cout << "node " << text_of(s["node"]) << ": " << text_of(s["level"])
+            << (s.value("trading_allowed", false) ? " (trading)" : " (not trading)") << '\n'
+            << "  since sequence " << text_of(s["sequence"]) << " by " << text_of(s["source"])
+            << ": " << (s.value("reason", "").empty() ? std::string{"-"} : text_of(s["reason"]))
             << '\n';
-  for (const auto& l : s.emergency.limits)
-    std::cout << "  limit " << l.name << ": " << l.current << " of " << l.limit << " ("
-              << l.utilization << "%)\n";
-  for (const auto& b : s.breakers)
-    std::cout << "  breaker " << b.endpoint << ": " << to_string(b.state) << '\n';
-  if (s.emergency.isolated)
+  const auto& bots = s["bots"];
+  std::cout << "  bots: " << text_of(bots["running"]) << " running, " << text_of(bots["stopped"])
+            << " stopped, " << text_of(bots["given_up"]) << " given up; "
+            << text_of(s["bots_acknowledged"]) << " of " << text_of(s["bots_registered"])
+            << " registered acknowledged the level\n"
+            << "  orders " << text_of(bots["orders"]) << ", fills " << text_of(bots["fills"])
+            << ", P&L " << text_of(bots["pnl"]) << '\n';
+  for (const auto& l : s["limits"])
+    std::cout << "  limit " << text_of(l["name"]) << ": " << text_of(l["current"]) << " of "
+              << text_of(l["limit"]) << " (" << text_of(l["utilization"]) << "%)\n";
+  for (const auto& b : s["breakers"])
+    std::cout << "  breaker " << text_of(b["endpoint"]) << ": " << text_of(b["state"]) << '\n';
+  if (s.value("isolated", false))
     std::cout << "  ISOLATED: the dead man's switch holds this node halted until contact is "
                  "back and an operator resumes\n";
-  if (!s.clustered)
-    return;
-  std::cout << "  cluster (this node listens on "
-            << (s.cluster.self.address.empty() ? std::string{"-"} : s.cluster.self.address)
-            << "):\n";
-  for (const auto& m : s.cluster.members) {
-    std::cout << "    " << (m.info.name.empty() ? std::string{"?"} : m.info.name) << " at "
-              << (m.info.address.empty() ? m.configured_address : m.info.address) << ": ";
-    if (m.connected)
-      std::cout << to_string(m.info.level.level) << ", " << m.info.bots << " bots, heard "
-                << (now_us() - m.last_heard_us) / 1000 << " ms ago"
-                << (m.info.isolated ? ", isolated" : "");
-    else
-      std::cout << "NOT CONNECTED"
-                << (m.last_error.empty() ? std::string{} : " (" + m.last_error + ")");
-    std::cout << '\n';
+  if (s["cluster"].is_object()) {
+    const auto& c = s["cluster"];
+    std::cout << "  cluster (this node listens on "
+              << (c.value("address", "").empty() ? std::string{"-"} : text_of(c["address"]))
+              << "):\n";
+    for (const auto& m : c["members"]) {
+      std::cout << "    " << (m.value("name", "").empty() ? std::string{"?"} : text_of(m["name"]))
+                << " at " << text_of(m["address"]) << ": ";
+      if (m.value("connected", false))
+        std::cout << text_of(m["level"]) << ", " << text_of(m["bots"]) << " bots, heard "
+                  << text_of(m["last_heard_ms_ago"]) << " ms ago"
+                  << (m.value("isolated", false) ? ", isolated" : "");
+      else
+        std::cout << "NOT CONNECTED"
+                  << (m.value("last_error", "").empty() ? std::string{}
+                                                         : " (" + text_of(m["last_error"]) + ")");
+      std::cout << '\n';
+    }
+    if (c.value("store_shared", false) && !c.value("store_reachable", true))
+      std::cout << "    the shared state store is unreachable\n";
   }
-  if (s.cluster.store_shared && !s.cluster.store_reachable)
-    std::cout << "    the shared state store is unreachable\n";
+  if (!s["audit"].empty()) {
+    std::cout << "  recent operator actions:\n";
+    for (const auto& a : s["audit"])
+      std::cout << "    " << text_of(a["command"]) << " by " << text_of(a["credential"]) << " ("
+                << text_of(a["role"]) << ") from " << text_of(a["address"]) << ": "
+                << text_of(a["outcome"]) << '\n';
+  }
+}
+
+// The token, or empty after saying why there is none.
+std::string read_token(const control_command_options& options) {
+  std::string token;
+  if (!options.token_file.empty()) {
+    std::ifstream in{options.token_file};
+    if (!in) {
+      std::cerr << "brokedancer: cannot read the token file \"" << options.token_file << "\"\n";
+      return {};
+    }
+    std::getline(in, token);
+  } else if (const char* value = std::getenv(std::string{operator_token_variable}.c_str()); value != nullptr) {
+    token = value;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.empty())
+    std::cerr << "brokedancer: " << options.command
+              << " needs an operator credential: set " << operator_token_variable
+              << " to your token or pass --token-file FILE (brokedancer credentials add made "
+                 "the token)\n";
+  return token;
+}
+
+int exit_code_for(int http_status) {
+  switch (http_status) {
+    case 400:
+      return exit_code::input_invalid;
+    case 401:
+    case 429:
+      return exit_code::not_authenticated;
+    default:
+      return exit_code::command_refused;
+  }
 }
 
 } // namespace
 
 int control_command(const control_command_options& options) {
+  std::string node = options.node;
+  bool https = false;
+  constexpr std::string_view https_scheme = "https://";
+  if (node.rfind(https_scheme, 0) == 0) {
+    https = true;
+    node = node.substr(https_scheme.size());
+  }
   host_port address;
   std::string why;
-  if (!parse_host_port(options.node, address, why)) {
-    std::cerr << "brokedancer: --node must be HOST:PORT with a port from 1 to 65535, not \""
+  if (!parse_host_port(node, address, why)) {
+    std::cerr << "brokedancer: --node must be HOST:PORT or https://HOST:PORT with a port from 1 "
+                 "to 65535, not \""
               << options.node << "\"\n";
     return exit_code::usage;
   }
   emergency_level level = emergency_level::halt;
-  if (options.command == "resume" && !from_string(options.level, level)) {
+  if (options.command == "resume"
+      && (!from_string(options.level, level)
+          || (level != emergency_level::normal && level != emergency_level::alert))) {
     std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
     return exit_code::usage;
   }
-  if (options.command != "status" && options.reason.empty()) {
-    std::cerr << "brokedancer: " << options.command
-              << " needs --reason TEXT: every level change is recorded with its reason\n";
+  if (options.command != "status") {
+    if (options.reason.empty()) {
+      std::cerr << "brokedancer: " << options.command
+                << " needs --reason TEXT: every level change is recorded with its reason\n";
+      return exit_code::usage;
+    }
+    if (options.reason.size() > max_reason_bytes || !printable_text(options.reason)) {
+      std::cerr << "brokedancer: --reason must be printable UTF-8 on one line, at most "
+                << max_reason_bytes << " bytes\n";
+      return exit_code::input_invalid;
+    }
+  }
+  auto token = read_token(options);
+  if (token.empty())
+    return exit_code::not_authenticated;
+  if (https && options.ca_file.empty()) {
+    std::cerr << "brokedancer: an https:// node needs --ca-file FILE, the authority that signed "
+                 "its certificate\n";
     return exit_code::usage;
   }
-  caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  register_message_types(cfg);
-  // A node of a cluster drops a connection that sends no heartbeats (node.connection_timeout_ms,
-  // 100 ms at the least): keep ours alive while a halt waits for the bots.
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(50)});
-  caf::actor_system sys{cfg};
-  auto node = sys.middleman().remote_actor<node_control_actor>(address.host, address.port);
-  if (!node) {
+
+  httplib::Client client{(https ? "https://" : "http://") + node};
+  if (https) {
+    client.set_ca_cert_path(options.ca_file.c_str());
+    client.enable_server_certificate_verification(true);
+  }
+  client.set_connection_timeout(5, 0);
+  // A change returns once every bot has acknowledged it, which the node bounds at 60 s.
+  client.set_read_timeout(75, 0);
+  client.set_write_timeout(5, 0);
+  httplib::Headers headers{{"Authorization", "Bearer " + token}};
+  auto send = [&] {
+    if (options.command == "status")
+      return client.Get("/v1/status", headers);
+    json change{{"reason", options.reason}};
+    if (options.command == "resume")
+      change["level"] = options.level;
+    return client.Post(("/v1/" + options.command).c_str(), headers, dump_json(change),
+                       "application/json");
+  };
+  auto result = send();
+  if (!result) {
     std::cerr << "brokedancer: no node answers at " << options.node << ": "
-              << sys.render(node.error())
-              << " (is it running with node.control_port = " << address.port << "?)\n";
+              << httplib::to_string(result.error())
+              << " (is it running with node.control_port = " << address.port
+              << (https ? ", and does --ca-file hold the authority of its certificate?" : "?")
+              << ")\n";
     return exit_code::node_unreachable;
   }
-  caf::scoped_actor self{sys};
-  int code = exit_code::ok;
-  auto refused = [&](const caf::error& err) {
-    std::cerr << "brokedancer: the node refused " << options.command << ": " << sys.render(err)
-              << '\n';
-    code = exit_code::command_refused;
-  };
-  auto changed = [&](const control_reply& reply) {
-    std::cout << "node " << options.node << " is at " << to_string(reply.change.level)
-              << " (sequence " << reply.change.sequence << "); " << reply.bots
-              << " bots acknowledged within " << reply.acknowledged_us / 1000.0 << " ms\n";
-  };
-  // A change returns once every bot has acknowledged it, which the node bounds at 60 s.
-  auto timeout = std::chrono::seconds(75);
-  if (options.command == "status") {
-    self->request(*node, timeout, status_atom::value)
-        .receive(
-            [&](const node_status& s) {
-              if (options.json)
-                std::cout << status_json(s).dump(2) << '\n';
-              else
-                print_status(s);
-            },
-            refused);
-  } else if (options.command == "resume") {
-    self->request(*node, timeout, resume_atom::value, level, options.reason)
-        .receive(changed, refused);
-  } else {
-    level = options.command == "shutdown" ? emergency_level::shutdown : emergency_level::halt;
-    self->request(*node, timeout, raise_atom::value, level, options.reason)
-        .receive(changed, refused);
+  auto body = json::parse(result->body, nullptr, false);
+  if (result->status != 200) {
+    std::string error = body.is_object() && body.contains("error") ? text_of(body["error"])
+                                                                   : result->body.substr(0, 500);
+    std::cerr << "brokedancer: the node refused " << options.command << " (HTTP "
+              << result->status << "): " << error << '\n';
+    return exit_code_for(result->status);
   }
-  return code;
+  if (!body.is_object()) {
+    std::cerr << "brokedancer: the node's answer is not JSON\n";
+    return exit_code::internal_error;
+  }
+  if (options.command == "status") {
+    if (options.json)
+      std::cout << dump_json(body, 2) << '\n';
+    else
+      print_status(body);
+    return exit_code::ok;
+  }
+  std::cout << "node " << options.node << " is at " << text_of(body["level"]) << " (sequence "
+            << text_of(body["sequence"]) << "); " << text_of(body["bots"])
+            << " bots acknowledged within " << text_of(body["acknowledged_ms"]) << " ms\n";
+  return exit_code::ok;
 }
 
 } // namespace brokedancer

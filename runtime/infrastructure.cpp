@@ -241,6 +241,7 @@ child_spec control_child(const runtime_config& config) {
     services.bots = optional_sibling<bot_supervisor_actor>(siblings, "bots");
     services.breakers = optional_sibling<breaker_registry_actor>(siblings, "breakers");
     services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
+    services.store = optional_sibling<state_store_actor>(siblings, "state_store");
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
   };
   return spec;

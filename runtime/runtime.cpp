@@ -4,7 +4,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -24,6 +26,7 @@
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/infrastructure.hpp"
+#include "runtime/operator_api.hpp"
 #include "runtime/tls_files.hpp"
 
 namespace brokedancer {
@@ -51,6 +54,9 @@ struct runtime::impl {
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
   supervision_tree tree;
+  credential_set credentials;
+  // Stopped before the actor system: its request threads talk to the control actor.
+  std::unique_ptr<operator_api> api;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -96,6 +102,39 @@ void check_strategies(const runtime_config& config, const strategy_catalog& stra
                          "bots.symbols, or bots.count to 0"}});
 }
 
+// The operator credentials: node.credentials_file, then node.credentials (';'-separated).
+credential_set load_credentials(const runtime_config& config) {
+  std::vector<operator_credential> all;
+  std::string why;
+  const auto& file = config.node.credentials_file;
+  if (!file.empty()) {
+    std::ifstream in{file, std::ios::binary};
+    if (!in)
+      throw config_error({{"configuration", "$.node.credentials_file",
+                           "cannot read \"" + file + "\"; make it with `brokedancer credentials "
+                                                     "add --name NAME --role risk --file "
+                               + file + "`"}});
+    // A credentials file is a few lines; a large one is a mistake (or an attack on memory).
+    constexpr std::streamsize max_bytes = 1 << 20;
+    std::string text(static_cast<size_t>(max_bytes) + 1, '\0');
+    in.read(text.data(), max_bytes + 1);
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > static_cast<size_t>(max_bytes))
+      throw config_error({{file, "$", "a credentials file is at most 1 MiB"}});
+    if (!parse_credentials(text, all, why))
+      throw config_error({{file, "$", why}});
+  }
+  auto inline_lines = config.node.credentials;
+  std::replace(inline_lines.begin(), inline_lines.end(), ';', '\n');
+  if (!parse_credentials(inline_lines, all, why))
+    throw config_error({{"environment: BROKEDANCER_NODE_CREDENTIALS", "$", why}});
+  if (all.empty())
+    throw config_error({{"configuration", "$.node.credentials_file",
+                         "no operator credentials: add one with `brokedancer credentials add "
+                         "--name NAME --role risk --file FILE`"}});
+  return credential_set{std::move(all)};
+}
+
 } // namespace
 
 runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
@@ -112,6 +151,12 @@ runtime::runtime(runtime_config config, runtime_options extras)
     strategies.emplace(name, std::move(factory));
   check_strategies(d.config, strategies);
   configure_logging(d.config.log);
+  if (d.config.node.control_port != 0)
+    d.credentials = load_credentials(d.config);
+  if (d.config.node.insecure_plaintext)
+    d.log.critical("node.insecure_plaintext is on: peers may join without a certificate and "
+                   "the operator API may be served without TLS; for experiments on loopback "
+                   "only");
   if (d.config.node.clustered() && d.config.node.tls()) {
     const auto& n = d.config.node;
     if (auto why = check_tls_files(n.tls_certificate, n.tls_key, n.tls_ca, n.tls_passphrase);
@@ -208,11 +253,31 @@ runtime::runtime(runtime_config config, runtime_options extras)
     return *port;
   };
   if (d.config.node.control_port != 0) {
-    auto port = publish(caf::actor_cast<node_control_actor>(d.tree.children.at("control")),
-                        d.config.node.control_host, d.config.node.control_port, "operators",
-                        "is another node using node.control_port?");
-    d.log.info("operator control listening",
-               {{"host", d.config.node.control_host}, {"port", port}});
+    operator_api_options api;
+    api.node_name = d.config.runtime.node_name;
+    api.host = d.config.node.control_host;
+    api.port = d.config.node.control_port;
+    api.credentials = d.credentials;
+    api.tls_certificate = d.config.node.control_tls_certificate;
+    api.tls_key = d.config.node.control_tls_key;
+    try {
+      d.api = std::make_unique<operator_api>(
+          *d.system, caf::actor_cast<node_control_actor>(d.tree.children.at("control")),
+          std::move(api));
+    } catch (const std::exception& e) {
+      caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
+      {
+        std::lock_guard<std::mutex> guard{d.mutex};
+        d.tree = {};
+      }
+      d.system.reset();
+      throw std::runtime_error(e.what());
+    }
+    d.log.info("operator API listening",
+               {{"host", d.config.node.control_host},
+                {"port", d.api->port()},
+                {"tls", !d.config.node.control_tls_certificate.empty()},
+                {"credentials", d.credentials.size()}});
   }
   if (d.config.node.listen) {
     auto port = publish(caf::actor_cast<cluster_actor>(d.tree.children.at("cluster")),
@@ -230,6 +295,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
 
 runtime::~runtime() {
   auto& d = *impl_;
+  d.api.reset();
   if (d.tree.supervisor)
     caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
   {

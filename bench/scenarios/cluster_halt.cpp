@@ -176,6 +176,7 @@ samples run_once(const run_context& context) {
           make_node(context, cluster.reports,
                     {{"BROKEDANCER_RUNTIME_NODE_NAME", "bench-" + std::to_string(i)},
                      {"BROKEDANCER_NODE_LISTEN", listen[static_cast<size_t>(i)]},
+                     {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
                      {"BROKEDANCER_NODE_PEERS", peers}}));
     cluster.bots = 3 * bots_per_node;
     await_ready(cluster, true);

@@ -61,6 +61,7 @@ samples run_once(const run_context& context) {
                   {"BROKEDANCER_MARKET_SYMBOLS", ""},
                   {"BROKEDANCER_RUNTIME_NODE_NAME", "bench"},
                   {"BROKEDANCER_NODE_LISTEN", node_address},
+                  {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
                   {"BROKEDANCER_NODE_PEERS", peer_address},
                   {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "0"}};
   runtime node{load_config(embedded_default_config(), runtime_environment(context, env))};
@@ -68,6 +69,7 @@ samples run_once(const run_context& context) {
       BROKEDANCER_CLI_PATH,
       {"run", "--bots", "0", "--listen", peer_address, "--join", node_address},
       {{"BROKEDANCER_LOG_LEVEL", "error"},
+       {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
        {"BROKEDANCER_RUNTIME_NODE_NAME", "peer"},
        {"BROKEDANCER_MARKET_SYMBOLS", ""}}};
   await_peer(node, true, std::chrono::seconds(30));

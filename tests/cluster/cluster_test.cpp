@@ -77,6 +77,8 @@ std::vector<test_node> make_cluster(int count, const environment_map& extra = {}
     n.env["BROKEDANCER_RUNTIME_NODE_NAME"] = n.name;
     n.env["BROKEDANCER_NODE_LISTEN"] = n.listen;
     n.env["BROKEDANCER_NODE_PEERS"] = peers;
+    // TLS for peers has tests of its own; the others run plaintext on loopback, as allowed.
+    n.env.emplace("BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true");
     n.env["BROKEDANCER_NODE_CONTROL_PORT"] = n.control.substr(n.control.rfind(':') + 1);
   }
   return nodes;
@@ -189,6 +191,7 @@ TEST_CASE("a node given its own address under another name does not take itself 
       BROKEDANCER_CLI_PATH,
       {"run", "--bots", "1", "--listen", "0.0.0.0:" + port, "--join", "127.0.0.1:" + port},
       quiet({{"BROKEDANCER_RUNTIME_NODE_NAME", "alone"},
+             {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
              {"BROKEDANCER_NODE_CONTROL_PORT", control.substr(control.rfind(':') + 1)},
              {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "1"}})};
   await_status(control, [](const json& s) {
@@ -286,8 +289,10 @@ TEST_CASE("with TLS, nodes holding certificates of the cluster's authority join 
   nodes[2].env["BROKEDANCER_NODE_TLS_CERTIFICATE"] = pki.dir + "/intruder.pem";
   nodes[2].env["BROKEDANCER_NODE_TLS_KEY"] = pki.dir + "/intruder.key";
   nodes[2].env["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/cluster-ca.pem";
-  for (auto& n : nodes)
+  for (auto& n : nodes) {
+    n.env.erase("BROKEDANCER_NODE_INSECURE_PLAINTEXT");
     n.start();
+  }
   nodes[0].await(
       [](const json& s) { return connected_to(s, "b") && s["trading_allowed"] == true; });
   nodes[1].await(
@@ -328,6 +333,9 @@ TEST_CASE("TLS settings that cannot work are refused at start, not at the first 
   missing_ca["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/nowhere.pem";
   CHECK(run_with(missing_ca) == exit_code::config_invalid);
   CHECK(run_with(pki.tls_for("a", "cluster-ca")) == exit_code::ok);
+  // Without TLS a listener is refused, unless plaintext is asked for in so many words.
+  CHECK(run_with({}) == exit_code::config_invalid);
+  CHECK(run_with({{"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"}}) == exit_code::ok);
 }
 
 namespace {
@@ -414,6 +422,7 @@ TEST_CASE("two hosts in network namespaces: a HALT crosses, and a partition halt
     environment_map env{{"BROKEDANCER_RUNTIME_NODE_NAME", name},
                         {"BROKEDANCER_NODE_LISTEN", own + ":" + port},
                         {"BROKEDANCER_NODE_PEERS", peer + ":" + port},
+                        {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
                         {"BROKEDANCER_NODE_CONTROL_PORT", control.substr(control.rfind(':') + 1)},
                         {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "1"}};
     return std::make_unique<child_process>("/usr/sbin/ip",

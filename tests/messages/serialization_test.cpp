@@ -202,9 +202,24 @@ cluster_status sample<cluster_status>() {
 }
 
 template <>
+operator_identity sample<operator_identity>() {
+  return {"alice", operator_role::risk, "127.0.0.1"};
+}
+
+template <>
+audit_entry sample<audit_entry>() {
+  return {1795000000123456, "alice", "risk", "127.0.0.1", "resume", "all clear", "ok"};
+}
+
+template <>
 node_status sample<node_status>() {
-  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()},
-          true,     sample<cluster_status>()};
+  return {"node-a",
+          sample<emergency_status>(),
+          sample<bots_summary>(),
+          {sample<breaker_stats>()},
+          true,
+          sample<cluster_status>(),
+          {sample<audit_entry>()}};
 }
 
 template <>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -16,14 +17,44 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/exit_codes.hpp"
+#include "runtime/operator_auth.hpp"
 #include "support/child_process.hpp"
 
 namespace brokedancer::testing {
 
 using environment_map = std::map<std::string, std::string>;
 
+// The operator credentials of this test process: one of each role, in a credentials file that
+// every node started through quiet() reads. Control commands run with the risk token unless a
+// test says otherwise (BROKEDANCER_TOKEN in its environment).
+struct test_credentials {
+  std::string file;
+  std::string risk_token;
+  std::string operator_token;
+};
+
+inline const test_credentials& credentials() {
+  static const test_credentials made = [] {
+    test_credentials c;
+    char dir[] = "/tmp/brokedancer-credentials-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    c.file = std::string{dir} + "/credentials";
+    c.risk_token = make_token();
+    c.operator_token = make_token();
+    std::ofstream out{c.file};
+    out << credential_line({"test-risk", operator_role::risk, digest_of(c.risk_token)}) << '\n'
+        << credential_line(
+               {"test-operator", operator_role::operator_role, digest_of(c.operator_token)})
+        << '\n';
+    return c;
+  }();
+  return made;
+}
+
 inline environment_map quiet(environment_map extra = {}) {
   extra.emplace("BROKEDANCER_LOG_LEVEL", "warn");
+  extra.emplace("BROKEDANCER_NODE_CREDENTIALS_FILE", credentials().file);
+  extra.emplace("BROKEDANCER_TOKEN", credentials().risk_token);
   return extra;
 }
 

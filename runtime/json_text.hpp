@@ -1,0 +1,27 @@
+#pragma once
+
+// Text that came from outside (an operator's reason, a peer's name, a fill's symbol) may hold
+// bytes that are not UTF-8. nlohmann::json::dump throws on them by default, which once made
+// `brokedancer status --json` abort; every dump of such text goes through here instead.
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace brokedancer {
+
+// `value` as JSON text; invalid UTF-8 becomes U+FFFD instead of an exception.
+inline std::string dump_json(const nlohmann::json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool valid_utf8(std::string_view text);
+
+// True when `text` is valid UTF-8 without control characters other than tab: a reason or a
+// name a person wrote, safe to show on one line of a log or a terminal.
+bool printable_text(std::string_view text);
+
+} // namespace brokedancer

@@ -1,0 +1,62 @@
+#pragma once
+
+// The operator API: how `brokedancer status|halt|resume|shutdown` (or any HTTP client) reaches
+// a running node. HTTP/JSON on node.control_host:node.control_port, over TLS when
+// node.control_tls_certificate is set.
+//
+//   GET  /v1/status                              operator, risk
+//   POST /v1/halt      {"reason": "..."}         operator, risk
+//   POST /v1/shutdown  {"reason": "..."}         operator, risk
+//   POST /v1/resume    {"reason": "...", "level": "NORMAL"|"ALERT"}   risk only
+//
+// Every request carries `Authorization: Bearer <token>`; the token's credential decides the
+// role (runtime/operator_auth.hpp). Answers are JSON; an error is {"error": "..."} with 400 (bad
+// input), 401 (no or wrong credential), 403 (the role may not), 404, 409 (the node refused),
+// 429 (too many failed attempts from this address), 503 (not ready) or 504 (timed out).
+//
+// What an unauthenticated client can cost the node is bounded: a fixed pool of worker threads
+// with a bounded queue (accepting pauses when both are full, and the kernel's backlog holds the
+// rest), read and write timeouts of a few seconds, a small request size limit. No CAF port is
+// involved: nothing a client sends reaches an actor before its credential is checked.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "messages/control.hpp"
+#include "runtime/operator_auth.hpp"
+
+namespace brokedancer {
+
+struct operator_api_options {
+  std::string node_name;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0; // 0: any free port (see operator_api::port)
+  credential_set credentials;
+  // Both or neither: HTTPS with this certificate chain and key.
+  std::string tls_certificate;
+  std::string tls_key;
+  size_t threads = 4;
+  size_t queued_connections = 16;
+};
+
+class operator_api {
+public:
+  // Binds and starts serving; throws std::runtime_error when the port cannot be bound or the
+  // certificate cannot be loaded.
+  operator_api(caf::actor_system& sys, node_control_actor control, operator_api_options options);
+  ~operator_api(); // stops serving and waits for the requests in progress
+
+  operator_api(const operator_api&) = delete;
+  operator_api& operator=(const operator_api&) = delete;
+
+  uint16_t port() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace brokedancer

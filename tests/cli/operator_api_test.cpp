@@ -1,0 +1,240 @@
+// The operator API as an intruder and a careless operator meet it: real `brokedancer run`
+// processes on 127.0.0.1, reached by the real `brokedancer` commands and by raw sockets.
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/cli_process.hpp"
+#include "support/redis_server.hpp"
+
+using namespace brokedancer;
+using namespace brokedancer::testing;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using Catch::Contains;
+
+namespace {
+
+// A node with the operator API on a port of its own, its log in a file the test can read.
+struct api_node {
+  std::string port = std::to_string(free_loopback_port());
+  std::string address = "127.0.0.1:" + port;
+  std::string log_file;
+  std::unique_ptr<child_process> process;
+
+  explicit api_node(environment_map env = {}, int bots = 2) {
+    char dir[] = "/tmp/brokedancer-api-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    log_file = std::string{dir} + "/node.log";
+    env.emplace("BROKEDANCER_NODE_CONTROL_PORT", port);
+    env.emplace("BROKEDANCER_LOG_FILE", log_file);
+    env["BROKEDANCER_LOG_LEVEL"] = "info";
+    process = std::make_unique<child_process>(
+        BROKEDANCER_CLI_PATH, std::vector<std::string>{"run", "--bots", std::to_string(bots)},
+        quiet(env));
+    await_status(address, [](const json& s) { return s["trading_allowed"] == true; });
+  }
+
+  std::string log() const {
+    std::ifstream in{log_file};
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+};
+
+outcome as(const std::string& token, const std::vector<std::string>& args) {
+  return run_to_end(args, {{"BROKEDANCER_TOKEN", token}});
+}
+
+// Sends `request` as is and returns what the server answers before it closes (or `wait_s`
+// pass).
+std::string raw_http(const std::string& port, const std::string& request, int wait_s = 3) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  timeval timeout{wait_s, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL)
+          == static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (;;) {
+    auto n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0)
+      break;
+    answer.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
+} // namespace
+
+TEST_CASE("a control command without a credential, or with a wrong one, is refused and logged "
+          "without the secret",
+          "[control][auth]") {
+  api_node node;
+  auto wrong = make_token();
+  auto none = run_to_end({"status", "--node", node.address}, {{"BROKEDANCER_TOKEN", ""}});
+  CHECK(none.exit_code == exit_code::not_authenticated);
+  auto refused = as(wrong, {"halt", "--node", node.address, "--reason", "intruder"});
+  CHECK(refused.exit_code == exit_code::not_authenticated);
+  auto status = node_status(node.address);
+  REQUIRE(status.is_object());
+  CHECK(status["level"] == "NORMAL");
+  bool audited = false;
+  for (const auto& a : status["audit"])
+    audited = audited
+              || (a["command"] == "halt" && a["credential"] == "-"
+                  && a["outcome"] == "unauthenticated: unknown credential");
+  CHECK(audited);
+  auto log = node.log();
+  CHECK_THAT(log, Contains("unauthenticated: unknown credential"));
+  CHECK_THAT(log, !Contains(wrong));
+  CHECK_THAT(log, !Contains(wrong.substr(4, 16)));
+}
+
+TEST_CASE("repeated failed attempts from one address are throttled", "[control][auth]") {
+  api_node node;
+  auto wrong = make_token();
+  for (int i = 0; i < 5; ++i)
+    CHECK(as(wrong, {"status", "--node", node.address}).exit_code == exit_code::not_authenticated);
+  auto answer = raw_http(node.port, "GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                        + credentials().risk_token
+                                        + "\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(answer, Contains("429"));
+  CHECK_THAT(answer, Contains("Retry-After"));
+}
+
+TEST_CASE("the operator role halts but may not resume, and the risk role resumes", "[control][auth]") {
+  api_node node;
+  const auto& c = credentials();
+  CHECK(as(c.operator_token, {"status", "--node", node.address}).exit_code == exit_code::ok);
+  CHECK(as(c.operator_token, {"halt", "--node", node.address, "--reason", "desk halt"}).exit_code
+        == exit_code::ok);
+  auto resume = as(c.operator_token, {"resume", "--node", node.address, "--reason", "lift it"});
+  CHECK(resume.exit_code == exit_code::command_refused);
+  CHECK(node_status(node.address)["level"] == "HALT");
+  CHECK(as(c.risk_token, {"resume", "--node", node.address, "--reason", "risk says ok"}).exit_code
+        == exit_code::ok);
+  auto status = node_status(node.address);
+  CHECK(status["level"] == "NORMAL");
+  // The audit trail names who did what.
+  std::vector<std::string> seen;
+  for (const auto& a : status["audit"])
+    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>()
+                   + " " + a["outcome"].get<std::string>());
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"halt test-operator ok"}));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"resume test-operator forbidden"}));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"resume test-risk ok"}));
+}
+
+TEST_CASE("a reason that is not UTF-8 is refused at the CLI and by the API, and status still "
+          "prints JSON",
+          "[control]") {
+  api_node node;
+  auto bad = std::string{"bad \xff\xfe reason"};
+  CHECK(run_to_end({"halt", "--node", node.address, "--reason", bad}).exit_code
+        == exit_code::input_invalid);
+  auto body = std::string{"{\"reason\": \"line\\nbreak\"}"};
+  auto answer = raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                        + credentials().risk_token
+                                        + "\r\nContent-Type: application/json\r\nContent-Length: "
+                                        + std::to_string(body.size())
+                                        + "\r\nConnection: close\r\n\r\n" + body);
+  CHECK_THAT(answer, Contains("400"));
+  // Raw bytes that are not UTF-8 inside the JSON body are refused as well.
+  auto raw = std::string{"{\"reason\": \"\xff\"}"};
+  answer = raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                   + credentials().risk_token + "\r\nContent-Length: "
+                                   + std::to_string(raw.size()) + "\r\nConnection: close\r\n\r\n"
+                                   + raw);
+  CHECK_THAT(answer, Contains("400"));
+  auto status = run_to_end({"status", "--node", node.address, "--json"});
+  CHECK(status.exit_code == exit_code::ok);
+  auto parsed = json::parse(status.out, nullptr, false);
+  REQUIRE(parsed.is_object());
+  CHECK(parsed["level"] == "NORMAL");
+}
+
+TEST_CASE("a request announcing a huge body is refused before it is read, and the node goes on",
+          "[control]") {
+  api_node node;
+  auto answer = raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                        + credentials().risk_token
+                                        + "\r\nContent-Length: 2147483648\r\n\r\n",
+                         10);
+  // The server skips what it will not read until its 5 s read timeout, then answers.
+  CHECK_THAT(answer, Contains("413"));
+  // Garbage that is not HTTP at all, such as a CAF BASP header, is dropped.
+  std::string basp(32, '\0');
+  basp[0] = 0x01;
+  basp[8] = 0x7f; // payload length far beyond anything
+  raw_http(node.port, basp);
+  auto status = node_status(node.address);
+  REQUIRE(status.is_object());
+  CHECK(status["level"] == "NORMAL");
+  CHECK(status["bots"]["running"] == 2);
+}
+
+TEST_CASE("an operator API without credentials, or off loopback without TLS, is refused at start",
+          "[control][config]") {
+  auto port = std::to_string(free_loopback_port());
+  CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
+                   {{"BROKEDANCER_NODE_CONTROL_PORT", port},
+                    {"BROKEDANCER_NODE_CREDENTIALS_FILE", ""}})
+            .exit_code
+        == exit_code::config_invalid);
+  CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
+                   {{"BROKEDANCER_NODE_CONTROL_PORT", port},
+                    {"BROKEDANCER_NODE_CREDENTIALS_FILE", "/nonexistent/credentials"}})
+            .exit_code
+        == exit_code::config_invalid);
+  CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
+                   {{"BROKEDANCER_NODE_CONTROL_PORT", port},
+                    {"BROKEDANCER_NODE_CONTROL_HOST", "0.0.0.0"}})
+            .exit_code
+        == exit_code::config_invalid);
+}
+
+TEST_CASE("the audit trail survives a restart of the node", "[control][redis]") {
+  auto prefix = "audit-test:" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ":";
+  environment_map store{{"BROKEDANCER_STATE_BACKEND", "redis"},
+                        {"BROKEDANCER_REDIS_URL", shared_redis_url()},
+                        {"BROKEDANCER_STATE_KEY_PREFIX", prefix},
+                        {"BROKEDANCER_RUNTIME_NODE_NAME", "audited"}};
+  {
+    api_node node{store};
+    CHECK(run_to_end({"halt", "--node", node.address, "--reason", "before restart"}).exit_code
+          == exit_code::ok);
+    node.process->signal(SIGINT);
+    CHECK(finish(*node.process).exit_code == exit_code::ok);
+  }
+  store["BROKEDANCER_NODE_CONTROL_PORT"] = std::to_string(free_loopback_port());
+  auto address = "127.0.0.1:" + store["BROKEDANCER_NODE_CONTROL_PORT"];
+  child_process again{BROKEDANCER_CLI_PATH, {"run", "--bots", "1"}, quiet(store)};
+  auto status = await_status(address, [](const json& s) {
+    for (const auto& a : s["audit"])
+      if (a["reason"] == "before restart" && a["outcome"] == "ok")
+        return true;
+    return false;
+  });
+  CHECK(status["audit"].size() >= 1);
+}
