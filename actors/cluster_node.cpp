@@ -1,9 +1,11 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
@@ -48,6 +50,8 @@ struct member {
   bool ever_connected = false;
   std::string last_error;
   uint32_t failed_joins = 0; // since it was last connected: how long the next wait is
+  // Our hello is out and its welcome not yet in (zero when not waiting).
+  clock::time_point awaiting_welcome_since{};
 };
 
 struct cluster_state {
@@ -67,6 +71,9 @@ struct cluster_state {
   bool told_contact = false;
   // The last peer level handed to the controller, so that a heartbeat does not hand it again.
   std::optional<change_key> handed;
+  // Hellos sent to peers that spoke to us first, by their node: a welcome is taken only from
+  // a node we said hello to.
+  std::map<caf::node_id, clock::time_point> hellos_out;
   uint64_t ticks = 0;
   std::mt19937_64 random{std::random_device{}()};
   logger log{"cluster"};
@@ -103,6 +110,72 @@ member* find_by_name(self_pointer self, const std::string& name) {
     if (m.info.name == name)
       return &m;
   return nullptr;
+}
+
+member* find_by_node(self_pointer self, const caf::node_id& node) {
+  for (auto& m : self->state.members)
+    if (m.handle && m.handle.node() == node)
+      return &m;
+  return nullptr;
+}
+
+// Every message to a peer goes as the front door: the peer sees no other handle of ours.
+template <class... Ts>
+void tell(self_pointer self, const caf::actor& peer, Ts&&... xs) {
+  caf::send_as(self->state.options.front, peer, std::forward<Ts>(xs)...);
+}
+
+template <class Handle, class... Ts>
+void tell(self_pointer self, const Handle& peer, Ts&&... xs) {
+  tell(self, caf::actor_cast<caf::actor>(peer), std::forward<Ts>(xs)...);
+}
+
+// This node's proof of its name, for the peer on node `to`.
+peer_proof prove(self_pointer self, const caf::node_id& to) {
+  const auto& identity = self->state.options.identity;
+  if (!identity)
+    return {};
+  peer_proof proof;
+  proof.at_us = now_us();
+  proof.certificate_pem = identity->certificate_pem();
+  proof.signature = identity->sign(hello_payload(self->state.options.node_name,
+                                                 caf::to_string(self->node()), caf::to_string(to),
+                                                 proof.at_us));
+  return proof;
+}
+
+// Empty when `proof` shows that the peer on node `from` is the node `info` names; else why not.
+std::string check_proof(self_pointer self, const node_info& info, const peer_proof& proof,
+                        const caf::node_id& from) {
+  const auto& identity = self->state.options.identity;
+  if (!identity)
+    return {}; // node.insecure_plaintext: names are taken on trust
+  auto skew = proof.at_us - now_us();
+  if (skew > max_hello_skew_us || skew < -max_hello_skew_us)
+    return "its proof is dated " + std::to_string(skew / 1000000)
+           + " s from this node's clock (more than a minute: check both clocks)";
+  return identity->check(proof.certificate_pem, proof.signature,
+                         hello_payload(info.name, caf::to_string(from),
+                                       caf::to_string(self->node()), proof.at_us),
+                         info.name);
+}
+
+// Why a peer on node `from` may not be the member called `info.name`; empty when it may.
+std::string refusal(self_pointer self, const node_info& info, const peer_proof& proof,
+                    const caf::node_id& from) {
+  auto& st = self->state;
+  if (!acceptable(info))
+    return "a hello needs a node name (letters, digits, '-', '_', '.'; at most 64) and a valid "
+           "level";
+  if (info.name == st.options.node_name)
+    return "this node is called \"" + st.options.node_name
+           + "\" too: node names (runtime.node_name) must be unique in a cluster";
+  if (auto why = check_proof(self, info, proof, from); !why.empty())
+    return "it did not prove the name \"" + info.name + "\": " + why;
+  if (auto* holder = find_by_name(self, info.name);
+      holder != nullptr && holder->connected && holder->handle && holder->handle.node() != from)
+    return "the name \"" + info.name + "\" is held by another connected member";
+  return {};
 }
 
 // A peer's level: to the controller, which takes, restamps or ignores it.
@@ -173,6 +246,34 @@ void connected(self_pointer self, member& m, cluster_actor handle, const node_in
   heard(self, m, info);
 }
 
+// A peer that joined us and listens at an address of node.peers is that configured peer: its
+// slot takes the connection, so that this node does not dial a second one (CAF drops one of
+// two connections between the same nodes, and both sides would lose the peer again).
+void adopt_configured_slot(self_pointer self, const std::string& name) {
+  auto& members = self->state.members;
+  auto joined = std::find_if(members.begin(), members.end(), [&](const member& m) {
+    return m.configured.empty() && m.connected && m.info.name == name;
+  });
+  if (joined == members.end() || joined->info.address.empty())
+    return;
+  auto slot = std::find_if(members.begin(), members.end(), [&](const member& m) {
+    return !m.configured.empty() && !m.connected && m.configured == joined->info.address;
+  });
+  if (slot == members.end())
+    return;
+  auto configured = slot->configured;
+  auto address = slot->address;
+  auto reconnects = slot->reconnects;
+  *slot = std::move(*joined);
+  slot->configured = std::move(configured);
+  slot->address = address;
+  slot->reconnects = reconnects;
+  slot->awaiting_welcome_since = {};
+  members.erase(std::find_if(members.begin(), members.end(), [&](const member& m) {
+    return m.configured.empty() && m.info.name == name;
+  }));
+}
+
 // Joins a peer of node.peers: a connection through the middleman (without blocking a scheduler
 // thread), then hello both ways.
 void join(self_pointer self, const std::string& configured) {
@@ -205,43 +306,21 @@ void join(self_pointer self, const std::string& configured) {
               return;
             }
             auto handle = caf::actor_cast<cluster_actor>(remote);
-            self->request(handle, request_timeout, hello_atom::value, own_info(self))
-                .then(
-                    [self, configured, handle](node_info& theirs) {
-                      auto& s = self->state;
-                      if (!acceptable(theirs)) {
-                        join_failed(self, configured,
-                                    "the peer's hello is malformed (name, address or level)");
-                        return;
-                      }
-                      if (theirs.name == s.options.node_name) {
-                        join_failed(self, configured,
-                                    "the peer calls itself \"" + theirs.name
-                                        + "\" as this node does: node names (runtime.node_name) "
-                                          "must be unique in a cluster");
-                        return;
-                      }
-                      auto slot =
-                          std::find_if(s.members.begin(), s.members.end(),
-                                       [&](const member& m) { return m.configured == configured; });
-                      if (slot == s.members.end())
-                        return;
-                      // A peer that joined us first has a slot of its own: this one covers it.
-                      s.members.erase(std::remove_if(s.members.begin(), s.members.end(),
-                                                     [&](const member& m) {
-                                                       return m.configured.empty()
-                                                              && m.info.name == theirs.name;
-                                                     }),
-                                      s.members.end());
-                      slot = std::find_if(s.members.begin(), s.members.end(), [&](const member& m) {
-                        return m.configured == configured;
-                      });
-                      connected(self, *slot, handle, theirs);
-                    },
-                    [self, configured](caf::error& err) {
-                      join_failed(self, configured,
-                                  "no hello from the peer: " + self->system().render(err));
-                    });
+            auto& members = self->state.members;
+            auto slot = std::find_if(members.begin(), members.end(),
+                                     [&](const member& m) { return m.configured == configured; });
+            if (slot == members.end())
+              return;
+            if (slot->connected) {
+              slot->joining = false; // the peer joined us meanwhile: its connection serves
+              return;
+            }
+            if (slot->handle != handle) {
+              slot->handle = handle;
+              self->monitor(handle);
+            }
+            slot->awaiting_welcome_since = clock::now();
+            tell(self, handle, hello_atom::value, own_info(self), prove(self, node));
           },
           [self, configured](caf::error& err) {
             join_failed(self, configured, self->system().render(err));
@@ -252,7 +331,7 @@ void gossip(self_pointer self) {
   auto info = own_info(self);
   for (auto& m : self->state.members)
     if (m.connected && m.handle)
-      self->send(m.handle, gossip_atom::value, info);
+      tell(self, m.handle, gossip_atom::value, info);
 }
 
 std::string peer_names(const cluster_state& st) {
@@ -331,6 +410,144 @@ void enroll(self_pointer self) {
           });
 }
 
+// -- the handshake ----------------------------------------------------------------------------
+
+// The sender of the current message as the peer it is: its front door, and its node.
+cluster_actor sender_handle(self_pointer self) {
+  return caf::actor_cast<cluster_actor>(self->current_sender());
+}
+
+// Introduces this node to a peer that spoke first (it restarted, or only it lists us); its
+// welcome makes it a member. At most one hello in flight per peer node.
+void say_hello(self_pointer self, const cluster_actor& peer) {
+  auto& st = self->state;
+  auto now = clock::now();
+  auto& sent = st.hellos_out[peer.node()];
+  if (sent != clock::time_point{} && now - sent < request_timeout)
+    return;
+  sent = now;
+  tell(self, peer, hello_atom::value, own_info(self), prove(self, peer.node()));
+}
+
+void on_hello(self_pointer self, const node_info& theirs, const peer_proof& proof) {
+  auto& st = self->state;
+  auto handle = sender_handle(self);
+  if (!handle || handle.node() == self->node())
+    return;
+  if (auto why = refusal(self, theirs, proof, handle.node()); !why.empty()) {
+    st.log.warn("a peer's hello was refused", {{"peer", theirs.name}, {"why", why}});
+    tell(self, handle, refused_atom::value, why);
+    return;
+  }
+  auto* m = find_by_name(self, theirs.name);
+  if (!m) {
+    st.members.emplace_back();
+    m = &st.members.back();
+  }
+  connected(self, *m, handle, theirs);
+  tell(self, handle, welcome_atom::value, own_info(self), prove(self, handle.node()));
+  adopt_configured_slot(self, theirs.name);
+}
+
+void on_welcome(self_pointer self, const node_info& theirs, const peer_proof& proof) {
+  auto& st = self->state;
+  auto handle = sender_handle(self);
+  if (!handle)
+    return;
+  auto node = handle.node();
+  // Only an answer to a hello of ours counts.
+  auto* joining = find_by_node(self, node);
+  bool asked = (joining != nullptr && joining->awaiting_welcome_since != clock::time_point{})
+               || st.hellos_out.count(node) > 0;
+  if (!asked)
+    return;
+  st.hellos_out.erase(node);
+  if (auto why = refusal(self, theirs, proof, node); !why.empty()) {
+    if (joining != nullptr && !joining->configured.empty()) {
+      joining->awaiting_welcome_since = {};
+      join_failed(self, joining->configured, why);
+    } else {
+      st.log.warn("a peer's welcome was refused", {{"peer", theirs.name}, {"why", why}});
+    }
+    return;
+  }
+  member* m = joining;
+  if (m != nullptr && !m->configured.empty()) {
+    // A peer that joined us first has a slot of its own: this one covers it.
+    auto configured = m->configured;
+    st.members.erase(std::remove_if(st.members.begin(), st.members.end(),
+                                    [&](const member& other) {
+                                      return other.configured.empty()
+                                             && other.info.name == theirs.name;
+                                    }),
+                     st.members.end());
+    m = nullptr;
+    for (auto& other : st.members)
+      if (other.configured == configured)
+        m = &other;
+  } else {
+    m = find_by_name(self, theirs.name);
+    if (!m) {
+      st.members.emplace_back();
+      m = &st.members.back();
+    }
+  }
+  if (!m)
+    return;
+  m->awaiting_welcome_since = {};
+  connected(self, *m, handle, theirs);
+  adopt_configured_slot(self, theirs.name);
+}
+
+void on_refused(self_pointer self, const std::string& why) {
+  auto handle = sender_handle(self);
+  if (!handle)
+    return;
+  self->state.hellos_out.erase(handle.node());
+  auto* m = find_by_node(self, handle.node());
+  auto text = "the peer refused this node: " + why.substr(0, 300);
+  if (m != nullptr && !m->configured.empty() && m->awaiting_welcome_since != clock::time_point{}) {
+    m->awaiting_welcome_since = {};
+    join_failed(self, m->configured, text);
+  } else {
+    self->state.log.warn("a peer refused this node", {{"why", text}});
+  }
+}
+
+void on_gossip(self_pointer self, const node_info& theirs) {
+  auto& st = self->state;
+  auto handle = sender_handle(self);
+  if (!handle || !acceptable(theirs) || theirs.name == st.options.node_name)
+    return;
+  auto* m = find_by_name(self, theirs.name);
+  if (m != nullptr && m->connected && m->handle && m->handle.node() == handle.node()) {
+    heard(self, *m, theirs);
+    return;
+  }
+  if (m != nullptr && m->connected) {
+    // Another connection speaking in a member's name: not taken.
+    st.log.debug("gossip in a member's name from another connection was dropped",
+                 {{"peer", theirs.name}});
+    return;
+  }
+  // A peer that knows us but that we do not know, or no longer: it proves its name first.
+  say_hello(self, handle);
+}
+
+// Joins whose welcome did not come in time are tried again.
+void check_joins(self_pointer self) {
+  auto now = clock::now();
+  for (auto& m : self->state.members)
+    if (m.awaiting_welcome_since != clock::time_point{}
+        && now - m.awaiting_welcome_since > request_timeout) {
+      m.awaiting_welcome_since = {};
+      join_failed(self, m.configured, "no welcome from the peer within 2 s (see its log)");
+    }
+  auto& out = self->state.hellos_out;
+  for (auto it = out.begin(); it != out.end();)
+    it = now - it->second > request_timeout ? out.erase(it) : std::next(it);
+}
+
 cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options options,
                                          emergency_actor emergency, state_store_actor store) {
   exit_with_exception_text(self);
@@ -363,61 +580,12 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
     join(self, m.configured);
   self->send(self, tick_atom::value);
   return {
-      [self](hello_atom, node_info& theirs) -> caf::result<node_info> {
-        auto& s = self->state;
-        if (!acceptable(theirs))
-          return make_error(errc::invalid_argument,
-                            "a peer's hello needs a node name (letters, digits, '-', '_', '.'; "
-                            "at most 64) and a valid level");
-        if (theirs.name == s.options.node_name || theirs.name.empty())
-          return make_error(errc::invalid_argument,
-                            "this node is called \"" + s.options.node_name
-                                + "\" too: node names (runtime.node_name) must be unique in a "
-                                  "cluster");
-        auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
-        if (!handle)
-          return make_error(errc::invalid_argument, "hello needs the peer's cluster actor");
-        auto* m = find_by_name(self, theirs.name);
-        if (!m) {
-          s.members.emplace_back();
-          m = &s.members.back();
-        }
-        connected(self, *m, handle, theirs);
-        return own_info(self);
+      [self](hello_atom, node_info& theirs, peer_proof& proof) { on_hello(self, theirs, proof); },
+      [self](welcome_atom, node_info& theirs, peer_proof& proof) {
+        on_welcome(self, theirs, proof);
       },
-      [self](gossip_atom, node_info& theirs) {
-        if (!acceptable(theirs))
-          return;
-        auto* m = find_by_name(self, theirs.name);
-        if (!m) {
-          // A peer that knows us but that we do not know (it restarted, and only it lists us):
-          // introduce ourselves; its answer makes it a member.
-          auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
-          if (handle)
-            self->request(handle, request_timeout, hello_atom::value, own_info(self))
-                .then(
-                    [self, handle](node_info& info) {
-                      if (!acceptable(info) || info.name == self->state.options.node_name)
-                        return;
-                      auto* known = find_by_name(self, info.name);
-                      if (!known) {
-                        self->state.members.emplace_back();
-                        known = &self->state.members.back();
-                      }
-                      connected(self, *known, handle, info);
-                    },
-                    [](caf::error&) {});
-          return;
-        }
-        if (!m->connected) {
-          auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
-          if (!handle)
-            return;
-          connected(self, *m, handle, theirs);
-          return;
-        }
-        heard(self, *m, theirs);
-      },
+      [self](refused_atom, std::string& why) { on_refused(self, why); },
+      [self](gossip_atom, node_info& theirs) { on_gossip(self, theirs); },
       [self](const level_change& change) {
         auto& s = self->state;
         // Only this node's controller tells this actor its level; a peer speaks by gossip.
@@ -431,8 +599,11 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
           gossip(self);     // at once: this is how a HALT reaches the other nodes
         }
       },
-      [self](status_atom) {
+      [self](status_atom) -> caf::result<cluster_status> {
         auto& s = self->state;
+        auto sender = self->current_sender();
+        if (sender && sender->node() != self->node())
+          return make_error(errc::invalid_argument, "a cluster's status is for its own node");
         cluster_status status;
         status.self = own_info(self);
         for (const auto& m : s.members) {
@@ -461,6 +632,7 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
         if (s.ticks++ % slow_every == 0)
           refresh(self);
         gossip(self);
+        check_joins(self);
         check_contact(self);
         self->delayed_send(self, s.options.heartbeat, tick_atom::value);
       },

@@ -5,6 +5,10 @@
 // - Joins the peers of node.peers over CAF's network layer and keeps joining them, with
 //   backoff, whenever a connection is lost (CAF does not reconnect by itself); peers that join
 //   this node are members too.
+// - Takes a peer as a member only once it has proved its name: a hello or welcome signed with
+//   the key of a certificate of the cluster's authority that names it (node_identity). A name
+//   is held by one connection at a time, and a peer's gossip counts only from the connection
+//   that proved its name.
 // - Tells every connected peer this node's state on every heartbeat and at once when its
 //   level changes; hands each peer's level to the emergency controller, which settles races.
 // - Dead man's switch: out of contact with every peer (when it has any) or with the shared
@@ -12,15 +16,18 @@
 //   when contact is back it says so, and an operator resumes.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/host_port.hpp"
+#include "runtime/node_identity.hpp"
 
 namespace brokedancer {
 
@@ -33,6 +40,11 @@ struct cluster_options {
   bool store_shared = false; // the store is Redis: losing it isolates the node too
   std::chrono::milliseconds reconnect_max{2000};
   bool tls = false; // join peers through CAF's OpenSSL module (the system has it loaded)
+  // Proves this node's name to peers and checks theirs; null without TLS (insecure_plaintext).
+  std::shared_ptr<const node_identity> identity;
+  // The front door peers reach this node through (actors/front_door.hpp): every message to a
+  // peer is sent as it, so that no peer holds a handle of the cluster actor itself.
+  caf::actor front;
 };
 
 cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,

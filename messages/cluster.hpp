@@ -1,10 +1,13 @@
 #pragma once
 
 // Nodes of one cluster talk through their cluster actors (actors/cluster_node), over CAF's
-// network layer. A node introduces itself with `hello` and then tells every connected peer
-// its state with `gossip` on every heartbeat and at once when its level changes: the level in
-// force travels as the level_change record itself, and each node's emergency controller
-// settles races with merge_peer_change (messages/emergency.hpp).
+// network layer, each behind a front door (actors/front_door) that no peer can stop. A node
+// introduces itself with `hello` and a proof of its name (runtime/node_identity.hpp); the peer
+// answers `welcome` with its own proof, or `refused` with why. Then each tells every connected
+// peer its state with `gossip` on every heartbeat and at once when its level changes: the level
+// in force travels as the level_change record itself, and each node's emergency controller
+// settles races with merge_peer_change (messages/emergency.hpp). Every message is one-way: no
+// peer is ever sent a handle it could answer to other than the sender's front door.
 
 #include <cstdint>
 #include <string>
@@ -63,12 +66,30 @@ typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
            x.store_reachable, x.out_of_contact_since_us);
 }
 
+// That the sender holds the certificate of the name it claims: its certificate chain and its
+// key's signature of hello_payload(name, its node id, the receiver's node id, at_us). Empty when
+// the cluster runs without TLS (node.insecure_plaintext).
+struct peer_proof {
+  std::string certificate_pem;
+  std::string signature;
+  int64_t at_us = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_proof& x) {
+  return f(caf::meta::type_name("peer_proof"), x.certificate_pem, x.signature, x.at_us);
+}
+
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using welcome_atom = caf::atom_constant<caf::atom("welcome")>;
+using refused_atom = caf::atom_constant<caf::atom("refused")>;
 using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
 
 using cluster_actor = caf::typed_actor<
-    // A peer introduces itself; the sender is its cluster actor. The reply: this node.
-    caf::replies_to<hello_atom, node_info>::with<node_info>,
+    // A peer introduces itself; the sender is its front door. The answer: welcome or refused.
+    caf::reacts_to<hello_atom, node_info, peer_proof>,
+    caf::reacts_to<welcome_atom, node_info, peer_proof>,
+    caf::reacts_to<refused_atom, std::string>,
     // A peer's state: its heartbeat, and how its level changes reach this node.
     caf::reacts_to<gossip_atom, node_info>,
     // This node's own level changes, as a listener registered with the controller.

@@ -120,6 +120,10 @@ std::optional<level_change> merge_peer_change(const level_change& current,
                                               const level_change& incoming) {
   if (incoming.local_only || incoming.provisional || !acceptable_from_peer(incoming))
     return std::nullopt;
+  // A sequence far ahead of ours is no change anyone made: taken, it would leave no room above
+  // it (a peer once sent 2^62, after which no HALT could spread).
+  if (incoming.sequence > current.sequence + max_sequence_jump)
+    return std::nullopt;
   auto here = key_of(current);
   auto there = key_of(incoming);
   if (there == here)

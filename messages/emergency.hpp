@@ -121,6 +121,11 @@ change_key based_on_key(const level_change& change);
 level_change next_change(const level_change& current, emergency_level level, std::string reason,
                          change_source source, std::string node, int64_t at_us);
 
+// How far ahead of this node's sequence a peer's change may be. Changes are made by people and
+// limit breaches, a handful a day; a million more than this node has seen is a forgery or a
+// bug, and is not taken.
+constexpr uint64_t max_sequence_jump = 1'000'000;
+
 // What a node does with a change it hears from a peer (or reads from another node's record),
 // given the change in force -- the level in force afterwards, or nothing when it stays:
 // - ignored: this change or an older one, another node's own level (local_only), a raise that

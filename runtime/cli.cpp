@@ -11,6 +11,7 @@
 
 #include "actors/supervisor.hpp"
 #include "runtime/build_info.hpp"
+#include "runtime/certificates.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_schema.hpp"
 #include "runtime/control_command.hpp"
@@ -188,6 +189,25 @@ int cli_main(int argc, char** argv) {
                       "operator (status, halt, shutdown) or risk (also resume)");
   add_cmd->add_option("--file", credentials_file, "the credentials file")->required();
 
+  auto* certs_cmd = app.add_subcommand(
+      "certs", "Make the certificates of a cluster's mutual TLS and of HTTPS operator APIs");
+  certs_cmd->require_subcommand(1);
+  certificate_request certs;
+  auto* ca_cmd = certs_cmd->add_subcommand("ca", "Make the cluster's authority: DIR/ca.pem, "
+                                                 "DIR/ca.key");
+  ca_cmd->add_option("--dir", certs.dir, "where to write them")->required();
+  ca_cmd->add_option("--days", certs.days, "validity (default 3650)")->check(CLI::Range(1, 36500));
+  auto* node_cert_cmd = certs_cmd->add_subcommand(
+      "node", "Make a node's certificate, signed by DIR/ca.*: DIR/NAME.pem, DIR/NAME.key "
+              "(CN=NAME: the node's runtime.node_name)");
+  node_cert_cmd->add_option("name", certs.name, "the node's name")->required();
+  node_cert_cmd->add_option("--dir", certs.dir, "where the authority is and the files go")
+      ->required();
+  node_cert_cmd->add_option("--ip", certs.ips, "an address the node is reached at; repeatable");
+  node_cert_cmd->add_option("--dns", certs.dns, "a host name the node is reached at; repeatable");
+  node_cert_cmd->add_option("--days", certs.days, "validity (default 825)")
+      ->check(CLI::Range(1, 36500));
+
   // Operator control of a running node through its operator API (node.control_port).
   control_command_options control;
   std::vector<CLI::App*> control_cmds;
@@ -229,6 +249,10 @@ int cli_main(int argc, char** argv) {
     return config_keys();
   if (run_cmd->parsed())
     return run_command(run_options);
+  if (ca_cmd->parsed())
+    return make_authority(certs);
+  if (node_cert_cmd->parsed())
+    return make_node_certificate(certs);
   if (add_cmd->parsed())
     return add_credential(credential_name, credential_role, credentials_file);
   for (auto* cmd : control_cmds)

@@ -247,8 +247,11 @@ child_spec control_child(const runtime_config& config) {
   return spec;
 }
 
-child_spec cluster_child(const runtime_config& config) {
+child_spec cluster_child(const runtime_config& config, caf::actor front,
+                         std::shared_ptr<const node_identity> identity) {
   cluster_options options;
+  options.front = std::move(front);
+  options.identity = std::move(identity);
   options.node_name = config.runtime.node_name;
   if (config.node.listen)
     options.listen_address = config.node.listen->text();

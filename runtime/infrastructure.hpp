@@ -4,12 +4,16 @@
 // choice of backend is made here, once.
 
 #include <functional>
+#include <memory>
+
+#include <caf/actor.hpp>
 
 #include "actors/bot.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "runtime/config.hpp"
+#include "runtime/node_identity.hpp"
 
 namespace brokedancer {
 
@@ -42,7 +46,10 @@ child_spec market_child(const runtime_config& config);
 child_spec control_child(const runtime_config& config);
 
 // The node's link to its cluster (node.listen / node.peers); the runtime publishes it.
-child_spec cluster_child(const runtime_config& config);
+// The cluster actor; peers reach it through `front` (actors/front_door.hpp), and it proves its
+// name to them with `identity` (null without TLS).
+child_spec cluster_child(const runtime_config& config, caf::actor front,
+                         std::shared_ptr<const node_identity> identity);
 
 // The bots the configuration asks for (bots.*): bot-1 .. bot-<count>, their symbols dealt out
 // in turn, "mixed" alternating momentum and mean_reversion.

@@ -16,6 +16,7 @@
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
+#include "actors/front_door.hpp"
 #include "actors/supervisor.hpp"
 #include "examples/strategies/sample_strategies.hpp"
 #include "messages/control.hpp"
@@ -55,6 +56,8 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> system;
   supervision_tree tree;
   credential_set credentials;
+  std::shared_ptr<const node_identity> identity; // with TLS between nodes
+  caf::actor cluster_front;                      // what peers reach; published on node.listen
   // Stopped before the actor system: its request threads talk to the control actor.
   std::unique_ptr<operator_api> api;
 
@@ -162,6 +165,20 @@ runtime::runtime(runtime_config config, runtime_options extras)
     if (auto why = check_tls_files(n.tls_certificate, n.tls_key, n.tls_ca, n.tls_passphrase);
         !why.empty())
       throw config_error({{"configuration", "$.node", why}});
+    std::string why;
+    d.identity = node_identity::load(n.tls_certificate, n.tls_key, n.tls_ca, n.tls_passphrase, why);
+    if (!d.identity)
+      throw config_error({{"configuration", "$.node.tls_certificate", why}});
+    // Peers check that a node's name is the one its certificate names; so does the node itself.
+    if (d.identity->name() != d.config.runtime.node_name)
+      throw config_error(
+          {{"configuration", "$.runtime.node_name",
+            "this node is called \"" + d.config.runtime.node_name
+                + "\" but its certificate (node.tls_certificate) names \""
+                + d.identity->name()
+                + "\": peers would refuse it; set runtime.node_name to the certificate's name, "
+                  "or make a certificate for this name with `brokedancer certs node "
+                + d.config.runtime.node_name + " --dir DIR`"}});
   }
   configure_actor_system(d.caf_config, d.config);
   d.system = std::make_unique<caf::actor_system>(d.caf_config);
@@ -184,8 +201,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
     children.push_back(std::move(market));
   for (auto& child : extras.extra_children)
     children.push_back(std::move(child));
-  if (d.config.node.clustered())
-    children.push_back(cluster_child(d.config));
+  if (d.config.node.clustered()) {
+    d.cluster_front = make_front_door(*d.system, "cluster", d.system->message_types<cluster_actor>());
+    children.push_back(cluster_child(d.config, d.cluster_front, d.identity));
+  }
   // Last: the bots find every service up; the bot supervisor starts the market once they are.
   auto bots = configured_bots(d.config);
   for (auto& bot : extras.bots)
@@ -226,6 +245,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
     std::lock_guard<std::mutex> guard{d.mutex};
     d.tree = std::move(tree);
   }
+  // Peers reach the front door, never the supervised actor (actors/front_door.hpp); bound at
+  // once, since the cluster actor is already saying hello as it.
+  if (d.cluster_front)
+    bind_front_door(d.cluster_front, d.tree.children.at("cluster"));
   // Runs in the supervisor's context as it terminates; only touches the mutex-guarded slot.
   d.tree.supervisor->attach_functor([state = impl_.get()](const caf::error& reason) {
     std::lock_guard<std::mutex> guard{state->mutex};
@@ -244,6 +267,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
         std::lock_guard<std::mutex> guard{d.mutex};
         d.tree = {};
       }
+      if (d.cluster_front)
+        close_front_door(d.cluster_front);
+      d.cluster_front = nullptr;
       // Stopped here, while the mutex the supervisor's exit functor takes is still alive
       // (impl's members go in reverse order, the mutex before the system).
       d.system.reset();
@@ -270,6 +296,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
         std::lock_guard<std::mutex> guard{d.mutex};
         d.tree = {};
       }
+      if (d.cluster_front)
+        close_front_door(d.cluster_front);
+      d.cluster_front = nullptr;
       d.system.reset();
       throw std::runtime_error(e.what());
     }
@@ -277,18 +306,19 @@ runtime::runtime(runtime_config config, runtime_options extras)
                {{"host", d.config.node.control_host},
                 {"port", d.api->port()},
                 {"tls", !d.config.node.control_tls_certificate.empty()},
-                {"credentials", d.credentials.size()}});
+                {"operators", d.credentials.size()}});
   }
   if (d.config.node.listen) {
-    auto port = publish(caf::actor_cast<cluster_actor>(d.tree.children.at("cluster")),
+    auto port = publish(caf::actor_cast<cluster_actor>(d.cluster_front),
                         d.config.node.listen->host, d.config.node.listen->port, "peers",
                         "is another node using node.listen?", d.config.node.tls());
     d.log.info(
         "listening for peers",
         {{"host", d.config.node.listen->host}, {"port", port}, {"tls", d.config.node.tls()}});
   }
-  if (d.config.node.clustered())
+  if (d.config.node.clustered()) {
     d.log.info("joining the cluster", {{"peers", to_text(d.config.node.peers)}});
+  }
   d.log.info("runtime started",
              {{"children", d.tree.children.size()}, {"allocator", allocator_name()}});
 }
@@ -296,6 +326,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
 runtime::~runtime() {
   auto& d = *impl_;
   d.api.reset();
+  if (d.cluster_front)
+    close_front_door(d.cluster_front);
+  d.cluster_front = nullptr;
   if (d.tree.supervisor)
     caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
   {

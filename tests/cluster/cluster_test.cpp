@@ -286,6 +286,8 @@ TEST_CASE("with TLS, nodes holding certificates of the cluster's authority join 
   for (auto& [key, value] : pki.tls_for("b", "cluster-ca"))
     nodes[1].env[key] = value;
   // The intruder trusts the cluster's authority, but its own certificate is not from it.
+  nodes[2].name = "intruder";
+  nodes[2].env["BROKEDANCER_RUNTIME_NODE_NAME"] = "intruder";
   nodes[2].env["BROKEDANCER_NODE_TLS_CERTIFICATE"] = pki.dir + "/intruder.pem";
   nodes[2].env["BROKEDANCER_NODE_TLS_KEY"] = pki.dir + "/intruder.key";
   nodes[2].env["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/cluster-ca.pem";
@@ -310,7 +312,7 @@ TEST_CASE("with TLS, nodes holding certificates of the cluster's authority join 
   for (auto* n : {&nodes[0], &nodes[1]}) {
     auto s = n->status();
     REQUIRE(s.is_object()); // a node that does not answer would show nobody connected
-    CHECK_FALSE(connected_to(s, "c"));
+    CHECK_FALSE(connected_to(s, "intruder"));
   }
 }
 
@@ -322,6 +324,7 @@ TEST_CASE("TLS settings that cannot work are refused at start, not at the first 
   auto listen = "127.0.0.1:" + std::to_string(free_loopback_port());
   auto run_with = [&](environment_map env) {
     env["BROKEDANCER_NODE_LISTEN"] = listen;
+    env.emplace("BROKEDANCER_RUNTIME_NODE_NAME", "a");
     return run_to_end({"run", "--bots", "0", "--duration", "1"}, env).exit_code;
   };
   auto only_certificate = environment_map{{"BROKEDANCER_NODE_TLS_CERTIFICATE", pki.dir + "/a.pem"}};
@@ -333,9 +336,100 @@ TEST_CASE("TLS settings that cannot work are refused at start, not at the first 
   missing_ca["BROKEDANCER_NODE_TLS_CA"] = pki.dir + "/nowhere.pem";
   CHECK(run_with(missing_ca) == exit_code::config_invalid);
   CHECK(run_with(pki.tls_for("a", "cluster-ca")) == exit_code::ok);
+  // A node must be called what its certificate names: peers would refuse it otherwise.
+  CHECK(run_with(pki.tls_for("b", "cluster-ca")) == exit_code::config_invalid);
   // Without TLS a listener is refused, unless plaintext is asked for in so many words.
   CHECK(run_with({}) == exit_code::config_invalid);
   CHECK(run_with({{"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"}}) == exit_code::ok);
+}
+
+namespace {
+
+// The intruder's CAF client (tests/support/intruder.cpp), to the end; like the control
+// commands, a short CAF client, so without LeakSanitizer's exit check.
+outcome intruder(const std::vector<std::string>& args) {
+  return run_to_end(args, without_exit_leak_check({}), BROKEDANCER_INTRUDER_PATH);
+}
+
+std::string host_of(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
+std::string port_of(const std::string& address) {
+  return address.substr(address.rfind(':') + 1);
+}
+
+} // namespace
+
+TEST_CASE("a forged exit message to the cluster port leaves the node trading, and SIGINT still "
+          "stops it with exit code 0",
+          "[cluster][trust]") {
+  auto nodes = make_cluster(1);
+  auto& node = nodes[0];
+  node.start();
+  node.await([](const json& s) { return s["trading_allowed"] == true; });
+  auto before = node.status()["bots"]["orders"].get<uint64_t>();
+  // Plaintext (allowed here on loopback): the intruder reaches the published actor...
+  auto sent = intruder({"exit", host_of(node.listen), port_of(node.listen)});
+  REQUIRE(sent.exit_code == 0);
+  // ... and the operator API is no CAF port at all.
+  CHECK(intruder({"exit", host_of(node.control), port_of(node.control)}).exit_code == 3);
+  std::this_thread::sleep_for(500ms);
+  auto after = node.await([&](const json& s) {
+    return s["trading_allowed"] == true && s["bots"]["orders"].get<uint64_t>() > before + 2;
+  });
+  CHECK(after["bots"]["running"] == 3);
+  CHECK(after["level"] == "NORMAL");
+  // The front door still takes a peer's hello after the forged exit.
+  CHECK(intruder({"claim", "x", host_of(node.listen), port_of(node.listen)}).exit_code == 1);
+  node.process->signal(SIGINT);
+  CHECK(finish(*node.process).exit_code == exit_code::ok);
+}
+
+TEST_CASE("with TLS, a node of the same authority cannot take another member's name, nor leap "
+          "the sequence, and a client without a certificate gets nowhere",
+          "[cluster][tls][trust]") {
+  test_pki pki;
+  pki.issue("a", "cluster-ca");
+  pki.issue("b", "cluster-ca");
+  pki.issue("c", "cluster-ca");
+  auto nodes = make_cluster(2);
+  for (auto& n : nodes) {
+    n.env.erase("BROKEDANCER_NODE_INSECURE_PLAINTEXT");
+    for (auto& [key, value] : pki.tls_for(n.name, "cluster-ca"))
+      n.env[key] = value;
+    n.start();
+  }
+  await_connected(nodes);
+  auto& b = nodes[1];
+  auto b_host = host_of(b.listen), b_port = port_of(b.listen);
+  auto tls_c = std::vector<std::string>{"--tls", pki.dir + "/c.pem", pki.dir + "/c.key",
+                                        pki.dir + "/cluster-ca.pem"};
+  // No certificate: the TLS handshake fails before anything reaches an actor.
+  CHECK(intruder({"exit", b_host, b_port}).exit_code == 3);
+  // c holds a certificate of the authority, but it names c, not a.
+  auto claim = std::vector<std::string>{"claim", "a", b_host, b_port};
+  claim.insert(claim.end(), tls_c.begin(), tls_c.end());
+  auto refused = intruder(claim);
+  CHECK(refused.exit_code == 0);
+  CHECK_THAT(refused.out, Catch::Contains("names \"c\", not \"a\""));
+  // As itself, c is welcome; but its leap to a sequence near 2^62 is not taken.
+  auto leap = std::vector<std::string>{"leap", "c", b_host, b_port};
+  leap.insert(leap.end(), tls_c.begin(), tls_c.end());
+  CHECK(intruder(leap).exit_code == 0);
+  std::this_thread::sleep_for(1s);
+  auto status = b.status();
+  REQUIRE(status.is_object());
+  CHECK(status["level"] == "NORMAL");
+  auto a = member(status, "a");
+  REQUIRE(a.is_object());
+  CHECK(a["connected"] == true);
+  CHECK(a["address"] == nodes[0].listen);
+  // The cluster's own kill switch still spreads.
+  REQUIRE(run_to_end({"halt", "--node", nodes[0].control, "--reason", "after the intruder"})
+              .exit_code
+          == exit_code::ok);
+  b.await([](const json& s) { return s["level"] == "HALT" && s["sequence"] < 1000; });
 }
 
 namespace {

@@ -192,6 +192,12 @@ node_info sample<node_info>() {
 }
 
 template <>
+peer_proof sample<peer_proof>() {
+  return {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "\x30\x45\x02",
+          1795000000123456};
+}
+
+template <>
 member_status sample<member_status>() {
   return {sample<node_info>(), true, "127.0.0.1:7101", 1795000000123456, 3, "connection refused"};
 }

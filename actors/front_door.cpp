@@ -1,0 +1,139 @@
+#include "actors/front_door.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/make_actor.hpp>
+#include <caf/monitorable_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "messages/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+class front_door final : public caf::monitorable_actor {
+public:
+  front_door(std::string name, std::set<std::string> interface)
+    : caf::monitorable_actor(
+        caf::actor_config{}.add_flag(caf::abstract_channel::is_actor_dot_decorator_flag)),
+      name_(std::move(name)),
+      interface_(std::move(interface)),
+      log_("front_door") {}
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* context) override {
+    const auto& content = what->content();
+    if (is_system_message(content)) {
+      dropped(*what);
+      // A request still gets an answer, so that the asker does not wait for its timeout.
+      bounce(what, make_error(errc::invalid_argument, "system messages are not accepted here"));
+      return;
+    }
+    caf::strong_actor_ptr target;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      target = target_;
+    }
+    if (!target) {
+      bounce(what, make_error(errc::subsystem_unavailable, name_ + " is not running"));
+      return;
+    }
+    target->enqueue(std::move(what), context);
+  }
+
+  std::set<std::string> message_types() const override {
+    return interface_;
+  }
+
+  const char* name() const override {
+    return "front_door";
+  }
+
+  void bind(caf::strong_actor_ptr target) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    target_ = std::move(target);
+  }
+
+  void close() {
+    cleanup(caf::exit_reason::user_shutdown, nullptr);
+  }
+
+  uint64_t dropped_count() const {
+    return dropped_.load();
+  }
+
+protected:
+  void on_cleanup(const caf::error&) override {
+    std::lock_guard<std::mutex> guard{mutex_};
+    target_.reset();
+  }
+
+private:
+  static bool is_system_message(const caf::type_erased_tuple& content) {
+    if (content.match_elements<caf::exit_msg>() || content.match_elements<caf::down_msg>())
+      return true;
+    // sys_atom requests (the actor's info), and link/unlink requests in whatever shape.
+    return !content.empty()
+           && (content.match_element<caf::sys_atom>(0) || content.match_element<caf::link_atom>(0)
+               || content.match_element<caf::unlink_atom>(0));
+  }
+
+  void dropped(const caf::mailbox_element& what) {
+    auto count = ++dropped_;
+    // The first few in full, then one in a thousand: a flood must not flood the log.
+    if (count > 10 && count % 1000 != 0)
+      return;
+    std::string from = what.sender ? caf::to_string(what.sender->node()) : std::string{"?"};
+    log_.warn("a system message to a published actor was dropped",
+              {{"front", name_},
+               {"message", caf::to_string(what.content()).substr(0, 200)},
+               {"from_node", from},
+               {"dropped", count}});
+  }
+
+  std::string name_;
+  std::set<std::string> interface_;
+  logger log_;
+  std::mutex mutex_;
+  caf::strong_actor_ptr target_;
+  std::atomic<uint64_t> dropped_{0};
+};
+
+front_door* door_of(const caf::actor& front) {
+  auto* actor = caf::actor_cast<caf::abstract_actor*>(front);
+  return static_cast<front_door*>(actor);
+}
+
+} // namespace
+
+caf::actor make_front_door(caf::actor_system& sys, std::string name,
+                           std::set<std::string> interface) {
+  return caf::make_actor<front_door, caf::actor>(sys.next_actor_id(), sys.node(), &sys,
+                                                 std::move(name), std::move(interface));
+}
+
+void bind_front_door(const caf::actor& front, const caf::actor& target) {
+  door_of(front)->bind(caf::actor_cast<caf::strong_actor_ptr>(target));
+  // Runs as the target terminates: not a message, so no peer can fake it.
+  caf::weak_actor_ptr weak = caf::actor_cast<caf::weak_actor_ptr>(front);
+  target->attach_functor([weak](const caf::error&) {
+    if (auto strong = caf::actor_cast<caf::actor>(weak))
+      close_front_door(strong);
+  });
+}
+
+void close_front_door(const caf::actor& front) {
+  door_of(front)->close();
+}
+
+uint64_t front_door_dropped(const caf::actor& front) {
+  return door_of(front)->dropped_count();
+}
+
+} // namespace brokedancer

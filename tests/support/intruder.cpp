@@ -1,0 +1,126 @@
+// What an intruder on the same host or network would run against a node's cluster port: the
+// stock CAF client, the node's own message types, and a certificate of its own if it has one.
+//
+//   intruder exit HOST PORT [--tls CERT KEY CA]
+//       obtains the published actor and sends it exit(kill); exit 0 once sent, 3 when it cannot
+//       connect
+//   intruder claim NAME HOST PORT --tls CERT KEY CA
+//       says hello as NAME with a proof made with CERT/KEY; prints "refused: ..." (exit 0) or
+//       "welcomed" (exit 1); 2 when no answer came
+//   intruder leap NAME HOST PORT [--tls CERT KEY CA]
+//       says hello as NAME (a proper proof), then gossips a HALT whose sequence is 2^62 - 2;
+//       exit 0 once sent, 1 when not welcomed
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/remote_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "messages/cluster.hpp"
+#include "messages/registry.hpp"
+#include "runtime/node_identity.hpp"
+#include "runtime/unix_time.hpp"
+
+using namespace brokedancer;
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() < 3) {
+    std::cerr << "usage: intruder exit|claim|leap ...\n";
+    return 64;
+  }
+  auto mode = args[0];
+  size_t at = 1;
+  std::string name;
+  if (mode != "exit")
+    name = args[at++];
+  auto host = args[at++];
+  auto port = static_cast<uint16_t>(std::stoi(args[at++]));
+  bool tls = at < args.size() && args[at] == "--tls";
+  std::string cert, key, ca;
+  if (tls) {
+    cert = args[at + 1];
+    key = args[at + 2];
+    ca = args[at + 3];
+  }
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  register_message_types(cfg);
+  if (tls) {
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = cert;
+    cfg.openssl_key = key;
+    cfg.openssl_cafile = ca;
+  }
+  caf::actor_system sys{cfg};
+  auto remote = tls ? caf::openssl::remote_actor<cluster_actor>(sys, host, port)
+                    : sys.middleman().remote_actor<cluster_actor>(host, port);
+  if (!remote) {
+    std::cout << "cannot connect: " << sys.render(remote.error()) << std::endl;
+    return 3;
+  }
+  if (mode == "exit") {
+    caf::anon_send_exit(*remote, caf::exit_reason::kill);
+    std::cout << "sent" << std::endl;
+    return 0;
+  }
+  std::string why;
+  std::unique_ptr<node_identity> identity;
+  if (tls) {
+    identity = node_identity::load(cert, key, ca, "", why);
+    if (!identity) {
+      std::cerr << why << '\n';
+      return 64;
+    }
+  }
+  caf::scoped_actor self{sys};
+  node_info info;
+  info.name = name;
+  info.address = "127.0.0.1:1";
+  peer_proof proof;
+  if (identity) {
+    proof.at_us = now_us();
+    proof.certificate_pem = identity->certificate_pem();
+    proof.signature = identity->sign(hello_payload(name, caf::to_string(sys.node()),
+                                                   caf::to_string(remote->node()), proof.at_us));
+  }
+  self->send(*remote, hello_atom::value, info, proof);
+  int code = 2;
+  bool welcomed = false;
+  self->receive(
+      [&](welcome_atom, const node_info&, const peer_proof&) {
+        std::cout << "welcomed" << std::endl;
+        welcomed = true;
+        code = 1;
+      },
+      [&](refused_atom, const std::string& reason) {
+        std::cout << "refused: " << reason << std::endl;
+        code = 0;
+      },
+      caf::after(std::chrono::seconds(5)) >> [&] { std::cout << "no answer" << std::endl; });
+  if (mode == "claim")
+    return code;
+  if (!welcomed)
+    return 1;
+  info.level.level = emergency_level::halt;
+  info.level.previous = emergency_level::normal;
+  info.level.reason = "a leap";
+  info.level.source = change_source::operator_request;
+  info.level.node = name;
+  info.level.sequence = (uint64_t{1} << 62) - 2;
+  info.level.based_on_sequence = info.level.sequence - 1;
+  info.level.at_us = now_us();
+  for (int i = 0; i < 5; ++i) {
+    self->send(*remote, gossip_atom::value, info);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cout << "sent" << std::endl;
+  return 0;
+}
