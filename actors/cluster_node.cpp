@@ -64,6 +64,9 @@ struct cluster_state {
   uint32_t bots = 0;
   bool store_reachable = true;
   clock::time_point out_of_contact_since = clock::now();
+  // Since when each cause of isolation has lasted; zero while there is contact.
+  clock::time_point peers_lost_since{};
+  clock::time_point store_lost_since{};
   bool in_contact = false;
   bool isolation_reported = false;
   // Whether this incarnation has told the controller about contact yet: a new incarnation
@@ -344,7 +347,20 @@ std::string peer_names(const cluster_state& st) {
   return names;
 }
 
-// The dead man's switch.
+// How long one cause of isolation has lasted, and whether it trips the switch.
+bool tripped(clock::time_point& since, bool ok, std::chrono::milliseconds limit,
+             clock::time_point now) {
+  if (ok) {
+    since = {};
+    return false;
+  }
+  if (since == clock::time_point{})
+    since = now;
+  return limit.count() > 0 && now - since >= limit;
+}
+
+// The dead man's switch: out of contact with every peer (when it has any) for
+// isolation_halt_after, or with the shared store for store_halt_after.
 void check_contact(self_pointer self) {
   auto& st = self->state;
   // A node that was told of peers, or has had one, needs one; a store it shares, too.
@@ -356,10 +372,11 @@ void check_contact(self_pointer self) {
   bool peers_ok = !expects_peers || has_peer;
   bool store_ok = !st.options.store_shared || st.store_reachable;
   auto now = clock::now();
+  bool peers_tripped = tripped(st.peers_lost_since, peers_ok, st.options.isolation_halt_after, now);
+  bool store_tripped = tripped(st.store_lost_since, store_ok, st.options.store_halt_after, now);
   if (peers_ok && store_ok) {
-    if (!st.in_contact)
-      st.out_of_contact_since = {};
     st.in_contact = true;
+    st.out_of_contact_since = {};
     if (st.isolation_reported || !st.told_contact) {
       st.isolation_reported = false;
       st.told_contact = true;
@@ -371,16 +388,17 @@ void check_contact(self_pointer self) {
   if (st.in_contact || st.out_of_contact_since == clock::time_point{})
     st.out_of_contact_since = now;
   st.in_contact = false;
-  auto limit = st.options.isolation_halt_after;
-  if (limit.count() == 0 || st.isolation_reported || now - st.out_of_contact_since < limit)
+  if (st.isolation_reported || !(peers_tripped || store_tripped))
     return;
   st.isolation_reported = true;
   st.told_contact = true;
-  auto seconds = std::chrono::duration<double>(limit).count();
-  std::string reason = !peers_ok ? "no contact with any peer (" + peer_names(st) + ") for "
-                                       + std::to_string(static_cast<int64_t>(seconds)) + " s"
-                                 : "the shared state store has been unreachable for "
-                                       + std::to_string(static_cast<int64_t>(seconds)) + " s";
+  auto seconds = [](std::chrono::milliseconds limit) {
+    return std::to_string(static_cast<int64_t>(std::chrono::duration<double>(limit).count()));
+  };
+  std::string reason = peers_tripped ? "no contact with any peer (" + peer_names(st) + ") for "
+                                           + seconds(st.options.isolation_halt_after) + " s"
+                                     : "the shared state store has been unreachable for "
+                                           + seconds(st.options.store_halt_after) + " s";
   st.log.critical("dead man's switch: halting this node", {{"reason", reason}});
   self->send(st.emergency, isolation_atom::value, true, reason);
 }

@@ -11,8 +11,9 @@
 //   that proved its name.
 // - Tells every connected peer this node's state on every heartbeat and at once when its
 //   level changes; hands each peer's level to the emergency controller, which settles races.
-// - Dead man's switch: out of contact with every peer (when it has any) or with the shared
-//   store for longer than `isolation_halt_after`, it has the controller halt this node's bots;
+// - Dead man's switch: out of contact with every peer (when it has any) for longer than
+//   `isolation_halt_after`, or with the shared store for longer than `store_halt_after` (a node
+//   without peers runs this actor for that alone), it has the controller halt this node's bots;
 //   when contact is back it says so, and an operator resumes.
 
 #include <chrono>
@@ -36,7 +37,8 @@ struct cluster_options {
   std::string listen_address; // what peers are told; empty when this node does not listen
   std::vector<host_port> peers;
   std::chrono::milliseconds heartbeat{200};
-  std::chrono::milliseconds isolation_halt_after{0}; // 0: no dead man's switch
+  std::chrono::milliseconds isolation_halt_after{0}; // without peers; 0: off
+  std::chrono::milliseconds store_halt_after{0};     // without the shared store; 0: off
   bool store_shared = false; // the store is Redis: losing it isolates the node too
   std::chrono::milliseconds reconnect_max{2000};
   bool tls = false; // join peers through CAF's OpenSSL module (the system has it loaded)

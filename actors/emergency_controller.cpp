@@ -217,7 +217,7 @@ void acknowledged(self_pointer self, const caf::actor_addr& bot) {
   maybe_shut_down(self);
 }
 
-// After persisting (or failing to): to every bot, on the bus, in the log.
+// At once, whatever the store is doing: to every bot, on the bus, in the log.
 void announce(self_pointer self, const level_change& change) {
   auto& st = self->state;
   auto& d = *st.data;
@@ -265,24 +265,20 @@ void announce(self_pointer self, const level_change& change) {
 }
 
 // Writes the current level to the store; retried until it works or a newer change replaces it.
-void persist(self_pointer self, std::function<void(bool)> then) {
+void persist(self_pointer self) {
   auto& st = self->state;
   auto change = st.data->current;
   self->request(st.store, store_timeout, set_atom::value, own_key(st.options),
                 encode_level_change(change), int64_t{0})
       .then(
-          [self, sequence = change.sequence, then] {
+          [self, sequence = change.sequence] {
             if (self->state.data->current.sequence == sequence)
               self->state.data->persisted = true;
-            if (then)
-              then(true);
           },
-          [self, sequence = change.sequence, then](caf::error& err) {
+          [self, sequence = change.sequence](caf::error& err) {
             self->state.log.error("could not persist the emergency level; retrying",
                                   {{"error", self->system().render(err)}, {"sequence", sequence}});
             self->delayed_send(self, persist_retry, persist_atom::value, sequence);
-            if (then)
-              then(false);
           });
 }
 
@@ -300,11 +296,11 @@ void apply_raise(self_pointer self, level_change change) {
   auto& d = *self->state.data;
   d.current = change;
   d.persisted = false;
-  // Persist first; the broadcast follows whatever the store says: a raise is never held back.
-  persist(self, [self, change](bool) {
-    if (self->state.data->current.sequence == change.sequence)
-      announce(self, change);
-  });
+  // The kill switch never waits: in force for every bot and peer at once, persisted in
+  // parallel and retried until the store has it (status says "persisted": false meanwhile). A
+  // store that hangs (Redis busy, a partition) once held a HALT back for up to 5 s.
+  announce(self, change);
+  persist(self);
 }
 
 // What the store holds for this node: its own record (or one written before nodes had keys of
@@ -455,8 +451,9 @@ void apply_restored(self_pointer self, stored_level stored) {
     d.current = change;
   }
   d.persisted = false;
-  // Bots registered meanwhile were told to wait; now they learn the level in force.
-  persist(self, [self](bool) { announce(self, self->state.data->current); });
+  // Bots registered meanwhile were told to wait; now they learn the level in force, at once.
+  announce(self, d.current);
+  persist(self);
 }
 
 emergency_status status_of(const emergency_data& d) {
@@ -694,7 +691,7 @@ controller_actor::behavior_type emergency_controller(self_pointer self,
       [self](persist_atom, uint64_t sequence) {
         auto& d = *self->state.data;
         if (d.current.sequence == sequence && !d.persisted)
-          persist(self, nullptr);
+          persist(self);
       },
       [self](grace_atom, uint64_t sequence) {
         if (self->state.data->current.sequence == sequence)

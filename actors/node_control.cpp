@@ -24,6 +24,10 @@ constexpr auto change_timeout = std::chrono::seconds(15);
 constexpr auto ack_timeout = std::chrono::seconds(60);
 constexpr auto audit_write_timeout = std::chrono::seconds(5);
 
+// Its own timer: asks the emergency controller again whether the persisted level is read.
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+using control_impl = node_control_actor::extend<caf::reacts_to<recheck_atom>>;
+
 struct control_state {
   node_control_services services;
   std::deque<audit_entry> audit;
@@ -31,10 +35,25 @@ struct control_state {
   bool audit_writing = false;
   bool audit_dirty = false;
   bool audit_restored = false; // the trail of earlier runs has been read (or given up on)
+  // Raises taken before the node read its persisted level, waiting for it (await_restore).
+  struct restore_wait {
+    level_change wanted;
+    caf::typed_response_promise<control_reply> rp;
+    audit_entry entry;
+    int polls = 0;
+  };
+  std::vector<restore_wait> restore_waits;
+
+  // CAF 0.17 drops a promise destroyed unanswered: the operator would wait for nothing.
+  ~control_state() {
+    for (auto& w : restore_waits)
+      w.rp.deliver(make_error(errc::subsystem_unavailable,
+                              "the node's control stopped before the change was in force"));
+  }
   logger log{"control"};
 };
 
-using self_pointer = node_control_actor::stateful_pointer<control_state>;
+using self_pointer = control_impl::stateful_pointer<control_state>;
 
 // -- the audit trail ------------------------------------------------------------------------
 
@@ -200,7 +219,7 @@ caf::result<node_status> status(self_pointer self) {
   auto rp = self->make_response_promise<node_status>();
   auto status = std::make_shared<node_status>();
   status->node = st.services.node_name;
-  status->clustered = static_cast<bool>(st.services.cluster);
+  status->clustered = st.services.clustered;
   auto first = st.audit.size() > audit_in_status ? st.audit.size() - audit_in_status : 0;
   status->audit.assign(st.audit.begin() + static_cast<std::ptrdiff_t>(first), st.audit.end());
   // Four questions in flight; the answer goes out when the last one is back.
@@ -225,19 +244,54 @@ caf::result<node_status> status(self_pointer self) {
 
 // -- level changes --------------------------------------------------------------------------
 
+void await_acknowledgements(self_pointer self, level_change change,
+                            caf::typed_response_promise<control_reply> rp, audit_entry entry);
+
+constexpr auto restore_poll = std::chrono::milliseconds(50);
+constexpr int restore_polls = 300; // 15 s
+
+// A raise taken before the persisted level was read: once it is read, the raise is in force
+// (or a higher level is); then the acknowledgements are awaited as for any change.
+void await_restore(self_pointer self, level_change wanted,
+                   caf::typed_response_promise<control_reply> rp, audit_entry entry, int polls) {
+  self->request(self->state.services.emergency, ask_timeout, status_atom::value)
+      .then(
+          [self, wanted, rp, entry, polls](emergency_status& status) mutable {
+            if (!status.restored) {
+              if (polls >= restore_polls) {
+                entry.outcome = "not in force: the persisted level could not be read";
+                record(self, entry);
+                rp.deliver(make_error(errc::subsystem_unavailable,
+                                      "the node could not read its persisted level within 15 s; "
+                                      "its bots hold a provisional HALT, and the change applies "
+                                      "once the level is read"));
+                return;
+              }
+              // Asked again after a pause; one timer serves every waiting raise.
+              auto& waits = self->state.restore_waits;
+              waits.push_back({wanted, rp, entry, polls + 1});
+              if (waits.size() == 1)
+                self->delayed_send(self, restore_poll, recheck_atom::value);
+              return;
+            }
+            await_acknowledgements(self, status.current, rp, entry);
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "not in force: " + self->system().render(err);
+            record(self, entry);
+            rp.deliver(std::move(err));
+          });
+}
+
 // After the change: wait for every bot's acknowledgement, then answer with the count.
 void await_acknowledgements(self_pointer self, level_change change,
                             caf::typed_response_promise<control_reply> rp, audit_entry entry) {
   auto& st = self->state;
   if (change.provisional) {
-    // Taken, but not in force yet: the node is still reading its persisted level, and applies
-    // the change on top of it. There is no acknowledgement to wait for until then.
-    entry.outcome = "taken; applies once the persisted level is read";
-    record(self, std::move(entry));
-    rp.deliver(make_error(errc::subsystem_unavailable,
-                          "the node is still reading its persisted level: the change is taken and "
-                          "applies once it is read; ask for the status, or repeat the command, "
-                          "in a moment"));
+    // Taken while the node still reads its persisted level (its first moments): the bots hold a
+    // provisional HALT meanwhile, and the raise applies once the level is read. Wait for that,
+    // then for the acknowledgements of whatever is in force.
+    await_restore(self, change, std::move(rp), std::move(entry), 0);
     return;
   }
   self->request(st.services.emergency, ack_timeout, await_ack_atom::value, change.sequence)
@@ -311,7 +365,7 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
   return rp;
 }
 
-node_control_actor::behavior_type node_control(self_pointer self, node_control_services services) {
+control_impl::behavior_type node_control(self_pointer self, node_control_services services) {
   exit_with_exception_text(self);
   self->state.services = std::move(services);
   restore_audit(self);
@@ -326,13 +380,19 @@ node_control_actor::behavior_type node_control(self_pointer self, node_control_s
         return change_level(self, op, level, std::move(reason), who, operator_action::lower);
       },
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
+      [self](recheck_atom) {
+        auto waits = std::move(self->state.restore_waits);
+        self->state.restore_waits.clear();
+        for (auto& w : waits)
+          await_restore(self, w.wanted, w.rp, w.entry, w.polls);
+      },
   };
 }
 
 } // namespace
 
 node_control_actor spawn_node_control(caf::actor_system& sys, node_control_services services) {
-  return sys.spawn(node_control, std::move(services));
+  return caf::actor_cast<node_control_actor>(sys.spawn(node_control, std::move(services)));
 }
 
 } // namespace brokedancer

@@ -25,6 +25,8 @@ struct node_control_services {
   bot_supervisor_actor bots;       // may be empty
   breaker_registry_actor breakers; // may be empty
   cluster_actor cluster;           // may be empty: a node on its own
+  bool clustered = false;          // node.listen or node.peers (a node on its own may still run
+                                   // the cluster actor, for its store's dead man's switch)
   state_store_actor store;         // may be empty: the audit trail is then kept in memory only
 };
 

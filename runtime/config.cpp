@@ -374,6 +374,7 @@ public:
       cfg.node.heartbeat_interval_ms = n["heartbeat_interval_ms"].get<int64_t>();
       cfg.node.connection_timeout_ms = n["connection_timeout_ms"].get<int64_t>();
       cfg.node.isolation_halt_after_s = n["isolation_halt_after"].get<double>();
+      cfg.node.store_halt_after_s = n["store_halt_after"].get<double>();
       cfg.node.tls_certificate = n["tls_certificate"].get<std::string>();
       cfg.node.tls_key = n["tls_key"].get<std::string>();
       cfg.node.tls_ca = n["tls_ca"].get<std::string>();

@@ -112,7 +112,8 @@ struct runtime_config {
     std::vector<host_port> peers;
     int64_t heartbeat_interval_ms = 200;
     int64_t connection_timeout_ms = 1000;
-    double isolation_halt_after_s = 0; // 0: no dead man's switch
+    double isolation_halt_after_s = 0; // without peers; 0: off
+    double store_halt_after_s = 0;     // without the shared store; 0: off
     // TLS between nodes: all three paths, or none.
     std::string tls_certificate;
     std::string tls_key;

@@ -257,8 +257,12 @@ std::vector<setting> build_schema() {
            "PEM file of the certificate authorities a peer's certificate must be signed by"),
       secret(make("node", "tls_passphrase", k::string, "", "passphrase of an encrypted tls_key")),
       ranged(make("node", "isolation_halt_after", k::number, 10,
-                  "seconds without any peer (or without the shared Redis store) after which "
-                  "the node halts its own bots (dead man's switch); 0: off"),
+                  "seconds without any peer after which the node halts its own bots (dead man's "
+                  "switch); 0: off"),
+             0, 86400),
+      ranged(make("node", "store_halt_after", k::number, 10,
+                  "seconds without the shared Redis state store after which the node halts its "
+                  "own bots, with peers or without (dead man's switch); 0: off"),
              0, 86400),
 
       checked(make("market", "symbols", k::string, "BTC-USD,ETH-USD",

@@ -30,7 +30,8 @@ std::string text_of(const json& value) {
 
 void print_status(const json& s) {
   std::cout << "node " << text_of(s["node"]) << ": " << text_of(s["level"])
-            << (s.value("trading_allowed", false) ? " (trading)" : " (not trading)") << '\n'
+            << (s.value("trading_allowed", false) ? " (trading)" : " (not trading)")
+            << (s.value("persisted", true) ? "" : ", in force but not yet persisted") << '\n'
             << "  since sequence " << text_of(s["sequence"]) << " by " << text_of(s["source"])
             << ": " << (s.value("reason", "").empty() ? std::string{"-"} : text_of(s["reason"]))
             << '\n';

@@ -232,8 +232,9 @@ child_spec control_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "control";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [node = config.runtime.node_name](caf::actor_system& sys,
-                                                               const sibling_map& siblings) {
+  spec.start_with_siblings = [node = config.runtime.node_name,
+                               clustered = config.node.clustered()](caf::actor_system& sys,
+                                                                    const sibling_map& siblings) {
     node_control_services services;
     services.node_name = node;
     services.emergency =
@@ -242,6 +243,7 @@ child_spec control_child(const runtime_config& config) {
     services.breakers = optional_sibling<breaker_registry_actor>(siblings, "breakers");
     services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
     services.store = optional_sibling<state_store_actor>(siblings, "state_store");
+    services.clustered = clustered;
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
   };
   return spec;
@@ -266,6 +268,8 @@ child_spec cluster_child(const runtime_config& config, caf::actor front,
   options.heartbeat = std::chrono::milliseconds(config.node.heartbeat_interval_ms);
   options.isolation_halt_after =
       std::chrono::milliseconds(std::llround(config.node.isolation_halt_after_s * 1000.0));
+  options.store_halt_after =
+      std::chrono::milliseconds(std::llround(config.node.store_halt_after_s * 1000.0));
   options.store_shared = config.state.backend == "redis";
   options.tls = config.node.tls();
   child_spec spec;

@@ -139,6 +139,9 @@ json status_json(const node_status& s) {
           {"since_us", c.at_us},
           {"sequence", c.sequence},
           {"trading_allowed", s.emergency.trading_allowed},
+          // In force but not yet stored (the store is slow or down): retried until it is.
+          {"persisted", s.emergency.persisted},
+          {"restored", s.emergency.restored},
           {"bots_registered", s.emergency.bots_registered},
           {"bots_acknowledged", s.emergency.bots_acknowledged},
           {"bots",

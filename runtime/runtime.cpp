@@ -204,6 +204,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
   if (d.config.node.clustered()) {
     d.cluster_front = make_front_door(*d.system, "cluster", d.system->message_types<cluster_actor>());
     children.push_back(cluster_child(d.config, d.cluster_front, d.identity));
+  } else if (d.config.state.backend == "redis" && d.config.node.store_halt_after_s > 0) {
+    // A node on its own still has a dead man's switch for its shared store; the cluster actor
+    // does that, with no peers and no port.
+    children.push_back(cluster_child(d.config, caf::actor{}, nullptr));
   }
   // Last: the bots find every service up; the bot supervisor starts the market once they are.
   auto bots = configured_bots(d.config);

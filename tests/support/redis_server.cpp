@@ -75,9 +75,12 @@ void redis_server::start() {
     auto port = std::to_string(port_);
     auto log = dir_ + "/redis.log";
     bool aof = mode_ == persistence::append_only_fsync_always;
+    // DEBUG SLEEP (from loopback only) lets a test stall the server as a busy or stuck Redis
+    // would.
     execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port.c_str(), "--dir",
            dir_.c_str(), "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync",
-           "always", "--logfile", log.c_str(), static_cast<char*>(nullptr));
+           "always", "--logfile", log.c_str(), "--enable-debug-command", "local",
+           static_cast<char*>(nullptr));
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

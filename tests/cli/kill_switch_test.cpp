@@ -1,0 +1,117 @@
+// The kill switch never waits: a HALT acts on every bot at once whatever the shared store is
+// doing, an operator's halt in a node's first moments succeeds, and a node on its own halts
+// itself when it loses its shared store. Real processes and a Redis of the test's own (DEBUG
+// SLEEP stalls the whole server, so never the suite's shared one).
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/cli_process.hpp"
+#include "support/redis_server.hpp"
+
+using namespace brokedancer;
+using namespace brokedancer::testing;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+environment_map node_on(const redis_server& redis, const std::string& control_port) {
+  return {{"BROKEDANCER_STATE_BACKEND", "redis"},
+          {"BROKEDANCER_REDIS_URL", redis.url()},
+          {"BROKEDANCER_NODE_CONTROL_PORT", control_port},
+          {"BROKEDANCER_MARKET_TICK_MS", "20"}};
+}
+
+// Stalls the server for `seconds`, in the background; the future ends when it answers again.
+std::future<int> stall(const redis_server& redis, int seconds) {
+  auto command = "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP "
+                 + std::to_string(seconds) + " 2>&1 | grep -q '^OK$'";
+  return std::async(std::launch::async, [command] { return std::system(command.c_str()); });
+}
+
+} // namespace
+
+TEST_CASE("a HALT raised while Redis sleeps stops the bots at once and is persisted after",
+          "[emergency][redis]") {
+  redis_server redis{redis_server::persistence::none};
+  auto port = std::to_string(free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{BROKEDANCER_CLI_PATH, {"run", "--bots", "4"}, quiet(node_on(redis, port))};
+  await_status(node, [](const json& s) {
+    return s["trading_allowed"] == true && s["bots"]["running"] == 4;
+  });
+  auto asleep = stall(redis, 6);
+  std::this_thread::sleep_for(300ms);
+  auto started = std::chrono::steady_clock::now();
+  auto halt = run_to_end({"halt", "--node", node, "--reason", "while the store sleeps"});
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(halt.exit_code == exit_code::ok);
+  // Before, the HALT waited for the store: 5 s, its timeout. Now it does not wait at all (the
+  // figure is the benchmark's; this only tells waiting from not waiting).
+  CHECK(took < 4s);
+  auto during = node_status(node);
+  REQUIRE(during.is_object());
+  CHECK(during["level"] == "HALT");
+  CHECK(during["trading_allowed"] == false);
+  CHECK(during["bots_acknowledged"] == during["bots_registered"]);
+  CHECK(during["persisted"] == false);
+  REQUIRE(asleep.wait_for(15s) == std::future_status::ready);
+  CHECK(asleep.get() == 0); // the server did sleep
+  // Retried until the store took it.
+  await_status(node, [](const json& s) { return s["level"] == "HALT" && s["persisted"] == true; });
+}
+
+TEST_CASE("an operator's halt in a node's first moments is in force and acknowledged, not "
+          "refused",
+          "[emergency][redis]") {
+  redis_server redis{redis_server::persistence::none};
+  auto port = std::to_string(free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  // The node starts while its store sleeps: it cannot read its persisted level yet.
+  auto asleep = stall(redis, 3);
+  std::this_thread::sleep_for(200ms);
+  child_process run{BROKEDANCER_CLI_PATH, {"run", "--bots", "2"}, quiet(node_on(redis, port))};
+  auto up = await_status(node, [](const json&) { return true; });
+  CHECK(up["restored"] == false);
+  auto halt = run_to_end({"halt", "--node", node, "--reason", "at once"});
+  CHECK(halt.exit_code == exit_code::ok);
+  CHECK_THAT(halt.out, Catch::Contains("is at HALT"));
+  auto status = node_status(node);
+  REQUIRE(status.is_object());
+  CHECK(status["level"] == "HALT");
+  CHECK(status["reason"] == "at once");
+  REQUIRE(asleep.wait_for(15s) == std::future_status::ready);
+  CHECK(asleep.get() == 0); // the server did sleep
+}
+
+TEST_CASE("a node without peers halts itself when it loses its shared store, until an operator "
+          "resumes it",
+          "[emergency][redis]") {
+  redis_server redis{redis_server::persistence::none};
+  auto port = std::to_string(free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  auto env = node_on(redis, port);
+  env["BROKEDANCER_NODE_STORE_HALT_AFTER"] = "1";
+  child_process run{BROKEDANCER_CLI_PATH, {"run", "--bots", "2"}, quiet(env)};
+  await_status(node, [](const json& s) { return s["trading_allowed"] == true; });
+  redis.kill();
+  auto halted = await_status(node, [](const json& s) { return s["isolated"] == true; });
+  CHECK(halted["level"] == "HALT");
+  CHECK(halted["trading_allowed"] == false);
+  CHECK_THAT(halted["reason"].get<std::string>(), Catch::Contains("shared state store"));
+  // Not lifted while the store is gone.
+  CHECK(run_to_end({"resume", "--node", node, "--reason", "too early"}).exit_code
+        == exit_code::command_refused);
+  redis.start();
+  await_status(node, [](const json& s) { return s["isolated"] == false; }, 30s);
+  CHECK(run_to_end({"resume", "--node", node, "--reason", "store is back"}).exit_code
+        == exit_code::ok);
+  await_status(node, [](const json& s) { return s["trading_allowed"] == true; });
+}
