@@ -17,8 +17,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/mark_filter.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/unix_time.hpp"
 
@@ -143,6 +145,15 @@ struct book {
         b.positions[symbol] = {p.at("quantity").get<double>(), p.at("average_price").get<double>()};
       for (const auto& [symbol, m] : j.at("marks").items())
         b.marks[symbol] = m.get<double>();
+      // What the store gives back is outside input as well.
+      auto finite = [](double x) { return std::isfinite(x); };
+      if (!finite(b.realized) || !finite(b.day_start_equity) || !finite(b.peak_equity))
+        throw std::invalid_argument("a total is not a finite number");
+      for (const auto& [symbol, p] : b.positions)
+        if (!finite(p.quantity) || !finite(p.average_price) || p.average_price < 0)
+          throw std::invalid_argument("the position in " + symbol + " is not finite");
+      for (auto it = b.marks.begin(); it != b.marks.end();)
+        it = finite(it->second) && it->second > 0 ? std::next(it) : b.marks.erase(it);
       out = std::move(b);
       return true;
     } catch (const std::exception& e) {
@@ -169,6 +180,9 @@ struct monitor_state {
   level_tracker level;
   bool loaded = false;
   book b;
+  std::set<std::string> symbols; // options.symbols: marked even without a position
+  mark_filter marks;
+  uint64_t marks_held = 0;
   std::set<std::string> warned;   // limits that raised ALERT this trading day
   std::set<std::string> breached; // limits that raised HALT this trading day
   uint64_t filled = 0;
@@ -241,7 +255,7 @@ void write_book(self_pointer self) {
   // No CAF timeout (a round through CAF's clock thread on every write): the housekeeping timer
   // gives up on a write the store has not answered within write_patience.
   self->request(st.store, caf::infinite, set_atom::value, st.options.state_key,
-                st.b.to_json().dump(), int64_t{0})
+                dump_json(st.b.to_json()), int64_t{0})
       .then(ended, [self, ended](caf::error& err) {
         // What waits is answered all the same: a fill happened, whether or not it is written.
         self->state.log.error("could not persist the risk book; the next change tries again",
@@ -350,11 +364,11 @@ void alert(self_pointer self, const limit_status& limit, const std::string& acti
   auto& st = self->state;
   auto payload = json{{"limit", limit.name},        {"current", limit.current},
                       {"limit_value", limit.limit}, {"utilization", limit.utilization},
-                      {"action", action},           {"at_us", now_us()}}
-                     .dump();
+                      {"action", action},           {"at_us", now_us()}};
+  auto text = dump_json(payload);
   if (st.bus)
     self->request(st.bus, std::chrono::seconds(5), publish_atom::value,
-                  std::string{"trading.alerts"}, std::move(payload), correlation_id{})
+                  std::string{"trading.alerts"}, std::move(text), correlation_id{})
         .then([](uint64_t) {}, [](caf::error&) {});
 }
 
@@ -462,6 +476,10 @@ void book_fill(self_pointer self, const order& o, const order_result& result,
   auto& st = self->state;
   st.b.apply(o.symbol, o.side, result.filled_quantity, result.fill_price, result.fee);
   st.b.marks[o.symbol] = result.fill_price;
+  st.marks.forget(o.symbol);
+  // A closed position's mark goes with it, unless the symbol is one the node trades anyway.
+  if (st.b.positions.count(o.symbol) == 0 && st.symbols.count(o.symbol) == 0)
+    st.b.marks.erase(o.symbol);
   ++st.filled;
   persist(self, std::move(written));
   evaluate(self);
@@ -620,9 +638,7 @@ void execute(self_pointer self, order placed, std::function<void(order_result&)>
           result.filled_quantity = number_field(body, "filled_quantity");
           result.fill_price = number_field(body, "fill_price");
           result.fee = number_field(body, "fee");
-          bool sane = result.filled_quantity > 0
-                      && result.filled_quantity <= o.quantity * (1 + 1e-9) && result.fill_price > 0
-                      && std::isfinite(result.fee);
+          bool sane = sane_fill(o.quantity, result.filled_quantity, result.fill_price, result.fee);
           result.outcome = sane ? "filled" : "accepted";
           if (sane) {
             book_fill(self, o, result, [pending, result]() mutable { pending->second(result); });
@@ -724,6 +740,8 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   exit_with_exception_text(self);
   auto& fresh = self->state;
   fresh.options = std::move(options);
+  fresh.symbols.insert(fresh.options.symbols.begin(), fresh.options.symbols.end());
+  fresh.marks = mark_filter{{fresh.options.max_mark_jump_percent, 2}};
   fresh.store = std::move(store);
   fresh.bus = std::move(bus);
   fresh.emergency = std::move(emergency);
@@ -788,10 +806,19 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
           if (bid > 0 && ask > 0)
             price = (bid + ask) / 2;
         }
-        if (price <= 0 || !std::isfinite(price))
+        auto& st = self->state;
+        auto symbol = ev.topic.substr(7);
+        auto verdict = st.marks.consider(symbol, price, st.b.mark(symbol, 0.0),
+                                         st.b.positions.count(symbol) > 0
+                                             || st.symbols.count(symbol) > 0);
+        if (verdict != mark_filter::verdict::taken) {
+          if (verdict == mark_filter::verdict::held && ++st.marks_held % 100 == 1)
+            st.log.warn("a market price far from the last mark is held until others confirm it",
+                        {{"symbol", symbol}, {"price", price}, {"held_so_far", st.marks_held}});
           return;
-        self->state.b.marks[ev.topic.substr(7)] = price;
-        if (self->state.loaded)
+        }
+        st.b.marks[symbol] = price;
+        if (st.loaded)
           evaluate(self);
       },
       [self](limits_atom) { return limits_of(self->state); },

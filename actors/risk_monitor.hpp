@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -39,6 +40,9 @@ struct risk_options {
   int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
   std::string endpoint = "exchange";
   std::string state_key = "risk:state";
+  // Symbols whose market prices are marks even without a position (market and bot symbols).
+  std::vector<std::string> symbols;
+  double max_mark_jump_percent = 20; // see actors/mark_filter.hpp; 0: off
 };
 
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,

@@ -355,6 +355,7 @@ public:
     cfg.risk.daily_reset_minute_utc =
         std::stoi(reset.substr(0, 2)) * 60 + std::stoi(reset.substr(3, 2));
     cfg.risk.endpoint = r["endpoint"].get<std::string>();
+    cfg.risk.max_mark_jump_percent = r["max_mark_jump_percent"].get<double>();
     cfg.node.control_port = e["node"]["control_port"].get<uint16_t>();
     cfg.node.control_host = e["node"]["control_host"].get<std::string>();
     cfg.node.credentials_file = e["node"]["credentials_file"].get<std::string>();

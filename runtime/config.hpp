@@ -96,6 +96,7 @@ struct runtime_config {
     double starting_equity = 0;
     int daily_reset_minute_utc = 0;
     std::string endpoint;
+    double max_mark_jump_percent = 0;
   } risk;
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;

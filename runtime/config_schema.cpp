@@ -208,6 +208,10 @@ std::vector<setting> build_schema() {
       checked(make("risk", "daily_reset_utc", k::string, "00:00",
                    "when the trading day (and the daily loss) starts over, HH:MM in UTC"),
               check_time_of_day),
+      ranged(make("risk", "max_mark_jump_percent", k::number, 20,
+                  "a market price this far from the last mark is taken only once two more agree "
+                  "with it (one fake price does not move equity); 0: off"),
+             0, 1000),
       checked(make("risk", "endpoint", k::string, "exchange",
                    "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),

@@ -177,6 +177,10 @@ child_spec risk_monitor_child(const runtime_config& config) {
   options.starting_equity = r.starting_equity;
   options.daily_reset_minute_utc = r.daily_reset_minute_utc;
   options.endpoint = r.endpoint;
+  options.max_mark_jump_percent = r.max_mark_jump_percent;
+  options.symbols = config.market.symbols;
+  options.symbols.insert(options.symbols.end(), config.bots.symbols.begin(),
+                         config.bots.symbols.end());
   child_spec spec;
   spec.name = "risk_monitor";
   spec.policy = restart_policy::permanent;

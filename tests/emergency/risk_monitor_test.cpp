@@ -327,3 +327,30 @@ TEST_CASE("a write of the risk book the store never answers is made again, with 
   CHECK(s->positions[0].quantity == 5);
   CHECK(s->orders_filled == 0); // counted per incarnation; the book itself came back
 }
+
+TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is still persisted",
+          "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1000).outcome == "filled");
+  for (int i = 0; i < 100000; ++i)
+    caf::anon_send(f.bus, publish_atom::value, "market.FAKE-" + std::to_string(i),
+                   std::string{R"({"price": 1})"}, correlation_id{});
+  f.mark("BTC", 1010);
+  // A fake print far from the market is not taken as BTC's mark either.
+  f.mark("BTC", 1e9);
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == "filled");
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  auto stored = testing::call<maybe_value>(*f.sys, store, get_atom::value,
+                                           std::string{"risk:state"});
+  REQUIRE(stored);
+  REQUIRE(stored->found);
+  CHECK(stored->json.size() < 4096);
+  CHECK(stored->json.find("FAKE-") == std::string::npos);
+  auto book = nlohmann::json::parse(stored->json);
+  CHECK(book["positions"]["BTC"]["quantity"] == 2);
+  CHECK(book["marks"].size() == 1);
+  CHECK(book["marks"]["BTC"].get<double>() == Approx(1010));
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->peak_equity < 1e6);
+}
