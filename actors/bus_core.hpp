@@ -28,6 +28,8 @@ struct bus_options {
   std::string node_name;
   // Events a subscription may have outstanding before further ones are dropped for it.
   size_t max_backlog = 10000;
+  // And the bytes (topics and payloads) it may have outstanding.
+  size_t max_backlog_bytes = 64 << 20;
   size_t max_topic_bytes = 256;
   size_t max_payload_bytes = 1 << 20;
 };
@@ -70,8 +72,9 @@ std::vector<subscription> forget_subscriber(bus_data& data, const caf::down_msg&
 // one reply per ack_every events.
 class bus_delivery {
 public:
-  bus_delivery(std::shared_ptr<bus_data> data, size_t max_backlog)
+  bus_delivery(std::shared_ptr<bus_data> data, size_t max_backlog, size_t max_backlog_bytes)
     : data_(std::move(data)), max_backlog_(std::max<size_t>(max_backlog, 2)),
+      max_backlog_bytes_(std::max<size_t>(max_backlog_bytes, 1024)),
       ack_every_(std::clamp<uint64_t>(max_backlog_ / 4, 1, 64)) {}
 
   bus_data& data() {
@@ -87,27 +90,40 @@ public:
     data_->table.for_each([&](const subscription& sub) { watched.push_back(sub.subscriber); });
     for (auto& subscriber : watched)
       self->monitor(subscriber);
-    data_->table.for_each_mutable([](subscription& sub) { sub.acknowledged = sub.delivered; });
+    data_->table.for_each_mutable([](subscription& sub) {
+      sub.acknowledged = sub.delivered;
+      sub.acknowledged_bytes = sub.asked_bytes = sub.delivered_bytes;
+    });
   }
 
-  // Sends `shared` (a message holding one event) to `sub`, unless its backlog is full.
+  // Sends `shared` (a message holding one event of `bytes` topic and payload) to `sub`, unless
+  // its backlog is full in number or in bytes.
   template <class Self>
-  void deliver(Self* self, subscription& sub, const caf::message& shared) {
+  void deliver(Self* self, subscription& sub, const caf::message& shared, size_t bytes) {
     auto& data = *data_;
-    if (sub.backlog() >= max_backlog_) {
+    if (sub.backlog() >= max_backlog_ || sub.backlog_bytes() + bytes > max_backlog_bytes_) {
       ++sub.dropped;
       ++data.dropped;
       return;
     }
     ++sub.delivered;
     ++data.delivered;
-    if (sub.delivered % ack_every_ != 0) {
+    sub.delivered_bytes += bytes;
+    // Asked for every ack_every-th event, and whenever a quarter of the byte bound went out
+    // since the last ask: large events must not fill the bound before anything is asked.
+    bool ask = sub.delivered % ack_every_ == 0
+               || sub.delivered_bytes - sub.asked_bytes >= max_backlog_bytes_ / 4;
+    if (!ask) {
       caf::anon_send(sub.subscriber, shared);
       return;
     }
-    auto acknowledge = [table = &data.table, id = sub.id, upto = sub.delivered] {
-      if (auto* acked = table->find(id))
+    sub.asked_bytes = sub.delivered_bytes;
+    auto acknowledge = [table = &data.table, id = sub.id, upto = sub.delivered,
+                        upto_bytes = sub.delivered_bytes] {
+      if (auto* acked = table->find(id)) {
         acked->acknowledged = std::max(acked->acknowledged, upto);
+        acked->acknowledged_bytes = std::max(acked->acknowledged_bytes, upto_bytes);
+      }
     };
     // A subscriber's event handler returns nothing, so the answer is an empty message; one
     // that returns something answers with it, which CAF reports as an unexpected response --
@@ -125,6 +141,7 @@ public:
 private:
   std::shared_ptr<bus_data> data_;
   size_t max_backlog_;
+  size_t max_backlog_bytes_;
   uint64_t ack_every_;
 };
 

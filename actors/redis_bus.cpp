@@ -162,9 +162,10 @@ void dispatch(self_pointer self, pubsub_message& message) {
     return;
   }
   ++st.data->received;
+  auto bytes = ev->topic.size() + ev->json.size();
   auto shared = caf::make_message(std::move(*ev));
   auto deliver = [&](subscription& sub) {
-    st.delivery->deliver(self, sub, shared);
+    st.delivery->deliver(self, sub, shared, bytes);
   };
   if (message.pattern.empty()) {
     st.data->table.for_each_exact(topic, deliver);
@@ -202,7 +203,8 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
   fresh.data = std::move(data);
   fresh.options = std::move(options);
   fresh.prefix_pattern = glob_escape(fresh.options.channel_prefix);
-  fresh.delivery = std::make_unique<bus_delivery>(fresh.data, fresh.options.bus.max_backlog);
+  fresh.delivery = std::make_unique<bus_delivery>(fresh.data, fresh.options.bus.max_backlog,
+                                                  fresh.options.bus.max_backlog_bytes);
   fresh.delivery->adopt(self);
   // Both connections are linked: if one dies, so does the bus, and the supervisor starts a
   // fresh bus with fresh connections.
@@ -317,6 +319,7 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
       [self](std::vector<pubsub_message>& messages) {
         for (auto& message : messages)
           dispatch(self, message);
+        self->state.subscriber.taken(messages.size());
       },
       [self](pubsub_state_atom, bool ready, std::string& error) {
         auto& st = self->state;

@@ -1,5 +1,7 @@
 #include "actors/redis_subscriber.hpp"
 
+#include <atomic>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -20,11 +22,15 @@
 #include <caf/send.hpp>
 
 #include "actors/redis_context.hpp"
+#include "runtime/logging.hpp"
 
 namespace brokedancer {
 
 struct redis_subscriber::wakeup {
   int fd;
+  // Messages the owner has taken (redis_subscriber::taken): with those sent, the intake's
+  // backlog, which the loop keeps under max_in_flight by pausing its reads.
+  std::atomic<uint64_t> taken{0};
 
   wakeup() : fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd < 0)
@@ -56,6 +62,11 @@ using clock = std::chrono::steady_clock;
 constexpr auto ping_interval = std::chrono::seconds(2);
 // How often the mailbox is looked at when nothing pokes (an exit message does not).
 constexpr int idle_poll_ms = 100;
+// Messages handed to the owner and not yet taken, beyond which the loop stops reading the socket.
+// Redis then holds what follows, and past its client-output-buffer-limit for pub/sub drops the
+// connection, which is reconnected: pub/sub may lose messages, this process's memory does not
+// grow without bound.
+constexpr uint64_t max_in_flight = 20000;
 // Names per SUBSCRIBE command when resubscribing many at once.
 constexpr size_t names_per_command = 512;
 
@@ -130,7 +141,15 @@ private:
   }
 
   void serve_once() {
-    pollfd fds[2] = {{conn_.fd(), POLLIN, 0}, {wake_->fd, POLLIN, 0}};
+    bool paused = sent_ - wake_->taken.load() >= max_in_flight;
+    if (paused && !pause_reported_) {
+      pause_reported_ = true;
+      log_.warn("the event bus is behind; reading from Redis pauses until it catches up",
+                {{"in_flight", sent_ - wake_->taken.load()}});
+    }
+    pause_reported_ = paused;
+    pollfd fds[2] = {{conn_.fd(), static_cast<short>(paused ? 0 : POLLIN), 0},
+                     {wake_->fd, POLLIN, 0}};
     auto ready = ::poll(fds, 2, idle_poll_ms);
     if (ready < 0 && errno != EINTR) {
       conn_.fail("poll on the Redis connection failed: " + std::string(std::strerror(errno)));
@@ -191,8 +210,10 @@ private:
     std::vector<pubsub_message> batch;
     for (auto& reply : replies)
       handle(reply, batch);
-    if (!batch.empty())
+    if (!batch.empty()) {
+      sent_ += batch.size();
       self_->send(owner_, std::move(batch));
+    }
     if (intact)
       last_traffic_ = clock::now();
   }
@@ -269,6 +290,9 @@ private:
   std::optional<bool> announced_;
   clock::time_point last_traffic_;
   std::optional<clock::time_point> ping_sent_;
+  uint64_t sent_ = 0; // messages handed to the owner
+  bool pause_reported_ = false;
+  logger log_{"redis"};
 };
 
 void run_subscriber(caf::blocking_actor* self, redis_connection_options options, caf::actor owner,
@@ -291,6 +315,13 @@ redis_subscriber redis_subscriber::spawn(caf::local_actor* owner, redis_connecti
 
 void redis_subscriber::change(pubsub_change request) const {
   caf::anon_send(actor_, std::move(request));
+  wakeup_->poke();
+}
+
+void redis_subscriber::taken(uint64_t count) const {
+  if (!wakeup_)
+    return;
+  wakeup_->taken.fetch_add(count);
   wakeup_->poke();
 }
 

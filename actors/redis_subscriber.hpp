@@ -5,6 +5,9 @@
 // and after a lost connection reconnects (backoff with jitter) and subscribes to all of them
 // again by itself. It reports itself ready only once Redis has confirmed every one of them.
 //
+// Its intake is bounded: past a number of messages handed over and not yet taken (taken()), it
+// stops reading the socket until the owner catches up.
+//
 // hiredis blocks, so this is a detached actor on a thread of its own that waits in poll() on
 // the socket and on an eventfd its owner pokes after each change -- never on a CAF scheduler
 // thread. Like redis_connection's types, these never leave the process.
@@ -66,6 +69,10 @@ public:
 
   // Makes the connection look at its mailbox now (an exit message, for instance).
   void wake() const;
+
+  // The owner has dealt with `count` of the messages it was handed: the connection reads on
+  // while fewer than a bounded number are waiting (its intake is bounded).
+  void taken(uint64_t count) const;
 
   const caf::actor& actor() const {
     return actor_;

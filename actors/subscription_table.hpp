@@ -29,9 +29,16 @@ struct subscription {
   uint64_t delivered = 0;
   uint64_t dropped = 0;
   uint64_t acknowledged = 0; // delivered events known to be processed
+  // The same in bytes (topic and payload): a backlog is bounded in size as well as in number.
+  uint64_t delivered_bytes = 0;
+  uint64_t acknowledged_bytes = 0;
+  uint64_t asked_bytes = 0; // delivered_bytes when the last acknowledgement was asked for
 
   uint64_t backlog() const {
     return delivered - acknowledged;
+  }
+  uint64_t backlog_bytes() const {
+    return delivered_bytes - acknowledged_bytes;
   }
 };
 

@@ -17,6 +17,7 @@
 #include "runtime/control_command.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/host_port.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/operator_auth.hpp"
 #include "runtime/run_command.hpp"
 #include "runtime/runtime.hpp"
@@ -37,7 +38,7 @@ int config_check(const std::string& path) {
   auto env = process_environment();
   try {
     auto config = load_selected_config(path, env);
-    std::cout << config.masked().dump(2) << '\n';
+    std::cout << dump_json(config.masked(), 2) << '\n';
     std::cerr << "config OK: " << config.source;
     if (!config.overrides.empty()) {
       std::cerr << "; environment overrides:";

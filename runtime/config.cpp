@@ -211,8 +211,20 @@ public:
 
   void apply_file(const std::string& text) {
     nlohmann::json root;
+    // A configuration is a few sections deep; a file nested far deeper is a mistake or an
+    // attack on the parser's memory.
+    struct too_deep {};
+    auto depth_limit = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      if (depth > max_config_depth)
+        throw too_deep{};
+      return true;
+    };
     try {
-      root = nlohmann::json::parse(text);
+      root = nlohmann::json::parse(text, depth_limit);
+    } catch (const too_deep&) {
+      fail(source_name_, "$",
+           "is nested more than " + std::to_string(max_config_depth) + " levels deep");
+      return;
     } catch (const nlohmann::json::parse_error& ex) {
       std::string what = ex.what();
       auto detail = what.find("parse error");
@@ -328,6 +340,7 @@ public:
     cfg.bus.backend = e["bus"]["backend"].get<std::string>();
     cfg.bus.channel_prefix = e["bus"]["channel_prefix"].get<std::string>();
     cfg.bus.max_backlog = e["bus"]["max_backlog"].get<size_t>();
+    cfg.bus.max_backlog_bytes = e["bus"]["max_backlog_bytes"].get<size_t>();
     cfg.bus.max_topic_bytes = e["bus"]["max_topic_bytes"].get<size_t>();
     cfg.bus.max_payload_bytes = e["bus"]["max_payload_bytes"].get<size_t>();
     std::string problem;
@@ -584,6 +597,11 @@ private:
       fail("configuration", "$.risk.endpoint",
            "orders go to \"" + risk_endpoint
                + "\", which is not among resilience.endpoints; declare it there");
+    if (endpoints.contains(risk_endpoint) && endpoints[risk_endpoint]["type"] == "http")
+      fail("configuration", "$.risk.endpoint",
+           "orders go to \"" + risk_endpoint
+               + "\", an http endpoint: it takes \"<METHOD> <path>\" calls, not orders; point "
+                 "risk.endpoint at a simulated endpoint (or an exchange adapter)");
     for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
       // Checked after the file and the environment: either may have set either setting.
       if (e["type"] == "http" && e["base_url"].get<std::string>().empty())
@@ -689,9 +707,17 @@ config_source read_config_file(const std::string& path) {
     throw config_error({{path, "$",
                          std::string("cannot be read: ") + std::strerror(errno)
                              + "; check the path given to --config"}});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return {path, text.str()};
+  // Read at most one byte past the limit: a file given by mistake (a log, /dev/zero) is refused
+  // without being read whole.
+  std::string text(max_config_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_config_bytes)
+    throw config_error({{path, "$",
+                         "is larger than " + std::to_string(max_config_bytes / 1024)
+                             + " KiB; a configuration is a few kilobytes: is this the right "
+                               "file?"}});
+  return {path, std::move(text)};
 }
 
 environment process_environment() {

@@ -44,6 +44,10 @@ struct config_source {
   std::string text;
 };
 
+// Limits on a configuration file: its size, and how deep its JSON may nest.
+constexpr size_t max_config_bytes = 1 << 20;
+constexpr int max_config_depth = 16;
+
 config_source embedded_default_config();
 // Throws config_error when the file cannot be read.
 config_source read_config_file(const std::string& path);
@@ -81,6 +85,7 @@ struct runtime_config {
     std::string backend;
     std::string channel_prefix;
     size_t max_backlog = 0;
+    size_t max_backlog_bytes = 0;
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;

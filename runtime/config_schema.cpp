@@ -95,6 +95,17 @@ std::string check_symbol_list(const std::string& value) {
   return {};
 }
 
+// An empty prefix would put this deployment's keys among everyone else's in a shared Redis:
+// a FLUSH-like sweep of "*" or another deployment's keys named like ours.
+std::string check_prefix(const std::string& value) {
+  if (value.empty())
+    return "must not be empty: it keeps this deployment's keys apart in a shared Redis "
+           "(\"brokedancer:\", \"desk-a:\")";
+  if (value.size() > 128 || value.find_first_of(" *?[]\r\n\t") != std::string::npos)
+    return "expected at most 128 characters without spaces or glob characters (* ? [ ])";
+  return {};
+}
+
 std::string check_host(const std::string& value) {
   return valid_host(value) ? std::string{} : "expected a host name or IP address (\"127.0.0.1\")";
 }
@@ -157,8 +168,9 @@ std::vector<setting> build_schema() {
 
       one_of(make("state", "backend", k::string, "memory", "where the state store keeps data"),
              {"memory", "redis"}),
-      make("state", "key_prefix", k::string,
-           "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
+      checked(make("state", "key_prefix", k::string, "brokedancer:",
+                   "prefix of every key in a shared Redis, one per deployment"),
+              check_prefix),
       ranged(make("state", "max_key_bytes", k::integer, 1024, "longest key the store accepts"), 1,
              1 << 20),
       ranged(make("state", "max_value_bytes", k::integer, 4 << 20,
@@ -169,13 +181,18 @@ std::vector<setting> build_schema() {
              10, 600000),
 
       one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
-      make("bus", "channel_prefix", k::string, "brokedancer:events:",
-           "Redis backend: prefix of every channel, one per deployment (pub/sub ignores the "
-           "database number, so this is what keeps deployments apart)"),
+      checked(make("bus", "channel_prefix", k::string, "brokedancer:events:",
+                   "Redis backend: prefix of every channel, one per deployment (pub/sub ignores "
+                   "the database number, so this is what keeps deployments apart)"),
+              check_prefix),
       ranged(make("bus", "max_backlog", k::integer, 10000,
                   "events a subscriber may have outstanding; beyond it events are dropped and "
                   "counted for that subscriber. Keep it above the longest burst of publishes"),
              2, 10000000),
+      ranged(make("bus", "max_backlog_bytes", k::integer, 64 << 20,
+                  "bytes (topics and payloads) a subscriber may have outstanding; beyond it "
+                  "events are dropped and counted, as for max_backlog"),
+             1024, int64_t{1} << 34),
       ranged(make("bus", "max_topic_bytes", k::integer, 256, "longest topic accepted"), 1, 65536),
       ranged(make("bus", "max_payload_bytes", k::integer, 1 << 20,
                   "largest event payload (JSON text) accepted"),

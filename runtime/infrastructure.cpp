@@ -1,5 +1,7 @@
 #include "runtime/infrastructure.hpp"
 
+#include "runtime/json_text.hpp"
+
 #include <caf/actor_cast.hpp>
 
 #include <algorithm>
@@ -76,6 +78,7 @@ child_spec event_bus_child(const runtime_config& config) {
   bus_options options;
   options.node_name = config.runtime.node_name;
   options.max_backlog = config.bus.max_backlog;
+  options.max_backlog_bytes = config.bus.max_backlog_bytes;
   options.max_topic_bytes = config.bus.max_topic_bytes;
   options.max_payload_bytes = config.bus.max_payload_bytes;
   // Subscriptions outlive an incarnation, as the store's data does. Events in flight when the
@@ -303,7 +306,7 @@ std::vector<bot_config> configured_bots(const runtime_config& config) {
     // With "mixed", each symbol gets one bot of each strategy before the next symbol.
     if (!symbols.empty())
       params["symbol"] = symbols[(b.strategy == "mixed" ? i / 2 : i) % symbols.size()];
-    bot.params = params.dump();
+    bot.params = dump_json(params);
     bots.push_back(std::move(bot));
   }
   return bots;

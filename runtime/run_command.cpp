@@ -17,6 +17,7 @@
 
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/secret_masker.hpp"
 
@@ -27,11 +28,24 @@ namespace {
 using json = nlohmann::json;
 using clock = std::chrono::steady_clock;
 
-// What happened during the run, as the bus told it: breaker transitions and level changes.
+// What happened during the run, as the bus told it: breaker transitions and level changes. On a
+// Redis bus anyone who reaches Redis can publish on these topics, so the journal keeps the
+// newest of each, and counts what it let go.
+constexpr size_t journal_capacity = 1000;
+
 struct journal {
   std::mutex mutex;
   json breaker_transitions = json::array();
   json emergency_changes = json::array();
+  uint64_t forgotten = 0;
+
+  void keep(json& list, json entry) {
+    list.push_back(std::move(entry));
+    if (list.size() > journal_capacity) {
+      list.erase(list.begin());
+      ++forgotten;
+    }
+  }
 };
 
 caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journal> log,
@@ -47,9 +61,9 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
           return;
         std::lock_guard<std::mutex> guard{log->mutex};
         if (ev.topic == "breaker.state_changed")
-          log->breaker_transitions.push_back(std::move(body));
+          log->keep(log->breaker_transitions, std::move(body));
         else
-          log->emergency_changes.push_back(std::move(body));
+          log->keep(log->emergency_changes, std::move(body));
       },
   };
 }
@@ -227,6 +241,7 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"orders_failed", risk->orders_failed}};
   summary["breaker_transitions"] = events.breaker_transitions;
   summary["emergency_changes"] = events.emergency_changes;
+  summary["journal_entries_forgotten"] = events.forgotten;
   return summary;
 }
 
@@ -365,6 +380,7 @@ int run_command(const run_command_options& options) {
       std::lock_guard<std::mutex> guard{events->mutex};
       copy.breaker_transitions = events->breaker_transitions;
       copy.emergency_changes = events->emergency_changes;
+      copy.forgotten = events->forgotten;
     }
     summary = gather_summary(*node, result, copy, seconds);
   });
@@ -376,7 +392,7 @@ int run_command(const run_command_options& options) {
   keeper = nullptr;
   node.reset();
   if (options.json)
-    std::cout << summary.dump(2) << '\n';
+    std::cout << dump_json(summary, 2) << '\n';
   else
     print_text(summary, std::cout);
   if (result.reason == stop_reason::escalated)

@@ -189,6 +189,33 @@ TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, a
     REQUIRE(slow_box->events[i - 1].sequence < slow_box->events[i].sequence);
 }
 
+TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded in bytes as well as in events",
+                   "[bus]", memory_bus_backend, redis_bus_backend) {
+  // 10,000 events may wait, but only 64 KiB of them: large events hit the byte bound first.
+  bus_fixture f{with<TestType>(
+      {{"BROKEDANCER_BUS_MAX_BACKLOG", "10000"}, {"BROKEDANCER_BUS_MAX_BACKLOG_BYTES", "65536"}})};
+  auto [fast, fast_box] = f.make_collector();
+  auto slow_box = std::make_shared<inbox>();
+  auto slow =
+      f.sys->spawn<caf::detached>(slow_collector, slow_box, std::chrono::microseconds(5000));
+  auto fast_id = f.subscribe("blobs", fast);
+  f.subscribe("blobs", slow);
+  constexpr int count = 300;
+  auto payload = "\"" + std::string(8000, 'x') + "\"";
+  for (int i = 0; i < count; ++i)
+    REQUIRE(f.publish("blobs", payload));
+  REQUIRE(fast_box->await(count, 30s) == count);
+  auto stats = f.stats();
+  subscription_stats fast_stats, slow_stats;
+  for (const auto& s : stats.subscriptions)
+    (s.id == fast_id ? fast_stats : slow_stats) = s;
+  CHECK(fast_stats.dropped == 0);
+  CHECK(slow_stats.dropped > 0);
+  // Never more than 64 KiB outstanding: at most 8 events of 8 KiB.
+  CHECK(slow_stats.backlog <= 8);
+  CHECK(slow_stats.delivered + slow_stats.dropped == count);
+}
+
 TEMPLATE_TEST_CASE("subscriptions survive a crash and restart of the bus", "[bus]",
                    memory_bus_backend, redis_bus_backend) {
   bus_fixture f{with<TestType>()};

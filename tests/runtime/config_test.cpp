@@ -1,4 +1,7 @@
+#include <cstdio>
 #include <fstream>
+
+#include <unistd.h>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -240,4 +243,49 @@ TEST_CASE("bad endpoint settings are rejected with their path and what was expec
 TEST_CASE("a minimum holds for values from a file as much as from the environment") {
   CHECK_THAT(rejection(file(R"({"redis": {"reconnect_initial_ms": 0}})")),
              Contains("$.redis.reconnect_initial_ms: expected an integer from 1"));
+}
+
+TEST_CASE("a config file past the size limit is refused without being read whole") {
+  char dir[] = "/tmp/brokedancer-config-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  auto path = std::string{dir} + "/huge.json";
+  {
+    std::ofstream out{path};
+    out << "{\"log\": {\"level\": \"info\"}, \"x\": \"" << std::string(max_config_bytes, 'a')
+        << "\"}";
+  }
+  try {
+    read_config_file(path);
+    FAIL("a file over the limit was read");
+  } catch (const config_error& err) {
+    CHECK_THAT(std::string{err.what()}, Contains("larger than 1024 KiB"));
+  }
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
+TEST_CASE("a config nested deeper than the limit is refused") {
+  std::string deep = R"({"log": )";
+  for (int i = 0; i < 100; ++i)
+    deep += "[";
+  for (int i = 0; i < 100; ++i)
+    deep += "]";
+  deep += "}";
+  CHECK_THAT(rejection(file(deep)), Contains("nested more than 16 levels"));
+}
+
+TEST_CASE("an empty Redis key or channel prefix is refused") {
+  CHECK_THAT(rejection(file(R"({"state": {"key_prefix": ""}})")),
+             Contains("$.state.key_prefix: must not be empty"));
+  CHECK_THAT(rejection(embedded_default_config(), {{"BROKEDANCER_BUS_CHANNEL_PREFIX", ""}}),
+             Contains("must not be empty"));
+  CHECK_THAT(rejection(file(R"({"state": {"key_prefix": "a*"}})")), Contains("glob"));
+}
+
+TEST_CASE("a risk endpoint that cannot carry orders is refused") {
+  auto why = rejection(file(R"({"risk": {"endpoint": "rest"},
+    "resilience": {"endpoints": {"exchange": {"type": "simulated"},
+                                 "rest": {"type": "http", "base_url": "http://127.0.0.1:1"}}}})"));
+  CHECK_THAT(why, Contains("$.risk.endpoint"));
+  CHECK_THAT(why, Contains("not orders"));
 }
