@@ -17,6 +17,7 @@
 #include "messages/errors.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/operator_request.hpp"
 #include "runtime/unix_time.hpp"
 
 namespace brokedancer {
@@ -268,31 +269,14 @@ struct operator_api::impl {
   bool read_change(const httplib::Request& req, httplib::Response& res,
                    const operator_identity& who, const std::string& command, std::string& reason,
                    emergency_level& level) {
-    auto refuse = [&](const std::string& why) {
+    change_request request;
+    if (auto why = parse_change_request(req.body, command, request); !why.empty()) {
       audit(who, command, {}, "refused: " + why);
       fail(res, 400, why);
       return false;
-    };
-    auto body = json::parse(req.body, nullptr, false);
-    if (!body.is_object())
-      return refuse("the body must be a JSON object such as {\"reason\": \"...\"}");
-    auto r = body.find("reason");
-    if (r == body.end() || !r->is_string() || r->get_ref<const std::string&>().empty())
-      return refuse("\"reason\" must be a non-empty string: every level change is recorded "
-                    "with its reason");
-    reason = r->get<std::string>();
-    if (reason.size() > max_reason_bytes)
-      return refuse("\"reason\" is at most " + std::to_string(max_reason_bytes) + " bytes");
-    if (!printable_text(reason))
-      return refuse("\"reason\" must be printable UTF-8 on one line");
-    if (command != "resume")
-      return true;
-    level = emergency_level::normal;
-    if (auto l = body.find("level"); l != body.end()) {
-      if (!l->is_string() || !from_string(l->get<std::string>(), level)
-          || (level != emergency_level::normal && level != emergency_level::alert))
-        return refuse("\"level\" must be \"NORMAL\" or \"ALERT\"");
     }
+    reason = std::move(request.reason);
+    level = request.level;
     return true;
   }
 

@@ -1,0 +1,38 @@
+#include "runtime/operator_request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "messages/control.hpp"
+#include "runtime/json_text.hpp"
+
+namespace brokedancer {
+
+std::string parse_change_request(std::string_view body, std::string_view command,
+                                 change_request& out) {
+  auto parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (!parsed.is_object())
+    return "the body must be a JSON object such as {\"reason\": \"...\"}";
+  auto r = parsed.find("reason");
+  if (r == parsed.end() || !r->is_string() || r->get_ref<const std::string&>().empty())
+    return "\"reason\" must be a non-empty string: every level change is recorded with its "
+           "reason";
+  auto reason = r->get<std::string>();
+  if (reason.size() > max_reason_bytes)
+    return "\"reason\" is at most " + std::to_string(max_reason_bytes) + " bytes";
+  if (!printable_text(reason))
+    return "\"reason\" must be printable UTF-8 on one line";
+  auto level = command == "shutdown" ? emergency_level::shutdown : emergency_level::halt;
+  if (command == "resume") {
+    level = emergency_level::normal;
+    if (auto l = parsed.find("level"); l != parsed.end()) {
+      if (!l->is_string() || !from_string(l->get<std::string>(), level)
+          || (level != emergency_level::normal && level != emergency_level::alert))
+        return "\"level\" must be \"NORMAL\" or \"ALERT\"";
+    }
+  }
+  out.reason = std::move(reason);
+  out.level = level;
+  return {};
+}
+
+} // namespace brokedancer
