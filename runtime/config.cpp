@@ -387,6 +387,8 @@ public:
       parse_host_port_list(n["peers"].get<std::string>(), cfg.node.peers, why);
       cfg.node.heartbeat_interval_ms = n["heartbeat_interval_ms"].get<int64_t>();
       cfg.node.connection_timeout_ms = n["connection_timeout_ms"].get<int64_t>();
+      cfg.node.handshake_timeout_ms = n["handshake_timeout_ms"].get<int64_t>();
+      cfg.node.max_peer_connections = n["max_peer_connections"].get<size_t>();
       cfg.node.isolation_halt_after_s = n["isolation_halt_after"].get<double>();
       cfg.node.store_halt_after_s = n["store_halt_after"].get<double>();
       cfg.node.tls_certificate = n["tls_certificate"].get<std::string>();

@@ -118,6 +118,8 @@ struct runtime_config {
     std::vector<host_port> peers;
     int64_t heartbeat_interval_ms = 200;
     int64_t connection_timeout_ms = 1000;
+    int64_t handshake_timeout_ms = 3000;
+    size_t max_peer_connections = 64;
     double isolation_halt_after_s = 0; // without peers; 0: off
     double store_halt_after_s = 0;     // without the shared store; 0: off
     // TLS between nodes: all three paths, or none.

@@ -270,6 +270,14 @@ std::vector<setting> build_schema() {
                   "a peer silent this long is taken as gone, even if its socket is open (a hung "
                   "process); the same on every node, at least 3 heartbeats"),
              100, 600000),
+      ranged(make("node", "handshake_timeout_ms", k::integer, 3000,
+                  "a connection to the peer port that has not authenticated (mutual TLS, then "
+                  "CAF's handshake) within this time is cut"),
+             500, 60000),
+      ranged(make("node", "max_peer_connections", k::integer, 64,
+                  "connections the peer port keeps open; beyond it the newest that have not "
+                  "authenticated yet are cut"),
+             2, 100000),
       make("node", "tls_certificate", k::string, "",
            "PEM certificate (chain) this node shows its peers; with tls_key and tls_ca it turns "
            "on TLS between nodes (CAF's OpenSSL module: TLS 1.2, both sides verified)"),

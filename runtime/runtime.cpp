@@ -27,6 +27,7 @@
 #include "runtime/build_info.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/infrastructure.hpp"
+#include "runtime/listener_guard.hpp"
 #include "runtime/operator_api.hpp"
 #include "runtime/tls_files.hpp"
 
@@ -58,6 +59,7 @@ struct runtime::impl {
   credential_set credentials;
   std::shared_ptr<const node_identity> identity; // with TLS between nodes
   caf::actor cluster_front;                      // what peers reach; published on node.listen
+  std::unique_ptr<listener_guard> guard;         // bounds what strangers on that port cost
   // Stopped before the actor system: its request threads talk to the control actor.
   std::unique_ptr<operator_api> api;
 
@@ -316,9 +318,19 @@ runtime::runtime(runtime_config config, runtime_options extras)
     auto port = publish(caf::actor_cast<cluster_actor>(d.cluster_front),
                         d.config.node.listen->host, d.config.node.listen->port, "peers",
                         "is another node using node.listen?", d.config.node.tls());
-    d.log.info(
-        "listening for peers",
-        {{"host", d.config.node.listen->host}, {"port", port}, {"tls", d.config.node.tls()}});
+    guard_settings limits;
+    limits.handshake_timeout = std::chrono::milliseconds(d.config.node.handshake_timeout_ms);
+    limits.max_connections = d.config.node.max_peer_connections;
+    // Past its handshake a peer heartbeats; CAF drops one silent for connection_timeout, the
+    // guard whatever CAF does not count (a connection that never spoke BASP).
+    limits.idle_timeout = std::chrono::milliseconds(2 * d.config.node.connection_timeout_ms
+                                                    + d.config.node.handshake_timeout_ms);
+    d.guard = std::make_unique<listener_guard>(port, limits);
+    d.log.info("listening for peers", {{"host", d.config.node.listen->host},
+                                       {"port", port},
+                                       {"tls", d.config.node.tls()},
+                                       {"handshake_timeout_ms", limits.handshake_timeout.count()},
+                                       {"max_connections", limits.max_connections}});
   }
   if (d.config.node.clustered()) {
     d.log.info("joining the cluster", {{"peers", to_text(d.config.node.peers)}});
@@ -330,6 +342,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
 runtime::~runtime() {
   auto& d = *impl_;
   d.api.reset();
+  d.guard.reset();
   if (d.cluster_front)
     close_front_door(d.cluster_front);
   d.cluster_front = nullptr;

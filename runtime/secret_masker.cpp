@@ -130,10 +130,24 @@ void secret_masker::apply(std::string& text) const {
   mask_key_values(text);
 }
 
+// An operator token (bd1_ and 64 hex digits, runtime/operator_auth.hpp) wherever it appears:
+// the node never holds one, but an operator may paste one where it does not belong.
+static void mask_operator_tokens(std::string& text) {
+  constexpr std::string_view prefix = "bd1_";
+  for (auto at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    auto end = at + prefix.size();
+    while (end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end])))
+      ++end;
+    if (end - at - prefix.size() >= 32)
+      text.replace(at + prefix.size(), end - at - prefix.size(), secret_masker::mask);
+  }
+}
+
 void secret_masker::apply_known_and_urls(std::string& text) const {
   for (const auto& secret : *snapshot())
     replace_all(text, secret, mask);
   mask_url_credentials(text);
+  mask_operator_tokens(text);
 }
 
 std::string secret_masker::masked(std::string_view text) const {

@@ -1,12 +1,16 @@
 // cluster-halt: three runtimes joined over CAF's network layer on 127.0.0.1, 1,000 bots each.
 // From an operator's HALT on the first node until every one of the 3,000 bots has received it
 // (each acknowledges as it does): p50/p99 over rounds, alternating HALT and resume. Beside it,
-// in the same run, the same rounds on one runtime of 1,000 bots that is not part of a cluster.
+// in the same run, the same rounds on one runtime of 1,000 bots that is not part of a cluster,
+// and on one whose Redis state store sleeps (DEBUG SLEEP 1) through every HALT: the kill switch
+// does not wait for its store.
 // The runtimes share this process (and its two cores); their traffic goes over loopback TCP.
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -161,6 +165,26 @@ void measure(node_set& set, samples& out, const std::string& prefix) {
   out[prefix + "_p99_ms"] = percentile(halts, 99);
 }
 
+// As measure(), but every HALT is raised while the node's Redis sleeps for a second.
+void measure_with_store_asleep(node_set& set, const testing::redis_server& redis, samples& out,
+                               const std::string& prefix) {
+  auto sleep_command =
+      "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 1 2>&1 | grep -q '^OK$'";
+  std::vector<double> halts;
+  for (int i = 0; i < rounds; ++i) {
+    auto asleep = std::async(std::launch::async,
+                             [&] { return std::system(sleep_command.c_str()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    halts.push_back(change_everywhere(set, emergency_level::halt));
+    if (asleep.get() != 0)
+      throw std::runtime_error("cluster-halt: redis-server refused DEBUG SLEEP");
+    // A resume is persisted before it is in force: after the store woke.
+    change_everywhere(set, emergency_level::normal);
+  }
+  out[prefix + "_p50_ms"] = percentile(halts, 50);
+  out[prefix + "_p99_ms"] = percentile(halts, 99);
+}
+
 samples run_once(const run_context& context) {
   samples out;
   {
@@ -187,6 +211,16 @@ samples run_once(const run_context& context) {
   single.bots = bots_per_node;
   await_ready(single, false);
   measure(single, out, "single_1000");
+  {
+    testing::redis_server redis{testing::redis_server::persistence::none};
+    node_set asleep;
+    asleep.nodes.push_back(make_node(
+        context, asleep.reports,
+        {{"BROKEDANCER_STATE_BACKEND", "redis"}, {"BROKEDANCER_REDIS_URL", redis.url()}}));
+    asleep.bots = bots_per_node;
+    await_ready(asleep, false);
+    measure_with_store_asleep(asleep, redis, out, "redis_asleep_1000");
+  }
   return out;
 }
 
@@ -199,6 +233,10 @@ const bool registered = register_scenario({
          "single_1000_p50_ms"},
         {"cluster_3x1000_p99_ms", "ms", "99th percentile", false, "single_1000_p99_ms"},
         {"single_1000_p50_ms", "ms", "the same on one runtime, 1,000 bots, no cluster", false, ""},
+        {"redis_asleep_1000_p50_ms", "ms",
+         "HALT on one runtime of 1,000 bots while its Redis store sleeps (DEBUG SLEEP 1)", false,
+         "single_1000_p50_ms"},
+        {"redis_asleep_1000_p99_ms", "ms", "99th percentile", false, "single_1000_p99_ms"},
         {"single_1000_p99_ms", "ms", "99th percentile", false, ""},
     },
     run_once,

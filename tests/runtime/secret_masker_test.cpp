@@ -53,3 +53,11 @@ TEST_CASE("JSON fields with secret-looking keys are hidden whole") {
   CHECK(fields["token_present"] == true);
   CHECK(fields["secret"] == "");
 }
+
+TEST_CASE("an operator token is masked wherever it appears") {
+  brokedancer::secret_masker masker;
+  auto token = "bd1_" + std::string(64, 'a');
+  auto text = masker.masked("pasted " + token + " by mistake");
+  CHECK(text == "pasted bd1_*** by mistake");
+  CHECK(masker.masked("bd1_short stays") == "bd1_short stays");
+}

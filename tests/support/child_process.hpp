@@ -42,6 +42,10 @@ public:
   // (then it is killed). A child killed by a signal gives 128 + the signal number.
   std::optional<int> wait(std::chrono::milliseconds timeout);
 
+  pid_t pid() const {
+    return pid_;
+  }
+
 private:
   pid_t pid_ = -1;
   int input_ = -1;
