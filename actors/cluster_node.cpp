@@ -259,8 +259,10 @@ void adopt_configured_slot(self_pointer self, const std::string& name) {
   });
   if (joined == members.end() || joined->info.address.empty())
     return;
+  // The address is the peer's own word: a slot that has known another name keeps it.
   auto slot = std::find_if(members.begin(), members.end(), [&](const member& m) {
-    return !m.configured.empty() && !m.connected && m.configured == joined->info.address;
+    return !m.configured.empty() && !m.connected && m.configured == joined->info.address
+           && (m.info.name.empty() || m.info.name == name);
   });
   if (slot == members.end())
     return;
@@ -272,9 +274,8 @@ void adopt_configured_slot(self_pointer self, const std::string& name) {
   slot->address = address;
   slot->reconnects = reconnects;
   slot->awaiting_welcome_since = {};
-  members.erase(std::find_if(members.begin(), members.end(), [&](const member& m) {
-    return m.configured.empty() && m.info.name == name;
-  }));
+  // By position: the moved-from entry no longer has its name.
+  members.erase(joined);
 }
 
 // Joins a peer of node.peers: a connection through the middleman (without blocking a scheduler

@@ -11,7 +11,6 @@
 #include <caf/monitorable_actor.hpp>
 #include <caf/system_messages.hpp>
 
-#include "messages/errors.hpp"
 #include "runtime/logging.hpp"
 
 namespace brokedancer {
@@ -20,19 +19,19 @@ namespace {
 
 class front_door final : public caf::monitorable_actor {
 public:
-  front_door(std::string name, std::set<std::string> interface)
+  front_door(std::string name, std::set<std::string> interface, front_door_rule accepts)
     : caf::monitorable_actor(
         caf::actor_config{}.add_flag(caf::abstract_channel::is_actor_dot_decorator_flag)),
       name_(std::move(name)),
       interface_(std::move(interface)),
+      accepts_(std::move(accepts)),
       log_("front_door") {}
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* context) override {
-    const auto& content = what->content();
-    if (is_system_message(content)) {
+    // One-way messages the rule names, nothing else: no answer goes back either, so a prober
+    // learns nothing and a forged response id reaches no one.
+    if (what->mid.is_request() || what->mid.is_response() || !accepts_(what->content())) {
       dropped(*what);
-      // A request still gets an answer, so that the asker does not wait for its timeout.
-      bounce(what, make_error(errc::invalid_argument, "system messages are not accepted here"));
       return;
     }
     caf::strong_actor_ptr target;
@@ -40,11 +39,8 @@ public:
       std::lock_guard<std::mutex> guard{mutex_};
       target = target_;
     }
-    if (!target) {
-      bounce(what, make_error(errc::subsystem_unavailable, name_ + " is not running"));
-      return;
-    }
-    target->enqueue(std::move(what), context);
+    if (target)
+      target->enqueue(std::move(what), context);
   }
 
   std::set<std::string> message_types() const override {
@@ -75,22 +71,13 @@ protected:
   }
 
 private:
-  static bool is_system_message(const caf::type_erased_tuple& content) {
-    if (content.match_elements<caf::exit_msg>() || content.match_elements<caf::down_msg>())
-      return true;
-    // sys_atom requests (the actor's info), and link/unlink requests in whatever shape.
-    return !content.empty()
-           && (content.match_element<caf::sys_atom>(0) || content.match_element<caf::link_atom>(0)
-               || content.match_element<caf::unlink_atom>(0));
-  }
-
   void dropped(const caf::mailbox_element& what) {
     auto count = ++dropped_;
     // The first few in full, then one in a thousand: a flood must not flood the log.
     if (count > 10 && count % 1000 != 0)
       return;
     std::string from = what.sender ? caf::to_string(what.sender->node()) : std::string{"?"};
-    log_.warn("a system message to a published actor was dropped",
+    log_.warn("a message a published actor does not take from outside was dropped",
               {{"front", name_},
                {"message", caf::to_string(what.content()).substr(0, 200)},
                {"from_node", from},
@@ -99,6 +86,7 @@ private:
 
   std::string name_;
   std::set<std::string> interface_;
+  front_door_rule accepts_;
   logger log_;
   std::mutex mutex_;
   caf::strong_actor_ptr target_;
@@ -113,9 +101,10 @@ front_door* door_of(const caf::actor& front) {
 } // namespace
 
 caf::actor make_front_door(caf::actor_system& sys, std::string name,
-                           std::set<std::string> interface) {
+                           std::set<std::string> interface, front_door_rule accepts) {
   return caf::make_actor<front_door, caf::actor>(sys.next_actor_id(), sys.node(), &sys,
-                                                 std::move(name), std::move(interface));
+                                                 std::move(name), std::move(interface),
+                                                 std::move(accepts));
 }
 
 void bind_front_door(const caf::actor& front, const caf::actor& target) {

@@ -1,5 +1,6 @@
 #include "actors/node_control.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 
@@ -31,6 +32,9 @@ using control_impl = node_control_actor::extend<caf::reacts_to<recheck_atom>>;
 struct control_state {
   node_control_services services;
   std::deque<audit_entry> audit;
+  // Requests without a proven credential, kept apart (and not persisted) so that a flood of
+  // them never pushes an operator's actions out of the trail.
+  std::deque<audit_entry> unauthenticated;
   // A write of the trail is in flight; another change waits for it and is written after.
   bool audit_writing = false;
   bool audit_dirty = false;
@@ -143,6 +147,12 @@ void record(self_pointer self, audit_entry entry) {
                 {"command", entry.command},
                 {"reason", entry.reason},
                 {"outcome", entry.outcome}});
+  if (entry.credential == "-") {
+    st.unauthenticated.push_back(std::move(entry));
+    while (st.unauthenticated.size() > audit_in_status)
+      st.unauthenticated.pop_front();
+    return;
+  }
   st.audit.push_back(std::move(entry));
   while (st.audit.size() > audit_capacity)
     st.audit.pop_front();
@@ -220,8 +230,13 @@ caf::result<node_status> status(self_pointer self) {
   auto status = std::make_shared<node_status>();
   status->node = st.services.node_name;
   status->clustered = st.services.clustered;
-  auto first = st.audit.size() > audit_in_status ? st.audit.size() - audit_in_status : 0;
-  status->audit.assign(st.audit.begin() + static_cast<std::ptrdiff_t>(first), st.audit.end());
+  // The newest entries of both, in time order.
+  std::vector<audit_entry> recent(st.audit.begin(), st.audit.end());
+  recent.insert(recent.end(), st.unauthenticated.begin(), st.unauthenticated.end());
+  std::stable_sort(recent.begin(), recent.end(),
+                   [](const audit_entry& a, const audit_entry& b) { return a.at_us < b.at_us; });
+  auto first = recent.size() > audit_in_status ? recent.size() - audit_in_status : 0;
+  status->audit.assign(recent.begin() + static_cast<std::ptrdiff_t>(first), recent.end());
   // Four questions in flight; the answer goes out when the last one is back.
   auto left = std::make_shared<int>(4);
   auto one_done = [rp, status, left]() mutable {
@@ -337,7 +352,7 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
   auto command = std::string{action == operator_action::lower ? "resume"
                              : level == emergency_level::shutdown ? "shutdown"
                                                                    : "halt"};
-  auto entry = entry_for(who, command, printable_text(reason) ? reason : std::string{"?"});
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
   if (!permits(who.role, action)) {
     entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
     record(self, entry);

@@ -62,10 +62,10 @@ using clock = std::chrono::steady_clock;
 constexpr auto ping_interval = std::chrono::seconds(2);
 // How often the mailbox is looked at when nothing pokes (an exit message does not).
 constexpr int idle_poll_ms = 100;
-// Messages handed to the owner and not yet taken, beyond which the loop stops reading the socket.
-// Redis then holds what follows, and past its client-output-buffer-limit for pub/sub drops the
-// connection, which is reconnected: pub/sub may lose messages, this process's memory does not
-// grow without bound.
+// Messages handed to the owner and not yet taken, beyond which the loop stops reading the socket
+// (and does not take the quiet for a dead connection). Redis then holds what follows, and past
+// its client-output-buffer-limit for pub/sub drops the connection, which is reconnected once the
+// owner caught up: pub/sub may lose messages, this process's memory does not grow without bound.
 constexpr uint64_t max_in_flight = 20000;
 // Names per SUBSCRIBE command when resubscribing many at once.
 constexpr size_t names_per_command = 512;
@@ -165,6 +165,11 @@ private:
       return;
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
       read_replies();
+    // Paused, the replies (a PONG too) wait unread in the socket: the pause is not silence.
+    if (paused) {
+      last_traffic_ = clock::now();
+      ping_sent_.reset();
+    }
     check_health();
     if (!conn_.connected())
       announce(false);

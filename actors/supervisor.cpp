@@ -34,6 +34,9 @@ caf::behavior stable_handle(caf::stateful_actor<stable_handle_state>* self, std:
                             caf::actor_addr supervisor) {
   self->state.child_name = std::move(child_name);
   self->state.supervisor = std::move(supervisor);
+  // A bare error message would make a scheduled actor without an error handler quit, and a
+  // stable handle is never restarted: it takes none.
+  self->set_error_handler([](caf::error&) {});
   self->set_default_handler([self](caf::scheduled_actor*,
                                    caf::message_view& view) -> caf::result<caf::message> {
     auto& target = self->state.target;

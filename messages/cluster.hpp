@@ -95,4 +95,14 @@ using cluster_actor = caf::typed_actor<
     // This node's own level changes, as a listener registered with the controller.
     caf::reacts_to<level_change>, caf::replies_to<status_atom>::with<cluster_status>>;
 
+// What a peer may send a node's cluster actor: hello, welcome, refused and gossip, as one-way
+// messages. The rest of the interface is for the node itself (its level, its status).
+template <class Content>
+bool from_peer(const Content& content) {
+  return content.template match_elements<hello_atom, node_info, peer_proof>()
+         || content.template match_elements<welcome_atom, node_info, peer_proof>()
+         || content.template match_elements<refused_atom, std::string>()
+         || content.template match_elements<gossip_atom, node_info>();
+}
+
 } // namespace brokedancer

@@ -51,7 +51,8 @@ typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
            x.command, x.reason, x.outcome);
 }
 
-// Reasons travel to every bot, into the store and the log: a sentence, not a document.
+// Reasons travel to every bot, into the store and the log: a sentence, not a document (the same
+// bound as runtime/json_text.hpp's reason_problem).
 constexpr size_t max_reason_bytes = 1024;
 
 struct node_status {
@@ -90,7 +91,7 @@ using node_control_actor = caf::typed_actor<
     caf::replies_to<resume_atom, emergency_level, std::string, operator_identity>::with<
         control_reply>,
     // An action the operator API refused before it reached the node (no credential, wrong
-    // role, bad input), or a status read: recorded in the audit trail.
+    // role, bad input): recorded in the audit trail. Status reads that succeed are not.
     caf::reacts_to<audit_atom, audit_entry>>;
 
 } // namespace brokedancer

@@ -67,7 +67,7 @@ typename Inspector::result_type inspect(Inspector& f, order_result& x) {
 
 // Whether an exchange's answer describes a fill the book can take: every number finite, a
 // positive quantity no larger than ordered, a positive price, and a fee no larger than the
-// notional. The exchange's word is outside input: a price of 1e400 parses as infinity, and once
+// notional. The exchange's word is outside input: a fill whose notional is not finite once
 // made equity NaN, which switched every loss limit off.
 bool sane_fill(double ordered_quantity, double filled_quantity, double fill_price, double fee);
 

@@ -231,6 +231,14 @@ public:
       fail(source_name_, "$",
            "is not valid JSON: " + what.substr(detail == std::string::npos ? 0 : detail));
       return;
+    } catch (const nlohmann::json::exception& ex) {
+      // A number no double holds (1e400) is out_of_range, not a parse error (found by fuzzing).
+      std::string what = ex.what();
+      auto detail = what.find("] ");
+      fail(source_name_, "$",
+           "is not usable JSON: "
+               + what.substr(detail == std::string::npos ? 0 : detail + 2));
+      return;
     }
     if (!root.is_object()) {
       fail(source_name_, "$", "expected an object of sections, found " + describe(root));
@@ -568,8 +576,7 @@ private:
            "--name NAME --role risk --file FILE` and set node.credentials_file = FILE (or "
            "BROKEDANCER_NODE_CREDENTIALS), or set node.control_port = 0");
     auto host = text("control_host");
-    bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-    if (!loopback && text("control_tls_certificate").empty() && !plaintext_ok)
+    if (!is_loopback(host) && text("control_tls_certificate").empty() && !plaintext_ok)
       fail("configuration", "$.node.control_host",
            "an operator API off loopback (\"" + host
                + "\") needs HTTPS: set node.control_tls_certificate and node.control_tls_key, "

@@ -146,11 +146,16 @@ int control_command(const control_command_options& options) {
                 << " needs --reason TEXT: every level change is recorded with its reason\n";
       return exit_code::usage;
     }
-    if (options.reason.size() > max_reason_bytes || !printable_text(options.reason)) {
-      std::cerr << "brokedancer: --reason must be printable UTF-8 on one line, at most "
-                << max_reason_bytes << " bytes\n";
+    if (auto problem = reason_problem(options.reason); !problem.empty()) {
+      std::cerr << "brokedancer: --reason: " << problem << '\n';
       return exit_code::input_invalid;
     }
+  }
+  if (!https && !is_loopback(address.host)) {
+    std::cerr << "brokedancer: the token would cross the network in the clear: use "
+                 "https://"
+              << node << " (with --ca-file) for a node that is not on this host\n";
+    return exit_code::usage;
   }
   auto token = read_token(options);
   if (token.empty())
@@ -167,8 +172,9 @@ int control_command(const control_command_options& options) {
     client.enable_server_certificate_verification(true);
   }
   client.set_connection_timeout(5, 0);
-  // A change returns once every bot has acknowledged it, which the node bounds at 60 s.
-  client.set_read_timeout(75, 0);
+  // A change returns once every bot has acknowledged it, which the node bounds (the API at
+  // 100 s, runtime/operator_api.cpp): longer here, so that its answer always comes first.
+  client.set_read_timeout(110, 0);
   client.set_write_timeout(5, 0);
   httplib::Headers headers{{"Authorization", "Bearer " + token}};
   auto send = [&] {

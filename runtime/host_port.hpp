@@ -16,6 +16,9 @@ bool valid_node_name(const std::string& name);
 
 // A host name or an IP address (IPv6 too): at most 253 letters, digits, '-', '.' or ':'.
 bool valid_host(const std::string& host);
+// True for an address of this host only: "localhost", an IPv4 address in 127.0.0.0/8, "::1".
+// A host name that merely starts with "127." is not one.
+bool is_loopback(const std::string& host);
 
 struct host_port {
   std::string host;

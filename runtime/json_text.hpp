@@ -20,8 +20,16 @@ inline std::string dump_json(const nlohmann::json& value, int indent = -1) {
 // U+10FFFF).
 bool valid_utf8(std::string_view text);
 
-// True when `text` is valid UTF-8 without control characters other than tab: a reason or a
-// name a person wrote, safe to show on one line of a log or a terminal.
+// True when `text` is valid UTF-8 without control characters other than tab (C0, DEL, C1), line
+// or paragraph separators, or bidirectional controls: a reason or a name a person wrote, safe to
+// show on one line of a log or a terminal.
 bool printable_text(std::string_view text);
+
+// Reasons travel to every bot, into the store and the log: a sentence, not a document.
+constexpr size_t max_reason_text_bytes = 1024;
+
+// Why `reason` cannot be an operator's reason for a level change, or empty when it can: not
+// empty, at most max_reason_text_bytes, printable_text, and no operator token in it.
+std::string reason_problem(std::string_view reason);
 
 } // namespace brokedancer

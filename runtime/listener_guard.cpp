@@ -28,19 +28,25 @@ std::vector<uint64_t> connection_rules::review(const std::vector<connection_samp
   std::vector<std::pair<clock::time_point, uint64_t>> in_handshake;
   for (const auto& c : open) {
     auto found = known_.find(c.id);
-    seen s = found != known_.end() ? found->second : seen{now, now, 0};
-    if (c.bytes_received > s.bytes) {
-      s.bytes = c.bytes_received;
-      s.last_growth = now;
-    }
+    seen s = found != known_.end() ? found->second
+                                   : seen{now, now, c.bytes_received, c.bytes_received};
+    s.bytes = std::max(s.bytes, c.bytes_received);
     bool handshaking = s.bytes < settings_.handshake_bytes;
     if (handshaking && now - s.first >= settings_.handshake_timeout) {
       cut.push_back(c.id);
       continue;
     }
-    if (!handshaking && now - s.last_growth >= settings_.idle_timeout) {
-      cut.push_back(c.id);
-      continue;
+    if (handshaking) {
+      // The idle windows begin once the handshake is through.
+      s.window_start = now;
+      s.window_bytes = s.bytes;
+    } else if (now - s.window_start >= settings_.idle_timeout) {
+      if (s.bytes - s.window_bytes < settings_.idle_bytes) {
+        cut.push_back(c.id);
+        continue;
+      }
+      s.window_start = now;
+      s.window_bytes = s.bytes;
     }
     if (handshaking)
       in_handshake.emplace_back(s.first, c.id);

@@ -7,8 +7,11 @@
 // then sees as a closed connection):
 //
 // - a connection that has not received `handshake_bytes` within `handshake_timeout`: a peer's
-//   mutual-TLS handshake, BASP handshake and heartbeats are well past that by then;
-// - a connection that received nothing for `idle_timeout` once past that: peers heartbeat;
+//   mutual-TLS handshake (or, in plaintext, CAF's handshake) and heartbeats are past that by
+//   then;
+// - a connection that received less than `idle_bytes` in any `idle_timeout` once past that:
+//   peers heartbeat (a window is at least six heartbeats of some 60 bytes each), while a
+//   stranger trickling a byte now and then into a TLS record that never ends does not;
 // - the newest connections still within their handshake, while more than `max_connections` are
 //   open.
 //
@@ -27,6 +30,7 @@ struct guard_settings {
   std::chrono::milliseconds handshake_timeout{3000};
   uint64_t handshake_bytes = 1024;
   std::chrono::milliseconds idle_timeout{5000};
+  uint64_t idle_bytes = 256;
   size_t max_connections = 64;
 };
 
@@ -50,7 +54,8 @@ public:
 private:
   struct seen {
     clock::time_point first;
-    clock::time_point last_growth;
+    clock::time_point window_start; // of the current idle window
+    uint64_t window_bytes = 0;      // received when it began
     uint64_t bytes = 0;
   };
 

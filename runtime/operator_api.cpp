@@ -29,8 +29,11 @@ using json = nlohmann::json;
 constexpr size_t max_request_bytes = 64 * 1024;
 constexpr size_t max_token_bytes = 256;
 constexpr auto status_timeout = std::chrono::seconds(10);
-// A change returns once every bot has acknowledged it, which the node bounds at 60 s.
-constexpr auto change_timeout = std::chrono::seconds(75);
+// A change returns once it is in force and every bot has acknowledged it. The control actor
+// bounds that: up to 15 s for the persisted level to be read, 15 s for the controller, 60 s for
+// the acknowledgements and 5 s for the count -- 95 s; a little more here, so that the node's own
+// answer always comes first.
+constexpr auto change_timeout = std::chrono::seconds(100);
 
 // httplib's own pool queues every accepted connection without bound. This one holds at most
 // `capacity` waiting connections; past that, enqueue blocks the accepting thread, so a flood
@@ -216,21 +219,21 @@ struct operator_api::impl {
     operator_identity who;
     who.address = req.remote_addr;
     auto now = auth_throttle::clock::now();
-    {
-      std::lock_guard<std::mutex> guard{throttle_mutex};
-      if (auto wait = throttle.refused_for(who.address, now)) {
-        res.set_header("Retry-After", std::to_string(wait->count()));
-        fail(res, 429,
-             "too many failed attempts from " + who.address + "; try again in "
-                 + std::to_string(wait->count()) + " s");
-        return std::nullopt;
-      }
-    }
+    // The credential first: a valid one is never refused, however many failures came from the
+    // same address (on loopback every local process shares one). Failures only are throttled,
+    // to bound what they cost (a digest, a log line, an audit entry).
     auto token = bearer_token(req);
     auto credential = token.empty() ? std::nullopt : options.credentials.authenticate(token);
     if (!credential) {
       {
         std::lock_guard<std::mutex> guard{throttle_mutex};
+        if (auto wait = throttle.refused_for(who.address, now)) {
+          res.set_header("Retry-After", std::to_string(wait->count()));
+          fail(res, 429,
+               "too many failed attempts from " + who.address + "; try again in "
+                   + std::to_string(wait->count()) + " s");
+          return std::nullopt;
+        }
         throttle.failed(who.address, now);
       }
       audit(who, command, {}, token.empty() ? "unauthenticated: no credential"
@@ -363,9 +366,11 @@ operator_api::operator_api(caf::actor_system& sys, node_control_actor control,
   auto queued = d.options.queued_connections;
   d.server->new_task_queue = [threads, queued] { return new bounded_pool(threads, queued); };
   d.server->set_payload_max_length(max_request_bytes);
-  d.server->set_read_timeout(5, 0);
+  d.server->set_read_timeout(2, 0);
   d.server->set_write_timeout(5, 0);
-  d.server->set_keep_alive_timeout(2);
+  // An idle connection waits this long for its (next) request: what a stranger who sends
+  // nothing costs a worker.
+  d.server->set_keep_alive_timeout(1);
   d.server->set_keep_alive_max_count(20);
   d.route();
   bool bound = false;

@@ -38,7 +38,7 @@ struct operator_api_options {
   // Both or neither: HTTPS with this certificate chain and key.
   std::string tls_certificate;
   std::string tls_key;
-  size_t threads = 8;
+  size_t threads = 16;
   size_t queued_connections = 64;
 };
 

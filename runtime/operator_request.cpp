@@ -17,10 +17,8 @@ std::string parse_change_request(std::string_view body, std::string_view command
     return "\"reason\" must be a non-empty string: every level change is recorded with its "
            "reason";
   auto reason = r->get<std::string>();
-  if (reason.size() > max_reason_bytes)
-    return "\"reason\" is at most " + std::to_string(max_reason_bytes) + " bytes";
-  if (!printable_text(reason))
-    return "\"reason\" must be printable UTF-8 on one line";
+  if (auto why = reason_problem(reason); !why.empty())
+    return "\"reason\": " + why;
   auto level = command == "shutdown" ? emergency_level::shutdown : emergency_level::halt;
   if (command == "resume") {
     level = emergency_level::normal;

@@ -15,10 +15,12 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
+#include <caf/type_erased_tuple.hpp>
 
 #include "actors/front_door.hpp"
 #include "actors/supervisor.hpp"
 #include "examples/strategies/sample_strategies.hpp"
+#include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
@@ -75,6 +77,27 @@ struct runtime::impl {
   std::function<void(const run_result&)> before_stop_fn;
 
   explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
+
+  // Stops everything, in the one order that is safe: what talks to actors from threads of its
+  // own (the API, the guard), the front door, the tree, and last the actor system -- while the
+  // mutex the supervisor's exit functor takes is still alive (impl's members go in reverse
+  // order, the mutex before the system).
+  void tear_down() {
+    api.reset();
+    guard.reset();
+    if (cluster_front)
+      close_front_door(cluster_front);
+    cluster_front = nullptr;
+    if (tree.supervisor)
+      caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+    {
+      // on_intensity_exceeded reads the tree from the supervisor's thread.
+      std::lock_guard<std::mutex> lock{mutex};
+      tree = {};
+    }
+    // ~actor_system waits for every actor; nothing of ours holds one past this point.
+    system.reset();
+  }
 };
 
 namespace {
@@ -204,7 +227,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
   for (auto& child : extras.extra_children)
     children.push_back(std::move(child));
   if (d.config.node.clustered()) {
-    d.cluster_front = make_front_door(*d.system, "cluster", d.system->message_types<cluster_actor>());
+    d.cluster_front =
+        make_front_door(*d.system, "cluster", d.system->message_types<cluster_actor>(),
+                        [](const caf::type_erased_tuple& content) { return from_peer(content); });
     children.push_back(cluster_child(d.config, d.cluster_front, d.identity));
   } else if (d.config.state.backend == "redis" && d.config.node.store_halt_after_s > 0) {
     // A node on its own still has a dead man's switch for its shared store; the cluster actor
@@ -268,17 +293,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
                     : d.system->middleman().publish(child, port_wanted, host.c_str(), true);
     if (!port) {
       auto why = d.system->render(port.error());
-      caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
-      {
-        std::lock_guard<std::mutex> guard{d.mutex};
-        d.tree = {};
-      }
-      if (d.cluster_front)
-        close_front_door(d.cluster_front);
-      d.cluster_front = nullptr;
-      // Stopped here, while the mutex the supervisor's exit functor takes is still alive
-      // (impl's members go in reverse order, the mutex before the system).
-      d.system.reset();
+      d.tear_down();
       throw std::runtime_error("cannot listen for " + what + " on " + host + ":"
                                + std::to_string(port_wanted) + ": " + why + " (" + hint + ")");
     }
@@ -297,15 +312,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
           *d.system, caf::actor_cast<node_control_actor>(d.tree.children.at("control")),
           std::move(api));
     } catch (const std::exception& e) {
-      caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
-      {
-        std::lock_guard<std::mutex> guard{d.mutex};
-        d.tree = {};
-      }
-      if (d.cluster_front)
-        close_front_door(d.cluster_front);
-      d.cluster_front = nullptr;
-      d.system.reset();
+      d.tear_down();
       throw std::runtime_error(e.what());
     }
     d.log.info("operator API listening",
@@ -321,6 +328,10 @@ runtime::runtime(runtime_config config, runtime_options extras)
     guard_settings limits;
     limits.handshake_timeout = std::chrono::milliseconds(d.config.node.handshake_timeout_ms);
     limits.max_connections = d.config.node.max_peer_connections;
+    // What a peer has sent by the deadline: a mutual-TLS handshake alone is some 900 bytes
+    // (hello, certificate, its signature), CAF's own handshake and first heartbeats follow; in
+    // plaintext, CAF's handshake and heartbeats of 32 bytes.
+    limits.handshake_bytes = d.config.node.tls() ? 512 : 64;
     // Past its handshake a peer heartbeats; CAF drops one silent for connection_timeout, the
     // guard whatever CAF does not count (a connection that never spoke BASP).
     limits.idle_timeout = std::chrono::milliseconds(2 * d.config.node.connection_timeout_ms
@@ -341,20 +352,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
 
 runtime::~runtime() {
   auto& d = *impl_;
-  d.api.reset();
-  d.guard.reset();
-  if (d.cluster_front)
-    close_front_door(d.cluster_front);
-  d.cluster_front = nullptr;
-  if (d.tree.supervisor)
-    caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
-  {
-    // on_intensity_exceeded reads the tree from the supervisor's thread.
-    std::lock_guard<std::mutex> guard{d.mutex};
-    d.tree = {};
-  }
-  // ~actor_system waits for every actor; nothing of ours holds one past this point.
-  d.system.reset();
+  d.tear_down();
   d.log.info("runtime stopped");
   d.log.flush();
 }

@@ -36,7 +36,7 @@ using clock = std::chrono::steady_clock;
 
 constexpr int requests = 100;
 // Below the peer port's connection limit (64), and within what the operator API's workers and
-// queue hold (8 + 64), so that every connection is accepted and its cost counted.
+// queue hold (16 + 64), so that every connection is accepted and its cost counted.
 constexpr int idle_connections = 50;
 
 // A temporary directory with a cluster authority, the certificate of node "bench", and one
@@ -227,7 +227,7 @@ const bool unauthenticated_registered = register_scenario({
         {"peer_port_closed_after_ms", "ms", "until the node cut all 50 (handshake timeout 3 s)",
          false, ""},
         {"api_kb_per_connection", "KiB", "operator API: memory per connection", false, ""},
-        {"api_closed_after_ms", "ms", "until the API closed all 50 (read timeout 5 s)", false,
+        {"api_closed_after_ms", "ms", "until the API closed all 50 (1 s for a request, 16 workers)", false,
          ""},
         {"node_resident_mb", "MiB", "the node at rest, 2 bots", false, ""},
     },

@@ -58,8 +58,7 @@ TEST_CASE("a fill with a number that is not finite, or out of proportion, is not
   CHECK_FALSE(sane_fill(1, 1, 0, 0));        // no price
   CHECK_FALSE(sane_fill(1, 1, 100, 500));    // a fee above the notional
   CHECK_FALSE(sane_fill(1e300, 1e300, 1e300, 0)); // a notional that overflows
-  // What an exchange's JSON can carry: 1e400 reads as infinity.
-  auto body = nlohmann::json::parse(R"({"fill_price": 1e400})", nullptr, false);
-  if (!body.is_discarded() && body["fill_price"].is_number())
-    CHECK_FALSE(sane_fill(1, 1, body["fill_price"].get<double>(), 0));
+  // nlohmann refuses a number JSON cannot hold as a double (1e400: "number overflow"), so an
+  // answer carrying one is not JSON at all to the risk monitor.
+  CHECK(nlohmann::json::parse(R"({"fill_price": 1e400})", nullptr, false).is_discarded());
 }

@@ -383,7 +383,12 @@ TEST_CASE("a forged exit message to the cluster port leaves the node trading, an
   });
   CHECK(after["bots"]["running"] == 3);
   CHECK(after["level"] == "NORMAL");
-  // The front door still takes a peer's hello after the forged exit.
+  // Nor does a bare error message (a scheduled actor without an error handler quits on one),
+  // and a request the published actor would have to answer gets nothing.
+  auto forged = intruder({"error", host_of(node.listen), port_of(node.listen)});
+  CHECK(forged.exit_code == 0);
+  CHECK_THAT(forged.out, Catch::Contains("no status"));
+  // The front door still takes a peer's hello after all that.
   CHECK(intruder({"claim", "x", host_of(node.listen), port_of(node.listen)}).exit_code == 1);
   node.process->signal(SIGINT);
   CHECK(finish(*node.process).exit_code == exit_code::ok);

@@ -40,8 +40,21 @@ TEST_CASE("a peer that keeps receiving is never cut, and one gone silent is") {
     bytes += 2000;
     CHECK(rules.review({{7, bytes}}, t0 + std::chrono::seconds(second)).empty());
   }
-  CHECK(rules.review({{7, bytes}}, t0 + 33s).empty()); // last growth at 29 s, idle limit 5 s
-  CHECK(rules.review({{7, bytes}}, t0 + 34s) == std::vector<uint64_t>{7});
+  // Its last window began at 25 s and saw growth until 29 s; the next one, from 30 s, sees none.
+  CHECK(rules.review({{7, bytes}}, t0 + 30s).empty());
+  CHECK(rules.review({{7, bytes}}, t0 + 34s).empty());
+  CHECK(rules.review({{7, bytes}}, t0 + 35s) == std::vector<uint64_t>{7});
+}
+
+TEST_CASE("a stranger past the handshake bytes that only trickles is cut") {
+  connection_rules rules{settings()};
+  // A padded hello gets it past 1 KiB at once; then a byte a second into a record that never
+  // ends.
+  for (int second = 0; second < 5; ++second)
+    CHECK(rules.review({{8, 1100 + static_cast<uint64_t>(second)}},
+                       t0 + std::chrono::seconds(second))
+              .empty());
+  CHECK(rules.review({{8, 1105}}, t0 + 5s) == std::vector<uint64_t>{8});
 }
 
 TEST_CASE("past the connection limit the newest still handshaking are cut, peers are kept") {

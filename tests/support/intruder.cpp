@@ -4,6 +4,9 @@
 //   intruder exit HOST PORT [--tls CERT KEY CA]
 //       obtains the published actor and sends it exit(kill); exit 0 once sent, 3 when it cannot
 //       connect
+//   intruder error HOST PORT [--tls CERT KEY CA]
+//       sends it a bare error message (which a scheduled actor without an error handler obeys by
+//       quitting) and a request it would have to answer
 //   intruder claim NAME HOST PORT --tls CERT KEY CA
 //       says hello as NAME with a proof made with CERT/KEY; prints "refused: ..." (exit 0) or
 //       "welcomed" (exit 1); 2 when no answer came
@@ -22,6 +25,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/timespan.hpp>
 
 #include "messages/cluster.hpp"
 #include "messages/registry.hpp"
@@ -39,7 +43,7 @@ int main(int argc, char** argv) {
   auto mode = args[0];
   size_t at = 1;
   std::string name;
-  if (mode != "exit")
+  if (mode != "exit" && mode != "error")
     name = args[at++];
   auto host = args[at++];
   auto port = static_cast<uint16_t>(std::stoi(args[at++]));
@@ -52,6 +56,8 @@ int main(int argc, char** argv) {
   }
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  // Heartbeats, as a node's: the node's guard cuts a connection that goes silent.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(100)});
   register_message_types(cfg);
   if (tls) {
     cfg.load<caf::openssl::manager>();
@@ -68,6 +74,16 @@ int main(int argc, char** argv) {
   }
   if (mode == "exit") {
     caf::anon_send_exit(*remote, caf::exit_reason::kill);
+    std::cout << "sent" << std::endl;
+    return 0;
+  }
+  if (mode == "error") {
+    auto untyped = caf::actor_cast<caf::actor>(*remote);
+    caf::anon_send(untyped, caf::make_error(caf::sec::runtime_error, "forged"));
+    caf::scoped_actor asker{sys};
+    asker->request(untyped, std::chrono::seconds(1), status_atom::value)
+        .receive([](cluster_status&) { std::cout << "answered status" << std::endl; },
+                 [](caf::error&) { std::cout << "no status" << std::endl; });
     std::cout << "sent" << std::endl;
     return 0;
   }
