@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -39,20 +40,23 @@ struct control_state {
   bool audit_writing = false;
   bool audit_dirty = false;
   bool audit_restored = false; // the trail of earlier runs has been read (or given up on)
+  // Every level change not answered yet. CAF 0.17 drops a promise destroyed unanswered, and an
+  // operator's request (an API worker thread) would wait for nothing until its timeout -- and
+  // hold up the node's own stop: whatever is open when this actor goes is answered with an error.
+  std::set<std::shared_ptr<caf::typed_response_promise<control_reply>>> open_changes;
   // Raises taken before the node read its persisted level, waiting for it (await_restore).
   struct restore_wait {
     level_change wanted;
-    caf::typed_response_promise<control_reply> rp;
+    std::shared_ptr<caf::typed_response_promise<control_reply>> rp;
     audit_entry entry;
     int polls = 0;
   };
   std::vector<restore_wait> restore_waits;
 
-  // CAF 0.17 drops a promise destroyed unanswered: the operator would wait for nothing.
   ~control_state() {
-    for (auto& w : restore_waits)
-      w.rp.deliver(make_error(errc::subsystem_unavailable,
-                              "the node's control stopped before the change was in force"));
+    for (const auto& rp : open_changes)
+      rp->deliver(make_error(errc::subsystem_unavailable,
+                             "the node's control stopped before the change was answered"));
   }
   logger log{"control"};
 };
@@ -64,13 +68,7 @@ using self_pointer = control_impl::stateful_pointer<control_state>;
 nlohmann::json audit_json(const std::deque<audit_entry>& entries) {
   auto list = nlohmann::json::array();
   for (const auto& e : entries)
-    list.push_back({{"at_us", e.at_us},
-                    {"credential", e.credential},
-                    {"role", e.role},
-                    {"address", e.address},
-                    {"command", e.command},
-                    {"reason", e.reason},
-                    {"outcome", e.outcome}});
+    list.push_back(e);
   return list;
 }
 
@@ -259,8 +257,23 @@ caf::result<node_status> status(self_pointer self) {
 
 // -- level changes --------------------------------------------------------------------------
 
+using open_change = std::shared_ptr<caf::typed_response_promise<control_reply>>;
+
+open_change open(self_pointer self) {
+  auto rp = std::make_shared<caf::typed_response_promise<control_reply>>(
+      self->make_response_promise<control_reply>());
+  self->state.open_changes.insert(rp);
+  return rp;
+}
+
+template <class Answer>
+void answer(self_pointer self, const open_change& rp, Answer&& value) {
+  rp->deliver(std::forward<Answer>(value));
+  self->state.open_changes.erase(rp);
+}
+
 void await_acknowledgements(self_pointer self, level_change change,
-                            caf::typed_response_promise<control_reply> rp, audit_entry entry);
+                            open_change rp, audit_entry entry);
 
 constexpr auto restore_poll = std::chrono::milliseconds(50);
 constexpr int restore_polls = 300; // 15 s
@@ -268,7 +281,7 @@ constexpr int restore_polls = 300; // 15 s
 // A raise taken before the persisted level was read: once it is read, the raise is in force
 // (or a higher level is); then the acknowledgements are awaited as for any change.
 void await_restore(self_pointer self, level_change wanted,
-                   caf::typed_response_promise<control_reply> rp, audit_entry entry, int polls) {
+                   open_change rp, audit_entry entry, int polls) {
   self->request(self->state.services.emergency, ask_timeout, status_atom::value)
       .then(
           [self, wanted, rp, entry, polls](emergency_status& status) mutable {
@@ -276,7 +289,7 @@ void await_restore(self_pointer self, level_change wanted,
               if (polls >= restore_polls) {
                 entry.outcome = "not in force: the persisted level could not be read";
                 record(self, entry);
-                rp.deliver(make_error(errc::subsystem_unavailable,
+                answer(self, rp, make_error(errc::subsystem_unavailable,
                                       "the node could not read its persisted level within 15 s; "
                                       "its bots hold a provisional HALT, and the change applies "
                                       "once the level is read"));
@@ -294,13 +307,13 @@ void await_restore(self_pointer self, level_change wanted,
           [self, rp, entry](caf::error& err) mutable {
             entry.outcome = "not in force: " + self->system().render(err);
             record(self, entry);
-            rp.deliver(std::move(err));
+            answer(self, rp, std::move(err));
           });
 }
 
 // After the change: wait for every bot's acknowledgement, then answer with the count.
 void await_acknowledgements(self_pointer self, level_change change,
-                            caf::typed_response_promise<control_reply> rp, audit_entry entry) {
+                            open_change rp, audit_entry entry) {
   auto& st = self->state;
   if (change.provisional) {
     // Taken while the node still reads its persisted level (its first moments): the bots hold a
@@ -316,17 +329,17 @@ void await_acknowledgements(self_pointer self, level_change change,
             record(self, std::move(entry));
             self->request(self->state.services.emergency, ask_timeout, status_atom::value)
                 .then(
-                    [change, rp, took_us](emergency_status& status) mutable {
-                      rp.deliver(control_reply{change, status.bots_registered, took_us});
+                    [self, change, rp, took_us](emergency_status& status) mutable {
+                      answer(self, rp, control_reply{change, status.bots_registered, took_us});
                     },
-                    [change, rp, took_us](caf::error&) mutable {
-                      rp.deliver(control_reply{change, 0, took_us});
+                    [self, change, rp, took_us](caf::error&) mutable {
+                      answer(self, rp, control_reply{change, 0, took_us});
                     });
           },
           [self, rp, entry](caf::error& err) mutable {
             entry.outcome = "not acknowledged: " + self->system().render(err);
             record(self, std::move(entry));
-            rp.deliver(std::move(err));
+            answer(self, rp, std::move(err));
           });
 }
 
@@ -365,7 +378,7 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
     record(self, entry);
     return make_error(errc::invalid_argument, why);
   }
-  auto rp = self->make_response_promise<control_reply>();
+  auto rp = open(self);
   self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
                 change_source::operator_request)
       .then(
@@ -375,9 +388,9 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
           [self, rp, entry](caf::error& err) mutable {
             entry.outcome = "refused: " + self->system().render(err);
             record(self, std::move(entry));
-            rp.deliver(std::move(err));
+            answer(self, rp, std::move(err));
           });
-  return rp;
+  return *rp;
 }
 
 control_impl::behavior_type node_control(self_pointer self, node_control_services services) {

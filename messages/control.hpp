@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -50,6 +52,9 @@ typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
   return f(caf::meta::type_name("audit_entry"), x.at_us, x.credential, x.role, x.address,
            x.command, x.reason, x.outcome);
 }
+
+// The entry as JSON (nlohmann's ADL hook): the one shape of the persisted trail and of status.
+void to_json(nlohmann::json& j, const audit_entry& e);
 
 // Reasons travel to every bot, into the store and the log: a sentence, not a document (the same
 // bound as runtime/json_text.hpp's reason_problem).

@@ -9,32 +9,20 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "runtime/exit_codes.hpp"
 #include "runtime/host_port.hpp"
+#include "runtime/openssl_handles.hpp"
 
 namespace brokedancer {
 
 namespace {
 
-struct x509_free_t {
-  void operator()(X509* x) const {
-    X509_free(x);
-  }
-};
-struct pkey_free_t {
-  void operator()(EVP_PKEY* k) const {
-    EVP_PKEY_free(k);
-  }
-};
-using x509_ptr = std::unique_ptr<X509, x509_free_t>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free_t>;
+using openssl::pkey_ptr;
+using openssl::x509_ptr;
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -44,15 +32,6 @@ bool exists(const std::string& path) {
 int fail(const std::string& why) {
   std::cerr << "brokedancer certs: " << why << '\n';
   return exit_code::usage;
-}
-
-std::string openssl_error() {
-  auto code = ERR_get_error();
-  ERR_clear_error();
-  char text[256] = "unknown OpenSSL error";
-  if (code != 0)
-    ERR_error_string_n(code, text, sizeof(text));
-  return text;
 }
 
 // Writes with `mode`, refusing to replace a file that is there.
@@ -70,7 +49,7 @@ bool write_new(const std::string& path, mode_t mode, Write write, std::string& w
   else
     close(fd);
   if (!ok) {
-    why = "cannot write \"" + path + "\": " + openssl_error();
+    why = "cannot write \"" + path + "\": " + openssl::last_error();
     unlink(path.c_str());
   }
   return ok;
@@ -134,6 +113,19 @@ pkey_ptr new_key() {
   return pkey_ptr{EVP_EC_gen("P-256")};
 }
 
+// The key (mode 0600) and its certificate, neither written over an existing file.
+bool write_pair(const std::string& key_path, EVP_PKEY* key, const std::string& cert_path,
+                X509* cert, std::string& why) {
+  return write_new(
+             key_path, 0600,
+             [&](FILE* f) {
+               return PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+             },
+             why)
+         && write_new(
+             cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert); }, why);
+}
+
 } // namespace
 
 int make_authority(const certificate_request& request) {
@@ -144,20 +136,13 @@ int make_authority(const certificate_request& request) {
   mkdir(request.dir.c_str(), 0700);
   auto key = new_key();
   if (!key)
-    return fail("cannot make a key: " + openssl_error());
+    return fail("cannot make a key: " + openssl::last_error());
   auto cert = make_certificate(key.get(), "brokedancer cluster authority",
                                request.days > 0 ? request.days : 3650, nullptr, nullptr, true, "");
   if (!cert)
-    return fail("cannot make the certificate: " + openssl_error());
+    return fail("cannot make the certificate: " + openssl::last_error());
   std::string why;
-  if (!write_new(
-          key_path, 0600,
-          [&](FILE* f) {
-            return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-          },
-          why)
-      || !write_new(
-          cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); }, why))
+  if (!write_pair(key_path, key.get(), cert_path, cert.get(), why))
     return fail(why);
   std::cerr << "brokedancer certs: wrote " << cert_path << " and " << key_path
             << " (keep the key offline; every node gets ca.pem as node.tls_ca)\n";
@@ -199,20 +184,13 @@ int make_node_certificate(const certificate_request& request) {
   }
   auto key = new_key();
   if (!key)
-    return fail("cannot make a key: " + openssl_error());
+    return fail("cannot make a key: " + openssl::last_error());
   auto cert = make_certificate(key.get(), request.name, request.days > 0 ? request.days : 825,
                                ca_cert.get(), ca_key.get(), false, alt);
   if (!cert)
-    return fail("cannot make the certificate: " + openssl_error());
+    return fail("cannot make the certificate: " + openssl::last_error());
   std::string why;
-  if (!write_new(
-          key_path, 0600,
-          [&](FILE* f) {
-            return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-          },
-          why)
-      || !write_new(
-          cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); }, why))
+  if (!write_pair(key_path, key.get(), cert_path, cert.get(), why))
     return fail(why);
   std::cerr << "brokedancer certs: wrote " << cert_path << " and " << key_path << " for node \""
             << request.name << "\" (" << alt << ")\n";

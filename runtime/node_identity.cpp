@@ -4,66 +4,26 @@
 #include <sstream>
 #include <vector>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
+
+#include "runtime/openssl_handles.hpp"
 
 namespace brokedancer {
 
 namespace {
 
-struct bio_deleter {
-  void operator()(BIO* b) const {
-    BIO_free(b);
-  }
-};
-struct x509_deleter {
-  void operator()(X509* x) const {
-    X509_free(x);
-  }
-};
-struct pkey_deleter {
-  void operator()(EVP_PKEY* k) const {
-    EVP_PKEY_free(k);
-  }
-};
-struct store_deleter {
-  void operator()(X509_STORE* s) const {
-    X509_STORE_free(s);
-  }
-};
-struct store_ctx_deleter {
-  void operator()(X509_STORE_CTX* c) const {
-    X509_STORE_CTX_free(c);
-  }
-};
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const {
-    EVP_MD_CTX_free(c);
-  }
-};
+using openssl::bio_ptr;
+using openssl::md_ctx_ptr;
+using openssl::pkey_ptr;
+using openssl::store_ctx_ptr;
+using openssl::store_ptr;
+using openssl::x509_ptr;
+
 struct stack_deleter {
   void operator()(STACK_OF(X509) * s) const {
     sk_X509_pop_free(s, X509_free);
   }
 };
-
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
-using store_ptr = std::unique_ptr<X509_STORE, store_deleter>;
-
-std::string openssl_error() {
-  auto code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0)
-    return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
 
 bool read_file(const std::string& path, std::string& text) {
   std::ifstream in{path, std::ios::binary};
@@ -162,7 +122,7 @@ std::unique_ptr<node_identity> node_identity::load(const std::string& certificat
   }
   d.authority.reset(X509_STORE_new());
   if (!d.authority || X509_STORE_load_file(d.authority.get(), ca_file.c_str()) != 1) {
-    why = "cannot read the authority in node.tls_ca \"" + ca_file + "\": " + openssl_error();
+    why = "cannot read the authority in node.tls_ca \"" + ca_file + "\": " + openssl::last_error();
     return nullptr;
   }
   return id;
@@ -177,7 +137,7 @@ const std::string& node_identity::certificate_pem() const {
 }
 
 std::string node_identity::sign(std::string_view payload) const {
-  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
   size_t length = 0;
   if (!ctx
       || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1
@@ -212,7 +172,7 @@ std::string node_identity::check(std::string_view certificate_pem, std::string_v
   std::unique_ptr<STACK_OF(X509), stack_deleter> untrusted{sk_X509_new_null()};
   for (size_t i = 1; i < chain.size(); ++i)
     sk_X509_push(untrusted.get(), chain[i].release());
-  std::unique_ptr<X509_STORE_CTX, store_ctx_deleter> verify{X509_STORE_CTX_new()};
+  store_ctx_ptr verify{X509_STORE_CTX_new()};
   if (!verify
       || X509_STORE_CTX_init(verify.get(), impl_->authority.get(), leaf, untrusted.get()) != 1) {
     ERR_clear_error();
@@ -228,7 +188,7 @@ std::string node_identity::check(std::string_view certificate_pem, std::string_v
   if (name != claimed_name)
     return "the certificate names \"" + name + "\", not \"" + std::string{claimed_name} + "\"";
   pkey_ptr key{X509_get_pubkey(leaf)};
-  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
   if (!key || !ctx
       || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
     ERR_clear_error();

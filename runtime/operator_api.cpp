@@ -128,13 +128,7 @@ json status_json(const node_status& s) {
                         {"rejected", b.rejected}});
   json audit = json::array();
   for (const auto& a : s.audit)
-    audit.push_back({{"at_us", a.at_us},
-                     {"credential", a.credential},
-                     {"role", a.role},
-                     {"address", a.address},
-                     {"command", a.command},
-                     {"reason", a.reason},
-                     {"outcome", a.outcome}});
+    audit.push_back(a);
   const auto& c = s.emergency.current;
   return {{"node", s.node},
           {"level", to_string(c.level)},
