@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's own packages, whatever brokedancer needs that is missing.
-# Usage: scripts/install-deps.sh [--with-test-tools]
+# Usage: scripts/install-deps.sh [--with-test-tools] [--with-fuzz-tools]
 set -euo pipefail
 
 packages=(
@@ -8,9 +8,14 @@ packages=(
   libcaf-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev
   libjemalloc-dev libssl-dev
 )
-if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(catch2 redis-server redis-tools openssl iproute2)
-fi
+for option in "$@"; do
+  case $option in
+    --with-test-tools) packages+=(catch2 redis-server redis-tools openssl iproute2) ;;
+    # scripts/fuzz.sh: clang with libFuzzer and the sanitizers' runtimes; the fuzz targets'
+    # throwaway certificates are made with openssl.
+    --with-fuzz-tools) packages+=(clang libclang-rt-14-dev catch2 openssl) ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do

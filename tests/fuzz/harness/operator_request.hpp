@@ -1,0 +1,61 @@
+#pragma once
+
+// What an operator sends a node: the body of a halt, shutdown or resume request, and the text
+// checks (runtime/json_text.hpp) every outside string goes through before it is logged or
+// dumped. valid_utf8 must agree with nlohmann's own UTF-8 check (a strict dump throws exactly
+// on invalid UTF-8), and dump_json must never throw.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/control.hpp"
+#include "runtime/json_text.hpp"
+#include "runtime/operator_request.hpp"
+#include "tests/fuzz/harness/support.hpp"
+
+namespace brokedancer::fuzz {
+
+inline bool nlohmann_accepts_utf8(const std::string& text) {
+  try {
+    nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+inline void text_checks(std::string_view input) {
+  std::string text(input);
+  bool utf8 = valid_utf8(input);
+  expect(utf8 == nlohmann_accepts_utf8(text), "valid_utf8 agrees with nlohmann's UTF-8 check");
+  auto dumped = dump_json(nlohmann::json(text));
+  auto read_back = nlohmann::json::parse(dumped, nullptr, false);
+  expect(read_back.is_string(), "dump_json of a string writes a JSON string");
+  if (utf8)
+    expect(read_back.get<std::string>() == text, "dump_json keeps valid UTF-8 as it is");
+  if (printable_text(input)) {
+    expect(utf8, "printable text is valid UTF-8");
+    for (unsigned char c : text)
+      expect(c == '\t' || (c >= 0x20 && c != 0x7F), "printable text holds no ASCII control");
+  }
+}
+
+inline void operator_request(std::string_view input) {
+  for (const char* command : {"halt", "shutdown", "resume"}) {
+    change_request request;
+    if (!parse_change_request(input, command, request).empty())
+      continue;
+    expect(!request.reason.empty() && request.reason.size() <= max_reason_bytes
+               && printable_text(request.reason),
+           "an accepted request has a printable reason within the limit");
+    expect(std::string_view{command} == "resume"
+               ? request.level == emergency_level::normal || request.level == emergency_level::alert
+               : request.level == (std::string_view{command} == "halt" ? emergency_level::halt
+                                                                        : emergency_level::shutdown),
+           "an accepted request asks for a level its command may set");
+  }
+  text_checks(input);
+}
+
+} // namespace brokedancer::fuzz
