@@ -272,6 +272,21 @@ struct test_pki {
             {"BROKEDANCER_NODE_TLS_KEY", dir + "/" + name + ".key"},
             {"BROKEDANCER_NODE_TLS_CA", dir + "/" + ca + ".pem"}};
   }
+
+  // Every node with its own certificate of `ca` (issued before), `extra` in its environment,
+  // started, and connected to every other.
+  void start_cluster(std::vector<test_node>& nodes, const std::string& ca,
+                     const environment_map& extra = {}) const {
+    for (auto& n : nodes) {
+      n.env.erase("BROKEDANCER_NODE_INSECURE_PLAINTEXT");
+      for (auto& [key, value] : extra)
+        n.env[key] = value;
+      for (auto& [key, value] : tls_for(n.name, ca))
+        n.env[key] = value;
+      n.start();
+    }
+    await_connected(nodes);
+  }
 };
 
 } // namespace
@@ -402,13 +417,7 @@ TEST_CASE("with TLS, a node of the same authority cannot take another member's n
   pki.issue("b", "cluster-ca");
   pki.issue("c", "cluster-ca");
   auto nodes = make_cluster(2);
-  for (auto& n : nodes) {
-    n.env.erase("BROKEDANCER_NODE_INSECURE_PLAINTEXT");
-    for (auto& [key, value] : pki.tls_for(n.name, "cluster-ca"))
-      n.env[key] = value;
-    n.start();
-  }
-  await_connected(nodes);
+  pki.start_cluster(nodes, "cluster-ca");
   auto& b = nodes[1];
   auto b_host = host_of(b.listen), b_port = port_of(b.listen);
   auto tls_c = std::vector<std::string>{"--tls", pki.dir + "/c.pem", pki.dir + "/c.key",
@@ -447,14 +456,7 @@ TEST_CASE("connections to the peer port that never authenticate are cut within s
   pki.issue("a", "cluster-ca");
   pki.issue("b", "cluster-ca");
   auto nodes = make_cluster(2);
-  for (auto& n : nodes) {
-    n.env.erase("BROKEDANCER_NODE_INSECURE_PLAINTEXT");
-    n.env["BROKEDANCER_NODE_HANDSHAKE_TIMEOUT_MS"] = "1000";
-    for (auto& [key, value] : pki.tls_for(n.name, "cluster-ca"))
-      n.env[key] = value;
-    n.start();
-  }
-  await_connected(nodes);
+  pki.start_cluster(nodes, "cluster-ca", {{"BROKEDANCER_NODE_HANDSHAKE_TIMEOUT_MS", "1000"}});
   auto port = static_cast<uint16_t>(std::stoi(port_of(nodes[0].listen)));
   // More than the limit (64) of idle sockets that never send a byte.
   std::vector<int> idle;
