@@ -39,7 +39,10 @@ std::string common_name(X509* cert) {
   char name[256] = {};
   int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name,
                                          sizeof(name));
-  return length > 0 ? std::string(name, static_cast<size_t>(length)) : std::string{};
+  // A name that fills the buffer may have been cut: it names no node (at most 64 characters).
+  if (length <= 0 || static_cast<size_t>(length) >= sizeof(name) - 1)
+    return {};
+  return std::string(name, static_cast<size_t>(length));
 }
 
 // Every certificate in `pem`, leaf first.

@@ -196,8 +196,9 @@ TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded in bytes as well as i
       {{"BROKEDANCER_BUS_MAX_BACKLOG", "10000"}, {"BROKEDANCER_BUS_MAX_BACKLOG_BYTES", "65536"}})};
   auto [fast, fast_box] = f.make_collector();
   auto slow_box = std::make_shared<inbox>();
+  // 50 ms an event: slower than any publisher here, Redis round trips included.
   auto slow =
-      f.sys->spawn<caf::detached>(slow_collector, slow_box, std::chrono::microseconds(5000));
+      f.sys->spawn<caf::detached>(slow_collector, slow_box, std::chrono::microseconds(50000));
   auto fast_id = f.subscribe("blobs", fast);
   f.subscribe("blobs", slow);
   constexpr int count = 300;
