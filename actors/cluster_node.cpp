@@ -5,10 +5,10 @@
 #include <random>
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/retry_policy.hpp"
@@ -141,9 +141,9 @@ peer_proof prove(self_pointer self, const caf::node_id& to) {
   peer_proof proof;
   proof.at_us = now_us();
   proof.certificate_pem = identity->certificate_pem();
-  proof.signature = identity->sign(hello_payload(self->state.options.node_name,
-                                                 caf::to_string(self->node()), caf::to_string(to),
-                                                 proof.at_us));
+  proof.signature =
+      identity->sign(hello_payload(self->state.options.node_name, caf::to_string(self->node()),
+                                   caf::to_string(to), proof.at_us));
   return proof;
 }
 
@@ -157,10 +157,10 @@ std::string check_proof(self_pointer self, const node_info& info, const peer_pro
   if (skew > max_hello_skew_us || skew < -max_hello_skew_us)
     return "its proof is dated " + std::to_string(skew / 1000000)
            + " s from this node's clock (more than a minute: check both clocks)";
-  return identity->check(proof.certificate_pem, proof.signature,
-                         hello_payload(info.name, caf::to_string(from),
-                                       caf::to_string(self->node()), proof.at_us),
-                         info.name);
+  return identity->check(
+      proof.certificate_pem, proof.signature,
+      hello_payload(info.name, caf::to_string(from), caf::to_string(self->node()), proof.at_us),
+      info.name);
 }
 
 // Why a peer on node `from` may not be the member called `info.name`; empty when it may.

@@ -22,9 +22,7 @@ public:
   front_door(std::string name, std::set<std::string> interface, front_door_rule accepts)
     : caf::monitorable_actor(
         caf::actor_config{}.add_flag(caf::abstract_channel::is_actor_dot_decorator_flag)),
-      name_(std::move(name)),
-      interface_(std::move(interface)),
-      accepts_(std::move(accepts)),
+      name_(std::move(name)), interface_(std::move(interface)), accepts_(std::move(accepts)),
       log_("front_door") {}
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* context) override {

@@ -29,9 +29,8 @@ uint64_t publish(bus_pointer self, std::string topic, std::string json,
   auto shared = caf::make_message(std::move(ev));
   const auto& published = shared.get_as<event>(0);
   auto bytes = published.topic.size() + published.json.size();
-  st.data->table.for_each_match(published.topic, [&](subscription& sub) {
-    st.delivery->deliver(self, sub, shared, bytes);
-  });
+  st.data->table.for_each_match(
+      published.topic, [&](subscription& sub) { st.delivery->deliver(self, sub, shared, bytes); });
   return sequence;
 }
 
@@ -41,8 +40,8 @@ event_bus_actor::behavior_type memory_bus(bus_pointer self, std::shared_ptr<bus_
   auto& st = self->state;
   st.data = std::move(data);
   st.options = std::move(options);
-  st.delivery = std::make_unique<bus_delivery>(st.data, st.options.max_backlog,
-                                               st.options.max_backlog_bytes);
+  st.delivery =
+      std::make_unique<bus_delivery>(st.data, st.options.max_backlog, st.options.max_backlog_bytes);
   st.delivery->adopt(self);
   self->set_down_handler(
       [self](caf::down_msg& down) { forget_subscriber(*self->state.data, down, self->system()); });

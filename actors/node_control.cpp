@@ -250,8 +250,8 @@ caf::result<node_status> status(self_pointer self) {
       self, st.services.breakers,
       [status](std::vector<breaker_stats>& b) { status->breakers = std::move(b); }, one_done);
   ask_status<cluster_status>(
-      self, st.services.cluster,
-      [status](cluster_status& c) { status->cluster = std::move(c); }, one_done);
+      self, st.services.cluster, [status](cluster_status& c) { status->cluster = std::move(c); },
+      one_done);
   return rp;
 }
 
@@ -272,16 +272,16 @@ void answer(self_pointer self, const open_change& rp, Answer&& value) {
   self->state.open_changes.erase(rp);
 }
 
-void await_acknowledgements(self_pointer self, level_change change,
-                            open_change rp, audit_entry entry);
+void await_acknowledgements(self_pointer self, level_change change, open_change rp,
+                            audit_entry entry);
 
 constexpr auto restore_poll = std::chrono::milliseconds(50);
 constexpr int restore_polls = 300; // 15 s
 
 // A raise taken before the persisted level was read: once it is read, the raise is in force
 // (or a higher level is); then the acknowledgements are awaited as for any change.
-void await_restore(self_pointer self, level_change wanted,
-                   open_change rp, audit_entry entry, int polls) {
+void await_restore(self_pointer self, level_change wanted, open_change rp, audit_entry entry,
+                   int polls) {
   self->request(self->state.services.emergency, ask_timeout, status_atom::value)
       .then(
           [self, wanted, rp, entry, polls](emergency_status& status) mutable {
@@ -289,10 +289,11 @@ void await_restore(self_pointer self, level_change wanted,
               if (polls >= restore_polls) {
                 entry.outcome = "not in force: the persisted level could not be read";
                 record(self, entry);
-                answer(self, rp, make_error(errc::subsystem_unavailable,
-                                      "the node could not read its persisted level within 15 s; "
-                                      "its bots hold a provisional HALT, and the change applies "
-                                      "once the level is read"));
+                answer(self, rp,
+                       make_error(errc::subsystem_unavailable,
+                                  "the node could not read its persisted level within 15 s; "
+                                  "its bots hold a provisional HALT, and the change applies "
+                                  "once the level is read"));
                 return;
               }
               // Asked again after a pause; one timer serves every waiting raise.
@@ -312,8 +313,8 @@ void await_restore(self_pointer self, level_change wanted,
 }
 
 // After the change: wait for every bot's acknowledgement, then answer with the count.
-void await_acknowledgements(self_pointer self, level_change change,
-                            open_change rp, audit_entry entry) {
+void await_acknowledgements(self_pointer self, level_change change, open_change rp,
+                            audit_entry entry) {
   auto& st = self->state;
   if (change.provisional) {
     // Taken while the node still reads its persisted level (its first moments): the bots hold a
@@ -362,9 +363,9 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
                                         std::string reason, const operator_identity& who,
                                         operator_action action) {
   auto& st = self->state;
-  auto command = std::string{action == operator_action::lower ? "resume"
+  auto command = std::string{action == operator_action::lower     ? "resume"
                              : level == emergency_level::shutdown ? "shutdown"
-                                                                   : "halt"};
+                                                                  : "halt"};
   auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
   if (!permits(who.role, action)) {
     entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
@@ -381,15 +382,13 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
   auto rp = open(self);
   self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
                 change_source::operator_request)
-      .then(
-          [self, rp, entry](level_change& change) {
-            await_acknowledgements(self, change, rp, entry);
-          },
-          [self, rp, entry](caf::error& err) mutable {
-            entry.outcome = "refused: " + self->system().render(err);
-            record(self, std::move(entry));
-            answer(self, rp, std::move(err));
-          });
+      .then([self, rp,
+             entry](level_change& change) { await_acknowledgements(self, change, rp, entry); },
+            [self, rp, entry](caf::error& err) mutable {
+              entry.outcome = "refused: " + self->system().render(err);
+              record(self, std::move(entry));
+              answer(self, rp, std::move(err));
+            });
   return *rp;
 }
 

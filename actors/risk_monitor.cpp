@@ -146,7 +146,9 @@ struct book {
       for (const auto& [symbol, m] : j.at("marks").items())
         b.marks[symbol] = m.get<double>();
       // What the store gives back is outside input as well.
-      auto finite = [](double x) { return std::isfinite(x); };
+      auto finite = [](double x) {
+        return std::isfinite(x);
+      };
       if (!finite(b.realized) || !finite(b.day_start_equity) || !finite(b.peak_equity))
         throw std::invalid_argument("a total is not a finite number");
       for (const auto& [symbol, p] : b.positions)
@@ -808,9 +810,9 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
         }
         auto& st = self->state;
         auto symbol = ev.topic.substr(7);
-        auto verdict = st.marks.consider(symbol, price, st.b.mark(symbol, 0.0),
-                                         st.b.positions.count(symbol) > 0
-                                             || st.symbols.count(symbol) > 0);
+        auto verdict =
+            st.marks.consider(symbol, price, st.b.mark(symbol, 0.0),
+                              st.b.positions.count(symbol) > 0 || st.symbols.count(symbol) > 0);
         if (verdict != mark_filter::verdict::taken) {
           if (verdict == mark_filter::verdict::held && ++st.marks_held % 100 == 1)
             st.log.warn("a market price far from the last mark is held until others confirm it",

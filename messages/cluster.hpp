@@ -88,8 +88,7 @@ using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
 using cluster_actor = caf::typed_actor<
     // A peer introduces itself; the sender is its front door. The answer: welcome or refused.
     caf::reacts_to<hello_atom, node_info, peer_proof>,
-    caf::reacts_to<welcome_atom, node_info, peer_proof>,
-    caf::reacts_to<refused_atom, std::string>,
+    caf::reacts_to<welcome_atom, node_info, peer_proof>, caf::reacts_to<refused_atom, std::string>,
     // A peer's state: its heartbeat, and how its level changes reach this node.
     caf::reacts_to<gossip_atom, node_info>,
     // This node's own level changes, as a listener registered with the controller.

@@ -49,8 +49,8 @@ struct audit_entry {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
-  return f(caf::meta::type_name("audit_entry"), x.at_us, x.credential, x.role, x.address,
-           x.command, x.reason, x.outcome);
+  return f(caf::meta::type_name("audit_entry"), x.at_us, x.credential, x.role, x.address, x.command,
+           x.reason, x.outcome);
 }
 
 // The entry as JSON (nlohmann's ADL hook): the one shape of the persisted trail and of status.
@@ -65,8 +65,8 @@ struct node_status {
   emergency_status emergency; // the level, the bots' acknowledgements, the risk limits
   bots_summary bots;
   std::vector<breaker_stats> breakers;
-  bool clustered = false; // node.listen or node.peers is set
-  cluster_status cluster; // the peers as this node sees them, when clustered
+  bool clustered = false;         // node.listen or node.peers is set
+  cluster_status cluster;         // the peers as this node sees them, when clustered
   std::vector<audit_entry> audit; // the newest operator actions, oldest first
 };
 
@@ -87,16 +87,17 @@ typename Inspector::result_type inspect(Inspector& f, control_reply& x) {
   return f(caf::meta::type_name("control_reply"), x.change, x.bots, x.acknowledged_us);
 }
 
-using node_control_actor = caf::typed_actor<
-    caf::replies_to<status_atom>::with<node_status>,
-    // Raises the level (HALT, SHUTDOWN, ...) as an operator, with a reason.
-    caf::replies_to<raise_atom, emergency_level, std::string, operator_identity>::with<
-        control_reply>,
-    // Lowers it, with a reason: the risk role only.
-    caf::replies_to<resume_atom, emergency_level, std::string, operator_identity>::with<
-        control_reply>,
-    // An action the operator API refused before it reached the node (no credential, wrong
-    // role, bad input): recorded in the audit trail. Status reads that succeed are not.
-    caf::reacts_to<audit_atom, audit_entry>>;
+using node_control_actor =
+    caf::typed_actor<caf::replies_to<status_atom>::with<node_status>,
+                     // Raises the level (HALT, SHUTDOWN, ...) as an operator, with a reason.
+                     caf::replies_to<raise_atom, emergency_level, std::string,
+                                     operator_identity>::with<control_reply>,
+                     // Lowers it, with a reason: the risk role only.
+                     caf::replies_to<resume_atom, emergency_level, std::string,
+                                     operator_identity>::with<control_reply>,
+                     // An action the operator API refused before it reached the node (no
+                     // credential, wrong role, bad input): recorded in the audit trail. Status
+                     // reads that succeed are not.
+                     caf::reacts_to<audit_atom, audit_entry>>;
 
 } // namespace brokedancer

@@ -36,8 +36,7 @@ inline bool permits(operator_role role, operator_action action) {
     case operator_action::status:
     case operator_action::raise:
       return role == operator_role::operator_role || role == operator_role::risk;
-    case operator_action::lower:
-      return role == operator_role::risk;
+    case operator_action::lower: return role == operator_role::risk;
   }
   return false;
 }

@@ -18,10 +18,10 @@ namespace brokedancer {
 
 struct certificate_request {
   std::string dir;
-  std::string name;                  // the node's name; empty for the authority
-  std::vector<std::string> ips;      // subject alternative names
-  std::vector<std::string> dns;      // subject alternative names
-  int days = 0;                      // 0: 3650 for the authority, 825 for a node
+  std::string name;             // the node's name; empty for the authority
+  std::vector<std::string> ips; // subject alternative names
+  std::vector<std::string> dns; // subject alternative names
+  int days = 0;                 // 0: 3650 for the authority, 825 for a node
 };
 
 // Returns the process exit code; says what it wrote, or why not, on standard error.

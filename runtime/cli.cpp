@@ -69,8 +69,7 @@ int config_keys() {
 }
 
 // `brokedancer credentials add`: a new token, printed once; its digest appended to the file.
-int add_credential(const std::string& name, const std::string& role_text,
-                   const std::string& file) {
+int add_credential(const std::string& name, const std::string& role_text, const std::string& file) {
   operator_credential credential;
   credential.name = name;
   if (!valid_node_name(name)) {
@@ -115,8 +114,8 @@ int add_credential(const std::string& name, const std::string& role_text,
     std::cerr << "brokedancer: cannot write \"" << file << "\"\n";
     return exit_code::internal_error;
   }
-  std::cerr << "credential \"" << name << "\" (role " << to_string(credential.role)
-            << ") added to " << file
+  std::cerr << "credential \"" << name << "\" (role " << to_string(credential.role) << ") added to "
+            << file
             << ". Its token follows; it is shown once and the node keeps only its digest:\n";
   std::cout << token << '\n';
   return exit_code::ok;

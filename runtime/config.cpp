@@ -236,8 +236,7 @@ public:
       std::string what = ex.what();
       auto detail = what.find("] ");
       fail(source_name_, "$",
-           "is not usable JSON: "
-               + what.substr(detail == std::string::npos ? 0 : detail + 2));
+           "is not usable JSON: " + what.substr(detail == std::string::npos ? 0 : detail + 2));
       return;
     }
     if (!root.is_object()) {
@@ -556,8 +555,8 @@ private:
     auto text = [&](const char* key) {
       return node[key].is_string() ? node[key].get<std::string>() : std::string{};
     };
-    bool plaintext_ok = node["insecure_plaintext"].is_boolean()
-                        && node["insecure_plaintext"].get<bool>();
+    bool plaintext_ok =
+        node["insecure_plaintext"].is_boolean() && node["insecure_plaintext"].get<bool>();
     if (!text("listen").empty() && text("tls_certificate").empty() && !plaintext_ok)
       fail("configuration", "$.node.listen",
            "a node that listens for peers needs mutual TLS: set node.tls_certificate, "

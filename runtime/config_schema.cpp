@@ -168,8 +168,8 @@ std::vector<setting> build_schema() {
 
       one_of(make("state", "backend", k::string, "memory", "where the state store keeps data"),
              {"memory", "redis"}),
-      checked(make("state", "key_prefix", k::string, "brokedancer:",
-                   "prefix of every key in a shared Redis, one per deployment"),
+      checked(make("state", "key_prefix", k::string,
+                   "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
               check_prefix),
       ranged(make("state", "max_key_bytes", k::integer, 1024, "longest key the store accepts"), 1,
              1 << 20),
@@ -249,8 +249,7 @@ std::vector<setting> build_schema() {
                   "separated by ';'")),
       make("node", "control_tls_certificate", k::string, "",
            "PEM certificate (chain) of the operator API: with control_tls_key it serves HTTPS"),
-      make("node", "control_tls_key", k::string, "",
-           "PEM private key of control_tls_certificate"),
+      make("node", "control_tls_key", k::string, "", "PEM private key of control_tls_certificate"),
       make("node", "insecure_plaintext", k::boolean, false,
            "allow a cluster listener without mutual TLS and an operator API off loopback "
            "without TLS: for experiments on loopback only; logged loudly"),

@@ -65,7 +65,7 @@ void print_status(const json& s) {
       else
         std::cout << "NOT CONNECTED"
                   << (m.value("last_error", "").empty() ? std::string{}
-                                                         : " (" + text_of(m["last_error"]) + ")");
+                                                        : " (" + text_of(m["last_error"]) + ")");
       std::cout << '\n';
     }
     if (c.value("store_shared", false) && !c.value("store_reachable", true))
@@ -90,14 +90,15 @@ std::string read_token(const control_command_options& options) {
       return {};
     }
     std::getline(in, token);
-  } else if (const char* value = std::getenv(std::string{operator_token_variable}.c_str()); value != nullptr) {
+  } else if (const char* value = std::getenv(std::string{operator_token_variable}.c_str());
+             value != nullptr) {
     token = value;
   }
   while (!token.empty() && (token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty())
-    std::cerr << "brokedancer: " << options.command
-              << " needs an operator credential: set " << operator_token_variable
+    std::cerr << "brokedancer: " << options.command << " needs an operator credential: set "
+              << operator_token_variable
               << " to your token or pass --token-file FILE (brokedancer credentials add made "
                  "the token)\n";
   return token;
@@ -105,13 +106,10 @@ std::string read_token(const control_command_options& options) {
 
 int exit_code_for(int http_status) {
   switch (http_status) {
-    case 400:
-      return exit_code::input_invalid;
+    case 400: return exit_code::input_invalid;
     case 401:
-    case 429:
-      return exit_code::not_authenticated;
-    default:
-      return exit_code::command_refused;
+    case 429: return exit_code::not_authenticated;
+    default: return exit_code::command_refused;
   }
 }
 
@@ -199,8 +197,8 @@ int control_command(const control_command_options& options) {
   if (result->status != 200) {
     std::string error = body.is_object() && body.contains("error") ? text_of(body["error"])
                                                                    : result->body.substr(0, 500);
-    std::cerr << "brokedancer: the node refused " << options.command << " (HTTP "
-              << result->status << "): " << error << '\n';
+    std::cerr << "brokedancer: the node refused " << options.command << " (HTTP " << result->status
+              << "): " << error << '\n';
     return exit_code_for(result->status);
   }
   if (!body.is_object()) {

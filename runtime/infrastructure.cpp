@@ -239,9 +239,8 @@ child_spec control_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "control";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [node = config.runtime.node_name,
-                               clustered = config.node.clustered()](caf::actor_system& sys,
-                                                                    const sibling_map& siblings) {
+  spec.start_with_siblings = [node = config.runtime.node_name, clustered = config.node.clustered()](
+                                 caf::actor_system& sys, const sibling_map& siblings) {
     node_control_services services;
     services.node_name = node;
     services.emergency =

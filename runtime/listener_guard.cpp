@@ -28,8 +28,8 @@ std::vector<uint64_t> connection_rules::review(const std::vector<connection_samp
   std::vector<std::pair<clock::time_point, uint64_t>> in_handshake;
   for (const auto& c : open) {
     auto found = known_.find(c.id);
-    seen s = found != known_.end() ? found->second
-                                   : seen{now, now, c.bytes_received, c.bytes_received};
+    seen s =
+        found != known_.end() ? found->second : seen{now, now, c.bytes_received, c.bytes_received};
     s.bytes = std::max(s.bytes, c.bytes_received);
     bool handshaking = s.bytes < settings_.handshake_bytes;
     if (handshaking && now - s.first >= settings_.handshake_timeout) {

@@ -37,8 +37,8 @@ bool read_file(const std::string& path, std::string& text) {
 
 std::string common_name(X509* cert) {
   char name[256] = {};
-  int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name,
-                                         sizeof(name));
+  int length =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
   // A name that fills the buffer may have been cut: it names no node (at most 64 characters).
   if (length <= 0 || static_cast<size_t>(length) >= sizeof(name) - 1)
     return {};
@@ -77,11 +77,9 @@ struct node_identity::impl {
 node_identity::node_identity() : impl_(std::make_unique<impl>()) {}
 node_identity::~node_identity() = default;
 
-std::unique_ptr<node_identity> node_identity::load(const std::string& certificate_file,
-                                                   const std::string& key_file,
-                                                   const std::string& ca_file,
-                                                   const std::string& passphrase,
-                                                   std::string& why) {
+std::unique_ptr<node_identity>
+node_identity::load(const std::string& certificate_file, const std::string& key_file,
+                    const std::string& ca_file, const std::string& passphrase, std::string& why) {
   std::unique_ptr<node_identity> id{new node_identity()};
   auto& d = *id->impl_;
   if (!read_file(certificate_file, d.certificate_pem)) {
@@ -142,8 +140,7 @@ const std::string& node_identity::certificate_pem() const {
 std::string node_identity::sign(std::string_view payload) const {
   md_ctx_ptr ctx{EVP_MD_CTX_new()};
   size_t length = 0;
-  if (!ctx
-      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1
       || EVP_DigestSign(ctx.get(), nullptr, &length,
                         reinterpret_cast<const unsigned char*>(payload.data()), payload.size())
              != 1) {
@@ -164,8 +161,7 @@ std::string node_identity::sign(std::string_view payload) const {
 std::string node_identity::check(std::string_view certificate_pem, std::string_view signature,
                                  std::string_view payload, std::string_view claimed_name) const {
   if (certificate_pem.empty() || certificate_pem.size() > max_certificate_bytes)
-    return "no certificate, or one larger than " + std::to_string(max_certificate_bytes)
-           + " bytes";
+    return "no certificate, or one larger than " + std::to_string(max_certificate_bytes) + " bytes";
   if (signature.empty() || signature.size() > max_signature_bytes)
     return "no signature, or one larger than " + std::to_string(max_signature_bytes) + " bytes";
   auto chain = read_certificates(certificate_pem);
@@ -199,8 +195,7 @@ std::string node_identity::check(std::string_view certificate_pem, std::string_v
   }
   int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                             signature.size(),
-                            reinterpret_cast<const unsigned char*>(payload.data()),
-                            payload.size());
+                            reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
   ERR_clear_error();
   return ok == 1 ? std::string{} : "the signature does not verify with the certificate's key";
 }

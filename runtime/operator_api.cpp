@@ -230,8 +230,9 @@ struct operator_api::impl {
         }
         throttle.failed(who.address, now);
       }
-      audit(who, command, {}, token.empty() ? "unauthenticated: no credential"
-                                            : "unauthenticated: unknown credential");
+      audit(who, command, {},
+            token.empty() ? "unauthenticated: no credential"
+                          : "unauthenticated: unknown credential");
       fail(res, 401,
            token.empty() ? "this node needs a credential: send Authorization: Bearer TOKEN "
                            "(brokedancer reads it from BROKEDANCER_TOKEN or --token-file)"
@@ -298,7 +299,7 @@ struct operator_api::impl {
                       {"acknowledged_ms", reply.acknowledged_us / 1000.0}});
             },
             [&](caf::error& err) {
-              int status = err == caf::sec::request_timeout ? 504
+              int status = err == caf::sec::request_timeout       ? 504
                            : is(err, errc::subsystem_unavailable) ? 503
                                                                   : 409;
               fail(res, status, sys.render(err));
@@ -358,7 +359,9 @@ operator_api::operator_api(caf::actor_system& sys, node_control_actor control,
   }
   auto threads = d.options.threads;
   auto queued = d.options.queued_connections;
-  d.server->new_task_queue = [threads, queued] { return new bounded_pool(threads, queued); };
+  d.server->new_task_queue = [threads, queued] {
+    return new bounded_pool(threads, queued);
+  };
   d.server->set_payload_max_length(max_request_bytes);
   d.server->set_read_timeout(2, 0);
   d.server->set_write_timeout(5, 0);

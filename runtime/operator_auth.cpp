@@ -86,8 +86,8 @@ bool parse_credentials(std::string_view text, std::vector<operator_credential>& 
   size_t start = 0;
   while (start < text.size()) {
     auto end = text.find('\n', start);
-    auto line = text.substr(start, end == std::string_view::npos ? text.size() - start
-                                                                  : end - start);
+    auto line =
+        text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
     start = end == std::string_view::npos ? text.size() : end + 1;
     ++line_number;
     auto parts = words(line);
@@ -95,8 +95,8 @@ bool parse_credentials(std::string_view text, std::vector<operator_credential>& 
       continue;
     auto where = "line " + std::to_string(line_number) + ": ";
     if (parts.size() != 3) {
-      why = where + "expected NAME ROLE SHA256 (three words), found "
-            + std::to_string(parts.size()) + " words";
+      why = where + "expected NAME ROLE SHA256 (three words), found " + std::to_string(parts.size())
+            + " words";
       return false;
     }
     operator_credential credential;

@@ -139,8 +139,9 @@ credential_set load_credentials(const runtime_config& config) {
     std::ifstream in{file, std::ios::binary};
     if (!in)
       throw config_error({{"configuration", "$.node.credentials_file",
-                           "cannot read \"" + file + "\"; make it with `brokedancer credentials "
-                                                     "add --name NAME --role risk --file "
+                           "cannot read \"" + file
+                               + "\"; make it with `brokedancer credentials "
+                                 "add --name NAME --role risk --file "
                                + file + "`"}});
     // A credentials file is a few lines; a large one is a mistake (or an attack on memory).
     constexpr std::streamsize max_bytes = 1 << 20;
@@ -199,8 +200,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
       throw config_error(
           {{"configuration", "$.runtime.node_name",
             "this node is called \"" + d.config.runtime.node_name
-                + "\" but its certificate (node.tls_certificate) names \""
-                + d.identity->name()
+                + "\" but its certificate (node.tls_certificate) names \"" + d.identity->name()
                 + "\": peers would refuse it; set runtime.node_name to the certificate's name, "
                   "or make a certificate for this name with `brokedancer certs node "
                 + d.config.runtime.node_name + " --dir DIR`"}});
@@ -315,16 +315,15 @@ runtime::runtime(runtime_config config, runtime_options extras)
       d.tear_down();
       throw std::runtime_error(e.what());
     }
-    d.log.info("operator API listening",
-               {{"host", d.config.node.control_host},
-                {"port", d.api->port()},
-                {"tls", !d.config.node.control_tls_certificate.empty()},
-                {"operators", d.credentials.size()}});
+    d.log.info("operator API listening", {{"host", d.config.node.control_host},
+                                          {"port", d.api->port()},
+                                          {"tls", !d.config.node.control_tls_certificate.empty()},
+                                          {"operators", d.credentials.size()}});
   }
   if (d.config.node.listen) {
-    auto port = publish(caf::actor_cast<cluster_actor>(d.cluster_front),
-                        d.config.node.listen->host, d.config.node.listen->port, "peers",
-                        "is another node using node.listen?", d.config.node.tls());
+    auto port = publish(caf::actor_cast<cluster_actor>(d.cluster_front), d.config.node.listen->host,
+                        d.config.node.listen->port, "peers", "is another node using node.listen?",
+                        d.config.node.tls());
     guard_settings limits;
     limits.handshake_timeout = std::chrono::milliseconds(d.config.node.handshake_timeout_ms);
     limits.max_connections = d.config.node.max_peer_connections;

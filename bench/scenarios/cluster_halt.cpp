@@ -172,8 +172,8 @@ void measure_with_store_asleep(node_set& set, const testing::redis_server& redis
       "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 1 2>&1 | grep -q '^OK$'";
   std::vector<double> halts;
   for (int i = 0; i < rounds; ++i) {
-    auto asleep = std::async(std::launch::async,
-                             [&] { return std::system(sleep_command.c_str()); });
+    auto asleep =
+        std::async(std::launch::async, [&] { return std::system(sleep_command.c_str()); });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     halts.push_back(change_everywhere(set, emergency_level::halt));
     if (asleep.get() != 0)

@@ -68,8 +68,7 @@ struct node {
   bool https = false;
   std::unique_ptr<testing::child_process> process;
 
-  node(const secrets& s, bool with_https, bool with_peer_port)
-    : https(with_https) {
+  node(const secrets& s, bool with_https, bool with_peer_port) : https(with_https) {
     std::map<std::string, std::string> env{
         {"BROKEDANCER_LOG_LEVEL", "error"},
         {"BROKEDANCER_RUNTIME_NODE_NAME", "bench"},
@@ -98,8 +97,8 @@ struct node {
 
   // One GET /v1/status on a fresh connection, as the `status` command makes it.
   int status(const secrets& s) const {
-    auto base = std::string{https ? "https" : "http"} + "://127.0.0.1:"
-                + std::to_string(control_port);
+    auto base =
+        std::string{https ? "https" : "http"} + "://127.0.0.1:" + std::to_string(control_port);
     httplib::Client client{base};
     if (https) {
       client.set_ca_cert_path((s.dir + "/ca.pem").c_str());
@@ -227,8 +226,8 @@ const bool unauthenticated_registered = register_scenario({
         {"peer_port_closed_after_ms", "ms", "until the node cut all 50 (handshake timeout 3 s)",
          false, ""},
         {"api_kb_per_connection", "KiB", "operator API: memory per connection", false, ""},
-        {"api_closed_after_ms", "ms", "until the API closed all 50 (1 s for a request, 16 workers)", false,
-         ""},
+        {"api_closed_after_ms", "ms", "until the API closed all 50 (1 s for a request, 16 workers)",
+         false, ""},
         {"node_resident_mb", "MiB", "the node at rest, 2 bots", false, ""},
     },
     unauthenticated_once,

@@ -56,14 +56,11 @@ double await_peer(runtime& node, bool wanted, std::chrono::seconds limit) {
 samples run_once(const run_context& context) {
   auto node_address = "127.0.0.1:" + std::to_string(testing::free_loopback_port());
   auto peer_address = "127.0.0.1:" + std::to_string(testing::free_loopback_port());
-  environment env{{"BROKEDANCER_LOG_LEVEL", "error"},
-                  {"BROKEDANCER_BOTS_COUNT", "0"},
-                  {"BROKEDANCER_MARKET_SYMBOLS", ""},
-                  {"BROKEDANCER_RUNTIME_NODE_NAME", "bench"},
-                  {"BROKEDANCER_NODE_LISTEN", node_address},
-                  {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
-                  {"BROKEDANCER_NODE_PEERS", peer_address},
-                  {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "0"}};
+  environment env{
+      {"BROKEDANCER_LOG_LEVEL", "error"},        {"BROKEDANCER_BOTS_COUNT", "0"},
+      {"BROKEDANCER_MARKET_SYMBOLS", ""},        {"BROKEDANCER_RUNTIME_NODE_NAME", "bench"},
+      {"BROKEDANCER_NODE_LISTEN", node_address}, {"BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true"},
+      {"BROKEDANCER_NODE_PEERS", peer_address},  {"BROKEDANCER_NODE_ISOLATION_HALT_AFTER", "0"}};
   runtime node{load_config(embedded_default_config(), runtime_environment(context, env))};
   testing::child_process peer{
       BROKEDANCER_CLI_PATH,

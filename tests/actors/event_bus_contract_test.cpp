@@ -189,8 +189,8 @@ TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded, drops are counted, a
     REQUIRE(slow_box->events[i - 1].sequence < slow_box->events[i].sequence);
 }
 
-TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded in bytes as well as in events",
-                   "[bus]", memory_bus_backend, redis_bus_backend) {
+TEMPLATE_TEST_CASE("a slow subscriber's backlog is bounded in bytes as well as in events", "[bus]",
+                   memory_bus_backend, redis_bus_backend) {
   // 10,000 events may wait, but only 64 KiB of them: large events hit the byte bound first.
   bus_fixture f{with<TestType>(
       {{"BROKEDANCER_BUS_MAX_BACKLOG", "10000"}, {"BROKEDANCER_BUS_MAX_BACKLOG_BYTES", "65536"}})};

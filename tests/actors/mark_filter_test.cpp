@@ -54,9 +54,9 @@ TEST_CASE("a fill with a number that is not finite, or out of proportion, is not
   CHECK_FALSE(sane_fill(1, 1, std::nan(""), 0.1));
   CHECK_FALSE(sane_fill(1, inf, 100, 0.1));
   CHECK_FALSE(sane_fill(1, 1, 100, inf));
-  CHECK_FALSE(sane_fill(1, 2, 100, 0.1));    // more than ordered
-  CHECK_FALSE(sane_fill(1, 1, 0, 0));        // no price
-  CHECK_FALSE(sane_fill(1, 1, 100, 500));    // a fee above the notional
+  CHECK_FALSE(sane_fill(1, 2, 100, 0.1));         // more than ordered
+  CHECK_FALSE(sane_fill(1, 1, 0, 0));             // no price
+  CHECK_FALSE(sane_fill(1, 1, 100, 500));         // a fee above the notional
   CHECK_FALSE(sane_fill(1e300, 1e300, 1e300, 0)); // a notional that overflows
   // nlohmann refuses a number JSON cannot hold as a double (1e400: "number overflow"), so an
   // answer carrying one is not JSON at all to the risk monitor.

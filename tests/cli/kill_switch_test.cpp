@@ -110,7 +110,8 @@ TEST_CASE("a node without peers halts itself when it loses its shared store, unt
   CHECK(run_to_end({"resume", "--node", node, "--reason", "too early"}).exit_code
         == exit_code::command_refused);
   redis.start();
-  await_status(node, [](const json& s) { return s["isolated"] == false; }, 30s);
+  await_status(
+      node, [](const json& s) { return s["isolated"] == false; }, 30s);
   CHECK(run_to_end({"resume", "--node", node, "--reason", "store is back"}).exit_code
         == exit_code::ok);
   await_status(node, [](const json& s) { return s["trading_allowed"] == true; });

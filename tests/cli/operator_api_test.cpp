@@ -128,7 +128,8 @@ TEST_CASE("repeated failed attempts from one address are throttled, and a valid 
         == exit_code::ok);
 }
 
-TEST_CASE("the operator role halts but may not resume, and the risk role resumes", "[control][auth]") {
+TEST_CASE("the operator role halts but may not resume, and the risk role resumes",
+          "[control][auth]") {
   api_node node;
   const auto& c = credentials();
   CHECK(as(c.operator_token, {"status", "--node", node.address}).exit_code == exit_code::ok);
@@ -144,8 +145,8 @@ TEST_CASE("the operator role halts but may not resume, and the risk role resumes
   // The audit trail names who did what.
   std::vector<std::string> seen;
   for (const auto& a : status["audit"])
-    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>()
-                   + " " + a["outcome"].get<std::string>());
+    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>() + " "
+                   + a["outcome"].get<std::string>());
   CHECK_THAT(seen, Catch::VectorContains(std::string{"halt test-operator ok"}));
   CHECK_THAT(seen, Catch::VectorContains(std::string{"resume test-operator forbidden"}));
   CHECK_THAT(seen, Catch::VectorContains(std::string{"resume test-risk ok"}));
@@ -167,10 +168,10 @@ TEST_CASE("a reason that is not UTF-8 is refused at the CLI and by the API, and 
   CHECK_THAT(answer, Contains("400"));
   // Raw bytes that are not UTF-8 inside the JSON body are refused as well.
   auto raw = std::string{"{\"reason\": \"\xff\"}"};
-  answer = raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                                   + credentials().risk_token + "\r\nContent-Length: "
-                                   + std::to_string(raw.size()) + "\r\nConnection: close\r\n\r\n"
-                                   + raw);
+  answer =
+      raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                              + credentials().risk_token + "\r\nContent-Length: "
+                              + std::to_string(raw.size()) + "\r\nConnection: close\r\n\r\n" + raw);
   CHECK_THAT(answer, Contains("400"));
   auto status = run_to_end({"status", "--node", node.address, "--json"});
   CHECK(status.exit_code == exit_code::ok);
@@ -182,9 +183,9 @@ TEST_CASE("a reason that is not UTF-8 is refused at the CLI and by the API, and 
 TEST_CASE("a request announcing a huge body is refused before it is read, and the node goes on",
           "[control]") {
   api_node node;
-  auto answer = raw_http(node.port, "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                                        + credentials().risk_token
-                                        + "\r\nContent-Length: 2147483648\r\n\r\n",
+  auto answer = raw_http(node.port,
+                         "POST /v1/halt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                             + credentials().risk_token + "\r\nContent-Length: 2147483648\r\n\r\n",
                          10);
   // The server skips what it will not read until its 5 s read timeout, then answers.
   CHECK_THAT(answer, Contains("413"));
@@ -202,9 +203,9 @@ TEST_CASE("a request announcing a huge body is refused before it is read, and th
 TEST_CASE("an operator API without credentials, or off loopback without TLS, is refused at start",
           "[control][config]") {
   auto port = std::to_string(free_loopback_port());
-  CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
-                   {{"BROKEDANCER_NODE_CONTROL_PORT", port},
-                    {"BROKEDANCER_NODE_CREDENTIALS_FILE", ""}})
+  CHECK(run_to_end(
+            {"run", "--bots", "0", "--duration", "1"},
+            {{"BROKEDANCER_NODE_CONTROL_PORT", port}, {"BROKEDANCER_NODE_CREDENTIALS_FILE", ""}})
             .exit_code
         == exit_code::config_invalid);
   CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
@@ -212,15 +213,16 @@ TEST_CASE("an operator API without credentials, or off loopback without TLS, is 
                     {"BROKEDANCER_NODE_CREDENTIALS_FILE", "/nonexistent/credentials"}})
             .exit_code
         == exit_code::config_invalid);
-  CHECK(run_to_end({"run", "--bots", "0", "--duration", "1"},
-                   {{"BROKEDANCER_NODE_CONTROL_PORT", port},
-                    {"BROKEDANCER_NODE_CONTROL_HOST", "0.0.0.0"}})
+  CHECK(run_to_end(
+            {"run", "--bots", "0", "--duration", "1"},
+            {{"BROKEDANCER_NODE_CONTROL_PORT", port}, {"BROKEDANCER_NODE_CONTROL_HOST", "0.0.0.0"}})
             .exit_code
         == exit_code::config_invalid);
 }
 
 TEST_CASE("the audit trail survives a restart of the node", "[control][redis]") {
-  auto prefix = "audit-test:" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ":";
+  auto prefix = "audit-test:"
+                + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ":";
   environment_map store{{"BROKEDANCER_STATE_BACKEND", "redis"},
                         {"BROKEDANCER_REDIS_URL", shared_redis_url()},
                         {"BROKEDANCER_STATE_KEY_PREFIX", prefix},

@@ -443,9 +443,9 @@ TEST_CASE("with TLS, a node of the same authority cannot take another member's n
   CHECK(a["connected"] == true);
   CHECK(a["address"] == nodes[0].listen);
   // The cluster's own kill switch still spreads.
-  REQUIRE(run_to_end({"halt", "--node", nodes[0].control, "--reason", "after the intruder"})
-              .exit_code
-          == exit_code::ok);
+  REQUIRE(
+      run_to_end({"halt", "--node", nodes[0].control, "--reason", "after the intruder"}).exit_code
+      == exit_code::ok);
   b.await([](const json& s) { return s["level"] == "HALT" && s["sequence"] < 1000; });
 }
 

@@ -2,8 +2,8 @@
 // on a breach, and a daily loss that survives a restart.
 
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -359,8 +359,8 @@ TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is
   CHECK(before->peak_equity < 1e6);
   REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == "filled");
   auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
-  auto stored = testing::call<maybe_value>(*f.sys, store, get_atom::value,
-                                           std::string{"risk:state"});
+  auto stored =
+      testing::call<maybe_value>(*f.sys, store, get_atom::value, std::string{"risk:state"});
   REQUIRE(stored);
   REQUIRE(stored->found);
   CHECK(stored->json.size() < 4096);

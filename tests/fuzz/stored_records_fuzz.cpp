@@ -1,4 +1,5 @@
-// libFuzzer entry point; tests/fuzz/harness/stored_records.hpp says what is fuzzed and what is checked.
+// libFuzzer entry point; tests/fuzz/harness/stored_records.hpp says what is fuzzed and what is
+// checked.
 
 #include "tests/fuzz/harness/stored_records.hpp"
 

@@ -219,13 +219,8 @@ audit_entry sample<audit_entry>() {
 
 template <>
 node_status sample<node_status>() {
-  return {"node-a",
-          sample<emergency_status>(),
-          sample<bots_summary>(),
-          {sample<breaker_stats>()},
-          true,
-          sample<cluster_status>(),
-          {sample<audit_entry>()}};
+  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()},
+          true,     sample<cluster_status>(),   {sample<audit_entry>()}};
 }
 
 template <>

@@ -1,8 +1,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include <unistd.h>
 #include <sstream>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 

@@ -51,9 +51,9 @@ TEST_CASE("a stranger past the handshake bytes that only trickles is cut") {
   // A padded hello gets it past 1 KiB at once; then a byte a second into a record that never
   // ends.
   for (int second = 0; second < 5; ++second)
-    CHECK(rules.review({{8, 1100 + static_cast<uint64_t>(second)}},
-                       t0 + std::chrono::seconds(second))
-              .empty());
+    CHECK(
+        rules.review({{8, 1100 + static_cast<uint64_t>(second)}}, t0 + std::chrono::seconds(second))
+            .empty());
   CHECK(rules.review({{8, 1105}}, t0 + 5s) == std::vector<uint64_t>{8});
 }
 
@@ -62,8 +62,7 @@ TEST_CASE("past the connection limit the newest still handshaking are cut, peers
   CHECK(rules.review({{1, 5000}, {2, 5000}}, t0).empty());
   CHECK(rules.review({{1, 9000}, {2, 9000}, {3, 10}}, t0 + 1s).empty());
   // Limit 3: a fourth stranger is cut at once, the established peers and the older stranger stay.
-  CHECK(rules.review({{1, 9500}, {2, 9500}, {3, 10}, {4, 0}}, t0 + 2s)
-        == std::vector<uint64_t>{4});
+  CHECK(rules.review({{1, 9500}, {2, 9500}, {3, 10}, {4, 0}}, t0 + 2s) == std::vector<uint64_t>{4});
   CHECK(rules.review({{1, 9900}, {2, 9900}, {3, 10}, {5, 0}}, t0 + 2500ms)
         == std::vector<uint64_t>{5});
   // The older stranger still goes at its own handshake deadline.

@@ -65,7 +65,8 @@ inline void refuse_if_secret(environment& env) {
   }
   std::string problem;
   if (auto url = env.find("BROKEDANCER_REDIS_URL"); url != env.end())
-    if (auto endpoint = parse_redis_url(url->second, problem); endpoint && !endpoint->password.empty())
+    if (auto endpoint = parse_redis_url(url->second, problem);
+        endpoint && !endpoint->password.empty())
       secret = true;
   if (secret)
     env["BROKEDANCER_RESILIENCE_ENDPOINTS_-_TYPE"] = "simulated";

@@ -28,15 +28,17 @@ namespace brokedancer::fuzz {
 
 inline std::unique_ptr<node_identity> make_throwaway_identity() {
   namespace fs = std::filesystem;
-  auto dir = fs::temp_directory_path() / ("brokedancer-fuzz-identity-" + std::to_string(::getpid()));
+  auto dir =
+      fs::temp_directory_path() / ("brokedancer-fuzz-identity-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string script =
-      "cd '" + dir.string() + "' && "
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=fuzz-ca "
-      "-days 2 && "
-      "openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=fuzz-node && "
-      "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
-      "-days 2 && cat ca.pem >> node.pem";
+      "cd '" + dir.string()
+      + "' && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=fuzz-ca "
+        "-days 2 && "
+        "openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=fuzz-node && "
+        "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
+        "-days 2 && cat ca.pem >> node.pem";
   bool made = std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
   std::string why = "the openssl command line failed";
   std::unique_ptr<node_identity> identity;
@@ -75,7 +77,8 @@ inline void node_proof(std::string_view input) {
   auto fields = split_fields(input.substr(1), 4);
   std::string name(flags & 4 ? std::string_view{identity.name()} : fields[0]);
   std::string payload(fields[1]);
-  auto certificate = flags & 1 ? patched(identity.certificate_pem(), fields[2]) : std::string(fields[2]);
+  auto certificate =
+      flags & 1 ? patched(identity.certificate_pem(), fields[2]) : std::string(fields[2]);
   auto signature = flags & 2 ? patched(identity.sign(payload), fields[3]) : std::string(fields[3]);
   auto why = identity.check(certificate, signature, payload, name);
   bool genuine = (flags & 3) == 3 && fields[2].size() < 2 && fields[3].size() < 2;

@@ -51,8 +51,9 @@ inline void operator_request(std::string_view input) {
            "an accepted request has a printable reason within the limit");
     expect(std::string_view{command} == "resume"
                ? request.level == emergency_level::normal || request.level == emergency_level::alert
-               : request.level == (std::string_view{command} == "halt" ? emergency_level::halt
-                                                                        : emergency_level::shutdown),
+               : request.level
+                     == (std::string_view{command} == "halt" ? emergency_level::halt
+                                                             : emergency_level::shutdown),
            "an accepted request asks for a level its command may set");
   }
   text_checks(input);
