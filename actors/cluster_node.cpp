@@ -5,6 +5,7 @@
 #include <random>
 
 #include <caf/actor_system.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
@@ -16,6 +17,7 @@
 #include "messages/errors.hpp"
 #include "runtime/host_port.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/peer_session.hpp"
 #include "runtime/unix_time.hpp"
 
 namespace brokedancer {
@@ -37,6 +39,17 @@ constexpr auto peer_change_timeout = std::chrono::seconds(10);
 constexpr auto reconnect_min = std::chrono::milliseconds(100);
 // Every this many heartbeats: the bots count and the store's reachability.
 constexpr int slow_every = 5;
+// Session keys kept per member, newest last: both ends may say hello at once, and a slow welcome
+// may complete an older handshake after a newer one; the peer seals with its newest.
+constexpr size_t keys_per_member = 4;
+// Hellos in flight to one node: a retry while a welcome is late must not lose that welcome.
+constexpr size_t hellos_per_node = 4;
+
+// A key agreed with a member, and the highest counter it has opened: a replay is not taken.
+struct member_key {
+  session_key key;
+  uint64_t last_counter = 0;
+};
 
 struct member {
   std::string configured; // host:port from node.peers; empty for a peer that joined us
@@ -52,6 +65,15 @@ struct member {
   uint32_t failed_joins = 0; // since it was last connected: how long the next wait is
   // Our hello is out and its welcome not yet in (zero when not waiting).
   clock::time_point awaiting_welcome_since{};
+  // With TLS: the keys its gossip must be sealed with (newest last), and ours to it.
+  std::vector<member_key> keys;
+  uint64_t sent = 0; // counter of the last gossip sealed for it
+};
+
+// A hello of ours in flight: when it went, and the private half of its session key.
+struct hello_out {
+  clock::time_point at{};
+  std::shared_ptr<session_offer> offer;
 };
 
 struct cluster_state {
@@ -74,10 +96,11 @@ struct cluster_state {
   bool told_contact = false;
   // The last peer level handed to the controller, so that a heartbeat does not hand it again.
   std::optional<change_key> handed;
-  // Hellos sent to peers that spoke to us first, by their node: a welcome is taken only from
-  // a node we said hello to.
-  std::map<caf::node_id, clock::time_point> hellos_out;
+  // Hellos in flight, by the node they went to: a welcome is taken only from a node we said
+  // hello to, and completes the key that hello offered.
+  std::map<caf::node_id, std::vector<hello_out>> hellos_out;
   uint64_t ticks = 0;
+  uint64_t unsealed_gossip = 0;
   std::mt19937_64 random{std::random_device{}()};
   logger log{"cluster"};
 };
@@ -133,18 +156,74 @@ void tell(self_pointer self, const Handle& peer, Ts&&... xs) {
   tell(self, caf::actor_cast<caf::actor>(peer), std::forward<Ts>(xs)...);
 }
 
-// This node's proof of its name, for the peer on node `to`.
-peer_proof prove(self_pointer self, const caf::node_id& to) {
+// This node's proof of its name, for the peer on node `to`, with its half of a session key
+// (and, in a welcome, the half of the hello it answers).
+peer_proof prove(self_pointer self, const caf::node_id& to, const session_offer* offer,
+                 const std::string& answers = {}) {
   const auto& identity = self->state.options.identity;
-  if (!identity)
+  if (!identity || offer == nullptr)
     return {};
   peer_proof proof;
   proof.at_us = now_us();
   proof.certificate_pem = identity->certificate_pem();
+  proof.session_public = offer->public_key();
+  proof.answers = answers;
   proof.signature =
       identity->sign(hello_payload(self->state.options.node_name, caf::to_string(self->node()),
-                                   caf::to_string(to), proof.at_us));
+                                   caf::to_string(to), proof.at_us, proof.session_public, answers));
   return proof;
+}
+
+// A new session key half for a handshake, when the cluster runs with TLS.
+std::shared_ptr<session_offer> make_offer(self_pointer self) {
+  if (!self->state.options.identity)
+    return nullptr;
+  return session_offer::make();
+}
+
+// Sends our hello to `peer`, remembering the key half it offers.
+template <class Handle>
+void send_hello(self_pointer self, const Handle& peer) {
+  auto offer = make_offer(self);
+  auto& out = self->state.hellos_out[peer.node()];
+  out.push_back(hello_out{clock::now(), offer});
+  if (out.size() > hellos_per_node)
+    out.erase(out.begin());
+  tell(self, peer, hello_atom::value, own_info(self), prove(self, peer.node(), offer.get()));
+}
+
+void remember_key(member& m, member_key key) {
+  m.keys.push_back(std::move(key));
+  if (m.keys.size() > keys_per_member)
+    m.keys.erase(m.keys.begin());
+}
+
+// What a gossip's seal covers: its direction, its counter and the gossip as CAF serializes it.
+std::string seal_text(self_pointer self, const std::string& from, const std::string& to,
+                      uint64_t counter, node_info info) {
+  std::vector<char> bytes;
+  caf::binary_serializer sink{self->system(), bytes};
+  if (auto err = sink(info))
+    return {};
+  return sealed_text(from, to, counter, std::string_view{bytes.data(), bytes.size()});
+}
+
+// Whether a member's gossip carries a seal of one of its keys, newer than any opened before.
+bool unsealed(self_pointer self, member& m, const node_info& info, const gossip_seal& seal) {
+  if (!self->state.options.identity)
+    return false; // node.insecure_plaintext: the connection is all there is
+  for (auto& k : m.keys) {
+    if (k.key.id() != seal.key_id)
+      continue;
+    if (seal.counter <= k.last_counter)
+      return true;
+    auto text = seal_text(self, info.name, self->state.options.node_name, seal.counter, info);
+    if (text.empty() || !k.key.opens(text, seal.tag))
+      return true;
+    k.last_counter = seal.counter;
+    return false;
+  }
+  return true;
 }
 
 // Empty when `proof` shows that the peer on node `from` is the node `info` names; else why not.
@@ -157,10 +236,11 @@ std::string check_proof(self_pointer self, const node_info& info, const peer_pro
   if (skew > max_hello_skew_us || skew < -max_hello_skew_us)
     return "its proof is dated " + std::to_string(skew / 1000000)
            + " s from this node's clock (more than a minute: check both clocks)";
-  return identity->check(
-      proof.certificate_pem, proof.signature,
-      hello_payload(info.name, caf::to_string(from), caf::to_string(self->node()), proof.at_us),
-      info.name);
+  return identity->check(proof.certificate_pem, proof.signature,
+                         hello_payload(info.name, caf::to_string(from),
+                                       caf::to_string(self->node()), proof.at_us,
+                                       proof.session_public, proof.answers),
+                         info.name);
 }
 
 // Why a peer on node `from` may not be the member called `info.name`; empty when it may.
@@ -250,27 +330,37 @@ void connected(self_pointer self, member& m, cluster_actor handle, const node_in
 }
 
 // A peer that joined us and listens at an address of node.peers is that configured peer: its
-// slot takes the connection, so that this node does not dial a second one (CAF drops one of
-// two connections between the same nodes, and both sides would lose the peer again).
-void adopt_configured_slot(self_pointer self, const std::string& name) {
-  auto& members = self->state.members;
+// slot takes the connection, so that this node does not dial a second one (CAF 0.17 drops one
+// of two connections between the same nodes, and both sides lose the peer again; a dial to
+// check the address would be that second connection). The address is the peer's word, so:
+// with TLS, its certificate must name the slot's host; and a slot that has known another name
+// keeps it.
+void adopt_configured_slot(self_pointer self, const std::string& name, const peer_proof& proof) {
+  auto& st = self->state;
+  auto& members = st.members;
   auto joined = std::find_if(members.begin(), members.end(), [&](const member& m) {
     return m.configured.empty() && m.connected && m.info.name == name;
   });
   if (joined == members.end() || joined->info.address.empty())
     return;
-  // The address is the peer's own word: a slot that has known another name keeps it.
   auto slot = std::find_if(members.begin(), members.end(), [&](const member& m) {
     return !m.configured.empty() && !m.connected && m.configured == joined->info.address
            && (m.info.name.empty() || m.info.name == name);
   });
   if (slot == members.end())
     return;
+  if (st.options.identity
+      && !node_identity::names_host(proof.certificate_pem, slot->address.host)) {
+    st.log.warn("a member says it listens at a configured peer's address, but its certificate "
+                "does not name that host; it keeps a place of its own",
+                {{"peer", name}, {"address", slot->configured}});
+    return;
+  }
   auto configured = slot->configured;
   auto address = slot->address;
   auto reconnects = slot->reconnects;
   *slot = std::move(*joined);
-  slot->configured = std::move(configured);
+  slot->configured = configured;
   slot->address = address;
   slot->reconnects = reconnects;
   slot->awaiting_welcome_since = {};
@@ -324,7 +414,7 @@ void join(self_pointer self, const std::string& configured) {
               self->monitor(handle);
             }
             slot->awaiting_welcome_since = clock::now();
-            tell(self, handle, hello_atom::value, own_info(self), prove(self, node));
+            send_hello(self, handle);
           },
           [self, configured](caf::error& err) {
             join_failed(self, configured, self->system().render(err));
@@ -332,10 +422,22 @@ void join(self_pointer self, const std::string& configured) {
 }
 
 void gossip(self_pointer self) {
+  auto& st = self->state;
   auto info = own_info(self);
-  for (auto& m : self->state.members)
-    if (m.connected && m.handle)
-      tell(self, m.handle, gossip_atom::value, info);
+  for (auto& m : st.members) {
+    if (!m.connected || !m.handle)
+      continue;
+    gossip_seal seal;
+    if (st.options.identity) {
+      if (m.keys.empty())
+        continue; // it could not open it
+      const auto& key = m.keys.back().key;
+      seal.key_id = key.id();
+      seal.counter = ++m.sent;
+      seal.tag = key.seal(seal_text(self, st.options.node_name, m.info.name, seal.counter, info));
+    }
+    tell(self, m.handle, gossip_atom::value, info, seal);
+  }
 }
 
 std::string peer_names(const cluster_state& st) {
@@ -439,13 +541,11 @@ cluster_actor sender_handle(self_pointer self) {
 // Introduces this node to a peer that spoke first (it restarted, or only it lists us); its
 // welcome makes it a member. At most one hello in flight per peer node.
 void say_hello(self_pointer self, const cluster_actor& peer) {
-  auto& st = self->state;
-  auto now = clock::now();
-  auto& sent = st.hellos_out[peer.node()];
-  if (sent != clock::time_point{} && now - sent < request_timeout)
+  auto& out = self->state.hellos_out;
+  if (auto sent = out.find(peer.node()); sent != out.end() && !sent->second.empty()
+                                         && clock::now() - sent->second.back().at < request_timeout)
     return;
-  sent = now;
-  tell(self, peer, hello_atom::value, own_info(self), prove(self, peer.node()));
+  send_hello(self, peer);
 }
 
 void on_hello(self_pointer self, const node_info& theirs, const peer_proof& proof) {
@@ -458,14 +558,30 @@ void on_hello(self_pointer self, const node_info& theirs, const peer_proof& proo
     tell(self, handle, refused_atom::value, why);
     return;
   }
+  // Our half of the key its hello offered: the two then seal their gossip with it.
+  auto offer = make_offer(self);
+  std::optional<session_key> key;
+  if (offer) {
+    key = offer->agree(proof.session_public, caf::to_string(handle.node()),
+                       caf::to_string(self->node()));
+    if (!key) {
+      st.log.warn("a peer's hello was refused", {{"peer", theirs.name}, {"why", "no session key"}});
+      tell(self, handle, refused_atom::value,
+           std::string{"its hello offers no usable session key"});
+      return;
+    }
+  }
   auto* m = find_by_name(self, theirs.name);
   if (!m) {
     st.members.emplace_back();
     m = &st.members.back();
   }
   connected(self, *m, handle, theirs);
-  tell(self, handle, welcome_atom::value, own_info(self), prove(self, handle.node()));
-  adopt_configured_slot(self, theirs.name);
+  if (key)
+    remember_key(*m, member_key{*key, 0});
+  tell(self, handle, welcome_atom::value, own_info(self),
+       prove(self, handle.node(), offer.get(), proof.session_public));
+  adopt_configured_slot(self, theirs.name, proof);
 }
 
 void on_welcome(self_pointer self, const node_info& theirs, const peer_proof& proof) {
@@ -474,14 +590,33 @@ void on_welcome(self_pointer self, const node_info& theirs, const peer_proof& pr
   if (!handle)
     return;
   auto node = handle.node();
-  // Only an answer to a hello of ours counts.
   auto* joining = find_by_node(self, node);
-  bool asked = (joining != nullptr && joining->awaiting_welcome_since != clock::time_point{})
-               || st.hellos_out.count(node) > 0;
-  if (!asked)
+  // Only an answer to a hello of ours counts, and it completes the key that hello offered.
+  auto asked = st.hellos_out.find(node);
+  if (asked == st.hellos_out.end()) {
+    st.log.debug("a welcome to no hello of ours was dropped", {{"peer", theirs.name}});
     return;
-  st.hellos_out.erase(node);
-  if (auto why = refusal(self, theirs, proof, node); !why.empty()) {
+  }
+  auto& hellos = asked->second;
+  auto answered = std::find_if(hellos.begin(), hellos.end(), [&](const hello_out& h) {
+    return (h.offer ? h.offer->public_key() : std::string{}) == proof.answers;
+  });
+  if (answered == hellos.end()) {
+    st.log.debug("a welcome answering no hello of ours was dropped", {{"peer", theirs.name}});
+    return;
+  }
+  auto offer = answered->offer;
+  hellos.erase(answered);
+  if (hellos.empty())
+    st.hellos_out.erase(asked);
+  auto why = refusal(self, theirs, proof, node);
+  std::optional<session_key> key;
+  if (why.empty() && offer) {
+    key = offer->agree(proof.session_public, caf::to_string(self->node()), caf::to_string(node));
+    if (!key)
+      why = "its welcome offers no usable session key";
+  }
+  if (!why.empty()) {
     if (joining != nullptr && !joining->configured.empty()) {
       joining->awaiting_welcome_since = {};
       join_failed(self, joining->configured, why);
@@ -492,18 +627,25 @@ void on_welcome(self_pointer self, const node_info& theirs, const peer_proof& pr
   }
   member* m = joining;
   if (m != nullptr && !m->configured.empty()) {
-    // A peer that joined us first has a slot of its own: this one covers it.
+    // A peer that joined us first has a slot of its own: this one covers it, and takes the
+    // keys of that handshake too (the peer may seal with either).
     auto configured = m->configured;
-    st.members.erase(std::remove_if(st.members.begin(), st.members.end(),
-                                    [&](const member& other) {
-                                      return other.configured.empty()
-                                             && other.info.name == theirs.name;
-                                    }),
+    std::vector<member_key> carried;
+    auto joined_first = [&](const member& other) {
+      return other.configured.empty() && other.info.name == theirs.name;
+    };
+    for (auto& other : st.members)
+      if (joined_first(other))
+        carried.insert(carried.end(), other.keys.begin(), other.keys.end());
+    st.members.erase(std::remove_if(st.members.begin(), st.members.end(), joined_first),
                      st.members.end());
     m = nullptr;
     for (auto& other : st.members)
       if (other.configured == configured)
         m = &other;
+    if (m != nullptr)
+      for (auto& k : carried)
+        remember_key(*m, k);
   } else {
     m = find_by_name(self, theirs.name);
     if (!m) {
@@ -515,7 +657,9 @@ void on_welcome(self_pointer self, const node_info& theirs, const peer_proof& pr
     return;
   m->awaiting_welcome_since = {};
   connected(self, *m, handle, theirs);
-  adopt_configured_slot(self, theirs.name);
+  if (key)
+    remember_key(*m, member_key{*key, 0});
+  adopt_configured_slot(self, theirs.name, proof);
 }
 
 void on_refused(self_pointer self, const std::string& why) {
@@ -533,13 +677,20 @@ void on_refused(self_pointer self, const std::string& why) {
   }
 }
 
-void on_gossip(self_pointer self, const node_info& theirs) {
+void on_gossip(self_pointer self, const node_info& theirs, const gossip_seal& seal) {
   auto& st = self->state;
   auto handle = sender_handle(self);
   if (!handle || !acceptable(theirs) || theirs.name == st.options.node_name)
     return;
   auto* m = find_by_name(self, theirs.name);
   if (m != nullptr && m->connected && m->handle && m->handle.node() == handle.node()) {
+    if (unsealed(self, *m, theirs, seal)) {
+      // Forged in its name, replayed, or sealed with a key of a handshake since replaced.
+      if (++st.unsealed_gossip <= 10 || st.unsealed_gossip % 1000 == 0)
+        st.log.warn("gossip in a member's name without its seal was dropped",
+                    {{"peer", theirs.name}, {"dropped_so_far", st.unsealed_gossip}});
+      return;
+    }
     heard(self, *m, theirs);
     return;
   }
@@ -563,8 +714,13 @@ void check_joins(self_pointer self) {
       join_failed(self, m.configured, "no welcome from the peer within 2 s (see its log)");
     }
   auto& out = self->state.hellos_out;
-  for (auto it = out.begin(); it != out.end();)
-    it = now - it->second > request_timeout ? out.erase(it) : std::next(it);
+  for (auto it = out.begin(); it != out.end();) {
+    auto& hellos = it->second;
+    hellos.erase(std::remove_if(hellos.begin(), hellos.end(),
+                                [&](const hello_out& h) { return now - h.at > request_timeout; }),
+                 hellos.end());
+    it = hellos.empty() ? out.erase(it) : std::next(it);
+  }
 }
 
 cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options options,
@@ -586,6 +742,8 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
       return;
     m->connected = false;
     m->handle = nullptr;
+    m->keys.clear();
+    m->sent = 0;
     m->last_error = "connection lost: " + self->system().render(down.reason);
     self->state.log.warn("peer lost", {{"peer", m->info.name}, {"reason", m->last_error}});
     if (!m->configured.empty()) {
@@ -604,7 +762,7 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
         on_welcome(self, theirs, proof);
       },
       [self](refused_atom, std::string& why) { on_refused(self, why); },
-      [self](gossip_atom, node_info& theirs) { on_gossip(self, theirs); },
+      [self](gossip_atom, node_info& theirs, gossip_seal& seal) { on_gossip(self, theirs, seal); },
       [self](const level_change& change) {
         auto& s = self->state;
         // Only this node's controller tells this actor its level; a peer speaks by gossip.

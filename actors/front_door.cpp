@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
@@ -36,6 +37,13 @@ public:
     {
       std::lock_guard<std::mutex> guard{mutex_};
       target = target_;
+      if (!target && !closed_) {
+        // Not bound yet: the actor behind it already speaks as it (a hello goes out as the
+        // node starts), so the first answers may come first. Kept, a few, until bind().
+        if (early_.size() < max_early)
+          early_.push_back(std::move(what));
+        return;
+      }
     }
     if (target)
       target->enqueue(std::move(what), context);
@@ -50,8 +58,14 @@ public:
   }
 
   void bind(caf::strong_actor_ptr target) {
-    std::lock_guard<std::mutex> guard{mutex_};
-    target_ = std::move(target);
+    std::vector<caf::mailbox_element_ptr> early;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      target_ = target;
+      early.swap(early_);
+    }
+    for (auto& what : early)
+      target->enqueue(std::move(what), nullptr);
   }
 
   void close() {
@@ -66,6 +80,8 @@ protected:
   void on_cleanup(const caf::error&) override {
     std::lock_guard<std::mutex> guard{mutex_};
     target_.reset();
+    closed_ = true;
+    early_.clear();
   }
 
 private:
@@ -88,6 +104,10 @@ private:
   logger log_;
   std::mutex mutex_;
   caf::strong_actor_ptr target_;
+  bool closed_ = false;
+  // What arrived before bind(), at most max_early messages.
+  static constexpr size_t max_early = 64;
+  std::vector<caf::mailbox_element_ptr> early_;
   std::atomic<uint64_t> dropped_{0};
 };
 

@@ -27,7 +27,9 @@ namespace brokedancer {
 using front_door_rule = std::function<bool(const caf::type_erased_tuple&)>;
 
 // A front door named `name` (for the log) that advertises `interface` to remote_actor and lets
-// through what `accepts` allows; it drops messages until bind_front_door gives it a target.
+// through what `accepts` allows. Until bind_front_door gives it a target it keeps the first 64
+// messages it would let through (the actor behind it may already be speaking as it, and the
+// first answers can come before the bind) and delivers them then.
 caf::actor make_front_door(caf::actor_system& sys, std::string name,
                            std::set<std::string> interface, front_door_rule accepts);
 

@@ -52,11 +52,15 @@ struct control_state {
     int polls = 0;
   };
   std::vector<restore_wait> restore_waits;
+  // Waiting for the trail to be persisted (flush_atom).
+  std::vector<caf::typed_response_promise<bool>> flushes;
 
   ~control_state() {
     for (const auto& rp : open_changes)
       rp->deliver(make_error(errc::subsystem_unavailable,
                              "the node's control stopped before the change was answered"));
+    for (auto& rp : flushes)
+      rp.deliver(false);
   }
   logger log{"control"};
 };
@@ -116,9 +120,15 @@ void persist_audit(self_pointer self) {
   st.audit_writing = true;
   st.audit_dirty = false;
   auto done = [self] {
-    self->state.audit_writing = false;
-    if (self->state.audit_dirty)
+    auto& state = self->state;
+    state.audit_writing = false;
+    if (state.audit_dirty) {
       persist_audit(self);
+      return;
+    }
+    for (auto& rp : state.flushes)
+      rp.deliver(true);
+    state.flushes.clear();
   };
   self->request(st.services.store, audit_write_timeout, set_atom::value, audit_key(st),
                 dump_json(audit_json(st.audit)), int64_t{0})
@@ -407,6 +417,13 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
         return change_level(self, op, level, std::move(reason), who, operator_action::lower);
       },
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
+      [self](flush_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.audit_writing && !st.audit_dirty)
+          return true;
+        st.flushes.push_back(self->make_response_promise<bool>());
+        return st.flushes.back();
+      },
       [self](recheck_atom) {
         auto waits = std::move(self->state.restore_waits);
         self->state.restore_waits.clear();

@@ -4,10 +4,11 @@
 // network layer, each behind a front door (actors/front_door) that no peer can stop. A node
 // introduces itself with `hello` and a proof of its name (runtime/node_identity.hpp); the peer
 // answers `welcome` with its own proof, or `refused` with why. Then each tells every connected
-// peer its state with `gossip` on every heartbeat and at once when its level changes: the level
-// in force travels as the level_change record itself, and each node's emergency controller
-// settles races with merge_peer_change (messages/emergency.hpp). Every message is one-way: no
-// peer is ever sent a handle it could answer to other than the sender's front door.
+// peer its state with `gossip`, sealed with the key the two agreed in that handshake, on every
+// heartbeat and at once when its level changes: the level in force travels as the level_change
+// record itself, and each node's emergency controller settles races with merge_peer_change
+// (messages/emergency.hpp). Every message is one-way: no peer is ever sent a handle it could answer
+// to other than the sender's front door.
 
 #include <cstdint>
 #include <string>
@@ -67,17 +68,36 @@ typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
 }
 
 // That the sender holds the certificate of the name it claims: its certificate chain and its
-// key's signature of hello_payload(name, its node id, the receiver's node id, at_us). Empty when
-// the cluster runs without TLS (node.insecure_plaintext).
+// key's signature of hello_payload(name, its node id, the receiver's node id, at_us,
+// session_public, answers). `session_public` is the sender's half of the key the two will seal
+// their gossip with (runtime/peer_session.hpp); in a welcome, `answers` is the hello's half it
+// completes. Empty when the cluster runs without TLS (node.insecure_plaintext).
 struct peer_proof {
   std::string certificate_pem;
   std::string signature;
   int64_t at_us = 0;
+  std::string session_public;
+  std::string answers;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_proof& x) {
-  return f(caf::meta::type_name("peer_proof"), x.certificate_pem, x.signature, x.at_us);
+  return f(caf::meta::type_name("peer_proof"), x.certificate_pem, x.signature, x.at_us,
+           x.session_public, x.answers);
+}
+
+// A gossip's proof that it comes from the member it names, over the connection that member
+// proved: the seal of the pair's session key (which `key_id` names) over the gossip, its
+// direction and `counter`, which rises with every gossip. Empty without TLS.
+struct gossip_seal {
+  uint64_t key_id = 0;
+  uint64_t counter = 0;
+  std::string tag;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gossip_seal& x) {
+  return f(caf::meta::type_name("gossip_seal"), x.key_id, x.counter, x.tag);
 }
 
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
@@ -90,7 +110,7 @@ using cluster_actor = caf::typed_actor<
     caf::reacts_to<hello_atom, node_info, peer_proof>,
     caf::reacts_to<welcome_atom, node_info, peer_proof>, caf::reacts_to<refused_atom, std::string>,
     // A peer's state: its heartbeat, and how its level changes reach this node.
-    caf::reacts_to<gossip_atom, node_info>,
+    caf::reacts_to<gossip_atom, node_info, gossip_seal>,
     // This node's own level changes, as a listener registered with the controller.
     caf::reacts_to<level_change>, caf::replies_to<status_atom>::with<cluster_status>>;
 
@@ -101,7 +121,7 @@ bool from_peer(const Content& content) {
   return content.template match_elements<hello_atom, node_info, peer_proof>()
          || content.template match_elements<welcome_atom, node_info, peer_proof>()
          || content.template match_elements<refused_atom, std::string>()
-         || content.template match_elements<gossip_atom, node_info>();
+         || content.template match_elements<gossip_atom, node_info, gossip_seal>();
 }
 
 } // namespace brokedancer

@@ -87,6 +87,8 @@ typename Inspector::result_type inspect(Inspector& f, control_reply& x) {
   return f(caf::meta::type_name("control_reply"), x.change, x.bots, x.acknowledged_us);
 }
 
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
 using node_control_actor =
     caf::typed_actor<caf::replies_to<status_atom>::with<node_status>,
                      // Raises the level (HALT, SHUTDOWN, ...) as an operator, with a reason.
@@ -98,6 +100,9 @@ using node_control_actor =
                      // An action the operator API refused before it reached the node (no
                      // credential, wrong role, bad input): recorded in the audit trail. Status
                      // reads that succeed are not.
-                     caf::reacts_to<audit_atom, audit_entry>>;
+                     caf::reacts_to<audit_atom, audit_entry>,
+                     // Answers once every recorded action is persisted (or its write failed):
+                     // what a graceful stop waits for, so that the trail keeps the last action.
+                     caf::replies_to<flush_atom>::with<bool>>;
 
 } // namespace brokedancer

@@ -61,6 +61,7 @@ void for_each_message_type(F&& f) {
   f(type_tag<audit_entry>{}, "brokedancer.audit_entry");
   f(type_tag<node_info>{}, "brokedancer.node_info");
   f(type_tag<peer_proof>{}, "brokedancer.peer_proof");
+  f(type_tag<gossip_seal>{}, "brokedancer.gossip_seal");
   f(type_tag<member_status>{}, "brokedancer.member_status");
   f(type_tag<cluster_status>{}, "brokedancer.cluster_status");
 }

@@ -25,7 +25,12 @@ std::vector<uint64_t> connection_rules::review(const std::vector<connection_samp
                                                clock::time_point now) {
   std::map<uint64_t, seen> still;
   std::vector<uint64_t> cut;
-  std::vector<std::pair<clock::time_point, uint64_t>> in_handshake;
+  struct handshaking_connection {
+    uint64_t bytes;
+    clock::time_point first;
+    uint64_t id;
+  };
+  std::vector<handshaking_connection> in_handshake;
   for (const auto& c : open) {
     auto found = known_.find(c.id);
     seen s =
@@ -49,20 +54,25 @@ std::vector<uint64_t> connection_rules::review(const std::vector<connection_samp
       s.window_bytes = s.bytes;
     }
     if (handshaking)
-      in_handshake.emplace_back(s.first, c.id);
+      in_handshake.push_back({s.bytes, s.first, c.id});
     still.emplace(c.id, s);
   }
-  // Over the limit: the newest of those still handshaking go first; an established peer is
-  // never cut for the number of strangers.
+  // Over the limit: of those still handshaking, the ones that have sent least go first, the
+  // newest of them first. A peer's handshake is under way within milliseconds of connecting,
+  // so a flood of strangers that send nothing does not crowd out a peer reconnecting through
+  // it; an established peer is never cut for the number of strangers.
   auto open_now = still.size();
   if (open_now > settings_.max_connections) {
-    std::sort(in_handshake.begin(), in_handshake.end(),
-              [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [first, id] : in_handshake) {
+    std::sort(in_handshake.begin(), in_handshake.end(), [](const auto& a, const auto& b) {
+      if (a.bytes != b.bytes)
+        return a.bytes < b.bytes;
+      return a.first != b.first ? a.first > b.first : a.id > b.id;
+    });
+    for (const auto& c : in_handshake) {
       if (open_now <= settings_.max_connections)
         break;
-      cut.push_back(id);
-      still.erase(id);
+      cut.push_back(c.id);
+      still.erase(c.id);
       --open_now;
     }
   }

@@ -5,6 +5,9 @@
 #include <vector>
 
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <arpa/inet.h>
 
 #include "runtime/openssl_handles.hpp"
 
@@ -60,10 +63,22 @@ std::vector<x509_ptr> read_certificates(std::string_view pem) {
 } // namespace
 
 std::string hello_payload(std::string_view name, std::string_view from_node,
-                          std::string_view to_node, int64_t at_us) {
-  std::string out = "brokedancer-hello-v1\n";
+                          std::string_view to_node, int64_t at_us, std::string_view session_public,
+                          std::string_view answers) {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto hex = [](std::string& out, std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      out += digits[c >> 4];
+      out += digits[c & 0xf];
+    }
+  };
+  std::string out = "brokedancer-hello-v2\n";
   out.append(name).append("\n").append(from_node).append("\n").append(to_node).append("\n");
   out += std::to_string(at_us);
+  out += "\n";
+  hex(out, session_public);
+  out += "\n";
+  hex(out, answers);
   return out;
 }
 
@@ -212,6 +227,29 @@ std::string certificate_common_name(const std::string& file, std::string& why) {
     return {};
   }
   return common_name(chain.front().get());
+}
+
+bool node_identity::names_host(std::string_view certificate_pem, std::string_view host) {
+  if (host.empty() || certificate_pem.size() > max_certificate_bytes)
+    return false;
+  auto certificates = read_certificates(certificate_pem);
+  if (certificates.empty())
+    return false;
+  auto* leaf = certificates.front().get();
+  std::string name{host};
+  // An IP address matches only an IP entry; anything else is a DNS name (no common-name
+  // fallback: the common name is the node's name, not a host).
+  int matched = X509_check_ip_asc(leaf, name.c_str(), 0);
+  if (matched < 0)
+    matched = 0;
+  unsigned char probe[16];
+  bool is_ip =
+      inet_pton(AF_INET, name.c_str(), probe) == 1 || inet_pton(AF_INET6, name.c_str(), probe) == 1;
+  if (matched == 0 && !is_ip)
+    matched = X509_check_host(leaf, name.data(), name.size(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+                              nullptr);
+  ERR_clear_error();
+  return matched == 1;
 }
 
 } // namespace brokedancer

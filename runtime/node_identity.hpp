@@ -5,13 +5,15 @@
 // cluster could claim any other's name. So each hello carries the sender's certificate and a
 // signature, made with the key of that certificate, over what binds it to this one exchange:
 //
-//   brokedancer-hello-v1 \n <sender's name> \n <sender's CAF node id> \n <receiver's CAF node id>
-//   \n <time, microseconds since the epoch>
+//   brokedancer-hello-v2 \n <sender's name> \n <sender's CAF node id> \n <receiver's CAF node id>
+//   \n <time, microseconds since the epoch> \n <sender's session key half, hex>
+//   \n <in a welcome: the hello's session key half it answers, hex>
 //
 // The receiver checks that the certificate chains to the authority, that its subject's common
 // name is the name claimed, that the signature verifies with its key, that the receiver's node
 // id is its own and that the time is within a minute of its clock. A hello cannot then be
-// replayed to another node, nor be made without the named node's private key.
+// replayed to another node, nor be made without the named node's private key, and the session
+// key half it carries (runtime/peer_session.hpp) is the named node's own.
 
 #include <cstdint>
 #include <memory>
@@ -28,7 +30,8 @@ constexpr size_t max_signature_bytes = 1024;
 constexpr int64_t max_hello_skew_us = 60'000'000;
 
 std::string hello_payload(std::string_view name, std::string_view from_node,
-                          std::string_view to_node, int64_t at_us);
+                          std::string_view to_node, int64_t at_us, std::string_view session_public,
+                          std::string_view answers = {});
 
 class node_identity {
 public:
@@ -54,6 +57,10 @@ public:
   // `claimed_name` and `signature` is its key's signature of `payload`; otherwise why not.
   std::string check(std::string_view certificate_pem, std::string_view signature,
                     std::string_view payload, std::string_view claimed_name) const;
+
+  // Whether the first certificate of `certificate_pem` names `host` (an IP address or a DNS
+  // name) among its subject alternative names: that a peer may say it listens there.
+  static bool names_host(std::string_view certificate_pem, std::string_view host);
 
 private:
   node_identity();

@@ -1,20 +1,15 @@
 #include "runtime/operator_api.hpp"
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <mutex>
-#include <stdexcept>
-#include <thread>
-#include <vector>
+#include <optional>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "messages/errors.hpp"
+#include "runtime/http_server.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/operator_request.hpp"
@@ -34,60 +29,6 @@ constexpr auto status_timeout = std::chrono::seconds(10);
 // the acknowledgements and 5 s for the count -- 95 s; a little more here, so that the node's own
 // answer always comes first.
 constexpr auto change_timeout = std::chrono::seconds(100);
-
-// httplib's own pool queues every accepted connection without bound. This one holds at most
-// `capacity` waiting connections; past that, enqueue blocks the accepting thread, so a flood
-// waits in the kernel's listen backlog instead of in this process's memory.
-class bounded_pool final : public httplib::TaskQueue {
-public:
-  bounded_pool(size_t threads, size_t capacity) : capacity_(capacity) {
-    for (size_t i = 0; i < threads; ++i)
-      workers_.emplace_back([this] { work(); });
-  }
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock<std::mutex> guard{mutex_};
-    space_.wait(guard, [this] { return jobs_.size() < capacity_ || stopping_; });
-    jobs_.push_back(std::move(fn));
-    ready_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      stopping_ = true;
-    }
-    ready_.notify_all();
-    space_.notify_all();
-    for (auto& t : workers_)
-      t.join();
-  }
-
-private:
-  void work() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> guard{mutex_};
-        ready_.wait(guard, [this] { return !jobs_.empty() || stopping_; });
-        if (jobs_.empty())
-          return;
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-        space_.notify_one();
-      }
-      job(); // serves one connection and closes its socket
-    }
-  }
-
-  size_t capacity_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> workers_;
-  bool stopping_ = false;
-};
 
 json cluster_json(const cluster_status& c) {
   json members = json::array();
@@ -158,23 +99,24 @@ json status_json(const node_status& s) {
           {"audit", audit}};
 }
 
-void answer(httplib::Response& res, int status, const json& body) {
+void answer(http_response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(dump_json(body, 2) + "\n", "application/json");
+  res.body = dump_json(body, 2) + "\n";
 }
 
-void fail(httplib::Response& res, int status, const std::string& why) {
+void fail(http_response& res, int status, const std::string& why) {
   answer(res, status, {{"error", why}});
 }
 
 // The bearer token of a request, or empty.
-std::string bearer_token(const httplib::Request& req) {
-  auto header = req.get_header_value("Authorization");
+std::string bearer_token(const http_request& req) {
+  const auto* header = req.header("authorization");
   constexpr std::string_view scheme = "Bearer ";
-  if (header.size() <= scheme.size() || header.size() > scheme.size() + max_token_bytes
-      || header.compare(0, scheme.size(), scheme) != 0)
+  if (header == nullptr || header->size() <= scheme.size()
+      || header->size() > scheme.size() + max_token_bytes
+      || header->compare(0, scheme.size(), scheme) != 0)
     return {};
-  return header.substr(scheme.size());
+  return header->substr(scheme.size());
 }
 
 } // namespace
@@ -183,12 +125,11 @@ struct operator_api::impl {
   caf::actor_system& sys;
   node_control_actor control;
   operator_api_options options;
-  std::unique_ptr<httplib::Server> server;
-  std::thread thread;
-  uint16_t port = 0;
   std::mutex throttle_mutex;
   auth_throttle throttle;
   logger log{"operator_api"};
+  // Last: destroyed first, so that no worker is serving while the rest goes.
+  std::unique_ptr<http_server> server;
 
   impl(caf::actor_system& system, node_control_actor handle, operator_api_options opts)
     : sys(system), control(std::move(handle)), options(std::move(opts)) {}
@@ -208,10 +149,10 @@ struct operator_api::impl {
 
   // Authenticates and authorises a request; answers it and returns nothing when it may not
   // go on.
-  std::optional<operator_identity> admit(const httplib::Request& req, httplib::Response& res,
+  std::optional<operator_identity> admit(const http_request& req, http_response& res,
                                          const std::string& command, operator_action action) {
     operator_identity who;
-    who.address = req.remote_addr;
+    who.address = req.remote_address;
     auto now = auth_throttle::clock::now();
     // The credential first: a valid one is never refused, however many failures came from the
     // same address (on loopback every local process shares one). Failures only are throttled,
@@ -222,7 +163,7 @@ struct operator_api::impl {
       {
         std::lock_guard<std::mutex> guard{throttle_mutex};
         if (auto wait = throttle.refused_for(who.address, now)) {
-          res.set_header("Retry-After", std::to_string(wait->count()));
+          res.headers.emplace_back("Retry-After", std::to_string(wait->count()));
           fail(res, 429,
                "too many failed attempts from " + who.address + "; try again in "
                    + std::to_string(wait->count()) + " s");
@@ -237,7 +178,7 @@ struct operator_api::impl {
            token.empty() ? "this node needs a credential: send Authorization: Bearer TOKEN "
                            "(brokedancer reads it from BROKEDANCER_TOKEN or --token-file)"
                          : "the credential is not known to this node");
-      res.set_header("WWW-Authenticate", "Bearer");
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
       return std::nullopt;
     }
     who.name = credential->name;
@@ -252,7 +193,7 @@ struct operator_api::impl {
     return who;
   }
 
-  void serve_status(const httplib::Request& req, httplib::Response& res) {
+  void serve_status(const http_request& req, http_response& res) {
     auto who = admit(req, res, "status", operator_action::status);
     if (!who)
       return;
@@ -264,9 +205,8 @@ struct operator_api::impl {
 
   // The reason (and, for resume, the level) of a change's body; answers and returns false when
   // it is not acceptable.
-  bool read_change(const httplib::Request& req, httplib::Response& res,
-                   const operator_identity& who, const std::string& command, std::string& reason,
-                   emergency_level& level) {
+  bool read_change(const http_request& req, http_response& res, const operator_identity& who,
+                   const std::string& command, std::string& reason, emergency_level& level) {
     change_request request;
     if (auto why = parse_change_request(req.body, command, request); !why.empty()) {
       audit(who, command, {}, "refused: " + why);
@@ -279,7 +219,7 @@ struct operator_api::impl {
   }
 
   template <class Atom>
-  void serve_change(const httplib::Request& req, httplib::Response& res, Atom op,
+  void serve_change(const http_request& req, http_response& res, Atom op,
                     const std::string& command, emergency_level level, operator_action action) {
     auto who = admit(req, res, command, action);
     if (!who)
@@ -306,40 +246,34 @@ struct operator_api::impl {
             });
   }
 
-  void route() {
-    auto& s = *server;
-    s.Get("/v1/status",
-          [this](const httplib::Request& req, httplib::Response& res) { serve_status(req, res); });
-    s.Post("/v1/halt", [this](const httplib::Request& req, httplib::Response& res) {
-      serve_change(req, res, raise_atom::value, "halt", emergency_level::halt,
-                   operator_action::raise);
-    });
-    s.Post("/v1/shutdown", [this](const httplib::Request& req, httplib::Response& res) {
-      serve_change(req, res, raise_atom::value, "shutdown", emergency_level::shutdown,
-                   operator_action::raise);
-    });
-    s.Post("/v1/resume", [this](const httplib::Request& req, httplib::Response& res) {
-      serve_change(req, res, resume_atom::value, "resume", emergency_level::normal,
-                   operator_action::lower);
-    });
-    s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (res.status == 404)
-        fail(res, 404, "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown");
-      else if (res.status == 413)
-        fail(res, 413, "a request is at most " + std::to_string(max_request_bytes) + " bytes");
-    });
-    s.set_exception_handler(
-        [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-          std::string what = "unknown";
-          try {
-            std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            what = e.what();
-          } catch (...) {
-          }
-          log.error("operator API request failed", {{"error", what}});
-          fail(res, 500, "internal error; see the node's log");
-        });
+  http_response route(const http_request& req) {
+    http_response res;
+    auto post = [&](auto op, const char* command, emergency_level level, operator_action action) {
+      if (req.method == "POST")
+        serve_change(req, res, op, command, level, action);
+      else
+        not_allowed(res, "POST");
+    };
+    if (req.path == "/v1/status") {
+      if (req.method == "GET")
+        serve_status(req, res);
+      else
+        not_allowed(res, "GET");
+    } else if (req.path == "/v1/halt") {
+      post(raise_atom::value, "halt", emergency_level::halt, operator_action::raise);
+    } else if (req.path == "/v1/shutdown") {
+      post(raise_atom::value, "shutdown", emergency_level::shutdown, operator_action::raise);
+    } else if (req.path == "/v1/resume") {
+      post(resume_atom::value, "resume", emergency_level::normal, operator_action::lower);
+    } else {
+      fail(res, 404, "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown");
+    }
+    return res;
+  }
+
+  static void not_allowed(http_response& res, const char* method) {
+    res.headers.emplace_back("Allow", method);
+    fail(res, 405, std::string{"this resource takes "} + method);
   }
 };
 
@@ -347,53 +281,26 @@ operator_api::operator_api(caf::actor_system& sys, node_control_actor control,
                            operator_api_options options)
   : impl_(std::make_unique<impl>(sys, std::move(control), std::move(options))) {
   auto& d = *impl_;
-  if (!d.options.tls_certificate.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(d.options.tls_certificate.c_str(),
-                                                    d.options.tls_key.c_str());
-    if (!tls->is_valid())
-      throw std::runtime_error("the operator API cannot load node.control_tls_certificate \""
-                               + d.options.tls_certificate + "\" with its key");
-    d.server = std::move(tls);
-  } else {
-    d.server = std::make_unique<httplib::Server>();
+  http_server_options http;
+  http.host = d.options.host;
+  http.port = d.options.port;
+  http.tls_certificate = d.options.tls_certificate;
+  http.tls_key = d.options.tls_key;
+  http.limits.max_body_bytes = max_request_bytes;
+  http.threads = d.options.threads;
+  http.queued_connections = d.options.queued_connections;
+  try {
+    d.server =
+        std::make_unique<http_server>(http, [&d](const http_request& req) { return d.route(req); });
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string{"the operator API "} + e.what());
   }
-  auto threads = d.options.threads;
-  auto queued = d.options.queued_connections;
-  d.server->new_task_queue = [threads, queued] {
-    return new bounded_pool(threads, queued);
-  };
-  d.server->set_payload_max_length(max_request_bytes);
-  d.server->set_read_timeout(2, 0);
-  d.server->set_write_timeout(5, 0);
-  // An idle connection waits this long for its (next) request: what a stranger who sends
-  // nothing costs a worker.
-  d.server->set_keep_alive_timeout(1);
-  d.server->set_keep_alive_max_count(20);
-  d.route();
-  bool bound = false;
-  if (d.options.port == 0) {
-    auto port = d.server->bind_to_any_port(d.options.host);
-    bound = port > 0;
-    d.port = static_cast<uint16_t>(port > 0 ? port : 0);
-  } else {
-    bound = d.server->bind_to_port(d.options.host, d.options.port);
-    d.port = d.options.port;
-  }
-  if (!bound)
-    throw std::runtime_error("the operator API cannot listen on " + d.options.host + ":"
-                             + std::to_string(d.options.port)
-                             + " (is another node using node.control_port?)");
-  d.thread = std::thread([&d] { d.server->listen_after_bind(); });
 }
 
-operator_api::~operator_api() {
-  impl_->server->stop();
-  if (impl_->thread.joinable())
-    impl_->thread.join();
-}
+operator_api::~operator_api() = default; // the server stops and waits for its workers
 
 uint16_t operator_api::port() const {
-  return impl_->port;
+  return impl_->server->port();
 }
 
 } // namespace brokedancer

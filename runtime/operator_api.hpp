@@ -14,10 +14,11 @@
 // input), 401 (no or wrong credential), 403 (the role may not), 404, 409 (the node refused),
 // 429 (too many failed attempts from this address), 503 (not ready) or 504 (timed out).
 //
-// What an unauthenticated client can cost the node is bounded: a fixed pool of worker threads
-// with a bounded queue (accepting pauses when both are full, and the kernel's backlog holds the
-// rest), read and write timeouts of a few seconds, a small request size limit. No CAF port is
-// involved: nothing a client sends reaches an actor before its credential is checked.
+// What an unauthenticated client can cost the node is bounded by the transport
+// (runtime/http_server): a fixed pool of workers with a bounded queue, a deadline of a few
+// seconds for a whole request (TLS handshake included), and limits on the head, the number of
+// headers and the body. No CAF port is involved: nothing a client sends reaches an actor before
+// its credential is checked.
 
 #include <cstdint>
 #include <memory>

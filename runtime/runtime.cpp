@@ -14,6 +14,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/type_erased_tuple.hpp>
 
@@ -78,6 +79,20 @@ struct runtime::impl {
 
   explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
 
+  // The operators' last actions reach the audit trail before the node goes (the API is closed:
+  // no more come). Bounded: a store that does not answer does not hold up the stop.
+  void flush_audit() {
+    if (!system || !tree.supervisor)
+      return;
+    auto control = tree.children.find("control");
+    if (control == tree.children.end())
+      return;
+    caf::scoped_actor self{*system};
+    self->request(caf::actor_cast<node_control_actor>(control->second), std::chrono::seconds(3),
+                  flush_atom::value)
+        .receive([](bool) {}, [](caf::error&) {});
+  }
+
   // Stops everything, in the one order that is safe: what talks to actors from threads of its
   // own (the API, the guard), the front door, the tree, and last the actor system -- while the
   // mutex the supervisor's exit functor takes is still alive (impl's members go in reverse
@@ -85,6 +100,7 @@ struct runtime::impl {
   void tear_down() {
     api.reset();
     guard.reset();
+    flush_audit();
     if (cluster_front)
       close_front_door(cluster_front);
     cluster_front = nullptr;

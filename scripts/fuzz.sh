@@ -6,7 +6,8 @@
 # accumulate in build/fuzz/corpus/<target>/, so that a later run starts where this one ended.
 # Usage: scripts/fuzz.sh [--seconds N (per target, default 60)] [--jobs N (build, default 1)]
 #                        [TARGET...]   TARGET: config_file environment address envelope
-#                                      stored_records operator_request node_proof (default: all)
+#                                      stored_records operator_request node_proof http_request
+#                                      (default: all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$root/build/fuzz"
@@ -22,10 +23,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#targets[@]} -gt 0 ]] || targets=(config_file environment address envelope stored_records
-                                        operator_request node_proof)
+                                        operator_request node_proof http_request)
 # The longest input worth trying: a little over the biggest valid input of each kind.
 declare -A max_len=([config_file]=8192 [environment]=4096 [address]=512 [envelope]=4096
-                    [stored_records]=4096 [operator_request]=4096 [node_proof]=8192)
+                    [stored_records]=4096 [operator_request]=4096 [node_proof]=8192
+                    [http_request]=4096)
 for target in "${targets[@]}"; do
   [[ -n "${max_len[$target]:-}" ]] || { echo "fuzz: unknown target $target" >&2; exit 64; }
 done

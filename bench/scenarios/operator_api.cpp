@@ -2,10 +2,12 @@
 //
 // control-roundtrip: GET /v1/status on the operator API, a new connection each time as the
 //   `status` command makes one, over HTTPS beside plain HTTP (p50/p99).
-// unauthenticated-cost: what idle connections that never authenticate cost a node (resident
-//   memory per connection) and how long the node keeps them, on the TLS peer port and on the
-//   operator API.
+// unauthenticated-cost: what connections that never authenticate cost a node (resident memory
+//   per connection) and how long the node keeps them: idle ones on the TLS peer port and on the
+//   operator API, and on the API ones that trickle a header a byte at a time or flood headers
+//   as fast as loopback carries them.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -156,26 +158,56 @@ int open_idle(uint16_t port) {
   return fd;
 }
 
-// Opens idle connections that never say a word; the resident memory they add per connection
-// (KiB), and how long until the node has closed every one of them (ms).
-std::pair<double, double> idle_cost(const node& n, uint16_t port) {
+// What a hostile client sends on its connection, called every 10 ms while it is open.
+enum class behaviour { idle, trickle, flood };
+
+void act(int fd, behaviour how, clock::time_point opened) {
+  static const std::string header_line = "X-Filler: aaaaaaaaaaaaaaaa\r\n";
+  if (how == behaviour::idle)
+    return;
+  if (how == behaviour::trickle) {
+    // The request line, then one byte of a header every 100 ms: each read succeeds well within
+    // any per-read timeout, and the request never ends.
+    auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - opened);
+    if (tick.count() % 100 < 10)
+      send(fd, "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return;
+  }
+  std::string burst;
+  for (int i = 0; i < 256; ++i)
+    burst += header_line;
+  send(fd, burst.data(), burst.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// Opens connections that never authenticate and behave `how`; the resident memory they add per
+// connection (KiB), and how long until the node has closed every one of them (ms).
+std::pair<double, double> connection_cost(const node& n, uint16_t port,
+                                          behaviour how = behaviour::idle) {
   auto before = n.resident_kb();
   std::vector<int> fds;
   auto opened = clock::now();
-  for (int i = 0; i < idle_connections; ++i)
+  for (int i = 0; i < idle_connections; ++i) {
     fds.push_back(open_idle(port));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  auto per_connection = (n.resident_kb() - before) / idle_connections;
+    if (how != behaviour::idle)
+      send(fds.back(), "GET /v1/status HTTP/1.1\r\n", 25, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  double peak_kb = 0;
   size_t closed = 0;
   std::vector<bool> done(fds.size(), false);
   auto deadline = opened + std::chrono::seconds(120);
+  auto next_sample = opened + std::chrono::milliseconds(500);
   while (closed < fds.size() && clock::now() < deadline) {
+    if (clock::now() >= next_sample) {
+      peak_kb = std::max(peak_kb, n.resident_kb() - before);
+      next_sample += std::chrono::milliseconds(500);
+    }
     for (size_t i = 0; i < fds.size(); ++i) {
       if (done[i])
         continue;
+      act(fds[i], how, opened);
       pollfd p{fds[i], POLLIN, 0};
-      char byte;
-      if (poll(&p, 1, 0) > 0 && recv(fds[i], &byte, 1, MSG_DONTWAIT) <= 0) {
+      char answer[4096]; // a refusal is read whole; only the close counts
+      if (poll(&p, 1, 0) > 0 && recv(fds[i], answer, sizeof(answer), MSG_DONTWAIT) <= 0) {
         done[i] = true;
         ++closed;
       }
@@ -186,21 +218,27 @@ std::pair<double, double> idle_cost(const node& n, uint16_t port) {
   for (int fd : fds)
     close(fd);
   if (closed < fds.size())
-    throw std::runtime_error("idle connections were still open after 120 s");
-  return {per_connection, took};
+    throw std::runtime_error("connections that never authenticate were still open after 120 s");
+  return {std::max(0.0, peak_kb) / idle_connections, took};
 }
 
 samples unauthenticated_once(const run_context&) {
   secrets s;
   node n{s, false, true};
   auto at_rest = n.resident_kb();
-  auto [peer_kb, peer_ms] = idle_cost(n, n.peer_port);
-  auto [api_kb, api_ms] = idle_cost(n, n.control_port);
+  auto [peer_kb, peer_ms] = connection_cost(n, n.peer_port);
+  auto [api_kb, api_ms] = connection_cost(n, n.control_port);
+  auto [trickle_kb, trickle_ms] = connection_cost(n, n.control_port, behaviour::trickle);
+  auto [flood_kb, flood_ms] = connection_cost(n, n.control_port, behaviour::flood);
   return {{"node_resident_mb", at_rest / 1024},
           {"peer_port_kb_per_connection", peer_kb},
           {"peer_port_closed_after_ms", peer_ms},
           {"api_kb_per_connection", api_kb},
-          {"api_closed_after_ms", api_ms}};
+          {"api_closed_after_ms", api_ms},
+          {"api_trickle_kb_per_connection", trickle_kb},
+          {"api_trickle_closed_after_ms", trickle_ms},
+          {"api_flood_kb_per_connection", flood_kb},
+          {"api_flood_closed_after_ms", flood_ms}};
 }
 
 const bool roundtrip_registered = register_scenario({
@@ -218,16 +256,24 @@ const bool roundtrip_registered = register_scenario({
 
 const bool unauthenticated_registered = register_scenario({
     "unauthenticated-cost",
-    "50 idle connections that never authenticate, to a node's TLS peer port and to its operator "
-    "API: resident memory each, and how long the node keeps them",
+    "50 connections that never authenticate, to a node's TLS peer port and to its operator API "
+    "(idle, trickling a header, flooding headers): peak resident memory each, and how long the "
+    "node keeps them",
     {
         {"peer_port_kb_per_connection", "KiB", "peer port (mutual TLS): memory per connection",
          false, ""},
         {"peer_port_closed_after_ms", "ms", "until the node cut all 50 (handshake timeout 3 s)",
          false, ""},
         {"api_kb_per_connection", "KiB", "operator API: memory per connection", false, ""},
-        {"api_closed_after_ms", "ms", "until the API closed all 50 (1 s for a request, 16 workers)",
+        {"api_closed_after_ms", "ms", "until the API closed all 50 (3 s for a request, 16 workers)",
          false, ""},
+        {"api_trickle_kb_per_connection", "KiB", "API, a header byte every 100 ms: memory each",
+         false, ""},
+        {"api_trickle_closed_after_ms", "ms", "until the API closed all 50 tricklers", false, ""},
+        {"api_flood_kb_per_connection", "KiB", "API, headers as fast as loopback: memory each",
+         false, ""},
+        {"api_flood_closed_after_ms", "ms", "until the API refused (431) and closed all 50", false,
+         ""},
         {"node_resident_mb", "MiB", "the node at rest, 2 bots", false, ""},
     },
     unauthenticated_once,

@@ -257,14 +257,17 @@ struct test_pki {
     REQUIRE(std::system(("cd '" + dir + "' && " + command + " >/dev/null 2>&1").c_str()) == 0);
   }
 
-  // `name`.pem and `name`.key, signed by the authority `ca` (made if it is not there yet).
-  void issue(const std::string& name, const std::string& ca) {
+  // `name`.pem and `name`.key, signed by the authority `ca` (made if it is not there yet), naming
+  // `hosts` (subject alternative names) as where the node listens.
+  void issue(const std::string& name, const std::string& ca,
+             const std::string& hosts = "IP:127.0.0.1") {
     const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     run("test -f " + ca + ".pem || openssl req -x509 " + ec + " -keyout " + ca + ".key -out " + ca
         + ".pem -days 2 -subj /CN=" + ca);
-    run("openssl req " + ec + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name);
+    run("openssl req " + ec + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name
+        + (hosts.empty() ? "" : " -addext subjectAltName=" + hosts));
     run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca
-        + ".key -CAcreateserial -out " + name + ".pem -days 2");
+        + ".key -CAcreateserial -copy_extensions copy -out " + name + ".pem -days 2");
   }
 
   environment_map tls_for(const std::string& name, const std::string& ca) const {
@@ -365,8 +368,8 @@ namespace {
 
 // The intruder's CAF client (tests/support/intruder.cpp), to the end; like the control
 // commands, a short CAF client, so without LeakSanitizer's exit check.
-outcome intruder(const std::vector<std::string>& args) {
-  return run_to_end(args, without_exit_leak_check({}), BROKEDANCER_INTRUDER_PATH);
+outcome intruder(const std::vector<std::string>& args, const environment_map& env = {}) {
+  return run_to_end(args, without_exit_leak_check(env), BROKEDANCER_INTRUDER_PATH);
 }
 
 std::string host_of(const std::string& address) {
@@ -409,14 +412,19 @@ TEST_CASE("a forged exit message to the cluster port leaves the node trading, an
   CHECK(finish(*node.process).exit_code == exit_code::ok);
 }
 
-TEST_CASE("with TLS, a node of the same authority cannot take another member's name, nor leap "
-          "the sequence, and a client without a certificate gets nowhere",
+TEST_CASE("with TLS, a node of the same authority cannot take another member's name, nor "
+          "another's slot, nor leap the sequence, nor forge gossip, and a client without a "
+          "certificate gets nowhere",
           "[cluster][tls][trust]") {
   test_pki pki;
   pki.issue("a", "cluster-ca");
   pki.issue("b", "cluster-ca");
-  pki.issue("c", "cluster-ca");
+  // c's certificate says it listens on another host.
+  pki.issue("c", "cluster-ca", "IP:10.9.9.9");
   auto nodes = make_cluster(2);
+  // b also expects a peer that has not come up yet.
+  auto absent = "127.0.0.1:" + std::to_string(free_loopback_port());
+  nodes[1].env["BROKEDANCER_NODE_PEERS"] += "," + absent;
   pki.start_cluster(nodes, "cluster-ca");
   auto& b = nodes[1];
   auto b_host = host_of(b.listen), b_port = port_of(b.listen);
@@ -430,7 +438,20 @@ TEST_CASE("with TLS, a node of the same authority cannot take another member's n
   auto refused = intruder(claim);
   CHECK(refused.exit_code == 0);
   CHECK_THAT(refused.out, Catch::Contains("names \"c\", not \"a\""));
-  // As itself, c is welcome; but its leap to a sequence near 2^62 is not taken.
+  // As itself, c is welcome; but claiming the absent peer's address (a host its certificate
+  // does not name) does not give it that peer's slot.
+  auto squat = std::vector<std::string>{"claim", "c", b_host, b_port};
+  squat.insert(squat.end(), tls_c.begin(), tls_c.end());
+  CHECK(intruder(squat, {{"INTRUDER_ADDRESS", absent}, {"INTRUDER_HOLD_MS", "500"}}).exit_code
+        == 1);
+  auto after_squat = b.status();
+  auto squatter = member(after_squat, "c");
+  REQUIRE(squatter.is_object());
+  CHECK(squatter["configured_address"] == "");
+  for (const auto& m : after_squat["cluster"]["members"])
+    if (m["configured_address"] == absent)
+      CHECK(m["connected"] == false);
+  // Its leap to a sequence near 2^62 is not taken either.
   auto leap = std::vector<std::string>{"leap", "c", b_host, b_port};
   leap.insert(leap.end(), tls_c.begin(), tls_c.end());
   CHECK(intruder(leap).exit_code == 0);
@@ -442,11 +463,26 @@ TEST_CASE("with TLS, a node of the same authority cannot take another member's n
   REQUIRE(a.is_object());
   CHECK(a["connected"] == true);
   CHECK(a["address"] == nodes[0].listen);
-  // The cluster's own kill switch still spreads.
+  // Nor is a plausible HALT in c's name sealed with a key c and b never agreed: what another
+  // member forging gossip in c's name would have to send.
+  auto with_c = [&](const char* mode) {
+    auto args = std::vector<std::string>{mode, "c", b_host, b_port};
+    args.insert(args.end(), tls_c.begin(), tls_c.end());
+    return intruder(args);
+  };
+  CHECK(with_c("unsealed").exit_code == 0);
+  std::this_thread::sleep_for(1s);
+  CHECK(b.status()["level"] == "NORMAL");
+  // The same HALT under the seal of c's own session is taken: the seal is what decided.
+  CHECK(with_c("halt").exit_code == 0);
+  b.await([](const json& s) { return s["level"] == "HALT" && s["source_node"] == "c"; });
+  // The cluster's own kill switch still works across it: b passes the HALT on to a, and a
+  // resume at a reaches b.
+  nodes[0].await([](const json& s) { return s["level"] == "HALT"; });
   REQUIRE(
-      run_to_end({"halt", "--node", nodes[0].control, "--reason", "after the intruder"}).exit_code
+      run_to_end({"resume", "--node", nodes[0].control, "--reason", "after the intruder"}).exit_code
       == exit_code::ok);
-  b.await([](const json& s) { return s["level"] == "HALT" && s["sequence"] < 1000; });
+  b.await([](const json& s) { return s["level"] == "NORMAL" && s["sequence"] < 1000; });
 }
 
 TEST_CASE("connections to the peer port that never authenticate are cut within seconds, and "

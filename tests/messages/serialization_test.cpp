@@ -194,7 +194,12 @@ node_info sample<node_info>() {
 template <>
 peer_proof sample<peer_proof>() {
   return {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "\x30\x45\x02",
-          1795000000123456};
+          1795000000123456, std::string(32, '\x07'), std::string(32, '\x09')};
+}
+
+template <>
+gossip_seal sample<gossip_seal>() {
+  return {0x1122334455667788, 42, std::string(32, '\x5a')};
 }
 
 template <>

@@ -16,6 +16,7 @@
 #include "tests/fuzz/harness/config_file.hpp"
 #include "tests/fuzz/harness/envelope.hpp"
 #include "tests/fuzz/harness/environment.hpp"
+#include "tests/fuzz/harness/http_request.hpp"
 #include "tests/fuzz/harness/node_proof.hpp"
 #include "tests/fuzz/harness/operator_request.hpp"
 #include "tests/fuzz/harness/stored_records.hpp"
@@ -83,4 +84,9 @@ TEST_CASE("every fuzz input of the operator requests is read or refused with a r
 
 TEST_CASE("every fuzz input of the peer proof check is judged without crashing") {
   replay("node_proof", fuzz::node_proof);
+}
+
+TEST_CASE(
+    "every fuzz input of the HTTP request reader is read alike in pieces and kept in bounds") {
+  replay("http_request", fuzz::http_request_bytes);
 }

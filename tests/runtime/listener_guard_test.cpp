@@ -57,7 +57,8 @@ TEST_CASE("a stranger past the handshake bytes that only trickles is cut") {
   CHECK(rules.review({{8, 1105}}, t0 + 5s) == std::vector<uint64_t>{8});
 }
 
-TEST_CASE("past the connection limit the newest still handshaking are cut, peers are kept") {
+TEST_CASE("past the connection limit those still handshaking that sent least are cut, newest "
+          "first, and peers are kept") {
   connection_rules rules{settings()};
   CHECK(rules.review({{1, 5000}, {2, 5000}}, t0).empty());
   CHECK(rules.review({{1, 9000}, {2, 9000}, {3, 10}}, t0 + 1s).empty());
@@ -67,6 +68,16 @@ TEST_CASE("past the connection limit the newest still handshaking are cut, peers
         == std::vector<uint64_t>{5});
   // The older stranger still goes at its own handshake deadline.
   CHECK(rules.review({{1, 9990}, {2, 9990}, {3, 10}}, t0 + 4s) == std::vector<uint64_t>{3});
+}
+
+TEST_CASE("a peer reconnecting through a flood of silent strangers is not the one cut") {
+  connection_rules rules{settings()}; // limit 3
+  CHECK(rules.review({{1, 0}, {2, 0}, {3, 0}}, t0).empty());
+  // The peer's handshake is under way (a ClientHello is some 300 bytes) when the guard looks;
+  // it is the newest, but the strangers have sent nothing: two of them go.
+  auto cut = rules.review({{1, 0}, {2, 0}, {3, 0}, {4, 300}, {5, 0}}, t0 + 100ms);
+  std::sort(cut.begin(), cut.end());
+  CHECK(cut == std::vector<uint64_t>{3, 5});
 }
 
 TEST_CASE("connections that closed are forgotten") {

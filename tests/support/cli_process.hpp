@@ -52,7 +52,9 @@ inline const test_credentials& credentials() {
 }
 
 inline environment_map quiet(environment_map extra = {}) {
-  extra.emplace("BROKEDANCER_LOG_LEVEL", "warn");
+  // BROKEDANCER_TEST_LOG_LEVEL=debug (say) when chasing a failure: every node logs that much.
+  const char* level = std::getenv("BROKEDANCER_TEST_LOG_LEVEL");
+  extra.emplace("BROKEDANCER_LOG_LEVEL", level != nullptr ? level : "warn");
   extra.emplace("BROKEDANCER_NODE_CREDENTIALS_FILE", credentials().file);
   extra.emplace("BROKEDANCER_TOKEN", credentials().risk_token);
   return extra;

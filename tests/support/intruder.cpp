@@ -11,16 +11,25 @@
 //       says hello as NAME with a proof made with CERT/KEY; prints "refused: ..." (exit 0) or
 //       "welcomed" (exit 1); 2 when no answer came
 //   intruder leap NAME HOST PORT [--tls CERT KEY CA]
-//       says hello as NAME (a proper proof), then gossips a HALT whose sequence is 2^62 - 2;
-//       exit 0 once sent, 1 when not welcomed
+//       says hello as NAME (a proper proof), then gossips a HALT whose sequence is 2^62 - 2,
+//       sealed with the session key the handshake agreed; exit 0 once sent, 1 when not welcomed
+//   intruder unsealed NAME HOST PORT --tls CERT KEY CA
+//       as leap, but a plausible HALT (the next sequence) under a seal of the wrong key: what
+//       gossip forged in NAME's name by another member looks like
+//   intruder halt NAME HOST PORT --tls CERT KEY CA
+//       as unsealed, but properly sealed: what a member may do
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/remote_actor.hpp>
@@ -30,6 +39,7 @@
 #include "messages/cluster.hpp"
 #include "messages/registry.hpp"
 #include "runtime/node_identity.hpp"
+#include "runtime/peer_session.hpp"
 #include "runtime/unix_time.hpp"
 
 using namespace brokedancer;
@@ -99,30 +109,44 @@ int main(int argc, char** argv) {
   caf::scoped_actor self{sys};
   node_info info;
   info.name = name;
-  info.address = "127.0.0.1:1";
+  // The address it says it listens at: INTRUDER_ADDRESS, to claim another's.
+  const char* claimed = std::getenv("INTRUDER_ADDRESS");
+  info.address = claimed != nullptr ? claimed : "127.0.0.1:1";
   peer_proof proof;
+  auto offer = session_offer::make();
   if (identity) {
     proof.at_us = now_us();
     proof.certificate_pem = identity->certificate_pem();
+    proof.session_public = offer->public_key();
     proof.signature = identity->sign(hello_payload(name, caf::to_string(sys.node()),
-                                                   caf::to_string(remote->node()), proof.at_us));
+                                                   caf::to_string(remote->node()), proof.at_us,
+                                                   proof.session_public));
   }
   self->send(*remote, hello_atom::value, info, proof);
   int code = 2;
   bool welcomed = false;
+  node_info theirs;
+  std::optional<session_key> session;
   self->receive(
-      [&](welcome_atom, const node_info&, const peer_proof&) {
+      [&](welcome_atom, const node_info& welcome, const peer_proof& their_proof) {
         std::cout << "welcomed" << std::endl;
         welcomed = true;
         code = 1;
+        theirs = welcome;
+        session = offer->agree(their_proof.session_public, caf::to_string(sys.node()),
+                               caf::to_string(remote->node()));
       },
       [&](refused_atom, const std::string& reason) {
         std::cout << "refused: " << reason << std::endl;
         code = 0;
       },
       caf::after(std::chrono::seconds(5)) >> [&] { std::cout << "no answer" << std::endl; });
-  if (mode == "claim")
+  if (mode == "claim") {
+    // INTRUDER_HOLD_MS: how long to stay connected after the answer.
+    if (const char* hold = std::getenv("INTRUDER_HOLD_MS"))
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(hold)));
     return code;
+  }
   if (!welcomed)
     return 1;
   info.level.level = emergency_level::halt;
@@ -130,11 +154,29 @@ int main(int argc, char** argv) {
   info.level.reason = "a leap";
   info.level.source = change_source::operator_request;
   info.level.node = name;
-  info.level.sequence = (uint64_t{1} << 62) - 2;
-  info.level.based_on_sequence = info.level.sequence - 1;
+  info.level.sequence = mode == "leap" ? (uint64_t{1} << 62) - 2 : theirs.level.sequence + 1;
+  info.level.based_on_sequence = mode == "leap" ? info.level.sequence - 1 : theirs.level.sequence;
   info.level.at_us = now_us();
-  for (int i = 0; i < 5; ++i) {
-    self->send(*remote, gossip_atom::value, info);
+  // The seal of the pair's key, or for "unsealed" of a key nobody agreed to.
+  std::optional<session_key> sealing = session;
+  if (mode == "unsealed") {
+    auto stranger = session_offer::make();
+    sealing = stranger->agree(session_offer::make()->public_key(), "x", "y");
+  }
+  for (uint64_t counter = 1; counter <= 5; ++counter) {
+    gossip_seal seal;
+    if (sealing) {
+      std::vector<char> bytes;
+      caf::binary_serializer sink{sys, bytes};
+      auto copy = info;
+      if (auto err = sink(copy))
+        return 64;
+      seal.key_id = session ? session->id() : 0; // names the pair's key either way
+      seal.counter = counter;
+      seal.tag = sealing->seal(
+          sealed_text(name, theirs.name, counter, std::string_view{bytes.data(), bytes.size()}));
+    }
+    self->send(*remote, gossip_atom::value, info, seal);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::cout << "sent" << std::endl;
