@@ -448,7 +448,12 @@ struct http_server::impl {
   void serve_connection(int fd) {
     connection conn{fd, tls.get(), stop_pipe[0]};
     auto remote = peer_address(fd);
-    auto deadline = clock::now() + options.request_deadline;
+    auto start = clock::now();
+    auto deadline = start + options.request_deadline;
+    // A client that says nothing holds the worker for idle_timeout, not the whole deadline.
+    if (wait_for(fd, POLLIN, std::min(deadline, start + options.idle_timeout), stop_pipe[0])
+        != readiness::ready)
+      return;
     if (conn.tls() && !conn.handshake(deadline)) {
       ++tls_failed;
       return;

@@ -5,9 +5,9 @@
 //
 // - A fixed pool of worker threads serves connections; at most `queued_connections` wait for
 //   one. Past that the accepting thread pauses and the kernel's backlog holds the rest.
-// - A connection has `request_deadline` from when a worker takes it (or from its previous
-//   answer) to deliver a whole request, TLS handshake included; `idle_timeout` to begin the
-//   next one. Whatever it sends, slowly or not at all, it is closed at the deadline.
+// - A connection has `idle_timeout` from when a worker takes it (or from its previous answer)
+//   to send its first byte, and `request_deadline` to deliver a whole request, TLS handshake
+//   included. Whatever it sends, slowly or not at all, it is closed at the deadline.
 // - Requests are parsed with http_request_reader's size limits: a client can make the server
 //   hold at most a head and a body of those sizes.
 // - Answers have `write_timeout` to leave.

@@ -260,7 +260,7 @@ TEST_CASE("a connection that sends nothing, or stalls in the TLS handshake, is c
     CHECK(closed);
     CHECK(std::chrono::steady_clock::now() - start < 1500ms);
   }
-  CHECK(server.counters().tls_failed >= 2);
+  CHECK(server.counters().tls_failed == 1); // the stalled handshake; silence never began one
   std::system(("rm -rf " + std::string{dir}).c_str());
 }
 
