@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli_process.hpp"
+#include "support/loopback_socket.hpp"
 #include "support/redis_server.hpp"
 
 using namespace brokedancer;
@@ -64,13 +65,7 @@ outcome as(const std::string& token, const std::vector<std::string>& args) {
 // Sends `request` as is and returns what the server answers before it closes (or `wait_s`
 // pass).
 std::string raw_http(const std::string& port, const std::string& request, int wait_s = 3) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  int fd = dial_loopback(static_cast<uint16_t>(std::stoi(port)));
   timeval timeout{wait_s, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL)
@@ -209,13 +204,7 @@ TEST_CASE("strangers who trickle a request or flood headers are closed within se
   auto port = static_cast<uint16_t>(std::stoi(node.port));
   std::vector<int> strangers;
   for (int i = 0; i < 20; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    int fd = dial_loopback(port);
     send(fd, "GET /v1/status HTTP/1.1\r\n", 25, MSG_NOSIGNAL);
     strangers.push_back(fd);
   }

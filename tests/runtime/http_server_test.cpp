@@ -17,11 +17,13 @@
 #define CPPHTTPLIB_OPENSSL_SUPPORT
 #include <httplib.h>
 
-#include "runtime/certificates.hpp"
 #include "runtime/http_request_reader.hpp"
 #include "runtime/http_server.hpp"
+#include "support/loopback_socket.hpp"
+#include "support/test_certificates.hpp"
 
 using namespace brokedancer;
+using namespace brokedancer::testing;
 using namespace std::chrono_literals;
 using Catch::Contains;
 using state = http_request_reader::state;
@@ -47,18 +49,6 @@ int refusal(std::string_view bytes, http_limits limits = {}) {
   REQUIRE(s == state::failed);
   CHECK_FALSE(reader.error().empty());
   return reader.error_status();
-}
-
-// A connected socket to 127.0.0.1:port.
-int dial(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
 }
 
 void send_all(int fd, std::string_view bytes) {
@@ -161,7 +151,7 @@ TEST_CASE("the reader refuses what it will not hold, before holding it") {
 
 TEST_CASE("the server answers requests on one connection and closes it when idle") {
   http_server server{quick_options(), echo};
-  int fd = dial(server.port());
+  int fd = dial_loopback(server.port());
   send_all(fd, "POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /y HTTP/1.1\r\n\r\n");
   bool closed = false;
   auto answers = receive(fd, 1500ms, &closed);
@@ -175,7 +165,7 @@ TEST_CASE("the server answers requests on one connection and closes it when idle
 
 TEST_CASE("a client that trickles its request is cut at the deadline while others are served") {
   http_server server{quick_options(), echo};
-  int slow = dial(server.port());
+  int slow = dial_loopback(server.port());
   auto start = std::chrono::steady_clock::now();
   bool cut = false;
   // A byte every 50 ms: each read succeeds well within any per-read timeout.
@@ -187,7 +177,7 @@ TEST_CASE("a client that trickles its request is cut at the deadline while other
     }
     // Meanwhile the other worker serves a well-behaved client.
     if (c == 'X') {
-      int fast = dial(server.port());
+      int fast = dial_loopback(server.port());
       send_all(fast, "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n");
       CHECK_THAT(receive(fast, 1000ms), Contains("GET /fast"));
       close(fast);
@@ -210,7 +200,7 @@ TEST_CASE("a client that trickles its request is cut at the deadline while other
 
 TEST_CASE("a flood of headers is refused with 431 and costs no more than the head limit") {
   http_server server{quick_options(), echo};
-  int fd = dial(server.port());
+  int fd = dial_loopback(server.port());
   std::string flood = "GET / HTTP/1.1\r\n";
   while (flood.size() < 1024 * 1024)
     flood += "X-Flood: 1\r\n";
@@ -225,23 +215,16 @@ TEST_CASE("a flood of headers is refused with 431 and costs no more than the hea
 
 TEST_CASE("a connection that sends nothing, or stalls in the TLS handshake, is closed at the "
           "deadline") {
-  char dir[] = "/tmp/brokedancer-https-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  certificate_request authority;
-  authority.dir = dir;
-  REQUIRE(make_authority(authority) == 0);
-  certificate_request node = authority;
-  node.name = "api";
-  node.ips = {"127.0.0.1"};
-  REQUIRE(make_node_certificate(node) == 0);
+  test_certificates certs;
+  certs.issue("api", {"127.0.0.1"});
   auto options = quick_options();
-  options.tls_certificate = std::string{dir} + "/api.pem";
-  options.tls_key = std::string{dir} + "/api.key";
+  options.tls_certificate = certs.dir + "/api.pem";
+  options.tls_key = certs.dir + "/api.key";
   http_server server{options, echo};
 
   // A real TLS client is served.
   httplib::SSLClient client{"127.0.0.1", server.port()};
-  client.set_ca_cert_path((std::string{dir} + "/ca.pem").c_str());
+  client.set_ca_cert_path((certs.dir + "/ca.pem").c_str());
   client.enable_server_certificate_verification(true);
   auto result = client.Get("/over-tls");
   REQUIRE(result);
@@ -250,7 +233,7 @@ TEST_CASE("a connection that sends nothing, or stalls in the TLS handshake, is c
 
   // Silence, and a handshake that begins and never goes on, are both cut.
   for (std::string_view opening : {std::string_view{}, std::string_view{"\x16\x03\x01\x02\x00"}}) {
-    int fd = dial(server.port());
+    int fd = dial_loopback(server.port());
     if (!opening.empty())
       send_all(fd, opening);
     auto start = std::chrono::steady_clock::now();
@@ -261,12 +244,11 @@ TEST_CASE("a connection that sends nothing, or stalls in the TLS handshake, is c
     CHECK(std::chrono::steady_clock::now() - start < 1500ms);
   }
   CHECK(server.counters().tls_failed == 1); // the stalled handshake; silence never began one
-  std::system(("rm -rf " + std::string{dir}).c_str());
 }
 
 TEST_CASE("stopping the server closes idle connections and ends at once") {
   auto server = std::make_unique<http_server>(quick_options(), echo);
-  int fd = dial(server->port());
+  int fd = dial_loopback(server->port());
   send_all(fd, "GET /half");
   auto start = std::chrono::steady_clock::now();
   server.reset();

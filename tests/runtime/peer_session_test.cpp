@@ -1,18 +1,16 @@
 // What a member proves beyond its name, without an actor system: the session keys that seal its
 // gossip, and the hosts its certificate lets it say it listens on.
 
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-#include "runtime/certificates.hpp"
 #include "runtime/node_identity.hpp"
 #include "runtime/peer_session.hpp"
+#include "support/test_certificates.hpp"
 
 using namespace brokedancer;
+using namespace brokedancer::testing;
 
 TEST_CASE("both ends of a handshake agree on one key, and nobody else has it") {
   auto a = session_offer::make();
@@ -63,18 +61,9 @@ TEST_CASE("a key half that is no X25519 public key is refused") {
 }
 
 TEST_CASE("a member may say it listens on a host only if its certificate names that host") {
-  char dir[] = "/tmp/brokedancer-sans-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  certificate_request authority;
-  authority.dir = dir;
-  REQUIRE(make_authority(authority) == 0);
-  certificate_request node = authority;
-  node.name = "b";
-  node.ips = {"10.1.2.3"};
-  node.dns = {"b.cluster.internal"};
-  REQUIRE(make_node_certificate(node) == 0);
-  std::ifstream in{std::string{dir} + "/b.pem"};
-  std::string pem{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  test_certificates certs;
+  certs.issue("b", {"10.1.2.3"}, {"b.cluster.internal"});
+  auto pem = certs.pem("b");
   CHECK(node_identity::names_host(pem, "10.1.2.3"));
   CHECK(node_identity::names_host(pem, "b.cluster.internal"));
   CHECK(node_identity::names_host(pem, "localhost")); // brokedancer certs always adds it
@@ -84,5 +73,4 @@ TEST_CASE("a member may say it listens on a host only if its certificate names t
   CHECK_FALSE(node_identity::names_host(pem, "c"));
   CHECK_FALSE(node_identity::names_host(pem, ""));
   CHECK_FALSE(node_identity::names_host("not a certificate", "10.1.2.3"));
-  std::system(("rm -rf " + std::string{dir}).c_str());
 }
