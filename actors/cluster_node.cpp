@@ -68,7 +68,18 @@ struct member {
   // With TLS: the keys its gossip must be sealed with (newest last), and ours to it.
   std::vector<member_key> keys;
   uint64_t sent = 0; // counter of the last gossip sealed for it
+  // The key its last gossip opened with: ours is sealed with it too, so that a welcome lost on
+  // its way (the peer never got our newest key) does not leave the two unable to read each
+  // other. 0: none yet, the newest is used.
+  uint64_t their_key = 0;
+  // Gossip from its own connection that opened with no key, in a row: past a few, the two have
+  // lost their shared key and a new handshake makes one.
+  uint32_t unopened = 0;
 };
+
+// How many gossips in a row from a member's connection may fail to open before this node says
+// hello again (at most once per request_timeout).
+constexpr uint32_t rehello_after_unopened = 5;
 
 // A hello of ours in flight: when it went, and the private half of its session key.
 struct hello_out {
@@ -221,9 +232,18 @@ bool unsealed(self_pointer self, member& m, const node_info& info, const gossip_
     if (text.empty() || !k.key.opens(text, seal.tag))
       return true;
     k.last_counter = seal.counter;
+    m.their_key = seal.key_id;
     return false;
   }
   return true;
+}
+
+// The key to seal gossip for `m` with: the one it seals with, else the newest.
+const session_key& sealing_key(const member& m) {
+  for (const auto& k : m.keys)
+    if (k.key.id() == m.their_key)
+      return k.key;
+  return m.keys.back().key;
 }
 
 // Empty when `proof` shows that the peer on node `from` is the node `info` names; else why not.
@@ -431,7 +451,7 @@ void gossip(self_pointer self) {
     if (st.options.identity) {
       if (m.keys.empty())
         continue; // it could not open it
-      const auto& key = m.keys.back().key;
+      const auto& key = sealing_key(m);
       seal.key_id = key.id();
       seal.counter = ++m.sent;
       seal.tag = key.seal(seal_text(self, st.options.node_name, m.info.name, seal.counter, info));
@@ -553,6 +573,9 @@ void on_hello(self_pointer self, const node_info& theirs, const peer_proof& proo
   auto handle = sender_handle(self);
   if (!handle || handle.node() == self->node())
     return;
+  // A welcome's proof (it answers a hello) is not a hello's.
+  if (!proof.answers.empty())
+    return;
   if (auto why = refusal(self, theirs, proof, handle.node()); !why.empty()) {
     st.log.warn("a peer's hello was refused", {{"peer", theirs.name}, {"why", why}});
     tell(self, handle, refused_atom::value, why);
@@ -666,7 +689,8 @@ void on_refused(self_pointer self, const std::string& why) {
   auto handle = sender_handle(self);
   if (!handle)
     return;
-  self->state.hellos_out.erase(handle.node());
+  // hellos_out stays: `refused` is unauthenticated (a member could route one in a peer's name),
+  // and a real welcome may still come; unanswered hellos age out.
   auto* m = find_by_node(self, handle.node());
   auto text = "the peer refused this node: " + why.substr(0, 300);
   if (m != nullptr && !m->configured.empty() && m->awaiting_welcome_since != clock::time_point{}) {
@@ -685,12 +709,17 @@ void on_gossip(self_pointer self, const node_info& theirs, const gossip_seal& se
   auto* m = find_by_name(self, theirs.name);
   if (m != nullptr && m->connected && m->handle && m->handle.node() == handle.node()) {
     if (unsealed(self, *m, theirs, seal)) {
-      // Forged in its name, replayed, or sealed with a key of a handshake since replaced.
+      // Forged in its name, replayed, or sealed with a key this node does not hold.
       if (++st.unsealed_gossip <= 10 || st.unsealed_gossip % 1000 == 0)
         st.log.warn("gossip in a member's name without its seal was dropped",
                     {{"peer", theirs.name}, {"dropped_so_far", st.unsealed_gossip}});
+      if (++m->unopened >= rehello_after_unopened) {
+        m->unopened = 0;
+        say_hello(self, handle);
+      }
       return;
     }
+    m->unopened = 0;
     heard(self, *m, theirs);
     return;
   }
@@ -744,6 +773,8 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
     m->handle = nullptr;
     m->keys.clear();
     m->sent = 0;
+    m->their_key = 0;
+    m->unopened = 0;
     m->last_error = "connection lost: " + self->system().render(down.reason);
     self->state.log.warn("peer lost", {{"peer", m->info.name}, {"reason", m->last_error}});
     if (!m->configured.empty()) {

@@ -40,13 +40,17 @@ public:
       if (!target && !closed_) {
         // Not bound yet: the actor behind it already speaks as it (a hello goes out as the
         // node starts), so the first answers may come first. Kept, a few, until bind().
-        if (early_.size() < max_early)
+        if (early_.size() < max_early) {
           early_.push_back(std::move(what));
-        return;
+          return;
+        }
       }
     }
-    if (target)
-      target->enqueue(std::move(what), context);
+    if (!target) {
+      dropped(*what);
+      return;
+    }
+    target->enqueue(std::move(what), context);
   }
 
   std::set<std::string> message_types() const override {
@@ -58,14 +62,12 @@ public:
   }
 
   void bind(caf::strong_actor_ptr target) {
-    std::vector<caf::mailbox_element_ptr> early;
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      target_ = target;
-      early.swap(early_);
-    }
-    for (auto& what : early)
+    // Under the lock: a message arriving meanwhile waits, and does not overtake those kept.
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (auto& what : early_)
       target->enqueue(std::move(what), nullptr);
+    early_.clear();
+    target_ = std::move(target);
   }
 
   void close() {

@@ -94,6 +94,13 @@ http_request_reader::state http_request_reader::advance() {
     }
     auto from = scanned_ >= head_end.size() ? scanned_ - (head_end.size() - 1) : 0;
     auto end = buffer_.find(head_end, from);
+    // A line ended by a bare LF would leave the head unended until the deadline: refused now.
+    // (Within the head's limit only, so that a long head is refused alike however it arrives.)
+    auto head_bytes = std::min(end == std::string::npos ? buffer_.size() : end + head_end.size(),
+                               limits_.max_head_bytes);
+    for (auto lf = buffer_.find('\n', scanned_); lf < head_bytes; lf = buffer_.find('\n', lf + 1))
+      if (lf == 0 || buffer_[lf - 1] != '\r')
+        return fail(400, "a line of the request does not end in CRLF");
     if (end == std::string::npos) {
       scanned_ = buffer_.size();
       if (buffer_.size() > limits_.max_head_bytes)

@@ -34,7 +34,7 @@ using clock = std::chrono::steady_clock;
 
 constexpr size_t read_chunk = 4096;
 constexpr int listen_backlog = 128;
-// After a refusal: how long, and how much, a client may still send so that it reads the answer.
+// After the last answer: how long, and how much, a client may still send so that it reads it.
 constexpr auto linger_time = std::chrono::milliseconds(500);
 constexpr size_t linger_bytes = 256 * 1024;
 
@@ -70,14 +70,15 @@ public:
   connection(int fd, SSL_CTX* tls, int stop_fd) : fd_(fd), stop_fd_(stop_fd) {
     if (tls != nullptr) {
       ssl_.reset(SSL_new(tls));
-      if (ssl_)
-        SSL_set_fd(ssl_.get(), fd_);
+      if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1) {
+        ERR_clear_error();
+        unusable_ = true; // never served in plaintext on an HTTPS port
+      }
     }
   }
 
   ~connection() {
-    if (ssl_ && handshaken_)
-      SSL_shutdown(ssl_.get()); // one attempt: the socket is non-blocking
+    close_tls();
     ssl_.reset();
     ::close(fd_);
   }
@@ -89,20 +90,24 @@ public:
     return static_cast<bool>(ssl_);
   }
 
+  // False when TLS was wanted and could not be set up for it.
+  bool usable() const {
+    return !unusable_;
+  }
+
   // The TLS handshake, within `deadline`; trivially true in plaintext.
   bool handshake(clock::time_point deadline) {
     if (!ssl_)
       return true;
     for (;;) {
+      ERR_clear_error();
       auto rc = SSL_accept(ssl_.get());
       if (rc == 1) {
         handshaken_ = true;
         return true;
       }
-      if (!await(SSL_get_error(ssl_.get(), rc), deadline)) {
-        ERR_clear_error();
+      if (!await(SSL_get_error(ssl_.get(), rc), deadline))
         return false;
-      }
     }
   }
 
@@ -111,13 +116,12 @@ public:
   size_t read_some(char* buffer, size_t size, clock::time_point deadline) {
     for (;;) {
       if (ssl_) {
+        ERR_clear_error();
         auto n = SSL_read(ssl_.get(), buffer, static_cast<int>(size));
         if (n > 0)
           return static_cast<size_t>(n);
-        if (!await(SSL_get_error(ssl_.get(), n), deadline)) {
-          ERR_clear_error();
+        if (!await(SSL_get_error(ssl_.get(), n), deadline))
           return 0;
-        }
         continue;
       }
       auto n = ::recv(fd_, buffer, size, 0);
@@ -133,15 +137,14 @@ public:
   bool write_all(std::string_view bytes, clock::time_point deadline) {
     while (!bytes.empty()) {
       if (ssl_) {
+        ERR_clear_error();
         auto n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
         if (n > 0) {
           bytes.remove_prefix(static_cast<size_t>(n));
           continue;
         }
-        if (!await(SSL_get_error(ssl_.get(), n), deadline)) {
-          ERR_clear_error();
+        if (!await(SSL_get_error(ssl_.get(), n), deadline))
           return false;
-        }
         continue;
       }
       auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -157,13 +160,12 @@ public:
     return true;
   }
 
-  // Ends the connection after refusing a request whose bytes may still be arriving: closing with
-  // unread bytes makes the kernel send a reset, which can destroy the refusal before the client
-  // reads it. So: no more writing, then what arrives is read and dropped until the client
-  // closes, `max_bytes` have come or the deadline passes.
+  // Ends the connection after its last answer while the client's bytes may still be arriving:
+  // closing with unread bytes makes the kernel send a reset, which can destroy the answer
+  // before the client reads it. So: no more writing, then what arrives is read and dropped
+  // until the client closes, `max_bytes` have come or the deadline passes.
   void linger(clock::time_point deadline, size_t max_bytes) {
-    if (ssl_ && handshaken_)
-      SSL_shutdown(ssl_.get());
+    close_tls();
     ::shutdown(fd_, SHUT_WR);
     char sink[read_chunk];
     for (size_t drained = 0; drained < max_bytes;) {
@@ -192,13 +194,29 @@ private:
       return wait_for(fd_, POLLIN, deadline, stop_fd_) == readiness::ready;
     if (ssl_error == SSL_ERROR_WANT_WRITE)
       return wait_for(fd_, POLLOUT, deadline, stop_fd_) == readiness::ready;
+    // SSL_ERROR_SSL or _SYSCALL: the session is unusable, not even for a close_notify.
+    if (ssl_error != SSL_ERROR_ZERO_RETURN)
+      broken_ = true;
+    ERR_clear_error();
     return false;
+  }
+
+  // One close_notify attempt (the socket is non-blocking), on a session that can still send it.
+  void close_tls() {
+    if (ssl_ && handshaken_ && !broken_ && !tls_closed_) {
+      tls_closed_ = true;
+      SSL_shutdown(ssl_.get());
+      ERR_clear_error();
+    }
   }
 
   int fd_;
   int stop_fd_;
   openssl::ssl_ptr ssl_;
+  bool unusable_ = false;
   bool handshaken_ = false;
+  bool broken_ = false;
+  bool tls_closed_ = false;
 };
 
 std::string render(const http_response& response, bool keep_alive) {
@@ -454,7 +472,7 @@ struct http_server::impl {
     if (wait_for(fd, POLLIN, std::min(deadline, start + options.idle_timeout), stop_pipe[0])
         != readiness::ready)
       return;
-    if (conn.tls() && !conn.handshake(deadline)) {
+    if (!conn.usable() || (conn.tls() && !conn.handshake(deadline))) {
       ++tls_failed;
       return;
     }
@@ -485,12 +503,20 @@ struct http_server::impl {
       auto request = reader.take();
       request.remote_address = remote;
       ++requests;
-      auto response = answer(request);
-      bool keep_alive = request.keep_alive && served + 1 < options.max_requests_per_connection
-                        && !conn.stopping();
-      if (!conn.write_all(render(response, keep_alive), clock::now() + options.write_timeout)
-          || !keep_alive)
+      // A stopping server takes no new action: the handler may wait long for the node.
+      auto response =
+          conn.stopping() ? error_response(503, "the node is stopping") : answer(request);
+      // A refused request (an unknown credential, say) ends the connection: whoever is refused
+      // holds a worker for one request, not for a connection's worth of them.
+      bool keep_alive = request.keep_alive && response.status < 400
+                        && served + 1 < options.max_requests_per_connection
+                        && clock::now() - start < options.max_connection_age && !conn.stopping();
+      if (!conn.write_all(render(response, keep_alive), clock::now() + options.write_timeout))
         return;
+      if (!keep_alive) {
+        conn.linger(clock::now() + linger_time, linger_bytes);
+        return;
+      }
       deadline = clock::now() + options.request_deadline;
     }
   }

@@ -10,7 +10,9 @@
 //   included. Whatever it sends, slowly or not at all, it is closed at the deadline.
 // - Requests are parsed with http_request_reader's size limits: a client can make the server
 //   hold at most a head and a body of those sizes.
-// - Answers have `write_timeout` to leave.
+// - Answers have `write_timeout` to leave. An answer of 400 or more ends the connection, and so
+//   does the end of `max_connection_age`: one client holds a worker for one refused request,
+//   or for `max_connection_age` at most.
 //
 // Why not cpp-httplib's server: in 0.11.4 it has no deadline for a whole request and no limit on
 // the number of header lines, so a client trickling headers held a worker and grew the process
@@ -45,6 +47,8 @@ struct http_server_options {
   std::chrono::milliseconds idle_timeout{1000};
   std::chrono::milliseconds write_timeout{5000};
   size_t max_requests_per_connection = 100;
+  // Past this, a connection is closed after its current answer, however well it behaves.
+  std::chrono::milliseconds max_connection_age{30000};
   size_t threads = 16;
   size_t queued_connections = 64;
 };

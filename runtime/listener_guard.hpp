@@ -12,8 +12,8 @@
 // - a connection that received less than `idle_bytes` in any `idle_timeout` once past that:
 //   peers heartbeat (a window is at least six heartbeats of some 60 bytes each), while a
 //   stranger trickling a byte now and then into a TLS record that never ends does not;
-// - the newest connections still within their handshake, while more than `max_connections` are
-//   open.
+// - while more than `max_connections` are open, of those still within their handshake the ones
+//   that have received least, the newest of them first.
 //
 // The rules are plain code with the time passed in (connection_rules); the scanner is Linux's
 // /proc/self/fd.

@@ -79,8 +79,8 @@ struct runtime::impl {
 
   explicit impl(runtime_config cfg) : config(std::move(cfg)) {}
 
-  // The operators' last actions reach the audit trail before the node goes (the API is closed:
-  // no more come). Bounded: a store that does not answer does not hold up the stop.
+  // The operators' last actions reach the audit trail before the node goes; called once the API
+  // is closed, so no more come. Bounded: a store that does not answer does not hold up the stop.
   void flush_audit() {
     if (!system || !tree.supervisor)
       return;
@@ -100,7 +100,6 @@ struct runtime::impl {
   void tear_down() {
     api.reset();
     guard.reset();
-    flush_audit();
     if (cluster_front)
       close_front_door(cluster_front);
     cluster_front = nullptr;
@@ -480,6 +479,10 @@ run_result runtime::run(std::optional<std::chrono::milliseconds> duration, bool 
   }
   if (before_stop_fn)
     before_stop_fn(result);
+  // No operator action comes in any more; the last ones reach the audit trail before the tree
+  // (the control actor, the store) goes.
+  d.api.reset();
+  d.flush_audit();
   if (d.tree.supervisor)
     caf::anon_send_exit(d.tree.supervisor, caf::exit_reason::user_shutdown);
   return result;
