@@ -209,14 +209,14 @@ void remember_key(member& m, member_key key) {
     m.keys.erase(m.keys.begin());
 }
 
-// What a gossip's seal covers: its direction, its counter and the gossip as CAF serializes it.
-std::string seal_text(self_pointer self, const std::string& from, const std::string& to,
-                      uint64_t counter, node_info info) {
+// A gossip's bytes as CAF serializes them: what its seal covers (with its direction and
+// counter, sealed_text). Empty if it cannot be serialized.
+std::string gossip_bytes(self_pointer self, node_info info) {
   std::vector<char> bytes;
   caf::binary_serializer sink{self->system(), bytes};
   if (auto err = sink(info))
     return {};
-  return sealed_text(from, to, counter, std::string_view{bytes.data(), bytes.size()});
+  return std::string{bytes.data(), bytes.size()};
 }
 
 // Whether a member's gossip carries a seal of one of its keys, newer than any opened before.
@@ -228,8 +228,10 @@ bool unsealed(self_pointer self, member& m, const node_info& info, const gossip_
       continue;
     if (seal.counter <= k.last_counter)
       return true;
-    auto text = seal_text(self, info.name, self->state.options.node_name, seal.counter, info);
-    if (text.empty() || !k.key.opens(text, seal.tag))
+    auto bytes = gossip_bytes(self, info);
+    if (bytes.empty()
+        || !k.key.opens(sealed_text(info.name, self->state.options.node_name, seal.counter, bytes),
+                        seal.tag))
       return true;
     k.last_counter = seal.counter;
     m.their_key = seal.key_id;
@@ -273,6 +275,13 @@ std::string refusal(self_pointer self, const node_info& info, const peer_proof& 
   if (info.name == st.options.node_name)
     return "this node is called \"" + st.options.node_name
            + "\" too: node names (runtime.node_name) must be unique in a cluster";
+  // Sizes first: nothing of a peer's is copied or encoded before it is known to be small.
+  if (st.options.identity
+      && (proof.session_public.size() != session_public_bytes
+          || (!proof.answers.empty() && proof.answers.size() != session_public_bytes)
+          || proof.certificate_pem.size() > max_certificate_bytes
+          || proof.signature.size() > max_signature_bytes))
+    return "its proof is malformed (a session key half is 32 bytes)";
   if (auto why = check_proof(self, info, proof, from); !why.empty())
     return "it did not prove the name \"" + info.name + "\": " + why;
   if (auto* holder = find_by_name(self, info.name);
@@ -444,6 +453,7 @@ void join(self_pointer self, const std::string& configured) {
 void gossip(self_pointer self) {
   auto& st = self->state;
   auto info = own_info(self);
+  auto bytes = st.options.identity ? gossip_bytes(self, info) : std::string{};
   for (auto& m : st.members) {
     if (!m.connected || !m.handle)
       continue;
@@ -454,7 +464,7 @@ void gossip(self_pointer self) {
       const auto& key = sealing_key(m);
       seal.key_id = key.id();
       seal.counter = ++m.sent;
-      seal.tag = key.seal(seal_text(self, st.options.node_name, m.info.name, seal.counter, info));
+      seal.tag = key.seal(sealed_text(st.options.node_name, m.info.name, seal.counter, bytes));
     }
     tell(self, m.handle, gossip_atom::value, info, seal);
   }

@@ -341,7 +341,6 @@ const char* http_reason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
@@ -365,7 +364,6 @@ struct http_server::impl {
   uint16_t port = 0;
   std::unique_ptr<bounded_pool> pool;
   std::thread acceptor;
-  std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> malformed{0};
   std::atomic<uint64_t> timed_out{0};
@@ -392,9 +390,8 @@ struct http_server::impl {
     // Renegotiation lets a client make the server redo the costly part of a handshake at will.
     SSL_CTX_set_options(tls.get(), SSL_OP_NO_RENEGOTIATION);
     if (SSL_CTX_use_certificate_chain_file(tls.get(), options.tls_certificate.c_str()) != 1)
-      throw std::runtime_error("cannot load node.control_tls_certificate \""
-                               + options.tls_certificate + "\": " + openssl::last_error()
-                               + " (make one with `brokedancer certs`)");
+      throw std::runtime_error("cannot load the certificate \"" + options.tls_certificate + "\": "
+                               + openssl::last_error() + " (make one with `brokedancer certs`)");
     if (SSL_CTX_use_PrivateKey_file(tls.get(), options.tls_key.c_str(), SSL_FILETYPE_PEM) != 1
         || SSL_CTX_check_private_key(tls.get()) != 1)
       throw std::runtime_error("cannot load the key \"" + options.tls_key
@@ -428,8 +425,7 @@ struct http_server::impl {
     }
     freeaddrinfo(found);
     if (listen_fd < 0)
-      throw std::runtime_error("cannot listen on " + options.host + ":" + service + ": " + why
-                               + " (is another node using node.control_port?)");
+      throw std::runtime_error("cannot listen on " + options.host + ":" + service + ": " + why);
     sockaddr_storage addr{};
     socklen_t length = sizeof(addr);
     getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &length);
@@ -456,7 +452,6 @@ struct http_server::impl {
       }
       int on = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-      ++connections;
       if (!pool->add([this, fd] { serve_connection(fd); }))
         ::close(fd);
     }
@@ -558,8 +553,7 @@ uint16_t http_server::port() const {
 
 http_server_counters http_server::counters() const {
   const auto& d = *impl_;
-  return {d.connections.load(), d.requests.load(), d.malformed.load(), d.timed_out.load(),
-          d.tls_failed.load()};
+  return {d.requests.load(), d.malformed.load(), d.timed_out.load(), d.tls_failed.load()};
 }
 
 } // namespace brokedancer

@@ -53,9 +53,8 @@ struct http_server_options {
   size_t queued_connections = 64;
 };
 
-// What the server has turned away so far: for the log and, later, for metrics.
+// What the server has served and turned away so far: for tests and, later, for metrics.
 struct http_server_counters {
-  uint64_t connections = 0;
   uint64_t requests = 0;
   uint64_t malformed = 0;  // answered 4xx/5xx by the reader, then closed
   uint64_t timed_out = 0;  // closed at their deadline with a request under way

@@ -7,8 +7,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include <arpa/inet.h>
-
 #include "runtime/openssl_handles.hpp"
 
 namespace brokedancer {
@@ -237,15 +235,10 @@ bool node_identity::names_host(std::string_view certificate_pem, std::string_vie
     return false;
   auto* leaf = certificates.front().get();
   std::string name{host};
-  // An IP address matches only an IP entry; anything else is a DNS name (no common-name
-  // fallback: the common name is the node's name, not a host).
+  // An IP address matches only an IP entry (-2: not an address); anything else is a DNS name,
+  // never the common name, which is the node's name and not a host.
   int matched = X509_check_ip_asc(leaf, name.c_str(), 0);
-  if (matched < 0)
-    matched = 0;
-  unsigned char probe[16];
-  bool is_ip =
-      inet_pton(AF_INET, name.c_str(), probe) == 1 || inet_pton(AF_INET6, name.c_str(), probe) == 1;
-  if (matched == 0 && !is_ip)
+  if (matched == -2)
     matched = X509_check_host(leaf, name.data(), name.size(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
                               nullptr);
   ERR_clear_error();

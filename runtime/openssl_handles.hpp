@@ -30,6 +30,7 @@ using store_ptr = std::unique_ptr<X509_STORE, deleter<X509_STORE, X509_STORE_fre
 using store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, deleter<SSL_CTX, SSL_CTX_free>>;
 using ssl_ptr = std::unique_ptr<SSL, deleter<SSL, SSL_free>>;
+using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 
 // The oldest error OpenSSL has queued, as text; the queue is cleared.

@@ -293,7 +293,9 @@ operator_api::operator_api(caf::actor_system& sys, node_control_actor control,
     d.server =
         std::make_unique<http_server>(http, [&d](const http_request& req) { return d.route(req); });
   } catch (const std::exception& e) {
-    throw std::runtime_error(std::string{"the operator API "} + e.what());
+    throw std::runtime_error(std::string{"the operator API "} + e.what()
+                             + "; see node.control_host, node.control_port (is another node "
+                               "using it?) and node.control_tls_certificate / _key");
   }
 }
 

@@ -11,8 +11,10 @@
 //
 // Every request carries `Authorization: Bearer <token>`; the token's credential decides the
 // role (runtime/operator_auth.hpp). Answers are JSON; an error is {"error": "..."} with 400 (bad
-// input), 401 (no or wrong credential), 403 (the role may not), 404, 409 (the node refused),
-// 429 (too many failed attempts from this address), 503 (not ready) or 504 (timed out).
+// input), 401 (no or wrong credential), 403 (the role may not), 404, 405 (wrong method), 409
+// (the node refused), 429 (too many failed attempts from this address), 500, 503 (not ready or
+// stopping) or 504 (timed out); before a request reaches this code, the transport refuses a
+// malformed or oversized one with 400, 413, 414, 431, 501 or 505 (runtime/http_server.hpp).
 //
 // What an unauthenticated client can cost the node is bounded by the transport
 // (runtime/http_server): a fixed pool of workers with a bounded queue, a deadline of a few

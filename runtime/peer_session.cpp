@@ -14,9 +14,8 @@ namespace brokedancer {
 
 namespace {
 
+using openssl::pkey_ctx_ptr;
 using openssl::pkey_ptr;
-using pkey_ctx_ptr =
-    std::unique_ptr<EVP_PKEY_CTX, openssl::deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 
 constexpr std::string_view key_context = "brokedancer-gossip-key-v1";
 

@@ -10,8 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli_process.hpp"
+#include "support/loopback_socket.hpp"
 #include "support/redis_server.hpp"
 
 using namespace brokedancer;
@@ -496,15 +495,8 @@ TEST_CASE("connections to the peer port that never authenticate are cut within s
   auto port = static_cast<uint16_t>(std::stoi(port_of(nodes[0].listen)));
   // More than the limit (64) of idle sockets that never send a byte.
   std::vector<int> idle;
-  for (int i = 0; i < 100; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    idle.push_back(fd);
-  }
+  for (int i = 0; i < 100; ++i)
+    idle.push_back(dial_loopback(port));
   auto started = std::chrono::steady_clock::now();
   size_t closed = 0;
   std::vector<bool> done(idle.size(), false);

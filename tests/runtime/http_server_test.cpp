@@ -2,12 +2,8 @@
 // real server on 127.0.0.1 reached through raw sockets (and TLS through cpp-httplib's client).
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
-#include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
