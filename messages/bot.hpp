@@ -4,7 +4,7 @@
 // bot_config: an id, the name of a strategy the runtime knows, and the strategy's parameters.
 // The supervisor restarts a bot that crashes (it restores its state from the store) and gives
 // up on one that crashes more than bots.max_restarts times within bots.restart_window_s,
-// without touching the others. See actors/bot.hpp for how to write a strategy.
+// without touching the others. See actors/bots/bot.hpp for how to write a strategy.
 
 #include <cstdint>
 #include <map>

@@ -1,8 +1,8 @@
 #pragma once
 
-// Nodes of one cluster talk through their cluster actors (actors/cluster_node), over CAF's
-// network layer, each behind a front door (actors/front_door) that no peer can stop. A node
-// introduces itself with `hello` and a proof of its name (runtime/node_identity.hpp); the peer
+// Nodes of one cluster talk through their cluster actors (actors/node/cluster_node), over CAF's
+// network layer, each behind a front door (actors/node/front_door) that no peer can stop. A node
+// introduces itself with `hello` and a proof of its name (core/node_identity.hpp); the peer
 // answers `welcome` with its own proof, or `refused` with why. Then each tells every connected
 // peer its state with `gossip`, sealed with the key the two agreed in that handshake, on every
 // heartbeat and at once when its level changes: the level in force travels as the level_change
@@ -70,7 +70,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
 // That the sender holds the certificate of the name it claims: its certificate chain and its
 // key's signature of hello_payload(name, its node id, the receiver's node id, at_us,
 // session_public, answers). `session_public` is the sender's half of the key the two will seal
-// their gossip with (runtime/peer_session.hpp); in a welcome, `answers` is the hello's half it
+// their gossip with (core/peer_session.hpp); in a welcome, `answers` is the hello's half it
 // completes. Empty when the cluster runs without TLS (node.insecure_plaintext).
 struct peer_proof {
   std::string certificate_pem;

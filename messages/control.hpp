@@ -1,6 +1,6 @@
 #pragma once
 
-// Operator control of a running node. The node's control actor (actors/node_control) is local
+// Operator control of a running node. The node's control actor (actors/node/node_control) is local
 // only: operators reach it through the authenticated HTTP API (runtime/operator_api), which
 // passes on who is asking. A level change returns only once every bot of the node has
 // acknowledged it.
@@ -57,7 +57,7 @@ typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
 void to_json(nlohmann::json& j, const audit_entry& e);
 
 // Reasons travel to every bot, into the store and the log: a sentence, not a document (the same
-// bound as runtime/json_text.hpp's reason_problem).
+// bound as core/json_text.hpp's reason_problem).
 constexpr size_t max_reason_bytes = 1024;
 
 struct node_status {

@@ -14,8 +14,8 @@
 #include <openssl/x509v3.h>
 
 #include "runtime/exit_codes.hpp"
-#include "runtime/host_port.hpp"
-#include "runtime/openssl_handles.hpp"
+#include "core/host_port.hpp"
+#include "core/openssl_handles.hpp"
 
 namespace brokedancer {
 

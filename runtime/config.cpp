@@ -13,7 +13,7 @@
 
 #include "runtime/build_info.hpp"
 #include "runtime/config_schema.hpp"
-#include "runtime/secret_masker.hpp"
+#include "core/secret_masker.hpp"
 
 extern char** environ;
 

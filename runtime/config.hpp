@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/host_port.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/redis_url.hpp"
+#include "core/host_port.hpp"
+#include "core/logging.hpp"
+#include "core/redis_url.hpp"
 
 namespace brokedancer {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "runtime/host_port.hpp"
-#include "runtime/redis_url.hpp"
+#include "core/host_port.hpp"
+#include "core/redis_url.hpp"
 
 namespace brokedancer {
 

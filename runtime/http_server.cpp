@@ -22,9 +22,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/json_text.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/openssl_handles.hpp"
+#include "core/json_text.hpp"
+#include "core/logging.hpp"
+#include "core/openssl_handles.hpp"
 
 namespace brokedancer {
 

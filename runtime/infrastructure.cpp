@@ -1,6 +1,6 @@
 #include "runtime/infrastructure.hpp"
 
-#include "runtime/json_text.hpp"
+#include "core/json_text.hpp"
 
 #include <caf/actor_cast.hpp>
 
@@ -8,17 +8,17 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "actors/bot_supervisor.hpp"
-#include "actors/breaker_registry.hpp"
-#include "actors/cluster_node.hpp"
-#include "actors/emergency_controller.hpp"
-#include "actors/memory_bus.hpp"
-#include "actors/memory_store.hpp"
-#include "actors/node_control.hpp"
-#include "actors/redis_bus.hpp"
-#include "actors/redis_store.hpp"
-#include "actors/risk_monitor.hpp"
-#include "actors/simulated_market.hpp"
+#include "actors/bots/bot_supervisor.hpp"
+#include "actors/resilience/breaker_registry.hpp"
+#include "actors/node/cluster_node.hpp"
+#include "actors/emergency/emergency_controller.hpp"
+#include "actors/bus/memory_bus.hpp"
+#include "actors/store/memory_store.hpp"
+#include "actors/node/node_control.hpp"
+#include "actors/bus/redis_bus.hpp"
+#include "actors/store/redis_store.hpp"
+#include "actors/risk/risk_monitor.hpp"
+#include "actors/market/simulated_market.hpp"
 
 namespace brokedancer {
 

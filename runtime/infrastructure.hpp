@@ -8,12 +8,12 @@
 
 #include <caf/actor.hpp>
 
-#include "actors/bot.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/bots/bot.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "runtime/config.hpp"
-#include "runtime/node_identity.hpp"
+#include "core/node_identity.hpp"
 
 namespace brokedancer {
 
@@ -46,7 +46,7 @@ child_spec market_child(const runtime_config& config);
 child_spec control_child(const runtime_config& config);
 
 // The node's link to its cluster (node.listen / node.peers); the runtime publishes it.
-// The cluster actor; peers reach it through `front` (actors/front_door.hpp), and it proves its
+// The cluster actor; peers reach it through `front` (actors/node/front_door.hpp), and it proves its
 // name to them with `identity` (null without TLS).
 child_spec cluster_child(const runtime_config& config, caf::actor front,
                          std::shared_ptr<const node_identity> identity);

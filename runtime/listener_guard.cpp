@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/logging.hpp"
+#include "core/logging.hpp"
 
 namespace brokedancer {
 

@@ -10,10 +10,10 @@
 
 #include "messages/errors.hpp"
 #include "runtime/http_server.hpp"
-#include "runtime/json_text.hpp"
-#include "runtime/logging.hpp"
+#include "core/json_text.hpp"
+#include "core/logging.hpp"
 #include "runtime/operator_request.hpp"
-#include "runtime/unix_time.hpp"
+#include "core/unix_time.hpp"
 
 namespace brokedancer {
 

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "runtime/host_port.hpp"
+#include "core/host_port.hpp"
 
 namespace brokedancer {
 

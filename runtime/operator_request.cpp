@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/control.hpp"
-#include "runtime/json_text.hpp"
+#include "core/json_text.hpp"
 
 namespace brokedancer {
 

@@ -18,9 +18,9 @@
 #include <caf/send.hpp>
 #include <caf/type_erased_tuple.hpp>
 
-#include "actors/front_door.hpp"
-#include "actors/supervisor.hpp"
-#include "examples/strategies/sample_strategies.hpp"
+#include "actors/node/front_door.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "strategies/trend_strategies.hpp"
 #include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
@@ -190,7 +190,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
   // The built-in strategies, unless the program brings its own of the same name.
   auto strategies = std::move(extras.strategies);
   strategy_catalog built_in;
-  examples::add_sample_strategies(built_in);
+  strategies::add_trend_strategies(built_in);
   for (auto& [name, factory] : built_in)
     strategies.emplace(name, std::move(factory));
   check_strategies(d.config, strategies);
@@ -291,7 +291,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
     std::lock_guard<std::mutex> guard{d.mutex};
     d.tree = std::move(tree);
   }
-  // Peers reach the front door, never the supervised actor (actors/front_door.hpp); bound at
+  // Peers reach the front door, never the supervised actor (actors/node/front_door.hpp); bound at
   // once, since the cluster actor is already saying hello as it.
   if (d.cluster_front)
     bind_front_door(d.cluster_front, d.tree.children.at("cluster"));

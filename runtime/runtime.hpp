@@ -13,8 +13,8 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/bot.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/bots/bot.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
@@ -49,7 +49,7 @@ struct runtime_options {
   // A user's own supervised actors, started after the infrastructure, before the bots.
   std::vector<child_spec> extra_children;
   // Strategies bots can be spawned from, by name, besides the built-in "momentum" and
-  // "mean_reversion" (examples/strategies); one of the same name replaces the built-in.
+  // "mean_reversion" (strategies/); one of the same name replaces the built-in.
   strategy_catalog strategies;
   // Bots spawned at start, besides the bots.count the configuration asks for.
   std::vector<bot_config> bots;

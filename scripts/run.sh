@@ -6,4 +6,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" "$root/build/release" -DCMAKE_BUILD_TYPE=Release \
   -DBROKEDANCER_BUILD_TESTS=OFF
-exec "$root/build/release/runtime/brokedancer" run "$@"
+exec "$root/build/release/cli/brokedancer" run "$@"

@@ -22,7 +22,7 @@
 #include <caf/send.hpp>
 
 #include "actor_system.hpp"
-#include "actors/bot.hpp"
+#include "actors/bots/bot.hpp"
 #include "harness.hpp"
 #include "runtime/allocator.hpp"
 #include "runtime/runtime.hpp"

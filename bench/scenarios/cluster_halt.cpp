@@ -21,7 +21,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actor_system.hpp"
-#include "actors/bot.hpp"
+#include "actors/bots/bot.hpp"
 #include "harness.hpp"
 #include "messages/cluster.hpp"
 #include "runtime/runtime.hpp"

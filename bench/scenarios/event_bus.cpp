@@ -23,9 +23,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actor_system.hpp"
-#include "actors/memory_bus.hpp"
+#include "actors/bus/memory_bus.hpp"
 #include "harness.hpp"
-#include "runtime/logging.hpp"
+#include "core/logging.hpp"
 
 namespace brokedancer::bench {
 

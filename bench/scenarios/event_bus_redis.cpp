@@ -27,8 +27,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actor_system.hpp"
-#include "actors/bus_envelope.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/bus/bus_envelope.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "harness.hpp"
 #include "messages/event_bus.hpp"
 #include "runtime/infrastructure.hpp"

@@ -15,10 +15,10 @@
 #include <caf/send.hpp>
 
 #include "actor_system.hpp"
-#include "actors/emergency_controller.hpp"
-#include "actors/memory_store.hpp"
+#include "actors/emergency/emergency_controller.hpp"
+#include "actors/store/memory_store.hpp"
 #include "harness.hpp"
-#include "runtime/logging.hpp"
+#include "core/logging.hpp"
 
 namespace brokedancer::bench {
 

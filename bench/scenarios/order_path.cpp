@@ -20,8 +20,8 @@
 #include <caf/send.hpp>
 
 #include "actor_system.hpp"
-#include "actors/bot.hpp"
-#include "actors/simulated_exchange.hpp"
+#include "actors/bots/bot.hpp"
+#include "actors/market/simulated_exchange.hpp"
 #include "call_load.hpp"
 #include "harness.hpp"
 #include "runtime/runtime.hpp"

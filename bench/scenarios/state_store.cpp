@@ -26,7 +26,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actor_system.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "harness.hpp"
 #include "messages/state_store.hpp"
 #include "runtime/infrastructure.hpp"

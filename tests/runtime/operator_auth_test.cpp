@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/json_text.hpp"
+#include "core/json_text.hpp"
 #include "runtime/operator_auth.hpp"
 
 using namespace brokedancer;

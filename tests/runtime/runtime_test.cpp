@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "actors/supervisor.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/runtime.hpp"
 

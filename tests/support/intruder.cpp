@@ -38,9 +38,9 @@
 
 #include "messages/cluster.hpp"
 #include "messages/registry.hpp"
-#include "runtime/node_identity.hpp"
-#include "runtime/peer_session.hpp"
-#include "runtime/unix_time.hpp"
+#include "core/node_identity.hpp"
+#include "core/peer_session.hpp"
+#include "core/unix_time.hpp"
 
 using namespace brokedancer;
 

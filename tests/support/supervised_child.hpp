@@ -11,7 +11,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
-#include "actors/supervisor.hpp"
+#include "actors/supervision/supervisor.hpp"
 #include "messages/registry.hpp"
 #include "runtime/config.hpp"
 

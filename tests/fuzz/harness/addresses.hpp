@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/host_port.hpp"
-#include "runtime/redis_url.hpp"
+#include "core/host_port.hpp"
+#include "core/redis_url.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

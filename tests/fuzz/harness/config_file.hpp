@@ -8,7 +8,7 @@
 #include <string>
 
 #include "runtime/config.hpp"
-#include "runtime/json_text.hpp"
+#include "core/json_text.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

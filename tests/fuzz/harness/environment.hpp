@@ -14,8 +14,8 @@
 
 #include "runtime/config.hpp"
 #include "runtime/config_schema.hpp"
-#include "runtime/json_text.hpp"
-#include "runtime/redis_url.hpp"
+#include "core/json_text.hpp"
+#include "core/redis_url.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

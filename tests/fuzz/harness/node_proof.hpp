@@ -21,7 +21,7 @@
 
 #include <unistd.h>
 
-#include "runtime/node_identity.hpp"
+#include "core/node_identity.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

@@ -1,7 +1,7 @@
 #pragma once
 
 // What an operator sends a node: the body of a halt, shutdown or resume request, and the text
-// checks (runtime/json_text.hpp) every outside string goes through before it is logged or
+// checks (core/json_text.hpp) every outside string goes through before it is logged or
 // dumped. valid_utf8 must agree with nlohmann's own UTF-8 check (a strict dump throws exactly
 // on invalid UTF-8), and dump_json must never throw.
 
@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/control.hpp"
-#include "runtime/json_text.hpp"
+#include "core/json_text.hpp"
 #include "runtime/operator_request.hpp"
 #include "tests/fuzz/harness/support.hpp"
 

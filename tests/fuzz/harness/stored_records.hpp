@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/emergency_controller.hpp"
+#include "actors/emergency/emergency_controller.hpp"
 #include "runtime/operator_auth.hpp"
 #include "tests/fuzz/harness/support.hpp"
 

@@ -1,0 +1,106 @@
+#pragma once
+
+// Writing a bot. A bot is a `strategy` -- plain C++, no CAF -- hosted by a bot actor that the
+// bot supervisor spawns inside the runtime. The host gives the strategy a `bot_context`, its
+// only way to the outside:
+//
+//  - orders go to the risk monitor, which checks them and passes them through the endpoint's
+//    circuit breaker; there is no other way to an endpoint;
+//  - events: subscribe to topics or glob patterns, publish;
+//  - state: save() one JSON document that is handed back to on_start() after a restart, and
+//    put()/get() more keys, all under bot:<id>: in the state store;
+//  - timers on the actor clock.
+//
+// The host, not the strategy, obeys the kill switch: it registers with the emergency
+// controller, and from HALT up it refuses the strategy's new orders (submit() returns "") and
+// cancels the orders still in flight; on SHUTDOWN it also stops the bot, after the risk monitor
+// has closed the node's positions. A strategy hears of every change in on_level().
+//
+// Callbacks run one at a time on the bot's actor: a strategy needs no locks, and must not
+// block. An exception thrown from a callback crashes the bot; the supervisor restarts it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/emergency.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/risk.hpp"
+#include "core/logging.hpp"
+
+namespace brokedancer {
+
+class bot_context {
+public:
+  virtual ~bot_context() = default;
+
+  virtual const std::string& id() const = 0;
+  // The parameters from the bot's config (a JSON object).
+  virtual const nlohmann::json& params() const = 0;
+  virtual const logger& log() const = 0;
+
+  // --- orders ---
+  // Sends an immediate-or-cancel limit order through the risk monitor; its outcome arrives in
+  // on_order_result. Returns the client order id, or "" when the order was held back because
+  // trading is not allowed (HALT or above), which counts as a rejection with reason "halted".
+  virtual std::string submit(const std::string& symbol, order_side side, double quantity,
+                             double limit_price) = 0;
+  // Asks the exchange not to execute an order still in flight; passes at every level.
+  virtual void cancel(const std::string& client_order_id) = 0;
+  virtual std::vector<std::string> open_orders() const = 0;
+  // This bot's own position in a symbol, from its fills (signed: negative is short).
+  virtual double position(const std::string& symbol) const = 0;
+  virtual bool trading_allowed() const = 0;
+  virtual emergency_level level() const = 0;
+
+  // --- events ---
+  // A topic or a glob pattern (market.*); events arrive in on_event.
+  virtual void subscribe(const std::string& topic_or_pattern) = 0;
+  virtual void publish(const std::string& topic, const nlohmann::json& payload) = 0;
+
+  // --- state, under bot:<id>: ---
+  // Persists the document on_start() receives after a restart (bot:<id>:state).
+  virtual void save(const nlohmann::json& state) = 0;
+  // Another key of this bot's, bot:<id>:<key>, with a TTL (0: none).
+  virtual void put(const std::string& key, const nlohmann::json& value,
+                   std::chrono::milliseconds ttl = std::chrono::milliseconds{0}) = 0;
+  // Reads bot:<id>:<key>; `then` runs on the bot with the value, or nullopt when there is none
+  // or the store could not be read.
+  virtual void get(const std::string& key,
+                   std::function<void(std::optional<nlohmann::json>)> then) = 0;
+
+  // --- time ---
+  // on_timer(name) after `delay`, on the actor clock.
+  virtual void after(std::chrono::milliseconds delay, const std::string& name) = 0;
+};
+
+class strategy {
+public:
+  virtual ~strategy() = default;
+
+  // Once the bot is registered with the emergency controller and its saved state is read:
+  // `restored` is what save() last stored, or null for a first start.
+  virtual void on_start(bot_context& ctx, const nlohmann::json& restored) = 0;
+  virtual void on_event(bot_context&, const event&) {}
+  virtual void on_order_result(bot_context&, const order&, const order_result&) {}
+  virtual void on_timer(bot_context&, const std::string&) {}
+  // After the host has acted on the change (from HALT up: new orders refused, open ones
+  // cancelled).
+  virtual void on_level(bot_context&, const level_change&) {}
+};
+
+// Makes a strategy from a bot's parameters; throws std::invalid_argument, saying what is
+// wrong, for parameters it cannot run with.
+using strategy_factory = std::function<std::unique_ptr<strategy>(const nlohmann::json& params)>;
+
+// The strategies a runtime can spawn bots of, by name.
+using strategy_catalog = std::map<std::string, strategy_factory>;
+
+} // namespace brokedancer

@@ -1,0 +1,491 @@
+#include "actors/bots/bot_host.hpp"
+
+#include <cmath>
+#include <random>
+#include <string_view>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/resilience/retry_policy.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "messages/market.hpp"
+
+namespace brokedancer {
+
+std::string bot_state_key(const std::string& bot_id) {
+  return "bot:" + bot_id + ":state";
+}
+
+namespace {
+
+using json = nlohmann::json;
+using timer_atom = caf::atom_constant<caf::atom("bot_timer")>;
+using enroll_atom = caf::atom_constant<caf::atom("bot_enrol")>;
+using load_atom = caf::atom_constant<caf::atom("bot_load")>;
+
+constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr auto order_timeout = std::chrono::minutes(2);
+
+using holding = bot_holding;
+
+class host_context;
+
+struct host_state {
+  bot_config config;
+  json params;
+  std::shared_ptr<strategy> instance;
+  std::shared_ptr<bot_record> record;
+  bot_services services;
+  std::string order_ids; // the prefix of this incarnation's client order ids
+  logger log{"bot"};
+  std::unique_ptr<host_context> context;
+
+  level_tracker level;
+  bool registered = false;
+  bool loaded = false;
+  int load_attempts = 0;
+  bool started = false;
+  bool ready_sent = false;
+  json restored;
+  int pending_subscriptions = 0;
+
+  uint64_t next_order = 0;
+  std::unordered_map<std::string, order> open;
+  std::unordered_map<std::string, holding> holdings;
+};
+
+using self_pointer = caf::stateful_actor<host_state>*;
+
+// The counters the supervisor reads; every write holds the record's mutex.
+template <class F>
+void update_stats(host_state& st, F&& f) {
+  std::lock_guard<std::mutex> guard{st.record->mutex};
+  f(st.record->stats);
+}
+
+double unrealized(const host_state& st) {
+  double sum = 0;
+  for (const auto& [symbol, h] : st.holdings)
+    if (h.quantity != 0 && h.mark > 0)
+      sum += h.quantity * (h.mark - h.average_price);
+  return sum;
+}
+
+// Average-cost booking of one of the bot's own fills; returns the P&L it realized.
+double book(holding& h, double signed_quantity, double price) {
+  double realized = 0;
+  bool reduces = h.quantity != 0 && ((h.quantity > 0) != (signed_quantity > 0));
+  if (!reduces) {
+    auto total = std::abs(h.quantity) + std::abs(signed_quantity);
+    h.average_price =
+        (h.average_price * std::abs(h.quantity) + price * std::abs(signed_quantity)) / total;
+    h.quantity += signed_quantity;
+  } else {
+    auto closing = std::min(std::abs(signed_quantity), std::abs(h.quantity));
+    realized = closing * (price - h.average_price) * (h.quantity > 0 ? 1 : -1);
+    h.quantity += signed_quantity;
+    if (std::abs(h.quantity) < 1e-12)
+      h.quantity = 0;
+    else if ((h.quantity > 0) == (signed_quantity > 0))
+      h.average_price = price; // crossed through zero: the rest was opened at this price
+  }
+  h.mark = price;
+  return realized;
+}
+
+// "max_daily_loss: 301 reached ..." -> "max_daily_loss"; a rendered error
+// "brokedancer: breaker_open: exchange ..." -> "breaker_open".
+std::string reason_code(const std::string& reason) {
+  std::string_view text = reason;
+  constexpr std::string_view error_prefix = "brokedancer: ";
+  if (text.substr(0, error_prefix.size()) == error_prefix)
+    text.remove_prefix(error_prefix.size());
+  return std::string{text.substr(0, text.find(':'))};
+}
+
+void maybe_ready(self_pointer self) {
+  auto& st = self->state;
+  if (!st.started || st.ready_sent || st.pending_subscriptions > 0)
+    return;
+  st.ready_sent = true;
+  update_stats(st, [&](bot_stats& s) {
+    s.state = trading_allowed(st.level.level()) ? "running" : "halted";
+  });
+  if (st.services.supervisor)
+    self->send(st.services.supervisor, bot_ready_atom::value, st.config.id);
+}
+
+void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result);
+
+class host_context final : public bot_context {
+public:
+  explicit host_context(self_pointer self) : self_(self) {}
+
+  const std::string& id() const override {
+    return self_->state.config.id;
+  }
+
+  const json& params() const override {
+    return self_->state.params;
+  }
+
+  const logger& log() const override {
+    return self_->state.log;
+  }
+
+  std::string submit(const std::string& symbol, order_side side, double quantity,
+                     double limit_price) override {
+    auto& st = self_->state;
+    if (!brokedancer::trading_allowed(st.level.level())) {
+      update_stats(st, [](bot_stats& s) {
+        ++s.rejected;
+        ++s.rejections["halted"];
+      });
+      return {};
+    }
+    order o;
+    o.bot_id = st.config.id;
+    o.symbol = symbol;
+    o.side = side;
+    o.quantity = quantity;
+    o.price = limit_price;
+    o.client_order_id = st.order_ids + std::to_string(++st.next_order);
+    auto id = o.client_order_id;
+    update_stats(st, [](bot_stats& s) { ++s.orders; });
+    auto self = self_;
+    // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
+    // by the endpoint's deadline, and answers every order it holds if it stops.
+    self_->request(st.services.risk, caf::infinite, submit_order_atom::value, o)
+        .then([self, id](order_result& result) { on_order_answer(self, id, result); },
+              [self, id](caf::error& err) {
+                order_result result{id, "failed", self->system().render(err), 0, 0, 0};
+                on_order_answer(self, id, result);
+              });
+    st.open.emplace(id, std::move(o));
+    return id;
+  }
+
+  void cancel(const std::string& client_order_id) override {
+    auto self = self_;
+    self_
+        ->request(self_->state.services.risk, order_timeout, cancel_order_atom::value,
+                  client_order_id)
+        .then([](order_result&) {},
+              [self, client_order_id](caf::error& err) {
+                self->state.log.warn("a cancel could not be sent",
+                                     {{"bot", self->state.config.id},
+                                      {"client_order_id", client_order_id},
+                                      {"error", self->system().render(err)}});
+              });
+  }
+
+  std::vector<std::string> open_orders() const override {
+    std::vector<std::string> ids;
+    for (const auto& [id, o] : self_->state.open)
+      ids.push_back(id);
+    return ids;
+  }
+
+  double position(const std::string& symbol) const override {
+    auto found = self_->state.holdings.find(symbol);
+    return found == self_->state.holdings.end() ? 0.0 : found->second.quantity;
+  }
+
+  bool trading_allowed() const override {
+    return brokedancer::trading_allowed(self_->state.level.level());
+  }
+
+  emergency_level level() const override {
+    return self_->state.level.level();
+  }
+
+  void subscribe(const std::string& topic_or_pattern) override {
+    auto& st = self_->state;
+    ++st.pending_subscriptions;
+    auto self = self_;
+    self_
+        ->request(st.services.bus, request_timeout, subscribe_atom::value, topic_or_pattern,
+                  caf::actor_cast<caf::actor>(self_))
+        .then(
+            [self](uint64_t) {
+              --self->state.pending_subscriptions;
+              maybe_ready(self);
+            },
+            [self, topic_or_pattern](caf::error& err) {
+              // Without its events the bot would sit idle unnoticed: crash, and be restarted.
+              self->quit(make_error(errc::bus_unavailable,
+                                    "bot " + self->state.config.id + " could not subscribe to "
+                                        + topic_or_pattern + ": " + self->system().render(err)));
+            });
+  }
+
+  void publish(const std::string& topic, const json& payload) override {
+    auto self = self_;
+    // What the infrastructure says on these topics, others act on: a bot does not speak there.
+    for (std::string_view reserved : {"market.", "emergency.", "breaker."})
+      if (topic.compare(0, reserved.size(), reserved) == 0) {
+        self_->state.log.warn("a bot may not publish on the infrastructure's topics",
+                              {{"bot", self_->state.config.id}, {"topic", topic}});
+        return;
+      }
+    self_
+        ->request(self_->state.services.bus, request_timeout, publish_atom::value, topic,
+                  payload.dump(-1, ' ', false, json::error_handler_t::replace), correlation_id{})
+        .then([](uint64_t) {},
+              [self, topic](caf::error& err) {
+                self->state.log.warn("an event could not be published",
+                                     {{"bot", self->state.config.id},
+                                      {"topic", topic},
+                                      {"error", self->system().render(err)}});
+              });
+  }
+
+  void save(const json& state) override {
+    put_key(bot_state_key(self_->state.config.id), state, 0);
+  }
+
+  void put(const std::string& key, const json& value, std::chrono::milliseconds ttl) override {
+    put_key("bot:" + self_->state.config.id + ":" + key, value, ttl.count());
+  }
+
+  void get(const std::string& key, std::function<void(std::optional<json>)> then) override {
+    self_
+        ->request(self_->state.services.store, request_timeout, get_atom::value,
+                  "bot:" + self_->state.config.id + ":" + key)
+        .then(
+            [then](maybe_value& value) {
+              if (!value.found) {
+                then(std::nullopt);
+                return;
+              }
+              auto parsed = json::parse(value.json, nullptr, false);
+              then(parsed.is_discarded() ? std::nullopt : std::optional<json>{parsed});
+            },
+            [then](caf::error&) { then(std::nullopt); });
+  }
+
+  void after(std::chrono::milliseconds delay, const std::string& name) override {
+    self_->delayed_send(self_, delay, timer_atom::value, name);
+  }
+
+private:
+  void put_key(std::string key, const json& value, int64_t ttl_ms) {
+    auto self = self_;
+    self_
+        ->request(self_->state.services.store, request_timeout, set_atom::value, key,
+                  value.dump(-1, ' ', false, json::error_handler_t::replace), ttl_ms)
+        .then([] {},
+              [self, key](caf::error& err) {
+                self->state.log.warn("bot state could not be saved",
+                                     {{"bot", self->state.config.id},
+                                      {"key", key},
+                                      {"error", self->system().render(err)}});
+              });
+  }
+
+  self_pointer self_;
+};
+
+void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result) {
+  auto& st = self->state;
+  auto found = st.open.find(client_order_id);
+  if (found == st.open.end())
+    return; // every order is open until its one answer
+  auto o = std::move(found->second);
+  st.open.erase(found);
+  double realized = 0;
+  if (result.outcome == "filled") {
+    auto signed_quantity =
+        o.side == order_side::buy ? result.filled_quantity : -result.filled_quantity;
+    realized = book(st.holdings[o.symbol], signed_quantity, result.fill_price);
+  }
+  auto open_pnl = unrealized(st);
+  {
+    std::lock_guard<std::mutex> guard{st.record->mutex};
+    if (result.outcome == "filled")
+      st.record->holdings[o.symbol] = st.holdings[o.symbol];
+    auto& s = st.record->stats;
+    if (result.outcome == "filled") {
+      ++s.fills;
+      s.realized_pnl += realized;
+      s.fees += result.fee;
+    } else if (result.outcome == "expired") {
+      ++s.expired;
+    } else if (result.outcome == "failed") {
+      ++s.failed;
+      ++s.rejections[reason_code(result.reason)];
+    } else {
+      ++s.rejected;
+      ++s.rejections[reason_code(result.reason)];
+    }
+    s.unrealized_pnl = open_pnl;
+  }
+  if (st.started)
+    st.instance->on_order_result(*st.context, o, result);
+}
+
+void cancel_open_orders(self_pointer self) {
+  auto& st = self->state;
+  for (const auto& [id, o] : st.open)
+    st.context->cancel(id);
+}
+
+void start_when_ready(self_pointer self) {
+  auto& st = self->state;
+  if (st.started || !st.registered || !st.loaded)
+    return;
+  st.started = true;
+  st.instance->on_start(*st.context, st.restored);
+  maybe_ready(self);
+}
+
+void enroll(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.services.emergency, request_timeout, register_bot_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [self](level_change& current) {
+            self->state.level.take(current);
+            // Spawned or restarted while the node shuts down: nothing to do but stop.
+            if (self->state.level.level() == emergency_level::shutdown) {
+              self->quit();
+              return;
+            }
+            self->state.registered = true;
+            start_when_ready(self);
+          },
+          [self](caf::error& err) {
+            self->state.log.warn(
+                "bot cannot register with the emergency controller yet",
+                {{"bot", self->state.config.id}, {"error", self->system().render(err)}});
+            self->delayed_send(self, std::chrono::seconds(1), enroll_atom::value);
+          });
+}
+
+void load(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.services.store, request_timeout, get_atom::value, bot_state_key(st.config.id))
+      .then(
+          [self](maybe_value& value) {
+            auto& s = self->state;
+            if (value.found) {
+              s.restored = json::parse(value.json, nullptr, false);
+              if (s.restored.is_discarded()) {
+                s.log.error("the bot's saved state is not JSON; starting afresh",
+                            {{"bot", s.config.id}});
+                s.restored = nullptr;
+              }
+            }
+            s.loaded = true;
+            start_when_ready(self);
+          },
+          [self](caf::error& err) {
+            // Starting without its state could repeat what the bot did before, and crashing
+            // would spend the bot's restarts on a store that is still connecting: it waits,
+            // not trading, and asks again (up to 100 ms, doubling to 5 s; full jitter, so that
+            // many bots waiting for the same store do not ask it all at once).
+            auto& s = self->state;
+            auto attempt = s.load_attempts++;
+            if (attempt % 10 == 0)
+              s.log.warn("the bot cannot read its state yet; it does not trade until it has",
+                         {{"bot", s.config.id},
+                          {"attempts", attempt + 1},
+                          {"error", self->system().render(err)}});
+            // One engine per thread: one per bot would cost the 2.5 KB of its state.
+            thread_local std::mt19937_64 random{std::random_device{}()};
+            const retry_settings waits{0, std::chrono::milliseconds(100), std::chrono::seconds(5)};
+            self->delayed_send(self, backoff(waits, static_cast<uint32_t>(attempt) + 1, random),
+                               load_atom::value);
+          });
+}
+
+void mark(self_pointer self, const event& ev) {
+  auto& st = self->state;
+  if (st.holdings.empty() || ev.topic.rfind("market.", 0) != 0)
+    return;
+  auto found = st.holdings.find(ev.topic.substr(7));
+  if (found == st.holdings.end())
+    return;
+  quote q;
+  std::string why;
+  if (!decode_quote(ev.json, q, why))
+    return;
+  found->second.mark = q.last;
+  auto open_pnl = unrealized(st);
+  std::lock_guard<std::mutex> guard{st.record->mutex};
+  st.record->holdings[found->first].mark = q.last;
+  st.record->stats.unrealized_pnl = open_pnl;
+}
+
+caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<strategy> instance,
+                       json params, std::shared_ptr<bot_record> record, bot_services services,
+                       std::string order_ids) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.instance = std::move(instance);
+  st.params = std::move(params);
+  st.record = std::move(record);
+  st.services = std::move(services);
+  st.order_ids = std::move(order_ids);
+  {
+    std::lock_guard<std::mutex> guard{st.record->mutex};
+    st.holdings = st.record->holdings;
+  }
+  st.context = std::make_unique<host_context>(self);
+  enroll(self);
+  load(self);
+  return {
+      [self](const event& ev) {
+        auto& s = self->state;
+        mark(self, ev);
+        if (s.started)
+          s.instance->on_event(*s.context, ev);
+      },
+      [self](const level_change& change) {
+        auto& s = self->state;
+        bool taken = s.level.take(change);
+        auto controller = caf::actor_cast<caf::actor>(self->current_sender());
+        if (taken) {
+          auto level = s.level.level();
+          if (!trading_allowed(level))
+            cancel_open_orders(self);
+          if (s.ready_sent)
+            update_stats(s, [&](bot_stats& stats) {
+              stats.state = trading_allowed(level) ? "running" : "halted";
+            });
+          if (s.started)
+            s.instance->on_level(*s.context, change);
+        }
+        if (controller)
+          self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value,
+                     change.sequence);
+        // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops.
+        if (s.level.level() == emergency_level::shutdown)
+          self->quit();
+      },
+      [self](timer_atom, const std::string& name) {
+        auto& s = self->state;
+        if (s.started)
+          s.instance->on_timer(*s.context, name);
+      },
+      [self](enroll_atom) { enroll(self); },
+      [self](load_atom) { load(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_bot_host(caf::actor_system& sys, bot_config config,
+                          std::shared_ptr<strategy> instance, nlohmann::json params,
+                          std::shared_ptr<bot_record> record, bot_services services,
+                          std::string order_ids) {
+  return sys.spawn(bot_host, std::move(config), std::move(instance), std::move(params),
+                   std::move(record), std::move(services), std::move(order_ids));
+}
+
+} // namespace brokedancer

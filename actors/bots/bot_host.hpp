@@ -1,0 +1,64 @@
+#pragma once
+
+// The actor that hosts one bot's strategy (see actors/bots/bot.hpp for the strategy's side). It
+// registers with the emergency controller, reads the bot's saved state, starts the strategy,
+// and tells the supervisor it is ready once the strategy's subscriptions are in place. It
+// books the bot's own fills (positions, P&L, fees) into the bot's record, which the supervisor
+// reads and which outlives the bot's incarnations.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/bots/bot.hpp"
+#include "messages/bot.hpp"
+#include "messages/emergency.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/risk.hpp"
+#include "messages/state_store.hpp"
+
+namespace brokedancer {
+
+// One of a bot's own positions, booked from its fills at average cost.
+struct bot_holding {
+  double quantity = 0; // signed: negative is short
+  double average_price = 0;
+  double mark = 0; // the last price the bot saw
+};
+
+// Shared by a bot's incarnations and its supervisor; every access holds the mutex. A restarted
+// bot goes on with the positions its last incarnation had booked.
+struct bot_record {
+  std::mutex mutex;
+  bot_stats stats;
+  std::unordered_map<std::string, bot_holding> holdings;
+};
+
+struct bot_services {
+  state_store_actor store;
+  event_bus_actor bus;
+  emergency_actor emergency;
+  risk_monitor_actor risk;
+  caf::actor supervisor; // hears (bot_ready_atom, id) once the bot is up
+};
+
+using bot_ready_atom = caf::atom_constant<caf::atom("bot_ready")>;
+
+// The key under which a bot's saved state lives.
+std::string bot_state_key(const std::string& bot_id);
+
+// `order_ids` prefixes the incarnation's client order ids ("<bot>-<run>-<incarnation>-"): an
+// exchange executes an id at most once, so an id must never come back -- not after a restart of
+// the bot, nor in the next run of the process.
+caf::actor spawn_bot_host(caf::actor_system& sys, bot_config config,
+                          std::shared_ptr<strategy> instance, nlohmann::json params,
+                          std::shared_ptr<bot_record> record, bot_services services,
+                          std::string order_ids);
+
+} // namespace brokedancer

@@ -1,0 +1,311 @@
+#include "actors/market/simulated_exchange.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <random>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervision/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "messages/market.hpp"
+#include "core/logging.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using respond_atom = caf::atom_constant<caf::atom("respond")>;
+
+using exchange_actor = simulated_exchange_actor::extend<caf::reacts_to<respond_atom, uint64_t>>;
+
+struct delayed_answer {
+  caf::typed_response_promise<endpoint_response> promise;
+  endpoint_response response;
+};
+
+struct exchange_state {
+  simulated_exchange_settings settings;
+  clock::time_point started;
+  clock::time_point manual_outage_until;
+  std::mt19937_64 random;
+  uint64_t executions = 0;
+  // Answers already given, by client request id, oldest first in `order`.
+  std::unordered_map<std::string, endpoint_response> answered;
+  std::deque<std::string> order;
+  uint64_t next_delayed = 1;
+  std::unordered_map<uint64_t, delayed_answer> delayed;
+  std::unordered_map<std::string, quote> book; // the latest top of the book, by symbol
+  // Cancels for orders not seen yet, oldest first in `cancels`: an order that arrives after its
+  // cancel is refused. Bounded like the answers: the oldest are forgotten first.
+  std::unordered_map<std::string, bool> cancelled_before_arrival;
+  std::deque<std::string> cancels;
+  logger log{"exchange"};
+
+  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call.
+  ~exchange_state() {
+    for (auto& [id, answer] : delayed)
+      answer.promise.deliver(make_error(errc::endpoint_unreachable,
+                                        settings.name + ": the simulated exchange stopped"));
+  }
+};
+
+using self_pointer = exchange_actor::stateful_pointer<exchange_state>;
+
+bool in_outage(const exchange_state& st, clock::time_point now) {
+  if (now < st.manual_outage_until)
+    return true;
+  auto since_start = now - st.started;
+  for (const auto& window : st.settings.outages)
+    if (since_start >= window.from && since_start < window.to)
+      return true;
+  return false;
+}
+
+std::string text_field(const nlohmann::json& body, const char* key) {
+  auto found = body.is_object() ? body.find(key) : body.end();
+  return body.is_object() && found != body.end() && found->is_string() ? found->get<std::string>()
+                                                                       : std::string{};
+}
+
+std::string price_text(double price) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", price);
+  return text;
+}
+
+// Fills `answer` for a well-formed order; false when it is malformed.
+bool match(exchange_state& st, const nlohmann::json& body, nlohmann::json& answer) {
+  auto number = [&](const char* key) {
+    return body.is_object() && body.contains(key) && body[key].is_number() ? body[key].get<double>()
+                                                                           : 0.0;
+  };
+  auto quantity = number("quantity");
+  auto price = number("price");
+  auto side = text_field(body, "side");
+  if (quantity <= 0 || price <= 0 || !std::isfinite(quantity) || !std::isfinite(price)
+      || (st.settings.match_market && side != "buy" && side != "sell"))
+    return false;
+  auto order_id = text_field(body, "client_order_id");
+  if (!order_id.empty() && st.cancelled_before_arrival.erase(order_id) > 0) {
+    answer["status"] = "rejected";
+    answer["reason"] = "cancelled: a cancel for this order arrived before it";
+    return true;
+  }
+  double fill_price = price;
+  if (st.settings.match_market) {
+    auto symbol = text_field(body, "symbol");
+    auto top = st.book.find(symbol);
+    if (top == st.book.end()) {
+      answer["status"] = "rejected";
+      answer["reason"] = "no_market_data: no quote for \"" + symbol + "\" yet";
+      return true;
+    }
+    const auto& q = top->second;
+    bool buy = side == "buy";
+    if (buy ? price < q.ask : price > q.bid) {
+      answer["status"] = "expired";
+      answer["reason"] =
+          std::string{"not_marketable: "} + side + " limit " + price_text(price)
+          + (buy ? " below the ask " + price_text(q.ask) : " above the bid " + price_text(q.bid));
+      return true;
+    }
+    fill_price = buy ? q.ask : q.bid;
+  }
+  answer["status"] = "filled";
+  answer["filled_quantity"] = quantity;
+  answer["fill_price"] = fill_price;
+  answer["fee"] = quantity * fill_price * st.settings.fee_rate;
+  return true;
+}
+
+endpoint_response execute(exchange_state& st, const endpoint_request& request) {
+  endpoint_response response;
+  response.client_request_id = request.client_request_id;
+  response.status = 200;
+  auto answer = nlohmann::json{{"operation", request.operation},
+                               {"accepted", true},
+                               {"execution", st.executions + 1},
+                               {"client_request_id", request.client_request_id}};
+  if (request.operation == "submit_order") {
+    auto body = nlohmann::json::parse(request.json, nullptr, false);
+    if (!match(st, body, answer)) {
+      response.status = 400;
+      response.json =
+          st.settings.match_market
+              ? R"({"error":"an order needs a side (buy or sell), a positive quantity and price"})"
+              : R"({"error":"an order needs a positive quantity and price"})";
+      return response; // not executed, not remembered
+    }
+  } else if (request.operation == "cancel_order") {
+    auto body = nlohmann::json::parse(request.json, nullptr, false);
+    auto order_id = text_field(body, "client_order_id");
+    if (order_id.empty()) {
+      response.status = 400;
+      response.json = R"({"error":"a cancel needs the client_order_id of the order"})";
+      return response;
+    }
+    answer["client_order_id"] = order_id;
+    if (st.answered.count(order_id) > 0) {
+      answer["status"] = "not_open"; // executed already: nothing rests on this exchange
+    } else {
+      answer["status"] = "cancelled";
+      if (st.cancelled_before_arrival.emplace(order_id, true).second) {
+        st.cancels.push_back(order_id);
+        if (st.cancels.size() > st.settings.remembered_requests) {
+          st.cancelled_before_arrival.erase(st.cancels.front());
+          st.cancels.pop_front();
+        }
+      }
+    }
+  }
+  ++st.executions;
+  response.json = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!request.client_request_id.empty()) {
+    st.answered.emplace(request.client_request_id, response);
+    st.order.push_back(request.client_request_id);
+    if (st.order.size() > st.settings.remembered_requests) {
+      st.answered.erase(st.order.front());
+      st.order.pop_front();
+    }
+  }
+  return response;
+}
+
+exchange_actor::behavior_type
+simulated_exchange(self_pointer self, simulated_exchange_settings settings, event_bus_actor bus) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.started = clock::now();
+  st.random.seed(st.settings.seed);
+  if (st.settings.match_market && !bus)
+    st.log.error("matching against the market needs the event bus; every order will be "
+                 "refused with no_market_data",
+                 {{"endpoint", st.settings.name}});
+  if (st.settings.match_market && bus) {
+    self->request(bus, std::chrono::seconds(5), subscribe_atom::value, std::string{"market.*"},
+                  caf::actor_cast<caf::actor>(self))
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                // Without ticks every order would be refused: better to fail and be restarted.
+                self->quit(make_error(errc::subsystem_unavailable,
+                                      self->state.settings.name
+                                          + ": cannot subscribe to market data: "
+                                          + self->system().render(err)));
+              });
+  }
+  return {
+      [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
+        auto& s = self->state;
+        auto now = clock::now();
+        if (in_outage(s, now))
+          return make_error(errc::endpoint_unreachable,
+                            s.settings.name + ": connection refused (simulated outage)");
+        // The draws happen for every call, in order: the same seed and calls give the same run.
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        bool fails = unit(s.random) < s.settings.error_rate;
+        auto jitter = s.settings.latency_jitter.count() > 0
+                          ? std::uniform_int_distribution<int64_t>(
+                              0, s.settings.latency_jitter.count())(s.random)
+                          : 0;
+        endpoint_response response;
+        if (auto known = s.answered.find(request.client_request_id);
+            !request.client_request_id.empty() && known != s.answered.end()) {
+          response = known->second; // executed before: the same answer, not a second execution
+        } else if (fails) {
+          response.status = 503;
+          response.client_request_id = request.client_request_id;
+          response.json = R"({"error":"simulated failure"})";
+        } else {
+          response = execute(s, request);
+        }
+        auto latency = s.settings.latency + std::chrono::milliseconds(jitter);
+        if (latency.count() == 0)
+          return response;
+        // The answer waits on the actor clock, never a sleeping thread.
+        auto promise = self->make_response_promise<endpoint_response>();
+        auto id = s.next_delayed++;
+        s.delayed.emplace(id, delayed_answer{promise, std::move(response)});
+        self->delayed_send(self, latency, respond_atom::value, id);
+        return promise;
+      },
+      [self](outage_atom, int64_t duration_ms) {
+        self->state.manual_outage_until = clock::now() + std::chrono::milliseconds(duration_ms);
+        return true;
+      },
+      [self](const event& ev) {
+        quote q;
+        std::string why;
+        constexpr std::string_view prefix = "market.";
+        if (!decode_quote(ev.json, q, why)) {
+          self->state.log.warn("ignoring a market event that is not a quote",
+                               {{"topic", ev.topic}, {"problem", why}});
+          return;
+        }
+        // The topic says which book it is for; a quote that names another symbol is not one.
+        if (ev.topic.size() <= prefix.size() || ev.topic.substr(prefix.size()) != q.symbol) {
+          self->state.log.warn("ignoring a quote published on another symbol's topic",
+                               {{"topic", ev.topic}, {"symbol", q.symbol}});
+          return;
+        }
+        self->state.book[q.symbol] = std::move(q);
+      },
+      [self](respond_atom, uint64_t id) {
+        auto found = self->state.delayed.find(id);
+        if (found == self->state.delayed.end())
+          return;
+        auto answer = std::move(found->second);
+        self->state.delayed.erase(found);
+        answer.promise.deliver(std::move(answer.response));
+      },
+  };
+}
+
+} // namespace
+
+simulated_exchange_actor spawn_simulated_exchange(caf::actor_system& sys,
+                                                  simulated_exchange_settings settings,
+                                                  event_bus_actor bus) {
+  return caf::actor_cast<simulated_exchange_actor>(
+      sys.spawn(simulated_exchange, std::move(settings), std::move(bus)));
+}
+
+std::vector<outage_window> parse_outages(const std::string& text) {
+  std::vector<outage_window> windows;
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(',', start);
+    auto item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto dash = item.find('-');
+    if (dash == std::string::npos)
+      throw std::invalid_argument("\"" + item + "\" is not FROM-TO (seconds since start)");
+    size_t used_from = 0, used_to = 0;
+    double from = 0, to = 0;
+    try {
+      from = std::stod(item.substr(0, dash), &used_from);
+      to = std::stod(item.substr(dash + 1), &used_to);
+    } catch (const std::exception&) {
+      throw std::invalid_argument("\"" + item + "\" is not FROM-TO (seconds since start)");
+    }
+    if (used_from != dash || used_to != item.size() - dash - 1 || from < 0 || to <= from)
+      throw std::invalid_argument("\"" + item
+                                  + "\" is not FROM-TO with 0 <= FROM < TO (seconds since start)");
+    windows.push_back({std::chrono::milliseconds(static_cast<int64_t>(from * 1000)),
+                       std::chrono::milliseconds(static_cast<int64_t>(to * 1000))});
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return windows;
+}
+
+} // namespace brokedancer

@@ -1,0 +1,442 @@
+#include "actors/node/node_control.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/supervision/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "core/json_text.hpp"
+#include "core/logging.hpp"
+#include "core/unix_time.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds(5);
+// A resume is answered once it is persisted, which the controller allows 5 s: wait longer, or
+// an operator could be told it failed when it happened.
+constexpr auto change_timeout = std::chrono::seconds(15);
+// A change returns once every bot has acknowledged; a node with a stuck bot must still answer.
+constexpr auto ack_timeout = std::chrono::seconds(60);
+constexpr auto audit_write_timeout = std::chrono::seconds(5);
+
+// Its own timer: asks the emergency controller again whether the persisted level is read.
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+using control_impl = node_control_actor::extend<caf::reacts_to<recheck_atom>>;
+
+struct control_state {
+  node_control_services services;
+  std::deque<audit_entry> audit;
+  // Requests without a proven credential, kept apart (and not persisted) so that a flood of
+  // them never pushes an operator's actions out of the trail.
+  std::deque<audit_entry> unauthenticated;
+  // A write of the trail is in flight; another change waits for it and is written after.
+  bool audit_writing = false;
+  bool audit_dirty = false;
+  bool audit_restored = false; // the trail of earlier runs has been read (or given up on)
+  // Every level change not answered yet. CAF 0.17 drops a promise destroyed unanswered, and an
+  // operator's request (an API worker thread) would wait for nothing until its timeout -- and
+  // hold up the node's own stop: whatever is open when this actor goes is answered with an error.
+  std::set<std::shared_ptr<caf::typed_response_promise<control_reply>>> open_changes;
+  // Raises taken before the node read its persisted level, waiting for it (await_restore).
+  struct restore_wait {
+    level_change wanted;
+    std::shared_ptr<caf::typed_response_promise<control_reply>> rp;
+    audit_entry entry;
+    int polls = 0;
+  };
+  std::vector<restore_wait> restore_waits;
+  // Waiting for the trail to be persisted (flush_atom).
+  std::vector<caf::typed_response_promise<bool>> flushes;
+
+  ~control_state() {
+    for (const auto& rp : open_changes)
+      rp->deliver(make_error(errc::subsystem_unavailable,
+                             "the node's control stopped before the change was answered"));
+    for (auto& rp : flushes)
+      rp.deliver(false);
+  }
+  logger log{"control"};
+};
+
+using self_pointer = control_impl::stateful_pointer<control_state>;
+
+// -- the audit trail ------------------------------------------------------------------------
+
+nlohmann::json audit_json(const std::deque<audit_entry>& entries) {
+  auto list = nlohmann::json::array();
+  for (const auto& e : entries)
+    list.push_back(e);
+  return list;
+}
+
+// Entries read back from the store, which is outside input too: what does not have the shape
+// of an entry is skipped.
+std::deque<audit_entry> audit_from_json(const std::string& text) {
+  std::deque<audit_entry> out;
+  auto list = nlohmann::json::parse(text, nullptr, false);
+  if (!list.is_array())
+    return out;
+  auto field = [](const nlohmann::json& e, const char* key) {
+    auto found = e.find(key);
+    return found != e.end() && found->is_string() ? found->get<std::string>() : std::string{"?"};
+  };
+  for (const auto& e : list) {
+    if (!e.is_object() || !e.contains("at_us") || !e["at_us"].is_number_integer())
+      continue;
+    out.push_back({e["at_us"].get<int64_t>(), field(e, "credential"), field(e, "role"),
+                   field(e, "address"), field(e, "command"), field(e, "reason"),
+                   field(e, "outcome")});
+    if (out.size() > audit_capacity)
+      out.pop_front();
+  }
+  return out;
+}
+
+std::string audit_key(const control_state& st) {
+  return "audit:" + st.services.node_name;
+}
+
+// One write at a time, each with the whole (bounded) trail: the newest write wins. Nothing is
+// written before the trail of the last run is read, so that it is not overwritten.
+void persist_audit(self_pointer self) {
+  auto& st = self->state;
+  if (!st.services.store)
+    return;
+  if (!st.audit_restored) {
+    st.audit_dirty = true;
+    return;
+  }
+  if (st.audit_writing) {
+    st.audit_dirty = true;
+    return;
+  }
+  st.audit_writing = true;
+  st.audit_dirty = false;
+  auto done = [self] {
+    auto& state = self->state;
+    state.audit_writing = false;
+    if (state.audit_dirty) {
+      persist_audit(self);
+      return;
+    }
+    for (auto& rp : state.flushes)
+      rp.deliver(true);
+    state.flushes.clear();
+  };
+  self->request(st.services.store, audit_write_timeout, set_atom::value, audit_key(st),
+                dump_json(audit_json(st.audit)), int64_t{0})
+      .then([done]() { done(); },
+            [self, done](caf::error& err) {
+              self->state.log.warn("the audit trail was not persisted; kept in memory",
+                                   {{"error", self->system().render(err)}});
+              done();
+            });
+}
+
+void record(self_pointer self, audit_entry entry) {
+  auto& st = self->state;
+  if (entry.at_us == 0)
+    entry.at_us = now_us();
+  auto level = entry.outcome == "ok" ? log_level::warn : log_level::error;
+  if (entry.command == "status" && entry.outcome == "ok")
+    level = log_level::info;
+  st.log.write(level, "operator action",
+               // Not "credential": the log masks the values of keys that look secret.
+               {{"operator", entry.credential},
+                {"role", entry.role},
+                {"address", entry.address},
+                {"command", entry.command},
+                {"reason", entry.reason},
+                {"outcome", entry.outcome}});
+  if (entry.credential == "-") {
+    st.unauthenticated.push_back(std::move(entry));
+    while (st.unauthenticated.size() > audit_in_status)
+      st.unauthenticated.pop_front();
+    return;
+  }
+  st.audit.push_back(std::move(entry));
+  while (st.audit.size() > audit_capacity)
+    st.audit.pop_front();
+  persist_audit(self);
+}
+
+audit_entry entry_for(const operator_identity& who, std::string command, std::string reason) {
+  audit_entry e;
+  e.credential = who.name;
+  e.role = to_string(who.role);
+  e.address = who.address;
+  e.command = std::move(command);
+  e.reason = std::move(reason);
+  return e;
+}
+
+// Reads the trail earlier runs left; entries of this run so far go after it.
+void restore_audit(self_pointer self, int attempt = 0) {
+  auto& st = self->state;
+  if (!st.services.store) {
+    st.audit_restored = true;
+    return;
+  }
+  auto done = [self] {
+    self->state.audit_restored = true;
+    if (self->state.audit_dirty)
+      persist_audit(self);
+  };
+  self->request(st.services.store, audit_write_timeout, get_atom::value, audit_key(st))
+      .then(
+          [self, done](maybe_value& stored) {
+            auto& s = self->state;
+            if (stored.found) {
+              auto earlier = audit_from_json(stored.json);
+              earlier.insert(earlier.end(), s.audit.begin(), s.audit.end());
+              s.audit = std::move(earlier);
+              while (s.audit.size() > audit_capacity)
+                s.audit.pop_front();
+            }
+            done();
+          },
+          [self, attempt, done](caf::error& err) {
+            if (attempt < 3) {
+              restore_audit(self, attempt + 1);
+              return;
+            }
+            self->state.log.warn("the audit trail of earlier runs could not be read; it will be "
+                                 "overwritten by this run's",
+                                 {{"error", self->system().render(err)}});
+            done();
+          });
+}
+
+// -- status -----------------------------------------------------------------------------------
+
+// Asks `target` for its status and puts the answer into `slot`; `one_done` runs either way.
+template <class Reply, class Handle, class Answer, class Done>
+void ask_status(self_pointer self, const Handle& target, Answer into, Done one_done) {
+  if (!target) {
+    one_done();
+    return;
+  }
+  self->request(target, ask_timeout, status_atom::value)
+      .then(
+          [into, one_done](Reply& answer) mutable {
+            into(answer);
+            one_done();
+          },
+          [one_done](caf::error&) mutable { one_done(); });
+}
+
+caf::result<node_status> status(self_pointer self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<node_status>();
+  auto status = std::make_shared<node_status>();
+  status->node = st.services.node_name;
+  status->clustered = st.services.clustered;
+  // The newest entries of both, in time order.
+  std::vector<audit_entry> recent(st.audit.begin(), st.audit.end());
+  recent.insert(recent.end(), st.unauthenticated.begin(), st.unauthenticated.end());
+  std::stable_sort(recent.begin(), recent.end(),
+                   [](const audit_entry& a, const audit_entry& b) { return a.at_us < b.at_us; });
+  auto first = recent.size() > audit_in_status ? recent.size() - audit_in_status : 0;
+  status->audit.assign(recent.begin() + static_cast<std::ptrdiff_t>(first), recent.end());
+  // Four questions in flight; the answer goes out when the last one is back.
+  auto left = std::make_shared<int>(4);
+  auto one_done = [rp, status, left]() mutable {
+    if (--*left == 0)
+      rp.deliver(*status);
+  };
+  ask_status<emergency_status>(
+      self, st.services.emergency,
+      [status](emergency_status& e) { status->emergency = std::move(e); }, one_done);
+  ask_status<bots_summary>(
+      self, st.services.bots, [status](bots_summary& b) { status->bots = b; }, one_done);
+  ask_status<std::vector<breaker_stats>>(
+      self, st.services.breakers,
+      [status](std::vector<breaker_stats>& b) { status->breakers = std::move(b); }, one_done);
+  ask_status<cluster_status>(
+      self, st.services.cluster, [status](cluster_status& c) { status->cluster = std::move(c); },
+      one_done);
+  return rp;
+}
+
+// -- level changes --------------------------------------------------------------------------
+
+using open_change = std::shared_ptr<caf::typed_response_promise<control_reply>>;
+
+open_change open(self_pointer self) {
+  auto rp = std::make_shared<caf::typed_response_promise<control_reply>>(
+      self->make_response_promise<control_reply>());
+  self->state.open_changes.insert(rp);
+  return rp;
+}
+
+template <class Answer>
+void answer(self_pointer self, const open_change& rp, Answer&& value) {
+  rp->deliver(std::forward<Answer>(value));
+  self->state.open_changes.erase(rp);
+}
+
+void await_acknowledgements(self_pointer self, level_change change, open_change rp,
+                            audit_entry entry);
+
+constexpr auto restore_poll = std::chrono::milliseconds(50);
+constexpr int restore_polls = 300; // 15 s
+
+// A raise taken before the persisted level was read: once it is read, the raise is in force
+// (or a higher level is); then the acknowledgements are awaited as for any change.
+void await_restore(self_pointer self, level_change wanted, open_change rp, audit_entry entry,
+                   int polls) {
+  self->request(self->state.services.emergency, ask_timeout, status_atom::value)
+      .then(
+          [self, wanted, rp, entry, polls](emergency_status& status) mutable {
+            if (!status.restored) {
+              if (polls >= restore_polls) {
+                entry.outcome = "not in force: the persisted level could not be read";
+                record(self, entry);
+                answer(self, rp,
+                       make_error(errc::subsystem_unavailable,
+                                  "the node could not read its persisted level within 15 s; "
+                                  "its bots hold a provisional HALT, and the change applies "
+                                  "once the level is read"));
+                return;
+              }
+              // Asked again after a pause; one timer serves every waiting raise.
+              auto& waits = self->state.restore_waits;
+              waits.push_back({wanted, rp, entry, polls + 1});
+              if (waits.size() == 1)
+                self->delayed_send(self, restore_poll, recheck_atom::value);
+              return;
+            }
+            await_acknowledgements(self, status.current, rp, entry);
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "not in force: " + self->system().render(err);
+            record(self, entry);
+            answer(self, rp, std::move(err));
+          });
+}
+
+// After the change: wait for every bot's acknowledgement, then answer with the count.
+void await_acknowledgements(self_pointer self, level_change change, open_change rp,
+                            audit_entry entry) {
+  auto& st = self->state;
+  if (change.provisional) {
+    // Taken while the node still reads its persisted level (its first moments): the bots hold a
+    // provisional HALT meanwhile, and the raise applies once the level is read. Wait for that,
+    // then for the acknowledgements of whatever is in force.
+    await_restore(self, change, std::move(rp), std::move(entry), 0);
+    return;
+  }
+  self->request(st.services.emergency, ack_timeout, await_ack_atom::value, change.sequence)
+      .then(
+          [self, change, rp, entry](int64_t took_us) mutable {
+            entry.outcome = "ok";
+            record(self, std::move(entry));
+            self->request(self->state.services.emergency, ask_timeout, status_atom::value)
+                .then(
+                    [self, change, rp, took_us](emergency_status& status) mutable {
+                      answer(self, rp, control_reply{change, status.bots_registered, took_us});
+                    },
+                    [self, change, rp, took_us](caf::error&) mutable {
+                      answer(self, rp, control_reply{change, 0, took_us});
+                    });
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "not acknowledged: " + self->system().render(err);
+            record(self, std::move(entry));
+            answer(self, rp, std::move(err));
+          });
+}
+
+// Why an operator's change cannot be taken as asked; empty when it can.
+std::string refusal(emergency_level level, const std::string& reason) {
+  if (reason.empty())
+    return "an operator's level change needs a reason";
+  if (reason.size() > max_reason_bytes)
+    return "a reason is at most " + std::to_string(max_reason_bytes) + " bytes, not "
+           + std::to_string(reason.size());
+  if (!printable_text(reason))
+    return "a reason must be printable UTF-8 text on one line";
+  if (!is_valid(level))
+    return "no such level: " + to_string(level);
+  return {};
+}
+
+template <class Atom>
+caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_level level,
+                                        std::string reason, const operator_identity& who,
+                                        operator_action action) {
+  auto& st = self->state;
+  auto command = std::string{action == operator_action::lower     ? "resume"
+                             : level == emergency_level::shutdown ? "shutdown"
+                                                                  : "halt"};
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
+  if (!permits(who.role, action)) {
+    entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
+    record(self, entry);
+    return make_error(errc::invalid_argument,
+                      "the " + to_string(who.role)
+                          + " role may not lower a level; a credential of the risk role may");
+  }
+  if (auto why = refusal(level, reason); !why.empty()) {
+    entry.outcome = "refused: " + why;
+    record(self, entry);
+    return make_error(errc::invalid_argument, why);
+  }
+  auto rp = open(self);
+  self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
+                change_source::operator_request)
+      .then([self, rp,
+             entry](level_change& change) { await_acknowledgements(self, change, rp, entry); },
+            [self, rp, entry](caf::error& err) mutable {
+              entry.outcome = "refused: " + self->system().render(err);
+              record(self, std::move(entry));
+              answer(self, rp, std::move(err));
+            });
+  return *rp;
+}
+
+control_impl::behavior_type node_control(self_pointer self, node_control_services services) {
+  exit_with_exception_text(self);
+  self->state.services = std::move(services);
+  restore_audit(self);
+  return {
+      [self](status_atom) { return status(self); },
+      [self](raise_atom op, emergency_level level, std::string& reason,
+             const operator_identity& who) {
+        return change_level(self, op, level, std::move(reason), who, operator_action::raise);
+      },
+      [self](resume_atom op, emergency_level level, std::string& reason,
+             const operator_identity& who) {
+        return change_level(self, op, level, std::move(reason), who, operator_action::lower);
+      },
+      [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
+      [self](flush_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.audit_writing && !st.audit_dirty)
+          return true;
+        st.flushes.push_back(self->make_response_promise<bool>());
+        return st.flushes.back();
+      },
+      [self](recheck_atom) {
+        auto waits = std::move(self->state.restore_waits);
+        self->state.restore_waits.clear();
+        for (auto& w : waits)
+          await_restore(self, w.wanted, w.rp, w.entry, w.polls);
+      },
+  };
+}
+
+} // namespace
+
+node_control_actor spawn_node_control(caf::actor_system& sys, node_control_services services) {
+  return caf::actor_cast<node_control_actor>(sys.spawn(node_control, std::move(services)));
+}
+
+} // namespace brokedancer

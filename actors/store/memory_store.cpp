@@ -1,0 +1,234 @@
+#include "actors/store/memory_store.hpp"
+
+#include <algorithm>
+#include <queue>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "core/glob.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "messages/errors.hpp"
+
+namespace brokedancer {
+
+using clock = std::chrono::steady_clock;
+
+struct memory_store_data {
+  struct entry {
+    std::string json;
+    clock::time_point expires_at = clock::time_point::max();
+  };
+  struct deadline {
+    clock::time_point at;
+    std::string key;
+    bool operator>(const deadline& other) const {
+      return at > other.at;
+    }
+  };
+
+  std::unordered_map<std::string, entry> entries;
+  // Every TTL ever set, soonest first. An item whose entry has since been removed or given
+  // another TTL is skipped when it comes up, which keeps setting a TTL O(log n).
+  std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines;
+  uint64_t requests = 0;
+  uint64_t expired = 0;
+
+  static clock::time_point expiry(int64_t ttl_ms) {
+    return ttl_ms > 0 ? clock::now() + std::chrono::milliseconds(ttl_ms) : clock::time_point::max();
+  }
+
+  // The live entry for `key`, removing it first if its TTL has passed: reads are exact even
+  // between sweeps.
+  entry* find(const std::string& key) {
+    auto i = entries.find(key);
+    if (i == entries.end())
+      return nullptr;
+    if (i->second.expires_at <= clock::now()) {
+      entries.erase(i);
+      ++expired;
+      return nullptr;
+    }
+    return &i->second;
+  }
+
+  void put(const std::string& key, std::string json, int64_t ttl_ms) {
+    auto& e = entries[key];
+    e.json = std::move(json);
+    e.expires_at = expiry(ttl_ms);
+    if (ttl_ms > 0)
+      deadlines.push({e.expires_at, key});
+  }
+
+  void sweep() {
+    auto now = clock::now();
+    while (!deadlines.empty() && deadlines.top().at <= now) {
+      auto i = entries.find(deadlines.top().key);
+      if (i != entries.end() && i->second.expires_at <= now) {
+        entries.erase(i);
+        ++expired;
+      }
+      deadlines.pop();
+    }
+  }
+};
+
+std::shared_ptr<memory_store_data> make_memory_store_data() {
+  return std::make_shared<memory_store_data>();
+}
+
+namespace {
+
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+
+// The public interface plus the store's own timer tick, which only it sends itself.
+using memory_store_actor = state_store_actor::extend<caf::reacts_to<sweep_atom>>;
+
+struct memory_store_state {
+  std::shared_ptr<memory_store_data> data;
+  store_limits limits;
+  std::chrono::milliseconds sweep_interval{1000};
+};
+
+memory_store_actor::behavior_type
+memory_store(memory_store_actor::stateful_pointer<memory_store_state> self,
+             std::shared_ptr<memory_store_data> data, store_limits limits,
+             std::chrono::milliseconds sweep_interval) {
+  exit_with_exception_text(self);
+  self->state.data = std::move(data);
+  self->state.limits = limits;
+  self->state.sweep_interval = sweep_interval;
+  self->delayed_send(self, sweep_interval, sweep_atom::value);
+  auto& d = *self->state.data;
+  auto& lim = self->state.limits;
+  return {
+      [&d, &lim](get_atom, const std::string& key) -> caf::result<maybe_value> {
+        ++d.requests;
+        if (auto err = check_key(lim, key))
+          return err;
+        if (auto* e = d.find(key))
+          return maybe_value{true, e->json};
+        return maybe_value{};
+      },
+      [&d, &lim](set_atom, const std::string& key, std::string& json,
+                 int64_t ttl_ms) -> caf::result<void> {
+        ++d.requests;
+        if (auto err = check_write(lim, key, json, ttl_ms))
+          return err;
+        d.put(key, std::move(json), ttl_ms);
+        return caf::unit;
+      },
+      [&d, &lim](del_atom, const std::string& key) -> caf::result<bool> {
+        ++d.requests;
+        if (auto err = check_key(lim, key))
+          return err;
+        bool existed = d.find(key) != nullptr;
+        d.entries.erase(key);
+        return existed;
+      },
+      [&d, &lim](exists_atom, const std::string& key) -> caf::result<bool> {
+        ++d.requests;
+        if (auto err = check_key(lim, key))
+          return err;
+        return d.find(key) != nullptr;
+      },
+      [&d, &lim](get_many_atom,
+                 const std::vector<std::string>& keys) -> caf::result<std::vector<maybe_value>> {
+        ++d.requests;
+        for (const auto& key : keys)
+          if (auto err = check_key(lim, key))
+            return err;
+        std::vector<maybe_value> values;
+        values.reserve(keys.size());
+        for (const auto& key : keys) {
+          auto* e = d.find(key);
+          values.push_back(e ? maybe_value{true, e->json} : maybe_value{});
+        }
+        return values;
+      },
+      [&d, &lim](set_many_atom, std::vector<key_value>& items,
+                 int64_t ttl_ms) -> caf::result<void> {
+        ++d.requests;
+        // All or nothing: check everything before writing anything.
+        if (auto err = check_ttl(ttl_ms))
+          return err;
+        for (const auto& item : items) {
+          if (auto err = check_key(lim, item.key))
+            return err;
+          if (auto err = check_value(lim, item.json))
+            return err;
+        }
+        for (auto& item : items)
+          d.put(item.key, std::move(item.json), ttl_ms);
+        return caf::unit;
+      },
+      [&d, &lim](increment_atom, const std::string& key, int64_t by) -> caf::result<int64_t> {
+        ++d.requests;
+        if (auto err = check_key(lim, key))
+          return err;
+        int64_t current = 0;
+        auto* e = d.find(key);
+        if (e && !parse_integer(e->json, current))
+          return make_error(errc::not_an_integer, "the value of " + key + " is not an integer");
+        int64_t updated = 0;
+        if (__builtin_add_overflow(current, by, &updated))
+          return make_error(errc::integer_overflow, "incrementing " + key + " would overflow");
+        if (e)
+          e->json = std::to_string(updated);
+        else
+          d.put(key, std::to_string(updated), 0);
+        return updated;
+      },
+      [&d, &lim](set_nx_atom, const std::string& key, std::string& json,
+                 int64_t ttl_ms) -> caf::result<bool> {
+        ++d.requests;
+        if (auto err = check_write(lim, key, json, ttl_ms))
+          return err;
+        if (d.find(key))
+          return false;
+        d.put(key, std::move(json), ttl_ms);
+        return true;
+      },
+      [&d](list_keys_atom, const std::string& pattern) {
+        ++d.requests;
+        d.sweep();
+        std::vector<std::string> keys;
+        auto now = clock::now();
+        for (const auto& [key, e] : d.entries)
+          if (e.expires_at > now && glob_match(pattern, key))
+            keys.push_back(key);
+        std::sort(keys.begin(), keys.end());
+        return keys;
+      },
+      [&d](clear_atom) {
+        ++d.requests;
+        d.entries.clear();
+        d.deadlines = {};
+      },
+      [&d](status_atom) {
+        d.sweep();
+        store_status status;
+        status.backend = "memory";
+        status.available = true;
+        status.keys = d.entries.size();
+        status.requests = d.requests;
+        status.expired = d.expired;
+        return status;
+      },
+      [self, &d](sweep_atom) {
+        d.sweep();
+        self->delayed_send(self, self->state.sweep_interval, sweep_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+state_store_actor spawn_memory_store(caf::actor_system& sys,
+                                     std::shared_ptr<memory_store_data> data, store_limits limits,
+                                     std::chrono::milliseconds sweep_interval) {
+  return sys.spawn(memory_store, std::move(data), limits, sweep_interval);
+}
+
+} // namespace brokedancer

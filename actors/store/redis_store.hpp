@@ -1,0 +1,25 @@
+#pragma once
+
+// The Redis state store: the state_store_actor interface over a shared Redis, with every key
+// under a per-deployment prefix. It answers at once with store_unavailable while Redis is
+// unreachable (never queues, never hangs) and serves again as soon as its connection is back.
+
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/redis/redis_connection.hpp"
+#include "actors/store/store_limits.hpp"
+#include "messages/state_store.hpp"
+
+namespace brokedancer {
+
+struct redis_store_options {
+  redis_connection_options connection;
+  std::string key_prefix;
+  store_limits limits;
+};
+
+state_store_actor spawn_redis_store(caf::actor_system& sys, redis_store_options options);
+
+} // namespace brokedancer

@@ -1,0 +1,70 @@
+#pragma once
+
+// A response promise that is answered even when its actor dies first. CAF 0.17 drops a promise
+// that is destroyed unanswered: the requester then waits for its own timeout, or forever if it
+// set none (a bot waiting for its order's outcome). An actor keeps its open promises as
+// owed_replies in its state; when the state is destroyed, each one still open answers with
+// subsystem_unavailable and the text given here.
+
+#include <utility>
+
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/errors.hpp"
+
+namespace brokedancer {
+
+template <class... Ts>
+class owed_reply {
+public:
+  using promise_type = caf::typed_response_promise<Ts...>;
+
+  // `if_dropped` is a literal: it says what the requester should assume ("the order may have
+  // been executed").
+  owed_reply(promise_type promise, const char* if_dropped)
+      : promise_(std::move(promise)), if_dropped_(if_dropped) {
+    // nop
+  }
+
+  owed_reply(owed_reply&& other) noexcept
+      : promise_(std::move(other.promise_)), if_dropped_(other.if_dropped_) {
+    other.promise_ = promise_type{};
+  }
+
+  owed_reply& operator=(owed_reply&& other) noexcept {
+    if (this != &other) {
+      answer_if_open();
+      promise_ = std::move(other.promise_);
+      if_dropped_ = other.if_dropped_;
+      other.promise_ = promise_type{};
+    }
+    return *this;
+  }
+
+  owed_reply(const owed_reply&) = delete;
+  owed_reply& operator=(const owed_reply&) = delete;
+
+  ~owed_reply() {
+    answer_if_open();
+  }
+
+  template <class... Us>
+  void deliver(Us&&... values) {
+    promise_.deliver(std::forward<Us>(values)...);
+  }
+
+  bool pending() const {
+    return promise_.pending();
+  }
+
+private:
+  void answer_if_open() {
+    if (promise_.pending())
+      promise_.deliver(make_error(errc::subsystem_unavailable, if_dropped_));
+  }
+
+  promise_type promise_;
+  const char* if_dropped_;
+};
+
+} // namespace brokedancer

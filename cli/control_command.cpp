@@ -1,0 +1,221 @@
+#include "cli/control_command.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "messages/control.hpp"
+#include "runtime/config.hpp"
+#include "runtime/exit_codes.hpp"
+#include "core/host_port.hpp"
+#include "core/json_text.hpp"
+#include "core/unix_time.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string text_of(const json& value) {
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_null())
+    return "-";
+  return dump_json(value);
+}
+
+void print_status(const json& s) {
+  std::cout << "node " << text_of(s["node"]) << ": " << text_of(s["level"])
+            << (s.value("trading_allowed", false) ? " (trading)" : " (not trading)")
+            << (s.value("persisted", true) ? "" : ", in force but not yet persisted") << '\n'
+            << "  since sequence " << text_of(s["sequence"]) << " by " << text_of(s["source"])
+            << ": " << (s.value("reason", "").empty() ? std::string{"-"} : text_of(s["reason"]))
+            << '\n';
+  const auto& bots = s["bots"];
+  std::cout << "  bots: " << text_of(bots["running"]) << " running, " << text_of(bots["stopped"])
+            << " stopped, " << text_of(bots["given_up"]) << " given up; "
+            << text_of(s["bots_acknowledged"]) << " of " << text_of(s["bots_registered"])
+            << " registered acknowledged the level\n"
+            << "  orders " << text_of(bots["orders"]) << ", fills " << text_of(bots["fills"])
+            << ", P&L " << text_of(bots["pnl"]) << '\n';
+  for (const auto& l : s["limits"])
+    std::cout << "  limit " << text_of(l["name"]) << ": " << text_of(l["current"]) << " of "
+              << text_of(l["limit"]) << " (" << text_of(l["utilization"]) << "%)\n";
+  for (const auto& b : s["breakers"])
+    std::cout << "  breaker " << text_of(b["endpoint"]) << ": " << text_of(b["state"]) << '\n';
+  if (s.value("isolated", false))
+    std::cout << "  ISOLATED: the dead man's switch holds this node halted until contact is "
+                 "back and an operator resumes\n";
+  if (s["cluster"].is_object()) {
+    const auto& c = s["cluster"];
+    std::cout << "  cluster (this node listens on "
+              << (c.value("address", "").empty() ? std::string{"-"} : text_of(c["address"]))
+              << "):\n";
+    for (const auto& m : c["members"]) {
+      std::cout << "    " << (m.value("name", "").empty() ? std::string{"?"} : text_of(m["name"]))
+                << " at " << text_of(m["address"]) << ": ";
+      if (m.value("connected", false))
+        std::cout << text_of(m["level"]) << ", " << text_of(m["bots"]) << " bots, heard "
+                  << text_of(m["last_heard_ms_ago"]) << " ms ago"
+                  << (m.value("isolated", false) ? ", isolated" : "");
+      else
+        std::cout << "NOT CONNECTED"
+                  << (m.value("last_error", "").empty() ? std::string{}
+                                                        : " (" + text_of(m["last_error"]) + ")");
+      std::cout << '\n';
+    }
+    if (c.value("store_shared", false) && !c.value("store_reachable", true))
+      std::cout << "    the shared state store is unreachable\n";
+  }
+  if (!s["audit"].empty()) {
+    std::cout << "  recent operator actions:\n";
+    for (const auto& a : s["audit"])
+      std::cout << "    " << text_of(a["command"]) << " by " << text_of(a["credential"]) << " ("
+                << text_of(a["role"]) << ") from " << text_of(a["address"]) << ": "
+                << text_of(a["outcome"]) << '\n';
+  }
+}
+
+// The token, or empty after saying why there is none.
+std::string read_token(const control_command_options& options) {
+  std::string token;
+  if (!options.token_file.empty()) {
+    std::ifstream in{options.token_file};
+    if (!in) {
+      std::cerr << "brokedancer: cannot read the token file \"" << options.token_file << "\"\n";
+      return {};
+    }
+    std::getline(in, token);
+  } else if (const char* value = std::getenv(std::string{operator_token_variable}.c_str());
+             value != nullptr) {
+    token = value;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.empty())
+    std::cerr << "brokedancer: " << options.command << " needs an operator credential: set "
+              << operator_token_variable
+              << " to your token or pass --token-file FILE (brokedancer credentials add made "
+                 "the token)\n";
+  return token;
+}
+
+int exit_code_for(int http_status) {
+  switch (http_status) {
+    case 400: return exit_code::input_invalid;
+    case 401:
+    case 429: return exit_code::not_authenticated;
+    default: return exit_code::command_refused;
+  }
+}
+
+} // namespace
+
+int control_command(const control_command_options& options) {
+  std::string node = options.node;
+  bool https = false;
+  constexpr std::string_view https_scheme = "https://";
+  if (node.rfind(https_scheme, 0) == 0) {
+    https = true;
+    node = node.substr(https_scheme.size());
+  }
+  host_port address;
+  std::string why;
+  if (!parse_host_port(node, address, why)) {
+    std::cerr << "brokedancer: --node must be HOST:PORT or https://HOST:PORT with a port from 1 "
+                 "to 65535, not \""
+              << options.node << "\"\n";
+    return exit_code::usage;
+  }
+  emergency_level level = emergency_level::halt;
+  if (options.command == "resume"
+      && (!from_string(options.level, level)
+          || (level != emergency_level::normal && level != emergency_level::alert))) {
+    std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
+    return exit_code::usage;
+  }
+  if (options.command != "status") {
+    if (options.reason.empty()) {
+      std::cerr << "brokedancer: " << options.command
+                << " needs --reason TEXT: every level change is recorded with its reason\n";
+      return exit_code::usage;
+    }
+    if (auto problem = reason_problem(options.reason); !problem.empty()) {
+      std::cerr << "brokedancer: --reason: " << problem << '\n';
+      return exit_code::input_invalid;
+    }
+  }
+  if (!https && !is_loopback(address.host)) {
+    std::cerr << "brokedancer: the token would cross the network in the clear: use "
+                 "https://"
+              << node << " (with --ca-file) for a node that is not on this host\n";
+    return exit_code::usage;
+  }
+  auto token = read_token(options);
+  if (token.empty())
+    return exit_code::not_authenticated;
+  if (https && options.ca_file.empty()) {
+    std::cerr << "brokedancer: an https:// node needs --ca-file FILE, the authority that signed "
+                 "its certificate\n";
+    return exit_code::usage;
+  }
+
+  httplib::Client client{(https ? "https://" : "http://") + node};
+  if (https) {
+    client.set_ca_cert_path(options.ca_file.c_str());
+    client.enable_server_certificate_verification(true);
+  }
+  client.set_connection_timeout(5, 0);
+  // A change returns once every bot has acknowledged it, which the node bounds (the API at
+  // 100 s, runtime/operator_api.cpp): longer here, so that its answer always comes first.
+  client.set_read_timeout(110, 0);
+  client.set_write_timeout(5, 0);
+  httplib::Headers headers{{"Authorization", "Bearer " + token}};
+  auto send = [&] {
+    if (options.command == "status")
+      return client.Get("/v1/status", headers);
+    json change{{"reason", options.reason}};
+    if (options.command == "resume")
+      change["level"] = options.level;
+    return client.Post(("/v1/" + options.command).c_str(), headers, dump_json(change),
+                       "application/json");
+  };
+  auto result = send();
+  if (!result) {
+    std::cerr << "brokedancer: no node answers at " << options.node << ": "
+              << httplib::to_string(result.error())
+              << " (is it running with node.control_port = " << address.port
+              << (https ? ", and does --ca-file hold the authority of its certificate?" : "?")
+              << ")\n";
+    return exit_code::node_unreachable;
+  }
+  auto body = json::parse(result->body, nullptr, false);
+  if (result->status != 200) {
+    std::string error = body.is_object() && body.contains("error") ? text_of(body["error"])
+                                                                   : result->body.substr(0, 500);
+    std::cerr << "brokedancer: the node refused " << options.command << " (HTTP " << result->status
+              << "): " << error << '\n';
+    return exit_code_for(result->status);
+  }
+  if (!body.is_object()) {
+    std::cerr << "brokedancer: the node's answer is not JSON\n";
+    return exit_code::internal_error;
+  }
+  if (options.command == "status") {
+    if (options.json)
+      std::cout << dump_json(body, 2) << '\n';
+    else
+      print_status(body);
+    return exit_code::ok;
+  }
+  std::cout << "node " << options.node << " is at " << text_of(body["level"]) << " (sequence "
+            << text_of(body["sequence"]) << "); " << text_of(body["bots"])
+            << " bots acknowledged within " << text_of(body["acknowledged_ms"]) << " ms\n";
+  return exit_code::ok;
+}
+
+} // namespace brokedancer

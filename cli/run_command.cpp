@@ -1,0 +1,404 @@
+#include "cli/run_command.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "runtime/config.hpp"
+#include "runtime/exit_codes.hpp"
+#include "core/json_text.hpp"
+#include "runtime/runtime.hpp"
+#include "core/secret_masker.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using json = nlohmann::json;
+using clock = std::chrono::steady_clock;
+
+// What happened during the run, as the bus told it: breaker transitions and level changes. On a
+// Redis bus anyone who reaches Redis can publish on these topics, so the journal keeps the
+// newest of each, and counts what it let go.
+constexpr size_t journal_capacity = 1000;
+
+struct journal {
+  std::mutex mutex;
+  json breaker_transitions = json::array();
+  json emergency_changes = json::array();
+  uint64_t forgotten = 0;
+
+  void keep(json& list, json entry) {
+    list.push_back(std::move(entry));
+    if (list.size() > journal_capacity) {
+      list.erase(list.begin());
+      ++forgotten;
+    }
+  }
+};
+
+caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journal> log,
+                             event_bus_actor bus) {
+  for (const char* topic : {"breaker.state_changed", "emergency.level_changed"})
+    self->request(bus, std::chrono::seconds(5), subscribe_atom::value, std::string{topic},
+                  caf::actor_cast<caf::actor>(self))
+        .then([](uint64_t) {}, [](caf::error&) {});
+  return {
+      [log](const event& ev) {
+        auto body = json::parse(ev.json, nullptr, false);
+        if (!body.is_object())
+          return;
+        std::lock_guard<std::mutex> guard{log->mutex};
+        if (ev.topic == "breaker.state_changed")
+          log->keep(log->breaker_transitions, std::move(body));
+        else
+          log->keep(log->emergency_changes, std::move(body));
+      },
+  };
+}
+
+// One synchronous request from the run loop's thread, within `timeout`; nullopt when it fails
+// or times out.
+template <class T, class Handle, class... Ts>
+std::optional<T> ask_within(std::chrono::seconds timeout, caf::actor_system& sys,
+                            const Handle& dest, Ts&&... xs) {
+  if (!dest)
+    return std::nullopt;
+  caf::scoped_actor self{sys};
+  std::optional<T> result;
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { result = std::move(value); }, [](caf::error&) {});
+  return result;
+}
+
+// For the status line and the small parts of the summary: quick, or not at all.
+template <class T, class Handle, class... Ts>
+std::optional<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
+  return ask_within<T>(std::chrono::seconds(2), sys, dest, std::forward<Ts>(xs)...);
+}
+
+std::string money(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.2f", value);
+  return text;
+}
+
+class status_reporter {
+public:
+  status_reporter(runtime& node, bool terminal) : node_(node), terminal_(terminal) {}
+
+  void report() {
+    auto& sys = node_.system();
+    auto level = ask<emergency_status>(sys, node_.emergency(), status_atom::value);
+    auto bots = ask<bots_summary>(sys, node_.bots(), status_atom::value);
+    auto breakers = ask<std::vector<breaker_stats>>(sys, node_.breakers(), status_atom::value);
+    auto now = clock::now();
+    double rate = 0;
+    if (bots && last_at_) {
+      auto seconds = std::chrono::duration<double>(now - *last_at_).count();
+      if (seconds > 0)
+        rate = static_cast<double>(bots->orders - last_orders_) / seconds;
+    }
+    if (bots) {
+      last_orders_ = bots->orders;
+      last_at_ = now;
+    }
+    size_t open = 0;
+    if (breakers)
+      for (const auto& b : *breakers)
+        if (b.state == breaker_state::open || b.state == breaker_state::forced_open
+            || b.state == breaker_state::half_open)
+          ++open;
+    std::ostringstream line;
+    line << "level " << (level ? to_string(level->current.level) : std::string{"?"});
+    if (bots)
+      line << " | bots " << bots->running << "/" << bots->total << " | orders/s "
+           << static_cast<uint64_t>(rate) << " | fills " << bots->fills << " | P&L "
+           << money(bots->pnl);
+    line << " | open breakers " << open;
+    if (terminal_) {
+      auto text = line.str();
+      auto width = std::max(text.size(), last_width_);
+      std::cerr << '\r' << text << std::string(width - text.size(), ' ') << std::flush;
+      last_width_ = text.size();
+    } else {
+      log_.info("status", {{"line", line.str()}});
+    }
+  }
+
+  void finish() {
+    if (terminal_ && last_width_ > 0)
+      std::cerr << '\n';
+  }
+
+private:
+  runtime& node_;
+  bool terminal_;
+  logger log_{"status"};
+  uint64_t last_orders_ = 0;
+  std::optional<clock::time_point> last_at_;
+  size_t last_width_ = 0;
+};
+
+std::string stop_text(stop_reason reason) {
+  switch (reason) {
+    case stop_reason::duration_elapsed: return "duration elapsed";
+    case stop_reason::requested: return "stop requested";
+    case stop_reason::signal: return "signal";
+    case stop_reason::escalated: return "supervision escalated";
+    case stop_reason::emergency_shutdown: return "emergency SHUTDOWN";
+  }
+  return "unknown";
+}
+
+json bot_json(const bot_stats& b) {
+  return {{"id", b.id},
+          {"strategy", b.strategy},
+          {"state", b.state},
+          {"restarts", b.restarts},
+          {"last_error", b.last_error},
+          {"orders", b.orders},
+          {"fills", b.fills},
+          {"expired", b.expired},
+          {"rejected", b.rejected},
+          {"failed", b.failed},
+          {"rejections", b.rejections},
+          {"realized_pnl", b.realized_pnl},
+          {"unrealized_pnl", b.unrealized_pnl},
+          {"fees", b.fees},
+          {"pnl", b.realized_pnl + b.unrealized_pnl - b.fees}};
+}
+
+// Everything the summary says, gathered while the actors are still there.
+json gather_summary(runtime& node, const run_result& result, const journal& events,
+                    double seconds) {
+  auto& sys = node.system();
+  json summary;
+  summary["stopped_because"] = stop_text(result.reason);
+  summary["detail"] = log_masker().masked(result.detail);
+  summary["exit_code"] = result.exit_code;
+  summary["seconds"] = seconds;
+  if (auto level = ask<emergency_status>(sys, node.emergency(), status_atom::value))
+    summary["level"] = {{"level", to_string(level->current.level)},
+                        {"reason", level->current.reason},
+                        {"source", to_string(level->current.source)}};
+  json totals{{"bots", 0},           {"orders", 0},
+              {"fills", 0},          {"expired", 0},
+              {"rejected", 0},       {"failed", 0},
+              {"realized_pnl", 0.0}, {"unrealized_pnl", 0.0},
+              {"fees", 0.0},         {"rejections", json::object()}};
+  json bots = json::array();
+  // Every bot's figures: with 100,000 bots, a large answer.
+  if (auto all = ask_within<std::vector<bot_stats>>(std::chrono::seconds(60), sys, node.bots(),
+                                                    bots_atom::value)) {
+    for (const auto& b : *all) {
+      bots.push_back(bot_json(b));
+      totals["bots"] = totals["bots"].get<uint64_t>() + 1;
+      for (const char* key : {"orders", "fills", "expired", "rejected", "failed"})
+        totals[key] = totals[key].get<uint64_t>() + bots.back()[key].get<uint64_t>();
+      for (const char* key : {"realized_pnl", "unrealized_pnl", "fees"})
+        totals[key] = totals[key].get<double>() + bots.back()[key].get<double>();
+      for (const auto& [reason, count] : b.rejections)
+        totals["rejections"][reason] = totals["rejections"].value(reason, uint64_t{0}) + count;
+    }
+  }
+  totals["pnl"] = totals["realized_pnl"].get<double>() + totals["unrealized_pnl"].get<double>()
+                  - totals["fees"].get<double>();
+  summary["totals"] = totals;
+  summary["bots"] = bots;
+  json breakers = json::array();
+  if (auto all = ask<std::vector<breaker_stats>>(sys, node.breakers(), status_atom::value))
+    for (const auto& b : *all)
+      breakers.push_back({{"endpoint", b.endpoint},
+                          {"state", to_string(b.state)},
+                          {"calls", b.calls},
+                          {"failures", b.failures},
+                          {"rejected", b.rejected},
+                          {"retries", b.retries},
+                          {"transitions", b.transitions}});
+  summary["breakers"] = breakers;
+  if (auto risk = ask<risk_status>(sys, node.risk_monitor(), status_atom::value))
+    summary["risk"] = {
+        {"open_positions", std::count_if(risk->positions.begin(), risk->positions.end(),
+                                         [](const position_status& p) { return p.quantity != 0; })},
+        {"realized_pnl", risk->realized_pnl},
+        {"unrealized_pnl", risk->unrealized_pnl},
+        {"daily_pnl", risk->daily_pnl},
+        {"equity", risk->equity},
+        {"orders_filled", risk->orders_filled},
+        {"orders_rejected", risk->orders_rejected},
+        {"orders_failed", risk->orders_failed}};
+  summary["breaker_transitions"] = events.breaker_transitions;
+  summary["emergency_changes"] = events.emergency_changes;
+  summary["journal_entries_forgotten"] = events.forgotten;
+  return summary;
+}
+
+void print_text(const json& s, std::ostream& out) {
+  const size_t shown = 50;
+  out << "\nbrokedancer run: " << s["stopped_because"].get<std::string>();
+  auto detail = s["detail"].get<std::string>();
+  if (!detail.empty() && detail != s["stopped_because"].get<std::string>())
+    out << " (" << detail << ")";
+  out << ", after " << static_cast<int64_t>(s["seconds"].get<double>() * 10) / 10.0
+      << " s, exit code " << s["exit_code"].get<int>() << '\n';
+  if (s.contains("level"))
+    out << "emergency level: " << s["level"]["level"].get<std::string>() << " ("
+        << s["level"]["reason"].get<std::string>() << ")\n";
+  out << "\nbots:\n";
+  size_t listed = 0;
+  for (const auto& b : s["bots"]) {
+    if (listed++ == shown) {
+      out << "  ... and " << s["bots"].size() - shown << " more (--json lists all)\n";
+      break;
+    }
+    out << "  " << b["id"].get<std::string>() << " " << b["strategy"].get<std::string>() << " "
+        << b["state"].get<std::string>() << ": orders " << b["orders"] << ", fills " << b["fills"]
+        << ", expired " << b["expired"] << ", rejected " << b["rejected"] << ", failed "
+        << b["failed"] << ", P&L " << money(b["pnl"].get<double>());
+    if (b["restarts"].get<uint32_t>() > 0)
+      out << ", restarts " << b["restarts"];
+    out << '\n';
+  }
+  const auto& t = s["totals"];
+  out << "total: " << t["bots"] << " bots, orders " << t["orders"] << ", fills " << t["fills"]
+      << ", expired " << t["expired"] << ", rejected " << t["rejected"] << ", failed "
+      << t["failed"] << ", P&L " << money(t["pnl"].get<double>()) << " (fees "
+      << money(-t["fees"].get<double>()) << ")\n";
+  if (!t["rejections"].empty()) {
+    out << "rejections by reason:";
+    for (const auto& [reason, count] : t["rejections"].items())
+      out << ' ' << reason << '=' << count;
+    out << '\n';
+  }
+  out << "\nbreakers:\n";
+  for (const auto& b : s["breakers"])
+    out << "  " << b["endpoint"].get<std::string>() << ": " << b["state"].get<std::string>()
+        << ", calls " << b["calls"] << ", failures " << b["failures"] << ", rejected "
+        << b["rejected"] << ", transitions " << b["transitions"] << '\n';
+  for (const auto& t_ : s["breaker_transitions"])
+    out << "  " << t_.value("endpoint", std::string{}) << " " << t_.value("from", std::string{})
+        << " -> " << t_.value("to", std::string{}) << ": " << t_.value("reason", std::string{})
+        << '\n';
+  out << "\nemergency changes:\n";
+  if (s["emergency_changes"].empty())
+    out << "  none\n";
+  for (const auto& c : s["emergency_changes"])
+    out << "  " << c.value("previous", std::string{}) << " -> " << c.value("level", std::string{})
+        << " by " << c.value("source", std::string{}) << ": " << c.value("reason", std::string{})
+        << '\n';
+}
+
+} // namespace
+
+int run_command(const run_command_options& options) {
+  runtime_config config;
+  try {
+    config = load_selected_config(options.config_path, process_environment());
+  } catch (const config_error& err) {
+    for (const auto& problem : err.problems())
+      std::cerr << "error: " << problem.render() << '\n';
+    std::cerr << "brokedancer: the configuration was rejected\n";
+    return exit_code::config_invalid;
+  }
+  // The command line has the last word.
+  if (options.bots) {
+    config.bots.count = *options.bots;
+    config.effective["bots"]["count"] = *options.bots;
+  }
+  if (options.seed) {
+    config.market.seed = *options.seed;
+    config.effective["market"]["seed"] = *options.seed;
+    for (auto& endpoint : config.endpoints)
+      if (endpoint.type == "simulated") {
+        endpoint.seed = *options.seed;
+        config.effective["resilience"]["endpoints"][endpoint.name]["seed"] = *options.seed;
+      }
+  }
+  if (options.listen) {
+    host_port listen;
+    std::string why;
+    if (!parse_host_port(*options.listen, listen, why, true)) {
+      std::cerr << "brokedancer: --listen: " << why << '\n';
+      return exit_code::usage;
+    }
+    config.node.listen = listen;
+    config.effective["node"]["listen"] = listen.text();
+  }
+  if (!options.join.empty()) {
+    config.node.peers.clear();
+    for (const auto& text : options.join) {
+      std::vector<host_port> peers;
+      std::string why;
+      if (!parse_host_port_list(text, peers, why)) {
+        std::cerr << "brokedancer: --join: " << why << '\n';
+        return exit_code::usage;
+      }
+      config.node.peers.insert(config.node.peers.end(), peers.begin(), peers.end());
+    }
+    config.effective["node"]["peers"] = to_text(config.node.peers);
+  }
+  runtime_options extras;
+  std::optional<runtime> node;
+  try {
+    node.emplace(std::move(config), std::move(extras));
+  } catch (const config_error& err) {
+    for (const auto& problem : err.problems())
+      std::cerr << "error: " << problem.render() << '\n';
+    std::cerr << "brokedancer: the configuration was rejected\n";
+    return exit_code::config_invalid;
+  } catch (const std::exception& ex) {
+    std::cerr << "brokedancer: the runtime could not start: " << log_masker().masked(ex.what())
+              << '\n';
+    return exit_code::startup_failed;
+  }
+  auto events = std::make_shared<journal>();
+  auto keeper = node->system().spawn(journal_keeper, events, node->event_bus());
+  bool terminal = isatty(STDERR_FILENO) == 1;
+  status_reporter status{*node, terminal};
+  node->every(terminal ? std::chrono::milliseconds(250) : std::chrono::milliseconds(5000),
+              [&status] { status.report(); });
+  auto started = clock::now();
+  json summary;
+  node->before_stop([&](const run_result& result) {
+    status.finish();
+    auto seconds = std::chrono::duration<double>(clock::now() - started).count();
+    // A copy of the journal, so that its keeper is not blocked while the others are asked.
+    journal copy;
+    {
+      std::lock_guard<std::mutex> guard{events->mutex};
+      copy.breaker_transitions = events->breaker_transitions;
+      copy.emergency_changes = events->emergency_changes;
+      copy.forgotten = events->forgotten;
+    }
+    summary = gather_summary(*node, result, copy, seconds);
+  });
+  std::optional<std::chrono::milliseconds> duration;
+  if (options.duration_s)
+    duration = std::chrono::milliseconds(static_cast<int64_t>(*options.duration_s * 1000.0));
+  auto result = node->run(duration, true);
+  caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
+  keeper = nullptr;
+  node.reset();
+  if (options.json)
+    std::cout << dump_json(summary, 2) << '\n';
+  else
+    print_text(summary, std::cout);
+  if (result.reason == stop_reason::escalated)
+    std::cerr << "brokedancer: stopped by escalation: " << log_masker().masked(result.detail)
+              << '\n';
+  return result.exit_code;
+}
+
+} // namespace brokedancer

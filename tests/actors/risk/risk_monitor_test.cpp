@@ -1,0 +1,376 @@
+// The risk monitor on the order path: every limit and its rejection reason, the automatic HALT
+// on a breach, and a daily loss that survives a restart.
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "actors/supervision/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/registry.hpp"
+#include "messages/risk.hpp"
+#include "messages/state_store.hpp"
+#include "runtime/infrastructure.hpp"
+#include "support/requests.hpp"
+
+using namespace brokedancer;
+using namespace std::chrono_literals;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+struct order_path_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  supervision_tree tree;
+  risk_monitor_actor risk;
+  emergency_actor emergency;
+  event_bus_actor bus;
+  int next_id = 1;
+
+  explicit order_path_fixture(
+      environment settings = {},
+      std::function<child_spec(const runtime_config&)> store_child = state_store_child) {
+    settings.emplace("BROKEDANCER_LOG_LEVEL", "error");
+    // No simulated market here: the exchange fills every order at its own price, and the test
+    // marks positions itself.
+    settings.emplace("BROKEDANCER_MARKET_SYMBOLS", "");
+    auto config = load_config(embedded_default_config(), settings);
+    configure_logging(config.log);
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    supervisor_options options;
+    options.max_restarts = 10;
+    tree = spawn_supervisor(*sys, options,
+                            {store_child(config), event_bus_child(config), breakers_child(config),
+                             emergency_child(config, nullptr), risk_monitor_child(config)});
+    risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
+    emergency = caf::actor_cast<emergency_actor>(tree.children.at("emergency"));
+    bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
+    REQUIRE(await_ready());
+  }
+
+  ~order_path_fixture() {
+    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  }
+
+  bool await_ready() {
+    // Generous: under the sanitizers and a parallel test run, start-up takes seconds.
+    for (int i = 0; i < 2000; ++i) {
+      auto s = status();
+      if (s && s->loaded && s->level == emergency_level::normal)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  caf::expected<risk_status> status() {
+    return testing::call<risk_status>(*sys, risk, status_atom::value);
+  }
+
+  order_result submit(const std::string& symbol, order_side side, double quantity, double price) {
+    order o{"bot-1", symbol, side, quantity, price, "o-" + std::to_string(next_id++), ""};
+    auto result = testing::call<order_result>(*sys, risk, submit_order_atom::value, o);
+    REQUIRE(result);
+    return *result;
+  }
+
+  void mark(const std::string& symbol, double price) {
+    REQUIRE(testing::call<uint64_t>(*sys, bus, publish_atom::value, "market." + symbol,
+                                    nlohmann::json{{"price", price}}.dump(), correlation_id{}));
+  }
+
+  emergency_status level() {
+    auto s = testing::call<emergency_status>(*sys, emergency, status_atom::value);
+    REQUIRE(s);
+    return *s;
+  }
+};
+
+// The configured store, behind a front that never answers the first write of the risk book
+// made once `armed` is set: to the risk monitor, a store that hangs once.
+std::function<child_spec(const runtime_config&)>
+store_hanging_on_a_book_write(std::shared_ptr<std::atomic<bool>> armed) {
+  return [armed](const runtime_config& config) -> child_spec {
+    auto inner = state_store_child(config);
+    auto hung = std::make_shared<std::vector<caf::response_promise>>();
+    return {"state_store", restart_policy::permanent, [inner, hung, armed](caf::actor_system& sys) {
+              auto real = inner.start(sys);
+              return sys.spawn([real, hung, armed](caf::event_based_actor* self) -> caf::behavior {
+                self->attach_functor(
+                    [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
+                return {
+                    [self, real](get_atom, std::string& key) {
+                      return self->delegate(real, get_atom::value, std::move(key));
+                    },
+                    [self, real](get_many_atom, std::vector<std::string>& keys) {
+                      return self->delegate(real, get_many_atom::value, std::move(keys));
+                    },
+                    [self, real](list_keys_atom, std::string& pattern) {
+                      return self->delegate(real, list_keys_atom::value, std::move(pattern));
+                    },
+                    [self, real, hung, armed](set_atom, std::string& key, std::string& value,
+                                              int64_t ttl) -> caf::delegated<caf::message> {
+                      if (key == "risk:state" && *armed && hung->empty()) {
+                        hung->push_back(self->make_response_promise()); // and never kept
+                        return {};
+                      }
+                      return self->delegate(real, set_atom::value, std::move(key), std::move(value),
+                                            ttl);
+                    },
+                };
+              });
+            }};
+  };
+}
+
+environment limits(environment extra = {}) {
+  environment env{{"BROKEDANCER_RISK_MAX_ORDER_NOTIONAL", "5000"},
+                  {"BROKEDANCER_RISK_MAX_POSITION_SIZE", "10000"},
+                  {"BROKEDANCER_RISK_MAX_TOTAL_POSITION", "15000"},
+                  {"BROKEDANCER_RISK_MAX_TRADES_PER_HOUR", "1000"},
+                  {"BROKEDANCER_RISK_MAX_DAILY_LOSS", "1000"},
+                  {"BROKEDANCER_RISK_MAX_DRAWDOWN_PERCENT", "50"}};
+  for (auto& [k, v] : extra)
+    env[k] = v;
+  return env;
+}
+
+} // namespace
+
+TEST_CASE("an order within every limit is filled and booked", "[risk]") {
+  order_path_fixture f{limits()};
+  auto result = f.submit("BTC", order_side::buy, 2, 1000);
+  CHECK(result.outcome == "filled");
+  CHECK(result.filled_quantity == 2);
+  CHECK(result.fill_price == 1000);
+  CHECK(result.fee == Approx(2.0));
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].quantity == 2);
+  CHECK(s->realized_pnl == Approx(-2.0)); // the fee
+  CHECK(s->orders_filled == 1);
+}
+
+TEST_CASE("each limit rejects an order with its own reason", "[risk]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_TRADES_PER_HOUR", "4"}})};
+  CHECK_THAT(f.submit("BTC", order_side::buy, 0, 100).reason, StartsWith("invalid_order"));
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 6000).reason, StartsWith("max_order_notional"));
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
+  // 12,000 in BTC would exceed 10,000 per symbol.
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 4000).reason, StartsWith("max_position_size"));
+  CHECK(f.submit("ETH", order_side::buy, 1, 4000).outcome == "filled");
+  // 8,000 + 4,000 + 4,000 would exceed 15,000 in all.
+  CHECK_THAT(f.submit("SOL", order_side::buy, 1, 4000).reason, StartsWith("max_total_position"));
+  // A reducing order passes the position limits.
+  CHECK(f.submit("BTC", order_side::sell, 1, 4000).outcome == "filled");
+  // Four orders have gone through this hour: a fifth is refused.
+  auto sixth = f.submit("ETH", order_side::sell, 1, 4000);
+  CHECK_THAT(sixth.reason, StartsWith("max_trades_per_hour"));
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->orders_rejected == 5);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value, emergency_level::halt,
+                                      std::string{"test"}, change_source::operator_request));
+  for (int i = 0; i < 2000 && f.status()->level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK_THAT(f.submit("BTC", order_side::sell, 0.1, 4000).reason, StartsWith("halted"));
+}
+
+TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the alert is published",
+          "[risk]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_DAILY_LOSS", "100"}})};
+  auto alerts = std::make_shared<std::vector<nlohmann::json>>();
+  auto mutex = std::make_shared<std::mutex>();
+  auto recorder = f.sys->spawn([alerts, mutex](caf::event_based_actor*) -> caf::behavior {
+    return {[alerts, mutex](const event& ev) {
+      std::lock_guard<std::mutex> guard{*mutex};
+      alerts->push_back(nlohmann::json::parse(ev.json));
+    }};
+  });
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.bus, subscribe_atom::value,
+                                  std::string{"trading.alerts"}, recorder));
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled"); // fee 1
+  f.mark("BTC", 91.5); // loss 85 + 1 fee = 86 %: ALERT
+  for (int i = 0; i < 2000 && f.level().current.level != emergency_level::alert; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK(f.level().current.level == emergency_level::alert);
+  CHECK(f.level().current.source == change_source::risk_monitor);
+  CHECK(f.submit("BTC", order_side::buy, 1, 91.5).outcome == "filled"); // ALERT still trades
+  f.mark("BTC", 85);                                                    // well past 100
+  for (int i = 0; i < 2000 && f.level().current.level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  auto level = f.level();
+  CHECK(level.current.level == emergency_level::halt);
+  CHECK_THAT(level.current.reason, StartsWith("max_daily_loss"));
+  for (int i = 0; i < 2000 && f.status()->level != emergency_level::halt; ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK_THAT(f.submit("BTC", order_side::sell, 1, 85).reason, StartsWith("halted"));
+  auto alerts_seen = [&] {
+    std::lock_guard<std::mutex> guard{*mutex};
+    return alerts->size();
+  };
+  for (int i = 0; i < 2000 && alerts_seen() < 2; ++i)
+    std::this_thread::sleep_for(5ms);
+  std::lock_guard<std::mutex> guard{*mutex};
+  REQUIRE(alerts->size() >= 2);
+  CHECK((*alerts)[0]["limit"] == "max_daily_loss");
+  CHECK((*alerts)[0]["action"] == "ALERT");
+  CHECK(alerts->back()["action"] == "HALT");
+  // The emergency status shows the limits with their utilization.
+  bool seen = false;
+  for (const auto& l : level.limits)
+    if (l.name == "max_daily_loss") {
+      seen = true;
+      CHECK(l.utilization >= 100);
+    }
+  CHECK(seen);
+  caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::sell, 10, 90).outcome == "filled");
+  auto before = f.status();
+  REQUIRE(before);
+  CHECK(before->realized_pnl == Approx(-100 - 1 - 0.9));
+  CHECK(before->daily_pnl == Approx(-101.9));
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto after = f.status();
+  REQUIRE(after);
+  CHECK(after->daily_pnl == Approx(-101.9));
+  CHECK(after->realized_pnl == Approx(before->realized_pnl));
+  CHECK(after->trading_day == before->trading_day);
+}
+
+TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges it", "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
+  REQUIRE(f.submit("ETH", order_side::sell, 1, 200).outcome == "filled");
+  REQUIRE(f.status()->positions.size() == 2);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
+                                      emergency_level::shutdown, std::string{"end of test"},
+                                      change_source::operator_request));
+  bool flat = false;
+  for (int i = 0; i < 2000 && !flat; ++i) {
+    auto s = f.status();
+    flat = s && s->positions.empty();
+    if (!flat)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(flat);
+  // The acknowledgement follows once the closed book is written: a moment after it is flat.
+  bool acknowledged = false;
+  for (int i = 0; i < 2000 && !acknowledged; ++i) {
+    auto l = f.level();
+    acknowledged = l.bots_acknowledged == l.bots_registered;
+    if (!acknowledged)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(acknowledged);
+  CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
+}
+
+TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[risk]") {
+  // The exchange takes 3 s to answer: the order is still held when the monitor is restarted.
+  order_path_fixture f{limits({{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "3000"}})};
+  auto started = std::chrono::steady_clock::now();
+  auto answer = std::async(std::launch::async, [&] {
+    order o{"bot-1", "BTC-USD", order_side::buy, 1, 100, "held-1", ""};
+    return testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value, o);
+  });
+  std::this_thread::sleep_for(300ms);
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  auto result = answer.get();
+  auto waited = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(result);
+  CHECK_THAT(f.sys->render(result.error()), Catch::Matchers::Contains("may have been executed"));
+  CHECK(waited < 2500ms);
+}
+
+TEST_CASE("a write of the risk book the store never answers is made again, with every fill",
+          "[risk]") {
+  auto armed = std::make_shared<std::atomic<bool>>(false);
+  order_path_fixture f{limits(), store_hanging_on_a_book_write(armed)};
+  // The write with the fill hangs: the fill is answered only once the book is written again,
+  // after the risk monitor's patience with a write (5 s).
+  *armed = true;
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
+  CHECK(std::chrono::steady_clock::now() - started >= 5s);
+  REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == "filled");
+  // Restarted, the risk monitor reads back what was written: both fills.
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].quantity == 5);
+  CHECK(s->orders_filled == 0); // counted per incarnation; the book itself came back
+}
+
+TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is still persisted",
+          "[risk]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1000).outcome == "filled");
+  for (int i = 0; i < 100000; ++i)
+    caf::anon_send(f.bus, publish_atom::value, "market.FAKE-" + std::to_string(i),
+                   std::string{R"({"price": 1})"}, correlation_id{});
+  // Once the flood has drained (the monitor's backlog on the bus dropped part of it), a real
+  // mark gets through...
+  auto marked_at = [&](double price, double unrealized) {
+    for (int i = 0; i < 500; ++i) {
+      f.mark("BTC", price);
+      auto s = f.status();
+      if (s && std::abs(s->unrealized_pnl - unrealized) < 1e-6)
+        return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  REQUIRE(marked_at(1010, 10));
+  // ... and a fake print far from the market, followed by a real one, is not taken: neither
+  // equity nor its peak moved. (Events from the bus arrive in order: once 1011 is in, the fake
+  // print was seen.)
+  f.mark("BTC", 1e9);
+  REQUIRE(marked_at(1011, 11));
+  auto before = f.status();
+  REQUIRE(before);
+  CHECK(before->peak_equity < 1e6);
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == "filled");
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  auto stored =
+      testing::call<maybe_value>(*f.sys, store, get_atom::value, std::string{"risk:state"});
+  REQUIRE(stored);
+  REQUIRE(stored->found);
+  CHECK(stored->json.size() < 4096);
+  CHECK(stored->json.find("FAKE-") == std::string::npos);
+  auto book = nlohmann::json::parse(stored->json);
+  CHECK(book["positions"]["BTC"]["quantity"] == 2);
+  CHECK(book["marks"].size() == 1);
+  CHECK(book["marks"]["BTC"].get<double>() == Approx(1010));
+  CHECK(book["peak_equity"].get<double>() < 1e6);
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->peak_equity < 1e6);
+}
