@@ -22,19 +22,6 @@ namespace brokedancer {
 namespace {
 
 // "a,b,c" -> {"a","b","c"}; "" -> {} (the schema has checked the items).
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (!text.empty()) {
-    auto end = text.find(',', start);
-    items.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  return items;
-}
-
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)
@@ -327,101 +314,13 @@ public:
     cfg.source = source_name_;
     cfg.overrides = std::move(overrides_);
     const auto& e = effective_;
-    cfg.runtime.node_name = e["runtime"]["node_name"].get<std::string>();
+    for (const auto& s : config_schema())
+      s.fill(cfg, e[s.section][s.key]);
     if (cfg.runtime.node_name.empty()) {
       char host[256] = {};
       cfg.runtime.node_name = gethostname(host, sizeof(host) - 1) == 0 ? host : "node";
     }
-    cfg.runtime.scheduler_threads = e["runtime"]["scheduler_threads"].get<int>();
-    cfg.runtime.scheduler_policy = e["runtime"]["scheduler_policy"].get<std::string>();
-    from_string(e["log"]["format"].get<std::string>(), cfg.log.format);
-    from_string(e["log"]["level"].get<std::string>(), cfg.log.level);
-    cfg.log.file = e["log"]["file"].get<std::string>();
-    cfg.supervisor.max_restarts = e["supervisor"]["max_restarts"].get<uint32_t>();
-    cfg.supervisor.window_ms = std::llround(e["supervisor"]["window_s"].get<double>() * 1000.0);
-    cfg.state.backend = e["state"]["backend"].get<std::string>();
-    cfg.state.key_prefix = e["state"]["key_prefix"].get<std::string>();
-    cfg.state.max_key_bytes = e["state"]["max_key_bytes"].get<size_t>();
-    cfg.state.max_value_bytes = e["state"]["max_value_bytes"].get<size_t>();
-    cfg.state.sweep_interval_ms = e["state"]["sweep_interval_ms"].get<int>();
-    cfg.bus.backend = e["bus"]["backend"].get<std::string>();
-    cfg.bus.channel_prefix = e["bus"]["channel_prefix"].get<std::string>();
-    cfg.bus.max_backlog = e["bus"]["max_backlog"].get<size_t>();
-    cfg.bus.max_backlog_bytes = e["bus"]["max_backlog_bytes"].get<size_t>();
-    cfg.bus.max_topic_bytes = e["bus"]["max_topic_bytes"].get<size_t>();
-    cfg.bus.max_payload_bytes = e["bus"]["max_payload_bytes"].get<size_t>();
-    std::string problem;
-    cfg.redis.endpoint = *parse_redis_url(e["redis"]["url"].get<std::string>(), problem);
-    if (auto password = e["redis"]["password"].get<std::string>(); !password.empty())
-      cfg.redis.endpoint.password = password;
-    cfg.redis.connect_timeout_ms = e["redis"]["connect_timeout_ms"].get<int>();
-    cfg.redis.command_timeout_ms = e["redis"]["command_timeout_ms"].get<int>();
-    cfg.redis.reconnect_initial_ms = e["redis"]["reconnect_initial_ms"].get<int>();
-    cfg.redis.reconnect_max_ms = e["redis"]["reconnect_max_ms"].get<int>();
-    cfg.redis.pipeline_max = e["redis"]["pipeline_max"].get<int>();
     cfg.endpoints = endpoint_sections();
-    cfg.emergency.shutdown_grace_ms = e["emergency"]["shutdown_grace_ms"].get<int64_t>();
-    const auto& r = e["risk"];
-    cfg.risk.max_daily_loss = r["max_daily_loss"].get<double>();
-    cfg.risk.max_position_size = r["max_position_size"].get<double>();
-    cfg.risk.max_total_position = r["max_total_position"].get<double>();
-    cfg.risk.max_order_notional = r["max_order_notional"].get<double>();
-    cfg.risk.max_trades_per_hour = r["max_trades_per_hour"].get<uint32_t>();
-    cfg.risk.max_drawdown_percent = r["max_drawdown_percent"].get<double>();
-    cfg.risk.warning_percent = r["warning_percent"].get<double>();
-    cfg.risk.auto_halt = r["auto_halt"].get<bool>();
-    cfg.risk.starting_equity = r["starting_equity"].get<double>();
-    auto reset = r["daily_reset_utc"].get<std::string>();
-    cfg.risk.daily_reset_minute_utc =
-        std::stoi(reset.substr(0, 2)) * 60 + std::stoi(reset.substr(3, 2));
-    cfg.risk.endpoint = r["endpoint"].get<std::string>();
-    cfg.risk.max_mark_jump_percent = r["max_mark_jump_percent"].get<double>();
-    cfg.node.control_port = e["node"]["control_port"].get<uint16_t>();
-    cfg.node.control_host = e["node"]["control_host"].get<std::string>();
-    cfg.node.credentials_file = e["node"]["credentials_file"].get<std::string>();
-    cfg.node.credentials = e["node"]["credentials"].get<std::string>();
-    cfg.node.control_tls_certificate = e["node"]["control_tls_certificate"].get<std::string>();
-    cfg.node.control_tls_key = e["node"]["control_tls_key"].get<std::string>();
-    cfg.node.insecure_plaintext = e["node"]["insecure_plaintext"].get<bool>();
-    {
-      const auto& n = e["node"];
-      std::string why; // the schema has checked both already
-      if (auto listen = n["listen"].get<std::string>(); !listen.empty()) {
-        host_port parsed;
-        parse_host_port(listen, parsed, why, true);
-        cfg.node.listen = parsed;
-      }
-      parse_host_port_list(n["peers"].get<std::string>(), cfg.node.peers, why);
-      cfg.node.heartbeat_interval_ms = n["heartbeat_interval_ms"].get<int64_t>();
-      cfg.node.connection_timeout_ms = n["connection_timeout_ms"].get<int64_t>();
-      cfg.node.handshake_timeout_ms = n["handshake_timeout_ms"].get<int64_t>();
-      cfg.node.max_peer_connections = n["max_peer_connections"].get<size_t>();
-      cfg.node.isolation_halt_after_s = n["isolation_halt_after"].get<double>();
-      cfg.node.store_halt_after_s = n["store_halt_after"].get<double>();
-      cfg.node.tls_certificate = n["tls_certificate"].get<std::string>();
-      cfg.node.tls_key = n["tls_key"].get<std::string>();
-      cfg.node.tls_ca = n["tls_ca"].get<std::string>();
-      cfg.node.tls_passphrase = n["tls_passphrase"].get<std::string>();
-    }
-    const auto& m = e["market"];
-    cfg.market.symbols = split_list(m["symbols"].get<std::string>());
-    cfg.market.start_price = m["start_price"].get<double>();
-    cfg.market.drift_percent = m["drift_percent"].get<double>();
-    cfg.market.volatility_percent = m["volatility_percent"].get<double>();
-    cfg.market.spread_bps = m["spread_bps"].get<double>();
-    cfg.market.tick_ms = m["tick_ms"].get<int64_t>();
-    cfg.market.seed = m["seed"].get<uint64_t>();
-    cfg.market.max_ticks = m["max_ticks"].get<uint64_t>();
-    const auto& b = e["bots"];
-    cfg.bots.count = b["count"].get<uint32_t>();
-    cfg.bots.strategy = b["strategy"].get<std::string>();
-    cfg.bots.symbols = split_list(b["symbols"].get<std::string>());
-    cfg.bots.order_quantity = b["order_quantity"].get<double>();
-    cfg.bots.lookback_ticks = b["lookback_ticks"].get<uint32_t>();
-    cfg.bots.threshold_percent = b["threshold_percent"].get<double>();
-    cfg.bots.max_position = b["max_position"].get<double>();
-    cfg.bots.max_restarts = b["max_restarts"].get<uint32_t>();
-    cfg.bots.restart_window_ms = std::llround(b["restart_window_s"].get<double>() * 1000.0);
     log_masker().add_secret(cfg.redis.endpoint.password);
     for (const auto& s : config_schema())
       if (s.secret)
@@ -629,31 +528,8 @@ private:
     for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
       runtime_config::endpoint_section x;
       x.name = name;
-      x.type = e["type"].get<std::string>();
-      x.timeout_ms = e["timeout_ms"].get<int64_t>();
-      x.failure_threshold = e["failure_threshold"].get<uint32_t>();
-      x.failure_rate_threshold = e["failure_rate_threshold"].get<double>();
-      x.window_size = e["window_size"].get<uint32_t>();
-      x.minimum_calls = e["minimum_calls"].get<uint32_t>();
-      x.slow_call_ms = e["slow_call_ms"].get<int64_t>();
-      x.recovery_timeout_ms = e["recovery_timeout_ms"].get<int64_t>();
-      x.half_open_calls = e["half_open_calls"].get<uint32_t>();
-      x.success_threshold = e["success_threshold"].get<uint32_t>();
-      x.retry_max_attempts = e["retry_max_attempts"].get<uint32_t>();
-      x.retry_initial_backoff_ms = e["retry_initial_backoff_ms"].get<int64_t>();
-      x.retry_max_backoff_ms = e["retry_max_backoff_ms"].get<int64_t>();
-      x.base_url = e["base_url"].get<std::string>();
-      x.concurrency = e["concurrency"].get<uint32_t>();
-      x.max_queue = e["max_queue"].get<uint32_t>();
-      x.connect_timeout_ms = e["connect_timeout_ms"].get<int64_t>();
-      x.seed = e["seed"].get<uint64_t>();
-      x.latency_ms = e["latency_ms"].get<int64_t>();
-      x.latency_jitter_ms = e["latency_jitter_ms"].get<int64_t>();
-      x.error_rate = e["error_rate"].get<double>();
-      x.fee_rate = e["fee_rate"].get<double>();
-      x.match_market = e["match_market"].get<bool>();
-      std::string problem;
-      x.outages_s = parse_outage_windows(e["outages"].get<std::string>(), problem);
+      for (const auto& s : endpoint_schema())
+        s.fill_endpoint(x, e[s.key]);
       result.push_back(std::move(x));
     }
     return result;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <type_traits>
 
 #include "core/host_port.hpp"
 #include "core/redis_url.hpp"
@@ -61,6 +63,130 @@ setting secret(setting s) {
   s.secret = true;
   return s;
 }
+
+// -- binding a row to the field it fills ------------------------------------------------------
+// A row names its field by a pointer to member; its kind follows from the field's type, so the
+// two cannot disagree. Each value reaching assign() has passed problem_with() already.
+
+void assign(std::string& out, const nlohmann::json& v) {
+  out = v.get<std::string>();
+}
+
+void assign(bool& out, const nlohmann::json& v) {
+  out = v.get<bool>();
+}
+
+void assign(double& out, const nlohmann::json& v) {
+  out = v.get<double>();
+}
+
+template <class Integer, class = std::enable_if_t<std::is_integral_v<Integer>>>
+void assign(Integer& out, const nlohmann::json& v) {
+  out = v.get<Integer>();
+}
+
+void assign(std::vector<std::string>& out, const nlohmann::json& v) {
+  out = split_setting_list(v.get<std::string>());
+}
+
+void assign(log_format& out, const nlohmann::json& v) {
+  from_string(v.get<std::string>(), out);
+}
+
+void assign(log_level& out, const nlohmann::json& v) {
+  from_string(v.get<std::string>(), out);
+}
+
+void assign(std::optional<host_port>& out, const nlohmann::json& v) {
+  out.reset();
+  host_port parsed;
+  std::string why;
+  if (auto text = v.get<std::string>(); !text.empty() && parse_host_port(text, parsed, why, true))
+    out = parsed;
+}
+
+void assign(std::vector<host_port>& out, const nlohmann::json& v) {
+  std::string why;
+  out.clear();
+  parse_host_port_list(v.get<std::string>(), out, why);
+}
+
+void assign(std::vector<std::pair<double, double>>& out, const nlohmann::json& v) {
+  std::string problem;
+  out = parse_outage_windows(v.get<std::string>(), problem);
+}
+
+template <class Field>
+constexpr setting_kind kind_of() {
+  if constexpr (std::is_same_v<Field, bool>)
+    return setting_kind::boolean;
+  else if constexpr (std::is_integral_v<Field>)
+    return setting_kind::integer;
+  else if constexpr (std::is_floating_point_v<Field>)
+    return setting_kind::number;
+  else
+    return setting_kind::string; // text, lists, addresses, names of levels
+}
+
+int64_t milliseconds_of_seconds(const nlohmann::json& v) {
+  return std::llround(v.get<double>() * 1000.0);
+}
+
+// "09:30" -> 570; checked by check_time_of_day already.
+int minute_of_day(const nlohmann::json& v) {
+  auto text = v.get<std::string>();
+  return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3, 2));
+}
+
+// The rows of one section of runtime_config.
+template <class Section>
+class section_rows {
+public:
+  section_rows(std::string name, Section runtime_config::*member)
+      : name_(std::move(name)), member_(member) {
+    // nop
+  }
+
+  // A setting that fills `field` with its value.
+  template <class Field>
+  setting operator()(std::string key, Field Section::*field, nlohmann::json def,
+                     std::string help) const {
+    auto s = make(name_, std::move(key), kind_of<Field>(), std::move(def), std::move(help));
+    s.fill = [member = member_, field](runtime_config& cfg, const nlohmann::json& v) {
+      assign(cfg.*member.*field, v);
+    };
+    return s;
+  }
+
+  // A setting whose value is converted on its way into the section: convert(section, value).
+  template <class Convert>
+  setting converted(std::string key, setting_kind kind, nlohmann::json def, std::string help,
+                    Convert convert) const {
+    auto s = make(name_, std::move(key), kind, std::move(def), std::move(help));
+    s.fill = [member = member_, convert](runtime_config& cfg, const nlohmann::json& v) {
+      convert(cfg.*member, v);
+    };
+    return s;
+  }
+
+private:
+  std::string name_;
+  Section runtime_config::*member_;
+};
+
+// The rows of an endpoint's section (resilience.endpoints.<name>).
+class endpoint_rows_of {
+public:
+  template <class Field>
+  setting operator()(std::string key, Field runtime_config::endpoint_section::*field,
+                     nlohmann::json def, std::string help) const {
+    auto s = make("resilience.endpoints.<name>", std::move(key), kind_of<Field>(), std::move(def),
+                  std::move(help));
+    s.fill_endpoint = [field](runtime_config::endpoint_section& section,
+                              const nlohmann::json& v) { assign(section.*field, v); };
+    return s;
+  }
+};
 
 std::string check_time_of_day(const std::string& value) {
   if (value.size() == 5 && std::isdigit(static_cast<unsigned char>(value[0]))
@@ -141,229 +267,260 @@ std::string check_endpoint_name_setting(const std::string& value) {
 }
 
 std::vector<setting> build_schema() {
-  using k = setting_kind;
+  using R = runtime_config;
+  const section_rows<R::runtime_section> runtime_rows{"runtime", &R::runtime};
+  const section_rows<log_options> log_rows{"log", &R::log};
+  const section_rows<R::supervisor_section> supervisor_rows{"supervisor", &R::supervisor};
+  const section_rows<R::state_section> state_rows{"state", &R::state};
+  const section_rows<R::bus_section> bus_rows{"bus", &R::bus};
+  const section_rows<R::risk_section> risk_rows{"risk", &R::risk};
+  const section_rows<R::node_section> node_rows{"node", &R::node};
+  const section_rows<R::market_section> market_rows{"market", &R::market};
+  const section_rows<R::bots_section> bots_rows{"bots", &R::bots};
+  const section_rows<R::emergency_section> emergency_rows{"emergency", &R::emergency};
+  const section_rows<R::redis_section> redis_rows{"redis", &R::redis};
   return {
-      checked(make("runtime", "node_name", k::string, "",
+      checked(runtime_rows("node_name", &R::runtime_section::node_name, "",
                    "name of this node in logs and the cluster; empty: the host name"),
               check_node_name),
-      ranged(make("runtime", "scheduler_threads", k::integer, 0,
+      ranged(runtime_rows("scheduler_threads", &R::runtime_section::scheduler_threads, 0,
                   "CAF scheduler worker threads; 0: one per core"),
              0, 256),
-      one_of(make("runtime", "scheduler_policy", k::string, "stealing", "CAF scheduling policy"),
+      one_of(runtime_rows("scheduler_policy", &R::runtime_section::scheduler_policy, "stealing", "CAF scheduling policy"),
              {"stealing", "sharing"}),
 
-      one_of(make("log", "format", k::string, "console",
+      one_of(log_rows("format", &log_options::format, "console",
                   "json: one object per line; console: one readable line"),
              {"console", "json"}),
-      one_of(make("log", "level", k::string, "info", "lowest level written"),
+      one_of(log_rows("level", &log_options::level, "info", "lowest level written"),
              {"trace", "debug", "info", "warn", "error", "critical", "off"}),
-      make("log", "file", k::string, "", "file the log is appended to; empty: standard error"),
+      log_rows("file", &log_options::file, "", "file the log is appended to; empty: standard error"),
 
-      ranged(make("supervisor", "max_restarts", k::integer, 5,
+      ranged(supervisor_rows("max_restarts", &R::supervisor_section::max_restarts, 5,
                   "restarts allowed within window_s before the supervisor escalates"),
              0, 10000),
-      ranged(make("supervisor", "window_s", k::number, 10,
-                  "length of the restart-intensity window in seconds"),
+      ranged(supervisor_rows.converted("window_s", setting_kind::number, 10,
+                                       "length of the restart-intensity window in seconds",
+                                       [](R::supervisor_section& s, const nlohmann::json& v) {
+                                         s.window_ms = milliseconds_of_seconds(v);
+                                       }),
              0.001, 86400),
 
-      one_of(make("state", "backend", k::string, "memory", "where the state store keeps data"),
+      one_of(state_rows("backend", &R::state_section::backend, "memory", "where the state store keeps data"),
              {"memory", "redis"}),
-      checked(make("state", "key_prefix", k::string,
+      checked(state_rows("key_prefix", &R::state_section::key_prefix,
                    "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
               check_prefix),
-      ranged(make("state", "max_key_bytes", k::integer, 1024, "longest key the store accepts"), 1,
+      ranged(state_rows("max_key_bytes", &R::state_section::max_key_bytes, 1024, "longest key the store accepts"), 1,
              1 << 20),
-      ranged(make("state", "max_value_bytes", k::integer, 4 << 20,
+      ranged(state_rows("max_value_bytes", &R::state_section::max_value_bytes, 4 << 20,
                   "largest value (JSON text) the store accepts"),
              1, 512 << 20),
-      ranged(make("state", "sweep_interval_ms", k::integer, 1000,
+      ranged(state_rows("sweep_interval_ms", &R::state_section::sweep_interval_ms, 1000,
                   "memory backend: how often expired keys are removed from memory"),
              10, 600000),
 
-      one_of(make("bus", "backend", k::string, "memory", "how events travel"), {"memory", "redis"}),
-      checked(make("bus", "channel_prefix", k::string, "brokedancer:events:",
+      one_of(bus_rows("backend", &R::bus_section::backend, "memory", "how events travel"), {"memory", "redis"}),
+      checked(bus_rows("channel_prefix", &R::bus_section::channel_prefix, "brokedancer:events:",
                    "Redis backend: prefix of every channel, one per deployment (pub/sub ignores "
                    "the database number, so this is what keeps deployments apart)"),
               check_prefix),
-      ranged(make("bus", "max_backlog", k::integer, 10000,
+      ranged(bus_rows("max_backlog", &R::bus_section::max_backlog, 10000,
                   "events a subscriber may have outstanding; beyond it events are dropped and "
                   "counted for that subscriber. Keep it above the longest burst of publishes"),
              2, 10000000),
-      ranged(make("bus", "max_backlog_bytes", k::integer, 64 << 20,
+      ranged(bus_rows("max_backlog_bytes", &R::bus_section::max_backlog_bytes, 64 << 20,
                   "bytes (topics and payloads) a subscriber may have outstanding; beyond it "
                   "events are dropped and counted, as for max_backlog"),
              1024, int64_t{1} << 34),
-      ranged(make("bus", "max_topic_bytes", k::integer, 256, "longest topic accepted"), 1, 65536),
-      ranged(make("bus", "max_payload_bytes", k::integer, 1 << 20,
+      ranged(bus_rows("max_topic_bytes", &R::bus_section::max_topic_bytes, 256, "longest topic accepted"), 1, 65536),
+      ranged(bus_rows("max_payload_bytes", &R::bus_section::max_payload_bytes, 1 << 20,
                   "largest event payload (JSON text) accepted"),
              1, 64 << 20),
 
-      ranged(make("risk", "max_daily_loss", k::number, 1000,
+      ranged(risk_rows("max_daily_loss", &R::risk_section::max_daily_loss, 1000,
                   "loss since the trading day began (realized and unrealized) that halts; 0: off"),
              0, 1e15),
-      ranged(make("risk", "max_position_size", k::number, 10000,
+      ranged(risk_rows("max_position_size", &R::risk_section::max_position_size, 10000,
                   "largest position in one symbol, as notional at the mark; 0: off"),
              0, 1e15),
-      ranged(make("risk", "max_total_position", k::number, 50000,
+      ranged(risk_rows("max_total_position", &R::risk_section::max_total_position, 50000,
                   "largest sum of all positions' notional; 0: off"),
              0, 1e15),
-      ranged(make("risk", "max_order_notional", k::number, 5000,
+      ranged(risk_rows("max_order_notional", &R::risk_section::max_order_notional, 5000,
                   "largest single order (quantity x price); 0: off"),
              0, 1e15),
-      ranged(make("risk", "max_trades_per_hour", k::integer, 1000,
+      ranged(risk_rows("max_trades_per_hour", &R::risk_section::max_trades_per_hour, 1000,
                   "orders in any 60 minutes (a sliding window); 0: off"),
              0, 100000000),
-      ranged(make("risk", "max_drawdown_percent", k::number, 10,
+      ranged(risk_rows("max_drawdown_percent", &R::risk_section::max_drawdown_percent, 10,
                   "fall of equity from its peak, in percent, that halts; 0: off"),
              0, 100),
-      ranged(make("risk", "warning_percent", k::number, 80, "share of a limit that raises ALERT"),
+      ranged(risk_rows("warning_percent", &R::risk_section::warning_percent, 80, "share of a limit that raises ALERT"),
              1, 100),
-      make("risk", "auto_halt", k::boolean, true, "a breached limit raises HALT"),
-      ranged(make("risk", "starting_equity", k::number, 100000,
+      risk_rows("auto_halt", &R::risk_section::auto_halt, true, "a breached limit raises HALT"),
+      ranged(risk_rows("starting_equity", &R::risk_section::starting_equity, 100000,
                   "equity before any trade: the base of drawdown and daily loss"),
              0.01, 1e15),
-      checked(make("risk", "daily_reset_utc", k::string, "00:00",
-                   "when the trading day (and the daily loss) starts over, HH:MM in UTC"),
+      checked(risk_rows.converted("daily_reset_utc", setting_kind::string, "00:00",
+                                  "when the trading day (and the daily loss) starts over, HH:MM "
+                                  "in UTC",
+                                  [](R::risk_section& s, const nlohmann::json& v) {
+                                    s.daily_reset_minute_utc = minute_of_day(v);
+                                  }),
               check_time_of_day),
-      ranged(make("risk", "max_mark_jump_percent", k::number, 20,
+      ranged(risk_rows("max_mark_jump_percent", &R::risk_section::max_mark_jump_percent, 20,
                   "a market price this far from the last mark is taken only once two more agree "
                   "with it (one fake price does not move equity); 0: off"),
              0, 1000),
-      checked(make("risk", "endpoint", k::string, "exchange",
+      checked(risk_rows("endpoint", &R::risk_section::endpoint, "exchange",
                    "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
 
-      ranged(make("node", "control_port", k::integer, 0,
+      ranged(node_rows("control_port", &R::node_section::control_port, 0,
                   "TCP port of the operator API (HTTP/JSON; brokedancer status|halt|resume|"
                   "shutdown --node HOST:PORT); every request needs a credential; 0: off"),
              0, 65535),
-      checked(make("node", "control_host", k::string, "127.0.0.1",
+      checked(node_rows("control_host", &R::node_section::control_host, "127.0.0.1",
                    "address the operator API listens on; off loopback it needs "
                    "control_tls_certificate (or insecure_plaintext)"),
               check_host),
-      make("node", "credentials_file", k::string, "",
+      node_rows("credentials_file", &R::node_section::credentials_file, "",
            "file of the operator credentials (NAME ROLE SHA256 a line, written by brokedancer "
            "credentials add); the node keeps only the tokens' digests"),
-      secret(make("node", "credentials", k::string, "",
+      secret(node_rows("credentials", &R::node_section::credentials, "",
                   "operator credentials given inline, the same lines as credentials_file "
                   "separated by ';'")),
-      make("node", "control_tls_certificate", k::string, "",
+      node_rows("control_tls_certificate", &R::node_section::control_tls_certificate, "",
            "PEM certificate (chain) of the operator API: with control_tls_key it serves HTTPS"),
-      make("node", "control_tls_key", k::string, "", "PEM private key of control_tls_certificate"),
-      make("node", "insecure_plaintext", k::boolean, false,
+      node_rows("control_tls_key", &R::node_section::control_tls_key, "", "PEM private key of control_tls_certificate"),
+      node_rows("insecure_plaintext", &R::node_section::insecure_plaintext, false,
            "allow a cluster listener without mutual TLS and an operator API off loopback "
            "without TLS: for experiments on loopback only; logged loudly"),
-      checked(make("node", "listen", k::string, "",
+      checked(node_rows("listen", &R::node_section::listen, "",
                    "HOST:PORT this node listens on for its peers; needs mutual TLS "
                    "(tls_certificate, tls_key, tls_ca) unless insecure_plaintext; empty: none"),
               check_listen),
-      checked(make("node", "peers", k::string, "",
+      checked(node_rows("peers", &R::node_section::peers, "",
                    "the peers to join, HOST:PORT separated by commas; reconnected with backoff "
                    "whenever the connection is lost"),
               check_peers),
-      ranged(make("node", "heartbeat_interval_ms", k::integer, 200,
+      ranged(node_rows("heartbeat_interval_ms", &R::node_section::heartbeat_interval_ms, 200,
                   "how often a node tells its peers it is alive (CAF middleman heartbeats and "
                   "the cluster's gossip); the same on every node of a cluster"),
              10, 60000),
-      ranged(make("node", "connection_timeout_ms", k::integer, 1000,
+      ranged(node_rows("connection_timeout_ms", &R::node_section::connection_timeout_ms, 1000,
                   "a peer silent this long is taken as gone, even if its socket is open (a hung "
                   "process); the same on every node, at least 3 heartbeats"),
              100, 600000),
-      ranged(make("node", "handshake_timeout_ms", k::integer, 3000,
+      ranged(node_rows("handshake_timeout_ms", &R::node_section::handshake_timeout_ms, 3000,
                   "a connection to the peer port that has not authenticated (mutual TLS, then "
                   "CAF's handshake) within this time is cut"),
              500, 60000),
-      ranged(make("node", "max_peer_connections", k::integer, 64,
+      ranged(node_rows("max_peer_connections", &R::node_section::max_peer_connections, 64,
                   "connections the peer port keeps open; beyond it the newest that have not "
                   "authenticated yet are cut"),
              2, 100000),
-      make("node", "tls_certificate", k::string, "",
+      node_rows("tls_certificate", &R::node_section::tls_certificate, "",
            "PEM certificate (chain) this node shows its peers; with tls_key and tls_ca it turns "
            "on TLS between nodes (CAF's OpenSSL module: TLS 1.2, both sides verified)"),
-      make("node", "tls_key", k::string, "", "PEM private key of tls_certificate"),
-      make("node", "tls_ca", k::string, "",
+      node_rows("tls_key", &R::node_section::tls_key, "", "PEM private key of tls_certificate"),
+      node_rows("tls_ca", &R::node_section::tls_ca, "",
            "PEM file of the certificate authorities a peer's certificate must be signed by"),
-      secret(make("node", "tls_passphrase", k::string, "", "passphrase of an encrypted tls_key")),
-      ranged(make("node", "isolation_halt_after", k::number, 10,
+      secret(node_rows("tls_passphrase", &R::node_section::tls_passphrase, "", "passphrase of an encrypted tls_key")),
+      ranged(node_rows("isolation_halt_after", &R::node_section::isolation_halt_after_s, 10,
                   "seconds without any peer after which the node halts its own bots (dead man's "
                   "switch); 0: off"),
              0, 86400),
-      ranged(make("node", "store_halt_after", k::number, 10,
+      ranged(node_rows("store_halt_after", &R::node_section::store_halt_after_s, 10,
                   "seconds without the shared Redis state store after which the node halts its "
                   "own bots, with peers or without (dead man's switch); 0: off"),
              0, 86400),
 
-      checked(make("market", "symbols", k::string, "BTC-USD,ETH-USD",
+      checked(market_rows("symbols", &R::market_section::symbols, "BTC-USD,ETH-USD",
                    "the simulated market's symbols, separated by commas; empty: no market"),
               check_symbol_list),
-      ranged(make("market", "start_price", k::number, 100, "every symbol's first mid price"), 1e-6,
+      ranged(market_rows("start_price", &R::market_section::start_price, 100, "every symbol's first mid price"), 1e-6,
              1e12),
-      ranged(make("market", "drift_percent", k::number, 0,
+      ranged(market_rows("drift_percent", &R::market_section::drift_percent, 0,
                   "mean change of the mid per tick, in percent (negative: a falling market)"),
              -10, 10),
-      ranged(make("market", "volatility_percent", k::number, 0.1,
+      ranged(market_rows("volatility_percent", &R::market_section::volatility_percent, 0.1,
                   "standard deviation of the mid's change per tick, in percent"),
              0, 50),
       ranged(
-          make("market", "spread_bps", k::number, 10, "ask minus bid, in basis points of the mid"),
+          market_rows("spread_bps", &R::market_section::spread_bps, 10, "ask minus bid, in basis points of the mid"),
           0, 10000),
-      ranged(make("market", "tick_ms", k::integer, 100, "time between two ticks"), 1, 3600000),
-      ranged(make("market", "seed", k::integer, 1,
+      ranged(market_rows("tick_ms", &R::market_section::tick_ms, 100, "time between two ticks"), 1, 3600000),
+      ranged(market_rows("seed", &R::market_section::seed, 1,
                   "random seed of the price paths (--seed sets it, and every simulated "
                   "endpoint's)"),
              0, 9007199254740991.0),
-      ranged(make("market", "max_ticks", k::integer, 0,
+      ranged(market_rows("max_ticks", &R::market_section::max_ticks, 0,
                   "the market stops moving after this many ticks; 0: never"),
              0, 9007199254740991.0),
 
-      ranged(make("bots", "count", k::integer, 4, "bots spawned at start (--bots sets it)"), 0,
+      ranged(bots_rows("count", &R::bots_section::count, 4, "bots spawned at start (--bots sets it)"), 0,
              1000000),
-      checked(make("bots", "strategy", k::string, "mixed",
+      checked(bots_rows("strategy", &R::bots_section::strategy, "mixed",
                    "strategy of the bots spawned at start: momentum, mean_reversion, mixed "
                    "(alternating the two), or a strategy an embedding program added"),
               check_strategy_name),
-      checked(make("bots", "symbols", k::string, "",
+      checked(bots_rows("symbols", &R::bots_section::symbols, "",
                    "symbols the bots trade, dealt out in turn; empty: the market's symbols"),
               check_symbol_list),
-      ranged(make("bots", "order_quantity", k::number, 1, "units per order"), 1e-9, 1e12),
-      ranged(make("bots", "lookback_ticks", k::integer, 20,
+      ranged(bots_rows("order_quantity", &R::bots_section::order_quantity, 1, "units per order"), 1e-9, 1e12),
+      ranged(bots_rows("lookback_ticks", &R::bots_section::lookback_ticks, 20,
                   "ticks over which the sample strategies measure the trend"),
              2, 10000),
-      ranged(make("bots", "threshold_percent", k::number, 0.2,
+      ranged(bots_rows("threshold_percent", &R::bots_section::threshold_percent, 0.2,
                   "change over the lookback that makes the sample strategies trade"),
              1e-9, 100),
-      ranged(make("bots", "max_position", k::number, 5,
+      ranged(bots_rows("max_position", &R::bots_section::max_position, 5,
                   "largest position, in units, a sample bot builds in its symbol"),
              1e-9, 1e12),
-      ranged(make("bots", "max_restarts", k::integer, 3,
+      ranged(bots_rows("max_restarts", &R::bots_section::max_restarts, 3,
                   "crashes of one bot within restart_window_s before it is given up"),
              0, 10000),
-      ranged(make("bots", "restart_window_s", k::number, 60,
-                  "the window in which a bot's crashes are counted"),
+      ranged(bots_rows.converted("restart_window_s", setting_kind::number, 60,
+                                 "the window in which a bot's crashes are counted",
+                                 [](R::bots_section& s, const nlohmann::json& v) {
+                                   s.restart_window_ms = milliseconds_of_seconds(v);
+                                 }),
              0.001, 86400),
 
-      ranged(make("emergency", "shutdown_grace_ms", k::integer, 10000,
+      ranged(emergency_rows("shutdown_grace_ms", &R::emergency_section::shutdown_grace_ms, 10000,
                   "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
                   "the process stops"),
              0, 600000),
 
-      url_with_credentials(checked(make("redis", "url", k::string, "redis://127.0.0.1:6379/0",
-                                        "redis://[:password@]host:port/db"),
-                                   check_redis_url)),
-      secret(make("redis", "password", k::string, "",
-                  "Redis AUTH password; overrides one given in the URL")),
-      ranged(make("redis", "connect_timeout_ms", k::integer, 1000,
+      url_with_credentials(checked(
+          redis_rows.converted("url", setting_kind::string, "redis://127.0.0.1:6379/0",
+                               "redis://[:password@]host:port/db",
+                               [](R::redis_section& s, const nlohmann::json& v) {
+                                 std::string problem; // checked by check_redis_url already
+                                 s.endpoint = *parse_redis_url(v.get<std::string>(), problem);
+                               }),
+          check_redis_url)),
+      // After the URL: a password given here wins over one in the URL.
+      secret(redis_rows.converted("password", setting_kind::string, "",
+                                  "Redis AUTH password; overrides one given in the URL",
+                                  [](R::redis_section& s, const nlohmann::json& v) {
+                                    if (auto password = v.get<std::string>(); !password.empty())
+                                      s.endpoint.password = password;
+                                  })),
+      ranged(redis_rows("connect_timeout_ms", &R::redis_section::connect_timeout_ms, 1000,
                   "how long a connection attempt may take"),
              1, 600000),
-      ranged(make("redis", "command_timeout_ms", k::integer, 1000,
+      ranged(redis_rows("command_timeout_ms", &R::redis_section::command_timeout_ms, 1000,
                   "how long one command may take before the store reports it unavailable"),
              1, 600000),
-      ranged(make("redis", "reconnect_initial_ms", k::integer, 100,
+      ranged(redis_rows("reconnect_initial_ms", &R::redis_section::reconnect_initial_ms, 100,
                   "first wait before reconnecting; doubles per failure, with jitter"),
              1, 60000),
-      ranged(make("redis", "reconnect_max_ms", k::integer, 5000, "longest wait between reconnects"),
+      ranged(redis_rows("reconnect_max_ms", &R::redis_section::reconnect_max_ms, 5000, "longest wait between reconnects"),
              1, 600000),
-      ranged(make("redis", "pipeline_max", k::integer, 256,
+      ranged(redis_rows("pipeline_max", &R::redis_section::pipeline_max, 256,
                   "most commands sent in one round trip; concurrent requests share it"),
              1, 100000),
   };
@@ -405,75 +562,75 @@ std::string check_base_url(const std::string& value) {
 }
 
 std::vector<setting> build_endpoint_schema() {
-  using k = setting_kind;
-  const std::string section = "resilience.endpoints.<name>";
+  using E = runtime_config::endpoint_section;
+  const endpoint_rows_of endpoint_rows;
   return {
-      one_of(make(section, "type", k::string, "simulated",
+      one_of(endpoint_rows("type", &E::type, "simulated",
                   "simulated: the simulated exchange; http: a REST API at base_url"),
              {"simulated", "http"}),
-      ranged(make(section, "timeout_ms", k::integer, 30000,
+      ranged(endpoint_rows("timeout_ms", &E::timeout_ms, 30000,
                   "deadline of a call, retries included, unless the call sets its own"),
              1, 3600000),
-      ranged(make(section, "failure_threshold", k::integer, 5,
+      ranged(endpoint_rows("failure_threshold", &E::failure_threshold, 5,
                   "consecutive failures that open the breaker; 0: not used"),
              0, 1000000),
-      ranged(make(section, "failure_rate_threshold", k::number, 50,
+      ranged(endpoint_rows("failure_rate_threshold", &E::failure_rate_threshold, 50,
                   "percent of failures in the sliding window that opens the breaker; 0: not "
                   "used"),
              0, 100),
-      ranged(make(section, "window_size", k::integer, 20, "calls in the sliding window"), 1,
+      ranged(endpoint_rows("window_size", &E::window_size, 20, "calls in the sliding window"), 1,
              100000),
-      ranged(make(section, "minimum_calls", k::integer, 10,
+      ranged(endpoint_rows("minimum_calls", &E::minimum_calls, 10,
                   "calls in the window before the failure rate is judged"),
              1, 100000),
-      ranged(make(section, "slow_call_ms", k::integer, 0,
+      ranged(endpoint_rows("slow_call_ms", &E::slow_call_ms, 0,
                   "calls slower than this count as failures; 0: none"),
              0, 3600000),
-      ranged(make(section, "recovery_timeout_ms", k::integer, 5000,
+      ranged(endpoint_rows("recovery_timeout_ms", &E::recovery_timeout_ms, 5000,
                   "how long an open breaker refuses calls before letting trial calls through"),
              1, 3600000),
-      ranged(make(section, "half_open_calls", k::integer, 3,
+      ranged(endpoint_rows("half_open_calls", &E::half_open_calls, 3,
                   "trial calls let through at once while half open"),
              1, 10000),
-      ranged(make(section, "success_threshold", k::integer, 2,
+      ranged(endpoint_rows("success_threshold", &E::success_threshold, 2,
                   "trial calls that must succeed to close the breaker again"),
              1, 10000),
-      ranged(make(section, "retry_max_attempts", k::integer, 3,
+      ranged(endpoint_rows("retry_max_attempts", &E::retry_max_attempts, 3,
                   "attempts per call, the first included; 1: no retries"),
              1, 100),
-      ranged(make(section, "retry_initial_backoff_ms", k::integer, 100,
+      ranged(endpoint_rows("retry_initial_backoff_ms", &E::retry_initial_backoff_ms, 100,
                   "ceiling of the first retry's random wait; doubles per attempt"),
              0, 600000),
-      ranged(make(section, "retry_max_backoff_ms", k::integer, 2000,
+      ranged(endpoint_rows("retry_max_backoff_ms", &E::retry_max_backoff_ms, 2000,
                   "longest wait before a retry; a Retry-After beyond it ends the call"),
              0, 3600000),
-      checked(make(section, "base_url", k::string, "",
+      checked(endpoint_rows("base_url", &E::base_url, "",
                    "http: the API's root, http://host:port or https://host:port"),
               check_base_url),
-      ranged(make(section, "concurrency", k::integer, 4, "http: calls in flight at once"), 1, 256),
-      ranged(make(section, "max_queue", k::integer, 1000,
+      ranged(endpoint_rows("concurrency", &E::concurrency, 4, "http: calls in flight at once"), 1, 256),
+      ranged(endpoint_rows("max_queue", &E::max_queue, 1000,
                   "http: calls waiting for a connection before more are refused"),
              1, 1000000),
-      ranged(make(section, "connect_timeout_ms", k::integer, 2000,
+      ranged(endpoint_rows("connect_timeout_ms", &E::connect_timeout_ms, 2000,
                   "http: how long connecting may take"),
              1, 600000),
-      ranged(make(section, "seed", k::integer, 1,
+      ranged(endpoint_rows("seed", &E::seed, 1,
                   "simulated: random seed; the same seed and calls give the same run"),
              0, 9007199254740991.0),
-      ranged(make(section, "latency_ms", k::integer, 0, "simulated: time to answer"), 0, 600000),
-      ranged(make(section, "latency_jitter_ms", k::integer, 0,
+      ranged(endpoint_rows("latency_ms", &E::latency_ms, 0, "simulated: time to answer"), 0, 600000),
+      ranged(endpoint_rows("latency_jitter_ms", &E::latency_jitter_ms, 0,
                   "simulated: up to this much is added to each answer's latency"),
              0, 600000),
-      ranged(make(section, "fee_rate", k::number, 0.001,
+      ranged(endpoint_rows("fee_rate", &E::fee_rate, 0.001,
                   "simulated: share of a fill's notional charged as fee"),
              0, 1),
-      ranged(make(section, "error_rate", k::number, 0,
+      ranged(endpoint_rows("error_rate", &E::error_rate, 0,
                   "simulated: share of calls answered 503, from 0 to 1"),
              0, 1),
-      make(section, "match_market", k::boolean, true,
+      endpoint_rows("match_market", &E::match_market, true,
            "simulated: match orders against the simulated market's top of the book (false: "
            "fill every order at its own limit price)"),
-      checked(make(section, "outages", k::string, "",
+      checked(endpoint_rows("outages", &E::outages_s, "",
                    "simulated: unreachable during these windows, seconds since start: "
                    "\"10-20,45.5-50\""),
               check_outages),
@@ -534,6 +691,19 @@ std::string check_endpoint_name(const std::string& name) {
                     return std::islower(c) || std::isdigit(c) || c == '_';
                   });
   return valid ? std::string{} : "1 to 64 lower-case letters, digits or '_'";
+}
+
+std::vector<std::string> split_setting_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (!text.empty()) {
+    auto end = text.find(',', start);
+    items.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return items;
 }
 
 const std::vector<setting>& endpoint_schema() {

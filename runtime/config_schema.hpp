@@ -1,9 +1,11 @@
 #pragma once
 
-// Every setting the runtime understands: where it lives, its type, default and limits.
-// The files in config/, the environment overrides and `brokedancer config check` are all
-// validated against this one table; add a setting here and it is configurable everywhere.
+// Every setting the runtime understands: where it lives, its type, default and limits, and the
+// field of runtime_config it fills. The files in config/, the environment overrides and
+// `brokedancer config check` are all validated against this one table, and the loader fills
+// runtime_config from it: a new setting is one row here and the field it binds to.
 
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "runtime/config.hpp"
 
 namespace brokedancer {
 
@@ -33,6 +37,10 @@ struct setting {
   bool url_may_carry_password = false;
   // Extra validation of a string value: returns what was expected, or empty when valid.
   std::string (*check)(const std::string& value) = nullptr;
+  // Writes the validated value into the field the setting configures: a field of
+  // runtime_config (config_schema()) or of one endpoint's section (endpoint_schema()).
+  std::function<void(runtime_config&, const nlohmann::json&)> fill;
+  std::function<void(runtime_config::endpoint_section&, const nlohmann::json&)> fill_endpoint;
 
   // BROKEDANCER_<SECTION>_<KEY>, upper-case.
   std::string environment_name() const;
@@ -56,5 +64,8 @@ std::string check_endpoint_name(const std::string& name);
 std::vector<std::pair<double, double>> parse_outage_windows(const std::string& text,
                                                             std::string& problem);
 std::string check_outages(const std::string& value);
+
+// "BTC-USD,ETH-USD" -> {"BTC-USD", "ETH-USD"}; "" -> {}.
+std::vector<std::string> split_setting_list(const std::string& text);
 
 } // namespace brokedancer
