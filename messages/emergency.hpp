@@ -22,6 +22,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/state_store.hpp"
 
 namespace brokedancer {
 
@@ -171,6 +172,56 @@ private:
   level_change current_;
   bool known_ = false;
 };
+
+// -- the persisted level --------------------------------------------------------------------
+//
+// Each node persists the change in force as JSON under a key of its own, <state_key>:<node> (no
+// two nodes overwrite each other on a shared store), and reads every node's record at start.
+// The format is stored data: a level persisted by an earlier build must still load.
+
+// The change as the store keeps it. Text that is not UTF-8 is written as U+FFFD.
+std::string encode_level_change(const level_change& change);
+
+// Reads what encode_level_change wrote: false, with `why`, for text that is not a valid one.
+bool decode_level_change(const std::string& json, level_change& change, std::string& why);
+
+// A graceful stop's record as the next start takes it: SHUTDOWN is final for the process that
+// had it, not for the next one. After an emergency SHUTDOWN the node comes back HALTed, for an
+// operator to resume; after a graceful stop, at the level in force before it.
+level_change as_restored(level_change found);
+
+struct unreadable_record {
+  std::string key;
+  std::string problem;
+};
+
+// What the store holds for a starting node: its own record (or one written under `legacy_key`,
+// before nodes had keys of their own), with every other node's record taken as a peer's change
+// would be -- so a node that starts late, or again, begins at the cluster's level. Unreadable
+// records count as HALT, made at `at_us` by `node_name` after everything that could be read.
+struct stored_levels {
+  bool found = false;
+  level_change change;
+  std::vector<unreadable_record> unreadable;
+};
+
+stored_levels merge_stored_levels(const std::vector<std::string>& keys,
+                                  const std::vector<maybe_value>& values,
+                                  const std::string& own_key, const std::string& legacy_key,
+                                  const std::string& node_name, int64_t at_us);
+
+// The level a starting controller comes back at, once the store has been read: `current` is
+// the level it holds (from before the read), `deferred` a raise made while it read, `isolated`
+// whether the dead man's switch tripped meanwhile.
+struct restore_outcome {
+  level_change current;                 // in force from now on
+  std::optional<level_change> restored; // the stored level, when it was read and taken
+  std::optional<level_change> deferred; // the raise made meanwhile, when it applies on top
+};
+
+restore_outcome restore_level(const level_change& current, const stored_levels& stored,
+                              const std::optional<level_change>& deferred, bool isolated,
+                              const std::string& node_name, int64_t at_us);
 
 // One risk limit as the risk monitor sees it now.
 struct limit_status {

@@ -44,8 +44,4 @@ emergency_actor spawn_emergency_controller(caf::actor_system& sys,
                                            emergency_options options, state_store_actor store,
                                            event_bus_actor bus, caf::actor risk_monitor);
 
-// The JSON the level is persisted as, and back; nullopt for text that is not a valid one.
-std::string encode_level_change(const level_change& change);
-bool decode_level_change(const std::string& json, level_change& change, std::string& why);
-
 } // namespace brokedancer

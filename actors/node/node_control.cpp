@@ -2,17 +2,18 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
-#include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/supervision/owed_reply.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "messages/errors.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 
@@ -40,14 +41,15 @@ struct control_state {
   bool audit_writing = false;
   bool audit_dirty = false;
   bool audit_restored = false; // the trail of earlier runs has been read (or given up on)
-  // Every level change not answered yet. CAF 0.17 drops a promise destroyed unanswered, and an
-  // operator's request (an API worker thread) would wait for nothing until its timeout -- and
+  // Every level change not answered yet, by the number it was opened under. An operator's
+  // request (an API worker thread) would otherwise wait for nothing until its timeout -- and
   // hold up the node's own stop: whatever is open when this actor goes is answered with an error.
-  std::set<std::shared_ptr<caf::typed_response_promise<control_reply>>> open_changes;
+  std::map<uint64_t, owed_reply<control_reply>> open_changes;
+  uint64_t next_change = 1;
   // Raises taken before the node read its persisted level, waiting for it (await_restore).
   struct restore_wait {
     level_change wanted;
-    std::shared_ptr<caf::typed_response_promise<control_reply>> rp;
+    uint64_t change = 0; // in open_changes
     audit_entry entry;
     int polls = 0;
   };
@@ -55,10 +57,9 @@ struct control_state {
   // Waiting for the trail to be persisted (flush_atom).
   std::vector<caf::typed_response_promise<bool>> flushes;
 
+  // CAF 0.17 drops a promise destroyed unanswered. A flush still open when this actor goes is
+  // answered false (not persisted), which is no error: not an owed_reply.
   ~control_state() {
-    for (const auto& rp : open_changes)
-      rp->deliver(make_error(errc::subsystem_unavailable,
-                             "the node's control stopped before the change was answered"));
     for (auto& rp : flushes)
       rp.deliver(false);
   }
@@ -267,19 +268,26 @@ caf::result<node_status> status(self_pointer self) {
 
 // -- level changes --------------------------------------------------------------------------
 
-using open_change = std::shared_ptr<caf::typed_response_promise<control_reply>>;
+// The number of an operator's change in open_changes.
+using open_change = uint64_t;
 
-open_change open(self_pointer self) {
-  auto rp = std::make_shared<caf::typed_response_promise<control_reply>>(
-      self->make_response_promise<control_reply>());
-  self->state.open_changes.insert(rp);
-  return rp;
+open_change open(self_pointer self, caf::typed_response_promise<control_reply> promise) {
+  auto& st = self->state;
+  auto id = st.next_change++;
+  st.open_changes.emplace(
+      id, owed_reply<control_reply>{std::move(promise),
+                                    "the node's control stopped before the change was answered"});
+  return id;
 }
 
 template <class Answer>
-void answer(self_pointer self, const open_change& rp, Answer&& value) {
-  rp->deliver(std::forward<Answer>(value));
-  self->state.open_changes.erase(rp);
+void answer(self_pointer self, open_change id, Answer&& value) {
+  auto& open_changes = self->state.open_changes;
+  auto found = open_changes.find(id);
+  if (found == open_changes.end())
+    return;
+  found->second.deliver(std::forward<Answer>(value));
+  open_changes.erase(found);
 }
 
 void await_acknowledgements(self_pointer self, level_change change, open_change rp,
@@ -313,7 +321,7 @@ void await_restore(self_pointer self, level_change wanted, open_change rp, audit
                 self->delayed_send(self, restore_poll, recheck_atom::value);
               return;
             }
-            await_acknowledgements(self, status.current, rp, entry);
+            await_acknowledgements(self, status.current, rp, std::move(entry));
           },
           [self, rp, entry](caf::error& err) mutable {
             entry.outcome = "not in force: " + self->system().render(err);
@@ -330,7 +338,7 @@ void await_acknowledgements(self_pointer self, level_change change, open_change 
     // Taken while the node still reads its persisted level (its first moments): the bots hold a
     // provisional HALT meanwhile, and the raise applies once the level is read. Wait for that,
     // then for the acknowledgements of whatever is in force.
-    await_restore(self, change, std::move(rp), std::move(entry), 0);
+    await_restore(self, change, rp, std::move(entry), 0);
     return;
   }
   self->request(st.services.emergency, ack_timeout, await_ack_atom::value, change.sequence)
@@ -389,7 +397,8 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
     record(self, entry);
     return make_error(errc::invalid_argument, why);
   }
-  auto rp = open(self);
+  auto promise = self->make_response_promise<control_reply>();
+  auto rp = open(self, promise);
   self->request(st.services.emergency, change_timeout, op, level, std::move(reason),
                 change_source::operator_request)
       .then([self, rp,
@@ -399,7 +408,24 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
               record(self, std::move(entry));
               answer(self, rp, std::move(err));
             });
-  return *rp;
+  return promise;
+}
+
+// Answers once the trail is persisted (true), or could not be (false).
+caf::result<bool> flush(self_pointer self) {
+  auto& st = self->state;
+  if (!st.audit_writing && !st.audit_dirty)
+    return true;
+  st.flushes.push_back(self->make_response_promise<bool>());
+  return st.flushes.back();
+}
+
+// Asks again, for every raise waiting for the persisted level to be read.
+void recheck(self_pointer self) {
+  auto waits = std::move(self->state.restore_waits);
+  self->state.restore_waits.clear();
+  for (auto& w : waits)
+    await_restore(self, w.wanted, w.change, w.entry, w.polls);
 }
 
 control_impl::behavior_type node_control(self_pointer self, node_control_services services) {
@@ -417,19 +443,8 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
         return change_level(self, op, level, std::move(reason), who, operator_action::lower);
       },
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
-      [self](flush_atom) -> caf::result<bool> {
-        auto& st = self->state;
-        if (!st.audit_writing && !st.audit_dirty)
-          return true;
-        st.flushes.push_back(self->make_response_promise<bool>());
-        return st.flushes.back();
-      },
-      [self](recheck_atom) {
-        auto waits = std::move(self->state.restore_waits);
-        self->state.restore_waits.clear();
-        for (auto& w : waits)
-          await_restore(self, w.wanted, w.rp, w.entry, w.polls);
-      },
+      [self](flush_atom) { return flush(self); },
+      [self](recheck_atom) { recheck(self); },
   };
 }
 

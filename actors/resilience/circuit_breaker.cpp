@@ -10,10 +10,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/emergency/registration.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "messages/errors.hpp"
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 
@@ -24,11 +25,10 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using deadline_atom = caf::atom_constant<caf::atom("br_dline")>;
 
-using enroll_atom = caf::atom_constant<caf::atom("br_enroll")>;
-
 using breaker_impl =
     breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<tick_atom>,
-                          caf::reacts_to<enroll_atom>, caf::reacts_to<deadline_atom, int64_t>>;
+                          caf::reacts_to<register_again_atom>,
+                          caf::reacts_to<deadline_atom, int64_t>>;
 
 struct pending_call {
   endpoint_request request;
@@ -62,10 +62,13 @@ struct breaker_state_data {
   // What the emergency controller said; until it has said anything, retries go on (the risk
   // monitor has already checked the level of every order that reaches a breaker).
   level_tracker level;
-  int enroll_attempts = 0;
+  emergency_registration registration{"until it answers, retries do not stop at HALT"};
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
+  // Not an owed_reply: the caller learns that the endpoint is unreachable through this breaker
+  // (endpoint_unreachable, which is retryable, and names the endpoint), not that some subsystem
+  // is gone.
   ~breaker_state_data() {
     for (auto& [id, call] : calls)
       call.promise.deliver(
@@ -149,6 +152,8 @@ void fail_call(self_pointer self, uint64_t id, caf::error err) {
 }
 
 void attempt(self_pointer self, uint64_t id);
+void retry_or_finish(self_pointer self, uint64_t id, const pending_call& call,
+                     int64_t retry_after_ms, clock::time_point now);
 
 // The end of the attempt `attempt_number` of call `id`: an answer, an error, or its deadline.
 // An answer that comes after the deadline ended the call finds nothing and is dropped.
@@ -196,6 +201,13 @@ void outcome(self_pointer self, uint64_t id, uint32_t attempt_number, endpoint_r
     finish(self, id);
     return;
   }
+  retry_or_finish(self, id, call, retry_after_ms, now);
+}
+
+// A failed attempt that could be retried: retried after a backoff, if that helps.
+void retry_or_finish(self_pointer self, uint64_t id, const pending_call& call,
+                     int64_t retry_after_ms, clock::time_point now) {
+  auto& st = self->state;
   // Never retry into an open breaker (the endpoint is failing, a retry would only wait), nor
   // once trading has stopped: a HALT means no order goes out again by itself -- except one
   // that closes exposure, which is what SHUTDOWN needs to get through.
@@ -312,17 +324,58 @@ void expire_calls(self_pointer self) {
 
 // Registers with the emergency controller, again and again until it answers: a breaker
 // started with the registry comes up before the controller does.
-void enroll(self_pointer self) {
-  self->request(self->state.options.emergency, std::chrono::seconds(5), register_bot_atom::value,
-                caf::actor_cast<caf::actor>(self))
-      .then([self](level_change& current) { self->state.level.take(current); },
-            [self](caf::error& err) {
-              if (++self->state.enroll_attempts == 3)
-                self->state.log.warn("cannot register with the emergency controller yet; "
-                                     "until it answers, retries do not stop at HALT",
-                                     {{"error", self->system().render(err)}});
-              self->delayed_send(self, std::chrono::milliseconds(200), enroll_atom::value);
-            });
+void register_with_emergency(self_pointer self) {
+  auto& st = self->state;
+  st.registration.attempt(self, st.options.emergency, st.log,
+                          [self](level_change& current) { self->state.level.take(current); });
+}
+
+caf::result<endpoint_response> on_call(self_pointer self, endpoint_request& request) {
+  auto& s = self->state;
+  auto promise = self->make_response_promise<endpoint_response>();
+  auto id = s.next_call++;
+  auto now = clock::now();
+  // A caller's own timeout, within reason: an hour at most.
+  auto timeout = request.timeout_ms > 0
+                     ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
+                     : s.options.timeout;
+  pending_call call;
+  call.request = std::move(request);
+  call.promise = promise;
+  call.started = now;
+  call.deadline = now + timeout;
+  s.deadlines.emplace(call.deadline, id);
+  watch_deadline(self, call.deadline);
+  s.calls.emplace(id, std::move(call));
+  attempt(self, id);
+  return promise;
+}
+
+void on_deadline(self_pointer self, int64_t due) {
+  // A watch superseded by an earlier one has nothing to do.
+  if (self->state.watch_due && self->state.watch_due->time_since_epoch().count() == due)
+    expire_calls(self);
+}
+
+void on_tick(self_pointer self) {
+  self->state.machine->tick(clock::now());
+  announce_transitions(self);
+}
+
+// An operator's force_open, force_close, reset or disable.
+breaker_stats operator_change(self_pointer self,
+                              void (breaker_machine::*change)(clock::time_point,
+                                                              const std::string&),
+                              const std::string& reason) {
+  (self->state.machine.get()->*change)(clock::now(), reason);
+  announce_transitions(self);
+  return current_stats(self);
+}
+
+void on_level_change(self_pointer self, const level_change& change) {
+  self->state.level.take(change);
+  self->send(caf::actor_cast<emergency_actor>(self->current_sender()), emergency_ack_atom::value,
+             change.sequence);
 }
 
 breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor endpoint,
@@ -334,65 +387,27 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
   st.machine = std::make_unique<breaker_machine>(st.options.breaker, clock::now());
   st.random.seed(st.options.seed != 0 ? st.options.seed : std::random_device{}());
   if (st.options.emergency)
-    enroll(self);
-  auto operator_change = [self](auto change) {
-    return [self, change](std::string& reason) {
-      (self->state.machine.get()->*change)(clock::now(), reason);
-      announce_transitions(self);
-      return current_stats(self);
-    };
-  };
+    register_with_emergency(self);
   return {
-      [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
-        auto& s = self->state;
-        auto promise = self->make_response_promise<endpoint_response>();
-        auto id = s.next_call++;
-        auto now = clock::now();
-        // A caller's own timeout, within reason: an hour at most.
-        auto timeout =
-            request.timeout_ms > 0
-                ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
-                : s.options.timeout;
-        pending_call call;
-        call.request = std::move(request);
-        call.promise = promise;
-        call.started = now;
-        call.deadline = now + timeout;
-        s.deadlines.emplace(call.deadline, id);
-        watch_deadline(self, call.deadline);
-        s.calls.emplace(id, std::move(call));
-        attempt(self, id);
-        return promise;
-      },
+      [self](call_atom, endpoint_request& request) { return on_call(self, request); },
       [self](retry_atom, uint64_t id) { attempt(self, id); },
-      [self](deadline_atom, int64_t due) {
-        // A watch superseded by an earlier one has nothing to do.
-        if (self->state.watch_due && self->state.watch_due->time_since_epoch().count() == due)
-          expire_calls(self);
+      [self](deadline_atom, int64_t due) { on_deadline(self, due); },
+      [self](tick_atom) { on_tick(self); },
+      [self](force_open_atom, std::string& reason) {
+        return operator_change(self, &breaker_machine::force_open, reason);
       },
-      [self](tick_atom) {
-        self->state.machine->tick(clock::now());
-        announce_transitions(self);
+      [self](force_close_atom, std::string& reason) {
+        return operator_change(self, &breaker_machine::force_close, reason);
       },
-      [operator_change](force_open_atom, std::string& reason) {
-        return operator_change(&breaker_machine::force_open)(reason);
+      [self](reset_atom, std::string& reason) {
+        return operator_change(self, &breaker_machine::reset, reason);
       },
-      [operator_change](force_close_atom, std::string& reason) {
-        return operator_change(&breaker_machine::force_close)(reason);
-      },
-      [operator_change](reset_atom, std::string& reason) {
-        return operator_change(&breaker_machine::reset)(reason);
-      },
-      [operator_change](disable_atom, std::string& reason) {
-        return operator_change(&breaker_machine::disable)(reason);
+      [self](disable_atom, std::string& reason) {
+        return operator_change(self, &breaker_machine::disable, reason);
       },
       [self](status_atom) { return current_stats(self); },
-      [self](enroll_atom) { enroll(self); },
-      [self](const level_change& change) {
-        self->state.level.take(change);
-        self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
-                   emergency_ack_atom::value, change.sequence);
-      },
+      [self](register_again_atom) { register_with_emergency(self); },
+      [self](const level_change& change) { on_level_change(self, change); },
   };
 }
 

@@ -283,7 +283,7 @@ caf::behavior tracking_bot(caf::event_based_actor* self,
   }};
 }
 
-// A controller whose persisted level, `stored`, takes 300 ms to be read.
+// A controller whose persisted level, `stored`, takes `delay` to be read.
 struct slow_restore_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -291,7 +291,8 @@ struct slow_restore_fixture {
   state_store_actor store;
   emergency_actor controller;
 
-  explicit slow_restore_fixture(emergency_level level, std::string reason, change_source source) {
+  explicit slow_restore_fixture(emergency_level level, std::string reason, change_source source,
+                                std::chrono::milliseconds delay = 300ms) {
     register_message_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     level_change persisted;
@@ -300,7 +301,7 @@ struct slow_restore_fixture {
     persisted.source = source;
     persisted.sequence = 5;
     stored = std::make_shared<std::string>(encode_level_change(persisted));
-    store = caf::actor_cast<state_store_actor>(sys->spawn(slow_store, stored, 300ms));
+    store = caf::actor_cast<state_store_actor>(sys->spawn(slow_store, stored, delay));
     emergency_options options;
     options.node_name = "test";
     controller = spawn_emergency_controller(*sys, make_emergency_data(), options, store, {}, {});
@@ -376,4 +377,48 @@ TEST_CASE("a raise above the persisted level, made while it is read, takes effec
   CHECK(status.current.reason == "operator, early");
   CHECK(status.current.sequence == 6);
   CHECK(f.now_stored().level == emergency_level::halt);
+}
+
+TEST_CASE("while the persisted level is read, resumes and peers' levels are refused, and contact "
+          "lost meanwhile halts the node once it is read",
+          "[emergency]") {
+  slow_restore_fixture f{emergency_level::normal, "stored", change_source::operator_request, 1s};
+  auto resume = [&f](std::string reason) {
+    return testing::call<level_change>(*f.sys, f.controller, resume_atom::value,
+                                       emergency_level::normal, std::move(reason),
+                                       change_source::operator_request);
+  };
+  auto early = resume("too early");
+  REQUIRE_FALSE(early);
+  CHECK(is(early.error(), errc::subsystem_unavailable));
+  // A resume that could never be taken is refused for what it is.
+  auto without_reason = resume("");
+  REQUIRE_FALSE(without_reason);
+  CHECK(is(without_reason.error(), errc::invalid_argument));
+  level_change peer;
+  peer.level = emergency_level::halt;
+  peer.reason = "halted there";
+  peer.source = change_source::operator_request;
+  peer.node = "peer";
+  peer.sequence = 9;
+  auto from_peer = testing::call<level_change>(*f.sys, f.controller, peer_change_atom::value, peer);
+  REQUIRE_FALSE(from_peer);
+  CHECK(is(from_peer.error(), errc::subsystem_unavailable));
+  caf::anon_send(f.controller, isolation_atom::value, true, std::string{"no heartbeat"});
+  auto status = f.restored(
+      [](const emergency_status& s) { return s.current.level == emergency_level::halt; });
+  CHECK(status.isolated);
+  CHECK(status.current.level == emergency_level::halt);
+  CHECK(status.current.local_only);
+  CHECK(status.current.sequence == 6);
+  CHECK(f.now_stored().level == emergency_level::halt);
+  // Read: the node runs, and refuses a resume only while it is isolated.
+  auto isolated = resume("still isolated");
+  REQUIRE_FALSE(isolated);
+  CHECK(is(isolated.error(), errc::invalid_argument));
+  caf::anon_send(f.controller, isolation_atom::value, false, std::string{});
+  auto lifted = resume("contact is back");
+  REQUIRE(lifted);
+  CHECK(lifted->level == emergency_level::normal);
+  CHECK(f.now_stored().level == emergency_level::normal);
 }
