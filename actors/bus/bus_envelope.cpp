@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.hpp"
+
 namespace brokedancer {
 
 namespace {
@@ -12,7 +14,7 @@ namespace {
 // One string as a JSON string literal, escaped by nlohmann.
 void append_quoted(std::string& out, const std::string& text) {
   // Text that is not UTF-8 is written with U+FFFD in its place rather than throwing.
-  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += dump_json(nlohmann::json(text));
 }
 
 } // namespace

@@ -8,12 +8,12 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/bus/bus_envelope.hpp"
-#include "core/glob.hpp"
-#include "actors/redis/redis_requests.hpp"
 #include "actors/bus/redis_subscriber.hpp"
+#include "actors/redis/redis_requests.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "messages/errors.hpp"
+#include "core/glob.hpp"
 #include "core/logging.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 
@@ -64,7 +64,9 @@ struct redis_bus_state {
   redis_requests requests; // destroyed first, answering every open publish
 
   ~redis_bus_state() {
-    // CAF 0.17 drops a promise destroyed unanswered: answer the waiting subscribers.
+    // CAF 0.17 drops a promise destroyed unanswered: answer the waiting subscribers. Not with
+    // owed_reply: that answers subsystem_unavailable, and the bus's contract is bus_unavailable
+    // (messages/event_bus.hpp); they are also answered here before the open publishes.
     for (auto& [name, channel] : channels)
       for (auto& waiting : channel.waiting)
         waiting.promise.deliver(
@@ -196,9 +198,148 @@ void subscriber_lost(self_pointer self, const std::string& error) {
   }
 }
 
-redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_data> data,
-                                         redis_bus_options options) {
-  exit_with_exception_text(self);
+// ---- Requests --------------------------------------------------------------------------------
+
+caf::result<uint64_t> publish_one(self_pointer self, std::string& topic, std::string& json,
+                                  correlation_id& correlation) {
+  auto& st = self->state;
+  if (auto err = check_event(st.options.bus, topic, json))
+    return err;
+  if (!accepting(st)) {
+    ++st.data->refused;
+    return unavailable(st);
+  }
+  auto rp = self->make_response_promise<uint64_t>();
+  std::vector<event> events;
+  events.push_back(
+      stamp(*st.data, st.options.bus, std::move(topic), std::move(json), std::move(correlation)));
+  publish(self, std::move(events), rp);
+  return rp;
+}
+
+caf::result<uint64_t> publish_batch(self_pointer self, std::vector<event_draft>& drafts) {
+  auto& st = self->state;
+  // All or nothing, as in the memory bus: one bad event refuses the batch.
+  for (const auto& draft : drafts)
+    if (auto err = check_event(st.options.bus, draft.topic, draft.json))
+      return err;
+  if (drafts.empty())
+    return st.data->next_sequence;
+  if (!accepting(st)) {
+    st.data->refused += drafts.size();
+    return unavailable(st);
+  }
+  std::vector<event> events;
+  events.reserve(drafts.size());
+  for (auto& draft : drafts)
+    events.push_back(stamp(*st.data, st.options.bus, std::move(draft.topic), std::move(draft.json),
+                           std::move(draft.correlation)));
+  auto rp = self->make_response_promise<uint64_t>();
+  publish(self, std::move(events), rp);
+  return rp;
+}
+
+caf::result<uint64_t> subscribe(self_pointer self, std::string& pattern, caf::actor& subscriber) {
+  auto& st = self->state;
+  if (auto err = check_subscription(pattern, subscriber))
+    return err;
+  if (!accepting(st))
+    return unavailable(st);
+  auto name = name_in_redis(st, pattern);
+  auto& channel = st.channels[name];
+  if (channel.confirmed) {
+    ++channel.subscriptions;
+    return add_subscription(self, std::move(pattern), std::move(subscriber));
+  }
+  auto rp = self->make_response_promise<uint64_t>();
+  channel.waiting.push_back({std::move(pattern), std::move(subscriber), rp});
+  if (channel.subscriptions == 0 && channel.waiting.size() == 1)
+    st.subscriber.change({true, name.first, name.second});
+  return rp;
+}
+
+bool unsubscribe(self_pointer self, uint64_t id) {
+  auto& table = self->state.data->table;
+  auto* sub = table.find(id);
+  if (!sub)
+    return false;
+  auto subscriber = sub->subscriber;
+  auto name = name_in_redis(self->state, sub->pattern);
+  table.remove(id);
+  if (!table.has_subscriber(subscriber.address()))
+    self->demonitor(subscriber);
+  release(self, name);
+  return true;
+}
+
+bus_stats status(self_pointer self) {
+  const auto& st = self->state;
+  auto stats = snapshot(*st.data, "redis");
+  stats.connected = accepting(st);
+  stats.reconnects = st.reconnects;
+  if (!stats.connected)
+    stats.last_error = st.last_error;
+  return stats;
+}
+
+// ---- The connections -------------------------------------------------------------------------
+
+void flush(self_pointer self) {
+  // A typed actor may send() only to typed actors; the connection is dynamically typed.
+  caf::anon_send(self->state.publisher, self->state.requests.take_batch());
+}
+
+void publisher_changed(self_pointer self, bool up, const std::string& error) {
+  auto& st = self->state;
+  st.publisher_up = up;
+  if (!up) {
+    st.last_error = error;
+    st.log.warn("lost the Redis connection for publishing; publish fails with "
+                "bus_unavailable until it is back",
+                {{"error", error}});
+  }
+}
+
+void received(self_pointer self, std::vector<pubsub_message>& messages) {
+  for (auto& message : messages)
+    dispatch(self, message);
+  self->state.subscriber.taken(messages.size());
+}
+
+void subscriber_changed(self_pointer self, bool ready, const std::string& error) {
+  auto& st = self->state;
+  if (!ready) {
+    subscriber_lost(self, error);
+    return;
+  }
+  st.subscriber_ready = true;
+  if (st.subscriber_was_ready)
+    ++st.reconnects;
+  st.subscriber_was_ready = true;
+  const auto& endpoint = st.options.connection.endpoint;
+  st.log.info("subscribed through Redis", {{"host", endpoint.host},
+                                           {"port", endpoint.port},
+                                           {"channels", st.channels.size()},
+                                           {"channel_prefix", st.options.channel_prefix}});
+}
+
+// Redis confirmed a subscription: the requests waiting for it are made and answered.
+void confirmed(self_pointer self, bool pattern, const std::string& name) {
+  auto& st = self->state;
+  auto found = st.channels.find({pattern, name});
+  if (found == st.channels.end())
+    return;
+  auto& channel = found->second;
+  channel.confirmed = true;
+  auto waiting = std::move(channel.waiting);
+  channel.waiting.clear();
+  for (auto& w : waiting) {
+    ++channel.subscriptions;
+    w.promise.deliver(add_subscription(self, std::move(w.pattern), std::move(w.subscriber)));
+  }
+}
+
+void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options options) {
   auto& fresh = self->state;
   fresh.data = std::move(data);
   fresh.options = std::move(options);
@@ -222,134 +363,38 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
     for (const auto& sub : forget_subscriber(*self->state.data, down, self->system()))
       release(self, name_in_redis(self->state, sub.pattern));
   });
+}
+
+// Whether Redis is reachable is tested in the three requests that need it, each after its own
+// checks and with its own count of refusals: a second behaviour for the time Redis is away
+// would repeat all handlers to save those three tests.
+redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_data> data,
+                                         redis_bus_options options) {
+  exit_with_exception_text(self);
+  start(self, std::move(data), std::move(options));
   return {
-      [self](publish_atom, std::string& topic, std::string& json,
-             correlation_id& correlation) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        if (auto err = check_event(st.options.bus, topic, json))
-          return err;
-        if (!accepting(st)) {
-          ++st.data->refused;
-          return unavailable(st);
-        }
-        auto rp = self->make_response_promise<uint64_t>();
-        std::vector<event> events;
-        events.push_back(stamp(*st.data, st.options.bus, std::move(topic), std::move(json),
-                               std::move(correlation)));
-        publish(self, std::move(events), rp);
-        return rp;
+      [self](publish_atom, std::string& topic, std::string& json, correlation_id& correlation) {
+        return publish_one(self, topic, json, correlation);
       },
-      [self](publish_batch_atom, std::vector<event_draft>& drafts) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        // All or nothing, as in the memory bus: one bad event refuses the batch.
-        for (const auto& draft : drafts)
-          if (auto err = check_event(st.options.bus, draft.topic, draft.json))
-            return err;
-        if (drafts.empty())
-          return st.data->next_sequence;
-        if (!accepting(st)) {
-          st.data->refused += drafts.size();
-          return unavailable(st);
-        }
-        std::vector<event> events;
-        events.reserve(drafts.size());
-        for (auto& draft : drafts)
-          events.push_back(stamp(*st.data, st.options.bus, std::move(draft.topic),
-                                 std::move(draft.json), std::move(draft.correlation)));
-        auto rp = self->make_response_promise<uint64_t>();
-        publish(self, std::move(events), rp);
-        return rp;
+      [self](publish_batch_atom, std::vector<event_draft>& drafts) {
+        return publish_batch(self, drafts);
       },
-      [self](subscribe_atom, std::string& pattern,
-             caf::actor& subscriber) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        if (auto err = check_subscription(pattern, subscriber))
-          return err;
-        if (!accepting(st))
-          return unavailable(st);
-        auto name = name_in_redis(st, pattern);
-        auto& channel = st.channels[name];
-        if (channel.confirmed) {
-          ++channel.subscriptions;
-          return add_subscription(self, std::move(pattern), std::move(subscriber));
-        }
-        auto rp = self->make_response_promise<uint64_t>();
-        channel.waiting.push_back({std::move(pattern), std::move(subscriber), rp});
-        if (channel.subscriptions == 0 && channel.waiting.size() == 1)
-          st.subscriber.change({true, name.first, name.second});
-        return rp;
+      [self](subscribe_atom, std::string& pattern, caf::actor& subscriber) {
+        return subscribe(self, pattern, subscriber);
       },
-      [self](unsubscribe_atom, uint64_t id) {
-        auto& table = self->state.data->table;
-        auto* sub = table.find(id);
-        if (!sub)
-          return false;
-        auto subscriber = sub->subscriber;
-        auto name = name_in_redis(self->state, sub->pattern);
-        table.remove(id);
-        if (!table.has_subscriber(subscriber.address()))
-          self->demonitor(subscriber);
-        release(self, name);
-        return true;
-      },
-      [self](status_atom) {
-        const auto& st = self->state;
-        auto stats = snapshot(*st.data, "redis");
-        stats.connected = accepting(st);
-        stats.reconnects = st.reconnects;
-        if (!stats.connected)
-          stats.last_error = st.last_error;
-        return stats;
-      },
-      [self](flush_atom) {
-        // A typed actor may send() only to typed actors; the connection is dynamically typed.
-        caf::anon_send(self->state.publisher, self->state.requests.take_batch());
-      },
+      [self](unsubscribe_atom, uint64_t id) { return unsubscribe(self, id); },
+      [self](status_atom) { return status(self); },
+      [self](flush_atom) { flush(self); },
       [self](std::vector<redis_job_result>& results) { self->state.requests.complete(results); },
       [self](connection_state_atom, bool up, std::string& error) {
-        auto& st = self->state;
-        st.publisher_up = up;
-        if (!up) {
-          st.last_error = error;
-          st.log.warn("lost the Redis connection for publishing; publish fails with "
-                      "bus_unavailable until it is back",
-                      {{"error", error}});
-        }
+        publisher_changed(self, up, error);
       },
-      [self](std::vector<pubsub_message>& messages) {
-        for (auto& message : messages)
-          dispatch(self, message);
-        self->state.subscriber.taken(messages.size());
-      },
+      [self](std::vector<pubsub_message>& messages) { received(self, messages); },
       [self](pubsub_state_atom, bool ready, std::string& error) {
-        auto& st = self->state;
-        if (!ready) {
-          subscriber_lost(self, error);
-          return;
-        }
-        st.subscriber_ready = true;
-        if (st.subscriber_was_ready)
-          ++st.reconnects;
-        st.subscriber_was_ready = true;
-        const auto& endpoint = st.options.connection.endpoint;
-        st.log.info("subscribed through Redis", {{"host", endpoint.host},
-                                                 {"port", endpoint.port},
-                                                 {"channels", st.channels.size()},
-                                                 {"channel_prefix", st.options.channel_prefix}});
+        subscriber_changed(self, ready, error);
       },
       [self](pubsub_confirmed_atom, bool pattern, std::string& name) {
-        auto& st = self->state;
-        auto found = st.channels.find({pattern, name});
-        if (found == st.channels.end())
-          return;
-        auto& channel = found->second;
-        channel.confirmed = true;
-        auto waiting = std::move(channel.waiting);
-        channel.waiting.clear();
-        for (auto& w : waiting) {
-          ++channel.subscriptions;
-          w.promise.deliver(add_subscription(self, std::move(w.pattern), std::move(w.subscriber)));
-        }
+        confirmed(self, pattern, name);
       },
   };
 }

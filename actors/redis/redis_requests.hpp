@@ -25,6 +25,9 @@ public:
   // CAF 0.17 drops a response promise that is destroyed unanswered: the client would wait
   // for its timeout. However the owner ends -- even killed, when no handler runs -- its state
   // is destroyed, and with it every open request is answered.
+  // Not an owed_reply per request: a completion is more than a promise (the bus counts what
+  // was published or refused), and its failure is the owner's contract error with the reason
+  // (store_unavailable, bus_unavailable), where an owed_reply answers subsystem_unavailable.
   ~redis_requests() {
     fail_all("stopped before Redis answered");
   }

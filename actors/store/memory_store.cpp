@@ -7,8 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "core/glob.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/glob.hpp"
 #include "messages/errors.hpp"
 
 namespace brokedancer {
@@ -89,137 +89,168 @@ struct memory_store_state {
   std::shared_ptr<memory_store_data> data;
   store_limits limits;
   std::chrono::milliseconds sweep_interval{1000};
+
+  // The data, with this request counted: every request counts, valid or not, except status.
+  memory_store_data& request() {
+    ++data->requests;
+    return *data;
+  }
 };
 
-memory_store_actor::behavior_type
-memory_store(memory_store_actor::stateful_pointer<memory_store_state> self,
-             std::shared_ptr<memory_store_data> data, store_limits limits,
-             std::chrono::milliseconds sweep_interval) {
+using self_pointer = memory_store_actor::stateful_pointer<memory_store_state>;
+
+caf::result<maybe_value> get_value(memory_store_state& st, const std::string& key) {
+  auto& d = st.request();
+  if (auto err = check_key(st.limits, key))
+    return err;
+  if (auto* e = d.find(key))
+    return maybe_value{true, e->json};
+  return maybe_value{};
+}
+
+caf::result<void> set_value(memory_store_state& st, const std::string& key, std::string& json,
+                            int64_t ttl_ms) {
+  auto& d = st.request();
+  if (auto err = check_write(st.limits, key, json, ttl_ms))
+    return err;
+  d.put(key, std::move(json), ttl_ms);
+  return caf::unit;
+}
+
+caf::result<bool> delete_key(memory_store_state& st, const std::string& key) {
+  auto& d = st.request();
+  if (auto err = check_key(st.limits, key))
+    return err;
+  bool existed = d.find(key) != nullptr;
+  d.entries.erase(key);
+  return existed;
+}
+
+caf::result<bool> key_exists(memory_store_state& st, const std::string& key) {
+  auto& d = st.request();
+  if (auto err = check_key(st.limits, key))
+    return err;
+  return d.find(key) != nullptr;
+}
+
+caf::result<std::vector<maybe_value>> get_values(memory_store_state& st,
+                                                 const std::vector<std::string>& keys) {
+  auto& d = st.request();
+  if (auto err = check_keys(st.limits, keys))
+    return err;
+  std::vector<maybe_value> values;
+  values.reserve(keys.size());
+  for (const auto& key : keys) {
+    auto* e = d.find(key);
+    values.push_back(e ? maybe_value{true, e->json} : maybe_value{});
+  }
+  return values;
+}
+
+caf::result<void> set_values(memory_store_state& st, std::vector<key_value>& items,
+                             int64_t ttl_ms) {
+  auto& d = st.request();
+  // All or nothing: check everything before writing anything.
+  if (auto err = check_items(st.limits, items, ttl_ms))
+    return err;
+  for (auto& item : items)
+    d.put(item.key, std::move(item.json), ttl_ms);
+  return caf::unit;
+}
+
+caf::result<int64_t> increment(memory_store_state& st, const std::string& key, int64_t by) {
+  auto& d = st.request();
+  if (auto err = check_key(st.limits, key))
+    return err;
+  int64_t current = 0;
+  auto* e = d.find(key);
+  if (e && !parse_integer(e->json, current))
+    return make_error(errc::not_an_integer, "the value of " + key + " is not an integer");
+  int64_t updated = 0;
+  if (__builtin_add_overflow(current, by, &updated))
+    return make_error(errc::integer_overflow, "incrementing " + key + " would overflow");
+  if (e)
+    e->json = std::to_string(updated);
+  else
+    d.put(key, std::to_string(updated), 0);
+  return updated;
+}
+
+caf::result<bool> set_if_absent(memory_store_state& st, const std::string& key, std::string& json,
+                                int64_t ttl_ms) {
+  auto& d = st.request();
+  if (auto err = check_write(st.limits, key, json, ttl_ms))
+    return err;
+  if (d.find(key))
+    return false;
+  d.put(key, std::move(json), ttl_ms);
+  return true;
+}
+
+std::vector<std::string> list_keys(memory_store_state& st, const std::string& pattern) {
+  auto& d = st.request();
+  d.sweep();
+  std::vector<std::string> keys;
+  auto now = clock::now();
+  for (const auto& [key, e] : d.entries)
+    if (e.expires_at > now && glob_match(pattern, key))
+      keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+void clear(memory_store_state& st) {
+  auto& d = st.request();
+  d.entries.clear();
+  d.deadlines = {};
+}
+
+store_status status(memory_store_state& st) {
+  auto& d = *st.data;
+  d.sweep();
+  store_status status;
+  status.backend = "memory";
+  status.available = true;
+  status.keys = d.entries.size();
+  status.requests = d.requests;
+  status.expired = d.expired;
+  return status;
+}
+
+void sweep(self_pointer self) {
+  self->state.data->sweep();
+  self->delayed_send(self, self->state.sweep_interval, sweep_atom::value);
+}
+
+memory_store_actor::behavior_type memory_store(self_pointer self,
+                                               std::shared_ptr<memory_store_data> data,
+                                               store_limits limits,
+                                               std::chrono::milliseconds sweep_interval) {
   exit_with_exception_text(self);
-  self->state.data = std::move(data);
-  self->state.limits = limits;
-  self->state.sweep_interval = sweep_interval;
+  auto& st = self->state;
+  st.data = std::move(data);
+  st.limits = limits;
+  st.sweep_interval = sweep_interval;
   self->delayed_send(self, sweep_interval, sweep_atom::value);
-  auto& d = *self->state.data;
-  auto& lim = self->state.limits;
   return {
-      [&d, &lim](get_atom, const std::string& key) -> caf::result<maybe_value> {
-        ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        if (auto* e = d.find(key))
-          return maybe_value{true, e->json};
-        return maybe_value{};
+      [&st](get_atom, const std::string& key) { return get_value(st, key); },
+      [&st](set_atom, const std::string& key, std::string& json, int64_t ttl_ms) {
+        return set_value(st, key, json, ttl_ms);
       },
-      [&d, &lim](set_atom, const std::string& key, std::string& json,
-                 int64_t ttl_ms) -> caf::result<void> {
-        ++d.requests;
-        if (auto err = check_write(lim, key, json, ttl_ms))
-          return err;
-        d.put(key, std::move(json), ttl_ms);
-        return caf::unit;
+      [&st](del_atom, const std::string& key) { return delete_key(st, key); },
+      [&st](exists_atom, const std::string& key) { return key_exists(st, key); },
+      [&st](get_many_atom, const std::vector<std::string>& keys) { return get_values(st, keys); },
+      [&st](set_many_atom, std::vector<key_value>& items, int64_t ttl_ms) {
+        return set_values(st, items, ttl_ms);
       },
-      [&d, &lim](del_atom, const std::string& key) -> caf::result<bool> {
-        ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        bool existed = d.find(key) != nullptr;
-        d.entries.erase(key);
-        return existed;
+      [&st](increment_atom, const std::string& key, int64_t by) { return increment(st, key, by); },
+      [&st](set_nx_atom, const std::string& key, std::string& json, int64_t ttl_ms) {
+        return set_if_absent(st, key, json, ttl_ms);
       },
-      [&d, &lim](exists_atom, const std::string& key) -> caf::result<bool> {
-        ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        return d.find(key) != nullptr;
-      },
-      [&d, &lim](get_many_atom,
-                 const std::vector<std::string>& keys) -> caf::result<std::vector<maybe_value>> {
-        ++d.requests;
-        for (const auto& key : keys)
-          if (auto err = check_key(lim, key))
-            return err;
-        std::vector<maybe_value> values;
-        values.reserve(keys.size());
-        for (const auto& key : keys) {
-          auto* e = d.find(key);
-          values.push_back(e ? maybe_value{true, e->json} : maybe_value{});
-        }
-        return values;
-      },
-      [&d, &lim](set_many_atom, std::vector<key_value>& items,
-                 int64_t ttl_ms) -> caf::result<void> {
-        ++d.requests;
-        // All or nothing: check everything before writing anything.
-        if (auto err = check_ttl(ttl_ms))
-          return err;
-        for (const auto& item : items) {
-          if (auto err = check_key(lim, item.key))
-            return err;
-          if (auto err = check_value(lim, item.json))
-            return err;
-        }
-        for (auto& item : items)
-          d.put(item.key, std::move(item.json), ttl_ms);
-        return caf::unit;
-      },
-      [&d, &lim](increment_atom, const std::string& key, int64_t by) -> caf::result<int64_t> {
-        ++d.requests;
-        if (auto err = check_key(lim, key))
-          return err;
-        int64_t current = 0;
-        auto* e = d.find(key);
-        if (e && !parse_integer(e->json, current))
-          return make_error(errc::not_an_integer, "the value of " + key + " is not an integer");
-        int64_t updated = 0;
-        if (__builtin_add_overflow(current, by, &updated))
-          return make_error(errc::integer_overflow, "incrementing " + key + " would overflow");
-        if (e)
-          e->json = std::to_string(updated);
-        else
-          d.put(key, std::to_string(updated), 0);
-        return updated;
-      },
-      [&d, &lim](set_nx_atom, const std::string& key, std::string& json,
-                 int64_t ttl_ms) -> caf::result<bool> {
-        ++d.requests;
-        if (auto err = check_write(lim, key, json, ttl_ms))
-          return err;
-        if (d.find(key))
-          return false;
-        d.put(key, std::move(json), ttl_ms);
-        return true;
-      },
-      [&d](list_keys_atom, const std::string& pattern) {
-        ++d.requests;
-        d.sweep();
-        std::vector<std::string> keys;
-        auto now = clock::now();
-        for (const auto& [key, e] : d.entries)
-          if (e.expires_at > now && glob_match(pattern, key))
-            keys.push_back(key);
-        std::sort(keys.begin(), keys.end());
-        return keys;
-      },
-      [&d](clear_atom) {
-        ++d.requests;
-        d.entries.clear();
-        d.deadlines = {};
-      },
-      [&d](status_atom) {
-        d.sweep();
-        store_status status;
-        status.backend = "memory";
-        status.available = true;
-        status.keys = d.entries.size();
-        status.requests = d.requests;
-        status.expired = d.expired;
-        return status;
-      },
-      [self, &d](sweep_atom) {
-        d.sweep();
-        self->delayed_send(self, self->state.sweep_interval, sweep_atom::value);
-      },
+      [&st](list_keys_atom, const std::string& pattern) { return list_keys(st, pattern); },
+      [&st](clear_atom) { clear(st); },
+      [&st](status_atom) { return status(st); },
+      [self](sweep_atom) { sweep(self); },
   };
 }
 

@@ -44,6 +44,26 @@ caf::error check_write(const store_limits& limits, std::string_view key, std::st
   return check_ttl(ttl_ms);
 }
 
+caf::error check_keys(const store_limits& limits, const std::vector<std::string>& keys) {
+  for (const auto& key : keys)
+    if (auto err = check_key(limits, key))
+      return err;
+  return {};
+}
+
+caf::error check_items(const store_limits& limits, const std::vector<key_value>& items,
+                       int64_t ttl_ms) {
+  if (auto err = check_ttl(ttl_ms))
+    return err;
+  for (const auto& item : items) {
+    if (auto err = check_key(limits, item.key))
+      return err;
+    if (auto err = check_value(limits, item.json))
+      return err;
+  }
+  return {};
+}
+
 bool parse_integer(std::string_view json, int64_t& value) {
   if (json.empty())
     return false;

@@ -5,9 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/error.hpp>
+
+#include "messages/state_store.hpp"
 
 namespace brokedancer {
 
@@ -23,6 +27,12 @@ caf::error check_value(const store_limits& limits, std::string_view json);
 caf::error check_ttl(int64_t ttl_ms);
 // All three checks a write needs (set, set_if_not_exists), in the order both backends apply.
 caf::error check_write(const store_limits& limits, std::string_view key, std::string_view json,
+                       int64_t ttl_ms);
+// Every key of a get_many: one bad key refuses the whole request.
+caf::error check_keys(const store_limits& limits, const std::vector<std::string>& keys);
+// Everything a set_many writes, checked before anything is written (all or nothing): the TTL,
+// then each item's key and value in order.
+caf::error check_items(const store_limits& limits, const std::vector<key_value>& items,
                        int64_t ttl_ms);
 
 // Parses a stored value as a JSON integer in int64 range, as increment needs it.
