@@ -10,6 +10,7 @@
 #include "actors/bus/bus_envelope.hpp"
 #include "actors/bus/redis_subscriber.hpp"
 #include "actors/redis/redis_requests.hpp"
+#include "actors/supervision/owed_reply.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
 #include "core/logging.hpp"
@@ -35,7 +36,8 @@ using redis_name = std::pair<bool, std::string>; // (is a pattern, name with the
 struct waiting_subscription {
   std::string pattern;
   caf::actor subscriber;
-  caf::typed_response_promise<uint64_t> promise;
+  // Answered bus_unavailable if the bus dies before Redis confirms.
+  owed_reply<uint64_t> promise;
 };
 
 // The local subscriptions behind one Redis subscription.
@@ -64,13 +66,6 @@ struct redis_bus_state {
   redis_requests requests; // destroyed first, answering every open publish
 
   ~redis_bus_state() {
-    // CAF 0.17 drops a promise destroyed unanswered: answer the waiting subscribers. Not with
-    // owed_reply: that answers subsystem_unavailable, and the bus's contract is bus_unavailable
-    // (messages/event_bus.hpp); they are also answered here before the open publishes.
-    for (auto& [name, channel] : channels)
-      for (auto& waiting : channel.waiting)
-        waiting.promise.deliver(
-            make_error(errc::bus_unavailable, "the event bus stopped before Redis confirmed"));
     subscriber.wake();
   }
 };
@@ -252,7 +247,9 @@ caf::result<uint64_t> subscribe(self_pointer self, std::string& pattern, caf::ac
     return add_subscription(self, std::move(pattern), std::move(subscriber));
   }
   auto rp = self->make_response_promise<uint64_t>();
-  channel.waiting.push_back({std::move(pattern), std::move(subscriber), rp});
+  channel.waiting.push_back(
+      {std::move(pattern), std::move(subscriber),
+       owed_reply<uint64_t>{rp, errc::bus_unavailable, "the event bus stopped before Redis confirmed"}});
   if (channel.subscriptions == 0 && channel.waiting.size() == 1)
     st.subscriber.change({true, name.first, name.second});
   return rp;

@@ -3,8 +3,9 @@
 // A response promise that is answered even when its actor dies first. CAF 0.17 drops a promise
 // that is destroyed unanswered: the requester then waits for its own timeout, or forever if it
 // set none (a bot waiting for its order's outcome). An actor keeps its open promises as
-// owed_replies in its state; when the state is destroyed, each one still open answers with
-// subsystem_unavailable and the text given here.
+// owed_replies in its state; when the state is destroyed, each one still open answers with the
+// error given here (subsystem_unavailable unless the actor's contract names another, such as
+// bus_unavailable) and its text.
 
 #include <utility>
 
@@ -22,12 +23,17 @@ public:
   // `if_dropped` is a literal: it says what the requester should assume ("the order may have
   // been executed").
   owed_reply(promise_type promise, const char* if_dropped)
-      : promise_(std::move(promise)), if_dropped_(if_dropped) {
+      : owed_reply(std::move(promise), errc::subsystem_unavailable, if_dropped) {
+    // nop
+  }
+
+  owed_reply(promise_type promise, errc code, const char* if_dropped)
+      : promise_(std::move(promise)), code_(code), if_dropped_(if_dropped) {
     // nop
   }
 
   owed_reply(owed_reply&& other) noexcept
-      : promise_(std::move(other.promise_)), if_dropped_(other.if_dropped_) {
+      : promise_(std::move(other.promise_)), code_(other.code_), if_dropped_(other.if_dropped_) {
     other.promise_ = promise_type{};
   }
 
@@ -35,6 +41,7 @@ public:
     if (this != &other) {
       answer_if_open();
       promise_ = std::move(other.promise_);
+      code_ = other.code_;
       if_dropped_ = other.if_dropped_;
       other.promise_ = promise_type{};
     }
@@ -60,10 +67,11 @@ public:
 private:
   void answer_if_open() {
     if (promise_.pending())
-      promise_.deliver(make_error(errc::subsystem_unavailable, if_dropped_));
+      promise_.deliver(make_error(code_, if_dropped_));
   }
 
   promise_type promise_;
+  errc code_;
   const char* if_dropped_;
 };
 
