@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -41,18 +42,80 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
            x.client_order_id, x.correlation);
 }
 
+// What became of an order (or a cancel).
+enum class order_outcome : uint8_t {
+  filled,
+  // An immediate-or-cancel order the exchange could not match (code not_marketable).
+  expired,
+  // Refused by the risk monitor, or the exchange refused it (exchange_rejected): see the code.
+  rejected,
+  // The endpoint could not be reached or answered with nothing usable: the outcome is unknown,
+  // the order may have been executed (breaker_open, endpoint_timeout, ...).
+  failed,
+  // For a cancel: the exchange will not execute the order.
+  cancelled,
+  // For a cancel: the order was executed already.
+  not_open,
+};
+
+std::string to_string(order_outcome outcome);
+bool from_string(const std::string& text, order_outcome& outcome);
+
+// A value read off the wire may be any byte: only these are outcomes.
+constexpr bool is_valid(order_outcome outcome) {
+  return outcome <= order_outcome::not_open;
+}
+
+// Why an order was not filled (or a cancel failed). The names are stable: operators see them
+// as the keys of a bot's rejections and in the reason texts, which start with them.
+enum class reject_code : uint8_t {
+  none, // filled, cancelled, not_open
+  // Refused by the risk monitor before it reached the endpoint.
+  halted,             // the emergency level is HALT or above (or the bot held it back)
+  level_unknown,      // the emergency level has not been heard yet
+  risk_state_loading, // the risk book has not been read yet
+  invalid_order,
+  max_order_notional,
+  max_position_size,
+  max_total_position,
+  max_trades_per_hour,
+  max_daily_loss,
+  max_drawdown_percent,
+  // Answered by the exchange.
+  exchange_rejected, // refused, or an answer that was not a success
+  not_marketable,    // expired: the immediate-or-cancel order found no match
+  unusable_fill,     // a fill the book cannot take (see sane_fill); not booked
+  // The call to the endpoint failed: the errc of the same name (see messages/errors.hpp).
+  breaker_open,
+  endpoint_timeout,
+  endpoint_unreachable,
+  unknown_endpoint,
+  endpoint_overloaded,
+  trading_halted,
+  subsystem_unavailable,
+  shutting_down,
+  call_failed, // any other error (CAF's own: a request timed out, its receiver was down)
+};
+
+std::string to_string(reject_code code);
+// The name as a literal, for code that must not allocate (the limits on the order path).
+const char* name_of(reject_code code);
+bool from_string(const std::string& text, reject_code& code);
+
+constexpr bool is_valid(reject_code code) {
+  return code <= reject_code::call_failed;
+}
+
+// The code of a failed call: the project's errors that a call to an endpoint (or to the risk
+// monitor) ends with keep their name, every other error is call_failed.
+reject_code reject_code_of(const caf::error& err);
+
 struct order_result {
   std::string client_order_id;
-  // "filled"; "expired" (an immediate-or-cancel order the exchange could not match: reason
-  // not_marketable); "rejected" (by the risk monitor, or the exchange refused it: see reason);
-  // "failed" (the endpoint could not be reached: breaker_open, endpoint_timeout, ...).
-  // For a cancel: "cancelled" (the exchange will not execute it), "not_open" (it was executed
-  // already), or "failed".
-  std::string outcome;
-  // Why it was not filled, a stable code first: halted, level_unknown, risk_state_loading,
-  // invalid_order, max_order_notional, max_position_size, max_total_position,
-  // max_trades_per_hour, max_daily_loss, max_drawdown_percent, exchange_rejected, or the error
-  // of a failed call (breaker_open, endpoint_timeout, endpoint_unreachable, ...).
+  order_outcome outcome = order_outcome::failed;
+  reject_code code = reject_code::none; // none when filled, cancelled or not_open
+  // For a person: the code's name first ("max_position_size: 12000.00 in BTC over 10000.00"),
+  // the exchange's own words, or the rendered error of a failed call.
   std::string reason;
   double filled_quantity = 0;
   double fill_price = 0;
@@ -61,9 +124,12 @@ struct order_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_result& x) {
-  return f(caf::meta::type_name("order_result"), x.client_order_id, x.outcome, x.reason,
+  return f(caf::meta::type_name("order_result"), x.client_order_id, x.outcome, x.code, x.reason,
            x.filled_quantity, x.fill_price, x.fee);
 }
+
+// Whether a result from elsewhere holds an outcome and a code this build knows.
+bool is_valid(const order_result& result);
 
 // Whether an exchange's answer describes a fill the book can take: every number finite, a
 // positive quantity no larger than ordered, a positive price, and a fee no larger than the

@@ -1,16 +1,18 @@
 #include "actors/bots/bot_host.hpp"
 
-#include <cmath>
 #include <random>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/emergency/registration.hpp"
 #include "actors/resilience/retry_policy.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_text.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
 
@@ -24,7 +26,6 @@ namespace {
 
 using json = nlohmann::json;
 using timer_atom = caf::atom_constant<caf::atom("bot_timer")>;
-using enroll_atom = caf::atom_constant<caf::atom("bot_enrol")>;
 using load_atom = caf::atom_constant<caf::atom("bot_load")>;
 
 constexpr auto request_timeout = std::chrono::seconds(30);
@@ -45,7 +46,7 @@ struct host_state {
   std::unique_ptr<host_context> context;
 
   level_tracker level;
-  bool registered = false;
+  emergency_registration registration{"the bot does not start until it answers"};
   bool loaded = false;
   int load_attempts = 0;
   bool started = false;
@@ -67,44 +68,12 @@ void update_stats(host_state& st, F&& f) {
   f(st.record->stats);
 }
 
+// The bot's open positions at the last prices it saw.
 double unrealized(const host_state& st) {
   double sum = 0;
   for (const auto& [symbol, h] : st.holdings)
-    if (h.quantity != 0 && h.mark > 0)
-      sum += h.quantity * (h.mark - h.average_price);
+    sum += unrealized_pnl(h.held, h.mark);
   return sum;
-}
-
-// Average-cost booking of one of the bot's own fills; returns the P&L it realized.
-double book(holding& h, double signed_quantity, double price) {
-  double realized = 0;
-  bool reduces = h.quantity != 0 && ((h.quantity > 0) != (signed_quantity > 0));
-  if (!reduces) {
-    auto total = std::abs(h.quantity) + std::abs(signed_quantity);
-    h.average_price =
-        (h.average_price * std::abs(h.quantity) + price * std::abs(signed_quantity)) / total;
-    h.quantity += signed_quantity;
-  } else {
-    auto closing = std::min(std::abs(signed_quantity), std::abs(h.quantity));
-    realized = closing * (price - h.average_price) * (h.quantity > 0 ? 1 : -1);
-    h.quantity += signed_quantity;
-    if (std::abs(h.quantity) < 1e-12)
-      h.quantity = 0;
-    else if ((h.quantity > 0) == (signed_quantity > 0))
-      h.average_price = price; // crossed through zero: the rest was opened at this price
-  }
-  h.mark = price;
-  return realized;
-}
-
-// "max_daily_loss: 301 reached ..." -> "max_daily_loss"; a rendered error
-// "brokedancer: breaker_open: exchange ..." -> "breaker_open".
-std::string reason_code(const std::string& reason) {
-  std::string_view text = reason;
-  constexpr std::string_view error_prefix = "brokedancer: ";
-  if (text.substr(0, error_prefix.size()) == error_prefix)
-    text.remove_prefix(error_prefix.size());
-  return std::string{text.substr(0, text.find(':'))};
 }
 
 void maybe_ready(self_pointer self) {
@@ -143,7 +112,7 @@ public:
     if (!brokedancer::trading_allowed(st.level.level())) {
       update_stats(st, [](bot_stats& s) {
         ++s.rejected;
-        ++s.rejections["halted"];
+        ++s.rejections[to_string(reject_code::halted)];
       });
       return {};
     }
@@ -160,11 +129,14 @@ public:
     // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
     // by the endpoint's deadline, and answers every order it holds if it stops.
     self_->request(st.services.risk, caf::infinite, submit_order_atom::value, o)
-        .then([self, id](order_result& result) { on_order_answer(self, id, result); },
-              [self, id](caf::error& err) {
-                order_result result{id, "failed", self->system().render(err), 0, 0, 0};
-                on_order_answer(self, id, result);
-              });
+        .then(
+            [self, id](order_result& result) { on_order_answer(self, id, result); },
+            [self, id](caf::error& err) {
+              order_result result{
+                  id, order_outcome::failed, reject_code_of(err), self->system().render(err), 0, 0,
+                  0};
+              on_order_answer(self, id, result);
+            });
     st.open.emplace(id, std::move(o));
     return id;
   }
@@ -192,7 +164,7 @@ public:
 
   double position(const std::string& symbol) const override {
     auto found = self_->state.holdings.find(symbol);
-    return found == self_->state.holdings.end() ? 0.0 : found->second.quantity;
+    return found == self_->state.holdings.end() ? 0.0 : found->second.held.quantity;
   }
 
   bool trading_allowed() const override {
@@ -234,7 +206,7 @@ public:
       }
     self_
         ->request(self_->state.services.bus, request_timeout, publish_atom::value, topic,
-                  payload.dump(-1, ' ', false, json::error_handler_t::replace), correlation_id{})
+                  dump_json(payload), correlation_id{})
         .then([](uint64_t) {},
               [self, topic](caf::error& err) {
                 self->state.log.warn("an event could not be published",
@@ -277,7 +249,7 @@ private:
     auto self = self_;
     self_
         ->request(self_->state.services.store, request_timeout, set_atom::value, key,
-                  value.dump(-1, ' ', false, json::error_handler_t::replace), ttl_ms)
+                  dump_json(value), ttl_ms)
         .then([] {},
               [self, key](caf::error& err) {
                 self->state.log.warn("bot state could not be saved",
@@ -290,6 +262,46 @@ private:
   self_pointer self_;
 };
 
+// Books a fill into the bot's own holding of its symbol; returns the P&L it realized, before
+// the fee.
+double book_own_fill(host_state& st, const order& o, const order_result& result) {
+  auto& h = st.holdings[o.symbol];
+  double realized = apply_fill(h.held, o.side, result.filled_quantity, result.fill_price);
+  h.mark = result.fill_price;
+  auto booked = h;
+  if (is_flat(booked.held))
+    st.holdings.erase(o.symbol);
+  std::lock_guard<std::mutex> guard{st.record->mutex};
+  if (is_flat(booked.held))
+    st.record->holdings.erase(o.symbol);
+  else
+    st.record->holdings[o.symbol] = booked;
+  return realized;
+}
+
+void count_answer(host_state& st, const order_result& result, double realized) {
+  auto open_pnl = unrealized(st);
+  std::lock_guard<std::mutex> guard{st.record->mutex};
+  auto& s = st.record->stats;
+  switch (result.outcome) {
+    case order_outcome::filled:
+      ++s.fills;
+      s.realized_pnl += realized;
+      s.fees += result.fee;
+      break;
+    case order_outcome::expired: ++s.expired; break;
+    case order_outcome::failed:
+      ++s.failed;
+      ++s.rejections[to_string(result.code)];
+      break;
+    default:
+      ++s.rejected;
+      ++s.rejections[to_string(result.code)];
+      break;
+  }
+  s.unrealized_pnl = open_pnl;
+}
+
 void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result) {
   auto& st = self->state;
   auto found = st.open.find(client_order_id);
@@ -297,33 +309,22 @@ void on_order_answer(self_pointer self, const std::string& client_order_id, orde
     return; // every order is open until its one answer
   auto o = std::move(found->second);
   st.open.erase(found);
+  if (!is_valid(result)) {
+    // The risk monitor may be on another node, of another build: what it meant is unknown.
+    st.log.warn("an order's result has an outcome or a code this build does not know",
+                {{"bot", st.config.id}, {"client_order_id", client_order_id}});
+    result = {client_order_id,
+              order_outcome::failed,
+              reject_code::call_failed,
+              "the order's result could not be read; it may have been executed",
+              0,
+              0,
+              0};
+  }
   double realized = 0;
-  if (result.outcome == "filled") {
-    auto signed_quantity =
-        o.side == order_side::buy ? result.filled_quantity : -result.filled_quantity;
-    realized = book(st.holdings[o.symbol], signed_quantity, result.fill_price);
-  }
-  auto open_pnl = unrealized(st);
-  {
-    std::lock_guard<std::mutex> guard{st.record->mutex};
-    if (result.outcome == "filled")
-      st.record->holdings[o.symbol] = st.holdings[o.symbol];
-    auto& s = st.record->stats;
-    if (result.outcome == "filled") {
-      ++s.fills;
-      s.realized_pnl += realized;
-      s.fees += result.fee;
-    } else if (result.outcome == "expired") {
-      ++s.expired;
-    } else if (result.outcome == "failed") {
-      ++s.failed;
-      ++s.rejections[reason_code(result.reason)];
-    } else {
-      ++s.rejected;
-      ++s.rejections[reason_code(result.reason)];
-    }
-    s.unrealized_pnl = open_pnl;
-  }
+  if (result.outcome == order_outcome::filled)
+    realized = book_own_fill(st, o, result);
+  count_answer(st, result, realized);
   if (st.started)
     st.instance->on_order_result(*st.context, o, result);
 }
@@ -336,34 +337,27 @@ void cancel_open_orders(self_pointer self) {
 
 void start_when_ready(self_pointer self) {
   auto& st = self->state;
-  if (st.started || !st.registered || !st.loaded)
+  if (st.started || !st.registration.registered() || !st.loaded)
     return;
   st.started = true;
   st.instance->on_start(*st.context, st.restored);
   maybe_ready(self);
 }
 
-void enroll(self_pointer self) {
+void on_registered(self_pointer self, level_change& current) {
+  self->state.level.take(current);
+  // Spawned or restarted while the node shuts down: nothing to do but stop.
+  if (self->state.level.level() == emergency_level::shutdown) {
+    self->quit();
+    return;
+  }
+  start_when_ready(self);
+}
+
+void register_with_controller(self_pointer self) {
   auto& st = self->state;
-  self->request(st.services.emergency, request_timeout, register_bot_atom::value,
-                caf::actor_cast<caf::actor>(self))
-      .then(
-          [self](level_change& current) {
-            self->state.level.take(current);
-            // Spawned or restarted while the node shuts down: nothing to do but stop.
-            if (self->state.level.level() == emergency_level::shutdown) {
-              self->quit();
-              return;
-            }
-            self->state.registered = true;
-            start_when_ready(self);
-          },
-          [self](caf::error& err) {
-            self->state.log.warn(
-                "bot cannot register with the emergency controller yet",
-                {{"bot", self->state.config.id}, {"error", self->system().render(err)}});
-            self->delayed_send(self, std::chrono::seconds(1), enroll_atom::value);
-          });
+  st.registration.attempt(self, st.services.emergency, st.log,
+                          [self](level_change& current) { on_registered(self, current); });
 }
 
 void load(self_pointer self) {
@@ -421,6 +415,42 @@ void mark(self_pointer self, const event& ev) {
   st.record->stats.unrealized_pnl = open_pnl;
 }
 
+void on_event(self_pointer self, const event& ev) {
+  auto& st = self->state;
+  mark(self, ev);
+  if (st.started)
+    st.instance->on_event(*st.context, ev);
+}
+
+void on_level_change(self_pointer self, const level_change& change) {
+  auto& st = self->state;
+  bool taken = st.level.take(change);
+  auto controller = caf::actor_cast<caf::actor>(self->current_sender());
+  if (taken) {
+    auto level = st.level.level();
+    if (!trading_allowed(level))
+      cancel_open_orders(self);
+    if (st.ready_sent)
+      update_stats(st, [&](bot_stats& stats) {
+        stats.state = trading_allowed(level) ? "running" : "halted";
+      });
+    if (st.started)
+      st.instance->on_level(*st.context, change);
+  }
+  if (controller)
+    self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value,
+               change.sequence);
+  // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops.
+  if (st.level.level() == emergency_level::shutdown)
+    self->quit();
+}
+
+void on_timer(self_pointer self, const std::string& name) {
+  auto& st = self->state;
+  if (st.started)
+    st.instance->on_timer(*st.context, name);
+}
+
 caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<strategy> instance,
                        json params, std::shared_ptr<bot_record> record, bot_services services,
                        std::string order_ids) {
@@ -437,43 +467,13 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
     st.holdings = st.record->holdings;
   }
   st.context = std::make_unique<host_context>(self);
-  enroll(self);
+  register_with_controller(self);
   load(self);
   return {
-      [self](const event& ev) {
-        auto& s = self->state;
-        mark(self, ev);
-        if (s.started)
-          s.instance->on_event(*s.context, ev);
-      },
-      [self](const level_change& change) {
-        auto& s = self->state;
-        bool taken = s.level.take(change);
-        auto controller = caf::actor_cast<caf::actor>(self->current_sender());
-        if (taken) {
-          auto level = s.level.level();
-          if (!trading_allowed(level))
-            cancel_open_orders(self);
-          if (s.ready_sent)
-            update_stats(s, [&](bot_stats& stats) {
-              stats.state = trading_allowed(level) ? "running" : "halted";
-            });
-          if (s.started)
-            s.instance->on_level(*s.context, change);
-        }
-        if (controller)
-          self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value,
-                     change.sequence);
-        // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops.
-        if (s.level.level() == emergency_level::shutdown)
-          self->quit();
-      },
-      [self](timer_atom, const std::string& name) {
-        auto& s = self->state;
-        if (s.started)
-          s.instance->on_timer(*s.context, name);
-      },
-      [self](enroll_atom) { enroll(self); },
+      [self](const event& ev) { on_event(self, ev); },
+      [self](const level_change& change) { on_level_change(self, change); },
+      [self](timer_atom, const std::string& name) { on_timer(self, name); },
+      [self](register_again_atom) { register_with_controller(self); },
       [self](load_atom) { load(self); },
   };
 }

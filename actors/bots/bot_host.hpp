@@ -17,6 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/bots/bot.hpp"
+#include "actors/risk/position.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
@@ -25,10 +26,11 @@
 
 namespace brokedancer {
 
-// One of a bot's own positions, booked from its fills at average cost.
+// One of a bot's own open positions, booked from its fills at average cost with the risk book's
+// code (actors/risk/position.hpp): a flat one is dropped. Fees are not in it: the bot's stats
+// report them apart.
 struct bot_holding {
-  double quantity = 0; // signed: negative is short
-  double average_price = 0;
+  position held;
   double mark = 0; // the last price the bot saw
 };
 

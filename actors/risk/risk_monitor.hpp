@@ -18,6 +18,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/risk/risk_book.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
@@ -26,18 +27,10 @@
 
 namespace brokedancer {
 
-struct risk_options {
-  // 0 turns a limit off. Money is in the quote currency, positions as notional at the mark.
-  double max_daily_loss = 0;
-  double max_position_size = 0;  // per symbol
-  double max_total_position = 0; // all symbols together
-  double max_order_notional = 0;
-  uint32_t max_trades_per_hour = 0; // sliding window of the last 60 minutes
-  double max_drawdown_percent = 0;  // from the peak equity
-  double warning_percent = 80;
+// The limits, the starting equity and the day's start (see risk_book.hpp), and how the monitor
+// acts on them.
+struct risk_options : risk_limits {
   bool auto_halt = true;
-  double starting_equity = 100000;
-  int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
   std::string endpoint = "exchange";
   std::string state_key = "risk:state";
   // Symbols whose market prices are marks even without a position (market and bot symbols).

@@ -61,7 +61,7 @@ public:
 
   void on_order_result(bot_context& ctx, const order&, const order_result& result) override {
     latencies_.push_back(std::chrono::duration<double, std::micro>(clock::now() - sent_).count());
-    if (result.outcome != "filled")
+    if (result.outcome != order_outcome::filled)
       ++failures_;
     next(ctx);
   }

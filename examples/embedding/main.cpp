@@ -58,7 +58,7 @@ public:
   void on_order_result(bot_context& ctx, const order& o, const order_result& result) override {
     ctx.log().info("dip buyer order", {{"bot", ctx.id()},
                                        {"order", o.client_order_id},
-                                       {"outcome", result.outcome},
+                                       {"outcome", to_string(result.outcome)},
                                        {"price", result.fill_price}});
   }
 

@@ -240,7 +240,13 @@ order sample<order>() {
 
 template <>
 order_result sample<order_result>() {
-  return {"bot-7-42", "filled", "none", 0.5, 64000.25, 32.0};
+  return {"bot-7-42",
+          order_outcome::expired,
+          reject_code::not_marketable,
+          "not_marketable: buy limit 64000.25 below the ask 64001",
+          0.5,
+          64000.25,
+          32.0};
 }
 
 template <>
@@ -329,4 +335,56 @@ TEST_CASE_METHOD(fixture, "project errors keep their code and context across ser
   CHECK_FALSE(is(restored, errc::subsystem_unavailable));
   CHECK(sys->render(restored)
         == "brokedancer: restart_intensity_exceeded: root: child state_store");
+}
+
+TEST_CASE("every order outcome and reject code reads back from its name, and a byte off the wire "
+          "that is none is invalid") {
+  for (int i = 0; i <= 255; ++i) {
+    auto outcome = static_cast<order_outcome>(i);
+    if (!is_valid(outcome)) {
+      CHECK(i > static_cast<int>(order_outcome::not_open));
+      continue;
+    }
+    order_outcome back = i == 0 ? order_outcome::not_open : order_outcome::filled;
+    REQUIRE(from_string(to_string(outcome), back));
+    CHECK(back == outcome);
+  }
+  size_t codes = 0;
+  for (int i = 0; i <= 255; ++i) {
+    auto code = static_cast<reject_code>(i);
+    if (!is_valid(code)) {
+      CHECK(i > static_cast<int>(reject_code::call_failed));
+      continue;
+    }
+    ++codes;
+    reject_code back = i == 0 ? reject_code::call_failed : reject_code::none;
+    REQUIRE(from_string(to_string(code), back));
+    CHECK(back == code);
+  }
+  CHECK(codes == 23);
+  order_outcome outcome = order_outcome::filled;
+  CHECK_FALSE(from_string("accepted", outcome));
+  CHECK(outcome == order_outcome::filled);
+  CHECK(to_string(order_outcome::not_open) == "not_open");
+  CHECK(to_string(reject_code::max_daily_loss) == "max_daily_loss");
+  order_result garbled;
+  garbled.outcome = static_cast<order_outcome>(17);
+  CHECK_FALSE(is_valid(garbled));
+  garbled.outcome = order_outcome::rejected;
+  garbled.code = static_cast<reject_code>(200);
+  CHECK_FALSE(is_valid(garbled));
+  CHECK(to_string(garbled.code) == "reject_code(200)");
+}
+
+TEST_CASE("a failed call keeps its error's name as its reject code") {
+  CHECK(reject_code_of(make_error(errc::breaker_open, "exchange")) == reject_code::breaker_open);
+  CHECK(reject_code_of(make_error(errc::endpoint_timeout)) == reject_code::endpoint_timeout);
+  CHECK(reject_code_of(make_error(errc::subsystem_unavailable))
+        == reject_code::subsystem_unavailable);
+  CHECK(reject_code_of(make_error(errc::trading_halted)) == reject_code::trading_halted);
+  CHECK(reject_code_of(make_error(errc::store_unavailable)) == reject_code::call_failed);
+  CHECK(reject_code_of(caf::make_error(caf::sec::request_timeout)) == reject_code::call_failed);
+  // The name operators see is the errc's own.
+  CHECK(to_string(reject_code_of(make_error(errc::endpoint_unreachable)))
+        == to_string(errc::endpoint_unreachable));
 }

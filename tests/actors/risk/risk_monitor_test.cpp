@@ -154,7 +154,7 @@ environment limits(environment extra = {}) {
 TEST_CASE("an order within every limit is filled and booked", "[risk]") {
   order_path_fixture f{limits()};
   auto result = f.submit("BTC", order_side::buy, 2, 1000);
-  CHECK(result.outcome == "filled");
+  CHECK(result.outcome == order_outcome::filled);
   CHECK(result.filled_quantity == 2);
   CHECK(result.fill_price == 1000);
   CHECK(result.fee == Approx(2.0));
@@ -170,18 +170,20 @@ TEST_CASE("each limit rejects an order with its own reason", "[risk]") {
   order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_TRADES_PER_HOUR", "4"}})};
   CHECK_THAT(f.submit("BTC", order_side::buy, 0, 100).reason, StartsWith("invalid_order"));
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 6000).reason, StartsWith("max_order_notional"));
-  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
-  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == "filled");
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == order_outcome::filled);
+  CHECK(f.submit("BTC", order_side::buy, 1, 4000).outcome == order_outcome::filled);
   // 12,000 in BTC would exceed 10,000 per symbol.
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 4000).reason, StartsWith("max_position_size"));
-  CHECK(f.submit("ETH", order_side::buy, 1, 4000).outcome == "filled");
+  CHECK(f.submit("ETH", order_side::buy, 1, 4000).outcome == order_outcome::filled);
   // 8,000 + 4,000 + 4,000 would exceed 15,000 in all.
   CHECK_THAT(f.submit("SOL", order_side::buy, 1, 4000).reason, StartsWith("max_total_position"));
   // A reducing order passes the position limits.
-  CHECK(f.submit("BTC", order_side::sell, 1, 4000).outcome == "filled");
+  CHECK(f.submit("BTC", order_side::sell, 1, 4000).outcome == order_outcome::filled);
   // Four orders have gone through this hour: a fifth is refused.
   auto sixth = f.submit("ETH", order_side::sell, 1, 4000);
   CHECK_THAT(sixth.reason, StartsWith("max_trades_per_hour"));
+  CHECK(sixth.outcome == order_outcome::rejected);
+  CHECK(sixth.code == reject_code::max_trades_per_hour);
   auto s = f.status();
   REQUIRE(s);
   CHECK(s->orders_rejected == 5);
@@ -205,14 +207,15 @@ TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the ale
   });
   REQUIRE(testing::call<uint64_t>(*f.sys, f.bus, subscribe_atom::value,
                                   std::string{"trading.alerts"}, recorder));
-  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled"); // fee 1
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == order_outcome::filled); // fee 1
   f.mark("BTC", 91.5); // loss 85 + 1 fee = 86 %: ALERT
   for (int i = 0; i < 2000 && f.level().current.level != emergency_level::alert; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK(f.level().current.level == emergency_level::alert);
   CHECK(f.level().current.source == change_source::risk_monitor);
-  CHECK(f.submit("BTC", order_side::buy, 1, 91.5).outcome == "filled"); // ALERT still trades
-  f.mark("BTC", 85);                                                    // well past 100
+  CHECK(f.submit("BTC", order_side::buy, 1, 91.5).outcome
+        == order_outcome::filled); // ALERT still trades
+  f.mark("BTC", 85);               // well past 100
   for (int i = 0; i < 2000 && f.level().current.level != emergency_level::halt; ++i)
     std::this_thread::sleep_for(5ms);
   auto level = f.level();
@@ -245,8 +248,8 @@ TEST_CASE("a daily loss near the limit raises ALERT, a breach HALTs, and the ale
 
 TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
   order_path_fixture f{limits()};
-  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == "filled");
-  REQUIRE(f.submit("BTC", order_side::sell, 10, 90).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == order_outcome::filled);
+  REQUIRE(f.submit("BTC", order_side::sell, 10, 90).outcome == order_outcome::filled);
   auto before = f.status();
   REQUIRE(before);
   CHECK(before->realized_pnl == Approx(-100 - 1 - 0.9));
@@ -263,8 +266,8 @@ TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
 
 TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges it", "[risk]") {
   order_path_fixture f{limits()};
-  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
-  REQUIRE(f.submit("ETH", order_side::sell, 1, 200).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == order_outcome::filled);
+  REQUIRE(f.submit("ETH", order_side::sell, 1, 200).outcome == order_outcome::filled);
   REQUIRE(f.status()->positions.size() == 2);
   REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
                                       emergency_level::shutdown, std::string{"end of test"},
@@ -315,9 +318,9 @@ TEST_CASE("a write of the risk book the store never answers is made again, with 
   // after the risk monitor's patience with a write (5 s).
   *armed = true;
   auto started = std::chrono::steady_clock::now();
-  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 100).outcome == order_outcome::filled);
   CHECK(std::chrono::steady_clock::now() - started >= 5s);
-  REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == order_outcome::filled);
   // Restarted, the risk monitor reads back what was written: both fills.
   REQUIRE_FALSE(
       testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
@@ -332,7 +335,7 @@ TEST_CASE("a write of the risk book the store never answers is made again, with 
 TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is still persisted",
           "[risk]") {
   order_path_fixture f{limits()};
-  REQUIRE(f.submit("BTC", order_side::buy, 1, 1000).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1000).outcome == order_outcome::filled);
   for (int i = 0; i < 100000; ++i)
     caf::anon_send(f.bus, publish_atom::value, "market.FAKE-" + std::to_string(i),
                    std::string{R"({"price": 1})"}, correlation_id{});
@@ -357,7 +360,7 @@ TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is
   auto before = f.status();
   REQUIRE(before);
   CHECK(before->peak_equity < 1e6);
-  REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == "filled");
+  REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == order_outcome::filled);
   auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
   auto stored =
       testing::call<maybe_value>(*f.sys, store, get_atom::value, std::string{"risk:state"});

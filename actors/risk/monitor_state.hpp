@@ -1,0 +1,115 @@
+#pragma once
+
+// The risk monitor's state and the functions its files share: risk_monitor.cpp (the behaviour,
+// the limits, the persisted book) and order_execution.cpp (the calls to the endpoint). Private
+// to actors/risk: other actors talk to the monitor through messages/risk.hpp.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/emergency/registration.hpp"
+#include "actors/risk/mark_filter.hpp"
+#include "actors/risk/risk_book.hpp"
+#include "actors/risk/risk_monitor.hpp"
+#include "actors/supervision/owed_reply.hpp"
+#include "core/logging.hpp"
+
+namespace brokedancer::monitor {
+
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using roll_atom = caf::atom_constant<caf::atom("roll")>;
+using market_atom = caf::atom_constant<caf::atom("market")>;
+using find_breaker_atom = caf::atom_constant<caf::atom("brk_find")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+using monitor_impl =
+    risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<register_again_atom>,
+                               caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>,
+                               caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>>;
+
+// How soon a start-up request that failed (the book, market data, the breaker) is made again.
+constexpr auto retry_after = std::chrono::milliseconds(500);
+
+// A write of the book in flight: when it was sent, and what waits for it to end.
+struct book_write {
+  uint64_t number;
+  std::chrono::steady_clock::time_point sent;
+  std::vector<std::function<void()>> then;
+};
+
+struct monitor_state {
+  risk_options options;
+  state_store_actor store;
+  event_bus_actor bus;
+  emergency_actor emergency;
+  breaker_registry_actor breakers;
+  breaker_actor breaker; // the endpoint's own breaker, once known: one hop fewer per order
+  level_tracker level;
+  emergency_registration registration{"orders are refused until it answers"};
+  bool loaded = false;
+  risk_book book;
+  std::set<std::string> symbols; // options.symbols: marked even without a position
+  mark_filter marks;
+  uint64_t marks_held = 0;
+  uint64_t filled = 0;
+  uint64_t rejected = 0;
+  uint64_t failed = 0;
+  // Writes of the book. Changes made while the mailbox is worked through are written together
+  // by one write, sent when the monitor reaches the flush message queued by the first of them.
+  // Writes are pipelined: the store applies them in the order sent, and each holds the whole
+  // book, so one that ends covers every change made before it was sent.
+  bool flush_queued = false;
+  std::vector<std::function<void()>> waiting_for_flush; // run once the next write has ended
+  std::deque<book_write> writes;                        // in flight, oldest first
+  uint64_t write_number = 0;
+  // Orders and cancels waiting for the endpoint, so that none is left unanswered: an
+  // owed_reply answers if the monitor stops first (CAF 0.17 drops a promise destroyed
+  // unanswered, and a bot would wait for its order forever).
+  std::unordered_map<uint64_t, owed_reply<order_result>> pending;
+  uint64_t next_pending = 0;
+  logger log{"risk"};
+};
+
+using self_pointer = monitor_impl::stateful_pointer<monitor_state>;
+
+using answer = std::function<void(order_result&)>;
+
+// --- in risk_monitor.cpp ---
+
+// Writes the book; `then` (if any) runs once a write that holds the book as it is now has ended.
+void persist(self_pointer self, std::function<void()> then = nullptr);
+
+// Books a fill; `written` runs once the book with it is in the store. A fill is answered only
+// then: a monitor restarted right after it has answered still has the fill in its book.
+void book_fill(self_pointer self, const order& o, const order_result& result,
+               std::function<void()> written);
+
+// --- in order_execution.cpp ---
+
+// Keeps `rp` until the answer is known; the state answers it if the monitor stops first.
+answer answer_later(self_pointer self, caf::typed_response_promise<order_result> rp);
+
+// Asks the registry for the endpoint's breaker, and watches it: calls go straight to it from
+// then on, and through the registry while it is not known (at start, after it stopped).
+void find_breaker(self_pointer self);
+void on_down(self_pointer self, const caf::down_msg& down);
+
+// Sends an order that has passed its checks through the endpoint's breaker and books the fill.
+void execute(self_pointer self, order placed, answer done, bool reduces_risk = false);
+
+// Asks the exchange to cancel an order; cancels pass at every level, HALT and SHUTDOWN included.
+void cancel(self_pointer self, const std::string& client_order_id, answer done);
+
+// Closes every position at its last mark; calls `finished` when every closing order has an
+// answer (filled or not: what could not be closed is logged, loudly).
+void flatten(self_pointer self, std::function<void()> finished, int round = 1);
+
+} // namespace brokedancer::monitor

@@ -1,0 +1,277 @@
+#include "actors/risk/order_execution.hpp"
+
+#include <cmath>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include <caf/error.hpp>
+
+#include "actors/risk/monitor_state.hpp"
+#include "core/json_text.hpp"
+#include "core/unix_time.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using json = nlohmann::json;
+
+double number_field(const json& j, const char* name) {
+  auto found = j.find(name);
+  return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+std::string text_field(const json& j, const char* name) {
+  if (!j.is_object())
+    return {};
+  auto found = j.find(name);
+  return found != j.end() && found->is_string() ? found->get<std::string>() : std::string{};
+}
+
+bool success(const endpoint_response& response) {
+  return response.status >= 200 && response.status < 300;
+}
+
+order_result refused_by_status(const std::string& client_order_id, order_outcome outcome,
+                               int32_t status) {
+  return {client_order_id,
+          outcome,
+          reject_code::exchange_rejected,
+          "exchange_rejected: status " + std::to_string(status),
+          0,
+          0,
+          0};
+}
+
+} // namespace
+
+endpoint_request submit_request(const order& o, bool reduces_risk) {
+  endpoint_request request;
+  request.operation = "submit_order";
+  request.reduces_risk = reduces_risk;
+  request.client_request_id = o.client_order_id;
+  request.correlation = o.correlation;
+  request.json = dump_json({{"bot_id", o.bot_id},
+                            {"symbol", o.symbol},
+                            {"side", to_string(o.side)},
+                            {"quantity", o.quantity},
+                            {"price", o.price},
+                            {"client_order_id", o.client_order_id}});
+  return request;
+}
+
+order_result read_submit_answer(const order& o, const endpoint_response& response) {
+  auto body = json::parse(response.json, nullptr, false);
+  auto status = text_field(body, "status");
+  if (!success(response) || !body.is_object())
+    return refused_by_status(o.client_order_id, order_outcome::rejected, response.status);
+  order_result result{o.client_order_id, order_outcome::rejected, reject_code::none, "", 0, 0, 0};
+  if (status == "expired" || status == "rejected") {
+    // The exchange took the order and did not fill it: not marketable, no market data,
+    // cancelled before it arrived.
+    auto why = text_field(body, "reason");
+    if (why.empty())
+      why = status;
+    if (status == "expired") {
+      result.outcome = order_outcome::expired;
+      result.code = reject_code::not_marketable;
+      result.reason = why;
+    } else {
+      result.code = reject_code::exchange_rejected;
+      result.reason = "exchange_rejected: " + why;
+    }
+    return result;
+  }
+  result.filled_quantity = number_field(body, "filled_quantity");
+  result.fill_price = number_field(body, "fill_price");
+  result.fee = number_field(body, "fee");
+  if (sane_fill(o.quantity, result.filled_quantity, result.fill_price, result.fee)) {
+    result.outcome = order_outcome::filled;
+  } else {
+    result.outcome = order_outcome::failed;
+    result.code = reject_code::unusable_fill;
+    result.reason = "unusable_fill: the exchange answered with a fill the book cannot take; the "
+                    "order may have been executed";
+  }
+  return result;
+}
+
+endpoint_request cancel_request(const std::string& client_order_id) {
+  endpoint_request request;
+  request.operation = "cancel_order";
+  request.client_request_id = "cancel:" + client_order_id;
+  request.json = dump_json({{"client_order_id", client_order_id}});
+  return request;
+}
+
+order_result read_cancel_answer(const std::string& client_order_id,
+                                const endpoint_response& response) {
+  auto body = json::parse(response.json, nullptr, false);
+  auto status = text_field(body, "status");
+  if (success(response) && status == "cancelled")
+    return {client_order_id, order_outcome::cancelled, reject_code::none, "", 0, 0, 0};
+  if (success(response) && status == "not_open")
+    return {client_order_id, order_outcome::not_open, reject_code::none, "", 0, 0, 0};
+  return refused_by_status(client_order_id, order_outcome::failed, response.status);
+}
+
+order_result failed_call(const std::string& client_order_id, const caf::error& err,
+                         std::string rendered) {
+  return {
+      client_order_id, order_outcome::failed, reject_code_of(err), std::move(rendered), 0, 0, 0};
+}
+
+std::vector<order> closing_orders(const risk_book& book, int64_t now_us) {
+  std::vector<order> closing;
+  for (const auto& [symbol, p] : book.positions()) {
+    if (p.quantity == 0)
+      continue;
+    order o;
+    o.bot_id = "runtime";
+    o.symbol = symbol;
+    o.side = p.quantity > 0 ? order_side::sell : order_side::buy;
+    o.quantity = std::abs(p.quantity);
+    // A marketable limit: through the top of the book by a margin, but never at any price.
+    auto mark = book.mark(symbol, p.average_price);
+    o.price =
+        o.side == order_side::sell ? mark * (1 - flatten_slippage) : mark * (1 + flatten_slippage);
+    o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us);
+    closing.push_back(std::move(o));
+  }
+  return closing;
+}
+
+// --- the monitor's calls ---------------------------------------------------------------------
+
+namespace monitor {
+
+namespace {
+
+// The outcome of an order held when the monitor stops is unknown -- the order may have reached
+// the exchange -- and a retry with the same client order id cannot execute it twice.
+constexpr const char* stopped_unanswered =
+    "the risk monitor stopped before the outcome was known; the order may have been executed";
+
+// A call to the endpoint, through its breaker.
+template <class OnResponse, class OnError>
+void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_response,
+                   OnError on_error) {
+  auto& st = self->state;
+  // No timeout of our own on the direct call (a timeout costs a round through CAF's clock
+  // thread): the breaker answers by the call's deadline, and answers every call it still
+  // holds when it stops.
+  if (st.breaker)
+    self->request(st.breaker, caf::infinite, call_atom::value, std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+  else
+    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                  std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+}
+
+} // namespace
+
+answer answer_later(self_pointer self, caf::typed_response_promise<order_result> rp) {
+  auto id = ++self->state.next_pending;
+  self->state.pending.emplace(id, owed_reply<order_result>{std::move(rp), stopped_unanswered});
+  return [self, id](order_result& result) {
+    auto found = self->state.pending.find(id);
+    if (found == self->state.pending.end())
+      return;
+    found->second.deliver(result);
+    self->state.pending.erase(found);
+  };
+}
+
+void find_breaker(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.breakers, std::chrono::seconds(5), breaker_atom::value, st.options.endpoint)
+      .then(
+          [self](breaker_actor& found) {
+            self->state.breaker = found;
+            self->monitor(found);
+          },
+          [self](caf::error&) { self->delayed_send(self, retry_after, find_breaker_atom::value); });
+}
+
+void on_down(self_pointer self, const caf::down_msg& down) {
+  auto& st = self->state;
+  if (st.breaker && down.source == st.breaker.address()) {
+    // The registry starts it again on the next call; until then calls go through it.
+    st.breaker = nullptr;
+    self->delayed_send(self, std::chrono::milliseconds(100), find_breaker_atom::value);
+  }
+}
+
+void execute(self_pointer self, order placed, answer done, bool reduces_risk) {
+  auto request = submit_request(placed, reduces_risk);
+  // Shared by the two handlers rather than copied into each.
+  auto pending = std::make_shared<std::pair<order, answer>>(std::move(placed), std::move(done));
+  call_endpoint(
+      self, std::move(request),
+      [self, pending](endpoint_response& response) {
+        auto& [o, reply] = *pending;
+        auto result = read_submit_answer(o, response);
+        if (result.outcome == order_outcome::filled) {
+          book_fill(self, o, result, [pending, result]() mutable { pending->second(result); });
+          return;
+        }
+        if (result.outcome == order_outcome::rejected)
+          ++self->state.rejected;
+        else if (result.outcome == order_outcome::failed)
+          ++self->state.failed;
+        reply(result);
+      },
+      [self, pending](caf::error& err) {
+        auto& [o, reply] = *pending;
+        ++self->state.failed;
+        auto result = failed_call(o.client_order_id, err, self->system().render(err));
+        reply(result);
+      });
+}
+
+void cancel(self_pointer self, const std::string& client_order_id, answer done) {
+  call_endpoint(
+      self, cancel_request(client_order_id),
+      [client_order_id, done](endpoint_response& response) {
+        auto result = read_cancel_answer(client_order_id, response);
+        done(result);
+      },
+      [self, client_order_id, done](caf::error& err) {
+        auto result = failed_call(client_order_id, err, self->system().render(err));
+        done(result);
+      });
+}
+
+void flatten(self_pointer self, std::function<void()> finished, int round) {
+  auto& st = self->state;
+  auto closing = closing_orders(st.book, now_us());
+  // Done when nothing is left open (orders answered meanwhile may have opened some, hence the
+  // rounds), or after three rounds; either way the book is written before SHUTDOWN is
+  // acknowledged, so the next start sees what was closed.
+  constexpr int rounds = 3;
+  if (closing.empty() || round > rounds) {
+    if (!closing.empty())
+      st.log.critical("SHUTDOWN: positions are still open", {{"positions", closing.size()}});
+    persist(self, finished);
+    return;
+  }
+  st.log.critical("SHUTDOWN: closing every position",
+                  {{"positions", closing.size()}, {"round", round}});
+  auto left = std::make_shared<size_t>(closing.size());
+  for (auto& o : closing) {
+    auto closed = [self, left, finished, round, symbol = o.symbol](order_result& result) {
+      if (result.outcome != order_outcome::filled)
+        self->state.log.critical("SHUTDOWN: a position could not be closed",
+                                 {{"symbol", symbol}, {"reason", result.reason}});
+      if (--*left == 0)
+        flatten(self, finished, round + 1);
+    };
+    execute(self, o, closed, true);
+  }
+}
+
+} // namespace monitor
+
+} // namespace brokedancer

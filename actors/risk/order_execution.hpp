@@ -1,0 +1,51 @@
+#pragma once
+
+// The risk monitor's side of the endpoint, as plain code: an order or a cancel as the
+// endpoint's request, the endpoint's answer (or a failed call) as an order_result, and the
+// orders that close the book at SHUTDOWN. What the exchange answers is outside input: it is
+// read field by field, and a fill the book cannot take is not passed on as one.
+//
+// The monitor's calls that use these (execute, cancel, flatten) are declared in
+// monitor_state.hpp and defined in order_execution.cpp, next to them.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/risk/risk_book.hpp"
+#include "messages/resilience.hpp"
+#include "messages/risk.hpp"
+
+namespace brokedancer {
+
+// A submit_order call for `o`; `reduces_risk` for the closing orders of SHUTDOWN, which a
+// breaker lets through from HALT up.
+endpoint_request submit_request(const order& o, bool reduces_risk);
+
+// The exchange's answer to a submit: filled (a sane fill, see sane_fill), expired
+// (not_marketable, in the exchange's words), rejected (exchange_rejected: refused, or an answer
+// that is not a success), or failed (unusable_fill: a fill the book cannot take; the order may
+// have been executed).
+order_result read_submit_answer(const order& o, const endpoint_response& response);
+
+// A cancel_order call for the order of `client_order_id`.
+endpoint_request cancel_request(const std::string& client_order_id);
+
+// The exchange's answer to a cancel: cancelled, not_open, or failed (exchange_rejected).
+order_result read_cancel_answer(const std::string& client_order_id,
+                                const endpoint_response& response);
+
+// A call that ended with `err` (rendered as `rendered`): failed, with the error's code.
+order_result failed_call(const std::string& client_order_id, const caf::error& err,
+                         std::string rendered);
+
+// How far through the last mark a closing order's limit goes: marketable, but not at any price.
+constexpr double flatten_slippage = 0.05;
+
+// One marketable limit order per open position of `book`, closing it; client order ids made
+// unique by `now_us`.
+std::vector<order> closing_orders(const risk_book& book, int64_t now_us);
+
+} // namespace brokedancer

@@ -1,0 +1,185 @@
+#pragma once
+
+// The risk monitor's book as plain code: the node's positions at average cost (see
+// position.hpp), its marks, realized P&L, the trading day's starting equity, the peak equity and
+// the last hour's trades; the limits measured on them; and the pre-trade check. No actor and no
+// clock: every rule that depends on time takes the time as an argument (microseconds since the
+// Unix epoch), so that the rules are tested with explicit times.
+//
+// Its contract, where the risk monitor's and the bot host's books once disagreed:
+//  - realized P&L is net of fees: each fill's fee is taken off it, so equity is what the account
+//    holds (a bot's stats keep fees apart instead; both book positions with apply_fill);
+//  - a position closed to zero leaves the book, and its mark with it unless the caller keeps it;
+//  - a fill without a positive quantity and price changes nothing (no NaN average).
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/risk/position.hpp"
+#include "messages/emergency.hpp"
+#include "messages/risk.hpp"
+
+namespace brokedancer {
+
+struct risk_limits {
+  // 0 turns a limit off. Money is in the quote currency, positions as notional at the mark.
+  double max_daily_loss = 0;
+  double max_position_size = 0;  // per symbol
+  double max_total_position = 0; // all symbols together
+  double max_order_notional = 0;
+  uint32_t max_trades_per_hour = 0; // sliding window of the last 60 minutes
+  double max_drawdown_percent = 0;  // from the peak equity
+  double warning_percent = 80;
+  double starting_equity = 100000;
+  int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
+};
+
+// Why an order may not go: its code, and the reason as a person reads it (the code's name
+// first).
+struct rejection {
+  reject_code code = reject_code::none;
+  std::string reason;
+};
+
+// A limit crossed by fills or marks since the day began: a warning (warning_percent of it used)
+// or a breach (all of it). Each limit crosses each way at most once a trading day.
+struct limit_crossing {
+  limit_status limit;
+  bool breached = false;
+};
+
+// "1234.50": money as reasons and alerts show it.
+std::string money_text(double value);
+
+// The trading day (YYYY-MM-DD) that `at_us` falls in, days starting `reset_minute_utc` minutes
+// after 00:00 UTC.
+std::string trading_day(int64_t at_us, int reset_minute_utc);
+
+// invalid_order when an order lacks a symbol or a client order id, or a positive finite quantity
+// and price; nothing when it is well-formed.
+std::optional<rejection> malformed(const order& o);
+
+class risk_book {
+public:
+  explicit risk_book(risk_limits limits = {});
+
+  // --- booking ---
+
+  // Books a fill at average cost (see apply_fill); its fee comes off realized P&L. The fill's
+  // price becomes the symbol's mark.
+  void book_fill(const std::string& symbol, order_side side, double quantity, double price,
+                 double fee);
+  void set_mark(const std::string& symbol, double price);
+  void forget_mark(const std::string& symbol);
+  // The symbol's mark, or `fallback` when it has none.
+  double mark(const std::string& symbol, double fallback) const;
+  bool holds(const std::string& symbol) const;
+  const std::map<std::string, position>& positions() const {
+    return positions_;
+  }
+  std::vector<position_status> position_statuses() const;
+  size_t mark_count() const {
+    return marks_.size();
+  }
+
+  // --- figures ---
+
+  double realized_pnl() const {
+    return realized_;
+  }
+  double unrealized_pnl() const;
+  double equity() const;
+  double peak_equity() const {
+    return peak_equity_;
+  }
+  double day_start_equity() const {
+    return day_start_equity_;
+  }
+  const std::string& day() const {
+    return day_;
+  }
+  // Notional at the mark (at the average price without one).
+  double exposure(const std::string& symbol) const;
+  double total_exposure() const;
+
+  // --- time ---
+
+  // With no book stored (or one that cannot be read): the day and the peak start at the
+  // starting equity.
+  void start_afresh();
+  // Begins a new trading day when `now_us` is past the book's: the daily loss is measured from
+  // the equity now, and every limit may warn and breach again. True when it did.
+  bool roll_day(int64_t now_us);
+
+  // --- limits ---
+
+  // Every limit as it stands at `now_us`, in the order operators see them.
+  std::vector<limit_status> limits(int64_t now_us) const;
+  // After every fill and mark: raises the peak equity, and returns the limits that crossed their
+  // warning or breach threshold since the day began and were not reported yet. The order
+  // notional and the trade count are checked before each order instead.
+  std::vector<limit_crossing> evaluate();
+  // The pre-trade check of a well-formed order at `now_us` against the limits, on a book whose
+  // day is current (roll_day first): nothing when it may go. An order that reduces a position
+  // passes the position limits, and is the only kind that passes a reached daily loss or
+  // drawdown. Drops trades older than an hour.
+  std::optional<rejection> check(const order& o, int64_t now_us);
+  // Counts an order that passed the check into the trades-per-hour window (kept only when that
+  // limit is on; then it holds at most the limit).
+  void count_trade(int64_t now_us);
+  size_t trades_in_window() const {
+    return trades_.size();
+  }
+
+  // --- the persisted form (version 1) ---
+
+  nlohmann::json to_json() const;
+  // Replaces the persisted part of the book by `text`; on failure leaves the book as it was and
+  // says why. What the store gives back is outside input: non-finite totals, positions with a
+  // non-finite quantity or a negative average, and fields of the wrong type are refused; marks
+  // that are not positive and finite are dropped.
+  bool from_json(const std::string& text, std::string& why);
+
+private:
+  // A limit that fills and marks can breach, as it stands. Plain numbers and a literal name: the
+  // order path reads these twice per order (before it and after its fill).
+  struct reading {
+    reject_code code;
+    double limit;
+    double current;
+
+    double utilization() const {
+      return limit > 0 ? current / limit * 100 : 0;
+    }
+    limit_status status() const {
+      return {name_of(code), limit, current, utilization()};
+    }
+  };
+  enum reading_index { daily_loss, position_size, total_position, drawdown };
+  std::array<reading, 4> readings() const;
+  size_t trades_since(int64_t since_us) const;
+
+  risk_limits limits_;
+  // Persisted.
+  std::map<std::string, position> positions_;
+  std::map<std::string, double> marks_;
+  double realized_ = 0;
+  double day_start_equity_ = 0;
+  double peak_equity_ = 0;
+  std::string day_;
+  std::deque<int64_t> trades_; // microseconds since the epoch, the last hour
+  // Not persisted: limits that warned or breached this trading day (a restart reports them once
+  // more).
+  std::set<reject_code> warned_;
+  std::set<reject_code> breached_;
+};
+
+} // namespace brokedancer
