@@ -1,0 +1,16 @@
+#pragma once
+
+// The cluster node's dead man's switch: out of contact with every peer (when it has any) for
+// longer than isolation_halt_after, or with the shared store for longer than store_halt_after,
+// it has the emergency controller halt this node's bots; when contact is back it says so, and
+// an operator resumes.
+
+#include "actors/node/cluster_state.hpp"
+
+namespace brokedancer::cluster {
+
+// Checks both causes of isolation now; tells the controller when the switch trips, or when
+// contact is back after it did.
+void check_contact(self_pointer self);
+
+} // namespace brokedancer::cluster
