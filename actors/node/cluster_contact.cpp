@@ -18,18 +18,6 @@ std::string peer_names(const cluster_state& st) {
   return names;
 }
 
-// How long one cause of isolation has lasted, and whether it trips the switch.
-bool tripped(clock::time_point& since, bool ok, std::chrono::milliseconds limit,
-             clock::time_point now) {
-  if (ok) {
-    since = {};
-    return false;
-  }
-  if (since == clock::time_point{})
-    since = now;
-  return limit.count() > 0 && now - since >= limit;
-}
-
 // The switch trips: the controller halts this node's bots, once, with the reason.
 void report_isolation(self_pointer self, bool peers_tripped) {
   auto& st = self->state;
@@ -47,6 +35,17 @@ void report_isolation(self_pointer self, bool peers_tripped) {
 }
 
 } // namespace
+
+bool tripped(clock::time_point& since, bool ok, std::chrono::milliseconds limit,
+             clock::time_point now) {
+  if (ok) {
+    since = {};
+    return false;
+  }
+  if (since == clock::time_point{})
+    since = now;
+  return limit.count() > 0 && now - since >= limit;
+}
 
 void check_contact(self_pointer self) {
   auto& st = self->state;

@@ -9,6 +9,11 @@
 
 namespace brokedancer::cluster {
 
+// How long one cause of isolation has lasted, and whether it trips the switch: `since` is when
+// contact was lost (reset while `ok`), and a `limit` of 0 never trips.
+bool tripped(clock::time_point& since, bool ok, std::chrono::milliseconds limit,
+             clock::time_point now);
+
 // Checks both causes of isolation now; tells the controller when the switch trips, or when
 // contact is back after it did.
 void check_contact(self_pointer self);
