@@ -11,10 +11,12 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/supervision/owed_reply.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "messages/errors.hpp"
+#include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 
@@ -75,21 +77,17 @@ struct supervisor_state {
   logger log{"bots"};
   std::unordered_map<caf::actor_addr, std::string> by_address;
   std::set<std::string> awaited; // initial bots not ready yet
-  std::map<std::string, std::vector<caf::typed_response_promise<bool>>> waiting;
+  // Spawns waiting for their bot to be up; answered even if this supervisor stops first.
+  std::map<std::string, std::vector<owed_reply<bool>>> waiting;
 
   // Bots are monitored, not linked (linking is linear in the links an actor has, so 100,000
-  // bots would take seconds): they are stopped here when their supervisor stops. CAF 0.17
-  // drops a promise destroyed unanswered: answer every spawn still waiting.
+  // bots would take seconds): they are stopped here when their supervisor stops.
   ~supervisor_state() {
     for (auto& [id, entry] : data->bots)
       if (entry.current) {
         caf::anon_send_exit(entry.current, caf::exit_reason::user_shutdown);
         entry.current = nullptr;
       }
-    for (auto& [id, promises] : waiting)
-      for (auto& promise : promises)
-        promise.deliver(make_error(errc::subsystem_unavailable,
-                                   "the bot supervisor stopped before bot " + id + " was up"));
   }
 };
 
@@ -169,9 +167,7 @@ void report_given_up(self_pointer self, const bot_entry& entry, const std::strin
                                 {"crashes", entry.crashes.size()},
                                 {"last_error", reason}};
   self->request(st.services.bus, std::chrono::seconds(5), publish_atom::value,
-                std::string{"trading.system"},
-                payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                correlation_id{})
+                std::string{"trading.system"}, dump_json(payload), correlation_id{})
       .then([](uint64_t) {}, [](caf::error&) {});
 }
 
@@ -281,36 +277,103 @@ caf::error add_bot(self_pointer self, bot_config config) {
   return {};
 }
 
-supervisor_impl::behavior_type bot_supervisor(self_pointer self,
-                                              std::shared_ptr<bot_supervisor_data> data,
-                                              bot_supervisor_options options, bot_services services,
-                                              market_actor market) {
-  exit_with_exception_text(self);
+caf::result<bool> on_spawn_bot(self_pointer self, bot_config config) {
+  auto id = config.id;
+  if (auto err = add_bot(self, std::move(config)))
+    return err;
+  auto promise = self->make_response_promise<bool>();
+  self->state.waiting[id].emplace_back(promise, "the bot supervisor stopped before the bot was up");
+  return promise;
+}
+
+bool on_stop_bot(self_pointer self, const std::string& id) {
+  auto& s = self->state;
+  auto found = s.data->bots.find(id);
+  if (found == s.data->bots.end() || !found->second.current)
+    return false;
+  found->second.stopping = true;
+  self->send_exit(found->second.current, caf::exit_reason::user_shutdown);
+  return true;
+}
+
+void on_bot_ready(self_pointer self, const std::string& id) {
+  auto& s = self->state;
+  auto found = s.data->bots.find(id);
+  if (found == s.data->bots.end())
+    return;
+  answer_waiting(self, id, caf::error{});
+  forget_awaited(self, id);
+}
+
+// The initial bots did not all get ready within start_timeout.
+void on_start_timeout(self_pointer self) {
+  auto& s = self->state;
+  if (!s.awaited.empty() && !s.data->market_started)
+    s.log.warn("starting the market before every bot is ready", {{"not_ready", s.awaited.size()}});
+  s.awaited.clear();
+  start_market(self);
+}
+
+bots_summary summarize(self_pointer self) {
+  bots_summary summary;
+  for (auto& [id, entry] : self->state.data->bots) {
+    std::lock_guard<std::mutex> guard{entry.record->mutex};
+    const auto& s = entry.record->stats;
+    ++summary.total;
+    if (s.state == "stopped")
+      ++summary.stopped;
+    else if (s.state == "given_up" || s.state == "failed_to_start")
+      ++summary.given_up;
+    else
+      ++summary.running;
+    summary.restarts += s.restarts;
+    summary.orders += s.orders;
+    summary.fills += s.fills;
+    summary.rejected += s.rejected;
+    summary.pnl += s.realized_pnl + s.unrealized_pnl - s.fees;
+  }
+  return summary;
+}
+
+std::vector<bot_stats> all_stats(self_pointer self) {
+  std::vector<bot_stats> all;
+  all.reserve(self->state.data->bots.size());
+  for (auto& [id, entry] : self->state.data->bots) {
+    std::lock_guard<std::mutex> guard{entry.record->mutex};
+    all.push_back(entry.record->stats);
+  }
+  return all;
+}
+
+void on_bot_down(self_pointer self, const caf::down_msg& msg) {
+  auto& s = self->state;
+  auto found = s.by_address.find(msg.source);
+  if (found == s.by_address.end())
+    return;
+  auto id = found->second;
+  s.by_address.erase(found);
+  on_bot_exit(self, id, msg.reason);
+}
+
+void spawn_initial_bots(self_pointer self) {
   auto& st = self->state;
-  st.data = std::move(data);
-  st.options = std::move(options);
-  st.services = std::move(services);
-  st.market = std::move(market);
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& s = self->state;
-    auto found = s.by_address.find(msg.source);
-    if (found == s.by_address.end())
-      return;
-    auto id = found->second;
-    s.by_address.erase(found);
-    on_bot_exit(self, id, msg.reason);
-  });
+  st.data->initial_spawned = true;
+  for (auto& config : st.options.initial_bots) {
+    auto id = config.id;
+    if (auto err = add_bot(self, std::move(config)))
+      st.log.error("a configured bot could not be spawned",
+                   {{"bot", id}, {"error", self->system().render(err)}});
+    else
+      st.awaited.insert(id);
+  }
+  st.log.info("bots spawned", {{"bots", st.awaited.size()}});
+}
+
+void start(self_pointer self) {
+  auto& st = self->state;
+  self->set_down_handler([self](caf::down_msg& msg) { on_bot_down(self, msg); });
   if (!st.data->initial_spawned) {
-    st.data->initial_spawned = true;
-    for (auto& config : st.options.initial_bots) {
-      auto id = config.id;
-      if (auto err = add_bot(self, std::move(config)))
-        st.log.error("a configured bot could not be spawned",
-                     {{"bot", id}, {"error", self->system().render(err)}});
-      else
-        st.awaited.insert(id);
-    }
-    st.log.info("bots spawned", {{"bots", st.awaited.size()}});
+    spawn_initial_bots(self);
   } else {
     // A restarted supervisor: the bots stopped with the last incarnation; they come back and
     // restore their saved state.
@@ -322,69 +385,26 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
     start_market(self);
   else
     self->delayed_send(self, st.options.start_timeout, start_market_atom::value);
+}
+
+supervisor_impl::behavior_type bot_supervisor(self_pointer self,
+                                              std::shared_ptr<bot_supervisor_data> data,
+                                              bot_supervisor_options options, bot_services services,
+                                              market_actor market) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.data = std::move(data);
+  st.options = std::move(options);
+  st.services = std::move(services);
+  st.market = std::move(market);
+  start(self);
   return {
-      [self](spawn_bot_atom, bot_config& config) -> caf::result<bool> {
-        auto id = config.id;
-        if (auto err = add_bot(self, std::move(config)))
-          return err;
-        auto promise = self->make_response_promise<bool>();
-        self->state.waiting[id].push_back(promise);
-        return promise;
-      },
-      [self](stop_bot_atom, const std::string& id) {
-        auto& s = self->state;
-        auto found = s.data->bots.find(id);
-        if (found == s.data->bots.end() || !found->second.current)
-          return false;
-        found->second.stopping = true;
-        self->send_exit(found->second.current, caf::exit_reason::user_shutdown);
-        return true;
-      },
-      [self](bot_ready_atom, const std::string& id) {
-        auto& s = self->state;
-        auto found = s.data->bots.find(id);
-        if (found == s.data->bots.end())
-          return;
-        answer_waiting(self, id, caf::error{});
-        forget_awaited(self, id);
-      },
-      [self](start_market_atom) {
-        auto& s = self->state;
-        if (!s.awaited.empty() && !s.data->market_started)
-          s.log.warn("starting the market before every bot is ready",
-                     {{"not_ready", s.awaited.size()}});
-        s.awaited.clear();
-        start_market(self);
-      },
-      [self](status_atom) {
-        bots_summary summary;
-        for (auto& [id, entry] : self->state.data->bots) {
-          std::lock_guard<std::mutex> guard{entry.record->mutex};
-          const auto& s = entry.record->stats;
-          ++summary.total;
-          if (s.state == "stopped")
-            ++summary.stopped;
-          else if (s.state == "given_up" || s.state == "failed_to_start")
-            ++summary.given_up;
-          else
-            ++summary.running;
-          summary.restarts += s.restarts;
-          summary.orders += s.orders;
-          summary.fills += s.fills;
-          summary.rejected += s.rejected;
-          summary.pnl += s.realized_pnl + s.unrealized_pnl - s.fees;
-        }
-        return summary;
-      },
-      [self](bots_atom) {
-        std::vector<bot_stats> all;
-        all.reserve(self->state.data->bots.size());
-        for (auto& [id, entry] : self->state.data->bots) {
-          std::lock_guard<std::mutex> guard{entry.record->mutex};
-          all.push_back(entry.record->stats);
-        }
-        return all;
-      },
+      [self](spawn_bot_atom, bot_config& config) { return on_spawn_bot(self, std::move(config)); },
+      [self](stop_bot_atom, const std::string& id) { return on_stop_bot(self, id); },
+      [self](bot_ready_atom, const std::string& id) { on_bot_ready(self, id); },
+      [self](start_market_atom) { on_start_timeout(self); },
+      [self](status_atom) { return summarize(self); },
+      [self](bots_atom) { return all_stats(self); },
   };
 }
 

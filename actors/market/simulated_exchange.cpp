@@ -14,9 +14,10 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_text.hpp"
+#include "core/logging.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
-#include "core/logging.hpp"
 
 namespace brokedancer {
 
@@ -50,7 +51,9 @@ struct exchange_state {
   std::deque<std::string> cancels;
   logger log{"exchange"};
 
-  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call.
+  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call. Not an
+  // owed_reply: the caller (a circuit breaker) must see endpoint_unreachable, which it retries,
+  // not subsystem_unavailable.
   ~exchange_state() {
     for (auto& [id, answer] : delayed)
       answer.promise.deliver(make_error(errc::endpoint_unreachable,
@@ -168,7 +171,7 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
     }
   }
   ++st.executions;
-  response.json = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  response.json = dump_json(answer);
   if (!request.client_request_id.empty()) {
     st.answered.emplace(request.client_request_id, response);
     st.order.push_back(request.client_request_id);
@@ -180,13 +183,89 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
   return response;
 }
 
-exchange_actor::behavior_type
-simulated_exchange(self_pointer self, simulated_exchange_settings settings, event_bus_actor bus) {
-  exit_with_exception_text(self);
+// A call's answer: the first answer again for a request executed before, else a simulated
+// failure or an execution.
+endpoint_response answer_to(exchange_state& s, const endpoint_request& request, bool fails) {
+  endpoint_response response;
+  if (auto known = s.answered.find(request.client_request_id);
+      !request.client_request_id.empty() && known != s.answered.end()) {
+    response = known->second; // executed before: the same answer, not a second execution
+  } else if (fails) {
+    response.status = 503;
+    response.client_request_id = request.client_request_id;
+    response.json = R"({"error":"simulated failure"})";
+  } else {
+    response = execute(s, request);
+  }
+  return response;
+}
+
+// The answer waits on the actor clock, never a sleeping thread.
+caf::result<endpoint_response> answer_later(self_pointer self, endpoint_response response,
+                                            std::chrono::milliseconds latency) {
+  auto& s = self->state;
+  auto promise = self->make_response_promise<endpoint_response>();
+  auto id = s.next_delayed++;
+  s.delayed.emplace(id, delayed_answer{promise, std::move(response)});
+  self->delayed_send(self, latency, respond_atom::value, id);
+  return promise;
+}
+
+caf::result<endpoint_response> on_call(self_pointer self, const endpoint_request& request) {
+  auto& s = self->state;
+  auto now = clock::now();
+  if (in_outage(s, now))
+    return make_error(errc::endpoint_unreachable,
+                      s.settings.name + ": connection refused (simulated outage)");
+  // The draws happen for every call, in order: the same seed and calls give the same run.
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  bool fails = unit(s.random) < s.settings.error_rate;
+  auto jitter =
+      s.settings.latency_jitter.count() > 0
+          ? std::uniform_int_distribution<int64_t>(0, s.settings.latency_jitter.count())(s.random)
+          : 0;
+  auto response = answer_to(s, request, fails);
+  auto latency = s.settings.latency + std::chrono::milliseconds(jitter);
+  if (latency.count() == 0)
+    return response;
+  return answer_later(self, std::move(response), latency);
+}
+
+bool on_outage(self_pointer self, int64_t duration_ms) {
+  self->state.manual_outage_until = clock::now() + std::chrono::milliseconds(duration_ms);
+  return true;
+}
+
+// A tick from the bus: the top of its symbol's book.
+void on_market_event(self_pointer self, const event& ev) {
+  quote q;
+  std::string why;
+  constexpr std::string_view prefix = "market.";
+  if (!decode_quote(ev.json, q, why)) {
+    self->state.log.warn("ignoring a market event that is not a quote",
+                         {{"topic", ev.topic}, {"problem", why}});
+    return;
+  }
+  // The topic says which book it is for; a quote that names another symbol is not one.
+  if (ev.topic.size() <= prefix.size() || ev.topic.substr(prefix.size()) != q.symbol) {
+    self->state.log.warn("ignoring a quote published on another symbol's topic",
+                         {{"topic", ev.topic}, {"symbol", q.symbol}});
+    return;
+  }
+  self->state.book[q.symbol] = std::move(q);
+}
+
+void on_respond(self_pointer self, uint64_t id) {
+  auto found = self->state.delayed.find(id);
+  if (found == self->state.delayed.end())
+    return;
+  auto answer = std::move(found->second);
+  self->state.delayed.erase(found);
+  answer.promise.deliver(std::move(answer.response));
+}
+
+void subscribe_to_market(self_pointer self, const event_bus_actor& bus) {
   auto& st = self->state;
-  st.settings = std::move(settings);
-  st.started = clock::now();
-  st.random.seed(st.settings.seed);
   if (st.settings.match_market && !bus)
     st.log.error("matching against the market needs the event bus; every order will be "
                  "refused with no_market_data",
@@ -203,70 +282,21 @@ simulated_exchange(self_pointer self, simulated_exchange_settings settings, even
                                           + self->system().render(err)));
               });
   }
+}
+
+exchange_actor::behavior_type
+simulated_exchange(self_pointer self, simulated_exchange_settings settings, event_bus_actor bus) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.started = clock::now();
+  st.random.seed(st.settings.seed);
+  subscribe_to_market(self, bus);
   return {
-      [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
-        auto& s = self->state;
-        auto now = clock::now();
-        if (in_outage(s, now))
-          return make_error(errc::endpoint_unreachable,
-                            s.settings.name + ": connection refused (simulated outage)");
-        // The draws happen for every call, in order: the same seed and calls give the same run.
-        std::uniform_real_distribution<double> unit(0.0, 1.0);
-        bool fails = unit(s.random) < s.settings.error_rate;
-        auto jitter = s.settings.latency_jitter.count() > 0
-                          ? std::uniform_int_distribution<int64_t>(
-                              0, s.settings.latency_jitter.count())(s.random)
-                          : 0;
-        endpoint_response response;
-        if (auto known = s.answered.find(request.client_request_id);
-            !request.client_request_id.empty() && known != s.answered.end()) {
-          response = known->second; // executed before: the same answer, not a second execution
-        } else if (fails) {
-          response.status = 503;
-          response.client_request_id = request.client_request_id;
-          response.json = R"({"error":"simulated failure"})";
-        } else {
-          response = execute(s, request);
-        }
-        auto latency = s.settings.latency + std::chrono::milliseconds(jitter);
-        if (latency.count() == 0)
-          return response;
-        // The answer waits on the actor clock, never a sleeping thread.
-        auto promise = self->make_response_promise<endpoint_response>();
-        auto id = s.next_delayed++;
-        s.delayed.emplace(id, delayed_answer{promise, std::move(response)});
-        self->delayed_send(self, latency, respond_atom::value, id);
-        return promise;
-      },
-      [self](outage_atom, int64_t duration_ms) {
-        self->state.manual_outage_until = clock::now() + std::chrono::milliseconds(duration_ms);
-        return true;
-      },
-      [self](const event& ev) {
-        quote q;
-        std::string why;
-        constexpr std::string_view prefix = "market.";
-        if (!decode_quote(ev.json, q, why)) {
-          self->state.log.warn("ignoring a market event that is not a quote",
-                               {{"topic", ev.topic}, {"problem", why}});
-          return;
-        }
-        // The topic says which book it is for; a quote that names another symbol is not one.
-        if (ev.topic.size() <= prefix.size() || ev.topic.substr(prefix.size()) != q.symbol) {
-          self->state.log.warn("ignoring a quote published on another symbol's topic",
-                               {{"topic", ev.topic}, {"symbol", q.symbol}});
-          return;
-        }
-        self->state.book[q.symbol] = std::move(q);
-      },
-      [self](respond_atom, uint64_t id) {
-        auto found = self->state.delayed.find(id);
-        if (found == self->state.delayed.end())
-          return;
-        auto answer = std::move(found->second);
-        self->state.delayed.erase(found);
-        answer.promise.deliver(std::move(answer.response));
-      },
+      [self](call_atom, endpoint_request& request) { return on_call(self, request); },
+      [self](outage_atom, int64_t duration_ms) { return on_outage(self, duration_ms); },
+      [self](const event& ev) { on_market_event(self, ev); },
+      [self](respond_atom, uint64_t id) { on_respond(self, id); },
   };
 }
 

@@ -7,8 +7,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervision/supervisor.hpp"
-#include "messages/errors.hpp"
 #include "core/logging.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 
@@ -113,6 +113,69 @@ caf::result<breaker_stats> operate(self_pointer self, Atom op, const std::string
   return self->delegate(breaker, op, std::move(reason));
 }
 
+// A partner that stopped: stop the other half too, and start both afresh on the next call.
+void on_endpoint_down(self_pointer self, const caf::down_msg& down) {
+  auto& s = self->state;
+  for (auto it = s.live.begin(); it != s.live.end(); ++it) {
+    auto& e = it->second;
+    if (down.source != e.adapter.address() && down.source != e.breaker.address())
+      continue;
+    s.log.warn("endpoint stopped; it starts again on the next call",
+               {{"endpoint", it->first}, {"reason", self->system().render(down.reason)}});
+    self->demonitor(e.adapter.address());
+    self->demonitor(e.breaker.address());
+    caf::anon_send_exit(e.adapter, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(e.breaker, caf::exit_reason::user_shutdown);
+    auto name = it->first;
+    s.live.erase(it);
+    if (reads_market(s.specs.at(name)))
+      breaker_of(self, name);
+    return;
+  }
+}
+
+caf::result<endpoint_response> on_call(self_pointer self, const std::string& name,
+                                       endpoint_request& request) {
+  auto breaker = breaker_of(self, name);
+  if (!breaker)
+    return unknown(self, name);
+  return self->delegate(breaker, call_atom::value, std::move(request));
+}
+
+caf::result<breaker_actor> on_breaker(self_pointer self, const std::string& name) {
+  auto breaker = breaker_of(self, name);
+  if (!breaker)
+    return unknown(self, name);
+  return breaker;
+}
+
+caf::result<std::vector<breaker_stats>> on_status(self_pointer self) {
+  auto& s = self->state;
+  if (s.live.empty())
+    return std::vector<breaker_stats>{};
+  // Ask every breaker; answer when all have.
+  auto rp = self->make_response_promise<std::vector<breaker_stats>>();
+  auto collected = std::make_shared<std::vector<breaker_stats>>();
+  auto left = std::make_shared<size_t>(s.live.size());
+  for (const auto& [name, e] : s.live) {
+    auto one_done = [rp, collected, left]() mutable {
+      if (--*left == 0) {
+        std::sort(collected->begin(), collected->end(),
+                  [](const auto& a, const auto& b) { return a.endpoint < b.endpoint; });
+        rp.deliver(std::move(*collected));
+      }
+    };
+    self->request(e.breaker, std::chrono::seconds(5), status_atom::value)
+        .then(
+            [collected, one_done](breaker_stats& stats) mutable {
+              collected->push_back(std::move(stats));
+              one_done();
+            },
+            [one_done](caf::error&) mutable { one_done(); });
+  }
+  return rp;
+}
+
 breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
                                                        std::vector<endpoint_spec> endpoints,
                                                        event_bus_actor bus,
@@ -125,45 +188,17 @@ breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
   }
   st.bus = std::move(bus);
   st.emergency = std::move(emergency);
-  // A partner that stopped: stop the other half too, and start both afresh on the next call.
-  self->set_down_handler([self](caf::down_msg& down) {
-    auto& s = self->state;
-    for (auto it = s.live.begin(); it != s.live.end(); ++it) {
-      auto& e = it->second;
-      if (down.source != e.adapter.address() && down.source != e.breaker.address())
-        continue;
-      s.log.warn("endpoint stopped; it starts again on the next call",
-                 {{"endpoint", it->first}, {"reason", self->system().render(down.reason)}});
-      self->demonitor(e.adapter.address());
-      self->demonitor(e.breaker.address());
-      caf::anon_send_exit(e.adapter, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(e.breaker, caf::exit_reason::user_shutdown);
-      auto name = it->first;
-      s.live.erase(it);
-      if (reads_market(s.specs.at(name)))
-        breaker_of(self, name);
-      return;
-    }
-  });
+  self->set_down_handler([self](caf::down_msg& down) { on_endpoint_down(self, down); });
   // An exchange that matches against market ticks must be reading them before the first
   // order: started now rather than on first use.
   for (const auto& [name, spec] : st.specs)
     if (reads_market(spec))
       breaker_of(self, name);
   return {
-      [self](call_atom, const std::string& name,
-             endpoint_request& request) -> caf::result<endpoint_response> {
-        auto breaker = breaker_of(self, name);
-        if (!breaker)
-          return unknown(self, name);
-        return self->delegate(breaker, call_atom::value, std::move(request));
+      [self](call_atom, const std::string& name, endpoint_request& request) {
+        return on_call(self, name, request);
       },
-      [self](breaker_atom, const std::string& name) -> caf::result<breaker_actor> {
-        auto breaker = breaker_of(self, name);
-        if (!breaker)
-          return unknown(self, name);
-        return breaker;
-      },
+      [self](breaker_atom, const std::string& name) { return on_breaker(self, name); },
       [self](force_open_atom op, const std::string& name, std::string& reason) {
         return operate(self, op, name, reason);
       },
@@ -176,32 +211,7 @@ breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
       [self](disable_atom op, const std::string& name, std::string& reason) {
         return operate(self, op, name, reason);
       },
-      [self](status_atom) -> caf::result<std::vector<breaker_stats>> {
-        auto& s = self->state;
-        if (s.live.empty())
-          return std::vector<breaker_stats>{};
-        // Ask every breaker; answer when all have.
-        auto rp = self->make_response_promise<std::vector<breaker_stats>>();
-        auto collected = std::make_shared<std::vector<breaker_stats>>();
-        auto left = std::make_shared<size_t>(s.live.size());
-        for (const auto& [name, e] : s.live) {
-          auto one_done = [rp, collected, left]() mutable {
-            if (--*left == 0) {
-              std::sort(collected->begin(), collected->end(),
-                        [](const auto& a, const auto& b) { return a.endpoint < b.endpoint; });
-              rp.deliver(std::move(*collected));
-            }
-          };
-          self->request(e.breaker, std::chrono::seconds(5), status_atom::value)
-              .then(
-                  [collected, one_done](breaker_stats& stats) mutable {
-                    collected->push_back(std::move(stats));
-                    one_done();
-                  },
-                  [one_done](caf::error&) mutable { one_done(); });
-        }
-        return rp;
-      },
+      [self](status_atom) { return on_status(self); },
   };
 }
 

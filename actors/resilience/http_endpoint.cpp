@@ -11,6 +11,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_text.hpp"
 #include "messages/errors.hpp"
 
 namespace brokedancer {
@@ -138,8 +139,7 @@ http_job_result perform(httplib::Client& client, const http_endpoint_settings& s
   else if (nlohmann::json::accept(answer->body))
     result.response.json = std::move(answer->body);
   else
-    result.response.json =
-        nlohmann::json(answer->body).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    result.response.json = dump_json(answer->body);
   return result;
 }
 
@@ -165,7 +165,9 @@ struct endpoint_state {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, caf::typed_response_promise<endpoint_response>> open;
 
-  // CAF 0.17 drops a promise destroyed unanswered: answer every open call.
+  // CAF 0.17 drops a promise destroyed unanswered: answer every open call. Not an owed_reply:
+  // the circuit breaker must see endpoint_unreachable, which it retries, not
+  // subsystem_unavailable.
   ~endpoint_state() {
     for (auto& [id, promise] : open)
       promise.deliver(make_error(errc::endpoint_unreachable,
@@ -185,6 +187,36 @@ void dispatch(self_pointer self) {
   }
 }
 
+caf::result<endpoint_response> on_call(self_pointer self, endpoint_request& request) {
+  auto& s = self->state;
+  if (s.queue.size() >= s.settings.max_queue)
+    return make_error(errc::endpoint_overloaded,
+                      s.settings.name + ": " + std::to_string(s.queue.size())
+                          + " calls are already waiting for a connection");
+  auto timeout = request.timeout_ms > 0
+                     ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
+                     : std::chrono::milliseconds(30000);
+  http_job job{s.next_id++, std::move(request), steady_ns(clock::now() + timeout)};
+  auto promise = self->make_response_promise<endpoint_response>();
+  s.open.emplace(job.id, promise);
+  s.queue.push_back(std::move(job));
+  dispatch(self);
+  return promise;
+}
+
+void on_worker_done(self_pointer self, caf::actor& worker_handle, http_job_result& result) {
+  auto& s = self->state;
+  s.idle.push_back(std::move(worker_handle));
+  if (auto found = s.open.find(result.id); found != s.open.end()) {
+    if (result.answered)
+      found->second.deliver(std::move(result.response));
+    else
+      found->second.deliver(make_error(static_cast<errc>(result.error), std::move(result.detail)));
+    s.open.erase(found);
+  }
+  dispatch(self);
+}
+
 http_endpoint_impl::behavior_type http_endpoint(self_pointer self,
                                                 http_endpoint_settings settings) {
   exit_with_exception_text(self);
@@ -194,35 +226,9 @@ http_endpoint_impl::behavior_type http_endpoint(self_pointer self,
     st.idle.push_back(self->spawn<caf::detached + caf::linked>(worker, st.settings,
                                                                caf::actor_cast<caf::actor>(self)));
   return {
-      [self](call_atom, endpoint_request& request) -> caf::result<endpoint_response> {
-        auto& s = self->state;
-        if (s.queue.size() >= s.settings.max_queue)
-          return make_error(errc::endpoint_overloaded,
-                            s.settings.name + ": " + std::to_string(s.queue.size())
-                                + " calls are already waiting for a connection");
-        auto timeout =
-            request.timeout_ms > 0
-                ? std::chrono::milliseconds(std::min<int64_t>(request.timeout_ms, 3600 * 1000))
-                : std::chrono::milliseconds(30000);
-        http_job job{s.next_id++, std::move(request), steady_ns(clock::now() + timeout)};
-        auto promise = self->make_response_promise<endpoint_response>();
-        s.open.emplace(job.id, promise);
-        s.queue.push_back(std::move(job));
-        dispatch(self);
-        return promise;
-      },
+      [self](call_atom, endpoint_request& request) { return on_call(self, request); },
       [self](worker_done_atom, caf::actor& worker_handle, http_job_result& result) {
-        auto& s = self->state;
-        s.idle.push_back(std::move(worker_handle));
-        if (auto found = s.open.find(result.id); found != s.open.end()) {
-          if (result.answered)
-            found->second.deliver(std::move(result.response));
-          else
-            found->second.deliver(
-                make_error(static_cast<errc>(result.error), std::move(result.detail)));
-          s.open.erase(found);
-        }
-        dispatch(self);
+        on_worker_done(self, worker_handle, result);
       },
   };
 }
