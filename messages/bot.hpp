@@ -45,7 +45,7 @@ struct bot_stats {
   uint64_t expired = 0;  // immediate-or-cancel orders that found no match
   uint64_t rejected = 0; // refused by the risk monitor or the exchange, or held back at HALT
   uint64_t failed = 0;   // the endpoint could not be reached
-  std::map<std::string, uint64_t> rejections; // by reason code (the text before ':')
+  std::map<std::string, uint64_t> rejections; // by reject code (to_string of reject_code)
   double realized_pnl = 0;
   double unrealized_pnl = 0; // of its own positions, at the last price it saw
   double fees = 0;
