@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/market/market_settings.hpp"
+#include "actors/risk/risk_options.hpp"
 #include "core/host_port.hpp"
 #include "core/logging.hpp"
 #include "core/redis_url.hpp"
@@ -89,20 +91,8 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
-  struct risk_section {
-    double max_daily_loss = 0;
-    double max_position_size = 0;
-    double max_total_position = 0;
-    double max_order_notional = 0;
-    uint32_t max_trades_per_hour = 0;
-    double max_drawdown_percent = 0;
-    double warning_percent = 0;
-    bool auto_halt = true;
-    double starting_equity = 0;
-    int daily_reset_minute_utc = 0;
-    std::string endpoint;
-    double max_mark_jump_percent = 0;
-  } risk;
+  // The risk monitor's own options (state_key and symbols are the runtime's to fill in).
+  risk_options risk;
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;
   } emergency;
@@ -137,16 +127,7 @@ struct runtime_config {
       return listen.has_value() || !peers.empty();
     }
   } node;
-  struct market_section {
-    std::vector<std::string> symbols; // empty: no simulated market
-    double start_price = 0;
-    double drift_percent = 0;
-    double volatility_percent = 0;
-    double spread_bps = 0;
-    int64_t tick_ms = 0;
-    uint64_t seed = 0;
-    uint64_t max_ticks = 0;
-  } market;
+  market_settings market; // symbols empty: no simulated market
   struct bots_section {
     uint32_t count = 0;
     std::string strategy;

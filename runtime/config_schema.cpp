@@ -1,6 +1,7 @@
 #include "runtime/config_schema.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -80,6 +81,10 @@ void assign(double& out, const nlohmann::json& v) {
   out = v.get<double>();
 }
 
+void assign(std::chrono::milliseconds& out, const nlohmann::json& v) {
+  out = std::chrono::milliseconds{v.get<int64_t>()};
+}
+
 template <class Integer, class = std::enable_if_t<std::is_integral_v<Integer>>>
 void assign(Integer& out, const nlohmann::json& v) {
   out = v.get<Integer>();
@@ -120,8 +125,8 @@ template <class Field>
 constexpr setting_kind kind_of() {
   if constexpr (std::is_same_v<Field, bool>)
     return setting_kind::boolean;
-  else if constexpr (std::is_integral_v<Field>)
-    return setting_kind::integer;
+  else if constexpr (std::is_integral_v<Field> || std::is_same_v<Field, std::chrono::milliseconds>)
+    return setting_kind::integer; // durations in whole milliseconds, their keys ending in _ms
   else if constexpr (std::is_floating_point_v<Field>)
     return setting_kind::number;
   else
@@ -147,10 +152,11 @@ public:
     // nop
   }
 
-  // A setting that fills `field` with its value.
-  template <class Field>
-  setting operator()(std::string key, Field Section::*field, nlohmann::json def,
+  // A setting that fills `field` (of the section, or of a base of it) with its value.
+  template <class Field, class Owner>
+  setting operator()(std::string key, Field Owner::*field, nlohmann::json def,
                      std::string help) const {
+    static_assert(std::is_base_of_v<Owner, Section>, "the field must belong to the section");
     auto s = make(name_, std::move(key), kind_of<Field>(), std::move(def), std::move(help));
     s.fill = [member = member_, field](runtime_config& cfg, const nlohmann::json& v) {
       assign(cfg.*member.*field, v);
@@ -273,9 +279,9 @@ std::vector<setting> build_schema() {
   const section_rows<R::supervisor_section> supervisor_rows{"supervisor", &R::supervisor};
   const section_rows<R::state_section> state_rows{"state", &R::state};
   const section_rows<R::bus_section> bus_rows{"bus", &R::bus};
-  const section_rows<R::risk_section> risk_rows{"risk", &R::risk};
+  const section_rows<risk_options> risk_rows{"risk", &R::risk};
   const section_rows<R::node_section> node_rows{"node", &R::node};
-  const section_rows<R::market_section> market_rows{"market", &R::market};
+  const section_rows<market_settings> market_rows{"market", &R::market};
   const section_rows<R::bots_section> bots_rows{"bots", &R::bots};
   const section_rows<R::emergency_section> emergency_rows{"emergency", &R::emergency};
   const section_rows<R::redis_section> redis_rows{"redis", &R::redis};
@@ -338,42 +344,42 @@ std::vector<setting> build_schema() {
                   "largest event payload (JSON text) accepted"),
              1, 64 << 20),
 
-      ranged(risk_rows("max_daily_loss", &R::risk_section::max_daily_loss, 1000,
+      ranged(risk_rows("max_daily_loss", &risk_options::max_daily_loss, 1000,
                   "loss since the trading day began (realized and unrealized) that halts; 0: off"),
              0, 1e15),
-      ranged(risk_rows("max_position_size", &R::risk_section::max_position_size, 10000,
+      ranged(risk_rows("max_position_size", &risk_options::max_position_size, 10000,
                   "largest position in one symbol, as notional at the mark; 0: off"),
              0, 1e15),
-      ranged(risk_rows("max_total_position", &R::risk_section::max_total_position, 50000,
+      ranged(risk_rows("max_total_position", &risk_options::max_total_position, 50000,
                   "largest sum of all positions' notional; 0: off"),
              0, 1e15),
-      ranged(risk_rows("max_order_notional", &R::risk_section::max_order_notional, 5000,
+      ranged(risk_rows("max_order_notional", &risk_options::max_order_notional, 5000,
                   "largest single order (quantity x price); 0: off"),
              0, 1e15),
-      ranged(risk_rows("max_trades_per_hour", &R::risk_section::max_trades_per_hour, 1000,
+      ranged(risk_rows("max_trades_per_hour", &risk_options::max_trades_per_hour, 1000,
                   "orders in any 60 minutes (a sliding window); 0: off"),
              0, 100000000),
-      ranged(risk_rows("max_drawdown_percent", &R::risk_section::max_drawdown_percent, 10,
+      ranged(risk_rows("max_drawdown_percent", &risk_options::max_drawdown_percent, 10,
                   "fall of equity from its peak, in percent, that halts; 0: off"),
              0, 100),
-      ranged(risk_rows("warning_percent", &R::risk_section::warning_percent, 80, "share of a limit that raises ALERT"),
+      ranged(risk_rows("warning_percent", &risk_options::warning_percent, 80, "share of a limit that raises ALERT"),
              1, 100),
-      risk_rows("auto_halt", &R::risk_section::auto_halt, true, "a breached limit raises HALT"),
-      ranged(risk_rows("starting_equity", &R::risk_section::starting_equity, 100000,
+      risk_rows("auto_halt", &risk_options::auto_halt, true, "a breached limit raises HALT"),
+      ranged(risk_rows("starting_equity", &risk_options::starting_equity, 100000,
                   "equity before any trade: the base of drawdown and daily loss"),
              0.01, 1e15),
       checked(risk_rows.converted("daily_reset_utc", setting_kind::string, "00:00",
                                   "when the trading day (and the daily loss) starts over, HH:MM "
                                   "in UTC",
-                                  [](R::risk_section& s, const nlohmann::json& v) {
+                                  [](risk_options& s, const nlohmann::json& v) {
                                     s.daily_reset_minute_utc = minute_of_day(v);
                                   }),
               check_time_of_day),
-      ranged(risk_rows("max_mark_jump_percent", &R::risk_section::max_mark_jump_percent, 20,
+      ranged(risk_rows("max_mark_jump_percent", &risk_options::max_mark_jump_percent, 20,
                   "a market price this far from the last mark is taken only once two more agree "
                   "with it (one fake price does not move equity); 0: off"),
              0, 1000),
-      checked(risk_rows("endpoint", &R::risk_section::endpoint, "exchange",
+      checked(risk_rows("endpoint", &risk_options::endpoint, "exchange",
                    "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
 
@@ -437,26 +443,26 @@ std::vector<setting> build_schema() {
                   "own bots, with peers or without (dead man's switch); 0: off"),
              0, 86400),
 
-      checked(market_rows("symbols", &R::market_section::symbols, "BTC-USD,ETH-USD",
+      checked(market_rows("symbols", &market_settings::symbols, "BTC-USD,ETH-USD",
                    "the simulated market's symbols, separated by commas; empty: no market"),
               check_symbol_list),
-      ranged(market_rows("start_price", &R::market_section::start_price, 100, "every symbol's first mid price"), 1e-6,
+      ranged(market_rows("start_price", &market_settings::start_price, 100, "every symbol's first mid price"), 1e-6,
              1e12),
-      ranged(market_rows("drift_percent", &R::market_section::drift_percent, 0,
+      ranged(market_rows("drift_percent", &market_settings::drift_percent, 0,
                   "mean change of the mid per tick, in percent (negative: a falling market)"),
              -10, 10),
-      ranged(market_rows("volatility_percent", &R::market_section::volatility_percent, 0.1,
+      ranged(market_rows("volatility_percent", &market_settings::volatility_percent, 0.1,
                   "standard deviation of the mid's change per tick, in percent"),
              0, 50),
       ranged(
-          market_rows("spread_bps", &R::market_section::spread_bps, 10, "ask minus bid, in basis points of the mid"),
+          market_rows("spread_bps", &market_settings::spread_bps, 10, "ask minus bid, in basis points of the mid"),
           0, 10000),
-      ranged(market_rows("tick_ms", &R::market_section::tick_ms, 100, "time between two ticks"), 1, 3600000),
-      ranged(market_rows("seed", &R::market_section::seed, 1,
+      ranged(market_rows("tick_ms", &market_settings::tick, 100, "time between two ticks"), 1, 3600000),
+      ranged(market_rows("seed", &market_settings::seed, 1,
                   "random seed of the price paths (--seed sets it, and every simulated "
                   "endpoint's)"),
              0, 9007199254740991.0),
-      ranged(market_rows("max_ticks", &R::market_section::max_ticks, 0,
+      ranged(market_rows("max_ticks", &market_settings::max_ticks, 0,
                   "the market stops moving after this many ticks; 0: never"),
              0, 9007199254740991.0),
 

@@ -167,20 +167,7 @@ child_spec emergency_child(const runtime_config& config,
 }
 
 child_spec risk_monitor_child(const runtime_config& config) {
-  risk_options options;
-  const auto& r = config.risk;
-  options.max_daily_loss = r.max_daily_loss;
-  options.max_position_size = r.max_position_size;
-  options.max_total_position = r.max_total_position;
-  options.max_order_notional = r.max_order_notional;
-  options.max_trades_per_hour = r.max_trades_per_hour;
-  options.max_drawdown_percent = r.max_drawdown_percent;
-  options.warning_percent = r.warning_percent;
-  options.auto_halt = r.auto_halt;
-  options.starting_equity = r.starting_equity;
-  options.daily_reset_minute_utc = r.daily_reset_minute_utc;
-  options.endpoint = r.endpoint;
-  options.max_mark_jump_percent = r.max_mark_jump_percent;
+  risk_options options = config.risk;
   options.symbols = config.market.symbols;
   options.symbols.insert(options.symbols.end(), config.bots.symbols.begin(),
                          config.bots.symbols.end());
@@ -215,17 +202,8 @@ child_spec market_child(const runtime_config& config) {
   child_spec spec;
   if (config.market.symbols.empty())
     return spec;
-  market_settings settings;
-  settings.symbols = config.market.symbols;
-  settings.start_price = config.market.start_price;
-  settings.drift_percent = config.market.drift_percent;
-  settings.volatility_percent = config.market.volatility_percent;
-  settings.spread_bps = config.market.spread_bps;
-  settings.tick = std::chrono::milliseconds(config.market.tick_ms);
-  settings.seed = config.market.seed;
-  settings.max_ticks = config.market.max_ticks;
   // The paths outlive an incarnation: a restarted market goes on from where it was.
-  auto data = make_market_data(settings);
+  auto data = make_market_data(config.market);
   spec.name = "market";
   spec.policy = restart_policy::permanent;
   spec.start_with_siblings = [data](caf::actor_system& sys, const sibling_map& siblings) {

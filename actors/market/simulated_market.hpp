@@ -17,21 +17,11 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/market/market_settings.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
 
 namespace brokedancer {
-
-struct market_settings {
-  std::vector<std::string> symbols;
-  double start_price = 100;
-  double drift_percent = 0;        // mean change of the mid per tick, in percent
-  double volatility_percent = 0.1; // standard deviation of the change per tick, in percent
-  double spread_bps = 10;          // ask - bid, in basis points of the mid
-  std::chrono::milliseconds tick{100};
-  uint64_t seed = 1;
-  uint64_t max_ticks = 0; // the market stops moving after this many ticks; 0: never
-};
 
 struct market_data;
 std::shared_ptr<market_data> make_market_data(const market_settings& settings);

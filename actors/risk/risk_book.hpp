@@ -24,23 +24,11 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/risk/position.hpp"
+#include "actors/risk/risk_options.hpp"
 #include "messages/emergency.hpp"
 #include "messages/risk.hpp"
 
 namespace brokedancer {
-
-struct risk_limits {
-  // 0 turns a limit off. Money is in the quote currency, positions as notional at the mark.
-  double max_daily_loss = 0;
-  double max_position_size = 0;  // per symbol
-  double max_total_position = 0; // all symbols together
-  double max_order_notional = 0;
-  uint32_t max_trades_per_hour = 0; // sliding window of the last 60 minutes
-  double max_drawdown_percent = 0;  // from the peak equity
-  double warning_percent = 80;
-  double starting_equity = 100000;
-  int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
-};
 
 // Why an order may not go: its code, and the reason as a person reads it (the code's name
 // first).

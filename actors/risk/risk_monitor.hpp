@@ -19,6 +19,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/risk/risk_book.hpp"
+#include "actors/risk/risk_options.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
@@ -26,17 +27,6 @@
 #include "messages/state_store.hpp"
 
 namespace brokedancer {
-
-// The limits, the starting equity and the day's start (see risk_book.hpp), and how the monitor
-// acts on them.
-struct risk_options : risk_limits {
-  bool auto_halt = true;
-  std::string endpoint = "exchange";
-  std::string state_key = "risk:state";
-  // Symbols whose market prices are marks even without a position (market and bot symbols).
-  std::vector<std::string> symbols;
-  double max_mark_jump_percent = 20; // see actors/risk/mark_filter.hpp; 0: off
-};
 
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
                                       state_store_actor store, event_bus_actor bus,

@@ -1,0 +1,38 @@
+#pragma once
+
+// What the risk monitor is configured with: plain data, no CAF, so that the runtime's
+// configuration holds it as its `risk` section and each setting's schema row binds straight to
+// its field here (runtime/config_schema.cpp) -- a new limit is a field here, a row there, and
+// the code that uses it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace brokedancer {
+
+struct risk_limits {
+  // 0 turns a limit off. Money is in the quote currency, positions as notional at the mark.
+  double max_daily_loss = 0;
+  double max_position_size = 0;  // per symbol
+  double max_total_position = 0; // all symbols together
+  double max_order_notional = 0;
+  uint32_t max_trades_per_hour = 0; // sliding window of the last 60 minutes
+  double max_drawdown_percent = 0;  // from the peak equity
+  double warning_percent = 80;
+  double starting_equity = 100000;
+  int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
+};
+
+// The limits, the starting equity and the day's start (see risk_book.hpp), and how the monitor
+// acts on them.
+struct risk_options : risk_limits {
+  bool auto_halt = true;
+  std::string endpoint = "exchange";
+  std::string state_key = "risk:state";
+  // Symbols whose market prices are marks even without a position (market and bot symbols).
+  std::vector<std::string> symbols;
+  double max_mark_jump_percent = 20; // see actors/risk/mark_filter.hpp; 0: off
+};
+
+} // namespace brokedancer
