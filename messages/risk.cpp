@@ -18,6 +18,7 @@ std::string to_string(order_outcome outcome) {
     case order_outcome::failed: return "failed";
     case order_outcome::cancelled: return "cancelled";
     case order_outcome::not_open: return "not_open";
+    case order_outcome::accepted: return "accepted";
   }
   return "outcome(" + std::to_string(static_cast<int>(outcome)) + ")";
 }
@@ -47,7 +48,6 @@ const char* name_of(reject_code code) {
     case reject_code::max_drawdown_percent: return "max_drawdown_percent";
     case reject_code::exchange_rejected: return "exchange_rejected";
     case reject_code::not_marketable: return "not_marketable";
-    case reject_code::unusable_fill: return "unusable_fill";
     case reject_code::breaker_open: return "breaker_open";
     case reject_code::endpoint_timeout: return "endpoint_timeout";
     case reject_code::endpoint_unreachable: return "endpoint_unreachable";

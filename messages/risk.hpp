@@ -56,6 +56,9 @@ enum class order_outcome : uint8_t {
   cancelled,
   // For a cancel: the order was executed already.
   not_open,
+  // The endpoint took the order but answered with no fill the book can take (see sane_fill):
+  // nothing is booked, and the order may have been executed.
+  accepted,
 };
 
 std::string to_string(order_outcome outcome);
@@ -63,7 +66,7 @@ bool from_string(const std::string& text, order_outcome& outcome);
 
 // A value read off the wire may be any byte: only these are outcomes.
 constexpr bool is_valid(order_outcome outcome) {
-  return outcome <= order_outcome::not_open;
+  return outcome <= order_outcome::accepted;
 }
 
 // Why an order was not filled (or a cancel failed). The names are stable: operators see them
@@ -84,7 +87,6 @@ enum class reject_code : uint8_t {
   // Answered by the exchange.
   exchange_rejected, // refused, or an answer that was not a success
   not_marketable,    // expired: the immediate-or-cancel order found no match
-  unusable_fill,     // a fill the book cannot take (see sane_fill); not booked
   // The call to the endpoint failed: the errc of the same name (see messages/errors.hpp).
   breaker_open,
   endpoint_timeout,

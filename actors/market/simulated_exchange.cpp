@@ -51,9 +51,9 @@ struct exchange_state {
   std::deque<std::string> cancels;
   logger log{"exchange"};
 
-  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call. Not an
-  // owed_reply: the caller (a circuit breaker) must see endpoint_unreachable, which it retries,
-  // not subsystem_unavailable.
+  // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call, with
+  // endpoint_unreachable (which the circuit breaker retries). Not an owed_reply: the answer
+  // names the endpoint, and an owed_reply's text is a literal.
   ~exchange_state() {
     for (auto& [id, answer] : delayed)
       answer.promise.deliver(make_error(errc::endpoint_unreachable,

@@ -66,9 +66,8 @@ struct breaker_state_data {
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.
-  // Not an owed_reply: the caller learns that the endpoint is unreachable through this breaker
-  // (endpoint_unreachable, which is retryable, and names the endpoint), not that some subsystem
-  // is gone.
+  // Not an owed_reply: the answer names the endpoint (endpoint_unreachable, retryable), and an
+  // owed_reply's text is a literal.
   ~breaker_state_data() {
     for (auto& [id, call] : calls)
       call.promise.deliver(

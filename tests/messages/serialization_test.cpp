@@ -342,10 +342,10 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
   for (int i = 0; i <= 255; ++i) {
     auto outcome = static_cast<order_outcome>(i);
     if (!is_valid(outcome)) {
-      CHECK(i > static_cast<int>(order_outcome::not_open));
+      CHECK(i > static_cast<int>(order_outcome::accepted));
       continue;
     }
-    order_outcome back = i == 0 ? order_outcome::not_open : order_outcome::filled;
+    order_outcome back = i == 0 ? order_outcome::accepted : order_outcome::filled;
     REQUIRE(from_string(to_string(outcome), back));
     CHECK(back == outcome);
   }
@@ -361,7 +361,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
     REQUIRE(from_string(to_string(code), back));
     CHECK(back == code);
   }
-  CHECK(codes == 23);
+  CHECK(codes == 22);
   order_outcome outcome = order_outcome::filled;
   CHECK_FALSE(from_string("accepted", outcome));
   CHECK(outcome == order_outcome::filled);

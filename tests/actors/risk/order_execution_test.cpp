@@ -58,15 +58,15 @@ TEST_CASE("an order the exchange refuses, or an answer that is no success, is ex
   }
 }
 
-TEST_CASE("a fill the book cannot take fails as unusable_fill and is not passed on as a fill") {
+TEST_CASE("a fill the book cannot take is answered accepted, not filled, and is not booked") {
   for (const auto* body : {R"({"status":"filled","filled_quantity":3,"fill_price":99,"fee":0})",
                            R"({"status":"filled","filled_quantity":2,"fill_price":-1,"fee":0})",
                            R"({"status":"filled","filled_quantity":2,"fill_price":99,"fee":1000})",
                            R"({"status":"filled","fill_price":99})"}) {
     INFO(body);
     auto result = read_submit_answer(placed, answer(200, body));
-    CHECK(result.outcome == order_outcome::failed);
-    CHECK(result.code == reject_code::unusable_fill);
+    CHECK(result.outcome == order_outcome::accepted);
+    CHECK(result.code == reject_code::none);
   }
 }
 
