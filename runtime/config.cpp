@@ -21,7 +21,6 @@ namespace brokedancer {
 
 namespace {
 
-// "a,b,c" -> {"a","b","c"}; "" -> {} (the schema has checked the items).
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)

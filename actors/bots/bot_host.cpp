@@ -46,7 +46,10 @@ struct host_state {
   std::unique_ptr<host_context> context;
 
   level_tracker level;
-  emergency_registration registration{"the bot does not start until it answers"};
+  // A node may host thousands of bots, all registering at once: they retry slowly.
+  emergency_registration registration{
+      "bot cannot register with the emergency controller yet",
+      {std::chrono::seconds(30), std::chrono::seconds(1), /*warn_at=*/1, /*warn_every=*/1}};
   bool loaded = false;
   int load_attempts = 0;
   bool started = false;
@@ -290,6 +293,11 @@ void count_answer(host_state& st, const order_result& result, double realized) {
       s.fees += result.fee;
       break;
     case order_outcome::expired: ++s.expired; break;
+    case order_outcome::accepted:
+      // Counted as before the outcomes were typed: a rejection without a code.
+      ++s.rejected;
+      ++s.rejections[""];
+      break;
     case order_outcome::failed:
       ++s.failed;
       ++s.rejections[to_string(result.code)];
@@ -356,8 +364,9 @@ void on_registered(self_pointer self, level_change& current) {
 
 void register_with_controller(self_pointer self) {
   auto& st = self->state;
-  st.registration.attempt(self, st.services.emergency, st.log,
-                          [self](level_change& current) { on_registered(self, current); });
+  st.registration.attempt(
+      self, st.services.emergency, st.log,
+      [self](level_change& current) { on_registered(self, current); }, {{"bot", st.config.id}});
 }
 
 void load(self_pointer self) {

@@ -86,7 +86,10 @@ struct cluster_state {
   std::vector<member> members;
   level_tracker level;
   // Until the controller answers, a peer's level is not handed to it.
-  emergency_registration registration{"peers' levels are not handed to it until it answers"};
+  // Silent: the cluster link is started before the controller, and retries until it is up.
+  emergency_registration registration{
+      "cannot register with the emergency controller yet",
+      {std::chrono::seconds(2), std::chrono::milliseconds(200), /*warn_at=*/0, 0}};
   uint32_t bots = 0;
   bool store_reachable = true;
   clock::time_point out_of_contact_since = clock::now();

@@ -62,7 +62,12 @@ struct breaker_state_data {
   // What the emergency controller said; until it has said anything, retries go on (the risk
   // monitor has already checked the level of every order that reaches a breaker).
   level_tracker level;
-  emergency_registration registration{"until it answers, retries do not stop at HALT"};
+  // One warning, at the third failure: a breaker started with the registry usually comes up a
+  // moment before the controller does.
+  emergency_registration registration{
+      "cannot register with the emergency controller yet; until it answers, retries do not stop "
+      "at HALT",
+      {std::chrono::seconds(5), std::chrono::milliseconds(200), /*warn_at=*/3, /*warn_every=*/0}};
   logger log{"breaker"};
 
   // CAF 0.17 drops a promise destroyed unanswered, and the caller would wait for its timeout.

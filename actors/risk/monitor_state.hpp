@@ -53,7 +53,9 @@ struct monitor_state {
   breaker_registry_actor breakers;
   breaker_actor breaker; // the endpoint's own breaker, once known: one hop fewer per order
   level_tracker level;
-  emergency_registration registration{"orders are refused until it answers"};
+  emergency_registration registration{
+      "cannot register with the emergency controller yet; orders are refused until it answers",
+      {std::chrono::seconds(5), std::chrono::milliseconds(500), /*warn_at=*/1, /*warn_every=*/1}};
   bool loaded = false;
   risk_book book;
   std::set<std::string> symbols; // options.symbols: marked even without a position

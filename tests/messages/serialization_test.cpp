@@ -363,7 +363,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
   }
   CHECK(codes == 22);
   order_outcome outcome = order_outcome::filled;
-  CHECK_FALSE(from_string("accepted", outcome));
+  CHECK_FALSE(from_string("partially_filled", outcome));
   CHECK(outcome == order_outcome::filled);
   CHECK(to_string(order_outcome::not_open) == "not_open");
   CHECK(to_string(reject_code::max_daily_loss) == "max_daily_loss");
