@@ -12,6 +12,7 @@
 
 #include "messages/registry.hpp"
 #include "runtime/config.hpp"
+#include "runtime/openssl_error_queue.hpp"
 
 namespace brokedancer {
 
@@ -42,6 +43,9 @@ void configure_actor_system(caf::actor_system_config& cfg, const runtime_config&
   if (config.node.clustered() && config.node.tls()) {
     // Node-to-node traffic through CAF's OpenSSL module: with a certificate, its key and the
     // authorities, each side shows its certificate and checks the other's (TLS 1.2).
+    // CAF's OpenSSL module trips over errors other sessions leave in OpenSSL's error queue;
+    // this links in what empties it first (runtime/openssl_error_queue.cpp).
+    static_cast<void>(openssl_error_queue_cleared());
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = config.node.tls_certificate;
     cfg.openssl_key = config.node.tls_key;
