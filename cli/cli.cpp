@@ -10,18 +10,18 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/supervision/supervisor.hpp"
+#include "cli/control_command.hpp"
+#include "cli/run_command.hpp"
+#include "core/host_port.hpp"
+#include "core/json_text.hpp"
+#include "core/secret_masker.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/certificates.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_schema.hpp"
-#include "cli/control_command.hpp"
 #include "runtime/exit_codes.hpp"
-#include "core/host_port.hpp"
-#include "core/json_text.hpp"
 #include "runtime/operator_auth.hpp"
-#include "cli/run_command.hpp"
 #include "runtime/runtime.hpp"
-#include "core/secret_masker.hpp"
 
 namespace brokedancer {
 

@@ -7,12 +7,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "messages/control.hpp"
-#include "runtime/config.hpp"
-#include "runtime/exit_codes.hpp"
 #include "core/host_port.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
+#include "messages/control.hpp"
+#include "runtime/config.hpp"
+#include "runtime/exit_codes.hpp"
 
 namespace brokedancer {
 

@@ -15,11 +15,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "core/json_text.hpp"
+#include "core/secret_masker.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
-#include "core/json_text.hpp"
 #include "runtime/runtime.hpp"
-#include "core/secret_masker.hpp"
 
 namespace brokedancer {
 

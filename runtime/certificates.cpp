@@ -13,9 +13,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "runtime/exit_codes.hpp"
 #include "core/host_port.hpp"
 #include "core/openssl_handles.hpp"
+#include "runtime/exit_codes.hpp"
 
 namespace brokedancer {
 

@@ -11,9 +11,9 @@
 
 #include <unistd.h>
 
+#include "core/secret_masker.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/config_schema.hpp"
-#include "core/secret_masker.hpp"
 
 extern char** environ;
 

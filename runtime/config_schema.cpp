@@ -1,8 +1,8 @@
 #include "runtime/config_schema.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -148,7 +148,7 @@ template <class Section>
 class section_rows {
 public:
   section_rows(std::string name, Section runtime_config::*member)
-      : name_(std::move(name)), member_(member) {
+    : name_(std::move(name)), member_(member) {
     // nop
   }
 
@@ -188,8 +188,9 @@ public:
                      nlohmann::json def, std::string help) const {
     auto s = make("resilience.endpoints.<name>", std::move(key), kind_of<Field>(), std::move(def),
                   std::move(help));
-    s.fill_endpoint = [field](runtime_config::endpoint_section& section,
-                              const nlohmann::json& v) { assign(section.*field, v); };
+    s.fill_endpoint = [field](runtime_config::endpoint_section& section, const nlohmann::json& v) {
+      assign(section.*field, v);
+    };
     return s;
   }
 };
@@ -287,23 +288,25 @@ std::vector<setting> build_schema() {
   const section_rows<R::redis_section> redis_rows{"redis", &R::redis};
   return {
       checked(runtime_rows("node_name", &R::runtime_section::node_name, "",
-                   "name of this node in logs and the cluster; empty: the host name"),
+                           "name of this node in logs and the cluster; empty: the host name"),
               check_node_name),
       ranged(runtime_rows("scheduler_threads", &R::runtime_section::scheduler_threads, 0,
-                  "CAF scheduler worker threads; 0: one per core"),
+                          "CAF scheduler worker threads; 0: one per core"),
              0, 256),
-      one_of(runtime_rows("scheduler_policy", &R::runtime_section::scheduler_policy, "stealing", "CAF scheduling policy"),
+      one_of(runtime_rows("scheduler_policy", &R::runtime_section::scheduler_policy, "stealing",
+                          "CAF scheduling policy"),
              {"stealing", "sharing"}),
 
       one_of(log_rows("format", &log_options::format, "console",
-                  "json: one object per line; console: one readable line"),
+                      "json: one object per line; console: one readable line"),
              {"console", "json"}),
       one_of(log_rows("level", &log_options::level, "info", "lowest level written"),
              {"trace", "debug", "info", "warn", "error", "critical", "off"}),
-      log_rows("file", &log_options::file, "", "file the log is appended to; empty: standard error"),
+      log_rows("file", &log_options::file, "",
+               "file the log is appended to; empty: standard error"),
 
       ranged(supervisor_rows("max_restarts", &R::supervisor_section::max_restarts, 5,
-                  "restarts allowed within window_s before the supervisor escalates"),
+                             "restarts allowed within window_s before the supervisor escalates"),
              0, 10000),
       ranged(supervisor_rows.converted("window_s", setting_kind::number, 10,
                                        "length of the restart-intensity window in seconds",
@@ -312,61 +315,69 @@ std::vector<setting> build_schema() {
                                        }),
              0.001, 86400),
 
-      one_of(state_rows("backend", &R::state_section::backend, "memory", "where the state store keeps data"),
+      one_of(state_rows("backend", &R::state_section::backend, "memory",
+                        "where the state store keeps data"),
              {"memory", "redis"}),
-      checked(state_rows("key_prefix", &R::state_section::key_prefix,
-                   "brokedancer:", "prefix of every key in a shared Redis, one per deployment"),
+      checked(state_rows("key_prefix", &R::state_section::key_prefix, "brokedancer:",
+                         "prefix of every key in a shared Redis, one per deployment"),
               check_prefix),
-      ranged(state_rows("max_key_bytes", &R::state_section::max_key_bytes, 1024, "longest key the store accepts"), 1,
-             1 << 20),
+      ranged(state_rows("max_key_bytes", &R::state_section::max_key_bytes, 1024,
+                        "longest key the store accepts"),
+             1, 1 << 20),
       ranged(state_rows("max_value_bytes", &R::state_section::max_value_bytes, 4 << 20,
-                  "largest value (JSON text) the store accepts"),
+                        "largest value (JSON text) the store accepts"),
              1, 512 << 20),
       ranged(state_rows("sweep_interval_ms", &R::state_section::sweep_interval_ms, 1000,
-                  "memory backend: how often expired keys are removed from memory"),
+                        "memory backend: how often expired keys are removed from memory"),
              10, 600000),
 
-      one_of(bus_rows("backend", &R::bus_section::backend, "memory", "how events travel"), {"memory", "redis"}),
-      checked(bus_rows("channel_prefix", &R::bus_section::channel_prefix, "brokedancer:events:",
+      one_of(bus_rows("backend", &R::bus_section::backend, "memory", "how events travel"),
+             {"memory", "redis"}),
+      checked(
+          bus_rows("channel_prefix", &R::bus_section::channel_prefix, "brokedancer:events:",
                    "Redis backend: prefix of every channel, one per deployment (pub/sub ignores "
                    "the database number, so this is what keeps deployments apart)"),
-              check_prefix),
+          check_prefix),
       ranged(bus_rows("max_backlog", &R::bus_section::max_backlog, 10000,
-                  "events a subscriber may have outstanding; beyond it events are dropped and "
-                  "counted for that subscriber. Keep it above the longest burst of publishes"),
+                      "events a subscriber may have outstanding; beyond it events are dropped and "
+                      "counted for that subscriber. Keep it above the longest burst of publishes"),
              2, 10000000),
       ranged(bus_rows("max_backlog_bytes", &R::bus_section::max_backlog_bytes, 64 << 20,
-                  "bytes (topics and payloads) a subscriber may have outstanding; beyond it "
-                  "events are dropped and counted, as for max_backlog"),
+                      "bytes (topics and payloads) a subscriber may have outstanding; beyond it "
+                      "events are dropped and counted, as for max_backlog"),
              1024, int64_t{1} << 34),
-      ranged(bus_rows("max_topic_bytes", &R::bus_section::max_topic_bytes, 256, "longest topic accepted"), 1, 65536),
+      ranged(bus_rows("max_topic_bytes", &R::bus_section::max_topic_bytes, 256,
+                      "longest topic accepted"),
+             1, 65536),
       ranged(bus_rows("max_payload_bytes", &R::bus_section::max_payload_bytes, 1 << 20,
-                  "largest event payload (JSON text) accepted"),
+                      "largest event payload (JSON text) accepted"),
              1, 64 << 20),
 
-      ranged(risk_rows("max_daily_loss", &risk_options::max_daily_loss, 1000,
-                  "loss since the trading day began (realized and unrealized) that halts; 0: off"),
+      ranged(risk_rows(
+                 "max_daily_loss", &risk_options::max_daily_loss, 1000,
+                 "loss since the trading day began (realized and unrealized) that halts; 0: off"),
              0, 1e15),
       ranged(risk_rows("max_position_size", &risk_options::max_position_size, 10000,
-                  "largest position in one symbol, as notional at the mark; 0: off"),
+                       "largest position in one symbol, as notional at the mark; 0: off"),
              0, 1e15),
       ranged(risk_rows("max_total_position", &risk_options::max_total_position, 50000,
-                  "largest sum of all positions' notional; 0: off"),
+                       "largest sum of all positions' notional; 0: off"),
              0, 1e15),
       ranged(risk_rows("max_order_notional", &risk_options::max_order_notional, 5000,
-                  "largest single order (quantity x price); 0: off"),
+                       "largest single order (quantity x price); 0: off"),
              0, 1e15),
       ranged(risk_rows("max_trades_per_hour", &risk_options::max_trades_per_hour, 1000,
-                  "orders in any 60 minutes (a sliding window); 0: off"),
+                       "orders in any 60 minutes (a sliding window); 0: off"),
              0, 100000000),
       ranged(risk_rows("max_drawdown_percent", &risk_options::max_drawdown_percent, 10,
-                  "fall of equity from its peak, in percent, that halts; 0: off"),
+                       "fall of equity from its peak, in percent, that halts; 0: off"),
              0, 100),
-      ranged(risk_rows("warning_percent", &risk_options::warning_percent, 80, "share of a limit that raises ALERT"),
+      ranged(risk_rows("warning_percent", &risk_options::warning_percent, 80,
+                       "share of a limit that raises ALERT"),
              1, 100),
       risk_rows("auto_halt", &risk_options::auto_halt, true, "a breached limit raises HALT"),
       ranged(risk_rows("starting_equity", &risk_options::starting_equity, 100000,
-                  "equity before any trade: the base of drawdown and daily loss"),
+                       "equity before any trade: the base of drawdown and daily loss"),
              0.01, 1e15),
       checked(risk_rows.converted("daily_reset_utc", setting_kind::string, "00:00",
                                   "when the trading day (and the daily loss) starts over, HH:MM "
@@ -375,118 +386,133 @@ std::vector<setting> build_schema() {
                                     s.daily_reset_minute_utc = minute_of_day(v);
                                   }),
               check_time_of_day),
-      ranged(risk_rows("max_mark_jump_percent", &risk_options::max_mark_jump_percent, 20,
-                  "a market price this far from the last mark is taken only once two more agree "
-                  "with it (one fake price does not move equity); 0: off"),
-             0, 1000),
+      ranged(
+          risk_rows("max_mark_jump_percent", &risk_options::max_mark_jump_percent, 20,
+                    "a market price this far from the last mark is taken only once two more agree "
+                    "with it (one fake price does not move equity); 0: off"),
+          0, 1000),
       checked(risk_rows("endpoint", &risk_options::endpoint, "exchange",
-                   "the endpoint (resilience.endpoints) orders go to"),
+                        "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
 
       ranged(node_rows("control_port", &R::node_section::control_port, 0,
-                  "TCP port of the operator API (HTTP/JSON; brokedancer status|halt|resume|"
-                  "shutdown --node HOST:PORT); every request needs a credential; 0: off"),
+                       "TCP port of the operator API (HTTP/JSON; brokedancer status|halt|resume|"
+                       "shutdown --node HOST:PORT); every request needs a credential; 0: off"),
              0, 65535),
       checked(node_rows("control_host", &R::node_section::control_host, "127.0.0.1",
-                   "address the operator API listens on; off loopback it needs "
-                   "control_tls_certificate (or insecure_plaintext)"),
+                        "address the operator API listens on; off loopback it needs "
+                        "control_tls_certificate (or insecure_plaintext)"),
               check_host),
       node_rows("credentials_file", &R::node_section::credentials_file, "",
-           "file of the operator credentials (NAME ROLE SHA256 a line, written by brokedancer "
-           "credentials add); the node keeps only the tokens' digests"),
+                "file of the operator credentials (NAME ROLE SHA256 a line, written by brokedancer "
+                "credentials add); the node keeps only the tokens' digests"),
       secret(node_rows("credentials", &R::node_section::credentials, "",
-                  "operator credentials given inline, the same lines as credentials_file "
-                  "separated by ';'")),
-      node_rows("control_tls_certificate", &R::node_section::control_tls_certificate, "",
-           "PEM certificate (chain) of the operator API: with control_tls_key it serves HTTPS"),
-      node_rows("control_tls_key", &R::node_section::control_tls_key, "", "PEM private key of control_tls_certificate"),
+                       "operator credentials given inline, the same lines as credentials_file "
+                       "separated by ';'")),
+      node_rows(
+          "control_tls_certificate", &R::node_section::control_tls_certificate, "",
+          "PEM certificate (chain) of the operator API: with control_tls_key it serves HTTPS"),
+      node_rows("control_tls_key", &R::node_section::control_tls_key, "",
+                "PEM private key of control_tls_certificate"),
       node_rows("insecure_plaintext", &R::node_section::insecure_plaintext, false,
-           "allow a cluster listener without mutual TLS and an operator API off loopback "
-           "without TLS: for experiments on loopback only; logged loudly"),
-      checked(node_rows("listen", &R::node_section::listen, "",
-                   "HOST:PORT this node listens on for its peers; needs mutual TLS "
-                   "(tls_certificate, tls_key, tls_ca) unless insecure_plaintext; empty: none"),
-              check_listen),
-      checked(node_rows("peers", &R::node_section::peers, "",
-                   "the peers to join, HOST:PORT separated by commas; reconnected with backoff "
-                   "whenever the connection is lost"),
-              check_peers),
+                "allow a cluster listener without mutual TLS and an operator API off loopback "
+                "without TLS: for experiments on loopback only; logged loudly"),
+      checked(
+          node_rows("listen", &R::node_section::listen, "",
+                    "HOST:PORT this node listens on for its peers; needs mutual TLS "
+                    "(tls_certificate, tls_key, tls_ca) unless insecure_plaintext; empty: none"),
+          check_listen),
+      checked(
+          node_rows("peers", &R::node_section::peers, "",
+                    "the peers to join, HOST:PORT separated by commas; reconnected with backoff "
+                    "whenever the connection is lost"),
+          check_peers),
       ranged(node_rows("heartbeat_interval_ms", &R::node_section::heartbeat_interval_ms, 200,
-                  "how often a node tells its peers it is alive (CAF middleman heartbeats and "
-                  "the cluster's gossip); the same on every node of a cluster"),
+                       "how often a node tells its peers it is alive (CAF middleman heartbeats and "
+                       "the cluster's gossip); the same on every node of a cluster"),
              10, 60000),
-      ranged(node_rows("connection_timeout_ms", &R::node_section::connection_timeout_ms, 1000,
-                  "a peer silent this long is taken as gone, even if its socket is open (a hung "
-                  "process); the same on every node, at least 3 heartbeats"),
-             100, 600000),
+      ranged(
+          node_rows("connection_timeout_ms", &R::node_section::connection_timeout_ms, 1000,
+                    "a peer silent this long is taken as gone, even if its socket is open (a hung "
+                    "process); the same on every node, at least 3 heartbeats"),
+          100, 600000),
       ranged(node_rows("handshake_timeout_ms", &R::node_section::handshake_timeout_ms, 3000,
-                  "a connection to the peer port that has not authenticated (mutual TLS, then "
-                  "CAF's handshake) within this time is cut"),
+                       "a connection to the peer port that has not authenticated (mutual TLS, then "
+                       "CAF's handshake) within this time is cut"),
              500, 60000),
       ranged(node_rows("max_peer_connections", &R::node_section::max_peer_connections, 64,
-                  "connections the peer port keeps open; beyond it the newest that have not "
-                  "authenticated yet are cut"),
+                       "connections the peer port keeps open; beyond it the newest that have not "
+                       "authenticated yet are cut"),
              2, 100000),
-      node_rows("tls_certificate", &R::node_section::tls_certificate, "",
-           "PEM certificate (chain) this node shows its peers; with tls_key and tls_ca it turns "
-           "on TLS between nodes (CAF's OpenSSL module: TLS 1.2, both sides verified)"),
+      node_rows(
+          "tls_certificate", &R::node_section::tls_certificate, "",
+          "PEM certificate (chain) this node shows its peers; with tls_key and tls_ca it turns "
+          "on TLS between nodes (CAF's OpenSSL module: TLS 1.2, both sides verified)"),
       node_rows("tls_key", &R::node_section::tls_key, "", "PEM private key of tls_certificate"),
       node_rows("tls_ca", &R::node_section::tls_ca, "",
-           "PEM file of the certificate authorities a peer's certificate must be signed by"),
-      secret(node_rows("tls_passphrase", &R::node_section::tls_passphrase, "", "passphrase of an encrypted tls_key")),
-      ranged(node_rows("isolation_halt_after", &R::node_section::isolation_halt_after_s, 10,
-                  "seconds without any peer after which the node halts its own bots (dead man's "
-                  "switch); 0: off"),
-             0, 86400),
-      ranged(node_rows("store_halt_after", &R::node_section::store_halt_after_s, 10,
-                  "seconds without the shared Redis state store after which the node halts its "
-                  "own bots, with peers or without (dead man's switch); 0: off"),
-             0, 86400),
+                "PEM file of the certificate authorities a peer's certificate must be signed by"),
+      secret(node_rows("tls_passphrase", &R::node_section::tls_passphrase, "",
+                       "passphrase of an encrypted tls_key")),
+      ranged(
+          node_rows("isolation_halt_after", &R::node_section::isolation_halt_after_s, 10,
+                    "seconds without any peer after which the node halts its own bots (dead man's "
+                    "switch); 0: off"),
+          0, 86400),
+      ranged(
+          node_rows("store_halt_after", &R::node_section::store_halt_after_s, 10,
+                    "seconds without the shared Redis state store after which the node halts its "
+                    "own bots, with peers or without (dead man's switch); 0: off"),
+          0, 86400),
 
       checked(market_rows("symbols", &market_settings::symbols, "BTC-USD,ETH-USD",
-                   "the simulated market's symbols, separated by commas; empty: no market"),
+                          "the simulated market's symbols, separated by commas; empty: no market"),
               check_symbol_list),
-      ranged(market_rows("start_price", &market_settings::start_price, 100, "every symbol's first mid price"), 1e-6,
-             1e12),
-      ranged(market_rows("drift_percent", &market_settings::drift_percent, 0,
-                  "mean change of the mid per tick, in percent (negative: a falling market)"),
-             -10, 10),
-      ranged(market_rows("volatility_percent", &market_settings::volatility_percent, 0.1,
-                  "standard deviation of the mid's change per tick, in percent"),
-             0, 50),
+      ranged(market_rows("start_price", &market_settings::start_price, 100,
+                         "every symbol's first mid price"),
+             1e-6, 1e12),
       ranged(
-          market_rows("spread_bps", &market_settings::spread_bps, 10, "ask minus bid, in basis points of the mid"),
-          0, 10000),
-      ranged(market_rows("tick_ms", &market_settings::tick, 100, "time between two ticks"), 1, 3600000),
+          market_rows("drift_percent", &market_settings::drift_percent, 0,
+                      "mean change of the mid per tick, in percent (negative: a falling market)"),
+          -10, 10),
+      ranged(market_rows("volatility_percent", &market_settings::volatility_percent, 0.1,
+                         "standard deviation of the mid's change per tick, in percent"),
+             0, 50),
+      ranged(market_rows("spread_bps", &market_settings::spread_bps, 10,
+                         "ask minus bid, in basis points of the mid"),
+             0, 10000),
+      ranged(market_rows("tick_ms", &market_settings::tick, 100, "time between two ticks"), 1,
+             3600000),
       ranged(market_rows("seed", &market_settings::seed, 1,
-                  "random seed of the price paths (--seed sets it, and every simulated "
-                  "endpoint's)"),
+                         "random seed of the price paths (--seed sets it, and every simulated "
+                         "endpoint's)"),
              0, 9007199254740991.0),
       ranged(market_rows("max_ticks", &market_settings::max_ticks, 0,
-                  "the market stops moving after this many ticks; 0: never"),
+                         "the market stops moving after this many ticks; 0: never"),
              0, 9007199254740991.0),
 
-      ranged(bots_rows("count", &R::bots_section::count, 4, "bots spawned at start (--bots sets it)"), 0,
-             1000000),
+      ranged(
+          bots_rows("count", &R::bots_section::count, 4, "bots spawned at start (--bots sets it)"),
+          0, 1000000),
       checked(bots_rows("strategy", &R::bots_section::strategy, "mixed",
-                   "strategy of the bots spawned at start: momentum, mean_reversion, mixed "
-                   "(alternating the two), or a strategy an embedding program added"),
+                        "strategy of the bots spawned at start: momentum, mean_reversion, mixed "
+                        "(alternating the two), or a strategy an embedding program added"),
               check_strategy_name),
       checked(bots_rows("symbols", &R::bots_section::symbols, "",
-                   "symbols the bots trade, dealt out in turn; empty: the market's symbols"),
+                        "symbols the bots trade, dealt out in turn; empty: the market's symbols"),
               check_symbol_list),
-      ranged(bots_rows("order_quantity", &R::bots_section::order_quantity, 1, "units per order"), 1e-9, 1e12),
+      ranged(bots_rows("order_quantity", &R::bots_section::order_quantity, 1, "units per order"),
+             1e-9, 1e12),
       ranged(bots_rows("lookback_ticks", &R::bots_section::lookback_ticks, 20,
-                  "ticks over which the sample strategies measure the trend"),
+                       "ticks over which the sample strategies measure the trend"),
              2, 10000),
       ranged(bots_rows("threshold_percent", &R::bots_section::threshold_percent, 0.2,
-                  "change over the lookback that makes the sample strategies trade"),
+                       "change over the lookback that makes the sample strategies trade"),
              1e-9, 100),
       ranged(bots_rows("max_position", &R::bots_section::max_position, 5,
-                  "largest position, in units, a sample bot builds in its symbol"),
+                       "largest position, in units, a sample bot builds in its symbol"),
              1e-9, 1e12),
       ranged(bots_rows("max_restarts", &R::bots_section::max_restarts, 3,
-                  "crashes of one bot within restart_window_s before it is given up"),
+                       "crashes of one bot within restart_window_s before it is given up"),
              0, 10000),
       ranged(bots_rows.converted("restart_window_s", setting_kind::number, 60,
                                  "the window in which a bot's crashes are counted",
@@ -495,9 +521,10 @@ std::vector<setting> build_schema() {
                                  }),
              0.001, 86400),
 
-      ranged(emergency_rows("shutdown_grace_ms", &R::emergency_section::shutdown_grace_ms, 10000,
-                  "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
-                  "the process stops"),
+      ranged(emergency_rows(
+                 "shutdown_grace_ms", &R::emergency_section::shutdown_grace_ms, 10000,
+                 "after SHUTDOWN: how long bots get to cancel, flatten and acknowledge before "
+                 "the process stops"),
              0, 600000),
 
       url_with_credentials(checked(
@@ -516,18 +543,19 @@ std::vector<setting> build_schema() {
                                       s.endpoint.password = password;
                                   })),
       ranged(redis_rows("connect_timeout_ms", &R::redis_section::connect_timeout_ms, 1000,
-                  "how long a connection attempt may take"),
+                        "how long a connection attempt may take"),
              1, 600000),
       ranged(redis_rows("command_timeout_ms", &R::redis_section::command_timeout_ms, 1000,
-                  "how long one command may take before the store reports it unavailable"),
+                        "how long one command may take before the store reports it unavailable"),
              1, 600000),
       ranged(redis_rows("reconnect_initial_ms", &R::redis_section::reconnect_initial_ms, 100,
-                  "first wait before reconnecting; doubles per failure, with jitter"),
+                        "first wait before reconnecting; doubles per failure, with jitter"),
              1, 60000),
-      ranged(redis_rows("reconnect_max_ms", &R::redis_section::reconnect_max_ms, 5000, "longest wait between reconnects"),
+      ranged(redis_rows("reconnect_max_ms", &R::redis_section::reconnect_max_ms, 5000,
+                        "longest wait between reconnects"),
              1, 600000),
       ranged(redis_rows("pipeline_max", &R::redis_section::pipeline_max, 256,
-                  "most commands sent in one round trip; concurrent requests share it"),
+                        "most commands sent in one round trip; concurrent requests share it"),
              1, 100000),
   };
 }
@@ -572,73 +600,78 @@ std::vector<setting> build_endpoint_schema() {
   const endpoint_rows_of endpoint_rows;
   return {
       one_of(endpoint_rows("type", &E::type, "simulated",
-                  "simulated: the simulated exchange; http: a REST API at base_url"),
+                           "simulated: the simulated exchange; http: a REST API at base_url"),
              {"simulated", "http"}),
       ranged(endpoint_rows("timeout_ms", &E::timeout_ms, 30000,
-                  "deadline of a call, retries included, unless the call sets its own"),
+                           "deadline of a call, retries included, unless the call sets its own"),
              1, 3600000),
       ranged(endpoint_rows("failure_threshold", &E::failure_threshold, 5,
-                  "consecutive failures that open the breaker; 0: not used"),
+                           "consecutive failures that open the breaker; 0: not used"),
              0, 1000000),
-      ranged(endpoint_rows("failure_rate_threshold", &E::failure_rate_threshold, 50,
-                  "percent of failures in the sliding window that opens the breaker; 0: not "
-                  "used"),
-             0, 100),
+      ranged(
+          endpoint_rows("failure_rate_threshold", &E::failure_rate_threshold, 50,
+                        "percent of failures in the sliding window that opens the breaker; 0: not "
+                        "used"),
+          0, 100),
       ranged(endpoint_rows("window_size", &E::window_size, 20, "calls in the sliding window"), 1,
              100000),
       ranged(endpoint_rows("minimum_calls", &E::minimum_calls, 10,
-                  "calls in the window before the failure rate is judged"),
+                           "calls in the window before the failure rate is judged"),
              1, 100000),
       ranged(endpoint_rows("slow_call_ms", &E::slow_call_ms, 0,
-                  "calls slower than this count as failures; 0: none"),
+                           "calls slower than this count as failures; 0: none"),
              0, 3600000),
-      ranged(endpoint_rows("recovery_timeout_ms", &E::recovery_timeout_ms, 5000,
-                  "how long an open breaker refuses calls before letting trial calls through"),
+      ranged(endpoint_rows(
+                 "recovery_timeout_ms", &E::recovery_timeout_ms, 5000,
+                 "how long an open breaker refuses calls before letting trial calls through"),
              1, 3600000),
       ranged(endpoint_rows("half_open_calls", &E::half_open_calls, 3,
-                  "trial calls let through at once while half open"),
+                           "trial calls let through at once while half open"),
              1, 10000),
       ranged(endpoint_rows("success_threshold", &E::success_threshold, 2,
-                  "trial calls that must succeed to close the breaker again"),
+                           "trial calls that must succeed to close the breaker again"),
              1, 10000),
       ranged(endpoint_rows("retry_max_attempts", &E::retry_max_attempts, 3,
-                  "attempts per call, the first included; 1: no retries"),
+                           "attempts per call, the first included; 1: no retries"),
              1, 100),
       ranged(endpoint_rows("retry_initial_backoff_ms", &E::retry_initial_backoff_ms, 100,
-                  "ceiling of the first retry's random wait; doubles per attempt"),
+                           "ceiling of the first retry's random wait; doubles per attempt"),
              0, 600000),
       ranged(endpoint_rows("retry_max_backoff_ms", &E::retry_max_backoff_ms, 2000,
-                  "longest wait before a retry; a Retry-After beyond it ends the call"),
+                           "longest wait before a retry; a Retry-After beyond it ends the call"),
              0, 3600000),
       checked(endpoint_rows("base_url", &E::base_url, "",
-                   "http: the API's root, http://host:port or https://host:port"),
+                            "http: the API's root, http://host:port or https://host:port"),
               check_base_url),
-      ranged(endpoint_rows("concurrency", &E::concurrency, 4, "http: calls in flight at once"), 1, 256),
+      ranged(endpoint_rows("concurrency", &E::concurrency, 4, "http: calls in flight at once"), 1,
+             256),
       ranged(endpoint_rows("max_queue", &E::max_queue, 1000,
-                  "http: calls waiting for a connection before more are refused"),
+                           "http: calls waiting for a connection before more are refused"),
              1, 1000000),
       ranged(endpoint_rows("connect_timeout_ms", &E::connect_timeout_ms, 2000,
-                  "http: how long connecting may take"),
+                           "http: how long connecting may take"),
              1, 600000),
       ranged(endpoint_rows("seed", &E::seed, 1,
-                  "simulated: random seed; the same seed and calls give the same run"),
+                           "simulated: random seed; the same seed and calls give the same run"),
              0, 9007199254740991.0),
-      ranged(endpoint_rows("latency_ms", &E::latency_ms, 0, "simulated: time to answer"), 0, 600000),
+      ranged(endpoint_rows("latency_ms", &E::latency_ms, 0, "simulated: time to answer"), 0,
+             600000),
       ranged(endpoint_rows("latency_jitter_ms", &E::latency_jitter_ms, 0,
-                  "simulated: up to this much is added to each answer's latency"),
+                           "simulated: up to this much is added to each answer's latency"),
              0, 600000),
       ranged(endpoint_rows("fee_rate", &E::fee_rate, 0.001,
-                  "simulated: share of a fill's notional charged as fee"),
+                           "simulated: share of a fill's notional charged as fee"),
              0, 1),
       ranged(endpoint_rows("error_rate", &E::error_rate, 0,
-                  "simulated: share of calls answered 503, from 0 to 1"),
+                           "simulated: share of calls answered 503, from 0 to 1"),
              0, 1),
-      endpoint_rows("match_market", &E::match_market, true,
-           "simulated: match orders against the simulated market's top of the book (false: "
-           "fill every order at its own limit price)"),
+      endpoint_rows(
+          "match_market", &E::match_market, true,
+          "simulated: match orders against the simulated market's top of the book (false: "
+          "fill every order at its own limit price)"),
       checked(endpoint_rows("outages", &E::outages_s, "",
-                   "simulated: unreachable during these windows, seconds since start: "
-                   "\"10-20,45.5-50\""),
+                            "simulated: unreachable during these windows, seconds since start: "
+                            "\"10-20,45.5-50\""),
               check_outages),
   };
 }

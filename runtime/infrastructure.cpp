@@ -9,16 +9,16 @@
 #include <stdexcept>
 
 #include "actors/bots/bot_supervisor.hpp"
-#include "actors/resilience/breaker_registry.hpp"
-#include "actors/node/cluster_node.hpp"
-#include "actors/emergency/emergency_controller.hpp"
 #include "actors/bus/memory_bus.hpp"
-#include "actors/store/memory_store.hpp"
-#include "actors/node/node_control.hpp"
 #include "actors/bus/redis_bus.hpp"
-#include "actors/store/redis_store.hpp"
-#include "actors/risk/risk_monitor.hpp"
+#include "actors/emergency/emergency_controller.hpp"
 #include "actors/market/simulated_market.hpp"
+#include "actors/node/cluster_node.hpp"
+#include "actors/node/node_control.hpp"
+#include "actors/resilience/breaker_registry.hpp"
+#include "actors/risk/risk_monitor.hpp"
+#include "actors/store/memory_store.hpp"
+#include "actors/store/redis_store.hpp"
 
 namespace brokedancer {
 

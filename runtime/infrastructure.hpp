@@ -10,10 +10,10 @@
 
 #include "actors/bots/bot.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/node_identity.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "runtime/config.hpp"
-#include "core/node_identity.hpp"
 
 namespace brokedancer {
 

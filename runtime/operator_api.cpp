@@ -8,12 +8,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "messages/errors.hpp"
-#include "runtime/http_server.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
-#include "runtime/operator_request.hpp"
 #include "core/unix_time.hpp"
+#include "messages/errors.hpp"
+#include "runtime/http_server.hpp"
+#include "runtime/operator_request.hpp"
 
 namespace brokedancer {
 

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "messages/control.hpp"
 #include "core/json_text.hpp"
+#include "messages/control.hpp"
 
 namespace brokedancer {
 

@@ -20,7 +20,6 @@
 
 #include "actors/node/front_door.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "strategies/trend_strategies.hpp"
 #include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
@@ -33,6 +32,7 @@
 #include "runtime/listener_guard.hpp"
 #include "runtime/operator_api.hpp"
 #include "runtime/tls_files.hpp"
+#include "strategies/trend_strategies.hpp"
 
 namespace brokedancer {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// The built-in trend strategies, written only against the public bot API (actors/bots/bot.hpp): what a user
-// of brokedancer would write. `brokedancer run` spawns its bots from these.
+// The built-in trend strategies, written only against the public bot API (actors/bots/bot.hpp):
+// what a user of brokedancer would write. `brokedancer run` spawns its bots from these.
 //
 //  momentum        buys when the price rose more than threshold_percent over the last
 //                  lookback ticks, sells when it fell as much.

@@ -30,10 +30,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/logging.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/risk.hpp"
-#include "core/logging.hpp"
 
 namespace brokedancer {
 

@@ -364,9 +364,9 @@ void on_registered(self_pointer self, level_change& current) {
 
 void register_with_controller(self_pointer self) {
   auto& st = self->state;
-  st.registration.attempt(
-      self, st.services.emergency, st.log,
-      [self](level_change& current) { on_registered(self, current); }, {{"bot", st.config.id}});
+  st.registration.attempt(self, st.services.emergency, st.log,
+                          [self](level_change& current) { on_registered(self, current); },
+                          {{"bot", st.config.id}});
 }
 
 void load(self_pointer self) {

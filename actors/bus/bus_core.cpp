@@ -6,8 +6,8 @@
 
 #include <caf/actor_system.hpp>
 
-#include "messages/errors.hpp"
 #include "core/logging.hpp"
+#include "messages/errors.hpp"
 
 namespace brokedancer {
 

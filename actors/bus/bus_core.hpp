@@ -19,8 +19,8 @@
 #include <caf/timespan.hpp>
 
 #include "actors/bus/subscription_table.hpp"
-#include "messages/event_bus.hpp"
 #include "core/unix_time.hpp"
+#include "messages/event_bus.hpp"
 
 namespace brokedancer {
 

@@ -247,9 +247,9 @@ caf::result<uint64_t> subscribe(self_pointer self, std::string& pattern, caf::ac
     return add_subscription(self, std::move(pattern), std::move(subscriber));
   }
   auto rp = self->make_response_promise<uint64_t>();
-  channel.waiting.push_back(
-      {std::move(pattern), std::move(subscriber),
-       owed_reply<uint64_t>{rp, errc::bus_unavailable, "the event bus stopped before Redis confirmed"}});
+  channel.waiting.push_back({std::move(pattern), std::move(subscriber),
+                             owed_reply<uint64_t>{rp, errc::bus_unavailable,
+                                                  "the event bus stopped before Redis confirmed"}});
   if (channel.subscriptions == 0 && channel.waiting.size() == 1)
     st.subscriber.change({true, name.first, name.second});
   return rp;

@@ -44,7 +44,7 @@ public:
   // `warning` is the log line while the controller does not answer, saying what the actor does
   // meanwhile ("... orders are refused until it answers").
   explicit emergency_registration(std::string warning, registration_timing timing = {})
-      : warning_(std::move(warning)), timing_(timing) {
+    : warning_(std::move(warning)), timing_(timing) {
     // nop
   }
 

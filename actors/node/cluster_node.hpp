@@ -24,11 +24,11 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "core/host_port.hpp"
+#include "core/node_identity.hpp"
 #include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
 #include "messages/state_store.hpp"
-#include "core/host_port.hpp"
-#include "core/node_identity.hpp"
 
 namespace brokedancer {
 

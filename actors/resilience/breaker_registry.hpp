@@ -14,9 +14,9 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/market/simulated_exchange.hpp"
 #include "actors/resilience/circuit_breaker.hpp"
 #include "actors/resilience/http_endpoint.hpp"
-#include "actors/market/simulated_exchange.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/resilience.hpp"
 

@@ -23,17 +23,17 @@ public:
   // `if_dropped` is a literal: it says what the requester should assume ("the order may have
   // been executed").
   owed_reply(promise_type promise, const char* if_dropped)
-      : owed_reply(std::move(promise), errc::subsystem_unavailable, if_dropped) {
+    : owed_reply(std::move(promise), errc::subsystem_unavailable, if_dropped) {
     // nop
   }
 
   owed_reply(promise_type promise, errc code, const char* if_dropped)
-      : promise_(std::move(promise)), code_(code), if_dropped_(if_dropped) {
+    : promise_(std::move(promise)), code_(code), if_dropped_(if_dropped) {
     // nop
   }
 
   owed_reply(owed_reply&& other) noexcept
-      : promise_(std::move(other.promise_)), code_(other.code_), if_dropped_(other.if_dropped_) {
+    : promise_(std::move(other.promise_)), code_(other.code_), if_dropped_(other.if_dropped_) {
     other.promise_ = promise_type{};
   }
 

@@ -10,9 +10,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "core/logging.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
-#include "core/logging.hpp"
 
 namespace brokedancer {
 

@@ -10,11 +10,11 @@
 #include <caf/send.hpp>
 
 #include "actor_system.hpp"
-#include "actors/resilience/circuit_breaker.hpp"
 #include "actors/market/simulated_exchange.hpp"
+#include "actors/resilience/circuit_breaker.hpp"
 #include "call_load.hpp"
-#include "harness.hpp"
 #include "core/logging.hpp"
+#include "harness.hpp"
 
 namespace brokedancer::bench {
 

@@ -24,8 +24,8 @@
 
 #include "actor_system.hpp"
 #include "actors/bus/memory_bus.hpp"
-#include "harness.hpp"
 #include "core/logging.hpp"
+#include "harness.hpp"
 
 namespace brokedancer::bench {
 

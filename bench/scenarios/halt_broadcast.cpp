@@ -17,8 +17,8 @@
 #include "actor_system.hpp"
 #include "actors/emergency/emergency_controller.hpp"
 #include "actors/store/memory_store.hpp"
-#include "harness.hpp"
 #include "core/logging.hpp"
+#include "harness.hpp"
 
 namespace brokedancer::bench {
 

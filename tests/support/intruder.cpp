@@ -36,11 +36,11 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
 
-#include "messages/cluster.hpp"
-#include "messages/registry.hpp"
 #include "core/node_identity.hpp"
 #include "core/peer_session.hpp"
 #include "core/unix_time.hpp"
+#include "messages/cluster.hpp"
+#include "messages/registry.hpp"
 
 using namespace brokedancer;
 

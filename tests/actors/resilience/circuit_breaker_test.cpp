@@ -21,11 +21,11 @@
 #include <catch2/catch.hpp>
 
 #include "actors/bus/bus_core.hpp"
-#include "actors/resilience/circuit_breaker.hpp"
-#include "actors/emergency/emergency_controller.hpp"
 #include "actors/bus/memory_bus.hpp"
-#include "actors/store/memory_store.hpp"
+#include "actors/emergency/emergency_controller.hpp"
 #include "actors/market/simulated_exchange.hpp"
+#include "actors/resilience/circuit_breaker.hpp"
+#include "actors/store/memory_store.hpp"
 #include "messages/errors.hpp"
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"

@@ -16,9 +16,9 @@
 
 #include "actors/resilience/circuit_breaker.hpp"
 #include "actors/resilience/http_endpoint.hpp"
+#include "core/logging.hpp"
 #include "messages/errors.hpp"
 #include "messages/registry.hpp"
-#include "core/logging.hpp"
 #include "support/requests.hpp"
 
 using namespace brokedancer;

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "runtime/config.hpp"
 #include "core/json_text.hpp"
+#include "runtime/config.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

@@ -12,10 +12,10 @@
 
 #include <string>
 
-#include "runtime/config.hpp"
-#include "runtime/config_schema.hpp"
 #include "core/json_text.hpp"
 #include "core/redis_url.hpp"
+#include "runtime/config.hpp"
+#include "runtime/config_schema.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
 namespace brokedancer::fuzz {

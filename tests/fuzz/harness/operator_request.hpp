@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "messages/control.hpp"
 #include "core/json_text.hpp"
+#include "messages/control.hpp"
 #include "runtime/operator_request.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
