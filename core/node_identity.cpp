@@ -213,20 +213,6 @@ std::string node_identity::check(std::string_view certificate_pem, std::string_v
   return ok == 1 ? std::string{} : "the signature does not verify with the certificate's key";
 }
 
-std::string certificate_common_name(const std::string& file, std::string& why) {
-  std::string pem;
-  if (!read_file(file, pem)) {
-    why = "cannot read \"" + file + "\"";
-    return {};
-  }
-  auto chain = read_certificates(pem);
-  if (chain.empty()) {
-    why = "\"" + file + "\" holds no PEM certificate";
-    return {};
-  }
-  return common_name(chain.front().get());
-}
-
 bool node_identity::names_host(std::string_view certificate_pem, std::string_view host) {
   if (host.empty() || certificate_pem.size() > max_certificate_bytes)
     return false;

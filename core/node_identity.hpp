@@ -68,7 +68,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-// The common name of the first certificate in a PEM file; empty with `why` when unreadable.
-std::string certificate_common_name(const std::string& file, std::string& why);
-
 } // namespace brokedancer

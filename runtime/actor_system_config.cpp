@@ -45,7 +45,7 @@ void configure_actor_system(caf::actor_system_config& cfg, const runtime_config&
     // authorities, each side shows its certificate and checks the other's (TLS 1.2).
     // CAF's OpenSSL module trips over errors other sessions leave in OpenSSL's error queue;
     // this links in what empties it first (runtime/openssl_error_queue.cpp).
-    static_cast<void>(openssl_error_queue_cleared());
+    link_openssl_error_queue_clearing();
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = config.node.tls_certificate;
     cfg.openssl_key = config.node.tls_key;

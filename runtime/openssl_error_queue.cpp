@@ -16,6 +16,9 @@
 
 #include "runtime/openssl_error_queue.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <dlfcn.h>
 
 #include <openssl/err.h>
@@ -23,9 +26,16 @@
 
 namespace {
 
+// libssl's own `name`. Without it no TLS can work at all: stop at once, saying why, rather than
+// jump to address 0 on the first read.
 template <class Function>
 Function libssl(const char* name) {
-  return reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+  auto found = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+  if (!found) {
+    std::fprintf(stderr, "brokedancer: libssl's %s not found (%s)\n", name, dlerror());
+    std::abort();
+  }
+  return found;
 }
 
 } // namespace
@@ -60,8 +70,8 @@ int SSL_connect(SSL* ssl) {
 
 namespace brokedancer {
 
-bool openssl_error_queue_cleared() {
-  return true;
+void link_openssl_error_queue_clearing() {
+  // nop: being called is what keeps this object in the program
 }
 
 } // namespace brokedancer

@@ -2,9 +2,9 @@
 
 namespace brokedancer {
 
-// Whether the process clears OpenSSL's error queue before each TLS read, write and handshake
-// (runtime/openssl_error_queue.cpp says why). Always true; calling it keeps the object that does
-// it linked into every program that uses TLS between nodes.
-bool openssl_error_queue_cleared();
+// The process clears OpenSSL's error queue before each TLS read, write and handshake
+// (runtime/openssl_error_queue.cpp says why). This does nothing: calling it keeps the object
+// that does it linked (from the static runtime library) into every program using TLS.
+void link_openssl_error_queue_clearing();
 
 } // namespace brokedancer

@@ -309,33 +309,4 @@ simulated_exchange_actor spawn_simulated_exchange(caf::actor_system& sys,
       sys.spawn(simulated_exchange, std::move(settings), std::move(bus)));
 }
 
-std::vector<outage_window> parse_outages(const std::string& text) {
-  std::vector<outage_window> windows;
-  size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find(',', start);
-    auto item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    auto dash = item.find('-');
-    if (dash == std::string::npos)
-      throw std::invalid_argument("\"" + item + "\" is not FROM-TO (seconds since start)");
-    size_t used_from = 0, used_to = 0;
-    double from = 0, to = 0;
-    try {
-      from = std::stod(item.substr(0, dash), &used_from);
-      to = std::stod(item.substr(dash + 1), &used_to);
-    } catch (const std::exception&) {
-      throw std::invalid_argument("\"" + item + "\" is not FROM-TO (seconds since start)");
-    }
-    if (used_from != dash || used_to != item.size() - dash - 1 || from < 0 || to <= from)
-      throw std::invalid_argument("\"" + item
-                                  + "\" is not FROM-TO with 0 <= FROM < TO (seconds since start)");
-    windows.push_back({std::chrono::milliseconds(static_cast<int64_t>(from * 1000)),
-                       std::chrono::milliseconds(static_cast<int64_t>(to * 1000))});
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  return windows;
-}
-
 } // namespace brokedancer

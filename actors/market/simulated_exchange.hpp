@@ -64,8 +64,4 @@ simulated_exchange_actor spawn_simulated_exchange(caf::actor_system& sys,
                                                   simulated_exchange_settings settings,
                                                   event_bus_actor bus = {});
 
-// "10-20,45.5-50": outage windows in seconds since start. Empty when `text` is empty; throws
-// std::invalid_argument saying what is wrong otherwise.
-std::vector<outage_window> parse_outages(const std::string& text);
-
 } // namespace brokedancer

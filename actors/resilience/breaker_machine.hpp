@@ -80,9 +80,6 @@ public:
 
   // Counters and the window; the actor adds the endpoint's name, timeouts and retries.
   breaker_stats stats(clock::time_point now) const;
-  void count_rejection() {
-    ++stats_.rejected;
-  }
 
 private:
   void move_to(breaker_state next, clock::time_point now, std::string reason);

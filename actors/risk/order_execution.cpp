@@ -13,14 +13,14 @@
 
 namespace brokedancer {
 
-namespace {
-
-using json = nlohmann::json;
-
-double number_field(const json& j, const char* name) {
+double number_field(const nlohmann::json& j, const char* name) {
   auto found = j.find(name);
   return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
 }
+
+namespace {
+
+using json = nlohmann::json;
 
 std::string text_field(const json& j, const char* name) {
   if (!j.is_object())

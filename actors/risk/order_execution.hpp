@@ -22,6 +22,9 @@ namespace brokedancer {
 
 // A submit_order call for `o`; `reduces_risk` for the closing orders of SHUTDOWN, which a
 // breaker lets through from HALT up.
+// The number `name` in an exchange's answer or a market event; 0 when absent or not a number.
+double number_field(const nlohmann::json& j, const char* name);
+
 endpoint_request submit_request(const order& o, bool reduces_risk);
 
 // The exchange's answer to a submit: filled (a sane fill, see sane_fill), expired

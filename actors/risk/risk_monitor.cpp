@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/risk/monitor_state.hpp"
+#include "actors/risk/order_execution.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
@@ -293,8 +294,7 @@ void on_level_change(self_pointer self, const level_change& change) {
 // it quotes none.
 double market_price(const json& body) {
   auto number = [&](const char* name) {
-    auto found = body.find(name);
-    return found != body.end() && found->is_number() ? found->get<double>() : 0.0;
+    return number_field(body, name);
   };
   double price = number("price");
   if (price <= 0)

@@ -124,9 +124,10 @@ store_hanging_on_a_book_write(std::shared_ptr<std::atomic<bool>> armed) {
                     },
                     [self, real, hung, armed](set_atom, std::string& key, std::string& value,
                                               int64_t ttl) -> caf::delegated<caf::message> {
-                      // Only a write with a fill in it: the monitor also writes its book when
-                      // marks move, and hanging one of those instead made the test flaky.
-                      bool has_fill = value.find("\"trades\":[]") == std::string::npos;
+                      // Only a write with a position in it (a booked fill): the monitor also
+                      // writes its book when marks move, and hanging one of those instead made
+                      // the test flaky.
+                      bool has_fill = value.find("\"positions\":{}") == std::string::npos;
                       if (key == "risk:state" && *armed && has_fill && hung->empty()) {
                         hung->push_back(self->make_response_promise()); // and never kept
                         return {};
