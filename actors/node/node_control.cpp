@@ -29,7 +29,15 @@ constexpr auto audit_write_timeout = std::chrono::seconds(5);
 
 // Its own timer: asks the emergency controller again whether the persisted level is read.
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
-using control_impl = node_control_actor::extend<caf::reacts_to<recheck_atom>>;
+using reread_audit_atom = caf::atom_constant<caf::atom("au_reread")>;
+using control_impl = node_control_actor::extend<caf::reacts_to<recheck_atom>,
+                                                caf::reacts_to<reread_audit_atom, int>>;
+
+// A store that is still connecting answers store_unavailable at once: the trail of earlier runs
+// is asked for again after a pause, for as long as this (asked at once, it was given up within
+// microseconds of the start, and a restarted node lost its trail).
+constexpr auto audit_reread_after = std::chrono::milliseconds(200);
+constexpr int audit_reads = 25;
 
 struct control_state {
   node_control_services services;
@@ -204,8 +212,8 @@ void restore_audit(self_pointer self, int attempt = 0) {
             done();
           },
           [self, attempt, done](caf::error& err) {
-            if (attempt < 3) {
-              restore_audit(self, attempt + 1);
+            if (attempt + 1 < audit_reads) {
+              self->delayed_send(self, audit_reread_after, reread_audit_atom::value, attempt + 1);
               return;
             }
             self->state.log.warn("the audit trail of earlier runs could not be read; it will be "
@@ -445,6 +453,7 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
       [self](flush_atom) { return flush(self); },
       [self](recheck_atom) { recheck(self); },
+      [self](reread_audit_atom, int attempt) { restore_audit(self, attempt); },
   };
 }
 
