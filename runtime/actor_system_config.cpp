@@ -35,10 +35,15 @@ void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::
   cfg.set("work-stealing.moderate-steal-interval", size_t{1});
 }
 
+bool needs_middleman(const runtime_config& config) {
+  return config.node.control_port != 0 || config.node.clustered() || config.state.backend == "redis"
+         || config.bus.backend == "redis";
+}
+
 void configure_actor_system(caf::actor_system_config& cfg, const runtime_config& config) {
   register_message_types(cfg);
-  // The network layer only when something listens or joins: it starts threads of its own.
-  if (config.node.control_port != 0 || config.node.clustered())
+  // The network layer only when something needs it: it starts threads of its own.
+  if (needs_middleman(config))
     cfg.load<caf::io::middleman>();
   if (config.node.clustered() && config.node.tls()) {
     // Node-to-node traffic through CAF's OpenSSL module: with a certificate, its key and the

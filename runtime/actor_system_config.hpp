@@ -22,4 +22,9 @@ void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::
 // message type. Every actor_system in the process is configured through this.
 void configure_actor_system(caf::actor_system_config& cfg, const runtime_config& config);
 
+// Whether the node needs CAF's network layer (the middleman and its multiplexer thread): to
+// listen, to join a cluster, or to talk to Redis, whose connections the multiplexer drives
+// (actors/redis/redis_link.hpp).
+bool needs_middleman(const runtime_config& config);
+
 } // namespace brokedancer

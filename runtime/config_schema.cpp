@@ -555,7 +555,7 @@ std::vector<setting> build_schema() {
                         "longest wait between reconnects"),
              1, 600000),
       ranged(redis_rows("pipeline_max", &R::redis_section::pipeline_max, 256,
-                        "most commands sent in one round trip; concurrent requests share it"),
+                        "most commands in flight (sent, not yet answered) on one connection"),
              1, 100000),
   };
 }

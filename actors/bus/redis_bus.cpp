@@ -1,15 +1,18 @@
 #include "actors/bus/redis_bus.hpp"
 
 #include <map>
+#include <optional>
 #include <utility>
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
-#include <caf/typed_event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include "actors/bus/bus_envelope.hpp"
 #include "actors/bus/redis_subscriber.hpp"
-#include "actors/redis/redis_requests.hpp"
+#include "actors/redis/answering_broker.hpp"
+#include "actors/redis/redis_link.hpp"
 #include "actors/supervision/owed_reply.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
@@ -20,15 +23,9 @@ namespace brokedancer {
 
 namespace {
 
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-
-using redis_bus_actor =
-    event_bus_actor::extend<caf::reacts_to<flush_atom>,
-                            caf::reacts_to<std::vector<redis_job_result>>,
-                            caf::reacts_to<connection_state_atom, bool, std::string>,
-                            caf::reacts_to<std::vector<pubsub_message>>,
-                            caf::reacts_to<pubsub_state_atom, bool, std::string>,
-                            caf::reacts_to<pubsub_confirmed_atom, bool, std::string>>;
+// The tags of the bus's two connections, in their ticks.
+constexpr uint8_t publisher_tag = 0;
+constexpr uint8_t subscriber_tag = 1;
 
 // A channel (SUBSCRIBE) or pattern (PSUBSCRIBE) as Redis knows it.
 using redis_name = std::pair<bool, std::string>; // (is a pattern, name with the prefix)
@@ -53,9 +50,6 @@ struct redis_bus_state {
   redis_bus_options options;
   std::string prefix_pattern; // the channel prefix, glob-escaped
   std::unique_ptr<bus_delivery> delivery;
-  caf::actor publisher;
-  redis_subscriber subscriber;
-  bool publisher_up = false;
   bool subscriber_ready = false;
   bool subscriber_was_ready = false; // every readiness after the first is a reconnection
   uint64_t reconnects = 0;
@@ -63,17 +57,17 @@ struct redis_bus_state {
   uint64_t invalid_logged = 0;
   std::map<redis_name, redis_channel> channels;
   logger log{"event_bus"};
-  redis_requests requests; // destroyed first, answering every open publish
-
-  ~redis_bus_state() {
-    subscriber.wake();
-  }
+  // Last: destroyed first, the publisher answering every open publish. The bus is a broker, so
+  // that both connections are driven by the multiplexer (actors/redis/redis_link.hpp): it is
+  // dynamically typed, answers exactly the event_bus_actor interface and is handed out as one.
+  std::optional<redis_subscriber> subscriber;
+  std::optional<redis_link> publisher;
 };
 
-using self_pointer = redis_bus_actor::stateful_pointer<redis_bus_state>;
+using self_pointer = answering_broker<redis_bus_state>*;
 
 bool accepting(const redis_bus_state& st) {
-  return st.publisher_up && st.subscriber_ready;
+  return st.publisher->accepting() && st.subscriber_ready;
 }
 
 caf::error unavailable(const redis_bus_state& st) {
@@ -98,7 +92,7 @@ void release(self_pointer self, const redis_name& name) {
     --channel.subscriptions;
   if (channel.subscriptions == 0 && channel.waiting.empty()) {
     st.channels.erase(found);
-    st.subscriber.change({false, name.first, name.second});
+    st.subscriber->change({false, name.first, name.second});
   }
 }
 
@@ -109,22 +103,18 @@ uint64_t add_subscription(self_pointer self, std::string pattern, caf::actor sub
   return table.add(std::move(pattern), std::move(subscriber));
 }
 
-void submit(self_pointer self, redis_job job, redis_requests::completion done) {
-  if (self->state.requests.add(std::move(job), std::move(done)))
-    self->send(self, flush_atom::value);
-}
-
 // PUBLISHes the stamped events as one job; answers `rp` with the first one's sequence number.
 void publish(self_pointer self, std::vector<event> events,
              caf::typed_response_promise<uint64_t> rp) {
   auto& st = self->state;
-  redis_job job;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(events.size());
   for (const auto& ev : events)
-    job.commands.push_back({"PUBLISH", st.options.channel_prefix + ev.topic, encode_envelope(ev)});
+    commands.push_back({"PUBLISH", st.options.channel_prefix + ev.topic, encode_envelope(ev)});
   auto first = events.front().sequence;
   auto count = events.size();
   // Touches only what it holds: it may run while the state is being destroyed.
-  submit(self, std::move(job), [rp, first, count, data = st.data](redis_job_result& r) mutable {
+  auto done = [rp, first, count, data = st.data](redis_result& r) mutable {
     bool taken = r.ok;
     for (const auto& reply : r.replies)
       taken = taken && reply.type == redis_reply::kind::integer;
@@ -139,7 +129,8 @@ void publish(self_pointer self, std::vector<event> events,
                           why
                               + "; Redis did not confirm the event, which may or may not "
                                 "have been delivered"));
-  });
+  };
+  st.publisher->send(std::move(commands), std::move(done));
 }
 
 void dispatch(self_pointer self, pubsub_message& message) {
@@ -189,7 +180,7 @@ void subscriber_lost(self_pointer self, const std::string& error) {
   }
   for (const auto& name : unused) {
     st.channels.erase(name);
-    st.subscriber.change({false, name.first, name.second});
+    st.subscriber->change({false, name.first, name.second});
   }
 }
 
@@ -251,7 +242,7 @@ caf::result<uint64_t> subscribe(self_pointer self, std::string& pattern, caf::ac
                              owed_reply<uint64_t>{rp, errc::bus_unavailable,
                                                   "the event bus stopped before Redis confirmed"}});
   if (channel.subscriptions == 0 && channel.waiting.size() == 1)
-    st.subscriber.change({true, name.first, name.second});
+    st.subscriber->change({true, name.first, name.second});
   return rp;
 }
 
@@ -281,26 +272,14 @@ bus_stats status(self_pointer self) {
 
 // ---- The connections -------------------------------------------------------------------------
 
-void flush(self_pointer self) {
-  // A typed actor may send() only to typed actors; the connection is dynamically typed.
-  caf::anon_send(self->state.publisher, self->state.requests.take_batch());
-}
-
 void publisher_changed(self_pointer self, bool up, const std::string& error) {
   auto& st = self->state;
-  st.publisher_up = up;
   if (!up) {
     st.last_error = error;
     st.log.warn("lost the Redis connection for publishing; publish fails with "
                 "bus_unavailable until it is back",
                 {{"error", error}});
   }
-}
-
-void received(self_pointer self, std::vector<pubsub_message>& messages) {
-  for (auto& message : messages)
-    dispatch(self, message);
-  self->state.subscriber.taken(messages.size());
 }
 
 void subscriber_changed(self_pointer self, bool ready, const std::string& error) {
@@ -336,6 +315,25 @@ void confirmed(self_pointer self, bool pattern, const std::string& name) {
   }
 }
 
+// The multiplexer's news goes to whichever connection it is about.
+void on_data(self_pointer self, caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  if (!st.publisher->handle(msg))
+    st.subscriber->handle(msg);
+}
+
+void on_closed(self_pointer self, caf::io::connection_closed_msg& msg) {
+  auto& st = self->state;
+  if (!st.publisher->handle(msg))
+    st.subscriber->handle(msg);
+}
+
+void on_tick(self_pointer self, uint8_t tag) {
+  auto& st = self->state;
+  if (!st.publisher->handle_tick(tag))
+    st.subscriber->handle_tick(tag);
+}
+
 void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options options) {
   auto& fresh = self->state;
   fresh.data = std::move(data);
@@ -344,9 +342,12 @@ void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options 
   fresh.delivery = std::make_unique<bus_delivery>(fresh.data, fresh.options.bus.max_backlog,
                                                   fresh.options.bus.max_backlog_bytes);
   fresh.delivery->adopt(self);
-  // Both connections are linked: if one dies, so does the bus, and the supervisor starts a
-  // fresh bus with fresh connections.
-  fresh.publisher = spawn_redis_connection(self, fresh.options.connection);
+  redis_link::events publishing;
+  publishing.changed = [self](bool up, const std::string& error) {
+    publisher_changed(self, up, error);
+  };
+  fresh.publisher.emplace(self, publisher_tag, fresh.options.connection, redis_link::mode::replies,
+                          std::move(publishing));
   // Taking over from a crashed incarnation: subscribe in Redis to what the table holds, from
   // the subscriber's first connection on.
   std::vector<pubsub_change> initial;
@@ -355,7 +356,20 @@ void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options 
     if (fresh.channels[name].subscriptions++ == 0)
       initial.push_back({true, name.first, name.second});
   });
-  fresh.subscriber = redis_subscriber::spawn(self, fresh.options.connection, std::move(initial));
+  redis_subscriber::events subscribing;
+  subscribing.readiness = [self](bool ready, const std::string& error) {
+    subscriber_changed(self, ready, error);
+  };
+  subscribing.confirmed = [self](bool pattern, const std::string& name) {
+    confirmed(self, pattern, name);
+  };
+  subscribing.message = [self](pubsub_message& message) {
+    dispatch(self, message);
+  };
+  fresh.subscriber.emplace(self, subscriber_tag, fresh.options.connection, initial,
+                           std::move(subscribing));
+  fresh.publisher->start();
+  fresh.subscriber->start();
   self->set_down_handler([self](caf::down_msg& down) {
     for (const auto& sub : forget_subscriber(*self->state.data, down, self->system()))
       release(self, name_in_redis(self->state, sub.pattern));
@@ -365,8 +379,8 @@ void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options 
 // Whether Redis is reachable is tested in the three requests that need it, each after its own
 // checks and with its own count of refusals: a second behaviour for the time Redis is away
 // would repeat all handlers to save those three tests.
-redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_data> data,
-                                         redis_bus_options options) {
+caf::behavior redis_bus(self_pointer self, std::shared_ptr<bus_data> data,
+                        redis_bus_options options) {
   exit_with_exception_text(self);
   start(self, std::move(data), std::move(options));
   return {
@@ -381,18 +395,9 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
       },
       [self](unsubscribe_atom, uint64_t id) { return unsubscribe(self, id); },
       [self](status_atom) { return status(self); },
-      [self](flush_atom) { flush(self); },
-      [self](std::vector<redis_job_result>& results) { self->state.requests.complete(results); },
-      [self](connection_state_atom, bool up, std::string& error) {
-        publisher_changed(self, up, error);
-      },
-      [self](std::vector<pubsub_message>& messages) { received(self, messages); },
-      [self](pubsub_state_atom, bool ready, std::string& error) {
-        subscriber_changed(self, ready, error);
-      },
-      [self](pubsub_confirmed_atom, bool pattern, std::string& name) {
-        confirmed(self, pattern, name);
-      },
+      [self](caf::io::new_data_msg& msg) { on_data(self, msg); },
+      [self](caf::io::connection_closed_msg& msg) { on_closed(self, msg); },
+      [self](redis_tick_atom, uint8_t tag) { on_tick(self, tag); },
   };
 }
 
@@ -400,8 +405,11 @@ redis_bus_actor::behavior_type redis_bus(self_pointer self, std::shared_ptr<bus_
 
 event_bus_actor spawn_redis_bus(caf::actor_system& sys, std::shared_ptr<bus_data> data,
                                 redis_bus_options options) {
+  if (!sys.has_middleman())
+    throw std::logic_error("the Redis event bus needs CAF's middleman: load caf::io::middleman "
+                           "in the actor system's config");
   return caf::actor_cast<event_bus_actor>(
-      sys.spawn(redis_bus, std::move(data), std::move(options)));
+      sys.middleman().spawn_broker(redis_bus, std::move(data), std::move(options)));
 }
 
 } // namespace brokedancer

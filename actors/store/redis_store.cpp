@@ -1,12 +1,16 @@
 #include "actors/store/redis_store.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
-#include <caf/typed_event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
 
-#include "actors/redis/redis_requests.hpp"
+#include "actors/redis/answering_broker.hpp"
+#include "actors/redis/redis_link.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
 #include "core/logging.hpp"
@@ -16,25 +20,22 @@ namespace brokedancer {
 
 namespace {
 
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-
-using redis_store_actor =
-    state_store_actor::extend<caf::reacts_to<std::vector<redis_job_result>>,
-                              caf::reacts_to<connection_state_atom, bool, std::string>,
-                              caf::reacts_to<flush_atom>>;
-
+// A broker, so that its Redis connection is driven by the multiplexer (actors/redis/redis_link):
+// dynamically typed, it answers exactly the state_store_actor interface and is handed out as one.
 struct redis_store_state {
   redis_store_options options;
-  std::string prefix_pattern; // the key prefix, glob-escaped
-  caf::actor connection;
-  bool available = false;
+  std::string prefix_pattern;  // the key prefix, glob-escaped
   bool connected_once = false; // every connection after the first is a reconnection
   store_status stats;
   logger log{"state_store"};
-  redis_requests requests; // last: destroyed first, while the rest of the state still exists
+  // Last: destroyed first, answering every open request while the rest of the state still
+  // exists.
+  std::optional<redis_link> link;
 };
 
-using self_pointer = redis_store_actor::stateful_pointer<redis_store_state>;
+using self_pointer = answering_broker<redis_store_state>*;
+
+using commands = std::vector<std::vector<std::string>>;
 
 caf::error unavailable(const std::string& why) {
   return make_error(errc::store_unavailable, why);
@@ -67,34 +68,31 @@ std::vector<std::string> with_ttl(std::vector<std::string> command, int64_t ttl_
   return command;
 }
 
-// Hands a job to the connection, or fails it at once when Redis is not reachable.
-void submit(self_pointer self, redis_job job, redis_requests::completion done) {
+// Hands commands to the connection, or fails them at once when Redis is not reachable.
+void submit(self_pointer self, commands cmds, redis_link::completion done) {
   auto& st = self->state;
   ++st.stats.requests;
-  if (!st.available) {
+  if (!st.link->accepting()) {
     ++st.stats.failures;
-    redis_job_result result;
+    redis_result result;
     result.error = "Redis is not reachable: " + st.stats.last_error;
     done(result);
     return;
   }
-  // The flush is a message to ourselves, so it queues behind every request already in the
-  // mailbox: all of them go to the connection as one batch.
-  if (st.requests.add(std::move(job), std::move(done)))
-    self->send(self, flush_atom::value);
+  // The completion may run while the state is destroyed (the link goes first): it touches
+  // the counters, which outlive the link, and what it holds.
+  st.link->send(std::move(cmds), [stats = &st.stats, done = std::move(done)](redis_result& r) {
+    if (!r.ok)
+      ++stats->failures;
+    done(r);
+  });
 }
 
-redis_job pipeline(std::vector<std::vector<std::string>> commands) {
-  redis_job job;
-  job.commands = std::move(commands);
-  return job;
-}
-
-// Runs `job` and answers `rp` with `extract(replies)`, or with the job's failure.
+// Runs `cmds` and answers `rp` with `extract(result)`, or with the failure.
 template <class Promise, class Extract>
-void answer(self_pointer self, redis_job job, Promise rp, Extract extract) {
+void answer(self_pointer self, commands cmds, Promise rp, Extract extract) {
   // Touches only the promise: it may run while the state is being destroyed.
-  submit(self, std::move(job), [rp, extract](redis_job_result& result) mutable {
+  submit(self, std::move(cmds), [rp, extract](redis_result& result) mutable {
     if (!result.ok) {
       rp.deliver(unavailable(result.error));
       return;
@@ -103,18 +101,18 @@ void answer(self_pointer self, redis_job job, Promise rp, Extract extract) {
   });
 }
 
-// A promise answered by running `job` and reading its replies with `extract`. A request without
-// a result takes an untyped response_promise, as make_response_promise() gives it.
+// A promise answered by running `cmds` and reading their replies with `extract`. A request
+// without a result takes an untyped response_promise, as make_response_promise() gives it.
 template <class Promise>
-Promise ask(self_pointer self, redis_job job, void (*extract)(redis_job_result&, Promise&)) {
+Promise ask(self_pointer self, commands cmds, void (*extract)(redis_result&, Promise&)) {
   auto rp = self->make_response_promise<Promise>();
-  answer(self, std::move(job), rp, extract);
+  answer(self, std::move(cmds), rp, extract);
   return rp;
 }
 
 // ---- Reading replies -------------------------------------------------------------------------
 
-void read_value(redis_job_result& r, caf::typed_response_promise<maybe_value>& p) {
+void read_value(redis_result& r, caf::typed_response_promise<maybe_value>& p) {
   auto& reply = r.replies.at(0);
   if (reply.type == redis_reply::kind::nil)
     p.deliver(maybe_value{});
@@ -124,7 +122,7 @@ void read_value(redis_job_result& r, caf::typed_response_promise<maybe_value>& p
     p.deliver(unexpected(reply));
 }
 
-void read_ok(redis_job_result& r, caf::response_promise& p) {
+void read_ok(redis_result& r, caf::response_promise& p) {
   if (r.replies.at(0).type == redis_reply::kind::status)
     p.deliver(caf::unit);
   else
@@ -132,7 +130,7 @@ void read_ok(redis_job_result& r, caf::response_promise& p) {
 }
 
 // DEL and EXISTS answer with a count; the interface says whether it was more than zero.
-void positive_count(redis_job_result& r, caf::typed_response_promise<bool>& p) {
+void positive_count(redis_result& r, caf::typed_response_promise<bool>& p) {
   auto& reply = r.replies.at(0);
   if (reply.type == redis_reply::kind::integer)
     p.deliver(reply.integer > 0);
@@ -140,7 +138,7 @@ void positive_count(redis_job_result& r, caf::typed_response_promise<bool>& p) {
     p.deliver(unexpected(reply));
 }
 
-void read_values(redis_job_result& r, caf::typed_response_promise<std::vector<maybe_value>>& p) {
+void read_values(redis_result& r, caf::typed_response_promise<std::vector<maybe_value>>& p) {
   auto& reply = r.replies.at(0);
   if (reply.type != redis_reply::kind::array) {
     p.deliver(unexpected(reply));
@@ -156,7 +154,7 @@ void read_values(redis_job_result& r, caf::typed_response_promise<std::vector<ma
   p.deliver(std::move(values));
 }
 
-void read_exec(redis_job_result& r, caf::response_promise& p) {
+void read_exec(redis_result& r, caf::response_promise& p) {
   auto& exec = r.replies.back();
   if (exec.type == redis_reply::kind::array)
     p.deliver(caf::unit);
@@ -164,7 +162,7 @@ void read_exec(redis_job_result& r, caf::response_promise& p) {
     p.deliver(unexpected(exec));
 }
 
-void read_integer(redis_job_result& r, caf::typed_response_promise<int64_t>& p) {
+void read_integer(redis_result& r, caf::typed_response_promise<int64_t>& p) {
   auto& reply = r.replies.at(0);
   if (reply.type == redis_reply::kind::integer)
     p.deliver(reply.integer);
@@ -173,7 +171,7 @@ void read_integer(redis_job_result& r, caf::typed_response_promise<int64_t>& p) 
 }
 
 // SET ... NX answers OK when it wrote and nil when the key was there.
-void read_set_if_absent(redis_job_result& r, caf::typed_response_promise<bool>& p) {
+void read_set_if_absent(redis_result& r, caf::typed_response_promise<bool>& p) {
   auto& reply = r.replies.at(0);
   if (reply.type == redis_reply::kind::status)
     p.deliver(true);
@@ -181,10 +179,6 @@ void read_set_if_absent(redis_job_result& r, caf::typed_response_promise<bool>& 
     p.deliver(false);
   else
     p.deliver(unexpected(reply));
-}
-
-void read_cleared(redis_job_result&, caf::response_promise& p) {
-  p.deliver(caf::unit);
 }
 
 // ---- Requests --------------------------------------------------------------------------------
@@ -196,7 +190,7 @@ const store_limits& limits(self_pointer self) {
 caf::result<maybe_value> get_value(self_pointer self, const std::string& key) {
   if (auto err = check_key(limits(self), key))
     return err;
-  return ask(self, pipeline({{"GET", prefixed(self, key)}}), read_value);
+  return ask(self, commands({{"GET", prefixed(self, key)}}), read_value);
 }
 
 caf::result<void> set_value(self_pointer self, const std::string& key, std::string& json,
@@ -204,19 +198,19 @@ caf::result<void> set_value(self_pointer self, const std::string& key, std::stri
   if (auto err = check_write(limits(self), key, json, ttl_ms))
     return err;
   auto command = with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms);
-  return ask(self, pipeline({std::move(command)}), read_ok);
+  return ask(self, commands({std::move(command)}), read_ok);
 }
 
 caf::result<bool> delete_key(self_pointer self, const std::string& key) {
   if (auto err = check_key(limits(self), key))
     return err;
-  return ask(self, pipeline({{"DEL", prefixed(self, key)}}), positive_count);
+  return ask(self, commands({{"DEL", prefixed(self, key)}}), positive_count);
 }
 
 caf::result<bool> key_exists(self_pointer self, const std::string& key) {
   if (auto err = check_key(limits(self), key))
     return err;
-  return ask(self, pipeline({{"EXISTS", prefixed(self, key)}}), positive_count);
+  return ask(self, commands({{"EXISTS", prefixed(self, key)}}), positive_count);
 }
 
 caf::result<std::vector<maybe_value>> get_values(self_pointer self,
@@ -228,7 +222,7 @@ caf::result<std::vector<maybe_value>> get_values(self_pointer self,
   std::vector<std::string> command{"MGET"};
   for (const auto& key : keys)
     command.push_back(prefixed(self, key));
-  return ask(self, pipeline({std::move(command)}), read_values);
+  return ask(self, commands({std::move(command)}), read_values);
 }
 
 caf::result<void> set_values(self_pointer self, std::vector<key_value>& items, int64_t ttl_ms) {
@@ -237,17 +231,17 @@ caf::result<void> set_values(self_pointer self, std::vector<key_value>& items, i
   if (items.empty())
     return caf::unit;
   // MULTI/EXEC: all keys are written, or none, as in the memory backend.
-  std::vector<std::vector<std::string>> commands{{"MULTI"}};
+  commands batch{{"MULTI"}};
   for (auto& item : items)
-    commands.push_back(with_ttl({"SET", prefixed(self, item.key), std::move(item.json)}, ttl_ms));
-  commands.push_back({"EXEC"});
-  return ask(self, pipeline(std::move(commands)), read_exec);
+    batch.push_back(with_ttl({"SET", prefixed(self, item.key), std::move(item.json)}, ttl_ms));
+  batch.push_back({"EXEC"});
+  return ask(self, std::move(batch), read_exec);
 }
 
 caf::result<int64_t> increment(self_pointer self, const std::string& key, int64_t by) {
   if (auto err = check_key(limits(self), key))
     return err;
-  return ask(self, pipeline({{"INCRBY", prefixed(self, key), std::to_string(by)}}), read_integer);
+  return ask(self, commands({{"INCRBY", prefixed(self, key), std::to_string(by)}}), read_integer);
 }
 
 caf::result<bool> set_if_absent(self_pointer self, const std::string& key, std::string& json,
@@ -256,56 +250,129 @@ caf::result<bool> set_if_absent(self_pointer self, const std::string& key, std::
     return err;
   auto command = with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms);
   command.emplace_back("NX");
-  return ask(self, pipeline({std::move(command)}), read_set_if_absent);
+  return ask(self, commands({std::move(command)}), read_set_if_absent);
 }
 
-redis_job scan(self_pointer self, redis_job::kind type, const std::string& pattern) {
-  redis_job job;
-  job.type = type;
-  job.pattern = self->state.prefix_pattern + pattern;
-  return job;
+// ---- Walking the keyspace --------------------------------------------------------------------
+
+// SCAN ... MATCH, page by page until the cursor is back at 0 (never KEYS, which blocks Redis for
+// the whole walk); with `unlink`, every page's keys are UNLINKed before the next page is asked.
+struct key_walk {
+  std::string pattern;
+  bool unlink = false;
+  std::vector<std::string> keys;
+  // With the keys found, or with the failure.
+  std::function<void(bool ok, const std::string& error, std::vector<std::string>& keys)> done;
+};
+
+void next_page(self_pointer self, std::shared_ptr<key_walk> walk, std::string cursor);
+
+// Touches `self` only when the walk goes on, which happens only in a handler of the live actor;
+// a failure (even while the state is being destroyed) touches only the walk.
+void page_read(self_pointer self, std::shared_ptr<key_walk> walk, redis_result& r) {
+  if (!r.ok) {
+    walk->done(false, r.error, walk->keys);
+    return;
+  }
+  auto& page = r.replies.at(0);
+  if (page.type != redis_reply::kind::array || page.elements.size() != 2) {
+    walk->done(false, "unexpected SCAN reply: " + page.text, walk->keys);
+    return;
+  }
+  auto cursor = std::move(page.elements[0].text);
+  std::vector<std::string> found;
+  for (auto& key : page.elements[1].elements)
+    found.push_back(std::move(key.text));
+  walk->keys.insert(walk->keys.end(), found.begin(), found.end());
+  auto go_on = [self, walk, cursor](redis_result& removed) {
+    if (!removed.ok || removed.replies.at(0).type == redis_reply::kind::error) {
+      walk->done(false, removed.ok ? removed.replies[0].text : removed.error, walk->keys);
+      return;
+    }
+    if (cursor == "0")
+      walk->done(true, {}, walk->keys);
+    else
+      next_page(self, walk, cursor);
+  };
+  if (walk->unlink && !found.empty()) {
+    found.insert(found.begin(), "UNLINK");
+    self->state.link->send(commands{std::move(found)}, go_on);
+    return;
+  }
+  redis_result nothing_to_remove;
+  nothing_to_remove.ok = true;
+  nothing_to_remove.replies.emplace_back();
+  go_on(nothing_to_remove);
+}
+
+void next_page(self_pointer self, std::shared_ptr<key_walk> walk, std::string cursor) {
+  commands page{{"SCAN", std::move(cursor), "MATCH", walk->pattern, "COUNT", "1000"}};
+  self->state.link->send(std::move(page),
+                         [self, walk](redis_result& r) { page_read(self, walk, r); });
+}
+
+void walk_keys(self_pointer self, const std::string& pattern, bool unlink,
+               decltype(key_walk::done) done) {
+  auto& st = self->state;
+  ++st.stats.requests;
+  auto walk = std::make_shared<key_walk>();
+  walk->pattern = st.prefix_pattern + pattern;
+  walk->unlink = unlink;
+  walk->done = [stats = &st.stats, done = std::move(done)](bool ok, const std::string& error,
+                                                           std::vector<std::string>& keys) {
+    if (!ok)
+      ++stats->failures;
+    done(ok, error, keys);
+  };
+  if (!st.link->accepting()) {
+    std::vector<std::string> none;
+    walk->done(false, "Redis is not reachable: " + st.stats.last_error, none);
+    return;
+  }
+  next_page(self, walk, "0");
 }
 
 caf::result<std::vector<std::string>> list_keys(self_pointer self, const std::string& pattern) {
   auto prefix_size = self->state.options.key_prefix.size();
-  auto read_keys = [prefix_size](redis_job_result& r, auto& p) {
-    std::vector<std::string> keys;
-    keys.reserve(r.keys.size());
-    for (auto& key : r.keys)
-      keys.push_back(key.substr(prefix_size));
-    // SCAN may return a key more than once; the memory backend returns each once, sorted.
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    p.deliver(std::move(keys));
-  };
   auto rp = self->make_response_promise<std::vector<std::string>>();
-  answer(self, scan(self, redis_job::kind::scan, pattern), rp, read_keys);
+  walk_keys(self, pattern, false,
+            [rp, prefix_size](bool ok, const std::string& error,
+                              std::vector<std::string>& found) mutable {
+              if (!ok) {
+                rp.deliver(unavailable(error));
+                return;
+              }
+              std::vector<std::string> keys;
+              keys.reserve(found.size());
+              for (auto& key : found)
+                keys.push_back(key.substr(prefix_size));
+              // SCAN may return a key more than once; the memory backend returns each once,
+              // sorted.
+              std::sort(keys.begin(), keys.end());
+              keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+              rp.deliver(std::move(keys));
+            });
   return rp;
 }
 
 caf::result<void> clear(self_pointer self) {
-  return ask(self, scan(self, redis_job::kind::scan_delete, "*"), read_cleared);
+  auto rp = self->make_response_promise();
+  walk_keys(self, "*", true,
+            [rp](bool ok, const std::string& error, std::vector<std::string>&) mutable {
+              if (ok)
+                rp.deliver(caf::unit);
+              else
+                rp.deliver(unavailable(error));
+            });
+  return rp;
 }
 
 // ---- The connection --------------------------------------------------------------------------
 
-void flush(self_pointer self) {
-  // A typed actor may send() only to typed actors; the connection is dynamically typed.
-  caf::anon_send(self->state.connection, self->state.requests.take_batch());
-}
-
 store_status status(self_pointer self) {
   auto status = self->state.stats;
-  status.available = self->state.available;
+  status.available = self->state.link->accepting();
   return status;
-}
-
-void completed(self_pointer self, std::vector<redis_job_result>& results) {
-  auto& st = self->state;
-  for (const auto& result : results)
-    if (!result.ok)
-      ++st.stats.failures;
-  st.requests.complete(results);
 }
 
 void connection_changed(self_pointer self, bool connected, const std::string& error) {
@@ -323,16 +390,6 @@ void connection_changed(self_pointer self, bool connected, const std::string& er
                 {{"error", error}});
     st.stats.last_error = error;
   }
-  st.available = connected;
-}
-
-void connection_down(self_pointer self, caf::down_msg& down) {
-  if (down.source != self->state.connection.address())
-    return;
-  // Without its connection the store cannot keep a promise: fail what is open and let the
-  // supervisor start a fresh store and connection.
-  self->state.requests.fail_all("the Redis connection stopped");
-  self->quit(down.reason ? down.reason : unavailable("the Redis connection stopped"));
 }
 
 void start(self_pointer self, redis_store_options options) {
@@ -341,15 +398,19 @@ void start(self_pointer self, redis_store_options options) {
   st.prefix_pattern = glob_escape(st.options.key_prefix);
   st.stats.backend = "redis";
   st.stats.last_error = "not connected yet";
-  st.connection = spawn_redis_connection(self, st.options.connection);
-  self->monitor(st.connection);
-  self->set_down_handler([self](caf::down_msg& down) { connection_down(self, down); });
+  redis_link::events events;
+  events.changed = [self](bool up, const std::string& error) {
+    connection_changed(self, up, error);
+  };
+  st.link.emplace(self, uint8_t{0}, st.options.connection, redis_link::mode::replies,
+                  std::move(events));
+  st.link->start();
 }
 
 // Whether Redis is reachable is tested in one place, submit(), after each request's own checks
 // (a bad key is refused as such even while Redis is away): a second behaviour for the time it
 // is cut off would repeat every handler to save that one test.
-redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_options options) {
+caf::behavior redis_store(self_pointer self, redis_store_options options) {
   exit_with_exception_text(self);
   start(self, std::move(options));
   return {
@@ -373,19 +434,21 @@ redis_store_actor::behavior_type redis_store(self_pointer self, redis_store_opti
       },
       [self](list_keys_atom, const std::string& pattern) { return list_keys(self, pattern); },
       [self](clear_atom) { return clear(self); },
-      [self](flush_atom) { flush(self); },
       [self](status_atom) { return status(self); },
-      [self](std::vector<redis_job_result>& results) { completed(self, results); },
-      [self](connection_state_atom, bool connected, std::string& error) {
-        connection_changed(self, connected, error);
-      },
+      [self](caf::io::new_data_msg& msg) { self->state.link->handle(msg); },
+      [self](caf::io::connection_closed_msg& msg) { self->state.link->handle(msg); },
+      [self](redis_tick_atom, uint8_t tag) { self->state.link->handle_tick(tag); },
   };
 }
 
 } // namespace
 
 state_store_actor spawn_redis_store(caf::actor_system& sys, redis_store_options options) {
-  return sys.spawn(redis_store, std::move(options));
+  if (!sys.has_middleman())
+    throw std::logic_error("the Redis state store needs CAF's middleman: load caf::io::middleman "
+                           "in the actor system's config");
+  return caf::actor_cast<state_store_actor>(
+      sys.middleman().spawn_broker(redis_store, std::move(options)));
 }
 
 } // namespace brokedancer

@@ -23,6 +23,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -217,6 +218,7 @@ samples run_once(const run_context& context) {
   static testing::redis_server server{testing::redis_server::persistence::none};
   caf::actor_system_config cfg;
   configure(cfg, context);
+  cfg.load<caf::io::middleman>(); // drives the bus's Redis connections
   caf::actor_system sys{cfg};
   samples out;
   {

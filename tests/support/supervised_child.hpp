@@ -9,10 +9,12 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/supervision/supervisor.hpp"
 #include "messages/registry.hpp"
+#include "runtime/actor_system_config.hpp"
 #include "runtime/config.hpp"
 
 namespace brokedancer::testing {
@@ -29,6 +31,8 @@ struct supervised_child {
     auto config = load_config(embedded_default_config(), settings);
     configure_logging(config.log);
     register_message_types(cfg);
+    if (needs_middleman(config))
+      cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
     supervisor_options options;
     options.max_restarts = 10;

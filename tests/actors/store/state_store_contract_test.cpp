@@ -11,6 +11,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -475,6 +476,7 @@ TEST_CASE("a wrong Redis password is reported without revealing it", "[state][re
   auto url = "redis://:wr0ngpass@127.0.0.1:" + std::to_string(redis.port()) + "/0";
   caf::actor_system_config cfg;
   register_message_types(cfg);
+  cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   auto config = load_config(embedded_default_config(), {{"BROKEDANCER_STATE_BACKEND", "redis"},
                                                         {"BROKEDANCER_REDIS_URL", url},

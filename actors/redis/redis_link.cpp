@@ -1,0 +1,338 @@
+#include "actors/redis/redis_link.hpp"
+
+#include <algorithm>
+
+#include <caf/io/broker.hpp>
+#include <caf/io/receive_policy.hpp>
+#include <caf/io/system_messages.hpp>
+
+#include "actors/redis/redis_dialer.hpp"
+
+namespace brokedancer {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Bytes taken from the socket per read.
+constexpr size_t read_chunk = 64 * 1024;
+// A connection that stayed up this long proved itself: when it drops, it is made again at once
+// and the backoff starts over. One that drops sooner (Redis refused what we sent, say) counts
+// as a failed attempt, so a connection that keeps breaking cannot spin.
+constexpr auto proven_after = std::chrono::seconds(1);
+// Pushes mode: with no traffic for this long the connection is checked with a PING; a
+// connection that a network fault left half-open would otherwise lose every event without a
+// sign.
+constexpr auto ping_interval = std::chrono::seconds(2);
+
+milliseconds tick_period(const redis_connection_options& options) {
+  return std::clamp(options.command_timeout / 4, milliseconds(10), milliseconds(500));
+}
+
+redis_result failure(const std::string& error) {
+  redis_result result;
+  result.error = error;
+  return result;
+}
+
+} // namespace
+
+redis_link::redis_link(caf::io::broker* owner, uint8_t tag, redis_connection_options options,
+                       mode m, events callbacks)
+  : owner_(owner), tag_(tag), options_(std::move(options)), mode_(m), events_(std::move(callbacks)),
+    random_(std::random_device{}()) {
+  // nop
+}
+
+redis_link::~redis_link() {
+  fail_open("stopped before Redis answered");
+}
+
+void redis_link::start() {
+  if (phase_ == phase::idle)
+    dial();
+}
+
+// ---- Sending ---------------------------------------------------------------------------------
+
+void redis_link::send(std::vector<std::vector<std::string>> commands, completion done) {
+  if (!accepting()) {
+    auto refused = failure("not connected: " + last_error_);
+    done(refused);
+    return;
+  }
+  backlog_.push_back({std::move(commands), std::move(done)});
+  pump();
+}
+
+void redis_link::send(const std::vector<std::string>& command) {
+  if (!connected())
+    return;
+  append_command(owner_->wr_buf(handle_), command);
+  owner_->flush(handle_);
+}
+
+// Writes what waits, up to pipeline_max commands in flight (always at least one request, however
+// many commands it has). The multiplexer sends it all once the owner is done with its mailbox.
+void redis_link::pump() {
+  if (!connected() || backlog_.empty())
+    return;
+  auto now = clock::now();
+  auto& out = owner_->wr_buf(handle_);
+  bool wrote = false;
+  while (!backlog_.empty()) {
+    auto& next = backlog_.front();
+    auto count = next.commands.size();
+    if (count == 0) { // nothing to send or wait for
+      auto done = std::move(next.done);
+      backlog_.pop_front();
+      redis_result result;
+      result.ok = true;
+      done(result);
+      continue;
+    }
+    if (commands_in_flight_ > 0 && commands_in_flight_ + count > options_.pipeline_max)
+      break;
+    for (const auto& command : next.commands)
+      append_command(out, command);
+    in_flight entry;
+    entry.done = std::move(next.done);
+    entry.expected = count;
+    entry.replies.reserve(count);
+    entry.sent = now;
+    backlog_.pop_front();
+    commands_in_flight_ += count;
+    in_flight_.push_back(std::move(entry));
+    wrote = true;
+  }
+  if (wrote) {
+    owner_->flush(handle_);
+    arm_tick(tick_period(options_));
+  }
+}
+
+// ---- Receiving -------------------------------------------------------------------------------
+
+bool redis_link::handle(caf::io::new_data_msg& msg) {
+  if (!connected() || msg.handle != handle_)
+    return false;
+  last_traffic_ = clock::now();
+  ping_sent_.reset(); // any reply proves the connection alive
+  if (!reader_->feed(msg.buf.data(), msg.buf.size())) {
+    drop(reader_->error());
+    return true;
+  }
+  if (mode_ == mode::replies)
+    read_replies();
+  else
+    read_pushes();
+  return true;
+}
+
+void redis_link::read_replies() {
+  while (connected()) {
+    auto reply = reader_->next();
+    if (!reply) {
+      if (reader_->failed())
+        drop(reader_->error());
+      break;
+    }
+    if (in_flight_.empty()) {
+      drop("Redis sent a reply to no command");
+      break;
+    }
+    auto& front = in_flight_.front();
+    front.replies.push_back(std::move(*reply));
+    if (front.replies.size() < front.expected)
+      continue;
+    // Out of the queue before the completion runs: it may send more.
+    auto done = std::move(front.done);
+    redis_result result;
+    result.ok = true;
+    result.replies = std::move(front.replies);
+    commands_in_flight_ -= front.expected;
+    in_flight_.pop_front();
+    done(result);
+  }
+  pump();
+}
+
+void redis_link::read_pushes() {
+  std::vector<redis_reply> replies;
+  while (auto reply = reader_->next())
+    replies.push_back(std::move(*reply));
+  bool broken = reader_->failed();
+  if (!replies.empty() && events_.pushed)
+    events_.pushed(replies);
+  if (broken && connected())
+    drop(reader_->error());
+}
+
+bool redis_link::handle(const caf::io::connection_closed_msg& msg) {
+  if (!connected() || msg.handle != handle_)
+    return false;
+  handle_ = caf::io::connection_handle{}; // CAF has closed it already
+  drop("lost the connection to Redis: it closed the connection");
+  return true;
+}
+
+// ---- Time ------------------------------------------------------------------------------------
+
+bool redis_link::handle_tick(uint8_t tag) {
+  if (tag != tag_)
+    return false;
+  tick_due_.reset();
+  if (phase_ == phase::waiting && clock::now() >= redial_at_)
+    dial();
+  else if (phase_ == phase::waiting)
+    arm_tick(std::chrono::duration_cast<milliseconds>(redial_at_ - clock::now()) + milliseconds(1));
+  else if (connected())
+    check_health();
+  return true;
+}
+
+void redis_link::check_health() {
+  auto now = clock::now();
+  auto timeout = options_.command_timeout;
+  if (mode_ == mode::replies) {
+    if (!in_flight_.empty() && now - in_flight_.front().sent > timeout) {
+      drop("Redis did not answer within " + std::to_string(timeout.count()) + " ms");
+      return;
+    }
+    if (!in_flight_.empty())
+      arm_tick(tick_period(options_));
+    return;
+  }
+  if (ping_sent_ && now - *ping_sent_ > timeout) {
+    drop("Redis did not answer a PING within " + std::to_string(timeout.count()) + " ms");
+    return;
+  }
+  if (!ping_sent_ && now - last_traffic_ >= ping_interval) {
+    ping_sent_ = now;
+    send(std::vector<std::string>{"PING"});
+  }
+  arm_tick(tick_period(options_));
+}
+
+// One tick at a time, unless a sooner one is wanted; a tick that finds nothing due does nothing.
+void redis_link::arm_tick(milliseconds after) {
+  auto due = clock::now() + after;
+  if (tick_due_ && *tick_due_ <= due)
+    return;
+  tick_due_ = due;
+  owner_->delayed_send(caf::actor_cast<caf::actor>(owner_), after, redis_tick_atom::value, tag_);
+}
+
+// ---- Connecting ------------------------------------------------------------------------------
+
+void redis_link::dial() {
+  phase_ = phase::dialing;
+  auto generation = ++generation_;
+  auto dialer = spawn_redis_dialer(owner_, options_, mode_ == mode::replies);
+  owner_->request(dialer, caf::infinite, dial_atom::value)
+      .then(
+          [this, generation](dialed_socket& answer) {
+            auto fd = answer.socket ? answer.socket->take() : -1;
+            dialed(generation, fd, answer.error);
+          },
+          [this, generation](caf::error& err) {
+            dialed(generation, -1,
+                   "the connection attempt failed: " + owner_->system().render(err));
+          });
+}
+
+void redis_link::dialed(uint64_t generation, int fd, const std::string& error) {
+  if (generation != generation_ || phase_ != phase::dialing) {
+    owned_socket stale{fd}; // closes it
+    return;
+  }
+  if (fd < 0)
+    dial_failed(error);
+  else
+    connection_made(fd);
+}
+
+void redis_link::connection_made(int fd) {
+  handle_ = owner_->add_scribe(fd);
+  owner_->configure_read(handle_, caf::io::receive_policy::at_most(read_chunk));
+  reader_.emplace();
+  phase_ = phase::connected;
+  waiting_for_redial_ = false;
+  connected_at_ = last_traffic_ = clock::now();
+  ping_sent_.reset();
+  last_error_.clear();
+  announce(true);
+  pump();
+  if (mode_ == mode::pushes)
+    arm_tick(tick_period(options_));
+}
+
+void redis_link::dial_failed(const std::string& error) {
+  last_error_ = error;
+  phase_ = phase::waiting;
+  waiting_for_redial_ = false;
+  fail_open(error);
+  announce(false);
+  auto delay = reconnect_delay(options_, failed_attempts_++, random_);
+  redial_at_ = clock::now() + delay;
+  arm_tick(delay);
+}
+
+// The connection is gone: what was in flight may or may not have been done, and says so.
+void redis_link::drop(const std::string& error) {
+  if (handle_ != caf::io::connection_handle{})
+    owner_->close(handle_);
+  handle_ = caf::io::connection_handle{};
+  reader_.reset();
+  last_error_ = error;
+  auto now = clock::now();
+  bool proven = now - connected_at_ >= proven_after;
+  auto open = std::move(in_flight_);
+  in_flight_.clear();
+  commands_in_flight_ = 0;
+  if (proven) {
+    failed_attempts_ = 0;
+    waiting_for_redial_ = mode_ == mode::replies;
+    dial();
+  } else {
+    phase_ = phase::waiting;
+    auto delay = reconnect_delay(options_, failed_attempts_++, random_);
+    redial_at_ = now + delay;
+    arm_tick(delay);
+  }
+  announce(false);
+  for (auto& entry : open) {
+    auto result = failure(error);
+    entry.done(result);
+  }
+  if (!accepting())
+    fail_open(error);
+}
+
+// Fails every request in flight or waiting, each with `error`.
+void redis_link::fail_open(const std::string& error) {
+  auto open = std::move(in_flight_);
+  auto waiting = std::move(backlog_);
+  in_flight_.clear();
+  backlog_.clear();
+  commands_in_flight_ = 0;
+  for (auto& entry : open) {
+    auto result = failure(error);
+    entry.done(result);
+  }
+  for (auto& entry : waiting) {
+    auto result = failure(error);
+    entry.done(result);
+  }
+}
+
+void redis_link::announce(bool up) {
+  if (announced_ == up)
+    return;
+  announced_ = up;
+  if (events_.changed)
+    events_.changed(up, up ? std::string{} : last_error_);
+}
+
+} // namespace brokedancer
