@@ -148,13 +148,12 @@ void spawn_bots(caf::actor_system& sys, const bot_supervisor_actor& supervisor,
     self->request(supervisor, std::chrono::seconds(30), spawn_bot_atom::value, bot)
         .receive([](bool) {},
                  [&](const caf::error& err) {
-                   throw std::runtime_error("bot " + bot.id
-                                            + " did not start: " + sys.render(err));
+                   throw std::runtime_error("bot " + bot.id + " did not start: " + sys.render(err));
                  });
 }
 
-order_figures run_order_load(runtime& node, order_board& board, const std::string& prefix,
-                             int bots, int orders_each) {
+order_figures run_order_load(runtime& node, order_board& board, const std::string& prefix, int bots,
+                             int orders_each) {
   auto report = std::make_shared<order_report>();
   report->bots_left = bots;
   {

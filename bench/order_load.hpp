@@ -52,8 +52,8 @@ void spawn_bots(caf::actor_system& sys, const bot_supervisor_actor& supervisor,
 // it has sent `orders_each`, alternating buy and sell so that the book stays flat. Orders/s
 // from the first submit to the last result; p50/p99 from submit to result. Throws when an
 // order is not filled.
-order_figures run_order_load(runtime& node, order_board& board, const std::string& prefix,
-                             int bots, int orders_each);
+order_figures run_order_load(runtime& node, order_board& board, const std::string& prefix, int bots,
+                             int orders_each);
 
 // The figures as samples: <name>_orders, <name>_p50_us, <name>_p99_us.
 void record_orders(samples& out, const std::string& name, const order_figures& figures);

@@ -30,8 +30,8 @@ samples run_once(const run_context& context) {
                            R"({"bot_id":"direct","symbol":"BENCH","side":"buy","quantity":1,)"
                            R"("price":100,"client_order_id":"direct"})",
                            "direct", 0, ""};
-  auto direct = load_calls(node->system(), caf::actor_cast<caf::actor>(exchange), bots,
-                           orders_each, request);
+  auto direct =
+      load_calls(node->system(), caf::actor_cast<caf::actor>(exchange), bots, orders_each, request);
   out["direct_64_orders"] = direct.calls_per_s;
   out["direct_64_p50_us"] = direct.p50_us;
   out["direct_64_p99_us"] = direct.p99_us;

@@ -71,12 +71,13 @@ samples run_once(const run_context& context) {
   auto prefix = "bench" + std::to_string(++repetition) + ":";
   samples out;
   measure_node(out, "memory", order_load_settings(context));
-  measure_node(out, "redis",
-               order_load_settings(context, {{"BROKEDANCER_STATE_BACKEND", "redis"},
-                                             {"BROKEDANCER_BUS_BACKEND", "redis"},
-                                             {"BROKEDANCER_REDIS_URL", server.url()},
-                                             {"BROKEDANCER_STATE_KEY_PREFIX", prefix},
-                                             {"BROKEDANCER_BUS_CHANNEL_PREFIX", prefix + "events:"}}));
+  measure_node(
+      out, "redis",
+      order_load_settings(context, {{"BROKEDANCER_STATE_BACKEND", "redis"},
+                                    {"BROKEDANCER_BUS_BACKEND", "redis"},
+                                    {"BROKEDANCER_REDIS_URL", server.url()},
+                                    {"BROKEDANCER_STATE_KEY_PREFIX", prefix},
+                                    {"BROKEDANCER_BUS_CHANNEL_PREFIX", prefix + "events:"}}));
   out["raw_redis_round_trip_p50_us"] = raw_round_trip_p50_us(server.port());
   return out;
 }
@@ -97,8 +98,7 @@ const bool registered = register_scenario({
         {"memory_64_p99_us", "us", "memory, 64 bots, 99th percentile", false, ""},
         {"memory_1_p50_us", "us", "memory, 1 bot, median", false, ""},
         {"memory_1_p99_us", "us", "memory, 1 bot, 99th percentile", false, ""},
-        {"raw_redis_round_trip_p50_us", "us", "raw hiredis: one SET round trip, median", false,
-         ""},
+        {"raw_redis_round_trip_p50_us", "us", "raw hiredis: one SET round trip, median", false, ""},
     },
     run_once,
 });

@@ -73,7 +73,8 @@ struct tick_log {
   std::unordered_map<std::string, uint64_t> tick_of_order; // client order id -> tick
   std::vector<std::pair<std::string, clock::time_point>> orders_arrived;
   std::vector<std::pair<uint64_t, clock::time_point>> ticks_arrived; // the raw chain's
-  uint64_t answered = 0; // orders answered or held back
+  // Orders answered, or held back by the bot host; and those of them not filled.
+  uint64_t answered = 0;
   uint64_t failures = 0;
 };
 
@@ -109,8 +110,8 @@ public:
     if (!decode_quote(ev.json, q, why))
       return;
     buy_ = !buy_;
-    auto id = ctx.submit(q.symbol, buy_ ? order_side::buy : order_side::sell, 1,
-                         buy_ ? q.ask : q.bid);
+    auto id =
+        ctx.submit(q.symbol, buy_ ? order_side::buy : order_side::sell, 1, buy_ ? q.ask : q.bid);
     std::lock_guard<std::mutex> guard{log_->mutex};
     if (id.empty())
       answer(false);
@@ -192,10 +193,10 @@ child_spec timed_breakers_child(std::shared_ptr<tick_log> log) {
     options.bus = caf::actor_cast<event_bus_actor>(siblings.at("event_bus"));
     options.emergency = caf::actor_cast<emergency_actor>(siblings.at("emergency"));
     auto breaker = spawn_circuit_breaker(sys, endpoint, options);
-    return caf::actor_cast<caf::actor>(sys.spawn(
-        one_breaker_registry, breaker,
-        std::vector<caf::actor>{caf::actor_cast<caf::actor>(endpoint),
-                                caf::actor_cast<caf::actor>(exchange)}));
+    return caf::actor_cast<caf::actor>(
+        sys.spawn(one_breaker_registry, breaker,
+                  std::vector<caf::actor>{caf::actor_cast<caf::actor>(endpoint),
+                                          caf::actor_cast<caf::actor>(exchange)}));
   };
   return spec;
 }
@@ -207,11 +208,10 @@ supervision_tree start_node(caf::actor_system& sys, const runtime_config& config
     return std::make_unique<tick_trader>(log, params.at("symbol").get<std::string>());
   };
   // In the runtime's start order.
-  std::vector<child_spec> children{state_store_child(config), event_bus_child(config),
-                                   timed_breakers_child(log),
-                                   emergency_child(config, [](const level_change&) {}),
-                                   risk_monitor_child(config),
-                                   bot_supervisor_child(config, std::move(strategies), {})};
+  std::vector<child_spec> children{
+      state_store_child(config),  event_bus_child(config),
+      timed_breakers_child(log),  emergency_child(config, [](const level_change&) {}),
+      risk_monitor_child(config), bot_supervisor_child(config, std::move(strategies), {})};
   auto tree = spawn_supervisor(sys, {}, std::move(children));
   await_risk_monitor(sys, caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor")));
   std::vector<bot_config> traders;
