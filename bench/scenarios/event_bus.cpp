@@ -1,7 +1,9 @@
 // bus-memory: events through the memory event bus, beside raw CAF from the same run.
 //   bus_N_subs        N subscribers (1, 10, 1000) on one topic; a publisher on the main thread
 //                     publishes a stream of events: events/s until every subscriber has all of
-//                     them.  Baseline: raw_one_to_one (ints, main thread -> one actor).
+//                     them.  Baselines: raw_event_one_to_one for 1 subscriber (the same
+//                     event -- topic, payload -- sent as an `event` from the main thread to
+//                     one actor, without the bus), raw_one_to_one (ints) for 10.
 //   bus_latency       publish one event, wait until the subscriber has it, repeat: p50/p99 of
 //                     publish -> deliver, measured at the publisher. Baseline: the same round
 //                     with an int sent straight to the subscriber.
@@ -32,6 +34,11 @@ namespace brokedancer::bench {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+// The event of the stream figures, and of the raw baseline that sends it without the bus.
+constexpr const char* stream_topic = "market.BTC";
+constexpr const char* stream_payload = R"({"bid":101.25,"ask":101.5})";
+constexpr int stream_events = 400000;
 
 struct stream_report {
   std::mutex mutex;
@@ -69,11 +76,11 @@ double stream(caf::actor_system& sys, int subscribers, int events) {
   caf::scoped_actor self{sys};
   for (int i = 0; i < subscribers; ++i) {
     subs.push_back(sys.spawn(stream_subscriber, events, report));
-    self->request(bus, std::chrono::seconds(10), subscribe_atom::value, std::string{"market.BTC"},
+    self->request(bus, std::chrono::seconds(10), subscribe_atom::value, std::string{stream_topic},
                   subs.back())
         .receive([](uint64_t) {}, [](caf::error&) {});
   }
-  const std::string topic = "market.BTC", payload = R"({"bid":101.25,"ask":101.5})";
+  const std::string topic = stream_topic, payload = stream_payload;
   auto started = clock::now();
   for (int i = 0; i < events; ++i)
     caf::anon_send(bus, publish_atom::value, topic, payload, correlation_id{});
@@ -116,6 +123,22 @@ std::vector<double> rounds_us(std::shared_ptr<std::atomic<int>> left,
   return times;
 }
 
+// Messages per second from the main thread to one actor; `make(i)` makes the i-th.
+template <class Make>
+double raw_one_to_one(caf::actor_system& sys, int count, Make make) {
+  auto left = std::make_shared<std::atomic<int>>(count);
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  auto receiver = sys.spawn(counting_receiver, left, &done);
+  auto started = clock::now();
+  for (int i = 0; i < count; ++i)
+    caf::anon_send(receiver, make(i));
+  finished.wait();
+  auto seconds = std::chrono::duration<double>(clock::now() - started).count();
+  caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
+  return count / seconds;
+}
+
 samples run_once(const run_context& context) {
   // The bus logs each subscriber that goes away; a thousand lines per run would be noise.
   configure_logging({log_format::console, log_level::warn, ""});
@@ -124,24 +147,18 @@ samples run_once(const run_context& context) {
   caf::actor_system sys{cfg};
   samples out;
 
-  out["bus_1_sub_events"] = stream(sys, 1, 400000);
+  out["bus_1_sub_events"] = stream(sys, 1, stream_events);
   out["bus_10_subs_events"] = stream(sys, 10, 100000);
   out["bus_1000_subs_events"] = stream(sys, 1000, 1000);
 
-  // Raw CAF 1->1, the same way the publisher above sends: from the main thread.
-  {
-    constexpr int count = 1000000;
-    auto left = std::make_shared<std::atomic<int>>(count);
-    auto done = std::make_shared<std::promise<void>>();
-    auto finished = done->get_future();
-    auto receiver = sys.spawn(counting_receiver, left, &done);
-    auto started = clock::now();
-    for (int i = 0; i < count; ++i)
-      caf::anon_send(receiver, i);
-    finished.wait();
-    out["raw_one_to_one"] = count / std::chrono::duration<double>(clock::now() - started).count();
-    caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
-  }
+  // Raw CAF 1->1, the same way the publisher above sends: from the main thread. Once with ints,
+  // the cheapest message there is; once with the event the bus delivers, its topic and payload
+  // strings copied into each message as a publish copies them.
+  out["raw_one_to_one"] = raw_one_to_one(sys, 1000000, [](int i) { return i; });
+  const std::string topic = stream_topic, payload = stream_payload;
+  out["raw_event_one_to_one"] = raw_one_to_one(sys, stream_events, [&](int i) {
+    return event{topic, payload, correlation_id{}, 0, "bench", static_cast<uint64_t>(i)};
+  });
 
   // Fan-out to 1,000: through the bus, and raw.
   constexpr int receivers = 1000;
@@ -191,7 +208,8 @@ const bool registered = register_scenario({
     "bus-memory",
     "memory event bus: 1, 10 and 1,000 subscribers, and fan-out to 1,000, beside raw CAF",
     {
-        {"bus_1_sub_events", "events/s", "1 publisher -> 1 subscriber", true, "raw_one_to_one"},
+        {"bus_1_sub_events", "events/s", "1 publisher -> 1 subscriber", true,
+         "raw_event_one_to_one"},
         {"bus_10_subs_events", "events/s", "1 publisher -> 10 subscribers", true, "raw_one_to_one"},
         {"bus_1000_subs_events", "events/s", "1 publisher -> 1,000 subscribers", true, ""},
         {"bus_fan_out_1000_us", "us", "one event until all 1,000 subscribers have it", false,
@@ -201,6 +219,9 @@ const bool registered = register_scenario({
         {"bus_latency_p99_us", "us", "publish -> deliver, 99th percentile", false,
          "raw_latency_p99_us"},
         {"raw_one_to_one", "msg/s", "raw CAF: 1M ints, main thread -> one actor", true, ""},
+        {"raw_event_one_to_one", "msg/s",
+         "raw CAF: the stream's event (same topic and payload), main thread -> one actor", true,
+         ""},
         {"raw_fan_out_1000_us", "us", "raw CAF: one message to each of 1,000 actors", false, ""},
         {"raw_latency_p50_us", "us", "raw CAF: an int to one actor, one at a time, median", false,
          ""},
