@@ -268,7 +268,7 @@ void redis_link::connection_made(int fd) {
     arm_tick(tick_period(options_));
 }
 
-void redis_link::dial_failed(const std::string& error) {
+void redis_link::dial_failed(std::string error) {
   last_error_ = error;
   phase_ = phase::waiting;
   waiting_for_redial_ = false;
@@ -280,7 +280,7 @@ void redis_link::dial_failed(const std::string& error) {
 }
 
 // The connection is gone: what was in flight may or may not have been done, and says so.
-void redis_link::drop(const std::string& error) {
+void redis_link::drop(std::string error) {
   if (handle_ != caf::io::connection_handle{})
     owner_->close(handle_);
   handle_ = caf::io::connection_handle{};

@@ -28,6 +28,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -101,9 +102,9 @@ public:
 
   // Drops the connection (the owner found it unusable: Redis refused what it must accept); it
   // is made again as after any other drop.
-  void fail(const std::string& error) {
+  void fail(std::string error) {
     if (connected())
-      drop(error);
+      drop(std::move(error));
   }
 
   // The owner's handlers pass these on; each says false when the message is not this link's.
@@ -129,8 +130,9 @@ private:
   void dial();
   void dialed(uint64_t generation, int fd, const std::string& error);
   void connection_made(int fd);
-  void dial_failed(const std::string& error);
-  void drop(const std::string& error);
+  void dial_failed(std::string error);
+  // By value: the reason may live in what the drop destroys (the reader's error).
+  void drop(std::string error);
   void fail_open(const std::string& error);
   void pump();
   void read_replies();

@@ -9,10 +9,18 @@
 #include <random>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
@@ -495,4 +503,121 @@ TEST_CASE("a wrong Redis password is reported without revealing it", "[state][re
   CHECK_THAT(rendered, Catch::Matchers::Contains("AUTH failed"));
   CHECK_THAT(rendered, !Catch::Matchers::Contains("wr0ngpass"));
   caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a connection Redis drops is made again at once, and the next requests are served",
+          "[state][redis]") {
+  testing::redis_server redis;
+  // A long backoff: only the immediate reconnection can serve the requests below in time.
+  store_fixture f{{{"BROKEDANCER_STATE_BACKEND", "redis"},
+                   {"BROKEDANCER_REDIS_URL", redis.url()},
+                   {"BROKEDANCER_REDIS_RECONNECT_INITIAL_MS", "5000"},
+                   {"BROKEDANCER_REDIS_RECONNECT_MAX_MS", "5000"}}};
+  REQUIRE_FALSE(f.ack(set_atom::value, "before", "1", int64_t{0}));
+  std::this_thread::sleep_for(1100ms); // the connection proves itself
+  // Another client has Redis close every other connection, as a restart or a failover would.
+  auto* admin = redisConnect("127.0.0.1", redis.port());
+  REQUIRE(admin != nullptr);
+  auto* killed =
+      static_cast<redisReply*>(redisCommand(admin, "CLIENT KILL TYPE normal SKIPME yes"));
+  REQUIRE(killed != nullptr);
+  CHECK(killed->integer >= 1);
+  freeReplyObject(killed);
+  redisFree(admin);
+  std::this_thread::sleep_for(50ms);
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i)
+    CHECK_FALSE(f.ack(set_atom::value, "after" + std::to_string(i), "1", int64_t{0}));
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  CHECK(f.get("before").json == "1");
+  CHECK(f.call<store_status>(status_atom::value)->reconnects >= 1);
+}
+
+namespace {
+
+// A stranger on a loopback port that the store takes for Redis: it answers every connection
+// with `answer`, once anything arrives or (when `unprompted`) 300 ms after it was made, when
+// the store has long said it is available.
+struct fake_redis {
+  int listener = -1;
+  uint16_t port = 0;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  fake_redis(std::string answer, bool unprompted) {
+    listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 16) == 0);
+    socklen_t size = sizeof addr;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+    port = ntohs(addr.sin_port);
+    thread = std::thread([this, answer, unprompted] { serve(answer, unprompted); });
+  }
+
+  void serve(const std::string& answer, bool unprompted) {
+    std::vector<int> clients;
+    while (!stopping) {
+      pollfd watched{listener, POLLIN, 0};
+      if (::poll(&watched, 1, 20) <= 0)
+        continue;
+      int client = ::accept(listener, nullptr, nullptr);
+      if (client < 0)
+        continue;
+      clients.push_back(client);
+      char buffer[4096];
+      if (unprompted) {
+        std::this_thread::sleep_for(300ms);
+      } else {
+        pollfd readable{client, POLLIN, 0};
+        if (::poll(&readable, 1, 2000) <= 0 || ::recv(client, buffer, sizeof buffer, 0) <= 0)
+          continue;
+      }
+      [[maybe_unused]] auto sent = ::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+    }
+    for (int client : clients)
+      ::close(client);
+  }
+
+  ~fake_redis() {
+    stopping = true;
+    thread.join();
+    ::close(listener);
+  }
+
+  std::string url() const {
+    return "redis://127.0.0.1:" + std::to_string(port) + "/0";
+  }
+};
+
+} // namespace
+
+TEST_CASE("a server that answers with what is not RESP fails the request, and the store lives on",
+          "[state][redis]") {
+  fake_redis stranger{"%not a reply\r\n", false};
+  store_fixture f{
+      {{"BROKEDANCER_STATE_BACKEND", "redis"}, {"BROKEDANCER_REDIS_URL", stranger.url()}}};
+  auto err = f.ack(set_atom::value, "k", "1", int64_t{0});
+  REQUIRE(is(err, errc::store_unavailable));
+  CHECK_THAT(f.sys->render(err), Catch::Matchers::Contains("unreadable reply from Redis"));
+  auto status = f.call<store_status>(status_atom::value);
+  REQUIRE(status); // still answering
+  CHECK(status->failures >= 1);
+}
+
+TEST_CASE("a server that speaks before it is asked is dropped, not believed", "[state][redis]") {
+  fake_redis stranger{"$5\r\nvalue\r\n", true};
+  store_fixture f{{{"BROKEDANCER_STATE_BACKEND", "redis"},
+                   {"BROKEDANCER_REDIS_URL", stranger.url()},
+                   {"BROKEDANCER_REDIS_RECONNECT_INITIAL_MS", "5000"}}};
+  // The unasked reply must never answer a later GET: the connection is dropped when it comes.
+  std::this_thread::sleep_for(600ms);
+  auto status = f.call<store_status>(status_atom::value);
+  REQUIRE(status);
+  CHECK_FALSE(status->available);
+  CHECK_THAT(status->last_error, Catch::Matchers::Contains("a reply to no command"));
+  auto value = f.call<maybe_value>(get_atom::value, "k");
+  CHECK_FALSE(value);
 }
