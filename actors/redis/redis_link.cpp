@@ -301,7 +301,10 @@ void redis_link::drop(std::string error) {
     redial_at_ = now + delay;
     arm_tick(delay);
   }
-  announce(false);
+  // While requests wait for the immediate reconnection, the owner has nothing to refuse yet:
+  // it hears of the drop only if that attempt fails, and of the new connection either way.
+  if (!accepting())
+    announce(false);
   for (auto& entry : open) {
     auto result = failure(error);
     entry.done(result);
@@ -327,8 +330,9 @@ void redis_link::fail_open(const std::string& error) {
   }
 }
 
+// Every connection made is news (the owner counts reconnections); being down is told once.
 void redis_link::announce(bool up) {
-  if (announced_ == up)
+  if (!up && announced_ == false)
     return;
   announced_ = up;
   if (events_.changed)

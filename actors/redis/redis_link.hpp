@@ -59,8 +59,9 @@ public:
   using completion = std::function<void(redis_result&)>;
 
   struct events {
-    // The connection is up (again), or went down with `error` (never the password). Told once
-    // per change.
+    // A connection was made (each one: the owner counts reconnections), or the link went down
+    // with `error` (never the password), told once. A drop followed by an immediate
+    // reconnection that succeeds is told only as the new connection.
     std::function<void(bool up, const std::string& error)> changed;
     // Pushes mode: the replies of one read, in order.
     std::function<void(std::vector<redis_reply>&)> pushed;
