@@ -9,8 +9,6 @@ namespace brokedancer {
 
 // Asks an actor for a snapshot of its state (supervisor_status, later store and bus stats).
 using status_atom = caf::atom_constant<caf::atom("status")>;
-// Tells a stable child handle which incarnation of the child it now forwards to.
-using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
 // Asks a supervisor to restart a child by name: the running incarnation is killed (counted
 // as a crash) and a new one started. For operators, and for crash tests.
 using restart_atom = caf::atom_constant<caf::atom("restart")>;

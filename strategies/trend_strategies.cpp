@@ -62,11 +62,10 @@ public:
   }
 
   void on_event(bot_context& ctx, const event& ev) override {
-    quote q;
-    std::string why;
-    if (!decode_quote(ev.json, q, why) || q.symbol != settings_.symbol)
+    auto* q = ctx.quote_of(ev);
+    if (!q || q->symbol != settings_.symbol)
       return;
-    prices_.push_back(q.last);
+    prices_.push_back(q->last);
     if (prices_.size() > settings_.lookback + 1)
       prices_.pop_front();
     if (++ticks_ % settings_.save_every == 0)
@@ -81,9 +80,9 @@ public:
     auto want = signal * direction_; // +1 buy, -1 sell
     auto position = ctx.position(settings_.symbol);
     if (want > 0 && position + settings_.quantity <= settings_.max_position + 1e-9)
-      ctx.submit(settings_.symbol, order_side::buy, settings_.quantity, q.ask);
+      ctx.submit(settings_.symbol, order_side::buy, settings_.quantity, q->ask);
     else if (want < 0 && position - settings_.quantity >= -settings_.max_position - 1e-9)
-      ctx.submit(settings_.symbol, order_side::sell, settings_.quantity, q.bid);
+      ctx.submit(settings_.symbol, order_side::sell, settings_.quantity, q->bid);
   }
 
 private:

@@ -33,6 +33,7 @@
 #include "core/logging.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/market.hpp"
 #include "messages/risk.hpp"
 
 namespace brokedancer {
@@ -64,6 +65,10 @@ public:
   // A topic or a glob pattern (market.*); events arrive in on_event.
   virtual void subscribe(const std::string& topic_or_pattern) = 0;
   virtual void publish(const std::string& topic, const nlohmann::json& payload) = 0;
+  // The quote a market tick carries (decode_quote of its payload), decoded once however many
+  // read it while on_event runs; null when the payload is not a valid quote. Valid until the
+  // next call or the end of on_event.
+  virtual const quote* quote_of(const event& ev) = 0;
 
   // --- state, under bot:<id>: ---
   // Persists the document on_start() receives after a restart (bot:<id>:state).

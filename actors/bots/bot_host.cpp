@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/bots/quote_cache.hpp"
 #include "actors/emergency/registration.hpp"
 #include "actors/resilience/retry_policy.hpp"
 #include "actors/supervision/supervisor.hpp"
@@ -247,6 +248,12 @@ public:
     self_->delayed_send(self_, delay, timer_atom::value, name);
   }
 
+  const quote* quote_of(const event& ev) override {
+    return quotes.of(ev);
+  }
+
+  quote_cache quotes; // the host begins and ends each event in it
+
 private:
   void put_key(std::string key, const json& value, int64_t ttl_ms) {
     auto self = self_;
@@ -413,22 +420,23 @@ void mark(self_pointer self, const event& ev) {
   auto found = st.holdings.find(ev.topic.substr(7));
   if (found == st.holdings.end())
     return;
-  quote q;
-  std::string why;
-  if (!decode_quote(ev.json, q, why))
+  auto* q = st.context->quote_of(ev);
+  if (!q)
     return;
-  found->second.mark = q.last;
+  found->second.mark = q->last;
   auto open_pnl = unrealized(st);
   std::lock_guard<std::mutex> guard{st.record->mutex};
-  st.record->holdings[found->first].mark = q.last;
+  st.record->holdings[found->first].mark = q->last;
   st.record->stats.unrealized_pnl = open_pnl;
 }
 
 void on_event(self_pointer self, const event& ev) {
   auto& st = self->state;
+  st.context->quotes.begin(ev);
   mark(self, ev);
   if (st.started)
     st.instance->on_event(*st.context, ev);
+  st.context->quotes.end();
 }
 
 void on_level_change(self_pointer self, const level_change& change) {

@@ -2,10 +2,9 @@
 
 #include <chrono>
 
-#include <nlohmann/json.hpp>
-
 #include <caf/actor_system.hpp>
 
+#include "core/json_check.hpp"
 #include "core/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -27,7 +26,7 @@ caf::error check_event(const bus_options& options, const std::string& topic,
     return make_error(errc::value_too_large,
                       "a payload of " + std::to_string(json.size()) + " bytes is over the limit of "
                           + std::to_string(options.max_payload_bytes) + " (bus.max_payload_bytes)");
-  if (!nlohmann::json::accept(json))
+  if (!is_json_text(json))
     return make_error(errc::invalid_json, "the payload on " + topic + " is not valid JSON");
   return {};
 }

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_check.hpp"
 #include "core/json_text.hpp"
 
 namespace brokedancer {
@@ -204,7 +205,7 @@ std::optional<event> decode_envelope(const std::string& text, const std::string&
           + " (bus.max_payload_bytes)";
     return std::nullopt;
   }
-  if (!nlohmann::json::accept(f[payload].text)) {
+  if (!is_json_text(f[payload].text)) {
     why = "its payload is not valid JSON";
     return std::nullopt;
   }

@@ -2,8 +2,7 @@
 
 #include <charconv>
 
-#include <nlohmann/json.hpp>
-
+#include "core/json_check.hpp"
 #include "messages/errors.hpp"
 
 namespace brokedancer {
@@ -23,7 +22,7 @@ caf::error check_value(const store_limits& limits, std::string_view json) {
     return make_error(errc::value_too_large,
                       "a value of " + std::to_string(json.size()) + " bytes is over the limit of "
                           + std::to_string(limits.max_value_bytes) + " (state.max_value_bytes)");
-  if (!nlohmann::json::accept(json))
+  if (!is_json_text(json))
     return make_error(errc::invalid_json, "the value is not valid JSON");
   return {};
 }

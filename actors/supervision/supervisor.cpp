@@ -1,5 +1,7 @@
 #include "actors/supervision/supervisor.hpp"
 
+#include "actors/supervision/stable_handle.hpp"
+
 #include <deque>
 #include <set>
 #include <stdexcept>
@@ -19,44 +21,6 @@ namespace brokedancer {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// -- the stable handle ------------------------------------------------------------------------
-
-struct stable_handle_state {
-  std::string child_name;
-  caf::actor_addr supervisor;
-  caf::actor target; // the current incarnation; empty while the child is not running
-};
-
-// Forwards every message, untouched, to the current incarnation of one child. The original
-// sender and request id travel with it, so the child replies straight to the client.
-caf::behavior stable_handle(caf::stateful_actor<stable_handle_state>* self, std::string child_name,
-                            caf::actor_addr supervisor) {
-  self->state.child_name = std::move(child_name);
-  self->state.supervisor = std::move(supervisor);
-  // A bare error message would make a scheduled actor without an error handler quit, and a
-  // stable handle is never restarted: it takes none.
-  self->set_error_handler([](caf::error&) {});
-  self->set_default_handler([self](caf::scheduled_actor*,
-                                   caf::message_view& view) -> caf::result<caf::message> {
-    auto& target = self->state.target;
-    if (!target)
-      return make_error(errc::subsystem_unavailable, self->state.child_name + " is not running");
-    target->enqueue(caf::make_mailbox_element(
-                        std::move(self->current_sender()), self->take_current_message_id(),
-                        self->take_current_forwarding_stack(), view.move_content_to_message()),
-                    self->context());
-    return caf::delegated<caf::message>{};
-  });
-  return {
-      [self](rebind_atom, caf::actor target) {
-        // Only the owning supervisor may point this handle somewhere else.
-        if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != self->state.supervisor)
-          return;
-        self->state.target = std::move(target);
-      },
-  };
-}
 
 // -- the supervisor ---------------------------------------------------------------------------
 
@@ -112,7 +76,7 @@ bool start_child(supervisor_actor* self, child_record& child, std::string& failu
   self->state.members.insert(incarnation.address());
   child.current = incarnation;
   ++child.generation;
-  self->send<caf::message_priority::high>(child.handle, rebind_atom::value, incarnation);
+  stable_handle::rebind(child.handle, std::move(incarnation));
   return true;
 }
 
@@ -166,7 +130,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& down) {
     st.log.info("child stopped and is not restarted", {{"child", child.spec.name},
                                                        {"policy", to_string(child.spec.policy)},
                                                        {"reason", child.last_exit_reason}});
-    self->send<caf::message_priority::high>(child.handle, rebind_atom::value, caf::actor{});
+    stable_handle::rebind(child.handle, caf::actor{});
     return;
   }
   auto now = clock::now();
@@ -223,7 +187,8 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_options options,
   });
   for (auto& spec : specs) {
     child_record child;
-    child.handle = self->spawn<caf::linked>(stable_handle, spec.name, self->address());
+    child.handle = stable_handle::make(self->system(), spec.name);
+    self->link_to(child.handle);
     st.members.insert(child.handle.address());
     child.spec = std::move(spec);
     st.children.push_back(std::move(child));

@@ -5,9 +5,9 @@
 // intensity allows (more than max_restarts within window). CAF 0.17 has no supervisor of its
 // own; this is the policy layer on top of its monitors and links.
 //
-// Clients never hold a child's own handle: every child has a stable handle, a small forwarding
-// actor that outlives the child's incarnations. A restart rebinds it, so nobody is stranded
-// holding a dead handle. Requests in flight when a child dies fail at once with an error
+// Clients never hold a child's own handle: every child has a stable handle
+// (stable_handle.hpp) that outlives the child's incarnations and passes each message straight
+// to the current one. A restart rebinds it, so nobody is stranded holding a dead handle. Requests in flight when a child dies fail at once with an error
 // (never hang), and the next ones reach the new incarnation.
 //
 // Escalation: the supervisor stops its children and exits with

@@ -39,19 +39,18 @@ public:
   }
 
   void on_event(bot_context& ctx, const event& ev) override {
-    quote q;
-    std::string why;
-    if (!decode_quote(ev.json, q, why))
+    auto* q = ctx.quote_of(ev);
+    if (!q)
       return;
-    if (q.last > high_) {
-      high_ = q.last;
+    if (q->last > high_) {
+      high_ = q->last;
       bought_this_dip_ = false;
       ctx.save({{"high", high_}});
       return;
     }
-    bool dipped = q.last < high_ * (1 - dip_percent_ / 100);
+    bool dipped = q->last < high_ * (1 - dip_percent_ / 100);
     if (dipped && !bought_this_dip_ && ctx.trading_allowed()) {
-      bought_this_dip_ = !ctx.submit(symbol_, order_side::buy, quantity_, q.ask).empty();
+      bought_this_dip_ = !ctx.submit(symbol_, order_side::buy, quantity_, q->ask).empty();
     }
   }
 

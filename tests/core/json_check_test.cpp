@@ -1,0 +1,157 @@
+#include <random>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/json_check.hpp"
+
+using namespace brokedancer;
+
+namespace {
+
+// Texts on both sides of every rule: nesting, numbers, escapes, UTF-8, whitespace, the end.
+const std::vector<std::string> corpus = {"",
+                                         " ",
+                                         "0",
+                                         "-0",
+                                         "01",
+                                         "-",
+                                         "1.",
+                                         ".5",
+                                         "1.5",
+                                         "1e5",
+                                         "1E+5",
+                                         "1e-5",
+                                         "1e",
+                                         "1e+",
+                                         "-1.25e-3",
+                                         "1e308",
+                                         "1e309",
+                                         "-1e309",
+                                         "9e308",
+                                         "0e999",
+                                         "0.0001e310",
+                                         std::string(309, '9'),
+                                         std::string(310, '9'),
+                                         "123456789012345678901234567890",
+                                         "true",
+                                         "false",
+                                         "null",
+                                         "tru",
+                                         "nul",
+                                         "True",
+                                         "NaN",
+                                         "Infinity",
+                                         "\"\"",
+                                         "\"a\"",
+                                         "\"a",
+                                         "\"\\\"\"",
+                                         "\"\\/\\b\\f\\n\\r\\t\"",
+                                         "\"\\x\"",
+                                         "\"\\u00e9\"",
+                                         "\"\\u00G9\"",
+                                         "\"\\u00e\"",
+                                         "\"\\ud83d\\ude00\"",
+                                         "\"\\ud83d\"",
+                                         "\"\\ud83dx\"",
+                                         "\"\\ude00\"",
+                                         "\"\\ud83d\\u0041\"",
+                                         "\"\x01\"",
+                                         "\"\t\"",
+                                         "\"\x7f\"",
+                                         "\"\xc3\xa9\"",
+                                         "\"\xc0\xaf\"",
+                                         "\"\xe0\x80\xaf\"",
+                                         "\"\xed\xa0\x80\"",
+                                         "\"\xf4\x90\x80\x80\"",
+                                         "\"\xf0\x9f\x98\x80\"",
+                                         "\"\xe2\x82\"",
+                                         "\"\xff\"",
+                                         "\xef\xbb\xbf{}",
+                                         "\xef\xbb{}",
+                                         "{}",
+                                         "[]",
+                                         "{ }",
+                                         "[ ]",
+                                         "[1,]",
+                                         "[,1]",
+                                         "[1 2]",
+                                         "[1,2]",
+                                         "{\"a\":1}",
+                                         "{\"a\":1,}",
+                                         "{\"a\" 1}",
+                                         "{a:1}",
+                                         "{\"a\":}",
+                                         "{\"a\":1,\"b\":[true,{\"c\":null}]}",
+                                         "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]",
+                                         "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]",
+                                         "{\"a\":{\"b\":{\"c\":[]}}}",
+                                         "{}}",
+                                         "[]]",
+                                         "{]",
+                                         "[}",
+                                         " \r\n\t[1] \n",
+                                         "[1] x",
+                                         "[1]\x00",
+                                         "1 2",
+                                         "{\"bid\":101.25,\"ask\":101.5}",
+                                         "\"\xc3\xa9\\u0041\"",
+                                         "[\"a\",\"b\"",
+                                         "{\"a\":1",
+                                         "// c\n1",
+                                         "[1,\n2]\v"};
+
+bool nlohmann_accepts(const std::string& text) {
+  return nlohmann::json::accept(text);
+}
+
+} // namespace
+
+TEST_CASE("the JSON check accepts exactly what nlohmann accepts, on a corpus of edge cases") {
+  for (const auto& text : corpus) {
+    INFO(text);
+    CHECK(is_json_text(text) == nlohmann_accepts(text));
+  }
+}
+
+TEST_CASE("the JSON check agrees with nlohmann on random mutations of valid documents") {
+  std::mt19937 random{20261201};
+  const std::string alphabet =
+      "{}[],:\"\\u0123456789abcdefABCDEF-+.eE tnrl\x7f\xc3\xa9\xed\xa0\xf0\x9f\x01";
+  std::vector<std::string> seeds;
+  for (const auto& text : corpus)
+    if (nlohmann_accepts(text))
+      seeds.push_back(text);
+  int disagreements = 0;
+  for (int round = 0; round < 20000; ++round) {
+    auto text = seeds[random() % seeds.size()];
+    for (int edits = 1 + static_cast<int>(random() % 3); edits > 0; --edits) {
+      auto at = text.empty() ? 0 : random() % (text.size() + 1);
+      char c = alphabet[random() % alphabet.size()];
+      switch (random() % 3) {
+        case 0: text.insert(at, 1, c); break;
+        case 1:
+          if (at < text.size())
+            text.erase(at, 1);
+          break;
+        default:
+          if (at < text.size())
+            text[at] = c;
+      }
+    }
+    if (is_json_text(text) != nlohmann_accepts(text)) {
+      ++disagreements;
+      UNSCOPED_INFO(text);
+    }
+  }
+  CHECK(disagreements == 0);
+}
+
+TEST_CASE("the JSON check walks deep nesting without recursion") {
+  std::string deep(1000000, '[');
+  deep += std::string(1000000, ']');
+  CHECK(is_json_text(deep));
+  CHECK_FALSE(is_json_text(deep.substr(1)));
+}
