@@ -6,9 +6,10 @@
 // rate): it converts every number with strtod and copies every token. This checker walks the
 // bytes once and allocates only for nesting deeper than 15: 19 ns against accept's 174 ns for a
 // 26-byte quote, 59 against 428 for 102 bytes (-O2, this project's 2-core machine). It accepts
-// exactly what nlohmann::json::accept accepts (a test compares them on a corpus and on random
+// what nlohmann::json::accept accepts (a test compares them on a corpus and on random
 // mutations): RFC 8259 with a leading UTF-8 byte order mark allowed, strict UTF-8 in strings,
-// and no number that overflows a double.
+// and no number that overflows a double -- save text with a NUL byte, which it refuses wherever
+// the NUL is, where nlohmann takes the NUL for the end of the text and ignores what follows.
 
 #include <string_view>
 

@@ -550,10 +550,11 @@ std::vector<setting> build_schema() {
              1, 600000),
       ranged(redis_rows("reconnect_initial_ms", &R::redis_section::reconnect_initial_ms, 100,
                         "first wait before reconnecting; doubles per failure, with jitter"),
-             1, 60000),
+             10, 60000),
+      // At least 10 ms: each attempt is a thread of its own (actors/redis/redis_dialer.hpp).
       ranged(redis_rows("reconnect_max_ms", &R::redis_section::reconnect_max_ms, 5000,
                         "longest wait between reconnects"),
-             1, 600000),
+             10, 600000),
       ranged(redis_rows("pipeline_max", &R::redis_section::pipeline_max, 256,
                         "most commands in flight (sent, not yet answered) on one connection"),
              1, 100000),

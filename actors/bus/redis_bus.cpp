@@ -348,6 +348,9 @@ void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options 
   };
   fresh.publisher.emplace(self, publisher_tag, fresh.options.connection, redis_link::mode::replies,
                           std::move(publishing));
+  // Nothing is held for later: an event published while the connection is being made again is
+  // refused, as while Redis is away.
+  fresh.publisher->refuse_while_redialing();
   // Taking over from a crashed incarnation: subscribe in Redis to what the table holds, from
   // the subscriber's first connection on.
   std::vector<pubsub_change> initial;

@@ -20,6 +20,11 @@ struct redis_connection_options {
   // Most commands sent and not yet answered at once; more wait their turn in the connection.
   // It bounds what Redis buffers for us and how much one slow reply can hold up.
   size_t pipeline_max = 256;
+  // The longest reply taken from Redis (a reply still incomplete past it drops the connection):
+  // hiredis buffers a reply whole, with no limit of its own, so a hostile or broken server
+  // could otherwise fill this process's memory. It must hold the largest reply we ask for: a
+  // value is at most 4 MiB, an event at most 1 MiB, a get_many of many values can be more.
+  size_t max_reply_bytes = 64 * 1024 * 1024;
 };
 
 // How long to wait before reconnection attempt number `failed_attempts` (0 for the first):

@@ -3,9 +3,9 @@
 // Making a Redis connection blocks -- a name lookup, a connect with a timeout, AUTH, SELECT --
 // so each attempt runs on a short-lived detached actor of its own and never on a CAF scheduler
 // or multiplexer thread. It answers (dial_atom) with the logged-in socket, which the asking
-// actor then drives without blocking (actors/redis/redis_link.hpp). Attempts are at most one a
-// reconnect delay apart (100 ms at the least), so a thread per attempt costs nothing that
-// matters.
+// actor then drives without blocking (actors/redis/redis_link.hpp). Attempts are a reconnect
+// delay apart (the configuration allows 10 ms at the least, and it doubles per failure), so a
+// thread per attempt costs nothing that matters.
 
 #include <memory>
 #include <string>

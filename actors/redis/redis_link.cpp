@@ -25,6 +25,17 @@ constexpr auto proven_after = std::chrono::seconds(1);
 // connection that a network fault left half-open would otherwise lose every event without a
 // sign.
 constexpr auto ping_interval = std::chrono::seconds(2);
+// Requests waiting for their turn (pipeline_max are in flight) or for the reconnection after a
+// drop; more are refused at once. Those waiting time out with the command timeout once sent.
+constexpr size_t backlog_max = 100000;
+
+// PING's answer: +PONG, or ["pong", ""] on a connection that has subscribed to something.
+bool is_pong(const redis_reply& reply) {
+  if (reply.type == redis_reply::kind::status)
+    return reply.text == "PONG";
+  return reply.type == redis_reply::kind::array && reply.elements.size() == 2
+         && reply.elements[0].type == redis_reply::kind::string && reply.elements[0].text == "pong";
+}
 
 milliseconds tick_period(const redis_connection_options& options) {
   return std::clamp(options.command_timeout / 4, milliseconds(10), milliseconds(500));
@@ -59,6 +70,12 @@ void redis_link::start() {
 void redis_link::send(std::vector<std::vector<std::string>> commands, completion done) {
   if (!accepting()) {
     auto refused = failure("not connected: " + last_error_);
+    done(refused);
+    return;
+  }
+  if (backlog_.size() >= backlog_max) {
+    auto refused =
+        failure("more than " + std::to_string(backlog_max) + " requests wait for Redis already");
     done(refused);
     return;
   }
@@ -117,17 +134,28 @@ void redis_link::pump() {
 bool redis_link::handle(caf::io::new_data_msg& msg) {
   if (!connected() || msg.handle != handle_)
     return false;
-  last_traffic_ = clock::now();
-  ping_sent_.reset(); // any reply proves the connection alive
+  if (mode_ == mode::replies && in_flight_.empty()) {
+    drop("Redis sent a reply to no command");
+    return true;
+  }
   if (!reader_->feed(msg.buf.data(), msg.buf.size())) {
     drop(reader_->error());
     return true;
   }
+  unreplied_bytes_ += msg.buf.size();
   if (mode_ == mode::replies)
     read_replies();
   else
     read_pushes();
+  if (connected() && unreplied_bytes_ > options_.max_reply_bytes)
+    drop("Redis sent a reply longer than " + std::to_string(options_.max_reply_bytes)
+         + " bytes, the most this node takes");
   return true;
+}
+
+// A reply came out of the reader: what it still holds belongs to the next one.
+void redis_link::reply_taken() {
+  unreplied_bytes_ = reader_->buffered();
 }
 
 void redis_link::read_replies() {
@@ -142,6 +170,7 @@ void redis_link::read_replies() {
       drop("Redis sent a reply to no command");
       break;
     }
+    reply_taken();
     auto& front = in_flight_.front();
     front.replies.push_back(std::move(*reply));
     if (front.replies.size() < front.expected)
@@ -160,8 +189,13 @@ void redis_link::read_replies() {
 
 void redis_link::read_pushes() {
   std::vector<redis_reply> replies;
-  while (auto reply = reader_->next())
-    replies.push_back(std::move(*reply));
+  while (auto reply = reader_->next()) {
+    reply_taken();
+    if (is_pong(*reply))
+      ping_sent_.reset(); // the connection carries our commands and Redis's answers
+    else
+      replies.push_back(std::move(*reply));
+  }
   bool broken = reader_->failed();
   if (!replies.empty() && events_.pushed)
     events_.pushed(replies);
@@ -208,8 +242,11 @@ void redis_link::check_health() {
     drop("Redis did not answer a PING within " + std::to_string(timeout.count()) + " ms");
     return;
   }
-  if (!ping_sent_ && now - last_traffic_ >= ping_interval) {
-    ping_sent_ = now;
+  // Pinged however busy the connection is: messages flowing in do not show that what we send
+  // arrives (a subscription Redis never got would wait for its confirmation for ever), nor that
+  // a reply that keeps coming will end.
+  if (!ping_sent_ && now - last_ping_ >= ping_interval) {
+    ping_sent_ = last_ping_ = now;
     send(std::vector<std::string>{"PING"});
   }
   arm_tick(tick_period(options_));
@@ -230,7 +267,11 @@ void redis_link::dial() {
   phase_ = phase::dialing;
   auto generation = ++generation_;
   auto dialer = spawn_redis_dialer(owner_, options_, mode_ == mode::replies);
-  owner_->request(dialer, caf::infinite, dial_atom::value)
+  // The dialer's own timeouts bound the connect, AUTH and SELECT, but not the name lookup
+  // (getaddrinfo can block for as long as the resolver likes): past this, the attempt counts
+  // as failed, and requests waiting for it are not held any longer.
+  auto limit = options_.connect_timeout + 2 * options_.command_timeout + std::chrono::seconds(1);
+  owner_->request(dialer, limit, dial_atom::value)
       .then(
           [this, generation](dialed_socket& answer) {
             auto fd = answer.socket ? answer.socket->take() : -1;
@@ -259,8 +300,9 @@ void redis_link::connection_made(int fd) {
   reader_.emplace();
   phase_ = phase::connected;
   waiting_for_redial_ = false;
-  connected_at_ = last_traffic_ = clock::now();
+  connected_at_ = last_ping_ = clock::now();
   ping_sent_.reset();
+  unreplied_bytes_ = 0;
   last_error_.clear();
   announce(true);
   pump();
@@ -293,7 +335,7 @@ void redis_link::drop(std::string error) {
   commands_in_flight_ = 0;
   if (proven) {
     failed_attempts_ = 0;
-    waiting_for_redial_ = mode_ == mode::replies;
+    waiting_for_redial_ = mode_ == mode::replies && hold_during_redial_;
     dial();
   } else {
     phase_ = phase::waiting;

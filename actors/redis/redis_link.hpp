@@ -79,6 +79,12 @@ public:
   // Makes the first connection, in the background.
   void start();
 
+  // Replies mode: requests made while a dropped connection is made again are refused rather
+  // than held (the bus: an event sent late is worse than one refused at once).
+  void refuse_while_redialing() {
+    hold_during_redial_ = false;
+  }
+
   bool connected() const {
     return phase_ == phase::connected;
   }
@@ -138,6 +144,7 @@ private:
   void pump();
   void read_replies();
   void read_pushes();
+  void reply_taken();
   void check_health();
   void arm_tick(std::chrono::milliseconds after);
   void announce(bool up);
@@ -152,10 +159,12 @@ private:
   std::optional<redis_reply_reader> reader_;
   uint64_t generation_ = 0; // of dials: an answer to an older one is stale
   bool waiting_for_redial_ = false;
+  bool hold_during_redial_ = true;
   int failed_attempts_ = 0;
   std::mt19937_64 random_;
   std::chrono::steady_clock::time_point connected_at_;
-  std::chrono::steady_clock::time_point last_traffic_;
+  std::chrono::steady_clock::time_point last_ping_;
+  size_t unreplied_bytes_ = 0; // fed to the reader since its last complete reply
   std::optional<std::chrono::steady_clock::time_point> ping_sent_;
   std::chrono::steady_clock::time_point redial_at_;
   std::optional<std::chrono::steady_clock::time_point> tick_due_;

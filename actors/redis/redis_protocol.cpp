@@ -78,6 +78,10 @@ bool redis_reply_reader::feed(const char* bytes, size_t size) {
   return true;
 }
 
+size_t redis_reply_reader::buffered() const {
+  return reader_->len - reader_->pos;
+}
+
 std::optional<redis_reply> redis_reply_reader::next() {
   if (failed())
     return std::nullopt;

@@ -48,6 +48,9 @@ public:
   // The next complete reply, or nullopt when none is complete yet (or the reader failed).
   std::optional<redis_reply> next();
 
+  // Bytes fed and not yet part of a reply that next() returned.
+  size_t buffered() const;
+
   bool failed() const {
     return !error_.empty();
   }

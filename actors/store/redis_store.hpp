@@ -3,7 +3,8 @@
 // The Redis state store: the state_store_actor interface over a shared Redis, with every key
 // under a per-deployment prefix. It answers at once with store_unavailable while Redis is
 // unreachable (it never hangs: a request made while a dropped connection is being made again
-// waits for that one attempt, bounded by the connect timeout) and serves again as soon as its
+// waits for that one attempt, which gives up after the connect timeout plus twice the command
+// timeout and a second) and serves again as soon as its
 // connection is back. Its connection is driven by CAF's multiplexer: the actor system needs the
 // middleman loaded.
 

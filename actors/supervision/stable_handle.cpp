@@ -8,6 +8,7 @@
 #include <caf/locks.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/make_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include "messages/errors.hpp"
 
@@ -42,11 +43,17 @@ void stable_handle::rebind(const caf::actor& handle, caf::actor target) {
 void stable_handle::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
   // An exit message (from the supervisor, over the link) ends the handle as it would a
   // scheduled actor that traps no exits: a normal one is ignored, any other is its reason.
-  if (handle_system_message(*what, host, false)) {
-    if (getf(is_terminated_flag))
+  // Only the thread whose cleanup() ended the handle lets go: two exit messages can arrive on
+  // two threads at once, and the running-actor count must drop once.
+  auto& content = what->content();
+  if (content.match_elements<caf::exit_msg>()) {
+    auto reason = content.get_as<caf::exit_msg>(0).reason;
+    if (reason && cleanup(std::move(reason), host))
       let_go();
     return;
   }
+  if (handle_system_message(*what, host, false))
+    return;
   {
     caf::shared_lock<caf::detail::shared_spinlock> guard{target_lock_};
     if (target_) {

@@ -242,7 +242,7 @@ TEST_CASE("bad endpoint settings are rejected with their path and what was expec
 
 TEST_CASE("a minimum holds for values from a file as much as from the environment") {
   CHECK_THAT(rejection(file(R"({"redis": {"reconnect_initial_ms": 0}})")),
-             Contains("$.redis.reconnect_initial_ms: expected an integer from 1"));
+             Contains("$.redis.reconnect_initial_ms: expected an integer from 10"));
 }
 
 TEST_CASE("a config file past the size limit is refused without being read whole") {

@@ -537,14 +537,15 @@ namespace {
 
 // A stranger on a loopback port that the store takes for Redis: it answers every connection
 // with `answer`, once anything arrives or (when `unprompted`) 300 ms after it was made, when
-// the store has long said it is available.
+// the store has long said it is available. An `endless` one follows its answer with bytes that
+// never end, as long as the connection takes them.
 struct fake_redis {
   int listener = -1;
   uint16_t port = 0;
   std::atomic<bool> stopping{false};
   std::thread thread;
 
-  fake_redis(std::string answer, bool unprompted) {
+  fake_redis(std::string answer, bool unprompted, bool endless = false) {
     listener = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -554,10 +555,10 @@ struct fake_redis {
     socklen_t size = sizeof addr;
     ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
     port = ntohs(addr.sin_port);
-    thread = std::thread([this, answer, unprompted] { serve(answer, unprompted); });
+    thread = std::thread([=] { serve(answer, unprompted, endless); });
   }
 
-  void serve(const std::string& answer, bool unprompted) {
+  void serve(const std::string& answer, bool unprompted, bool endless) {
     std::vector<int> clients;
     while (!stopping) {
       pollfd watched{listener, POLLIN, 0};
@@ -576,6 +577,9 @@ struct fake_redis {
           continue;
       }
       [[maybe_unused]] auto sent = ::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+      const std::string more(64 * 1024, 'x');
+      while (endless && !stopping && ::send(client, more.data(), more.size(), MSG_NOSIGNAL) > 0) {
+      }
     }
     for (int client : clients)
       ::close(client);
@@ -620,4 +624,21 @@ TEST_CASE("a server that speaks before it is asked is dropped, not believed", "[
   CHECK_THAT(status->last_error, Catch::Matchers::Contains("a reply to no command"));
   auto value = f.call<maybe_value>(get_atom::value, "k");
   CHECK_FALSE(value);
+}
+
+TEST_CASE("a reply that never ends is cut off at the longest reply taken, not buffered for ever",
+          "[state][redis]") {
+  // A bulk string of a gigabyte, streamed as fast as loopback carries it: hiredis alone would
+  // buffer it all. A long command timeout: only the reply cap can end it in time.
+  fake_redis stranger{"$1000000000\r\n", false, true};
+  store_fixture f{{{"BROKEDANCER_STATE_BACKEND", "redis"},
+                   {"BROKEDANCER_REDIS_URL", stranger.url()},
+                   {"BROKEDANCER_REDIS_COMMAND_TIMEOUT_MS", "60000"},
+                   {"BROKEDANCER_REDIS_RECONNECT_INITIAL_MS", "5000"}}};
+  auto started = std::chrono::steady_clock::now();
+  auto err = f.ack(set_atom::value, "k", "1", int64_t{0});
+  REQUIRE(is(err, errc::store_unavailable));
+  CHECK_THAT(f.sys->render(err), Catch::Matchers::Contains("longer than 67108864 bytes"));
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  REQUIRE(f.call<store_status>(status_atom::value)); // still answering
 }
