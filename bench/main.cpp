@@ -13,6 +13,7 @@
 #include "harness.hpp"
 #include "runtime/allocator.hpp"
 #include "runtime/build_info.hpp"
+#include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 
 using namespace brokedancer;
@@ -92,8 +93,8 @@ int main(int argc, char** argv) {
       {"hardware_threads", std::thread::hardware_concurrency()},
       {"allocator", allocator_name()},
       {"scheduler_threads", context.scheduler_threads},
-      {"scheduler_policy",
-       context.scheduler_policy.empty() ? "stealing" : context.scheduler_policy},
+      {"scheduler_policy", context.scheduler_policy.empty() ? std::string{default_scheduler_policy}
+                                                            : context.scheduler_policy},
       {"scenarios", nlohmann::json::array()},
   };
   std::cerr << "bench: allocator " << allocator_name() << '\n';

@@ -24,14 +24,22 @@ size_t scheduler_threads(int configured) {
 
 void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::string& policy) {
   cfg.set("scheduler.max-threads", scheduler_threads(threads));
-  if (!policy.empty())
-    cfg.set("scheduler.policy", caf::atom_from_string(policy));
-  // A send from an actor queues the receiver on the sender's own worker; another worker runs
-  // it only by stealing. An idle worker past its first spins sleeps 50 us between looks at its
-  // queue, and by CAF's default steals only at every 5th look: a request/reply chain across
-  // actors (a bot's order passes six) then waits up to 250 us per hop for the second core.
-  // Stealing at every look costs an idle worker nothing more (it still sleeps between looks)
-  // and took the order path from 90 K to 113 K orders/s on 2 cores.
+  // Sharing by default: all workers take jobs from one queue, and an idle worker blocks on a
+  // condition variable that each new job signals. With work stealing an idle worker past its
+  // first spins sleeps 50 us (plus the kernel's timer slack) between looks at its queue, so
+  // whatever arrives from outside the scheduler -- a Redis reply read by the multiplexer, an
+  // operator's HALT -- waits for a worker to wake up by itself. Same-run figures (release,
+  // 2 cores, 3 runs, issue 15), stealing -> sharing: a Redis state request from one client,
+  // p50 3.0x -> 1.4x a raw hiredis round trip; a Redis publish 2.9x -> 1.6x redis-benchmark;
+  // HALT acknowledged by 100,000 bots 420 -> 56 ms; the order path 148 K -> 155 K orders/s
+  // with p99 846 -> 622 us; the memory store with 64 clients 0.78x -> 0.95x the bare actor.
+  // What it costs: one saturated event stream through the memory bus, 2.2 M -> 1.8 M events/s.
+  cfg.set("scheduler.policy",
+          caf::atom_from_string(policy.empty() ? std::string{default_scheduler_policy} : policy));
+  // For those who choose stealing: a send from an actor queues the receiver on the sender's own
+  // worker; another worker runs it only by stealing, by CAF's default only at every 5th look: a
+  // request/reply chain across actors (a bot's order passes six) then waits up to 250 us per
+  // hop for the second core. Stealing at every look costs an idle worker nothing more.
   cfg.set("work-stealing.moderate-steal-interval", size_t{1});
 }
 

@@ -64,12 +64,15 @@ constexpr std::string_view test_environment_prefix = "BROKEDANCER_TEST_";
 constexpr std::string_view config_file_variable = "BROKEDANCER_CONFIG";
 // An operator's token for the control commands: the client's, never a node setting.
 constexpr std::string_view operator_token_variable = "BROKEDANCER_TOKEN";
+// CAF's scheduling policy when the configuration names none (runtime/actor_system_config.cpp
+// says why).
+constexpr std::string_view default_scheduler_policy = "sharing";
 
 struct runtime_config {
   struct runtime_section {
     std::string node_name;
     int scheduler_threads = 0;
-    std::string scheduler_policy;
+    std::string scheduler_policy{default_scheduler_policy};
   } runtime;
   log_options log;
   struct supervisor_section {

@@ -293,8 +293,10 @@ std::vector<setting> build_schema() {
       ranged(runtime_rows("scheduler_threads", &R::runtime_section::scheduler_threads, 0,
                           "CAF scheduler worker threads; 0: one per core"),
              0, 256),
-      one_of(runtime_rows("scheduler_policy", &R::runtime_section::scheduler_policy, "stealing",
-                          "CAF scheduling policy"),
+      one_of(runtime_rows("scheduler_policy", &R::runtime_section::scheduler_policy,
+                          std::string{default_scheduler_policy},
+                          "CAF scheduling policy: sharing (one queue, idle workers woken at once) "
+                          "or stealing"),
              {"stealing", "sharing"}),
 
       one_of(log_rows("format", &log_options::format, "console",
