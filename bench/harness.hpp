@@ -26,7 +26,7 @@ struct figure {
 
 struct run_context {
   // Scheduler settings for any actor system the scenario creates (0 / empty: the runtime's
-  // defaults, one thread per core and work stealing).
+  // defaults, one thread per core and default_scheduler_policy).
   size_t scheduler_threads = 0;
   std::string scheduler_policy;
 };

@@ -15,7 +15,7 @@ struct runtime_config;
 size_t scheduler_threads(int configured);
 
 // The scheduler: `threads` as scheduler_threads() reads it, the policy ("stealing" or "sharing";
-// empty: CAF's), and how idle work-stealing workers look for work.
+// empty: default_scheduler_policy), and how idle work-stealing workers look for work.
 void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::string& policy);
 
 // Applies the runtime configuration (scheduler) to a CAF configuration and registers every

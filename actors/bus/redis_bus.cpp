@@ -339,6 +339,8 @@ void start(self_pointer self, std::shared_ptr<bus_data> data, redis_bus_options 
   fresh.data = std::move(data);
   fresh.options = std::move(options);
   fresh.prefix_pattern = glob_escape(fresh.options.channel_prefix);
+  fresh.options.connection.max_reply_bytes =
+      reply_cap(fresh.options.connection, fresh.options.bus.max_payload_bytes);
   fresh.delivery = std::make_unique<bus_delivery>(fresh.data, fresh.options.bus.max_backlog,
                                                   fresh.options.bus.max_backlog_bytes);
   fresh.delivery->adopt(self);

@@ -22,10 +22,18 @@ struct redis_connection_options {
   size_t pipeline_max = 256;
   // The longest reply taken from Redis (a reply still incomplete past it drops the connection):
   // hiredis buffers a reply whole, with no limit of its own, so a hostile or broken server
-  // could otherwise fill this process's memory. It must hold the largest reply we ask for: a
-  // value is at most 4 MiB, an event at most 1 MiB, a get_many of many values can be more.
+  // could otherwise make this process buffer without bound. The store and the bus raise it to
+  // hold twice their largest value or event (reply_cap); a get_many of many large values can
+  // still be more, and is refused by the drop.
   size_t max_reply_bytes = 64 * 1024 * 1024;
 };
+
+// The reply cap for a connection whose largest single value is `largest` bytes: room for it
+// twice over (escaped inside an envelope, say) and a MiB of framing, and never under the default.
+inline size_t reply_cap(const redis_connection_options& options, size_t largest) {
+  size_t wanted = 2 * largest + 1024 * 1024;
+  return wanted > options.max_reply_bytes ? wanted : options.max_reply_bytes;
+}
 
 // How long to wait before reconnection attempt number `failed_attempts` (0 for the first):
 // exponential backoff with equal jitter -- half the delay fixed, half random -- so that many

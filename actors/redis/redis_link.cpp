@@ -21,10 +21,12 @@ constexpr size_t read_chunk = 64 * 1024;
 // and the backoff starts over. One that drops sooner (Redis refused what we sent, say) counts
 // as a failed attempt, so a connection that keeps breaking cannot spin.
 constexpr auto proven_after = std::chrono::seconds(1);
-// Pushes mode: with no traffic for this long the connection is checked with a PING; a
-// connection that a network fault left half-open would otherwise lose every event without a
-// sign.
+// Pushes mode: the connection is checked with a PING this often; a connection that a network
+// fault left half-open would otherwise lose every event without a sign.
 constexpr auto ping_interval = std::chrono::seconds(2);
+// Pushes mode: how many command timeouts a PONG may take while messages keep arriving ahead of
+// it (a busy connection's PONG waits behind what Redis queued before it).
+constexpr int busy_pong_timeouts = 5;
 // Requests waiting for their turn (pipeline_max are in flight) or for the reconnection after a
 // drop; more are refused at once. Those waiting time out with the command timeout once sent.
 constexpr size_t backlog_max = 100000;
@@ -35,6 +37,11 @@ bool is_pong(const redis_reply& reply) {
     return reply.text == "PONG";
   return reply.type == redis_reply::kind::array && reply.elements.size() == 2
          && reply.elements[0].type == redis_reply::kind::string && reply.elements[0].text == "pong";
+}
+
+// How long requests wait for a connection being made again.
+milliseconds dial_limit(const redis_connection_options& options) {
+  return options.connect_timeout + 2 * options.command_timeout + milliseconds(1000);
 }
 
 milliseconds tick_period(const redis_connection_options& options) {
@@ -191,10 +198,12 @@ void redis_link::read_pushes() {
   std::vector<redis_reply> replies;
   while (auto reply = reader_->next()) {
     reply_taken();
-    if (is_pong(*reply))
+    if (is_pong(*reply)) {
       ping_sent_.reset(); // the connection carries our commands and Redis's answers
-    else
+    } else {
+      traffic_since_ping_ = true;
       replies.push_back(std::move(*reply));
+    }
   }
   bool broken = reader_->failed();
   if (!replies.empty() && events_.pushed)
@@ -217,7 +226,9 @@ bool redis_link::handle_tick(uint8_t tag) {
   if (tag != tag_)
     return false;
   tick_due_.reset();
-  if (phase_ == phase::waiting && clock::now() >= redial_at_)
+  if (phase_ == phase::dialing)
+    check_dial();
+  else if (phase_ == phase::waiting && clock::now() >= redial_at_)
     dial();
   else if (phase_ == phase::waiting)
     arm_tick(std::chrono::duration_cast<milliseconds>(redial_at_ - clock::now()) + milliseconds(1));
@@ -238,8 +249,9 @@ void redis_link::check_health() {
       arm_tick(tick_period(options_));
     return;
   }
-  if (ping_sent_ && now - *ping_sent_ > timeout) {
-    drop("Redis did not answer a PING within " + std::to_string(timeout.count()) + " ms");
+  auto pong_timeout = traffic_since_ping_ ? busy_pong_timeouts * timeout : timeout;
+  if (ping_sent_ && now - *ping_sent_ > pong_timeout) {
+    drop("Redis did not answer a PING within " + std::to_string(pong_timeout.count()) + " ms");
     return;
   }
   // Pinged however busy the connection is: messages flowing in do not show that what we send
@@ -247,6 +259,7 @@ void redis_link::check_health() {
   // a reply that keeps coming will end.
   if (!ping_sent_ && now - last_ping_ >= ping_interval) {
     ping_sent_ = last_ping_ = now;
+    traffic_since_ping_ = false;
     send(std::vector<std::string>{"PING"});
   }
   arm_tick(tick_period(options_));
@@ -268,10 +281,13 @@ void redis_link::dial() {
   auto generation = ++generation_;
   auto dialer = spawn_redis_dialer(owner_, options_, mode_ == mode::replies);
   // The dialer's own timeouts bound the connect, AUTH and SELECT, but not the name lookup
-  // (getaddrinfo can block for as long as the resolver likes): past this, the attempt counts
-  // as failed, and requests waiting for it are not held any longer.
-  auto limit = options_.connect_timeout + 2 * options_.command_timeout + std::chrono::seconds(1);
-  owner_->request(dialer, limit, dial_atom::value)
+  // (getaddrinfo can block for as long as the resolver likes). Requests held for this attempt
+  // are failed at its deadline (check_dial); the attempt itself goes on, and a connection it
+  // makes late is taken: a slow resolver must not keep Redis away for good.
+  auto limit = dial_limit(options_);
+  dial_deadline_ = clock::now() + limit;
+  arm_tick(limit);
+  owner_->request(dialer, caf::infinite, dial_atom::value)
       .then(
           [this, generation](dialed_socket& answer) {
             auto fd = answer.socket ? answer.socket->take() : -1;
@@ -281,6 +297,23 @@ void redis_link::dial() {
             dialed(generation, -1,
                    "the connection attempt failed: " + owner_->system().render(err));
           });
+}
+
+// Requests held for the immediate redial wait no longer than its deadline.
+void redis_link::check_dial() {
+  if (!waiting_for_redial_)
+    return;
+  auto now = clock::now();
+  if (now < dial_deadline_) {
+    arm_tick(std::chrono::duration_cast<milliseconds>(dial_deadline_ - now) + milliseconds(1));
+    return;
+  }
+  waiting_for_redial_ = false;
+  last_error_ = "Redis did not take a new connection within "
+                + std::to_string(dial_limit(options_).count())
+                + " ms (name lookup, connect, AUTH, SELECT)";
+  announce(false);
+  fail_open(last_error_);
 }
 
 void redis_link::dialed(uint64_t generation, int fd, const std::string& error) {

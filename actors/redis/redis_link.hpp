@@ -18,8 +18,8 @@
 //   proved itself is made again at once, and requests made meanwhile wait for it instead of
 //   failing (as they did when the blocking connection noticed the drop before writing).
 // - pushes: for pub/sub. Replies are handed to the owner as they come (confirmations and
-//   messages); an idle connection is checked with a PING. Commands sent while it is down are
-//   dropped: the owner sends what it needs again when it is back up.
+//   messages); the connection is checked with a PING every 2 s, busy or not. Commands sent
+//   while it is down are dropped: the owner sends what it needs again when it is back up.
 
 #include <chrono>
 #include <cstdint>
@@ -146,6 +146,7 @@ private:
   void read_pushes();
   void reply_taken();
   void check_health();
+  void check_dial();
   void arm_tick(std::chrono::milliseconds after);
   void announce(bool up);
 
@@ -164,6 +165,8 @@ private:
   std::mt19937_64 random_;
   std::chrono::steady_clock::time_point connected_at_;
   std::chrono::steady_clock::time_point last_ping_;
+  bool traffic_since_ping_ = false;
+  std::chrono::steady_clock::time_point dial_deadline_;
   size_t unreplied_bytes_ = 0; // fed to the reader since its last complete reply
   std::optional<std::chrono::steady_clock::time_point> ping_sent_;
   std::chrono::steady_clock::time_point redial_at_;

@@ -398,6 +398,8 @@ void start(self_pointer self, redis_store_options options) {
   st.prefix_pattern = glob_escape(st.options.key_prefix);
   st.stats.backend = "redis";
   st.stats.last_error = "not connected yet";
+  st.options.connection.max_reply_bytes =
+      reply_cap(st.options.connection, st.options.limits.max_value_bytes);
   redis_link::events events;
   events.changed = [self](bool up, const std::string& error) {
     connection_changed(self, up, error);

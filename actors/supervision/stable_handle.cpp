@@ -14,16 +14,19 @@
 
 namespace brokedancer {
 
-stable_handle::stable_handle(caf::actor_config& cfg, std::string child_name)
-  : caf::monitorable_actor(cfg), child_name_(std::move(child_name)) {
+stable_handle::stable_handle(caf::actor_config& cfg, std::string child_name,
+                             caf::actor_addr supervisor)
+  : caf::monitorable_actor(cfg), child_name_(std::move(child_name)),
+    supervisor_(std::move(supervisor)) {
   // Counted as running, as a scheduled actor would be: the actor system waits for it.
   register_at_system();
 }
 
-caf::actor stable_handle::make(caf::actor_system& sys, std::string child_name) {
+caf::actor stable_handle::make(caf::actor_system& sys, std::string child_name,
+                               caf::actor_addr supervisor) {
   caf::actor_config cfg{sys.dummy_execution_unit()};
   return caf::make_actor<stable_handle, caf::actor>(sys.next_actor_id(), sys.node(), &sys, cfg,
-                                                    std::move(child_name));
+                                                    std::move(child_name), std::move(supervisor));
 }
 
 void stable_handle::rebind(const caf::actor& handle, caf::actor target) {
@@ -41,14 +44,16 @@ void stable_handle::rebind(const caf::actor& handle, caf::actor target) {
 }
 
 void stable_handle::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
-  // An exit message (from the supervisor, over the link) ends the handle as it would a
-  // scheduled actor that traps no exits: a normal one is ignored, any other is its reason.
-  // Only the thread whose cleanup() ended the handle lets go: two exit messages can arrive on
-  // two threads at once, and the running-actor count must drop once.
+  // The supervisor's exit message (over the link) ends the handle, whatever its reason; any
+  // other exit message is ignored. Only the thread whose cleanup() ended the handle lets go:
+  // the running-actor count must drop once.
   auto& content = what->content();
   if (content.match_elements<caf::exit_msg>()) {
-    auto reason = content.get_as<caf::exit_msg>(0).reason;
-    if (reason && cleanup(std::move(reason), host))
+    const auto& exit = content.get_as<caf::exit_msg>(0);
+    if (exit.source != supervisor_)
+      return;
+    auto reason = exit.reason; // none for a normal exit
+    if (cleanup(std::move(reason), host))
       let_go();
     return;
   }

@@ -14,8 +14,10 @@
 // cores) went from 0.72x to 0.83x at 64 clients, and the 1-client p50 from 1.63x to 1.27x. CAF's
 // own actor_pool forwards the same way.
 //
-// It is linked to its supervisor and dies with it, with the supervisor's exit reason; it can be
-// monitored and linked like any actor.
+// It is linked to its supervisor and dies with it, with the supervisor's exit reason, and of
+// nothing else: every client of the child shares it, so an exit message from anyone else (a
+// linked client that failed, a stray anon_send_exit) is ignored. It can be monitored and
+// linked like any actor.
 
 #include <string>
 
@@ -28,10 +30,11 @@ namespace brokedancer {
 
 class stable_handle final : public caf::monitorable_actor {
 public:
-  stable_handle(caf::actor_config& cfg, std::string child_name);
+  stable_handle(caf::actor_config& cfg, std::string child_name, caf::actor_addr supervisor);
 
-  // A new handle for the child `child_name`, bound to nothing yet.
-  static caf::actor make(caf::actor_system& sys, std::string child_name);
+  // A new handle for the child `child_name` of `supervisor`, bound to nothing yet.
+  static caf::actor make(caf::actor_system& sys, std::string child_name,
+                         caf::actor_addr supervisor);
 
   // Points `handle` (made by make()) at `target`, the current incarnation, or at nothing while
   // the child is not running. Only the supervisor that made the handle calls it.
@@ -52,6 +55,7 @@ private:
   caf::detail::shared_spinlock target_lock_;
   caf::actor target_;
   std::string child_name_;
+  caf::actor_addr supervisor_; // the only one whose exit message ends the handle
 };
 
 } // namespace brokedancer

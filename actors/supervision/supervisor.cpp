@@ -187,7 +187,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_options options,
   });
   for (auto& spec : specs) {
     child_record child;
-    child.handle = stable_handle::make(self->system(), spec.name);
+    child.handle = stable_handle::make(self->system(), spec.name, self->address());
     self->link_to(child.handle);
     st.members.insert(child.handle.address());
     child.spec = std::move(spec);

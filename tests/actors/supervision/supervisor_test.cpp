@@ -5,7 +5,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -217,4 +219,29 @@ TEST_CASE_METHOD(fixture, "a child that cannot start keeps the supervisor from s
                       throw std::runtime_error("no port");
                     }};
   CHECK_THROWS(spawn_supervisor(*sys, options(3), {broken}));
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a stable handle is ended by its supervisor's exit and by nobody else's") {
+  auto tree = spawn_supervisor(*sys, options(3),
+                               {counting_child("worker", restart_policy::permanent, starts)});
+  auto handle = tree.children.at("worker");
+  // Every client shares the handle: a stray exit message, or a linked client that failed, must
+  // not take the child away from the others.
+  caf::anon_send_exit(handle, caf::exit_reason::kill);
+  {
+    auto client = sys->spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](int) {
+      }};
+    });
+    // An exit message that names a client as its source, as one over a link would.
+    handle->enqueue(caf::make_mailbox_element(
+                        caf::actor_cast<caf::strong_actor_ptr>(client), caf::make_message_id(), {},
+                        caf::exit_msg{client.address(), caf::exit_reason::kill}),
+                    nullptr);
+    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+  }
+  CHECK(ping(handle) == 1);
+  caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  CHECK(exit_reason(handle) == caf::exit_reason::user_shutdown);
 }
