@@ -299,21 +299,29 @@ void redis_link::dial() {
           });
 }
 
-// Requests held for the immediate redial wait no longer than its deadline.
+// Requests held for the immediate redial wait no longer than its deadline. The attempt itself
+// may go on to twice that (a late connection is taken); past it, it counts as failed and the
+// next one follows after the backoff: a name lookup that never returns must not keep the link
+// down for good (its thread is left to end by itself, and an answer it brings is stale).
 void redis_link::check_dial() {
-  if (!waiting_for_redial_)
-    return;
   auto now = clock::now();
-  if (now < dial_deadline_) {
-    arm_tick(std::chrono::duration_cast<milliseconds>(dial_deadline_ - now) + milliseconds(1));
+  auto limit = dial_limit(options_);
+  auto give_up_at = dial_deadline_ + limit;
+  if (now >= dial_deadline_ && waiting_for_redial_) {
+    waiting_for_redial_ = false;
+    last_error_ = "Redis did not take a new connection within " + std::to_string(limit.count())
+                  + " ms (name lookup, connect, AUTH, SELECT)";
+    announce(false);
+    fail_open(last_error_);
+  }
+  if (now >= give_up_at) {
+    ++generation_; // the attempt's answer, if it ever comes, is stale
+    dial_failed("a connection attempt to Redis took longer than "
+                + std::to_string((2 * limit).count()) + " ms (name lookup, connect, AUTH, SELECT)");
     return;
   }
-  waiting_for_redial_ = false;
-  last_error_ = "Redis did not take a new connection within "
-                + std::to_string(dial_limit(options_).count())
-                + " ms (name lookup, connect, AUTH, SELECT)";
-  announce(false);
-  fail_open(last_error_);
+  auto next = now < dial_deadline_ ? dial_deadline_ : give_up_at;
+  arm_tick(std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1));
 }
 
 void redis_link::dialed(uint64_t generation, int fd, const std::string& error) {
