@@ -7,8 +7,9 @@
 //
 // Clients never hold a child's own handle: every child has a stable handle
 // (stable_handle.hpp) that outlives the child's incarnations and passes each message straight
-// to the current one. A restart rebinds it, so nobody is stranded holding a dead handle. Requests in flight when a child dies fail at once with an error
-// (never hang), and the next ones reach the new incarnation.
+// to the current one. A restart rebinds it, so nobody is stranded holding a dead handle. Requests
+// in flight when a child dies fail at once with an error (never hang), and the next ones reach the
+// new incarnation.
 //
 // Escalation: the supervisor stops its children and exits with
 // errc::restart_intensity_exceeded; whoever monitors it decides what that means for the node.
