@@ -92,7 +92,7 @@ void redis_subscriber::received(std::vector<redis_reply>& replies) {
 
 void redis_subscriber::handle_reply(redis_reply& reply) {
   if (reply.type == redis_reply::kind::error) {
-    link_.fail("Redis refused a subscription command: " + reply.text);
+    link_.fail("Redis refused a subscription command: " + reply_excerpt(reply.text));
     return;
   }
   if (reply.type != redis_reply::kind::array || reply.elements.empty())

@@ -4,6 +4,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "actors/redis/redis_protocol.hpp"
+
 namespace brokedancer {
 
 namespace {
@@ -75,7 +77,7 @@ bool redis_context::command_ok(const std::vector<std::string>& command, const st
   std::string text = refused ? std::string(reply->str, reply->len) : std::string{};
   freeReplyObject(reply);
   if (refused)
-    return fail(what + " failed: " + text);
+    return fail(what + " failed: " + reply_excerpt(text));
   return true;
 }
 

@@ -59,6 +59,17 @@ void append_command(std::vector<char>& out, const std::vector<std::string>& comm
   std::free(formatted);
 }
 
+std::string reply_excerpt(const std::string& text) {
+  constexpr size_t most = 200;
+  std::string out = text.substr(0, most);
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+      c = '?';
+  if (text.size() > most)
+    out += "...";
+  return out;
+}
+
 redis_reply_reader::redis_reply_reader() : reader_(redisReaderCreate()) {
   if (reader_ == nullptr)
     throw std::bad_alloc();

@@ -35,6 +35,10 @@ void append_command(std::vector<char>& out, const std::vector<std::string>& comm
 // Parses replies out of the bytes fed to it. A reply split across reads is kept until the rest
 // arrives. After a protocol error (bytes that are not RESP) the reader stays failed: the
 // connection cannot be trusted to be in step with its commands any more and must be dropped.
+// Text a server sent (an error reply, say), fit for an error message or a log line: at most 200
+// bytes, anything unprintable shown as '?'. A hostile server picks these bytes.
+std::string reply_excerpt(const std::string& text);
+
 class redis_reply_reader {
 public:
   redis_reply_reader();

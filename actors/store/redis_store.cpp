@@ -48,7 +48,7 @@ caf::error error_reply(const redis_reply& reply) {
     return make_error(errc::not_an_integer, "the value is not an integer");
   if (text.find("overflow") != std::string::npos)
     return make_error(errc::integer_overflow, "the increment would overflow");
-  return unavailable("Redis replied: " + text);
+  return unavailable("Redis replied: " + reply_excerpt(text));
 }
 
 caf::error unexpected(const redis_reply& reply) {
@@ -257,10 +257,16 @@ caf::result<bool> set_if_absent(self_pointer self, const std::string& key, std::
 
 // SCAN ... MATCH, page by page until the cursor is back at 0 (never KEYS, which blocks Redis for
 // the whole walk); with `unlink`, every page's keys are UNLINKed before the next page is asked.
+// A walk reads at most this many SCAN pages (of about 1,000 keys): a server whose cursor never
+// comes back to 0 cannot keep it going, or growing, for ever.
+constexpr size_t max_scan_pages = 1000000;
+
 struct key_walk {
   std::string pattern;
+  std::string prefix; // a key without it is none of ours, whatever the server says
   bool unlink = false;
-  std::vector<std::string> keys;
+  size_t pages = 0;
+  std::vector<std::string> keys; // kept only when listing
   // With the keys found, or with the failure.
   std::function<void(bool ok, const std::string& error, std::vector<std::string>& keys)> done;
 };
@@ -275,18 +281,36 @@ void page_read(self_pointer self, std::shared_ptr<key_walk> walk, redis_result& 
     return;
   }
   auto& page = r.replies.at(0);
-  if (page.type != redis_reply::kind::array || page.elements.size() != 2) {
-    walk->done(false, "unexpected SCAN reply: " + page.text, walk->keys);
+  if (page.type != redis_reply::kind::array || page.elements.size() != 2
+      || page.elements[0].type != redis_reply::kind::string
+      || page.elements[1].type != redis_reply::kind::array) {
+    walk->done(false,
+               page.type == redis_reply::kind::error
+                   ? "Redis replied: " + reply_excerpt(page.text)
+                   : std::string{"unexpected SCAN reply from Redis"},
+               walk->keys);
+    return;
+  }
+  if (++walk->pages > max_scan_pages) {
+    walk->done(false,
+               "Redis's SCAN did not end within " + std::to_string(max_scan_pages) + " pages",
+               walk->keys);
     return;
   }
   auto cursor = std::move(page.elements[0].text);
   std::vector<std::string> found;
   for (auto& key : page.elements[1].elements)
-    found.push_back(std::move(key.text));
-  walk->keys.insert(walk->keys.end(), found.begin(), found.end());
+    if (key.type == redis_reply::kind::string
+        && key.text.compare(0, walk->prefix.size(), walk->prefix) == 0)
+      found.push_back(std::move(key.text));
+  if (!walk->unlink)
+    walk->keys.insert(walk->keys.end(), found.begin(), found.end());
   auto go_on = [self, walk, cursor](redis_result& removed) {
     if (!removed.ok || removed.replies.at(0).type == redis_reply::kind::error) {
-      walk->done(false, removed.ok ? removed.replies[0].text : removed.error, walk->keys);
+      walk->done(false,
+                 removed.ok ? "Redis replied: " + reply_excerpt(removed.replies[0].text)
+                            : removed.error,
+                 walk->keys);
       return;
     }
     if (cursor == "0")
@@ -317,6 +341,7 @@ void walk_keys(self_pointer self, const std::string& pattern, bool unlink,
   ++st.stats.requests;
   auto walk = std::make_shared<key_walk>();
   walk->pattern = st.prefix_pattern + pattern;
+  walk->prefix = st.options.key_prefix;
   walk->unlink = unlink;
   walk->done = [stats = &st.stats, done = std::move(done)](bool ok, const std::string& error,
                                                            std::vector<std::string>& keys) {

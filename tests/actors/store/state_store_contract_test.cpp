@@ -642,3 +642,27 @@ TEST_CASE("a reply that never ends is cut off at the longest reply taken, not bu
   CHECK(std::chrono::steady_clock::now() - started < 20s);
   REQUIRE(f.call<store_status>(status_atom::value)); // still answering
 }
+
+TEST_CASE("keys a server lists outside the deployment's prefix are not taken for ours",
+          "[state][redis]") {
+  // A SCAN page whose one key is shorter than the prefix and not under it.
+  fake_redis stranger{"*2\r\n$1\r\n0\r\n*1\r\n$5\r\nother\r\n", false};
+  store_fixture f{
+      {{"BROKEDANCER_STATE_BACKEND", "redis"}, {"BROKEDANCER_REDIS_URL", stranger.url()}}};
+  auto keys = f.call<std::vector<std::string>>(list_keys_atom::value, "*");
+  REQUIRE(keys);
+  CHECK(keys->empty());
+  REQUIRE(f.call<store_status>(status_atom::value)); // still answering
+}
+
+TEST_CASE("an error a server sends is quoted short and printable", "[state][redis]") {
+  fake_redis stranger{"-ERR \x1b[2J" + std::string(500, 'x') + "\r\n", false};
+  store_fixture f{
+      {{"BROKEDANCER_STATE_BACKEND", "redis"}, {"BROKEDANCER_REDIS_URL", stranger.url()}}};
+  auto value = f.call<maybe_value>(get_atom::value, "k");
+  REQUIRE_FALSE(value);
+  auto text = f.sys->render(value.error());
+  CHECK_THAT(text, Catch::Matchers::Contains("Redis replied: ERR ?[2J"));
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.size() < 400);
+}
