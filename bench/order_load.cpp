@@ -134,7 +134,9 @@ void await_risk_monitor(caf::actor_system& sys, const risk_monitor_actor& risk) 
   for (bool ready = false; !ready;) {
     self->request(risk, std::chrono::seconds(5), status_atom::value)
         .receive(
-            [&](const risk_status& s) { ready = s.loaded && s.level == emergency_level::normal; },
+            [&](const risk_status& s) {
+              ready = s.loaded && s.reconciled && s.level == emergency_level::normal;
+            },
             [](const caf::error&) {});
     if (!ready)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -11,6 +11,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "cli/control_command.hpp"
+#include "cli/exchange_command.hpp"
 #include "cli/run_command.hpp"
 #include "core/host_port.hpp"
 #include "core/json_text.hpp"
@@ -177,6 +178,24 @@ int cli_main(int argc, char** argv) {
                    "join the peer node at HOST:PORT; repeatable (overrides node.peers)")
       ->check(address_check(false));
 
+  auto* exchange_cmd = app.add_subcommand(
+      "exchange", "Run the simulated exchange as its own process behind an HTTP/JSON API (orders, "
+                  "cancels, order status, fills, health), for nodes whose endpoint is of type "
+                  "http; until SIGINT/SIGTERM");
+  exchange_command_options exchange_options;
+  exchange_cmd
+      ->add_option("--listen", exchange_options.listen,
+                   "HOST:PORT to serve on (default 127.0.0.1:0, any free port; the port is "
+                   "printed)")
+      ->check(address_check(true));
+  exchange_cmd->add_option("--ledger", exchange_options.ledger_file,
+                           "keep the ledger in this file (JSON lines) as well, across restarts of "
+                           "the exchange");
+  exchange_cmd->add_flag("--fsync", exchange_options.fsync,
+                         "flush the ledger file to disk after every record");
+  exchange_cmd->add_option("--fee-rate", exchange_options.fee_rate, "fee as a share of notional")
+      ->check(CLI::Range(0.0, 0.1));
+
   auto* credentials_cmd = app.add_subcommand("credentials", "Manage operator credentials");
   credentials_cmd->require_subcommand(1);
   std::string credential_name, credential_role = "operator", credentials_file;
@@ -249,6 +268,8 @@ int cli_main(int argc, char** argv) {
     return config_keys();
   if (run_cmd->parsed())
     return run_command(run_options);
+  if (exchange_cmd->parsed())
+    return exchange_command(exchange_options);
   if (ca_cmd->parsed())
     return make_authority(certs);
   if (node_cert_cmd->parsed())

@@ -47,6 +47,28 @@ void print_status(const json& s) {
               << text_of(l["limit"]) << " (" << text_of(l["utilization"]) << "%)\n";
   for (const auto& b : s["breakers"])
     std::cout << "  breaker " << text_of(b["endpoint"]) << ": " << text_of(b["state"]) << '\n';
+  if (s.contains("risk") && s["risk"].is_object() && s["risk"]["journal"].is_object()) {
+    const auto& r = s["risk"];
+    const auto& j = r["journal"];
+    std::cout << "  book: " << text_of(r["fills"]) << " fills, realized P&L "
+              << text_of(r["realized_pnl"]) << ", " << r["positions"].size() << " positions\n"
+              << "  order journal: "
+              << (j.value("reconciled", false) ? "reconciled" : "RECONCILING") << ", "
+              << text_of(j["open"]) << " open, " << text_of(j["outcome_unknown"])
+              << " outcome unknown; reconciled " << text_of(j["reconciled_orders"])
+              << " orders, booked " << text_of(j["reconciled_fills"]) << " missed fills";
+    if (j.value("problem", "") != "")
+      std::cout << "; the exchange cannot answer: " << text_of(j["problem"]);
+    std::cout << '\n';
+  }
+  if (s.contains("bot_owners") && s["bot_owners"].is_array())
+    for (const auto& o : s["bot_owners"]) {
+      if (o.value("owner", "").empty())
+        continue; // no leases: the node owns its bots alone
+      std::cout << "  bot " << text_of(o["bot"]) << ": " << text_of(o["state"]) << ", owner "
+                << text_of(o["owner"]) << ", lease age " << text_of(o["lease_age_ms"])
+                << " ms, fence " << text_of(o["fence"]) << '\n';
+    }
   if (s.value("isolated", false))
     std::cout << "  ISOLATED: the dead man's switch holds this node halted until contact is "
                  "back and an operator resumes\n";

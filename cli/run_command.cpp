@@ -238,7 +238,11 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"equity", risk->equity},
         {"orders_filled", risk->orders_filled},
         {"orders_rejected", risk->orders_rejected},
-        {"orders_failed", risk->orders_failed}};
+        {"orders_failed", risk->orders_failed},
+        {"book_fills", risk->book_fills},
+        {"journal_open", risk->journal_open},
+        {"reconciled_orders", risk->reconciled_orders},
+        {"reconciled_fills", risk->reconciled_fills}};
   summary["breaker_transitions"] = events.breaker_transitions;
   summary["emergency_changes"] = events.emergency_changes;
   summary["journal_entries_forgotten"] = events.forgotten;

@@ -36,7 +36,10 @@ struct bot_stats {
   std::string id;
   std::string strategy;
   // starting, running, halted (the level forbids orders), stopped (asked to, or SHUTDOWN),
-  // given_up (crashed too often), failed_to_start (its parameters were refused)
+  // given_up (crashed too often), failed_to_start (its parameters were refused),
+  // standby (another node owns it; this one takes it over if that lease expires),
+  // refused (another node owns it, and this node is not its standby), lost (its lease went to
+  // another node while it ran here)
   std::string state = "starting";
   uint32_t restarts = 0;
   std::string last_error;
@@ -49,13 +52,18 @@ struct bot_stats {
   double realized_pnl = 0;
   double unrealized_pnl = 0; // of its own positions, at the last price it saw
   double fees = 0;
+  // Who owns the bot (its lease in the shared store; empty on the memory backend, where a
+  // node owns its bots alone), since when, and the fence its orders and writes carry.
+  std::string owner;
+  int64_t lease_age_ms = 0;
+  uint64_t fence = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bot_stats& x) {
   return f(caf::meta::type_name("bot_stats"), x.id, x.strategy, x.state, x.restarts, x.last_error,
            x.orders, x.fills, x.expired, x.rejected, x.failed, x.rejections, x.realized_pnl,
-           x.unrealized_pnl, x.fees);
+           x.unrealized_pnl, x.fees, x.owner, x.lease_age_ms, x.fence);
 }
 
 // Counts over every bot; the per-bot detail comes from bots_atom.

@@ -21,6 +21,7 @@
 #include "messages/emergency.hpp"
 #include "messages/operator_role.hpp"
 #include "messages/resilience.hpp"
+#include "messages/risk.hpp"
 
 namespace brokedancer {
 
@@ -60,6 +61,23 @@ void to_json(nlohmann::json& j, const audit_entry& e);
 // bound as core/json_text.hpp's reason_problem).
 constexpr size_t max_reason_bytes = 1024;
 
+// Who owns a bot, as status shows it (owner empty: no leases, the node owns its bots alone).
+struct bot_owner {
+  std::string id;
+  std::string state;
+  std::string owner;
+  int64_t lease_age_ms = 0;
+  uint64_t fence = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bot_owner& x) {
+  return f(caf::meta::type_name("bot_owner"), x.id, x.state, x.owner, x.lease_age_ms, x.fence);
+}
+
+// The most bots whose owner status lists (the first by id).
+constexpr size_t max_bot_owners_in_status = 1000;
+
 struct node_status {
   std::string node;
   emergency_status emergency; // the level, the bots' acknowledgements, the risk limits
@@ -68,12 +86,14 @@ struct node_status {
   bool clustered = false;         // node.listen or node.peers is set
   cluster_status cluster;         // the peers as this node sees them, when clustered
   std::vector<audit_entry> audit; // the newest operator actions, oldest first
+  risk_status risk;               // the book and the order journal's reconciliation
+  std::vector<bot_owner> owners;  // each bot's owner and lease age
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
-           x.clustered, x.cluster, x.audit);
+           x.clustered, x.cluster, x.audit, x.risk, x.owners);
 }
 
 struct control_reply {

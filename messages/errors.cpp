@@ -24,6 +24,7 @@ std::string to_string(errc code) {
     case errc::unknown_endpoint: return "unknown_endpoint";
     case errc::endpoint_overloaded: return "endpoint_overloaded";
     case errc::trading_halted: return "trading_halted";
+    case errc::lease_lost: return "lease_lost";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

@@ -49,6 +49,8 @@ enum class errc : uint8_t {
   endpoint_overloaded = 16,
   // The emergency level is HALT or above: a new order was not sent to the endpoint.
   trading_halted = 17,
+  // A write fenced by a lease that the writer no longer holds: another holder may write now.
+  lease_lost = 18,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

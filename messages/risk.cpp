@@ -57,6 +57,9 @@ const char* name_of(reject_code code) {
     case reject_code::subsystem_unavailable: return "subsystem_unavailable";
     case reject_code::shutting_down: return "shutting_down";
     case reject_code::call_failed: return "call_failed";
+    case reject_code::journal_unavailable: return "journal_unavailable";
+    case reject_code::reconciling: return "reconciling";
+    case reject_code::not_owner: return "not_owner";
   }
   return "reject_code(?)";
 }
@@ -89,6 +92,7 @@ reject_code reject_code_of(const caf::error& err) {
     case errc::trading_halted: return reject_code::trading_halted;
     case errc::subsystem_unavailable: return reject_code::subsystem_unavailable;
     case errc::shutting_down: return reject_code::shutting_down;
+    case errc::lease_lost: return reject_code::not_owner;
     default: return reject_code::call_failed;
   }
 }

@@ -34,12 +34,16 @@ struct order {
   double price = 0;            // > 0: the limit price, and what the notional is reckoned at
   std::string client_order_id; // unique per order; kept across retries
   correlation_id correlation;
+  // The fencing token of the bot's ownership lease (0: the bot holds none, as on the memory
+  // backend): the exchange refuses an order whose fence is lower than one it has seen for the
+  // bot, so a node that lost the bot cannot trade it.
+  uint64_t fence = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.bot_id, x.symbol, x.side, x.quantity, x.price,
-           x.client_order_id, x.correlation);
+           x.client_order_id, x.correlation, x.fence);
 }
 
 // What became of an order (or a cancel).
@@ -97,6 +101,12 @@ enum class reject_code : uint8_t {
   subsystem_unavailable,
   shutting_down,
   call_failed, // any other error (CAF's own: a request timed out, its receiver was down)
+  // The order could not be written to the order journal, so it was not sent.
+  journal_unavailable,
+  // The node is reconciling its journal with the exchange after a restart.
+  reconciling,
+  // Another node owns the bot now (its lease was lost), or the exchange saw a newer owner.
+  not_owner,
 };
 
 std::string to_string(reject_code code);
@@ -105,7 +115,7 @@ const char* name_of(reject_code code);
 bool from_string(const std::string& text, reject_code& code);
 
 constexpr bool is_valid(reject_code code) {
-  return code <= reject_code::call_failed;
+  return code <= reject_code::not_owner;
 }
 
 // The code of a failed call: the project's errors that a call to an endpoint (or to the risk
@@ -167,22 +177,40 @@ struct risk_status {
   uint64_t orders_filled = 0;
   uint64_t orders_rejected = 0;
   uint64_t orders_failed = 0;
+  // The book's own count of fills, across restarts.
+  uint64_t book_fills = 0;
+  // The order journal: orders sent whose outcome is not booked yet, orders whose outcome the
+  // endpoint has not told (failed calls, asked again in the background), and what the last
+  // reconciliation (at start, or in the background) found.
+  bool reconciled = false; // at start: the journal has been reconciled, orders may go
+  uint64_t journal_open = 0;
+  uint64_t outcome_unknown = 0;
+  uint64_t reconciled_orders = 0;
+  uint64_t reconciled_fills = 0;
+  std::string reconcile_problem; // why the endpoint could not answer yet; empty when it did
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, risk_status& x) {
   return f(caf::meta::type_name("risk_status"), x.level, x.loaded, x.equity, x.peak_equity,
            x.realized_pnl, x.unrealized_pnl, x.daily_pnl, x.trading_day, x.positions, x.limits,
-           x.orders_filled, x.orders_rejected, x.orders_failed);
+           x.orders_filled, x.orders_rejected, x.orders_failed, x.book_fills, x.reconciled,
+           x.journal_open, x.outcome_unknown, x.reconciled_orders, x.reconciled_fills,
+           x.reconcile_problem);
 }
 
 using submit_order_atom = caf::atom_constant<caf::atom("submit")>;
+using announce_fence_atom = caf::atom_constant<caf::atom("fence")>;
 using cancel_order_atom = caf::atom_constant<caf::atom("cancel")>;
 
 using risk_monitor_actor =
     caf::typed_actor<caf::replies_to<submit_order_atom, order>::with<order_result>,
                      // Cancels an order by its client order id; passes at every level.
                      caf::replies_to<cancel_order_atom, std::string>::with<order_result>,
+                     // (bot id, fence): tells the exchange a bot's new owner's fence before
+                     // the bot trades, so that orders of a node that lost it are refused at
+                     // once; true when the exchange took it.
+                     caf::replies_to<announce_fence_atom, std::string, uint64_t>::with<bool>,
                      // The emergency controller's broadcast: the monitor is registered like a bot.
                      caf::reacts_to<level_change>,
                      // Market data from the bus (market.<symbol>), marking positions to market.

@@ -7,7 +7,14 @@
 // Errors (as caf::error with errc, identical from every backend):
 //   invalid_json, key_too_large, value_too_large, invalid_argument (negative TTL, empty key),
 //   not_an_integer (increment on a value that is not a JSON integer), integer_overflow,
-//   store_unavailable (the backend cannot be reached: nothing was acknowledged).
+//   store_unavailable (the backend cannot be reached: nothing was acknowledged),
+//   lease_lost (a fenced write whose lease is no longer held with that token).
+//
+// Besides keys, the store keeps two things a cluster of nodes sharing it needs:
+//  - leases (lease:<name>): one holder at a time, for a TTL, renewed by the holder, released only
+//    with the holder's token; each grant carries a fencing token that only grows, and writes can
+//    be fenced by a lease so that a holder that lost it cannot write over the next one;
+//  - logs (append-only, ids increasing; a Redis stream): the order journal.
 
 #include <cstdint>
 #include <string>
@@ -58,6 +65,39 @@ typename Inspector::result_type inspect(Inspector& f, store_status& x) {
            x.failures, x.expired, x.reconnects, x.last_error);
 }
 
+// A lease as the store holds it. `holder` names who holds it (a node), `token` is the holder's
+// random secret (only the holder knows it: it is empty in a grant that was refused), `fence`
+// grows with every new grant of the name, across holders and restarts.
+struct lease_grant {
+  bool held = false; // acquire: whether this caller holds it now; status: whether anyone does
+  std::string holder;
+  std::string token;
+  uint64_t fence = 0;
+  int64_t age_ms = 0;       // since it was granted to its holder
+  int64_t remaining_ms = 0; // until it expires unless renewed
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
+  return f(caf::meta::type_name("lease_grant"), x.held, x.holder, x.token, x.fence, x.age_ms,
+           x.remaining_ms);
+}
+
+// One entry of a log: its id ("<ms>-<seq>", increasing) and its JSON text.
+struct log_entry {
+  std::string id;
+  std::string json;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
+  return f(caf::meta::type_name("log_entry"), x.id, x.json);
+}
+
+// The longest lease and the most entries one read of a log returns.
+constexpr int64_t max_lease_ms = 24 * 3600 * 1000;
+constexpr uint32_t max_log_read = 10000;
+
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using set_atom = caf::atom_constant<caf::atom("set")>;
 using del_atom = caf::atom_constant<caf::atom("del")>;
@@ -68,6 +108,15 @@ using increment_atom = caf::atom_constant<caf::atom("increment")>;
 using set_nx_atom = caf::atom_constant<caf::atom("set_nx")>;
 using list_keys_atom = caf::atom_constant<caf::atom("list_keys")>;
 using clear_atom = caf::atom_constant<caf::atom("clear")>;
+using acquire_lease_atom = caf::atom_constant<caf::atom("lease_acq")>;
+using renew_lease_atom = caf::atom_constant<caf::atom("lease_ren")>;
+using release_lease_atom = caf::atom_constant<caf::atom("lease_rel")>;
+using lease_status_atom = caf::atom_constant<caf::atom("lease_st")>;
+using set_fenced_atom = caf::atom_constant<caf::atom("set_fenced")>;
+using append_log_atom = caf::atom_constant<caf::atom("log_append")>;
+using read_log_atom = caf::atom_constant<caf::atom("log_read")>;
+using trim_log_atom = caf::atom_constant<caf::atom("log_trim")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
 
 using state_store_actor = caf::typed_actor<
     // The value of a key, or found == false.
@@ -89,6 +138,36 @@ using state_store_actor = caf::typed_actor<
     // Keys matching a glob pattern with Redis's rules (*, ?, [abc], [^a], [a-z], \ escapes).
     caf::replies_to<list_keys_atom, std::string>::with<std::vector<std::string>>,
     // Removes every key of this deployment (the key prefix), and nothing else.
-    caf::replies_to<clear_atom>::with<void>, caf::replies_to<status_atom>::with<store_status>>;
+    caf::replies_to<clear_atom>::with<void>, caf::replies_to<status_atom>::with<store_status>,
+    // --- leases ---
+    // (name, holder, token, ttl_ms): grants the lease when it is free (a new, higher fence),
+    // or extends it when `token` holds it already; otherwise held == false and the grant
+    // describes the holder (without its token).
+    caf::replies_to<acquire_lease_atom, std::string, std::string, std::string,
+                    int64_t>::with<lease_grant>,
+    // (name, token, ttl_ms): extends the lease if `token` still holds it; false when it does
+    // not (expired, or granted to another since).
+    caf::replies_to<renew_lease_atom, std::string, std::string, int64_t>::with<bool>,
+    // (name, token): ends the lease if `token` holds it; never another's. True when it did.
+    caf::replies_to<release_lease_atom, std::string, std::string>::with<bool>,
+    // Who holds the lease (held == false: nobody), without the token.
+    caf::replies_to<lease_status_atom, std::string>::with<lease_grant>,
+    // (key, json, ttl_ms, lease name, token): set, only while `token` holds the lease; else
+    // lease_lost and nothing is written.
+    caf::replies_to<set_fenced_atom, std::string, std::string, int64_t, std::string,
+                    std::string>::with<void>,
+    // --- logs ---
+    // Appends entries (JSON text) to a log, in order; their ids.
+    caf::replies_to<append_log_atom, std::string,
+                    std::vector<std::string>>::with<std::vector<std::string>>,
+    // (log, after id, count): up to `count` (at most max_log_read) entries after the id, oldest
+    // first; "" or "0" for the start.
+    caf::replies_to<read_log_atom, std::string, std::string,
+                    uint32_t>::with<std::vector<log_entry>>,
+    // Removes the entries older than the id; how many went.
+    caf::replies_to<trim_log_atom, std::string, std::string>::with<uint64_t>,
+    // Sets keys and appends entries to a log in one step: all of it happens, or none.
+    caf::replies_to<commit_atom, std::vector<key_value>, std::string,
+                    std::vector<std::string>>::with<void>>;
 
 } // namespace brokedancer

@@ -34,6 +34,8 @@ void for_each_message_type(F&& f) {
   f(type_tag<maybe_value>{}, "brokedancer.maybe_value");
   f(type_tag<key_value>{}, "brokedancer.key_value");
   f(type_tag<store_status>{}, "brokedancer.store_status");
+  f(type_tag<lease_grant>{}, "brokedancer.lease_grant");
+  f(type_tag<log_entry>{}, "brokedancer.log_entry");
   f(type_tag<event>{}, "brokedancer.event");
   f(type_tag<event_draft>{}, "brokedancer.event_draft");
   f(type_tag<subscription_stats>{}, "brokedancer.subscription_stats");
@@ -55,6 +57,7 @@ void for_each_message_type(F&& f) {
   f(type_tag<bot_config>{}, "brokedancer.bot_config");
   f(type_tag<bot_stats>{}, "brokedancer.bot_stats");
   f(type_tag<bots_summary>{}, "brokedancer.bots_summary");
+  f(type_tag<bot_owner>{}, "brokedancer.bot_owner");
   f(type_tag<node_status>{}, "brokedancer.node_status");
   f(type_tag<control_reply>{}, "brokedancer.control_reply");
   f(type_tag<operator_identity>{}, "brokedancer.operator_identity");

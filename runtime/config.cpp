@@ -503,11 +503,8 @@ private:
       fail("configuration", "$.risk.endpoint",
            "orders go to \"" + risk_endpoint
                + "\", which is not among resilience.endpoints; declare it there");
-    if (endpoints.contains(risk_endpoint) && endpoints[risk_endpoint]["type"] == "http")
-      fail("configuration", "$.risk.endpoint",
-           "orders go to \"" + risk_endpoint
-               + "\", an http endpoint: it takes \"<METHOD> <path>\" calls, not orders; point "
-                 "risk.endpoint at a simulated endpoint (or an exchange adapter)");
+    // An http endpoint carries orders in the exchange API `brokedancer exchange` serves
+    // (actors/resilience/http_endpoint.hpp).
     for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {
       // Checked after the file and the environment: either may have set either setting.
       if (e["type"] == "http" && e["base_url"].get<std::string>().empty())

@@ -94,7 +94,7 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
-  // The risk monitor's own options (state_key and symbols are the runtime's to fill in).
+  // The risk monitor's own options (node_name and symbols are the runtime's to fill in).
   risk_options risk;
   struct emergency_section {
     int64_t shutdown_grace_ms = 0;
@@ -133,6 +133,7 @@ struct runtime_config {
   market_settings market; // symbols empty: no simulated market
   struct bots_section {
     uint32_t count = 0;
+    std::string id_prefix;
     std::string strategy;
     std::vector<std::string> symbols; // empty: the market's
     double order_quantity = 0;
@@ -141,6 +142,8 @@ struct runtime_config {
     double max_position = 0;
     uint32_t max_restarts = 0;
     int64_t restart_window_ms = 0;
+    int64_t lease_ms = 0;
+    bool standby = false;
   } bots;
   // resilience.endpoints: one per endpoint, every setting filled in (see endpoint_schema()).
   struct endpoint_section {

@@ -208,6 +208,15 @@ std::string check_time_of_day(const std::string& value) {
   return "expected a time of day HH:MM (00:00 to 23:59, UTC)";
 }
 
+// A bot id is at most 64 letters, digits, '-', '_' or '.': the prefix leaves room for the number.
+std::string check_bot_id_prefix(const std::string& value) {
+  bool valid = value.size() <= 48 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                 return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+               });
+  return valid ? std::string{}
+               : "expected at most 48 letters, digits, '-', '_' or '.' (\"bot-\", \"a-bot-\")";
+}
+
 // "BTC-USD,ETH-USD": names of 1 to 32 letters, digits, '-', '_' or '.', separated by commas.
 std::string check_symbol_list(const std::string& value) {
   size_t start = 0;
@@ -396,6 +405,16 @@ std::vector<setting> build_schema() {
       checked(risk_rows("endpoint", &risk_options::endpoint, "exchange",
                         "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
+      risk_rows("journal", &risk_options::journal, true,
+                "write every order to the node's order journal (node:<name>:journal) before it "
+                "leaves, and reconcile unfinished ones with the exchange after a restart"),
+      ranged(risk_rows.converted("reconcile_halt_after_s", setting_kind::number, 10,
+                                 "how long a start waits for the exchange to answer for "
+                                 "unfinished orders before it halts the node (it keeps asking)",
+                                 [](risk_options& s, const nlohmann::json& v) {
+                                   s.reconcile_halt_after_ms = milliseconds_of_seconds(v);
+                                 }),
+             0.001, 86400),
 
       ranged(node_rows("control_port", &R::node_section::control_port, 0,
                        "TCP port of the operator API (HTTP/JSON; brokedancer status|halt|resume|"
@@ -495,6 +514,10 @@ std::vector<setting> build_schema() {
       ranged(
           bots_rows("count", &R::bots_section::count, 4, "bots spawned at start (--bots sets it)"),
           0, 1000000),
+      checked(bots_rows("id_prefix", &R::bots_section::id_prefix, "bot-",
+                        "the configured bots are <id_prefix>1 .. <id_prefix><count>: a bot id is "
+                        "one bot across every node sharing a store"),
+              check_bot_id_prefix),
       checked(bots_rows("strategy", &R::bots_section::strategy, "mixed",
                         "strategy of the bots spawned at start: momentum, mean_reversion, mixed "
                         "(alternating the two), or a strategy an embedding program added"),
@@ -522,6 +545,18 @@ std::vector<setting> build_schema() {
                                    s.restart_window_ms = milliseconds_of_seconds(v);
                                  }),
              0.001, 86400),
+      ranged(bots_rows.converted("lease_s", setting_kind::number, 10,
+                                 "on the Redis backend, a node owns each of its bots through a "
+                                 "lease of this length, renewed every third of it; another "
+                                 "node can take a bot over once its lease has expired",
+                                 [](R::bots_section& s, const nlohmann::json& v) {
+                                   s.lease_ms = milliseconds_of_seconds(v);
+                                 }),
+             0.3, 3600),
+      bots_rows("standby", &R::bots_section::standby, false,
+                "the configured bots are this node's only when no other node owns them: it "
+                "waits, and takes a bot over when its owner's lease expires; false: a bot owned "
+                "by another node is refused"),
 
       ranged(emergency_rows(
                  "shutdown_grace_ms", &R::emergency_section::shutdown_grace_ms, 10000,

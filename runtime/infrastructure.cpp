@@ -168,6 +168,7 @@ child_spec emergency_child(const runtime_config& config,
 
 child_spec risk_monitor_child(const runtime_config& config) {
   risk_options options = config.risk;
+  options.node_name = config.runtime.node_name;
   options.symbols = config.market.symbols;
   options.symbols.insert(options.symbols.end(), config.bots.symbols.begin(),
                          config.bots.symbols.end());
@@ -227,6 +228,7 @@ child_spec control_child(const runtime_config& config) {
     services.breakers = optional_sibling<breaker_registry_actor>(siblings, "breakers");
     services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
     services.store = optional_sibling<state_store_actor>(siblings, "state_store");
+    services.risk = optional_sibling<risk_monitor_actor>(siblings, "risk_monitor");
     services.clustered = clustered;
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
   };
@@ -274,7 +276,7 @@ std::vector<bot_config> configured_bots(const runtime_config& config) {
   bots.reserve(b.count);
   for (uint32_t i = 0; i < b.count; ++i) {
     bot_config bot;
-    bot.id = "bot-" + std::to_string(i + 1);
+    bot.id = b.id_prefix + std::to_string(i + 1);
     bot.strategy = b.strategy != "mixed" ? b.strategy : i % 2 == 0 ? "momentum" : "mean_reversion";
     nlohmann::json params{{"quantity", b.order_quantity},
                           {"lookback", b.lookback_ticks},
@@ -296,6 +298,11 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
   options.initial_bots = std::move(bots);
   options.max_restarts = config.bots.max_restarts;
   options.window = std::chrono::milliseconds(config.bots.restart_window_ms);
+  // Leases only where nodes share the store: alone, a node owns its bots.
+  if (config.state.backend == "redis")
+    options.lease = std::chrono::milliseconds(config.bots.lease_ms);
+  options.standby = config.bots.standby;
+  options.node_name = config.runtime.node_name;
   // The bots' configs and counters outlive an incarnation of their supervisor.
   auto data = make_bot_supervisor_data();
   child_spec spec;

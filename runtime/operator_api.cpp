@@ -70,6 +70,31 @@ json status_json(const node_status& s) {
   json audit = json::array();
   for (const auto& a : s.audit)
     audit.push_back(a);
+  json owners = json::array();
+  for (const auto& o : s.owners)
+    owners.push_back({{"bot", o.id},
+                      {"state", o.state},
+                      {"owner", o.owner},
+                      {"lease_age_ms", o.lease_age_ms},
+                      {"fence", o.fence}});
+  const auto& r = s.risk;
+  json positions = json::array();
+  for (const auto& p : r.positions)
+    positions.push_back(
+        {{"symbol", p.symbol}, {"quantity", p.quantity}, {"average_price", p.average_price}});
+  json risk{{"loaded", r.loaded},
+            {"fills", r.book_fills},
+            {"realized_pnl", r.realized_pnl},
+            {"unrealized_pnl", r.unrealized_pnl},
+            {"equity", r.equity},
+            {"positions", positions},
+            {"journal",
+             {{"reconciled", r.reconciled},
+              {"open", r.journal_open},
+              {"outcome_unknown", r.outcome_unknown},
+              {"reconciled_orders", r.reconciled_orders},
+              {"reconciled_fills", r.reconciled_fills},
+              {"problem", r.reconcile_problem}}}};
   const auto& c = s.emergency.current;
   return {{"node", s.node},
           {"level", to_string(c.level)},
@@ -96,7 +121,9 @@ json status_json(const node_status& s) {
           {"source_node", c.node},
           {"isolated", s.emergency.isolated},
           {"cluster", s.clustered ? cluster_json(s.cluster) : json(nullptr)},
-          {"audit", audit}};
+          {"audit", audit},
+          {"risk", risk},
+          {"bot_owners", owners}};
 }
 
 void answer(http_response& res, int status, const json& body) {

@@ -1,5 +1,6 @@
 #include "actors/bots/bot_host.hpp"
 
+#include <cmath>
 #include <random>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +22,10 @@ namespace brokedancer {
 
 std::string bot_state_key(const std::string& bot_id) {
   return "bot:" + bot_id + ":state";
+}
+
+std::string bot_holdings_key(const std::string& bot_id) {
+  return "bot:" + bot_id + ":holdings";
 }
 
 namespace {
@@ -53,6 +58,8 @@ struct host_state {
       {std::chrono::seconds(30), std::chrono::seconds(1), /*warn_at=*/1, /*warn_every=*/1}};
   bool loaded = false;
   int load_attempts = 0;
+  bool fence_asked = false;
+  bool fence_announced = false;
   bool started = false;
   bool ready_sent = false;
   json restored;
@@ -93,6 +100,7 @@ void maybe_ready(self_pointer self) {
 }
 
 void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result);
+void start_when_ready(self_pointer self);
 
 class host_context final : public bot_context {
 public:
@@ -120,6 +128,13 @@ public:
       });
       return {};
     }
+    if (!st.services.lease_token.empty() && !still_owned(st)) {
+      update_stats(st, [](bot_stats& s) {
+        ++s.rejected;
+        ++s.rejections[to_string(reject_code::not_owner)];
+      });
+      return {};
+    }
     order o;
     o.bot_id = st.config.id;
     o.symbol = symbol;
@@ -127,6 +142,7 @@ public:
     o.quantity = quantity;
     o.price = limit_price;
     o.client_order_id = st.order_ids + std::to_string(++st.next_order);
+    o.fence = st.services.fence;
     auto id = o.client_order_id;
     update_stats(st, [](bot_stats& s) { ++s.orders; });
     auto self = self_;
@@ -254,19 +270,31 @@ public:
 
   quote_cache quotes; // the host begins and ends each event in it
 
-private:
+  // Writes one of the bot's keys: fenced by its lease when it has one, so that a node that lost
+  // the bot cannot write over the new owner's state.
   void put_key(std::string key, const json& value, int64_t ttl_ms) {
     auto self = self_;
-    self_
-        ->request(self_->state.services.store, request_timeout, set_atom::value, key,
-                  dump_json(value), ttl_ms)
-        .then([] {},
-              [self, key](caf::error& err) {
-                self->state.log.warn("bot state could not be saved",
-                                     {{"bot", self->state.config.id},
-                                      {"key", key},
-                                      {"error", self->system().render(err)}});
-              });
+    auto& services = self_->state.services;
+    auto failed = [self, key](caf::error& err) {
+      self->state.log.warn(
+          "bot state could not be saved",
+          {{"bot", self->state.config.id}, {"key", key}, {"error", self->system().render(err)}});
+    };
+    if (services.lease_token.empty())
+      self_
+          ->request(services.store, request_timeout, set_atom::value, key, dump_json(value), ttl_ms)
+          .then([] {}, failed);
+    else
+      self_
+          ->request(services.store, request_timeout, set_fenced_atom::value, key, dump_json(value),
+                    ttl_ms, services.lease_name, services.lease_token)
+          .then([] {}, failed);
+  }
+
+private:
+  static bool still_owned(host_state& st) {
+    std::lock_guard<std::mutex> guard{st.record->mutex};
+    return std::chrono::steady_clock::now() < st.record->owned_until;
   }
 
   self_pointer self_;
@@ -317,6 +345,43 @@ void count_answer(host_state& st, const order_result& result, double realized) {
   s.unrealized_pnl = open_pnl;
 }
 
+// The bot's positions as it books them, for the node that takes the bot over.
+json holdings_json(const host_state& st) {
+  json holdings = json::object();
+  for (const auto& [symbol, h] : st.holdings)
+    holdings[symbol] = {
+        {"quantity", h.held.quantity}, {"average_price", h.held.average_price}, {"mark", h.mark}};
+  return holdings;
+}
+
+void save_holdings(self_pointer self) {
+  self->state.context->put_key(bot_holdings_key(self->state.config.id), holdings_json(self->state),
+                               0);
+}
+
+// The positions a bot saved on the node that owned it before; what is not a position is dropped.
+void restore_holdings(host_state& st, const std::string& text) {
+  auto stored = json::parse(text, nullptr, false);
+  if (!stored.is_object())
+    return;
+  for (const auto& [symbol, h] : stored.items()) {
+    auto number = [&](const char* name) {
+      return h.is_object() && h.contains(name) && h[name].is_number() ? h[name].get<double>() : 0.0;
+    };
+    bot_holding restored;
+    restored.held.quantity = number("quantity");
+    restored.held.average_price = number("average_price");
+    restored.mark = number("mark");
+    if (symbol.empty() || symbol.size() > 64 || !std::isfinite(restored.held.quantity)
+        || restored.held.quantity == 0 || !std::isfinite(restored.held.average_price)
+        || restored.held.average_price <= 0 || !std::isfinite(restored.mark))
+      continue;
+    st.holdings[symbol] = restored;
+  }
+  std::lock_guard<std::mutex> guard{st.record->mutex};
+  st.record->holdings = st.holdings;
+}
+
 void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result) {
   auto& st = self->state;
   auto found = st.open.find(client_order_id);
@@ -337,8 +402,10 @@ void on_order_answer(self_pointer self, const std::string& client_order_id, orde
               0};
   }
   double realized = 0;
-  if (result.outcome == order_outcome::filled)
+  if (result.outcome == order_outcome::filled) {
     realized = book_own_fill(st, o, result);
+    save_holdings(self);
+  }
   count_answer(st, result, realized);
   if (st.started)
     st.instance->on_order_result(*st.context, o, result);
@@ -350,10 +417,43 @@ void cancel_open_orders(self_pointer self) {
     st.context->cancel(id);
 }
 
+// A bot that holds a lease tells the exchange its fence before it trades: orders of a node
+// that lost the bot -- queued there when it paused -- are refused from then on, not only once
+// this node's first order arrives. Started either way (an exchange that cannot be told now
+// learns the fence from the first order).
+void announce_fence(self_pointer self) {
+  auto& st = self->state;
+  st.fence_asked = true;
+  self->request(st.services.risk, std::chrono::seconds(10), announce_fence_atom::value,
+                st.config.id, st.services.fence)
+      .then(
+          [self](bool taken) {
+            if (!taken)
+              self->state.log.warn("the exchange did not take the bot's fence; its first order "
+                                   "will tell it",
+                                   {{"bot", self->state.config.id}});
+            self->state.fence_announced = true;
+            start_when_ready(self);
+          },
+          [self](caf::error& err) {
+            self->state.log.warn(
+                "the bot's fence could not be told to the exchange; its first "
+                "order will tell it",
+                {{"bot", self->state.config.id}, {"error", self->system().render(err)}});
+            self->state.fence_announced = true;
+            start_when_ready(self);
+          });
+}
+
 void start_when_ready(self_pointer self) {
   auto& st = self->state;
   if (st.started || !st.registration.registered() || !st.loaded)
     return;
+  if (!st.services.lease_token.empty() && !st.fence_announced) {
+    if (!st.fence_asked)
+      announce_fence(self);
+    return;
+  }
   st.started = true;
   st.instance->on_start(*st.context, st.restored);
   maybe_ready(self);
@@ -378,10 +478,26 @@ void register_with_controller(self_pointer self) {
 
 void load(self_pointer self) {
   auto& st = self->state;
-  self->request(st.services.store, request_timeout, get_atom::value, bot_state_key(st.config.id))
+  std::vector<std::string> keys{bot_state_key(st.config.id), bot_holdings_key(st.config.id)};
+  self->request(st.services.store, request_timeout, get_many_atom::value, keys)
       .then(
-          [self](maybe_value& value) {
+          [self](std::vector<maybe_value>& values) {
             auto& s = self->state;
+            if (values.size() != 2) {
+              self->quit(make_error(errc::store_unavailable, "the store answered "
+                                                                 + std::to_string(values.size())
+                                                                 + " values for 2 keys"));
+              return;
+            }
+            bool first_here = false;
+            {
+              std::lock_guard<std::mutex> guard{s.record->mutex};
+              first_here = !s.record->holdings_loaded;
+              s.record->holdings_loaded = true;
+            }
+            if (first_here && values[1].found && s.holdings.empty())
+              restore_holdings(s, values[1].json);
+            auto& value = values[0];
             if (value.found) {
               s.restored = json::parse(value.json, nullptr, false);
               if (s.restored.is_discarded()) {
@@ -457,9 +573,20 @@ void on_level_change(self_pointer self, const level_change& change) {
   if (controller)
     self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value,
                change.sequence);
-  // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops.
-  if (st.level.level() == emergency_level::shutdown)
+  // SHUTDOWN is final: the risk monitor closes the node's positions, the bot stops. Its own
+  // record of positions goes with them: a node that takes the bot over later must not think it
+  // still holds what was closed here.
+  if (st.level.level() == emergency_level::shutdown) {
+    if (!st.holdings.empty()) {
+      st.holdings.clear();
+      {
+        std::lock_guard<std::mutex> guard{st.record->mutex};
+        st.record->holdings.clear();
+      }
+      save_holdings(self);
+    }
     self->quit();
+  }
 }
 
 void on_timer(self_pointer self, const std::string& name) {

@@ -6,6 +6,7 @@
 // books the bot's own fills (positions, P&L, fees) into the bot's record, which the supervisor
 // reads and which outlives the bot's incarnations.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,14 @@ struct bot_record {
   std::mutex mutex;
   bot_stats stats;
   std::unordered_map<std::string, bot_holding> holdings;
+  // Whether the holdings were read from the store (bot:<id>:holdings) by an incarnation: the
+  // first one on a node reads them, so a bot taken over from another node goes on from its
+  // positions there.
+  bool holdings_loaded = false;
+  // With a lease: until when this node may be sure it still owns the bot (the last renewal,
+  // less a margin). Past it the bot sends nothing, even before the supervisor hears it lost the
+  // lease -- a node paused (SIGSTOP, a long GC-like stall) wakes up without trading.
+  std::chrono::steady_clock::time_point owned_until = std::chrono::steady_clock::time_point::max();
 };
 
 struct bot_services {
@@ -48,12 +57,19 @@ struct bot_services {
   emergency_actor emergency;
   risk_monitor_actor risk;
   caf::actor supervisor; // hears (bot_ready_atom, id) once the bot is up
+  // The bot's ownership lease (empty token: none, as on the memory backend): its state writes
+  // are fenced by it, and its orders carry the fence.
+  std::string lease_name;
+  std::string lease_token;
+  uint64_t fence = 0;
 };
 
 using bot_ready_atom = caf::atom_constant<caf::atom("bot_ready")>;
 
 // The key under which a bot's saved state lives.
 std::string bot_state_key(const std::string& bot_id);
+// The key under which a bot's own positions live (written after each of its fills).
+std::string bot_holdings_key(const std::string& bot_id);
 
 // `order_ids` prefixes the incarnation's client order ids ("<bot>-<run>-<incarnation>-"): an
 // exchange executes an id at most once, so an id must never come back -- not after a restart of

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -33,6 +35,12 @@ struct bot_entry {
   std::vector<clock::time_point> crashes;
   bool stopping = false; // an operator asked it to stop
   bool finished = false; // stopped, given up, or refused its parameters
+  // Ownership, with leases: none (no leases), claiming, owned, standby, refused, lost.
+  std::string ownership = "none";
+  uint64_t fence = 0;
+  clock::time_point granted_at; // when its holder got the lease (ours or another's)
+  clock::time_point renewed_at; // when our last renewal was sent and then confirmed
+  bool claim_scheduled = false;
 };
 
 struct bot_supervisor_data {
@@ -42,10 +50,19 @@ struct bot_supervisor_data {
   std::string run_id;
   bool initial_spawned = false;
   bool market_started = false;
+  // This process's token on every lease it takes: random, so that a restarted node (or a second
+  // process with the same name) is not taken for the holder of its predecessor's leases.
+  std::string lease_token;
 };
 
 std::shared_ptr<bot_supervisor_data> make_bot_supervisor_data() {
   auto data = std::make_shared<bot_supervisor_data>();
+  std::random_device entropy;
+  for (int i = 0; i < 8; ++i) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", entropy());
+    data->lease_token += hex;
+  }
   auto us = static_cast<uint64_t>(now_us());
   do {
     data->run_id.insert(data->run_id.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);
@@ -65,9 +82,13 @@ std::string check_bot_id(const std::string& id) {
 namespace {
 
 using start_market_atom = caf::atom_constant<caf::atom("start_mkt")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
 
-using supervisor_impl = bot_supervisor_actor::extend<caf::reacts_to<bot_ready_atom, std::string>,
-                                                     caf::reacts_to<start_market_atom>>;
+using supervisor_impl =
+    bot_supervisor_actor::extend<caf::reacts_to<bot_ready_atom, std::string>,
+                                 caf::reacts_to<start_market_atom>, caf::reacts_to<renew_atom>,
+                                 caf::reacts_to<claim_atom, std::string>>;
 
 struct supervisor_state {
   std::shared_ptr<bot_supervisor_data> data;
@@ -143,6 +164,11 @@ bool spawn_incarnation(self_pointer self, bot_entry& entry) {
       entry.config.id + "-" + st.data->run_id + "-" + std::to_string(++entry.incarnations) + "-";
   auto services = st.services;
   services.supervisor = caf::actor_cast<caf::actor>(self);
+  if (entry.ownership == "owned") {
+    services.lease_name = "bot:" + entry.config.id;
+    services.lease_token = st.data->lease_token;
+    services.fence = entry.fence;
+  }
   // Before the spawn: the bot runs at once, and may report itself running before this line
   // would run after it -- and be shown as starting for good.
   with_stats(entry, [](bot_stats& s) { s.state = "starting"; });
@@ -191,14 +217,226 @@ void answer_waiting(self_pointer self, const std::string& id, const caf::error& 
   st.waiting.erase(found);
 }
 
+// --- ownership (leases) --------------------------------------------------------------------
+
+bool leased(self_pointer self) {
+  return self->state.options.lease.count() > 0;
+}
+
+std::chrono::milliseconds renew_interval(self_pointer self) {
+  return self->state.options.lease / 3;
+}
+
+// How long before the lease ends by our clock a bot stops trading: the store's clock and ours
+// may drift, and an order takes time to arrive.
+std::chrono::milliseconds owned_margin(self_pointer self) {
+  return self->state.options.lease / 5;
+}
+
+void set_owned_until(bot_entry& entry, clock::time_point until) {
+  std::lock_guard<std::mutex> guard{entry.record->mutex};
+  entry.record->owned_until = until;
+}
+
+void schedule_claim(self_pointer self, bot_entry& entry, std::chrono::milliseconds after) {
+  if (entry.claim_scheduled)
+    return;
+  entry.claim_scheduled = true;
+  self->delayed_send(self, after, claim_atom::value, entry.config.id);
+}
+
+void claim(self_pointer self, const std::string& id);
+void release(self_pointer self, bot_entry& entry);
+
+// Another node holds the bot's lease.
+void held_elsewhere(self_pointer self, bot_entry& entry, const lease_grant& grant) {
+  auto& st = self->state;
+  const auto& id = entry.config.id;
+  entry.granted_at = clock::now() - std::chrono::milliseconds(grant.age_ms);
+  bool ours_before = grant.holder == st.options.node_name;
+  auto age_s = std::to_string(grant.age_ms / 1000);
+  with_stats(entry, [&](bot_stats& s) {
+    s.owner = grant.holder;
+    s.fence = grant.fence;
+  });
+  if (st.options.standby || ours_before) {
+    // A previous run of this node (killed, its lease not yet expired) is waited out like any
+    // other holder: it may still be running, paused.
+    if (entry.ownership != "standby")
+      st.log.info(ours_before ? "bot is held by a previous run of this node; waiting for its lease"
+                              : "bot is owned by another node; standing by",
+                  {{"bot", id}, {"owner", grant.holder}, {"lease_age_s", age_s}});
+    entry.ownership = "standby";
+    with_stats(entry, [&](bot_stats& s) { s.state = "standby"; });
+    answer_waiting(
+        self, id,
+        make_error(errc::invalid_argument,
+                   "bot " + id + " is owned by node " + grant.holder + "; this node stands by"));
+    forget_awaited(self, id);
+    auto wait = std::min(renew_interval(self),
+                         std::chrono::milliseconds(std::max<int64_t>(grant.remaining_ms, 0) + 20));
+    schedule_claim(self, entry, wait);
+    return;
+  }
+  entry.ownership = "refused";
+  entry.finished = true;
+  auto why = "owned by node " + grant.holder + " (lease held for " + age_s
+             + " s); this node is not its standby (bots.standby)";
+  with_stats(entry, [&](bot_stats& s) {
+    s.state = "refused";
+    s.last_error = why;
+  });
+  st.log.error("bot refused: another node owns it", {{"bot", id}, {"owner", grant.holder}});
+  answer_waiting(self, id, make_error(errc::invalid_argument, "bot " + id + " " + why));
+  forget_awaited(self, id);
+}
+
+void granted(self_pointer self, bot_entry& entry, const lease_grant& grant,
+             clock::time_point sent) {
+  auto& st = self->state;
+  bool taken_over = entry.ownership == "standby";
+  if (grant.fence != entry.fence) {
+    // A new grant: another node may have traded the bot since this node last ran it. Its
+    // positions are read from the store (written under the fence), not kept from before.
+    std::lock_guard<std::mutex> guard{entry.record->mutex};
+    entry.record->holdings.clear();
+    entry.record->holdings_loaded = false;
+  }
+  entry.ownership = "owned";
+  entry.fence = grant.fence;
+  entry.granted_at = clock::now() - std::chrono::milliseconds(grant.age_ms);
+  entry.renewed_at = sent;
+  set_owned_until(entry, sent + st.options.lease - owned_margin(self));
+  with_stats(entry, [&](bot_stats& s) {
+    s.owner = st.options.node_name;
+    s.fence = grant.fence;
+  });
+  st.log.info(taken_over ? "bot taken over: its owner's lease expired" : "bot owned",
+              {{"bot", entry.config.id}, {"fence", grant.fence}});
+  if (!entry.current && !spawn_incarnation(self, entry)) {
+    release(self, entry); // it runs nowhere: a standby may have it
+    answer_waiting(self, entry.config.id,
+                   make_error(errc::invalid_argument, "bot " + entry.config.id + " cannot start"));
+    forget_awaited(self, entry.config.id);
+  }
+}
+
+void claim(self_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto found = st.data->bots.find(id);
+  if (found == st.data->bots.end())
+    return;
+  auto& entry = found->second;
+  entry.claim_scheduled = false;
+  if (entry.finished || entry.current)
+    return;
+  if (entry.ownership == "none")
+    entry.ownership = "claiming";
+  auto sent = clock::now();
+  self->request(st.services.store, std::chrono::seconds(10), acquire_lease_atom::value, "bot:" + id,
+                st.options.node_name, st.data->lease_token,
+                static_cast<int64_t>(st.options.lease.count()))
+      .then(
+          [self, id, sent](lease_grant& grant) {
+            auto found_again = self->state.data->bots.find(id);
+            if (found_again == self->state.data->bots.end() || found_again->second.finished)
+              return;
+            if (grant.held)
+              granted(self, found_again->second, grant, sent);
+            else
+              held_elsewhere(self, found_again->second, grant);
+          },
+          [self, id](caf::error& err) {
+            auto found_again = self->state.data->bots.find(id);
+            if (found_again == self->state.data->bots.end())
+              return;
+            self->state.log.warn("cannot claim the bot's lease yet; retrying",
+                                 {{"bot", id}, {"error", self->system().render(err)}});
+            schedule_claim(self, found_again->second, std::chrono::seconds(1));
+          });
+}
+
+// The lease went to another node, or could not be renewed in time: the bot stops at once.
+void lose(self_pointer self, bot_entry& entry, const std::string& why) {
+  auto& st = self->state;
+  if (entry.ownership != "owned")
+    return;
+  entry.ownership = "lost";
+  set_owned_until(entry, clock::time_point::min());
+  with_stats(entry, [&](bot_stats& s) {
+    s.state = "lost";
+    s.last_error = why;
+  });
+  st.log.critical("bot lost its lease; stopping it here", {{"bot", entry.config.id}, {"why", why}});
+  if (entry.current)
+    self->send_exit(entry.current, caf::exit_reason::user_shutdown);
+  else
+    schedule_claim(self, entry, renew_interval(self));
+}
+
+void renew(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, renew_interval(self), renew_atom::value);
+  auto now = clock::now();
+  for (auto& [id, entry] : st.data->bots) {
+    if (entry.ownership != "owned")
+      continue;
+    if (now - entry.renewed_at >= st.options.lease - owned_margin(self)) {
+      lose(self, entry, "the lease could not be renewed before it would expire");
+      continue;
+    }
+    self->request(st.services.store, renew_interval(self), renew_lease_atom::value, "bot:" + id,
+                  st.data->lease_token, static_cast<int64_t>(st.options.lease.count()))
+        .then(
+            [self, id = id, now](bool still_ours) {
+              auto found = self->state.data->bots.find(id);
+              if (found == self->state.data->bots.end())
+                return;
+              auto& e = found->second;
+              if (!still_ours) {
+                lose(self, e, "another node holds the lease now");
+                return;
+              }
+              if (e.ownership == "owned") {
+                e.renewed_at = now;
+                set_owned_until(e, now + self->state.options.lease - owned_margin(self));
+              }
+            },
+            [self, id = id](caf::error& err) {
+              self->state.log.warn("cannot renew a bot's lease; it stops trading if this lasts",
+                                   {{"bot", id}, {"error", self->system().render(err)}});
+            });
+  }
+}
+
+// A bot that ends for good gives its lease back (never another's: the store compares tokens).
+void release(self_pointer self, bot_entry& entry) {
+  auto& st = self->state;
+  if (entry.ownership != "owned")
+    return;
+  entry.ownership = "none";
+  self->request(st.services.store, std::chrono::seconds(5), release_lease_atom::value,
+                "bot:" + entry.config.id, st.data->lease_token)
+      .then([](bool) {}, [](caf::error&) {});
+}
+
 void on_bot_exit(self_pointer self, const std::string& id, const caf::error& reason) {
   auto& st = self->state;
   auto& entry = st.data->bots.at(id);
   entry.current = nullptr;
   auto text = self->system().render(reason);
+  if (entry.ownership == "lost") {
+    // Stopped because its lease is gone: not a crash, not the end. Claimed again: a lease that
+    // merely could not be renewed in time comes back; one another node holds is refused (or
+    // waited for, as its standby) with the holder's name.
+    with_stats(entry, [](bot_stats& s) { s.state = "lost"; });
+    schedule_claim(self, entry, renew_interval(self));
+    return;
+  }
   bool crashed = reason && reason != caf::exit_reason::user_shutdown && !entry.stopping;
   if (!crashed) {
     entry.finished = true;
+    release(self, entry);
     with_stats(entry, [](bot_stats& s) { s.state = "stopped"; });
     st.log.info("bot stopped", {{"bot", id}});
     answer_waiting(self, id, make_error(errc::invalid_argument, "bot " + id + " stopped"));
@@ -212,6 +450,7 @@ void on_bot_exit(self_pointer self, const std::string& id, const caf::error& rea
                       entry.crashes.end());
   if (entry.crashes.size() > st.options.max_restarts) {
     entry.finished = true;
+    release(self, entry);
     with_stats(entry, [&](bot_stats& s) {
       s.state = "given_up";
       s.last_error = text;
@@ -229,6 +468,7 @@ void on_bot_exit(self_pointer self, const std::string& id, const caf::error& rea
   st.log.warn("bot crashed; restarting it",
               {{"bot", id}, {"error", text}, {"crashes_in_window", entry.crashes.size()}});
   if (!spawn_incarnation(self, entry)) {
+    release(self, entry);
     answer_waiting(self, id, make_error(errc::invalid_argument, "bot " + id + " cannot restart"));
     forget_awaited(self, id);
   }
@@ -270,6 +510,13 @@ caf::error add_bot(self_pointer self, bot_config config) {
   entry.params = std::move(params);
   auto id = entry.config.id;
   auto& stored = st.data->bots[id] = std::move(entry);
+  if (leased(self)) {
+    // Spawned once the lease is ours: another node may own it.
+    with_stats(stored, [](bot_stats& s) { s.state = "starting"; });
+    stored.ownership = "claiming";
+    claim(self, id);
+    return {};
+  }
   if (!spawn_incarnation(self, stored))
     return make_error(
         errc::invalid_argument,
@@ -320,8 +567,8 @@ bots_summary summarize(self_pointer self) {
     std::lock_guard<std::mutex> guard{entry.record->mutex};
     const auto& s = entry.record->stats;
     ++summary.total;
-    if (s.state == "stopped")
-      ++summary.stopped;
+    if (s.state == "stopped" || s.state == "standby" || s.state == "refused" || s.state == "lost")
+      ++summary.stopped; // not running here (the last three: another node owns them)
     else if (s.state == "given_up" || s.state == "failed_to_start")
       ++summary.given_up;
     else
@@ -338,9 +585,13 @@ bots_summary summarize(self_pointer self) {
 std::vector<bot_stats> all_stats(self_pointer self) {
   std::vector<bot_stats> all;
   all.reserve(self->state.data->bots.size());
+  auto now = clock::now();
   for (auto& [id, entry] : self->state.data->bots) {
     std::lock_guard<std::mutex> guard{entry.record->mutex};
     all.push_back(entry.record->stats);
+    if (entry.ownership == "owned" || entry.ownership == "standby")
+      all.back().lease_age_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - entry.granted_at).count();
   }
   return all;
 }
@@ -376,11 +627,18 @@ void start(self_pointer self) {
     spawn_initial_bots(self);
   } else {
     // A restarted supervisor: the bots stopped with the last incarnation; they come back and
-    // restore their saved state.
+    // restore their saved state (with leases, once the lease is confirmed ours again).
     for (auto& [id, entry] : st.data->bots)
-      if (!entry.finished)
-        spawn_incarnation(self, entry);
+      if (!entry.finished) {
+        entry.claim_scheduled = false;
+        if (!leased(self))
+          spawn_incarnation(self, entry);
+        else
+          claim(self, id);
+      }
   }
+  if (leased(self))
+    self->delayed_send(self, renew_interval(self), renew_atom::value);
   if (st.awaited.empty())
     start_market(self);
   else
@@ -403,6 +661,8 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
       [self](stop_bot_atom, const std::string& id) { return on_stop_bot(self, id); },
       [self](bot_ready_atom, const std::string& id) { on_bot_ready(self, id); },
       [self](start_market_atom) { on_start_timeout(self); },
+      [self](renew_atom) { renew(self); },
+      [self](claim_atom, const std::string& id) { claim(self, id); },
       [self](status_atom) { return summarize(self); },
       [self](bots_atom) { return all_stats(self); },
   };

@@ -5,6 +5,9 @@
 // crashes more than max_restarts times within the window -- it is stopped, logged and reported
 // on trading.system, and the other bots go on. Bots are monitored; when it stops, it stops them.
 //
+// With leases (on a shared store), a bot runs only on the node that holds its lease; see
+// bot_supervisor_options. A bot whose lease is lost while it runs is stopped at once.
+//
 // At start it spawns the initial bots and, once all of them are ready (registered with the
 // emergency controller, state read, subscriptions made), starts the market, so that every bot
 // sees the first tick. Its records (each bot's config and counters) live outside the
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -31,6 +35,13 @@ struct bot_supervisor_options {
   std::chrono::milliseconds window{60000};
   // How long to wait for the initial bots before starting the market anyway.
   std::chrono::milliseconds start_timeout{30000};
+  // Ownership across nodes sharing a store: each bot runs only while this node holds its lease
+  // (bot:<id> in the store's leases), renewed every third of `lease`; 0: no leases (a node alone,
+  // the memory backend). With `standby`, a bot another node owns waits and is taken over when
+  // that lease expires; without, it is refused, saying who owns it.
+  std::chrono::milliseconds lease{0};
+  bool standby = false;
+  std::string node_name;
 };
 
 struct bot_supervisor_data;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/market/exchange_ledger.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
@@ -45,10 +47,7 @@ struct exchange_state {
   uint64_t next_delayed = 1;
   std::unordered_map<uint64_t, delayed_answer> delayed;
   std::unordered_map<std::string, quote> book; // the latest top of the book, by symbol
-  // Cancels for orders not seen yet, oldest first in `cancels`: an order that arrives after its
-  // cancel is refused. Bounded like the answers: the oldest are forgotten first.
-  std::unordered_map<std::string, bool> cancelled_before_arrival;
-  std::deque<std::string> cancels;
+  exchange_ledger ledger;                      // orders, fills, cancels that came first, fences
   logger log{"exchange"};
 
   // CAF 0.17 drops a promise destroyed unanswered: answer every delayed call, with
@@ -63,6 +62,9 @@ struct exchange_state {
 
 using self_pointer = exchange_actor::stateful_pointer<exchange_state>;
 
+// The most orders one status query may ask about.
+constexpr size_t max_status_batch = 1000;
+
 bool in_outage(const exchange_state& st, clock::time_point now) {
   if (now < st.manual_outage_until)
     return true;
@@ -73,61 +75,47 @@ bool in_outage(const exchange_state& st, clock::time_point now) {
   return false;
 }
 
-std::string text_field(const nlohmann::json& body, const char* key) {
-  auto found = body.is_object() ? body.find(key) : body.end();
-  return body.is_object() && found != body.end() && found->is_string() ? found->get<std::string>()
-                                                                       : std::string{};
+int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-std::string price_text(double price) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", price);
-  return text;
-}
-
-// Fills `answer` for a well-formed order; false when it is malformed.
-bool match(exchange_state& st, const nlohmann::json& body, nlohmann::json& answer) {
-  auto number = [&](const char* key) {
-    return body.is_object() && body.contains(key) && body[key].is_number() ? body[key].get<double>()
-                                                                           : 0.0;
-  };
-  auto quantity = number("quantity");
-  auto price = number("price");
-  auto side = text_field(body, "side");
-  if (quantity <= 0 || price <= 0 || !std::isfinite(quantity) || !std::isfinite(price)
-      || (st.settings.match_market && side != "buy" && side != "sell"))
-    return false;
-  auto order_id = text_field(body, "client_order_id");
-  if (!order_id.empty() && st.cancelled_before_arrival.erase(order_id) > 0) {
-    answer["status"] = "rejected";
-    answer["reason"] = "cancelled: a cancel for this order arrived before it";
-    return true;
+// The ledger's answer to one operation, or nullopt for an operation it does not know.
+std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_request& request) {
+  auto body = nlohmann::json::parse(request.json, nullptr, false);
+  auto now = wall_us();
+  if (request.operation == "submit_order") {
+    auto quotes = [&st](const std::string& symbol) -> const quote* {
+      auto top = st.book.find(symbol);
+      return top == st.book.end() ? nullptr : &top->second;
+    };
+    return st.ledger.submit(body, now, st.settings.match_market, quotes);
   }
-  double fill_price = price;
-  if (st.settings.match_market) {
-    auto symbol = text_field(body, "symbol");
-    auto top = st.book.find(symbol);
-    if (top == st.book.end()) {
-      answer["status"] = "rejected";
-      answer["reason"] = "no_market_data: no quote for \"" + symbol + "\" yet";
-      return true;
-    }
-    const auto& q = top->second;
-    bool buy = side == "buy";
-    if (buy ? price < q.ask : price > q.bid) {
-      answer["status"] = "expired";
-      answer["reason"] =
-          std::string{"not_marketable: "} + side + " limit " + price_text(price)
-          + (buy ? " below the ask " + price_text(q.ask) : " above the bid " + price_text(q.bid));
-      return true;
-    }
-    fill_price = buy ? q.ask : q.bid;
+  if (request.operation == "cancel_order") {
+    auto id =
+        body.is_object() && body.contains("client_order_id") && body["client_order_id"].is_string()
+            ? body["client_order_id"].get<std::string>()
+            : std::string{};
+    return st.ledger.cancel(id, now);
   }
-  answer["status"] = "filled";
-  answer["filled_quantity"] = quantity;
-  answer["fill_price"] = fill_price;
-  answer["fee"] = quantity * fill_price * st.settings.fee_rate;
-  return true;
+  if (request.operation == "register_fence")
+    return st.ledger.raise_fence(body);
+  if (request.operation == "order_status") {
+    std::vector<std::string> ids;
+    bool seal = false;
+    if (body.is_object()) {
+      auto list = body.find("client_order_ids");
+      if (list != body.end() && list->is_array() && list->size() <= max_status_batch)
+        for (const auto& id : *list)
+          if (id.is_string())
+            ids.push_back(id.get<std::string>());
+      auto sealed = body.find("seal");
+      seal = sealed != body.end() && sealed->is_boolean() && sealed->get<bool>();
+    }
+    return ledger_answer{200, st.ledger.status_of(ids, seal, now)};
+  }
+  return std::nullopt;
 }
 
 endpoint_response execute(exchange_state& st, const endpoint_request& request) {
@@ -138,41 +126,19 @@ endpoint_response execute(exchange_state& st, const endpoint_request& request) {
                                {"accepted", true},
                                {"execution", st.executions + 1},
                                {"client_request_id", request.client_request_id}};
-  if (request.operation == "submit_order") {
-    auto body = nlohmann::json::parse(request.json, nullptr, false);
-    if (!match(st, body, answer)) {
-      response.status = 400;
-      response.json =
-          st.settings.match_market
-              ? R"({"error":"an order needs a side (buy or sell), a positive quantity and price"})"
-              : R"({"error":"an order needs a positive quantity and price"})";
+  if (auto decided = ledger_call(st, request)) {
+    if (decided->status != 200) {
+      response.status = decided->status;
+      response.json = dump_json(decided->body);
       return response; // not executed, not remembered
     }
-  } else if (request.operation == "cancel_order") {
-    auto body = nlohmann::json::parse(request.json, nullptr, false);
-    auto order_id = text_field(body, "client_order_id");
-    if (order_id.empty()) {
-      response.status = 400;
-      response.json = R"({"error":"a cancel needs the client_order_id of the order"})";
-      return response;
-    }
-    answer["client_order_id"] = order_id;
-    if (st.answered.count(order_id) > 0) {
-      answer["status"] = "not_open"; // executed already: nothing rests on this exchange
-    } else {
-      answer["status"] = "cancelled";
-      if (st.cancelled_before_arrival.emplace(order_id, true).second) {
-        st.cancels.push_back(order_id);
-        if (st.cancels.size() > st.settings.remembered_requests) {
-          st.cancelled_before_arrival.erase(st.cancels.front());
-          st.cancels.pop_front();
-        }
-      }
-    }
+    for (auto& [key, value] : decided->body.items())
+      answer[key] = std::move(value);
   }
   ++st.executions;
   response.json = dump_json(answer);
-  if (!request.client_request_id.empty()) {
+  // Status queries are answered afresh every time: what they report changes.
+  if (!request.client_request_id.empty() && request.operation != "order_status") {
     st.answered.emplace(request.client_request_id, response);
     st.order.push_back(request.client_request_id);
     if (st.order.size() > st.settings.remembered_requests) {
@@ -291,6 +257,7 @@ simulated_exchange(self_pointer self, simulated_exchange_settings settings, even
   st.settings = std::move(settings);
   st.started = clock::now();
   st.random.seed(st.settings.seed);
+  st.ledger = exchange_ledger{{st.settings.fee_rate, st.settings.remembered_requests}};
   subscribe_to_market(self, bus);
   return {
       [self](call_atom, endpoint_request& request) { return on_call(self, request); },

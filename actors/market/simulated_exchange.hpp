@@ -19,6 +19,11 @@
 // "cancel_order" with {"client_order_id"}: an order already executed is {"status":"not_open"}
 // (nothing rests on this exchange); one not seen yet is {"status":"cancelled"} and refused if
 // it arrives later (the cancel overtook it) -- what a cancel means for an order in flight.
+// "order_status" with {"client_order_ids": [...], "seal": bool} answers {"orders": [...]}, each
+// the order as the ledger holds it (actors/market/exchange_ledger.hpp) or "unknown"; with seal,
+// an unknown order is cancelled in the same step, so that it can no longer fill.
+// Orders carry "account" (the node) and "fence" (the bot's ownership fence); an order with a
+// fence below one seen for its bot is rejected with reason not_owner.
 // Other operations are accepted and answered with what was executed.
 
 #include <chrono>

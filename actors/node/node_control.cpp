@@ -241,6 +241,22 @@ void ask_status(self_pointer self, const Handle& target, Answer into, Done one_d
           [one_done](caf::error&) mutable { one_done(); });
 }
 
+// Asks the bot supervisor for every bot's stats; `one_done` runs either way.
+template <class Answer, class Done>
+void ask_bots(self_pointer self, Answer into, Done one_done) {
+  if (!self->state.services.bots) {
+    one_done();
+    return;
+  }
+  self->request(self->state.services.bots, ask_timeout, bots_atom::value)
+      .then(
+          [into, one_done](std::vector<bot_stats>& answer) mutable {
+            into(answer);
+            one_done();
+          },
+          [one_done](caf::error&) mutable { one_done(); });
+}
+
 caf::result<node_status> status(self_pointer self) {
   auto& st = self->state;
   auto rp = self->make_response_promise<node_status>();
@@ -254,8 +270,8 @@ caf::result<node_status> status(self_pointer self) {
                    [](const audit_entry& a, const audit_entry& b) { return a.at_us < b.at_us; });
   auto first = recent.size() > audit_in_status ? recent.size() - audit_in_status : 0;
   status->audit.assign(recent.begin() + static_cast<std::ptrdiff_t>(first), recent.end());
-  // Four questions in flight; the answer goes out when the last one is back.
-  auto left = std::make_shared<int>(4);
+  // Six questions in flight; the answer goes out when the last one is back.
+  auto left = std::make_shared<int>(6);
   auto one_done = [rp, status, left]() mutable {
     if (--*left == 0)
       rp.deliver(*status);
@@ -270,6 +286,18 @@ caf::result<node_status> status(self_pointer self) {
       [status](std::vector<breaker_stats>& b) { status->breakers = std::move(b); }, one_done);
   ask_status<cluster_status>(
       self, st.services.cluster, [status](cluster_status& c) { status->cluster = std::move(c); },
+      one_done);
+  ask_status<risk_status>(
+      self, st.services.risk, [status](risk_status& r) { status->risk = std::move(r); }, one_done);
+  ask_bots(
+      self,
+      [status](std::vector<bot_stats>& bots) {
+        for (auto& b : bots) {
+          if (status->owners.size() == max_bot_owners_in_status)
+            break;
+          status->owners.push_back({b.id, b.state, b.owner, b.lease_age_ms, b.fence});
+        }
+      },
       one_done);
   return rp;
 }

@@ -28,6 +28,7 @@ struct node_control_services {
   bool clustered = false;          // node.listen or node.peers (a node on its own may still run
                                    // the cluster actor, for its store's dead man's switch)
   state_store_actor store;         // may be empty: the audit trail is then kept in memory only
+  risk_monitor_actor risk;         // may be empty
 };
 
 // How many audit entries the node keeps (in memory and in the store); older ones are dropped.

@@ -78,11 +78,26 @@ int64_t retry_after_ms(const httplib::Response& response) {
   return std::stoll(text) * 1000;
 }
 
+// The exchange operations the risk monitor sends, as the requests of the exchange API that
+// `brokedancer exchange` serves (runtime/exchange_server.hpp).
+std::string http_operation(const std::string& operation) {
+  if (operation == "submit_order")
+    return "POST /orders";
+  if (operation == "cancel_order")
+    return "POST /orders/cancel";
+  if (operation == "order_status")
+    return "POST /orders/status";
+  if (operation == "register_fence")
+    return "POST /fences";
+  return operation;
+}
+
 http_job_result perform(httplib::Client& client, const http_endpoint_settings& settings,
                         http_job& job) {
   http_job_result result;
   result.id = job.id;
   auto& request = job.request;
+  request.operation = http_operation(request.operation);
   auto space = request.operation.find(' ');
   auto method = request.operation.substr(0, space);
   auto path = space == std::string::npos ? std::string{} : request.operation.substr(space + 1);

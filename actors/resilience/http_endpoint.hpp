@@ -5,7 +5,9 @@
 // endpoint actor itself only queues and hands out work, and never blocks a scheduler thread.
 //
 // A request's operation is "<METHOD> <path>" (GET, POST, PUT, PATCH, DELETE), its JSON is the
-// body. Every request carries these headers:
+// body. The risk monitor's operations are the exchange API's (what `brokedancer exchange`
+// serves): submit_order is POST /orders, cancel_order POST /orders/cancel, order_status
+// POST /orders/status, register_fence POST /fences. Every request carries these headers:
 //   Content-Type: application/json (with a body), Accept: application/json,
 //   Idempotency-Key and X-Client-Request-Id: the client request id (kept across retries, so a
 //     server that honours either executes a retried order once),

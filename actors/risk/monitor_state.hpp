@@ -29,20 +29,53 @@ using roll_atom = caf::atom_constant<caf::atom("roll")>;
 using market_atom = caf::atom_constant<caf::atom("market")>;
 using find_breaker_atom = caf::atom_constant<caf::atom("brk_find")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 
 using monitor_impl =
     risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<register_again_atom>,
                                caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>,
-                               caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>>;
+                               caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>,
+                               caf::reacts_to<reconcile_atom>>;
 
 // How soon a start-up request that failed (the book, market data, the breaker) is made again.
 constexpr auto retry_after = std::chrono::milliseconds(500);
 
-// A write of the book in flight: when it was sent, and what waits for it to end.
+// An order's final outcome on its way to the journal, with the next write of the book.
+struct pending_outcome {
+  std::string client_order_id;
+  std::string entry; // the journal entry's JSON
+};
+
+// A write of the book in flight: when it was sent, what waits for it to end, and the outcomes
+// it carries to the journal in the same transaction.
 struct book_write {
   uint64_t number;
   std::chrono::steady_clock::time_point sent;
   std::vector<std::function<void()>> then;
+  std::vector<pending_outcome> outcomes;
+};
+
+// The order journal as the monitor keeps it (see actors/risk/journal_entries.hpp).
+struct journal_state {
+  std::string key; // node:<name>:journal
+  // Orders journaled whose outcome is not in the store yet: client order id -> entry id.
+  std::unordered_map<std::string, std::string> open;
+  std::string newest; // the newest order entry's id
+  bool trim_due = false;
+  std::vector<pending_outcome> outcomes; // for the next write of the book
+  // Orders whose outcome the endpoint did not tell (a failed call): asked again.
+  std::unordered_map<std::string, order> unknown;
+  bool asking = false;
+  // Reconciliation at start: the orders still to ask about, from `next` on.
+  std::vector<std::pair<std::string, order>> to_reconcile;
+  size_t next = 0;
+  std::chrono::steady_clock::time_point reconcile_started;
+  bool reconciled = false;
+  bool halted = false; // the node was halted because the endpoint could not answer
+  uint64_t reconciled_orders = 0;
+  uint64_t reconciled_fills = 0;
+  std::string problem;
+  uint64_t failures = 0;
 };
 
 struct monitor_state {
@@ -57,6 +90,8 @@ struct monitor_state {
       "cannot register with the emergency controller yet; orders are refused until it answers",
       {std::chrono::seconds(5), std::chrono::milliseconds(500), /*warn_at=*/1, /*warn_every=*/1}};
   bool loaded = false;
+  std::string book_key; // node:<name>:risk:state
+  journal_state journal;
   risk_book book;
   std::set<std::string> symbols; // options.symbols: marked even without a position
   mark_filter marks;
@@ -72,6 +107,8 @@ struct monitor_state {
   std::vector<std::function<void()>> waiting_for_flush; // run once the next write has ended
   std::deque<book_write> writes;                        // in flight, oldest first
   uint64_t write_number = 0;
+  bool rewrite_due = false; // a write failed with outcomes: the housekeeping writes again
+  uint64_t write_failures = 0;
   // Orders and cancels waiting for the endpoint, so that none is left unanswered: an
   // owed_reply answers if the monitor stops first (CAF 0.17 drops a promise destroyed
   // unanswered, and a bot would wait for its order forever).
@@ -84,6 +121,23 @@ using self_pointer = monitor_impl::stateful_pointer<monitor_state>;
 
 using answer = std::function<void(order_result&)>;
 
+// A call to the endpoint, through its breaker.
+template <class OnResponse, class OnError>
+void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_response,
+                   OnError on_error) {
+  auto& st = self->state;
+  // No timeout of our own on the direct call (a timeout costs a round through CAF's clock
+  // thread): the breaker answers by the call's deadline, and answers every call it still
+  // holds when it stops.
+  if (st.breaker)
+    self->request(st.breaker, caf::infinite, call_atom::value, std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+  else
+    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+                  std::move(request))
+        .then(std::move(on_response), std::move(on_error));
+}
+
 // --- in risk_monitor.cpp ---
 
 // Writes the book; `then` (if any) runs once a write that holds the book as it is now has ended.
@@ -93,6 +147,26 @@ void persist(self_pointer self, std::function<void()> then = nullptr);
 // then: a monitor restarted right after it has answered still has the fill in its book.
 void book_fill(self_pointer self, const order& o, const order_result& result,
                std::function<void()> written);
+
+// Raises the emergency level, as the risk monitor, with the reason.
+void raise_level(self_pointer self, emergency_level level, const std::string& reason);
+
+// --- in order_journal.cpp ---
+
+// Journals `o` before it leaves (when the journal is on); `then` runs with an empty string once
+// the entry is stored, or with why it could not be.
+void journal_order(self_pointer self, const order& o, std::function<void(std::string)> then);
+// An order's final outcome: it goes to the journal with the next write of the book.
+void journal_outcome(self_pointer self, const order_result& result, const char* how);
+// The endpoint did not tell what became of `o`: it is asked again in the background.
+void outcome_unknown(self_pointer self, const order& o);
+// A write of the book and its outcomes ended: those orders are closed in the journal.
+void outcomes_stored(self_pointer self, const std::vector<pending_outcome>& outcomes);
+// Reads the journal and asks the endpoint about every order without an outcome, books what it
+// missed, and only then lets orders through (journal.reconciled).
+void reconcile(self_pointer self);
+// Every second: trims the journal, asks about orders whose outcome is unknown.
+void journal_housekeeping(self_pointer self);
 
 // --- in order_execution.cpp ---
 
@@ -106,6 +180,10 @@ void on_down(self_pointer self, const caf::down_msg& down);
 
 // Sends an order that has passed its checks through the endpoint's breaker and books the fill.
 void execute(self_pointer self, order placed, answer done, bool reduces_risk = false);
+
+// Tells the exchange a bot's new owner's fence; `done` with whether it took it.
+void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence,
+                    std::function<void(bool)> done);
 
 // Asks the exchange to cancel an order; cancels pass at every level, HALT and SHUTDOWN included.
 void cancel(self_pointer self, const std::string& client_order_id, answer done);

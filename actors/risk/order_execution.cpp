@@ -8,26 +8,15 @@
 #include <caf/error.hpp>
 
 #include "actors/risk/monitor_state.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
 
 namespace brokedancer {
 
-double number_field(const nlohmann::json& j, const char* name) {
-  auto found = j.find(name);
-  return found != j.end() && found->is_number() ? found->get<double>() : 0.0;
-}
-
 namespace {
 
 using json = nlohmann::json;
-
-std::string text_field(const json& j, const char* name) {
-  if (!j.is_object())
-    return {};
-  auto found = j.find(name);
-  return found != j.end() && found->is_string() ? found->get<std::string>() : std::string{};
-}
 
 bool success(const endpoint_response& response) {
   return response.status >= 200 && response.status < 300;
@@ -46,7 +35,7 @@ order_result refused_by_status(const std::string& client_order_id, order_outcome
 
 } // namespace
 
-endpoint_request submit_request(const order& o, bool reduces_risk) {
+endpoint_request submit_request(const order& o, const std::string& account, bool reduces_risk) {
   endpoint_request request;
   request.operation = "submit_order";
   request.reduces_risk = reduces_risk;
@@ -57,8 +46,28 @@ endpoint_request submit_request(const order& o, bool reduces_risk) {
                             {"side", to_string(o.side)},
                             {"quantity", o.quantity},
                             {"price", o.price},
-                            {"client_order_id", o.client_order_id}});
+                            {"client_order_id", o.client_order_id},
+                            {"account", account},
+                            {"fence", o.fence}});
   return request;
+}
+
+endpoint_request status_request(const std::vector<std::string>& client_order_ids) {
+  endpoint_request request;
+  request.operation = "order_status";
+  request.json = dump_json({{"client_order_ids", client_order_ids}, {"seal", true}});
+  return request;
+}
+
+bool outcome_is_final(const endpoint_response& response) {
+  // A refusal: the request itself was wrong (not a timeout, not "too many").
+  if (response.status >= 400 && response.status < 500)
+    return response.status != 408 && response.status != 429;
+  if (response.status < 200 || response.status >= 300)
+    return false; // 5xx, or a status that means nothing here: an earlier attempt may have filled
+  auto body = json::parse(response.json, nullptr, false);
+  auto status = text_field(body, "status");
+  return body.is_object() && (status == "filled" || status == "expired" || status == "rejected");
 }
 
 order_result read_submit_answer(const order& o, const endpoint_response& response) {
@@ -150,23 +159,6 @@ namespace {
 constexpr const char* stopped_unanswered =
     "the risk monitor stopped before the outcome was known; the order may have been executed";
 
-// A call to the endpoint, through its breaker.
-template <class OnResponse, class OnError>
-void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_response,
-                   OnError on_error) {
-  auto& st = self->state;
-  // No timeout of our own on the direct call (a timeout costs a round through CAF's clock
-  // thread): the breaker answers by the call's deadline, and answers every call it still
-  // holds when it stops.
-  if (st.breaker)
-    self->request(st.breaker, caf::infinite, call_atom::value, std::move(request))
-        .then(std::move(on_response), std::move(on_error));
-  else
-    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
-                  std::move(request))
-        .then(std::move(on_response), std::move(on_error));
-}
-
 } // namespace
 
 answer answer_later(self_pointer self, caf::typed_response_promise<order_result> rp) {
@@ -201,31 +193,117 @@ void on_down(self_pointer self, const caf::down_msg& down) {
   }
 }
 
-void execute(self_pointer self, order placed, answer done, bool reduces_risk) {
-  auto request = submit_request(placed, reduces_risk);
+namespace {
+
+// What became of an order the endpoint answered: booked and journaled, journaled, or asked
+// again later; the bot hears once the book and journal hold it. An answer that does not settle
+// the order (a 5xx after retries: an earlier attempt may have filled) leaves it open.
+void on_submit_answer(self_pointer self, const order& o, order_result& result, answer& reply,
+                      bool final) {
+  auto& st = self->state;
+  if (!final && result.outcome != order_outcome::filled) {
+    ++(result.outcome == order_outcome::rejected ? st.rejected : st.failed);
+    outcome_unknown(self, o);
+    reply(result);
+    return;
+  }
+  switch (result.outcome) {
+    case order_outcome::filled:
+      journal_outcome(self, result, "answer");
+      book_fill(self, o, result, [reply, result]() mutable { reply(result); });
+      return;
+    case order_outcome::rejected: ++st.rejected; [[fallthrough]];
+    case order_outcome::expired: // neither a rejection nor a failure
+      journal_outcome(self, result, "answer");
+      persist(self);
+      break;
+    case order_outcome::accepted:
+      // Taken, with an answer the book cannot use: asking again gets the same answer.
+      st.log.critical("the exchange took an order and answered with no fill the book can take",
+                      {{"client_order_id", o.client_order_id}});
+      journal_outcome(self, result, "answer");
+      persist(self);
+      break;
+    default:
+      ++st.failed;
+      outcome_unknown(self, o);
+      break;
+  }
+  reply(result);
+}
+
+// Whatever the error, an earlier attempt of the call may have reached the exchange (the breaker
+// retries, and reports only the last attempt's error): the order is asked about until the
+// exchange settles it -- sealed, so one that never arrived can no longer fill.
+void on_submit_error(self_pointer self, const order& o, const caf::error& err, answer& reply) {
+  ++self->state.failed;
+  auto result = failed_call(o.client_order_id, err, self->system().render(err));
+  outcome_unknown(self, o);
+  reply(result);
+}
+
+void send_order(self_pointer self, order placed, answer done, bool reduces_risk) {
+  auto request = submit_request(placed, self->state.options.node_name, reduces_risk);
   // Shared by the two handlers rather than copied into each.
   auto pending = std::make_shared<std::pair<order, answer>>(std::move(placed), std::move(done));
   call_endpoint(
       self, std::move(request),
       [self, pending](endpoint_response& response) {
-        auto& [o, reply] = *pending;
-        auto result = read_submit_answer(o, response);
-        if (result.outcome == order_outcome::filled) {
-          book_fill(self, o, result, [pending, result]() mutable { pending->second(result); });
-          return;
-        }
-        if (result.outcome == order_outcome::rejected)
-          ++self->state.rejected;
-        else if (result.outcome == order_outcome::failed)
-          ++self->state.failed;
-        reply(result);
+        auto result = read_submit_answer(pending->first, response);
+        on_submit_answer(self, pending->first, result, pending->second, outcome_is_final(response));
       },
       [self, pending](caf::error& err) {
-        auto& [o, reply] = *pending;
-        ++self->state.failed;
-        auto result = failed_call(o.client_order_id, err, self->system().render(err));
-        reply(result);
+        on_submit_error(self, pending->first, err, pending->second);
       });
+}
+
+} // namespace
+
+void execute(self_pointer self, order placed, answer done, bool reduces_risk) {
+  if (!self->state.options.journal) {
+    send_order(self, std::move(placed), std::move(done), reduces_risk);
+    return;
+  }
+  // Journaled first: a node killed while the order is out finds it in its journal on restart.
+  auto pending = std::make_shared<std::pair<order, answer>>(std::move(placed), std::move(done));
+  journal_order(self, pending->first, [self, pending, reduces_risk](std::string problem) {
+    auto& [o, reply] = *pending;
+    if (!problem.empty() && reduces_risk) {
+      // A closing order (SHUTDOWN) goes out even when the journal cannot be written: closing
+      // the book matters more; its outcome is asked about like any unknown one.
+      self->state.log.critical("a closing order goes out without its journal entry",
+                               {{"client_order_id", o.client_order_id}, {"problem", problem}});
+      send_order(self, std::move(o), std::move(reply), reduces_risk);
+      return;
+    }
+    if (!problem.empty()) {
+      ++self->state.rejected;
+      order_result refused{o.client_order_id,
+                           order_outcome::rejected,
+                           reject_code::journal_unavailable,
+                           "journal_unavailable: " + problem,
+                           0,
+                           0,
+                           0};
+      reply(refused);
+      return;
+    }
+    send_order(self, std::move(o), std::move(reply), reduces_risk);
+  });
+}
+
+void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence,
+                    std::function<void(bool)> done) {
+  endpoint_request request;
+  request.operation = "register_fence";
+  request.client_request_id = "fence:" + bot_id + ":" + std::to_string(fence);
+  request.json = dump_json({{"bot_id", bot_id}, {"fence", fence}});
+  call_endpoint(
+      self, std::move(request),
+      [done](endpoint_response& response) {
+        done(response.status >= 200 && response.status < 300);
+      },
+      [done](caf::error&) { done(false); });
 }
 
 void cancel(self_pointer self, const std::string& client_order_id, answer done) {

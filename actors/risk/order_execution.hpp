@@ -20,12 +20,18 @@
 
 namespace brokedancer {
 
-// A submit_order call for `o`; `reduces_risk` for the closing orders of SHUTDOWN, which a
-// breaker lets through from HALT up.
-// The number `name` in an exchange's answer or a market event; 0 when absent or not a number.
-double number_field(const nlohmann::json& j, const char* name);
+// A submit_order call for `o` from the node `account`; `reduces_risk` for the closing orders of
+// SHUTDOWN, which a breaker lets through from HALT up.
+endpoint_request submit_request(const order& o, const std::string& account, bool reduces_risk);
 
-endpoint_request submit_request(const order& o, bool reduces_risk);
+// An order_status call for the orders of `client_order_ids` (sealed: one the exchange has not
+// seen is cancelled in the same step, so it can no longer fill).
+endpoint_request status_request(const std::vector<std::string>& client_order_ids);
+
+// Whether the endpoint's answer to a submit settles the order: a fill, expired or rejected in a
+// success, or a 4xx refusal (but 408 and 429). A 5xx -- after the breaker's retries, an earlier
+// attempt may have filled -- or an unreadable success does not: the order stays open.
+bool outcome_is_final(const endpoint_response& response);
 
 // The exchange's answer to a submit: filled (a sane fill, see sane_fill), expired
 // (not_marketable, in the exchange's words), rejected (exchange_rejected: refused, or an answer

@@ -56,6 +56,7 @@ void risk_book::book_fill(const std::string& symbol, order_side side, double qua
     positions_.erase(symbol);
   realized_ -= fee;
   marks_[symbol] = price;
+  ++fills_;
 }
 
 void risk_book::set_mark(const std::string& symbol, double price) {
@@ -232,7 +233,8 @@ json risk_book::to_json() const {
          {"day_start_equity", day_start_equity_},
          {"peak_equity", peak_equity_},
          {"day", day_},
-         {"trades", trades_}};
+         {"trades", trades_},
+         {"fills", fills_}};
   j["positions"] = json::object();
   for (const auto& [symbol, p] : positions_)
     j["positions"][symbol] = {{"quantity", p.quantity}, {"average_price", p.average_price}};
@@ -250,6 +252,12 @@ bool risk_book::from_json(const std::string& text, std::string& why) {
     b.day_start_equity_ = j.at("day_start_equity").get<double>();
     b.peak_equity_ = j.at("peak_equity").get<double>();
     b.day_ = j.at("day").get<std::string>();
+    // Books written before fills were counted have none.
+    if (auto fills = j.find("fills"); fills != j.end()) {
+      if (!fills->is_number_unsigned())
+        throw std::invalid_argument("the fill count is not a count");
+      b.fills_ = fills->get<uint64_t>();
+    }
     for (auto t : j.at("trades")) {
       // A float would be cast to int64_t, undefined beyond its range: times are integers.
       if (!t.is_number_integer())

@@ -83,6 +83,10 @@ public:
   double realized_pnl() const {
     return realized_;
   }
+  // Fills booked since the book began (persisted: it goes on across restarts).
+  uint64_t fills() const {
+    return fills_;
+  }
   double unrealized_pnl() const;
   double equity() const;
   double peak_equity() const {
@@ -164,6 +168,7 @@ private:
   double peak_equity_ = 0;
   std::string day_;
   std::deque<int64_t> trades_; // microseconds since the epoch, the last hour
+  uint64_t fills_ = 0;
   // Not persisted: limits that warned or breached this trading day (a restart reports them once
   // more).
   std::set<reject_code> warned_;

@@ -12,6 +12,7 @@
 #include "actors/risk/monitor_state.hpp"
 #include "actors/risk/order_execution.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
 
@@ -34,30 +35,66 @@ constexpr auto housekeeping_interval = std::chrono::seconds(1);
 void write_book(self_pointer self) {
   auto& st = self->state;
   auto number = ++st.write_number;
-  st.writes.push_back({number, std::chrono::steady_clock::now(), {}});
+  st.writes.push_back({number, std::chrono::steady_clock::now(), {}, {}});
   st.writes.back().then.swap(st.waiting_for_flush);
+  st.writes.back().outcomes.swap(st.journal.outcomes);
   // The store applies writes in the order sent: this one ending covers every older one too.
-  auto ended = [self, number] {
+  auto ended = [self, number](bool stored) {
     auto& writes = self->state.writes;
     std::vector<std::function<void()>> then;
     while (!writes.empty() && writes.front().number <= number) {
       for (auto& f : writes.front().then)
         then.push_back(std::move(f));
+      if (stored || writes.front().number < number)
+        outcomes_stored(self, writes.front().outcomes);
+      else // the outcomes go with the next write, which holds the book as well
+        for (auto& outcome : writes.front().outcomes)
+          self->state.journal.outcomes.push_back(std::move(outcome));
       writes.pop_front();
     }
     for (auto& f : then) // after the bookkeeping: a callback may persist again
       f();
   };
+  auto on_error = [self, ended](caf::error& err) {
+    // What waits is answered all the same: a fill happened, whether or not it is written. The
+    // outcomes it carried go with the next write -- made by the housekeeping timer, not at once:
+    // a store that refuses at once (Redis away) would otherwise be asked again at mailbox speed.
+    auto& monitor = self->state;
+    if (monitor.write_failures++ % 10 == 0)
+      monitor.log.error("could not persist the risk book; trying again every second",
+                        {{"error", self->system().render(err)},
+                         {"failures", monitor.write_failures}});
+    ended(false);
+    if (!monitor.journal.outcomes.empty())
+      monitor.rewrite_due = true;
+  };
   // No CAF timeout (a round through CAF's clock thread on every write): the housekeeping timer
   // gives up on a write the store has not answered within write_patience.
-  self->request(st.store, caf::infinite, set_atom::value, st.options.state_key,
-                dump_json(st.book.to_json()), int64_t{0})
-      .then(ended, [self, ended](caf::error& err) {
-        // What waits is answered all the same: a fill happened, whether or not it is written.
-        self->state.log.error("could not persist the risk book; the next change tries again",
-                              {{"error", self->system().render(err)}});
-        ended();
-      });
+  if (!st.options.journal) {
+    self->request(st.store, caf::infinite, set_atom::value, st.book_key,
+                  dump_json(st.book.to_json()), int64_t{0})
+        .then(
+            [self, ended] {
+              self->state.write_failures = 0;
+              ended(true);
+            },
+            on_error);
+    return;
+  }
+  // The book and the outcomes it has taken, in one transaction: a node killed at any moment
+  // has a journal that agrees with its book.
+  std::vector<std::string> entries;
+  for (const auto& outcome : st.writes.back().outcomes)
+    entries.push_back(outcome.entry);
+  self->request(st.store, caf::infinite, commit_atom::value,
+                std::vector<key_value>{{st.book_key, dump_json(st.book.to_json())}}, st.journal.key,
+                std::move(entries))
+      .then(
+          [self, ended] {
+            self->state.write_failures = 0;
+            ended(true);
+          },
+          on_error);
 }
 
 } // namespace
@@ -84,9 +121,14 @@ void give_up_overdue_writes(self_pointer self) {
   st.log.error(
       "the store did not answer a write of the risk book in time; writing it again",
       {{"waited_s", std::chrono::duration_cast<std::chrono::seconds>(write_patience).count()}});
-  for (auto& w : st.writes)
+  for (auto& w : st.writes) {
     for (auto& f : w.then)
       st.waiting_for_flush.push_back(std::move(f));
+    // Written again with the next write; one that ends after all is journaled twice, which
+    // the replay reads as once.
+    for (auto& outcome : w.outcomes)
+      st.journal.outcomes.push_back(std::move(outcome));
+  }
   st.writes.clear();
   persist(self);
 }
@@ -113,6 +155,8 @@ void alert(self_pointer self, const limit_status& limit, const std::string& acti
         .then([](uint64_t) {}, [](caf::error&) {});
 }
 
+} // namespace
+
 void raise_level(self_pointer self, emergency_level level, const std::string& reason) {
   auto& st = self->state;
   self->request(st.emergency, std::chrono::seconds(5), raise_atom::value, level, reason,
@@ -123,6 +167,8 @@ void raise_level(self_pointer self, emergency_level level, const std::string& re
                                        {{"reason", reason}, {"error", self->system().render(err)}});
             });
 }
+
+namespace {
 
 void on_breach(self_pointer self, const limit_status& limit) {
   auto& st = self->state;
@@ -167,6 +213,10 @@ std::optional<rejection> check(self_pointer self, const order& o, int64_t now) {
   if (!st.loaded)
     return rejection{reject_code::risk_state_loading,
                      "risk_state_loading: the risk book has not been read yet"};
+  if (!st.journal.reconciled)
+    return rejection{reject_code::reconciling,
+                     "reconciling: the node is asking the exchange about orders it sent before "
+                     "it restarted"};
   if (!trading_allowed(st.level.level()))
     return rejection{reject_code::halted,
                      "halted: the emergency level is " + to_string(st.level.level())};
@@ -221,6 +271,9 @@ void subscribe_market(self_pointer self) {
               });
 }
 
+// The one key every node wrote its book to before books were per node.
+constexpr const char* shared_book_key = "risk:state";
+
 void on_loaded(self_pointer self, const maybe_value& stored) {
   auto& s = self->state;
   std::string why;
@@ -232,22 +285,50 @@ void on_loaded(self_pointer self, const maybe_value& stored) {
     s.book.start_afresh();
   s.loaded = true;
   roll_day(self, now_us());
-  s.log.info("risk book loaded", {{"day", s.book.day()},
+  s.log.info("risk book loaded", {{"key", s.book_key},
+                                  {"day", s.book.day()},
+                                  {"fills", s.book.fills()},
                                   {"positions", s.book.positions().size()},
                                   {"equity", s.book.equity()}});
   evaluate(self);
+  reconcile(self);
+}
+
+// No book of this node's yet, but one under the key all nodes once shared: whose it is cannot be
+// told, so it is not taken -- the node starts afresh, halted, and says what to do.
+void refuse_shared_book(self_pointer self) {
+  auto& st = self->state;
+  auto reason = std::string{"a risk book under the shared key "} + shared_book_key
+                + " (written before books were kept per node) was not taken: if it is this "
+                  "node's, rename it to "
+                + st.book_key
+                + " (redis-cli RENAME, with the key prefix) and restart; if not, "
+                  "delete it. Resume once settled.";
+  st.log.critical("an old shared risk book was found; halting", {{"key", shared_book_key}});
+  raise_level(self, emergency_level::halt, reason);
 }
 
 void load(self_pointer self) {
   auto& st = self->state;
-  self->request(st.store, std::chrono::seconds(5), get_atom::value, st.options.state_key)
-      .then([self](maybe_value& stored) { on_loaded(self, stored); },
-            [self](caf::error& err) {
-              self->state.log.warn("cannot read the risk book yet; orders are refused until it "
-                                   "is read",
-                                   {{"error", self->system().render(err)}});
+  self->request(st.store, std::chrono::seconds(5), get_many_atom::value,
+                std::vector<std::string>{st.book_key, shared_book_key})
+      .then(
+          [self](std::vector<maybe_value>& stored) {
+            if (stored.size() != 2) {
+              self->state.log.warn("the store answered the wrong number of values; retrying");
               self->delayed_send(self, retry_after, load_atom::value);
-            });
+              return;
+            }
+            if (!stored[0].found && stored[1].found)
+              refuse_shared_book(self);
+            on_loaded(self, stored[0]);
+          },
+          [self](caf::error& err) {
+            self->state.log.warn("cannot read the risk book yet; orders are refused until it "
+                                 "is read",
+                                 {{"error", self->system().render(err)}});
+            self->delayed_send(self, retry_after, load_atom::value);
+          });
 }
 
 // --- handlers --------------------------------------------------------------------------------
@@ -345,6 +426,13 @@ risk_status status_of(const monitor_state& st) {
   s.orders_filled = st.filled;
   s.orders_rejected = st.rejected;
   s.orders_failed = st.failed;
+  s.book_fills = st.book.fills();
+  s.reconciled = st.journal.reconciled;
+  s.journal_open = st.journal.open.size();
+  s.outcome_unknown = st.journal.unknown.size();
+  s.reconciled_orders = st.journal.reconciled_orders;
+  s.reconciled_fills = st.journal.reconciled_fills;
+  s.reconcile_problem = st.journal.problem;
   return s;
 }
 
@@ -356,7 +444,12 @@ void on_flush(self_pointer self) {
 void on_housekeeping(self_pointer self) {
   if (self->state.loaded)
     roll_day(self, now_us());
+  if (self->state.rewrite_due) {
+    self->state.rewrite_due = false;
+    persist(self);
+  }
   give_up_overdue_writes(self);
+  journal_housekeeping(self);
   self->delayed_send(self, housekeeping_interval, roll_atom::value);
 }
 
@@ -367,6 +460,9 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   exit_with_exception_text(self);
   auto& fresh = self->state;
   fresh.options = std::move(options);
+  fresh.book_key = "node:" + fresh.options.node_name + ":risk:state";
+  fresh.journal.key = "node:" + fresh.options.node_name + ":journal";
+  fresh.journal.reconciled = !fresh.options.journal;
   fresh.book = risk_book{fresh.options};
   fresh.symbols.insert(fresh.options.symbols.begin(), fresh.options.symbols.end());
   fresh.marks = mark_filter{{fresh.options.max_mark_jump_percent, 2}};
@@ -383,6 +479,11 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   return {
       [self](submit_order_atom, order& o) { return on_submit(self, std::move(o)); },
       [self](cancel_order_atom, std::string& id) { return on_cancel(self, std::move(id)); },
+      [self](announce_fence_atom, const std::string& bot, uint64_t fence) {
+        auto rp = self->make_response_promise<bool>();
+        announce_fence(self, bot, fence, [rp](bool taken) mutable { rp.deliver(taken); });
+        return rp;
+      },
       [self](const level_change& change) { on_level_change(self, change); },
       [self](const event& ev) { on_market(self, ev); },
       [self](limits_atom) { return self->state.book.limits(now_us()); },
@@ -392,6 +493,7 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](market_atom) { subscribe_market(self); },
       [self](find_breaker_atom) { find_breaker(self); },
       [self](flush_atom) { on_flush(self); },
+      [self](reconcile_atom) { reconcile(self); },
       [self](roll_atom) { on_housekeeping(self); },
   };
 }

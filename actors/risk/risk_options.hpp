@@ -29,7 +29,15 @@ struct risk_limits {
 struct risk_options : risk_limits {
   bool auto_halt = true;
   std::string endpoint = "exchange";
-  std::string state_key = "risk:state";
+  // The node's name: its book is node:<name>:risk:state, its journal node:<name>:journal, and
+  // it is the account its orders carry to the exchange.
+  std::string node_name = "node-1";
+  // Orders are written to the journal before they leave the node, and reconciled with the
+  // exchange after a restart (off only to measure what it costs).
+  bool journal = true;
+  // How long a start waits for the exchange to answer for unfinished orders before it halts
+  // the node with the reason (it keeps trying; the bots do not trade until it has answered).
+  int64_t reconcile_halt_after_ms = 10000;
   // Symbols whose market prices are marks even without a position (market and bot symbols).
   std::vector<std::string> symbols;
   double max_mark_jump_percent = 20; // see actors/risk/mark_filter.hpp; 0: off

@@ -7,6 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/store/lease_table.hpp"
+#include "actors/store/log_table.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
 #include "messages/errors.hpp"
@@ -32,6 +34,8 @@ struct memory_store_data {
   // Every TTL ever set, soonest first. An item whose entry has since been removed or given
   // another TTL is skipped when it comes up, which keeps setting a TTL O(log n).
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines;
+  lease_table leases;
+  log_table logs;
   uint64_t requests = 0;
   uint64_t expired = 0;
 
@@ -205,6 +209,111 @@ void clear(memory_store_state& st) {
   auto& d = st.request();
   d.entries.clear();
   d.deadlines = {};
+  d.leases.clear();
+  d.logs.clear();
+}
+
+// ---- Leases and logs --------------------------------------------------------------------------
+
+// Lease times on the steady clock: a lease must not end early because the wall clock jumped.
+int64_t lease_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+caf::result<lease_grant> acquire_lease(memory_store_state& st, const std::string& name,
+                                       const std::string& holder, const std::string& token,
+                                       int64_t ttl_ms) {
+  auto& d = st.request();
+  if (auto err = check_lease(st.limits, name, token, ttl_ms, holder))
+    return err;
+  return d.leases.acquire(name, holder, token, ttl_ms, lease_now_ms());
+}
+
+caf::result<bool> renew_lease(memory_store_state& st, const std::string& name,
+                              const std::string& token, int64_t ttl_ms) {
+  auto& d = st.request();
+  if (auto err = check_lease(st.limits, name, token, ttl_ms))
+    return err;
+  return d.leases.renew(name, token, ttl_ms, lease_now_ms());
+}
+
+caf::result<bool> release_lease(memory_store_state& st, const std::string& name,
+                                const std::string& token) {
+  auto& d = st.request();
+  if (auto err = check_lease(st.limits, name, token, 1))
+    return err;
+  return d.leases.release(name, token, lease_now_ms());
+}
+
+caf::result<lease_grant> lease_status(memory_store_state& st, const std::string& name) {
+  auto& d = st.request();
+  if (auto err = check_key(st.limits, name))
+    return err;
+  return d.leases.status(name, lease_now_ms());
+}
+
+caf::result<void> set_fenced(memory_store_state& st, const std::string& key, std::string& json,
+                             int64_t ttl_ms, const std::string& lease, const std::string& token) {
+  auto& d = st.request();
+  if (auto err = check_write(st.limits, key, json, ttl_ms))
+    return err;
+  if (auto err = check_lease(st.limits, lease, token, 1))
+    return err;
+  if (!d.leases.holds(lease, token, lease_now_ms()))
+    return make_error(errc::lease_lost,
+                      "the lease " + lease + " is no longer held; " + key + " was not written");
+  d.put(key, std::move(json), ttl_ms);
+  return caf::unit;
+}
+
+caf::result<std::vector<std::string>> append_log(memory_store_state& st, const std::string& log,
+                                                 std::vector<std::string>& entries) {
+  auto& d = st.request();
+  if (auto err = check_entries(st.limits, log, entries))
+    return err;
+  std::vector<std::string> ids;
+  auto now = wall_ms();
+  for (auto& entry : entries)
+    ids.push_back(d.logs.append(log, std::move(entry), now));
+  return ids;
+}
+
+caf::result<std::vector<log_entry>> read_log(memory_store_state& st, const std::string& log,
+                                             const std::string& after, uint32_t count) {
+  auto& d = st.request();
+  if (auto err = check_log_id(st.limits, log, after))
+    return err;
+  return d.logs.read(log, after, std::min(count, max_log_read));
+}
+
+caf::result<uint64_t> trim_log(memory_store_state& st, const std::string& log,
+                               const std::string& min_id) {
+  auto& d = st.request();
+  if (auto err = check_log_id(st.limits, log, min_id))
+    return err;
+  return d.logs.trim(log, min_id);
+}
+
+caf::result<void> commit(memory_store_state& st, std::vector<key_value>& items,
+                         const std::string& log, std::vector<std::string>& entries) {
+  auto& d = st.request();
+  if (auto err = check_items(st.limits, items, 0))
+    return err;
+  if (auto err = check_entries(st.limits, log, entries))
+    return err;
+  for (auto& item : items)
+    d.put(item.key, std::move(item.json), 0);
+  auto now = wall_ms();
+  for (auto& entry : entries)
+    d.logs.append(log, std::move(entry), now);
+  return caf::unit;
 }
 
 store_status status(memory_store_state& st) {
@@ -252,6 +361,30 @@ memory_store_actor::behavior_type memory_store(self_pointer self,
       [&st](list_keys_atom, const std::string& pattern) { return list_keys(st, pattern); },
       [&st](clear_atom) { clear(st); },
       [&st](status_atom) { return status(st); },
+      [&st](acquire_lease_atom, const std::string& name, const std::string& holder,
+            const std::string& token,
+            int64_t ttl_ms) { return acquire_lease(st, name, holder, token, ttl_ms); },
+      [&st](renew_lease_atom, const std::string& name, const std::string& token, int64_t ttl_ms) {
+        return renew_lease(st, name, token, ttl_ms);
+      },
+      [&st](release_lease_atom, const std::string& name, const std::string& token) {
+        return release_lease(st, name, token);
+      },
+      [&st](lease_status_atom, const std::string& name) { return lease_status(st, name); },
+      [&st](set_fenced_atom, const std::string& key, std::string& json, int64_t ttl_ms,
+            const std::string& lease,
+            const std::string& token) { return set_fenced(st, key, json, ttl_ms, lease, token); },
+      [&st](append_log_atom, const std::string& log, std::vector<std::string>& entries) {
+        return append_log(st, log, entries);
+      },
+      [&st](read_log_atom, const std::string& log, const std::string& after, uint32_t count) {
+        return read_log(st, log, after, count);
+      },
+      [&st](trim_log_atom, const std::string& log, const std::string& min_id) {
+        return trim_log(st, log, min_id);
+      },
+      [&st](commit_atom, std::vector<key_value>& items, const std::string& log,
+            std::vector<std::string>& entries) { return commit(st, items, log, entries); },
       [self](sweep_atom) { sweep(self); },
   };
 }

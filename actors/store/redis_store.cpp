@@ -11,6 +11,7 @@
 
 #include "actors/redis/answering_broker.hpp"
 #include "actors/redis/redis_link.hpp"
+#include "actors/store/redis_lease_scripts.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
 #include "core/logging.hpp"
@@ -48,6 +49,8 @@ caf::error error_reply(const redis_reply& reply) {
     return make_error(errc::not_an_integer, "the value is not an integer");
   if (text.find("overflow") != std::string::npos)
     return make_error(errc::integer_overflow, "the increment would overflow");
+  if (text.rfind("LEASE_LOST", 0) == 0)
+    return make_error(errc::lease_lost, "the lease is no longer held by this writer");
   return unavailable("Redis replied: " + reply_excerpt(text));
 }
 
@@ -154,12 +157,20 @@ void read_values(redis_result& r, caf::typed_response_promise<std::vector<maybe_
   p.deliver(std::move(values));
 }
 
+// EXEC answers with every command's reply: one of them an error (a key of another type) means
+// the transaction did not do all it was asked.
 void read_exec(redis_result& r, caf::response_promise& p) {
   auto& exec = r.replies.back();
-  if (exec.type == redis_reply::kind::array)
-    p.deliver(caf::unit);
-  else
+  if (exec.type != redis_reply::kind::array) {
     p.deliver(unexpected(exec));
+    return;
+  }
+  for (auto& reply : exec.elements)
+    if (reply.type == redis_reply::kind::error) {
+      p.deliver(unexpected(reply));
+      return;
+    }
+  p.deliver(caf::unit);
 }
 
 void read_integer(redis_result& r, caf::typed_response_promise<int64_t>& p) {
@@ -251,6 +262,204 @@ caf::result<bool> set_if_absent(self_pointer self, const std::string& key, std::
   auto command = with_ttl({"SET", prefixed(self, key), std::move(json)}, ttl_ms);
   command.emplace_back("NX");
   return ask(self, commands({std::move(command)}), read_set_if_absent);
+}
+
+// ---- Leases ----------------------------------------------------------------------------------
+
+std::string lease_key(self_pointer self, const std::string& name) {
+  return prefixed(self, "lease:" + name);
+}
+
+std::vector<std::string> eval(const char* script, std::vector<std::string> keys,
+                              std::vector<std::string> args) {
+  std::vector<std::string> command{"EVAL", script, std::to_string(keys.size())};
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
+void read_own_grant(redis_result& r, caf::typed_response_promise<lease_grant>& p) {
+  if (auto grant = lease_scripts::read_grant(r.replies.at(0), true)) {
+    if (!grant->held)
+      grant->token.clear();
+    p.deliver(std::move(*grant));
+  } else {
+    p.deliver(unexpected(r.replies[0]));
+  }
+}
+
+void read_grant_status(redis_result& r, caf::typed_response_promise<lease_grant>& p) {
+  if (auto grant = lease_scripts::read_grant(r.replies.at(0), false))
+    p.deliver(std::move(*grant));
+  else
+    p.deliver(unexpected(r.replies[0]));
+}
+
+void read_flag(redis_result& r, caf::typed_response_promise<bool>& p) {
+  auto& reply = r.replies.at(0);
+  if (reply.type == redis_reply::kind::integer)
+    p.deliver(reply.integer == 1);
+  else
+    p.deliver(unexpected(reply));
+}
+
+caf::result<lease_grant> acquire_lease(self_pointer self, const std::string& name,
+                                       const std::string& holder, const std::string& token,
+                                       int64_t ttl_ms) {
+  if (auto err = check_lease(limits(self), name, token, ttl_ms, holder))
+    return err;
+  // The counter apart from the leases' keys: no lease name can be another's counter.
+  auto fence_key = prefixed(self, "lease-fence:" + name);
+  return ask(self,
+             commands({eval(lease_scripts::acquire, {lease_key(self, name), fence_key},
+                            {holder, token, std::to_string(ttl_ms)})}),
+             read_own_grant);
+}
+
+caf::result<bool> renew_lease(self_pointer self, const std::string& name, const std::string& token,
+                              int64_t ttl_ms) {
+  if (auto err = check_lease(limits(self), name, token, ttl_ms))
+    return err;
+  return ask(self,
+             commands({eval(lease_scripts::renew, {lease_key(self, name)},
+                            {token, std::to_string(ttl_ms)})}),
+             read_flag);
+}
+
+caf::result<bool> release_lease(self_pointer self, const std::string& name,
+                                const std::string& token) {
+  if (auto err = check_lease(limits(self), name, token, 1))
+    return err;
+  return ask(self, commands({eval(lease_scripts::release, {lease_key(self, name)}, {token})}),
+             read_flag);
+}
+
+caf::result<lease_grant> lease_status(self_pointer self, const std::string& name) {
+  if (auto err = check_key(limits(self), name))
+    return err;
+  return ask(self, commands({eval(lease_scripts::status, {lease_key(self, name)}, {})}),
+             read_grant_status);
+}
+
+caf::result<void> set_fenced(self_pointer self, const std::string& key, std::string& json,
+                             int64_t ttl_ms, const std::string& lease, const std::string& token) {
+  if (auto err = check_write(limits(self), key, json, ttl_ms))
+    return err;
+  if (auto err = check_lease(limits(self), lease, token, 1))
+    return err;
+  return ask(
+      self,
+      commands({eval(lease_scripts::set_fenced, {prefixed(self, key), lease_key(self, lease)},
+                     {std::move(json), std::to_string(ttl_ms), token})}),
+      read_ok);
+}
+
+// ---- Logs (Redis streams; each entry one field "e" holding the JSON text) -----------------------
+
+void read_ids(redis_result& r, caf::typed_response_promise<std::vector<std::string>>& p) {
+  auto& exec = r.replies.back();
+  if (exec.type != redis_reply::kind::array) {
+    p.deliver(unexpected(exec));
+    return;
+  }
+  std::vector<std::string> ids;
+  for (auto& id : exec.elements) {
+    if (id.type != redis_reply::kind::string) {
+      p.deliver(unexpected(id));
+      return;
+    }
+    ids.push_back(std::move(id.text));
+  }
+  p.deliver(std::move(ids));
+}
+
+void read_entries(redis_result& r, caf::typed_response_promise<std::vector<log_entry>>& p) {
+  using kind = redis_reply::kind;
+  auto& reply = r.replies.at(0);
+  if (reply.type != kind::array) {
+    p.deliver(unexpected(reply));
+    return;
+  }
+  std::vector<log_entry> entries;
+  for (auto& item : reply.elements) {
+    // [id, [field, value, ...]]. An entry with other fields is handed on with its id and no
+    // JSON: the reader counts it as unreadable, and a page keeps its length (a short page
+    // means the end of the log).
+    if (item.type != kind::array || item.elements.size() != 2
+        || item.elements[0].type != kind::string)
+      continue; // without an id there is nothing to page past
+    log_entry entry{std::move(item.elements[0].text), ""};
+    if (item.elements[1].type == kind::array) {
+      auto& fields = item.elements[1].elements;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2)
+        if (fields[i].type == kind::string && fields[i].text == "e"
+            && fields[i + 1].type == kind::string) {
+          entry.json = std::move(fields[i + 1].text);
+          break;
+        }
+    }
+    entries.push_back(std::move(entry));
+  }
+  p.deliver(std::move(entries));
+}
+
+void read_count(redis_result& r, caf::typed_response_promise<uint64_t>& p) {
+  auto& reply = r.replies.at(0);
+  if (reply.type == redis_reply::kind::integer && reply.integer >= 0)
+    p.deliver(static_cast<uint64_t>(reply.integer));
+  else
+    p.deliver(unexpected(reply));
+}
+
+caf::result<std::vector<std::string>> append_log(self_pointer self, const std::string& log,
+                                                 std::vector<std::string>& entries) {
+  if (auto err = check_entries(limits(self), log, entries))
+    return err;
+  if (entries.empty())
+    return std::vector<std::string>{};
+  auto key = prefixed(self, log);
+  commands batch{{"MULTI"}};
+  for (auto& entry : entries)
+    batch.push_back({"XADD", key, "*", "e", std::move(entry)});
+  batch.push_back({"EXEC"});
+  return ask(self, std::move(batch), read_ids);
+}
+
+caf::result<std::vector<log_entry>> read_log(self_pointer self, const std::string& log,
+                                             const std::string& after, uint32_t count) {
+  if (auto err = check_log_id(limits(self), log, after))
+    return err;
+  if (count == 0)
+    return std::vector<log_entry>{};
+  auto start = after.empty() || after == "0" ? std::string{"-"} : "(" + after;
+  auto n = std::to_string(std::min(count, max_log_read));
+  return ask(self, commands({{"XRANGE", prefixed(self, log), start, "+", "COUNT", n}}),
+             read_entries);
+}
+
+caf::result<uint64_t> trim_log(self_pointer self, const std::string& log,
+                               const std::string& min_id) {
+  if (auto err = check_log_id(limits(self), log, min_id))
+    return err;
+  if (min_id.empty() || min_id == "0")
+    return uint64_t{0};
+  return ask(self, commands({{"XTRIM", prefixed(self, log), "MINID", min_id}}), read_count);
+}
+
+caf::result<void> commit(self_pointer self, std::vector<key_value>& items, const std::string& log,
+                         std::vector<std::string>& entries) {
+  if (auto err = check_items(limits(self), items, 0))
+    return err;
+  if (auto err = check_entries(limits(self), log, entries))
+    return err;
+  commands batch{{"MULTI"}};
+  for (auto& item : items)
+    batch.push_back({"SET", prefixed(self, item.key), std::move(item.json)});
+  auto key = prefixed(self, log);
+  for (auto& entry : entries)
+    batch.push_back({"XADD", key, "*", "e", std::move(entry)});
+  batch.push_back({"EXEC"});
+  return ask(self, std::move(batch), read_exec);
 }
 
 // ---- Walking the keyspace --------------------------------------------------------------------
@@ -462,6 +671,31 @@ caf::behavior redis_store(self_pointer self, redis_store_options options) {
       [self](list_keys_atom, const std::string& pattern) { return list_keys(self, pattern); },
       [self](clear_atom) { return clear(self); },
       [self](status_atom) { return status(self); },
+      [self](acquire_lease_atom, const std::string& name, const std::string& holder,
+             const std::string& token,
+             int64_t ttl_ms) { return acquire_lease(self, name, holder, token, ttl_ms); },
+      [self](renew_lease_atom, const std::string& name, const std::string& token, int64_t ttl_ms) {
+        return renew_lease(self, name, token, ttl_ms);
+      },
+      [self](release_lease_atom, const std::string& name, const std::string& token) {
+        return release_lease(self, name, token);
+      },
+      [self](lease_status_atom, const std::string& name) { return lease_status(self, name); },
+      [self](set_fenced_atom, const std::string& key, std::string& json, int64_t ttl_ms,
+             const std::string& lease, const std::string& token) {
+        return set_fenced(self, key, json, ttl_ms, lease, token);
+      },
+      [self](append_log_atom, const std::string& log, std::vector<std::string>& entries) {
+        return append_log(self, log, entries);
+      },
+      [self](read_log_atom, const std::string& log, const std::string& after, uint32_t count) {
+        return read_log(self, log, after, count);
+      },
+      [self](trim_log_atom, const std::string& log, const std::string& min_id) {
+        return trim_log(self, log, min_id);
+      },
+      [self](commit_atom, std::vector<key_value>& items, const std::string& log,
+             std::vector<std::string>& entries) { return commit(self, items, log, entries); },
       [self](caf::io::new_data_msg& msg) { self->state.link->handle(msg); },
       [self](caf::io::connection_closed_msg& msg) { self->state.link->handle(msg); },
       [self](redis_tick_atom, uint8_t tag) { self->state.link->handle_tick(tag); },

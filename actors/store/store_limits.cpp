@@ -63,6 +63,58 @@ caf::error check_items(const store_limits& limits, const std::vector<key_value>&
   return {};
 }
 
+namespace {
+
+bool printable_word(std::string_view text) {
+  for (unsigned char c : text)
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\')
+      return false;
+  return true;
+}
+
+} // namespace
+
+caf::error check_lease(const store_limits& limits, std::string_view name, std::string_view token,
+                       int64_t ttl_ms, std::string_view holder) {
+  if (auto err = check_key(limits, name))
+    return err;
+  if (token.size() < 16 || token.size() > 128 || !printable_word(token))
+    return make_error(errc::invalid_argument,
+                      "a lease token is 16 to 128 printable bytes without spaces or quotes");
+  if (ttl_ms < 1 || ttl_ms > max_lease_ms)
+    return make_error(errc::invalid_argument,
+                      "a lease lasts 1 ms to 24 h, not " + std::to_string(ttl_ms) + " ms");
+  if (holder.empty() || holder.size() > 128 || !printable_word(holder))
+    return make_error(errc::invalid_argument,
+                      "a lease holder is named by 1 to 128 printable bytes without spaces");
+  return {};
+}
+
+caf::error check_entries(const store_limits& limits, const std::string& log,
+                         const std::vector<std::string>& entries) {
+  if (auto err = check_key(limits, log))
+    return err;
+  for (const auto& entry : entries)
+    if (auto err = check_value(limits, entry))
+      return err;
+  return {};
+}
+
+caf::error check_log_id(const store_limits& limits, std::string_view log, std::string_view id) {
+  if (auto err = check_key(limits, log))
+    return err;
+  if (id.empty() || id == "0")
+    return {};
+  auto dash = id.find('-');
+  auto digits = [](std::string_view part) {
+    return !part.empty() && part.size() <= 19
+           && part.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (dash == std::string_view::npos || !digits(id.substr(0, dash)) || !digits(id.substr(dash + 1)))
+    return make_error(errc::invalid_argument, "a log entry id is <ms>-<seq>");
+  return {};
+}
+
 bool parse_integer(std::string_view json, int64_t& value) {
   if (json.empty())
     return false;

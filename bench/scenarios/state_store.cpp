@@ -144,6 +144,23 @@ state_store_actor::behavior_type bare_replier() {
       [](list_keys_atom, const std::string&) { return std::vector<std::string>{}; },
       [](clear_atom) {},
       [](status_atom) { return store_status{}; },
+      [](acquire_lease_atom, const std::string&, const std::string&, const std::string&, int64_t) {
+        return lease_grant{};
+      },
+      [](renew_lease_atom, const std::string&, const std::string&, int64_t) { return false; },
+      [](release_lease_atom, const std::string&, const std::string&) { return false; },
+      [](lease_status_atom, const std::string&) { return lease_grant{}; },
+      [](set_fenced_atom, const std::string&, const std::string&, int64_t, const std::string&,
+         const std::string&) {},
+      [](append_log_atom, const std::string&, const std::vector<std::string>&) {
+        return std::vector<std::string>{};
+      },
+      [](read_log_atom, const std::string&, const std::string&, uint32_t) {
+        return std::vector<log_entry>{};
+      },
+      [](trim_log_atom, const std::string&, const std::string&) { return uint64_t{0}; },
+      [](commit_atom, const std::vector<key_value>&, const std::string&,
+         const std::vector<std::string>&) {},
   };
 }
 

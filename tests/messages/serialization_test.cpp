@@ -59,6 +59,16 @@ store_status sample<store_status>() {
 }
 
 template <>
+lease_grant sample<lease_grant>() {
+  return {true, "node-a", "5f1c0e9a2b7d4e6f8a9b0c1d2e3f4a5b", 42, 1500, 8500};
+}
+
+template <>
+log_entry sample<log_entry>() {
+  return {"1795000000123-4", R"({"type":"order","client_order_id":"bot-1-7"})"};
+}
+
+template <>
 event sample<event>() {
   return {
       "market.BTC-USD", R"({"bid": 101.5})", "00ff00ff00ff00ff", 1795000000123456, "node-a", 77};
@@ -161,7 +171,10 @@ bot_stats sample<bot_stats>() {
           {{"halted", 3}, {"max_order_notional", 1}},
           12.5,
           -3.25,
-          0.75};
+          0.75,
+          "node-b",
+          4200,
+          7};
 }
 
 template <>
@@ -171,6 +184,12 @@ bots_summary sample<bots_summary>() {
 
 template <>
 node_status sample<node_status>();
+
+template <>
+bot_owner sample<bot_owner>();
+
+template <>
+risk_status sample<risk_status>();
 
 template <>
 control_reply sample<control_reply>();
@@ -224,8 +243,20 @@ audit_entry sample<audit_entry>() {
 
 template <>
 node_status sample<node_status>() {
-  return {"node-a", sample<emergency_status>(), sample<bots_summary>(), {sample<breaker_stats>()},
-          true,     sample<cluster_status>(),   {sample<audit_entry>()}};
+  return {"node-a",
+          sample<emergency_status>(),
+          sample<bots_summary>(),
+          {sample<breaker_stats>()},
+          true,
+          sample<cluster_status>(),
+          {sample<audit_entry>()},
+          sample<risk_status>(),
+          {sample<bot_owner>()}};
+}
+
+template <>
+bot_owner sample<bot_owner>() {
+  return {"bot-3", "standby", "node-b", 2500, 4};
 }
 
 template <>
@@ -235,7 +266,7 @@ control_reply sample<control_reply>() {
 
 template <>
 order sample<order>() {
-  return {"bot-7", "BTC-USD", order_side::sell, 0.5, 64000.5, "bot-7-42", "0123456789abcdef"};
+  return {"bot-7", "BTC-USD", order_side::sell, 0.5, 64000.5, "bot-7-42", "0123456789abcdef", 9};
 }
 
 template <>
@@ -268,7 +299,14 @@ risk_status sample<risk_status>() {
           {sample<limit_status>()},
           10,
           2,
-          1};
+          1,
+          12,
+          true,
+          3,
+          1,
+          40,
+          7,
+          "exchange: endpoint_unreachable"};
 }
 
 struct fixture {
@@ -353,7 +391,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
   for (int i = 0; i <= 255; ++i) {
     auto code = static_cast<reject_code>(i);
     if (!is_valid(code)) {
-      CHECK(i > static_cast<int>(reject_code::call_failed));
+      CHECK(i > static_cast<int>(reject_code::not_owner));
       continue;
     }
     ++codes;
@@ -361,7 +399,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
     REQUIRE(from_string(to_string(code), back));
     CHECK(back == code);
   }
-  CHECK(codes == 22);
+  CHECK(codes == 25);
   order_outcome outcome = order_outcome::filled;
   CHECK_FALSE(from_string("partially_filled", outcome));
   CHECK(outcome == order_outcome::filled);

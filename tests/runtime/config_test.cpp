@@ -282,10 +282,13 @@ TEST_CASE("an empty Redis key or channel prefix is refused") {
   CHECK_THAT(rejection(file(R"({"state": {"key_prefix": "a*"}})")), Contains("glob"));
 }
 
-TEST_CASE("a risk endpoint that cannot carry orders is refused") {
-  auto why = rejection(file(R"({"risk": {"endpoint": "rest"},
+TEST_CASE("orders may go to an http endpoint: it speaks the exchange API of brokedancer exchange") {
+  auto config = load_config(file(R"({"risk": {"endpoint": "rest"},
     "resilience": {"endpoints": {"exchange": {"type": "simulated"},
-                                 "rest": {"type": "http", "base_url": "http://127.0.0.1:1"}}}})"));
-  CHECK_THAT(why, Contains("$.risk.endpoint"));
-  CHECK_THAT(why, Contains("not orders"));
+                                 "rest": {"type": "http", "base_url": "http://127.0.0.1:1"}}}})"),
+                            {});
+  CHECK(config.risk.endpoint == "rest");
+  CHECK_THAT(rejection(file(R"({"risk": {"endpoint": "nowhere"},
+    "resilience": {"endpoints": {"exchange": {"type": "simulated"}}}})")),
+             Contains("not among resilience.endpoints"));
 }

@@ -82,6 +82,10 @@ std::vector<test_node> make_cluster(int count, const environment_map& extra = {}
     // TLS for peers has tests of its own; the others run plaintext on loopback, as allowed.
     n.env.emplace("BROKEDANCER_NODE_INSECURE_PLAINTEXT", "true");
     n.env["BROKEDANCER_NODE_CONTROL_PORT"] = n.control.substr(n.control.rfind(':') + 1);
+    // On a shared store a bot id is one bot across the cluster: each node runs its own, and a
+    // node restarted after a crash waits out its last run's short leases.
+    n.env.emplace("BROKEDANCER_BOTS_ID_PREFIX", n.name + "-bot-");
+    n.env.emplace("BROKEDANCER_BOTS_LEASE_S", "1");
   }
   return nodes;
 }

@@ -375,9 +375,11 @@ TEST_CASE("a new day starts its daily loss from the equity at the roll") {
 // --- the persisted form ----------------------------------------------------------------------
 
 TEST_CASE("a stored version 1 book loads and is written back byte for byte") {
-  // As the risk monitor has written it since the first release.
+  // As the risk monitor has written it since it counts fills (a book from before has no
+  // "fills" and is written back with 0).
   const std::string stored =
-      R"({"day":"2026-11-30","day_start_equity":100000.0,"marks":{"BTC":101.5,"ETH":3000.0},)"
+      R"({"day":"2026-11-30","day_start_equity":100000.0,"fills":12,)"
+      R"("marks":{"BTC":101.5,"ETH":3000.0},)"
       R"("peak_equity":100500.0,"positions":{"BTC":{"average_price":100.0,"quantity":2.0},)"
       R"("ETH":{"average_price":3100.0,"quantity":-0.5}},"realized":-1.25,)"
       R"("trades":[1796040000000000,1796040001000000],"version":1})";
@@ -388,6 +390,7 @@ TEST_CASE("a stored version 1 book loads and is written back byte for byte") {
   REQUIRE(book.from_json(stored, why));
   CHECK(dump_json(book.to_json()) == stored);
   CHECK(book.day() == "2026-11-30");
+  CHECK(book.fills() == 12);
   CHECK(book.realized_pnl() == -1.25);
   CHECK(book.positions().at("ETH").quantity == -0.5);
   CHECK(book.unrealized_pnl() == Approx(2 * 1.5 + 50));

@@ -16,6 +16,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/risk/journal_entries.hpp"
+#include "actors/risk/order_execution.hpp"
+
 #include "actors/supervision/supervisor.hpp"
 #include "messages/errors.hpp"
 #include "messages/event_bus.hpp"
@@ -70,7 +73,7 @@ struct order_path_fixture {
     // Generous: under the sanitizers and a parallel test run, start-up takes seconds.
     for (int i = 0; i < 2000; ++i) {
       auto s = status();
-      if (s && s->loaded && s->level == emergency_level::normal)
+      if (s && s->loaded && s->reconciled && s->level == emergency_level::normal)
         return true;
       std::this_thread::sleep_for(5ms);
     }
@@ -104,40 +107,66 @@ struct order_path_fixture {
 // made once `armed` is set: to the risk monitor, a store that hangs once.
 std::function<child_spec(const runtime_config&)>
 store_hanging_on_a_book_write(std::shared_ptr<std::atomic<bool>> armed) {
-  return [armed](const runtime_config& config) -> child_spec {
+  auto ends_with = [](const std::string& text, const std::string& end) {
+    return text.size() >= end.size()
+           && text.compare(text.size() - end.size(), end.size(), end) == 0;
+  };
+  return [armed, ends_with](const runtime_config& config) -> child_spec {
     auto inner = state_store_child(config);
     auto hung = std::make_shared<std::vector<caf::response_promise>>();
-    return {"state_store", restart_policy::permanent, [inner, hung, armed](caf::actor_system& sys) {
-              auto real = inner.start(sys);
-              return sys.spawn([real, hung, armed](caf::event_based_actor* self) -> caf::behavior {
-                self->attach_functor(
-                    [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
-                return {
-                    [self, real](get_atom, std::string& key) {
-                      return self->delegate(real, get_atom::value, std::move(key));
-                    },
-                    [self, real](get_many_atom, std::vector<std::string>& keys) {
-                      return self->delegate(real, get_many_atom::value, std::move(keys));
-                    },
-                    [self, real](list_keys_atom, std::string& pattern) {
-                      return self->delegate(real, list_keys_atom::value, std::move(pattern));
-                    },
-                    [self, real, hung, armed](set_atom, std::string& key, std::string& value,
-                                              int64_t ttl) -> caf::delegated<caf::message> {
-                      // Only a write with a position in it (a booked fill): the monitor also
-                      // writes its book when marks move, and hanging one of those instead made
-                      // the test flaky.
-                      bool has_fill = value.find("\"positions\":{}") == std::string::npos;
-                      if (key == "risk:state" && *armed && has_fill && hung->empty()) {
-                        hung->push_back(self->make_response_promise()); // and never kept
-                        return {};
-                      }
-                      return self->delegate(real, set_atom::value, std::move(key), std::move(value),
-                                            ttl);
-                    },
-                };
-              });
-            }};
+    return {
+        "state_store", restart_policy::permanent,
+        [inner, hung, armed, ends_with](caf::actor_system& sys) {
+          auto real = inner.start(sys);
+          return sys.spawn([real, hung, armed,
+                            ends_with](caf::event_based_actor* self) -> caf::behavior {
+            self->attach_functor(
+                [real] { caf::anon_send_exit(real, caf::exit_reason::user_shutdown); });
+            return {
+                [self, real](get_atom, std::string& key) {
+                  return self->delegate(real, get_atom::value, std::move(key));
+                },
+                [self, real](get_many_atom, std::vector<std::string>& keys) {
+                  return self->delegate(real, get_many_atom::value, std::move(keys));
+                },
+                [self, real](list_keys_atom, std::string& pattern) {
+                  return self->delegate(real, list_keys_atom::value, std::move(pattern));
+                },
+                [self, real](append_log_atom, std::string& log, std::vector<std::string>& entries) {
+                  return self->delegate(real, append_log_atom::value, std::move(log),
+                                        std::move(entries));
+                },
+                [self, real](read_log_atom, std::string& log, std::string& after, uint32_t count) {
+                  return self->delegate(real, read_log_atom::value, std::move(log),
+                                        std::move(after), count);
+                },
+                [self, real](trim_log_atom, std::string& log, std::string& min_id) {
+                  return self->delegate(real, trim_log_atom::value, std::move(log),
+                                        std::move(min_id));
+                },
+                [self, real, hung, armed,
+                 ends_with](commit_atom, std::vector<key_value>& items, std::string& log,
+                            std::vector<std::string>& entries) -> caf::delegated<caf::message> {
+                  // Only a write with a position in it (a booked fill): the monitor also
+                  // writes its book when marks move, and hanging one of those instead made
+                  // the test flaky.
+                  bool book_with_fill =
+                      items.size() == 1 && ends_with(items[0].key, ":risk:state")
+                      && items[0].json.find("\"positions\":{}") == std::string::npos;
+                  if (*armed && book_with_fill && hung->empty()) {
+                    hung->push_back(self->make_response_promise()); // and never kept
+                    return {};
+                  }
+                  return self->delegate(real, commit_atom::value, std::move(items), std::move(log),
+                                        std::move(entries));
+                },
+                [self, real](set_atom, std::string& key, std::string& value, int64_t ttl) {
+                  return self->delegate(real, set_atom::value, std::move(key), std::move(value),
+                                        ttl);
+                },
+            };
+          });
+        }};
   };
 }
 
@@ -366,8 +395,11 @@ TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is
   CHECK(before->peak_equity < 1e6);
   REQUIRE(f.submit("BTC", order_side::buy, 1, 1010).outcome == order_outcome::filled);
   auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
-  auto stored =
-      testing::call<maybe_value>(*f.sys, store, get_atom::value, std::string{"risk:state"});
+  auto keys = testing::call<std::vector<std::string>>(*f.sys, store, list_keys_atom::value,
+                                                      std::string{"node:*:risk:state"});
+  REQUIRE(keys);
+  REQUIRE(keys->size() == 1);
+  auto stored = testing::call<maybe_value>(*f.sys, store, get_atom::value, keys->at(0));
   REQUIRE(stored);
   REQUIRE(stored->found);
   CHECK(stored->json.size() < 4096);
@@ -380,4 +412,83 @@ TEST_CASE("100,000 made-up symbols on market.* leave the book bounded, and it is
   auto s = f.status();
   REQUIRE(s);
   CHECK(s->peak_equity < 1e6);
+}
+
+TEST_CASE("a restarted risk monitor books the fill it never heard of and closes the order that "
+          "never arrived, before any order passes",
+          "[risk][journal]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RUNTIME_NODE_NAME", "n1"}})};
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  auto breakers = caf::actor_cast<breaker_registry_actor>(f.tree.children.at("breakers"));
+  // Two orders journaled as a monitor does just before it sends them -- and then it died: the
+  // exchange filled the first, and never saw the second.
+  order filled_there{"bot-1", "BTC", order_side::buy, 2, 100, "lost-fill-1", ""};
+  order never_sent{"bot-1", "BTC", order_side::buy, 1, 100, "never-sent-1", ""};
+  REQUIRE(testing::call<std::vector<std::string>>(
+      *f.sys, store, append_log_atom::value, std::string{"node:n1:journal"},
+      std::vector<std::string>{order_entry(filled_there, 1), order_entry(never_sent, 2)}));
+  auto executed =
+      testing::call<endpoint_response>(*f.sys, breakers, call_atom::value, std::string{"exchange"},
+                                       submit_request(filled_there, "n1", false));
+  REQUIRE(executed);
+  REQUIRE(executed->status == 200);
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].quantity == 2);
+  CHECK(s->book_fills == 1);
+  CHECK(s->reconciled_orders == 2);
+  CHECK(s->reconciled_fills == 1);
+  CHECK(s->journal_open == 0);
+  // The order that never arrived cannot fill if it turns up now.
+  auto late =
+      testing::call<endpoint_response>(*f.sys, breakers, call_atom::value, std::string{"exchange"},
+                                       submit_request(never_sent, "n1", false));
+  REQUIRE(late);
+  CHECK(nlohmann::json::parse(late->json)["status"] == "rejected");
+  // Restarted once more, nothing is booked twice.
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  REQUIRE(f.await_ready());
+  auto again = f.status();
+  REQUIRE(again);
+  CHECK(again->book_fills == 1);
+  CHECK(again->positions[0].quantity == 2);
+  CHECK(again->reconciled_orders == 0);
+}
+
+TEST_CASE("orders are journaled before they leave and closed with the book that takes them",
+          "[risk][journal]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RUNTIME_NODE_NAME", "n2"}})};
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(f.submit("BTC", order_side::buy, 1, 100).outcome == order_outcome::filled);
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->journal_open == 0);
+  auto entries = testing::call<std::vector<log_entry>>(*f.sys, store, read_log_atom::value,
+                                                       std::string{"node:n2:journal"},
+                                                       std::string{}, uint32_t{100});
+  REQUIRE(entries);
+  journal_replay replay;
+  for (const auto& e : *entries)
+    replay.add(e);
+  CHECK(replay.open_orders().empty());
+  CHECK(replay.unreadable() == 0);
+  CHECK(replay.entries() >= 2);
+  // Bounded: once every outcome is stored, the journal is trimmed to the newest order (kept with
+  // its outcome), within the monitor's second of housekeeping.
+  size_t left = entries->size();
+  for (int i = 0; i < 40 && left > 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto now = testing::call<std::vector<log_entry>>(*f.sys, store, read_log_atom::value,
+                                                     std::string{"node:n2:journal"}, std::string{},
+                                                     uint32_t{100});
+    REQUIRE(now);
+    left = now->size();
+  }
+  CHECK(left <= 2);
 }

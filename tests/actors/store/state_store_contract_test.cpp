@@ -32,28 +32,16 @@
 #include "runtime/infrastructure.hpp"
 #include "support/redis_server.hpp"
 #include "support/requests.hpp"
+#include "support/store_fixture.hpp"
 #include "support/supervised_child.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
+using testing::memory_backend;
+using testing::redis_backend;
+using testing::store_fixture;
 
 namespace {
-
-struct memory_backend {
-  static environment settings() {
-    return {{"BROKEDANCER_STATE_BACKEND", "memory"}};
-  }
-};
-
-struct redis_backend {
-  static environment settings() {
-    // A prefix of its own, so that test cases running in parallel on one Redis never meet.
-    std::random_device random;
-    return {{"BROKEDANCER_STATE_BACKEND", "redis"},
-            {"BROKEDANCER_REDIS_URL", testing::shared_redis_url()},
-            {"BROKEDANCER_STATE_KEY_PREFIX", "test:" + std::to_string(random()) + ":"}};
-  }
-};
 
 // Counts down to zero, then wakes whoever waits.
 struct countdown {
@@ -69,44 +57,6 @@ struct countdown {
   bool wait(std::chrono::seconds timeout) {
     std::unique_lock<std::mutex> guard{mutex};
     return zero.wait_for(guard, timeout, [&] { return remaining == 0; });
-  }
-};
-
-struct store_fixture : testing::supervised_child {
-  state_store_actor store;
-
-  explicit store_fixture(environment settings)
-    : supervised_child(std::move(settings), state_store_child),
-      store(caf::actor_cast<state_store_actor>(handle)) {
-    await_available();
-  }
-
-  // The Redis backend connects in the background; wait until it says it is serving.
-  void await_available(std::chrono::seconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto s = call<store_status>(status_atom::value);
-      if (s && s->available)
-        return;
-      std::this_thread::sleep_for(10ms);
-    }
-    FAIL("the store did not become available");
-  }
-
-  template <class T, class... Ts>
-  caf::expected<T> call(Ts&&... xs) {
-    return testing::call<T>(*sys, store, std::forward<Ts>(xs)...);
-  }
-
-  template <class... Ts>
-  caf::error ack(Ts&&... xs) {
-    return testing::ack(*sys, store, std::forward<Ts>(xs)...);
-  }
-
-  maybe_value get(const std::string& key) {
-    auto v = call<maybe_value>(get_atom::value, key);
-    REQUIRE(v);
-    return *v;
   }
 };
 
