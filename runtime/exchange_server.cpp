@@ -277,8 +277,10 @@ exchange_server::exchange_server(exchange_server_options options)
   http.port = impl_->options.port;
   http.threads = impl_->options.threads;
   http.limits.max_body_bytes = 256 * 1024;
-  // Trading nodes keep their connections: a long life, many requests.
-  http.idle_timeout = std::chrono::seconds(60);
+  // Trading nodes keep their connections: a long life, many requests. One idle for a while
+  // gives its thread back (the node's adapter connects again when it needs to).
+  http.idle_timeout = std::chrono::seconds(5);
+  http.queued_connections = 256;
   http.max_requests_per_connection = 1000000;
   http.max_connection_age = std::chrono::hours(24);
   impl_->server = std::make_unique<http_server>(

@@ -32,7 +32,9 @@ struct exchange_server_options {
   // file is read back at start; empty: the ledger lives in memory only.
   std::string ledger_file;
   bool fsync = false; // fdatasync after every append: survives a power cut, not only a crash
-  size_t threads = 8;
+  // A connection holds a thread while it is open (runtime/http_server.hpp): enough for every
+  // node's adapter connections (http endpoint concurrency, 4 each by default) at once.
+  size_t threads = 64;
 };
 
 class exchange_server {

@@ -430,6 +430,8 @@ void on_bot_exit(self_pointer self, const std::string& id, const caf::error& rea
     // merely could not be renewed in time comes back; one another node holds is refused (or
     // waited for, as its standby) with the holder's name.
     with_stats(entry, [](bot_stats& s) { s.state = "lost"; });
+    answer_waiting(self, id, make_error(errc::lease_lost, "bot " + id + " lost its lease"));
+    forget_awaited(self, id);
     schedule_claim(self, entry, renew_interval(self));
     return;
   }

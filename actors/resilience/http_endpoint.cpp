@@ -161,6 +161,10 @@ http_job_result perform(httplib::Client& client, const http_endpoint_settings& s
 void worker(caf::blocking_actor* self, http_endpoint_settings settings, caf::actor owner) {
   httplib::Client client{settings.base_url};
   client.set_keep_alive(true);
+  // httplib writes a request's head and body apart: with Nagle's algorithm on, the body waits
+  // for the server's delayed ACK of the head -- 40 ms an order (measured: 360 orders/s over 16
+  // connections, p50 176 ms, before this line).
+  client.set_tcp_nodelay(true);
   bool running = true;
   self->receive_while(running)(
       [&](http_job& job) {

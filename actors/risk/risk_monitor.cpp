@@ -61,9 +61,9 @@ void write_book(self_pointer self) {
     // a store that refuses at once (Redis away) would otherwise be asked again at mailbox speed.
     auto& monitor = self->state;
     if (monitor.write_failures++ % 10 == 0)
-      monitor.log.error("could not persist the risk book; trying again every second",
-                        {{"error", self->system().render(err)},
-                         {"failures", monitor.write_failures}});
+      monitor.log.error(
+          "could not persist the risk book; trying again every second",
+          {{"error", self->system().render(err)}, {"failures", monitor.write_failures}});
     ended(false);
     if (!monitor.journal.outcomes.empty())
       monitor.rewrite_due = true;
