@@ -131,8 +131,8 @@ TEMPLATE_TEST_CASE("a write fenced by a lease happens only while the writer hold
   // A plain write cannot reach a lease or its fence.
   CHECK(is(f.ack(set_atom::value, "lease:bot:bot-3", R"({"token":"x"})", int64_t{0}),
            errc::invalid_argument));
-  CHECK(is(f.ack(set_atom::value, "lease-fence:bot:bot-3", "1", int64_t{0}),
-           errc::invalid_argument));
+  CHECK(
+      is(f.ack(set_atom::value, "lease-fence:bot:bot-3", "1", int64_t{0}), errc::invalid_argument));
 }
 
 TEMPLATE_TEST_CASE("many nodes racing for one lease: exactly one wins", "[state][lease]",
