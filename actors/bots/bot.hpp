@@ -9,6 +9,8 @@
 //  - events: subscribe to topics or glob patterns, publish;
 //  - state: save() one JSON document that is handed back to on_start() after a restart, and
 //    put()/get() more keys, all under bot:<id>: in the state store;
+//  - distributed locks (lock/extend_lock/unlock, with a fencing token): the store's leases,
+//    named lock:<name>, held by this bot incarnation;
 //  - timers on the actor clock.
 //
 // The host, not the strategy, obeys the kill switch: it registers with the emergency
@@ -80,6 +82,18 @@ public:
   // or the store could not be read.
   virtual void get(const std::string& key,
                    std::function<void(std::optional<nlohmann::json>)> then) = 0;
+
+  // --- distributed locks: the state store's leases (on Redis, shared by every node) ---
+  // Takes the lock `name` for `ttl`, or extends it when this bot holds it already:
+  // then(acquired, fence). The fence grows with every new holder: hand it to whatever the lock
+  // protects, so that a holder that lost the lock (paused past its TTL) can be told apart.
+  virtual void lock(const std::string& name, std::chrono::milliseconds ttl,
+                    std::function<void(bool acquired, uint64_t fence)> then) = 0;
+  // Extends a lock this bot holds: then(still held).
+  virtual void extend_lock(const std::string& name, std::chrono::milliseconds ttl,
+                           std::function<void(bool held)> then) = 0;
+  // Releases a lock this bot holds -- never another's: then(released).
+  virtual void unlock(const std::string& name, std::function<void(bool released)> then) = 0;
 
   // --- time ---
   // on_timer(name) after `delay`, on the actor clock.

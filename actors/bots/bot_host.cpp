@@ -1,6 +1,7 @@
 #include "actors/bots/bot_host.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string_view>
 #include <unordered_map>
@@ -48,6 +49,9 @@ struct host_state {
   std::shared_ptr<bot_record> record;
   bot_services services;
   std::string order_ids; // the prefix of this incarnation's client order ids
+  // This incarnation's token on the locks it takes: random, so that no other bot (or a later
+  // incarnation of this one) can extend or release them.
+  std::string lock_token;
   logger log{"bot"};
   std::unique_ptr<host_context> context;
 
@@ -258,6 +262,41 @@ public:
               then(parsed.is_discarded() ? std::nullopt : std::optional<json>{parsed});
             },
             [then](caf::error&) { then(std::nullopt); });
+  }
+
+  void lock(const std::string& name, std::chrono::milliseconds ttl,
+            std::function<void(bool, uint64_t)> then) override {
+    auto& st = self_->state;
+    self_
+        ->request(st.services.store, request_timeout, acquire_lease_atom::value, "lock:" + name,
+                  st.config.id, st.lock_token, static_cast<int64_t>(ttl.count()))
+        .then([then](lease_grant& grant) { then(grant.held, grant.held ? grant.fence : 0); },
+              [then](caf::error&) { then(false, 0); });
+  }
+
+  void extend_lock(const std::string& name, std::chrono::milliseconds ttl,
+                   std::function<void(bool)> then) override {
+    auto& st = self_->state;
+    self_
+        ->request(st.services.store, request_timeout, renew_lease_atom::value, "lock:" + name,
+                  st.lock_token, static_cast<int64_t>(ttl.count()))
+        .then([then](bool held) { then(held); }, [then](caf::error&) { then(false); });
+  }
+
+  void unlock(const std::string& name, std::function<void(bool)> then) override {
+    auto& st = self_->state;
+    self_
+        ->request(st.services.store, request_timeout, release_lease_atom::value, "lock:" + name,
+                  st.lock_token)
+        .then(
+            [then](bool released) {
+              if (then)
+                then(released);
+            },
+            [then](caf::error&) {
+              if (then)
+                then(false);
+            });
   }
 
   void after(std::chrono::milliseconds delay, const std::string& name) override {
@@ -611,6 +650,13 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
     st.holdings = st.record->holdings;
   }
   st.context = std::make_unique<host_context>(self);
+  {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(random()),
+                  static_cast<unsigned long long>(random()));
+    st.lock_token = hex;
+  }
   register_with_controller(self);
   load(self);
   return {

@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -98,7 +101,97 @@ private:
   std::shared_ptr<std::atomic<int>> heard_; // level changes the strategy was told of
 };
 
+// Takes the lock "rebalance" at start and reports what it got. With "hold_ms" it releases it
+// that much later; with "try_unlock" it tries at once to release it (held or not).
+class lock_taker final : public strategy {
+public:
+  struct seen {
+    std::mutex mutex;
+    std::map<std::string, std::pair<bool, uint64_t>> taken; // bot -> (acquired, fence)
+    std::map<std::string, bool> released;
+  };
+  explicit lock_taker(std::shared_ptr<seen> board) : board_(std::move(board)) {}
+  void on_start(bot_context& ctx, const json& restored) override {
+    (void) restored;
+    auto board = board_;
+    auto id = ctx.id();
+    auto hold_ms = ctx.params().value("hold_ms", 0);
+    bool try_unlock = ctx.params().value("try_unlock", false);
+    ctx.lock("rebalance", 10s, [board, id, hold_ms, &ctx](bool acquired, uint64_t fence) {
+      {
+        std::lock_guard<std::mutex> guard{board->mutex};
+        board->taken[id] = {acquired, fence};
+      }
+      if (acquired && hold_ms > 0)
+        ctx.after(std::chrono::milliseconds(hold_ms), "release");
+    });
+    if (try_unlock)
+      release(ctx);
+  }
+  void on_timer(bot_context& ctx, const std::string&) override {
+    release(ctx);
+  }
+
+private:
+  void release(bot_context& ctx) {
+    auto board = board_;
+    auto id = ctx.id();
+    ctx.unlock("rebalance", [board, id](bool released) {
+      std::lock_guard<std::mutex> guard{board->mutex};
+      board->released[id] = released;
+    });
+  }
+
+  std::shared_ptr<seen> board_;
+};
+
 } // namespace
+
+TEST_CASE("a strategy's lock has one holder; only the holder releases it, and the next holder's "
+          "fence is higher",
+          "[bots][lease]") {
+  auto board = std::make_shared<lock_taker::seen>();
+  runtime_options options;
+  options.strategies["lock_taker"] = [board](const json&) {
+    return std::make_unique<lock_taker>(board);
+  };
+  options.bots.push_back({"first", "lock_taker", R"({"hold_ms": 1500})"});
+  runtime node{quiet_config(), std::move(options)};
+  auto seen_of = [&](const std::string& id) {
+    std::lock_guard<std::mutex> guard{board->mutex};
+    auto found = board->taken.find(id);
+    return found == board->taken.end() ? std::optional<std::pair<bool, uint64_t>>{}
+                                       : std::optional{found->second};
+  };
+  auto released_by = [&](const std::string& id) {
+    std::lock_guard<std::mutex> guard{board->mutex};
+    auto found = board->released.find(id);
+    return found == board->released.end() ? std::optional<bool>{} : std::optional{found->second};
+  };
+  REQUIRE(eventually([&] { return seen_of("first").has_value(); }));
+  auto first = *seen_of("first");
+  CHECK(first.first);
+  CHECK(first.second > 0);
+  // While the first holds it, another bot gets nothing, and cannot release it either.
+  REQUIRE(testing::call<bool>(node.system(), node.bots(), spawn_bot_atom::value,
+                              bot_config{"second", "lock_taker", R"({"try_unlock": true})"}));
+  REQUIRE(eventually([&] { return seen_of("second") && released_by("second"); }));
+  CHECK_FALSE(seen_of("second")->first);
+  CHECK(*released_by("second") == false);
+  auto status = testing::call<lease_grant>(node.system(), node.state_store(),
+                                           lease_status_atom::value, std::string{"lock:rebalance"});
+  REQUIRE(status);
+  CHECK(status->held);
+  CHECK(status->holder == "first");
+  // The first releases it; the next taker's fence is higher.
+  REQUIRE(eventually([&] { return released_by("first").has_value(); }));
+  CHECK(*released_by("first"));
+  REQUIRE(testing::call<bool>(node.system(), node.bots(), spawn_bot_atom::value,
+                              bot_config{"third", "lock_taker", "{}"}));
+  REQUIRE(eventually([&] { return seen_of("third").has_value(); }));
+  CHECK(seen_of("third")->first);
+  CHECK(seen_of("third")->second > first.second);
+}
 
 TEST_CASE("a crashing bot is restarted and restores its state from the store", "[bots]") {
   runtime_options options;
