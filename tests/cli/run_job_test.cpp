@@ -39,15 +39,16 @@ std::string preset(const char* name) {
 } // namespace
 
 TEST_CASE("the sample bots on a fixed seed reach the same outcome every time", "[run][bots]") {
-  // A bounded market (60 ticks of 40 ms) so that every run sees the same ticks -- all of them:
-  // 2.4 s of ticks after a start that takes a second or more under the sanitizers and a busy
-  // suite, well within the 6 s run.
-  environment_map env{{"BROKEDANCER_MARKET_TICK_MS", "40"},
-                      {"BROKEDANCER_MARKET_MAX_TICKS", "60"},
+  // A bounded market (40 ticks of 100 ms) so that every run sees the same ticks -- all of them:
+  // 4 s of ticks after a start that takes a second or more under the sanitizers and a busy
+  // suite, within the 7 s run. Ticks far enough apart that an order reaches the exchange before
+  // the next one even on a loaded machine (40 ms was not always, once the journal added a hop).
+  environment_map env{{"BROKEDANCER_MARKET_TICK_MS", "100"},
+                      {"BROKEDANCER_MARKET_MAX_TICKS", "40"},
                       {"BROKEDANCER_MARKET_VOLATILITY_PERCENT", "0.3"},
                       {"BROKEDANCER_BOTS_LOOKBACK_TICKS", "3"},
                       {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.1"}};
-  std::vector<std::string> args{"run", "--bots", "4", "--seed", "42", "--duration", "6", "--json"};
+  std::vector<std::string> args{"run", "--bots", "4", "--seed", "42", "--duration", "7", "--json"};
   auto first = summary_of(run_to_end(args, env));
   auto second = summary_of(run_to_end(args, env));
   REQUIRE(first["exit_code"] == 0);

@@ -147,7 +147,7 @@ private:
 
 } // namespace
 
-TEST_CASE("a strategy's lock has one holder; only the holder releases it, and the next holder's "
+TEST_CASE("a strategy's lock has one holder, only the holder releases it, and the next holder's "
           "fence is higher",
           "[bots][lease]") {
   auto board = std::make_shared<lock_taker::seen>();
