@@ -107,7 +107,6 @@ struct monitor_state {
   std::vector<std::function<void()>> waiting_for_flush; // run once the next write has ended
   std::deque<book_write> writes;                        // in flight, oldest first
   uint64_t write_number = 0;
-  bool rewrite_due = false; // a write failed with outcomes: the housekeeping writes again
   uint64_t write_failures = 0;
   // Orders and cancels waiting for the endpoint, so that none is left unanswered: an
   // owed_reply answers if the monitor stops first (CAF 0.17 drops a promise destroyed

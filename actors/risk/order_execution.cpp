@@ -214,15 +214,15 @@ void on_submit_answer(self_pointer self, const order& o, order_result& result, a
       return;
     case order_outcome::rejected: ++st.rejected; [[fallthrough]];
     case order_outcome::expired: // neither a rejection nor a failure
+      // Nothing to book: the outcome rides on the next write of the book (the housekeeping
+      // writes within a second if no fill does), not on a write of its own per order.
       journal_outcome(self, result, "answer");
-      persist(self);
       break;
     case order_outcome::accepted:
       // Taken, with an answer the book cannot use: asking again gets the same answer.
       st.log.critical("the exchange took an order and answered with no fill the book can take",
                       {{"client_order_id", o.client_order_id}});
       journal_outcome(self, result, "answer");
-      persist(self);
       break;
     default:
       ++st.failed;

@@ -56,17 +56,13 @@ void write_book(self_pointer self) {
       f();
   };
   auto on_error = [self, ended](caf::error& err) {
-    // What waits is answered all the same: a fill happened, whether or not it is written. The
-    // outcomes it carried go with the next write -- made by the housekeeping timer, not at once:
-    // a store that refuses at once (Redis away) would otherwise be asked again at mailbox speed.
+    // What waits is answered all the same: a fill happened, whether or not it is written.
     auto& monitor = self->state;
     if (monitor.write_failures++ % 10 == 0)
       monitor.log.error(
           "could not persist the risk book; trying again every second",
           {{"error", self->system().render(err)}, {"failures", monitor.write_failures}});
-    ended(false);
-    if (!monitor.journal.outcomes.empty())
-      monitor.rewrite_due = true;
+    ended(false); // its outcomes wait for the next write, which the housekeeping makes
   };
   // No CAF timeout (a round through CAF's clock thread on every write): the housekeeping timer
   // gives up on a write the store has not answered within write_patience.
@@ -444,10 +440,12 @@ void on_flush(self_pointer self) {
 void on_housekeeping(self_pointer self) {
   if (self->state.loaded)
     roll_day(self, now_us());
-  if (self->state.rewrite_due) {
-    self->state.rewrite_due = false;
+  // Outcomes no write has carried yet (orders that ended without a fill, or a write that
+  // failed): written now, once a second at most -- a store that refuses at once (Redis away) is
+  // not asked again at mailbox speed.
+  auto& st = self->state;
+  if (!st.journal.outcomes.empty() && st.writes.empty() && !st.flush_queued)
     persist(self);
-  }
   give_up_overdue_writes(self);
   journal_housekeeping(self);
   self->delayed_send(self, housekeeping_interval, roll_atom::value);

@@ -80,6 +80,13 @@ struct order_path_fixture {
     return false;
   }
 
+  // Restarts the risk monitor through its supervisor and waits until the new one is ready.
+  void restart_monitor() {
+    REQUIRE_FALSE(
+        testing::ack(*sys, tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+    REQUIRE(await_ready());
+  }
+
   caf::expected<risk_status> status() {
     return testing::call<risk_status>(*sys, risk, status_atom::value);
   }
@@ -287,9 +294,7 @@ TEST_CASE("the daily loss survives a restart of the risk monitor", "[risk]") {
   REQUIRE(before);
   CHECK(before->realized_pnl == Approx(-100 - 1 - 0.9));
   CHECK(before->daily_pnl == Approx(-101.9));
-  REQUIRE_FALSE(
-      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
-  REQUIRE(f.await_ready());
+  f.restart_monitor();
   auto after = f.status();
   REQUIRE(after);
   CHECK(after->daily_pnl == Approx(-101.9));
@@ -355,9 +360,7 @@ TEST_CASE("a write of the risk book the store never answers is made again, with 
   CHECK(std::chrono::steady_clock::now() - started >= 5s);
   REQUIRE(f.submit("BTC", order_side::buy, 3, 100).outcome == order_outcome::filled);
   // Restarted, the risk monitor reads back what was written: both fills.
-  REQUIRE_FALSE(
-      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
-  REQUIRE(f.await_ready());
+  f.restart_monitor();
   auto s = f.status();
   REQUIRE(s);
   REQUIRE(s->positions.size() == 1);
@@ -432,9 +435,7 @@ TEST_CASE("a restarted risk monitor books the fill it never heard of and closes 
                                        submit_request(filled_there, "n1", false));
   REQUIRE(executed);
   REQUIRE(executed->status == 200);
-  REQUIRE_FALSE(
-      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
-  REQUIRE(f.await_ready());
+  f.restart_monitor();
   auto s = f.status();
   REQUIRE(s);
   REQUIRE(s->positions.size() == 1);
@@ -450,9 +451,7 @@ TEST_CASE("a restarted risk monitor books the fill it never heard of and closes 
   REQUIRE(late);
   CHECK(nlohmann::json::parse(late->json)["status"] == "rejected");
   // Restarted once more, nothing is booked twice.
-  REQUIRE_FALSE(
-      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
-  REQUIRE(f.await_ready());
+  f.restart_monitor();
   auto again = f.status();
   REQUIRE(again);
   CHECK(again->book_fills == 1);
