@@ -155,11 +155,10 @@ std::optional<account> ledger_of(httplib::Client& exchange) {
   return a;
 }
 
-bool journal_off = false;
-
-std::map<std::string, std::string> node_environment(const testing::redis_server& redis,
+std::map<std::string, std::string> node_environment(const settings& s,
+                                                    const testing::redis_server& redis,
                                                     uint16_t exchange_port, int bots) {
-  return {{"BROKEDANCER_RISK_JOURNAL", journal_off ? "false" : "true"},
+  return {{"BROKEDANCER_RISK_JOURNAL", s.without_journal ? "false" : "true"},
           {"BROKEDANCER_STATE_BACKEND", "redis"},
           {"BROKEDANCER_REDIS_URL", redis.url()},
           {"BROKEDANCER_STATE_KEY_PREFIX", "chaos:"},
@@ -232,7 +231,7 @@ verdict compare(int round, const account& book, const account& ledger, bool real
 // Starts a node without bots, waits until its journal has no open order (reconciled, and the
 // outcomes written with the book), then kills it: the book in Redis is then the reconciled one.
 bool reconcile_once(const settings& s, const testing::redis_server& redis, uint16_t exchange_port) {
-  testing::child_process verifier{s.cli, {"run"}, node_environment(redis, exchange_port, 0)};
+  testing::child_process verifier{s.cli, {"run"}, node_environment(s, redis, exchange_port, 0)};
   auto deadline = std::chrono::steady_clock::now() + 30s;
   // Give it a moment to read its journal; then the journal must be empty of open orders.
   std::this_thread::sleep_for(300ms);
@@ -267,7 +266,6 @@ int main(int argc, char** argv) {
                "run the nodes without their order journal: the baseline, which loses fills");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
-  journal_off = s.without_journal;
 
   testing::redis_server redis{testing::redis_server::persistence::append_only_fsync_always};
   char dir[] = "/tmp/brokedancer-chaos-XXXXXX";
@@ -297,7 +295,8 @@ int main(int argc, char** argv) {
   auto book_key = "chaos:node:" + node_name + ":risk:state";
   for (int round = 1; round <= s.kills; ++round) {
     {
-      testing::child_process trader{s.cli, {"run"}, node_environment(redis, exchange_port, s.bots)};
+      testing::child_process trader{
+          s.cli, {"run"}, node_environment(s, redis, exchange_port, s.bots)};
       std::this_thread::sleep_for(std::chrono::milliseconds(pause(random)));
       trader.kill_now();
     }
@@ -326,7 +325,7 @@ int main(int argc, char** argv) {
   // A last run that ends as runs should: SIGINT, positions closed, realized P&L comparable.
   {
     testing::child_process last{
-        s.cli, {"run", "--duration", "3"}, node_environment(redis, exchange_port, s.bots)};
+        s.cli, {"run", "--duration", "3"}, node_environment(s, redis, exchange_port, s.bots)};
     auto code = last.wait(60s);
     if (!code || *code != 0) {
       std::printf("the last run ended with %d\n", code ? *code : -1);

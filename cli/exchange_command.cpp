@@ -1,14 +1,12 @@
 #include "cli/exchange_command.hpp"
 
 #include <csignal>
-#include <cstdlib>
-#include <initializer_list>
 #include <iostream>
 #include <stdexcept>
-#include <utility>
 
 #include "core/host_port.hpp"
 #include "core/logging.hpp"
+#include "runtime/config.hpp"
 #include "runtime/exchange_server.hpp"
 #include "runtime/exit_codes.hpp"
 
@@ -27,24 +25,15 @@ int exchange_command(const exchange_command_options& options) {
   server.ledger_file = options.ledger_file;
   server.fsync = options.fsync;
   server.fee_rate = options.fee_rate;
-  // The node's logging variables apply here too (no config file: an exchange has none).
-  log_options logging;
-  for (auto [variable, apply] :
-       std::initializer_list<std::pair<const char*, bool (*)(const char*, log_options&)>>{
-           {"BROKEDANCER_LOG_LEVEL",
-            [](const char*v, log_options&o) {
-              return from_string(v, o.level);
-            }},
-           {"BROKEDANCER_LOG_FORMAT", [](const char*v, log_options&o) {
-              return from_string(v, o.format);
-            }}}) {
-    const char* value = std::getenv(variable);
-    if (value != nullptr && !apply(value, logging)) {
-      std::cerr << "brokedancer exchange: " << variable << ": not a valid value\n";
-      return exit_code::usage;
-    }
+  // The node's logging settings (BROKEDANCER_LOG_*), checked as a node checks them; an exchange
+  // has no config file of its own.
+  try {
+    configure_logging(load_config(embedded_default_config(), process_environment()).log);
+  } catch (const config_error& err) {
+    for (const auto& problem : err.problems())
+      std::cerr << "error: " << problem.render() << '\n';
+    return exit_code::config_invalid;
   }
-  configure_logging(logging);
   logger log{"exchange"};
   try {
     exchange_server exchange{server};

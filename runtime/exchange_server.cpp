@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 #include <stdexcept>
 
@@ -16,6 +15,7 @@
 #include "actors/market/exchange_ledger.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
+#include "core/unix_time.hpp"
 #include "runtime/http_server.hpp"
 
 namespace brokedancer {
@@ -24,14 +24,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t max_status_ids = 1000;
 constexpr size_t max_fills_page = 10000;
-
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 http_response answer(int status, const json& body) {
   http_response r;
@@ -96,26 +89,24 @@ struct exchange_server::impl {
     std::ifstream in{options.ledger_file, std::ios::binary};
     if (!in)
       return 0; // a new ledger
-    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     off_t good_end = 0;
-    size_t at = 0;
     size_t number = 0;
-    while (at < text.size()) {
+    std::string line;
+    // A line at a time: the file may hold a million orders.
+    while (std::getline(in, line)) {
       ++number;
-      auto end = text.find('\n', at);
-      bool last = end == std::string::npos;
-      auto line = text.substr(at, last ? std::string::npos : end - at);
-      auto next = last ? text.size() : end + 1;
+      bool ended = !in.eof(); // getline stopped at a line end, not at the end of the file
+      auto next = good_end + static_cast<off_t>(line.size()) + (ended ? 1 : 0);
       std::string why;
       auto record = line.empty() ? json{} : json::parse(line, nullptr, false);
       if (line.empty()) {
-        good_end = static_cast<off_t>(next);
+        good_end = next;
       } else if (!record.is_discarded() && ledger.replay(record, why)) {
         ++replayed;
         // A whole record without its line end (the crash came just before it) is kept, and the
         // line end added.
-        good_end = static_cast<off_t>(next);
-      } else if (last || next == text.size()) {
+        good_end = next;
+      } else if (in.peek() == std::char_traits<char>::eof()) {
         log.warn("the last record of the ledger file is incomplete (a crash while writing it); "
                  "it was never answered and is dropped",
                  {{"file", options.ledger_file}, {"line", number}});
@@ -124,7 +115,6 @@ struct exchange_server::impl {
         throw std::runtime_error(options.ledger_file + ":" + std::to_string(number)
                                  + ": not a ledger record; the file is damaged or not a ledger");
       }
-      at = next;
     }
     return good_end;
   }
@@ -213,39 +203,25 @@ struct exchange_server::impl {
 
   http_response submit(const json& body) {
     std::lock_guard<std::mutex> guard{mutex};
-    auto decided = ledger.submit(body, wall_us(), false, nullptr);
+    auto decided = ledger.submit(body, now_us(), false, nullptr);
     return answer(decided.status, decided.body);
   }
 
   http_response cancel(const json& body) {
-    auto id = body.contains("client_order_id") && body["client_order_id"].is_string()
-                  ? body["client_order_id"].get<std::string>()
-                  : std::string{};
     std::lock_guard<std::mutex> guard{mutex};
-    auto decided = ledger.cancel(id, wall_us());
+    auto decided = ledger.cancel_request(body, now_us());
     return answer(decided.status, decided.body);
   }
 
   http_response status(const json& body) {
-    auto list = body.find("client_order_ids");
-    if (list == body.end() || !list->is_array() || list->size() > max_status_ids)
-      return problem(400, "client_order_ids is a list of at most " + std::to_string(max_status_ids)
-                              + " ids");
-    std::vector<std::string> ids;
-    for (const auto& id : *list) {
-      if (!id.is_string())
-        return problem(400, "client_order_ids holds strings");
-      ids.push_back(id.get<std::string>());
-    }
-    auto seal = body.find("seal");
-    bool sealed = seal != body.end() && seal->is_boolean() && seal->get<bool>();
     std::lock_guard<std::mutex> guard{mutex};
-    return answer(200, ledger.status_of(ids, sealed, wall_us()));
+    auto decided = ledger.status_request(body, now_us());
+    return answer(decided.status, decided.body);
   }
 
   http_response one_order(const std::string& id) {
     std::lock_guard<std::mutex> guard{mutex};
-    auto found = ledger.status_of({id}, false, wall_us());
+    auto found = ledger.status_of({id}, false, now_us());
     auto& order = found["orders"][0];
     if (order.value("status", "") == "unknown")
       return answer(404, order);

@@ -1,7 +1,6 @@
 #include "actors/bots/bot_host.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <random>
 #include <string_view>
 #include <unordered_map>
@@ -15,7 +14,9 @@
 #include "actors/emergency/registration.hpp"
 #include "actors/resilience/retry_policy.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
+#include "messages/correlation.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
 
@@ -405,7 +406,7 @@ void restore_holdings(host_state& st, const std::string& text) {
     return;
   for (const auto& [symbol, h] : stored.items()) {
     auto number = [&](const char* name) {
-      return h.is_object() && h.contains(name) && h[name].is_number() ? h[name].get<double>() : 0.0;
+      return number_field(h, name);
     };
     bot_holding restored;
     restored.held.quantity = number("quantity");
@@ -650,13 +651,7 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
     st.holdings = st.record->holdings;
   }
   st.context = std::make_unique<host_context>(self);
-  {
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    char hex[33];
-    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                  static_cast<unsigned long long>(random()));
-    st.lock_token = hex;
-  }
+  st.lock_token = new_correlation_id() + new_correlation_id(); // 32 random hex digits
   register_with_controller(self);
   load(self);
   return {

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <map>
-#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -18,6 +16,7 @@
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
+#include "messages/correlation.hpp"
 #include "messages/errors.hpp"
 
 namespace brokedancer {
@@ -57,12 +56,7 @@ struct bot_supervisor_data {
 
 std::shared_ptr<bot_supervisor_data> make_bot_supervisor_data() {
   auto data = std::make_shared<bot_supervisor_data>();
-  std::random_device entropy;
-  for (int i = 0; i < 8; ++i) {
-    char hex[9];
-    std::snprintf(hex, sizeof hex, "%08x", entropy());
-    data->lease_token += hex;
-  }
+  data->lease_token = new_correlation_id() + new_correlation_id(); // 32 random hex digits
   auto us = static_cast<uint64_t>(now_us());
   do {
     data->run_id.insert(data->run_id.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);

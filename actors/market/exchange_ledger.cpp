@@ -220,11 +220,34 @@ json exchange_ledger::fills_since(const std::string& account, uint64_t after_seq
   return json{{"account", account}, {"fills", std::move(fills)}, {"next", next}};
 }
 
+ledger_answer exchange_ledger::cancel_request(const json& body, int64_t now_us) {
+  return cancel(text_field(body, "client_order_id"), now_us);
+}
+
+ledger_answer exchange_ledger::status_request(const json& body, int64_t now_us) {
+  auto list = body.is_object() ? body.find("client_order_ids") : body.end();
+  if (list == body.end() || !list->is_array() || list->size() > max_status_ids)
+    return malformed("client_order_ids is a list of at most " + std::to_string(max_status_ids)
+                     + " ids");
+  std::vector<std::string> ids;
+  for (const auto& id : *list) {
+    if (!id.is_string())
+      return malformed("client_order_ids holds strings");
+    ids.push_back(id.get<std::string>());
+  }
+  auto seal = body.find("seal");
+  bool sealed = seal != body.end() && seal->is_boolean() && seal->get<bool>();
+  return {200, status_of(ids, sealed, now_us)};
+}
+
 ledger_answer exchange_ledger::raise_fence(const json& body) {
   auto bot = text_field(body, "bot_id");
   auto fence = count_field(body, "fence");
-  if (bot.empty() || !fits(bot) || fence == 0)
-    return malformed("a fence is {\"bot_id\", \"fence\"}: a bot id and a positive count");
+  if (bot.empty() || !fits(bot) || fence == 0 || fence > max_fence)
+    return malformed("a fence is {\"bot_id\", \"fence\"}: a bot id and a count from 1 to 2^53");
+  if (fences_.count(bot) == 0 && fences_.size() >= max_fenced_bots)
+    return malformed("the exchange keeps fences for " + std::to_string(max_fenced_bots)
+                     + " bots at most");
   auto& known = fences_[bot];
   if (fence > known) {
     known = fence;

@@ -17,7 +17,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -88,6 +87,11 @@ public:
   // ask after for the following page.
   nlohmann::json fills_since(const std::string& account, uint64_t after_seq, size_t limit) const;
 
+  // The same from a request's body: {"client_order_id"} for a cancel, {"client_order_ids": [at
+  // most max_status_ids], "seal": bool} for a status; 400 for a body that is not one.
+  ledger_answer cancel_request(const nlohmann::json& body, int64_t now_us);
+  ledger_answer status_request(const nlohmann::json& body, int64_t now_us);
+
   // {"bot_id", "fence"}: a bot's new owner's fence, before its first order; the highest known
   // fence for the bot is the answer's.
   ledger_answer raise_fence(const nlohmann::json& body);
@@ -116,5 +120,11 @@ private:
 
 // The limits on what an order may carry: text fields are at most this long.
 constexpr size_t max_ledger_text = 128;
+// The most orders one status request may ask about.
+constexpr size_t max_status_ids = 1000;
+// The most bots the ledger keeps a fence for, and the largest fence it takes (a fence is a
+// count or a time in ms: far below; a request past either is refused, not remembered).
+constexpr size_t max_fenced_bots = 1000000;
+constexpr uint64_t max_fence = uint64_t{1} << 53;
 
 } // namespace brokedancer

@@ -1,7 +1,5 @@
 #include "actors/market/simulated_exchange.hpp"
 
-#include <cmath>
-#include <cstdio>
 #include <deque>
 #include <optional>
 #include <random>
@@ -16,8 +14,10 @@
 
 #include "actors/market/exchange_ledger.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
+#include "core/unix_time.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
 
@@ -62,9 +62,6 @@ struct exchange_state {
 
 using self_pointer = exchange_actor::stateful_pointer<exchange_state>;
 
-// The most orders one status query may ask about.
-constexpr size_t max_status_batch = 1000;
-
 bool in_outage(const exchange_state& st, clock::time_point now) {
   if (now < st.manual_outage_until)
     return true;
@@ -75,16 +72,10 @@ bool in_outage(const exchange_state& st, clock::time_point now) {
   return false;
 }
 
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The ledger's answer to one operation, or nullopt for an operation it does not know.
 std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_request& request) {
   auto body = nlohmann::json::parse(request.json, nullptr, false);
-  auto now = wall_us();
+  auto now = now_us();
   if (request.operation == "submit_order") {
     auto quotes = [&st](const std::string& symbol) -> const quote* {
       auto top = st.book.find(symbol);
@@ -92,29 +83,12 @@ std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_requ
     };
     return st.ledger.submit(body, now, st.settings.match_market, quotes);
   }
-  if (request.operation == "cancel_order") {
-    auto id =
-        body.is_object() && body.contains("client_order_id") && body["client_order_id"].is_string()
-            ? body["client_order_id"].get<std::string>()
-            : std::string{};
-    return st.ledger.cancel(id, now);
-  }
+  if (request.operation == "cancel_order")
+    return st.ledger.cancel_request(body, now);
   if (request.operation == "register_fence")
     return st.ledger.raise_fence(body);
-  if (request.operation == "order_status") {
-    std::vector<std::string> ids;
-    bool seal = false;
-    if (body.is_object()) {
-      auto list = body.find("client_order_ids");
-      if (list != body.end() && list->is_array() && list->size() <= max_status_batch)
-        for (const auto& id : *list)
-          if (id.is_string())
-            ids.push_back(id.get<std::string>());
-      auto sealed = body.find("seal");
-      seal = sealed != body.end() && sealed->is_boolean() && sealed->get<bool>();
-    }
-    return ledger_answer{200, st.ledger.status_of(ids, seal, now)};
-  }
+  if (request.operation == "order_status")
+    return st.ledger.status_request(body, now);
   return std::nullopt;
 }
 

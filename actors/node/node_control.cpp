@@ -225,14 +225,15 @@ void restore_audit(self_pointer self, int attempt = 0) {
 
 // -- status -----------------------------------------------------------------------------------
 
-// Asks `target` for its status and puts the answer into `slot`; `one_done` runs either way.
-template <class Reply, class Handle, class Answer, class Done>
-void ask_status(self_pointer self, const Handle& target, Answer into, Done one_done) {
+// Asks `target` (`what`: status_atom, bots_atom, ...) and puts the answer into `slot`;
+// `one_done` runs either way.
+template <class Reply, class Handle, class Atom, class Answer, class Done>
+void ask(self_pointer self, const Handle& target, Atom what, Answer into, Done one_done) {
   if (!target) {
     one_done();
     return;
   }
-  self->request(target, ask_timeout, status_atom::value)
+  self->request(target, ask_timeout, what)
       .then(
           [into, one_done](Reply& answer) mutable {
             into(answer);
@@ -241,20 +242,9 @@ void ask_status(self_pointer self, const Handle& target, Answer into, Done one_d
           [one_done](caf::error&) mutable { one_done(); });
 }
 
-// Asks the bot supervisor for every bot's stats; `one_done` runs either way.
-template <class Answer, class Done>
-void ask_bots(self_pointer self, Answer into, Done one_done) {
-  if (!self->state.services.bots) {
-    one_done();
-    return;
-  }
-  self->request(self->state.services.bots, ask_timeout, bots_atom::value)
-      .then(
-          [into, one_done](std::vector<bot_stats>& answer) mutable {
-            into(answer);
-            one_done();
-          },
-          [one_done](caf::error&) mutable { one_done(); });
+template <class Reply, class Handle, class Answer, class Done>
+void ask_status(self_pointer self, const Handle& target, Answer into, Done one_done) {
+  ask<Reply>(self, target, status_atom::value, std::move(into), std::move(one_done));
 }
 
 caf::result<node_status> status(self_pointer self) {
@@ -289,8 +279,8 @@ caf::result<node_status> status(self_pointer self) {
       one_done);
   ask_status<risk_status>(
       self, st.services.risk, [status](risk_status& r) { status->risk = std::move(r); }, one_done);
-  ask_bots(
-      self,
+  ask<std::vector<bot_stats>>(
+      self, st.services.bots, bots_atom::value,
       [status](std::vector<bot_stats>& bots) {
         for (auto& b : bots) {
           if (status->owners.size() == max_bot_owners_in_status)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "actors/market/exchange_ledger.hpp"
+#include "actors/risk/order_execution.hpp"
 #include "actors/store/log_table.hpp"
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
@@ -77,8 +78,7 @@ void journal_replay::add(const log_entry& entry) {
     return;
   }
   o.side = side == "buy" ? order_side::buy : order_side::sell;
-  auto fence = j.find("fence");
-  o.fence = fence != j.end() && fence->is_number_unsigned() ? fence->get<uint64_t>() : 0;
+  o.fence = count_field(j, "fence");
   open_[id] = {entry.id, std::move(o)};
 }
 
@@ -100,28 +100,11 @@ order_result reconciled_result(const order& o, const json& answer) {
     return result;
   }
   auto status = text_field(answer, "status");
-  auto reason = text_field(answer, "reason").substr(0, max_ledger_text * 2);
-  if (status == "filled") {
-    result.filled_quantity = number_field(answer, "filled_quantity");
-    result.fill_price = number_field(answer, "fill_price");
-    result.fee = number_field(answer, "fee");
-    if (!sane_fill(o.quantity, result.filled_quantity, result.fill_price, result.fee)) {
-      result.outcome = order_outcome::accepted;
-      result.code = reject_code::none;
+  if (status == "filled" || status == "expired" || status == "rejected") {
+    result = read_order_answer(o, answer); // as its answer to the order itself would have been
+    result.reason = result.reason.substr(0, max_ledger_text * 2);
+    if (result.outcome == order_outcome::accepted)
       result.reason = "the exchange reports a fill the book cannot take";
-      return result;
-    }
-    result.outcome = order_outcome::filled;
-    result.code = reject_code::none;
-  } else if (status == "expired") {
-    result.outcome = order_outcome::expired;
-    result.code = reject_code::not_marketable;
-    result.reason = reason;
-  } else if (status == "rejected") {
-    result.outcome = order_outcome::rejected;
-    result.code =
-        reason.rfind("not_owner", 0) == 0 ? reject_code::not_owner : reject_code::exchange_rejected;
-    result.reason = reason;
   } else if (status == "cancelled") {
     result.outcome = order_outcome::cancelled;
     result.code = reject_code::none;

@@ -12,7 +12,6 @@
 // entry that does not parse is counted and skipped, never trusted.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>

@@ -59,22 +59,23 @@ endpoint_request status_request(const std::vector<std::string>& client_order_ids
   return request;
 }
 
-bool outcome_is_final(const endpoint_response& response) {
-  // A refusal: the request itself was wrong (not a timeout, not "too many").
-  if (response.status >= 400 && response.status < 500)
-    return response.status != 408 && response.status != 429;
-  if (response.status < 200 || response.status >= 300)
-    return false; // 5xx, or a status that means nothing here: an earlier attempt may have filled
+order_result read_submit_answer(const order& o, const endpoint_response& response, bool* final) {
   auto body = json::parse(response.json, nullptr, false);
   auto status = text_field(body, "status");
-  return body.is_object() && (status == "filled" || status == "expired" || status == "rejected");
-}
-
-order_result read_submit_answer(const order& o, const endpoint_response& response) {
-  auto body = json::parse(response.json, nullptr, false);
-  auto status = text_field(body, "status");
+  if (final) {
+    if (response.status >= 400 && response.status < 500)         // refused: the request was wrong
+      *final = response.status != 408 && response.status != 429; // not "late", not "too many"
+    else // a 5xx (an earlier attempt may have filled), or a success that says nothing usable
+      *final = success(response) && body.is_object()
+               && (status == "filled" || status == "expired" || status == "rejected");
+  }
   if (!success(response) || !body.is_object())
     return refused_by_status(o.client_order_id, order_outcome::rejected, response.status);
+  return read_order_answer(o, body);
+}
+
+order_result read_order_answer(const order& o, const json& body) {
+  auto status = text_field(body, "status");
   order_result result{o.client_order_id, order_outcome::rejected, reject_code::none, "", 0, 0, 0};
   if (status == "expired" || status == "rejected") {
     // The exchange took the order and did not fill it: not marketable, no market data,
@@ -85,6 +86,9 @@ order_result read_submit_answer(const order& o, const endpoint_response& respons
     if (status == "expired") {
       result.outcome = order_outcome::expired;
       result.code = reject_code::not_marketable;
+      result.reason = why;
+    } else if (why.rfind("not_owner", 0) == 0) { // the exchange saw a newer owner's fence
+      result.code = reject_code::not_owner;
       result.reason = why;
     } else {
       result.code = reject_code::exchange_rejected;
@@ -249,8 +253,9 @@ void send_order(self_pointer self, order placed, answer done, bool reduces_risk)
   call_endpoint(
       self, std::move(request),
       [self, pending](endpoint_response& response) {
-        auto result = read_submit_answer(pending->first, response);
-        on_submit_answer(self, pending->first, result, pending->second, outcome_is_final(response));
+        bool final = false;
+        auto result = read_submit_answer(pending->first, response, &final);
+        on_submit_answer(self, pending->first, result, pending->second, final);
       },
       [self, pending](caf::error& err) {
         on_submit_error(self, pending->first, err, pending->second);

@@ -28,16 +28,20 @@ endpoint_request submit_request(const order& o, const std::string& account, bool
 // seen is cancelled in the same step, so it can no longer fill).
 endpoint_request status_request(const std::vector<std::string>& client_order_ids);
 
-// Whether the endpoint's answer to a submit settles the order: a fill, expired or rejected in a
-// success, or a 4xx refusal (but 408 and 429). A 5xx -- after the breaker's retries, an earlier
-// attempt may have filled -- or an unreadable success does not: the order stays open.
-bool outcome_is_final(const endpoint_response& response);
+// The exchange's word about an order (a JSON object: its answer, or its record in an
+// order_status): filled (a sane fill), expired, rejected (not_owner when the exchange saw a
+// newer owner's fence), or accepted (taken, with no fill the book can take).
+order_result read_order_answer(const order& o, const nlohmann::json& body);
 
 // The exchange's answer to a submit: filled (a sane fill, see sane_fill), expired
 // (not_marketable, in the exchange's words), rejected (exchange_rejected: refused, or an answer
 // that is not a success), or accepted (the exchange took it, but its answer holds no fill the
 // book can take; nothing is booked).
-order_result read_submit_answer(const order& o, const endpoint_response& response);
+// With `final`: whether the answer settles the order -- a fill, expired or rejected in a success,
+// or a 4xx refusal (but 408 and 429). A 5xx (after the breaker's retries, an earlier attempt may
+// have filled) or an unreadable success does not: the order stays open.
+order_result read_submit_answer(const order& o, const endpoint_response& response,
+                                bool* final = nullptr);
 
 // A cancel_order call for the order of `client_order_id`.
 endpoint_request cancel_request(const std::string& client_order_id);

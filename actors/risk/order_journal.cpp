@@ -30,7 +30,12 @@ constexpr auto store_timeout = std::chrono::seconds(10);
 
 // The orders an order_status answer reports, by client order id; empty when the answer is not
 // one (then nothing is settled).
-std::unordered_map<std::string, json> reported_orders(const endpoint_response& response) {
+std::unordered_map<std::string, json>
+reported_orders(const endpoint_response& response,
+                const std::vector<std::pair<std::string, order>>& asked) {
+  std::unordered_map<std::string, bool> wanted;
+  for (const auto& entry : asked)
+    wanted.emplace(entry.second.client_order_id, true);
   std::unordered_map<std::string, json> reported;
   if (response.status < 200 || response.status >= 300)
     return reported;
@@ -43,7 +48,8 @@ std::unordered_map<std::string, json> reported_orders(const endpoint_response& r
     if (id == o.end() || !id->is_string())
       continue;
     auto key = id->get<std::string>();
-    reported[key] = std::move(o);
+    if (wanted.count(key) > 0) // the exchange's word about orders not asked about is not taken
+      reported[key] = std::move(o);
   }
   return reported;
 }
@@ -137,7 +143,7 @@ void ask_next_batch(self_pointer self) {
   call_endpoint(
       self, status_request(ids),
       [self, batch, end](endpoint_response& response) {
-        auto reported = reported_orders(response);
+        auto reported = reported_orders(response, *batch);
         if (reported.empty()) {
           reconcile_failed(self, "the endpoint's answer to order_status is not a list of orders "
                                  "(status "
@@ -209,7 +215,7 @@ void ask_about_unknown(self_pointer self) {
       [self, batch](endpoint_response& response) {
         auto& journal = self->state.journal;
         journal.asking = false;
-        auto reported = reported_orders(response);
+        auto reported = reported_orders(response, *batch);
         if (reported.empty())
           return;
         for (const auto& [entry_id, o] : *batch)

@@ -11,6 +11,7 @@
 #include "actors/store/log_table.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/glob.hpp"
+#include "core/unix_time.hpp"
 #include "messages/errors.hpp"
 
 namespace brokedancer {
@@ -222,16 +223,16 @@ int64_t lease_now_ms() {
 }
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return now_us() / 1000;
 }
 
 caf::result<lease_grant> acquire_lease(memory_store_state& st, const std::string& name,
                                        const std::string& holder, const std::string& token,
                                        int64_t ttl_ms) {
   auto& d = st.request();
-  if (auto err = check_lease(st.limits, name, token, ttl_ms, holder))
+  if (auto err = check_lease(st.limits, name, token, ttl_ms))
+    return err;
+  if (auto err = check_lease_holder(holder))
     return err;
   return d.leases.acquire(name, holder, token, ttl_ms, lease_now_ms());
 }
@@ -247,7 +248,7 @@ caf::result<bool> renew_lease(memory_store_state& st, const std::string& name,
 caf::result<bool> release_lease(memory_store_state& st, const std::string& name,
                                 const std::string& token) {
   auto& d = st.request();
-  if (auto err = check_lease(st.limits, name, token, 1))
+  if (auto err = check_lease_token(st.limits, name, token))
     return err;
   return d.leases.release(name, token, lease_now_ms());
 }
@@ -264,7 +265,7 @@ caf::result<void> set_fenced(memory_store_state& st, const std::string& key, std
   auto& d = st.request();
   if (auto err = check_write(st.limits, key, json, ttl_ms))
     return err;
-  if (auto err = check_lease(st.limits, lease, token, 1))
+  if (auto err = check_lease_token(st.limits, lease, token))
     return err;
   if (!d.leases.holds(lease, token, lease_now_ms()))
     return make_error(errc::lease_lost,

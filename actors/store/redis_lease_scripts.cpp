@@ -1,6 +1,10 @@
 #include "actors/store/redis_lease_scripts.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "core/json_fields.hpp"
 
 namespace brokedancer::lease_scripts {
 
@@ -20,19 +24,12 @@ std::optional<lease_grant> read_grant(const redis_reply& reply, bool with_token)
     grant.holder = "(not a lease: the key holds something else)";
     return grant;
   }
-  auto text = [&](const char* name) {
-    auto found = value.find(name);
-    return found != value.end() && found->is_string() ? found->get<std::string>() : std::string{};
-  };
-  auto number = [&](const char* name) -> int64_t {
-    auto found = value.find(name);
-    return found != value.end() && found->is_number_integer() ? found->get<int64_t>() : 0;
-  };
-  grant.holder = text("holder").substr(0, 128);
+  grant.holder = text_field(value, "holder").substr(0, 128);
   if (with_token)
-    grant.token = text("token");
-  grant.fence = static_cast<uint64_t>(std::max<int64_t>(number("fence"), 0));
-  auto granted = number("granted_ms");
+    grant.token = text_field(value, "token");
+  grant.fence = count_field(value, "fence");
+  auto granted =
+      static_cast<int64_t>(std::min<uint64_t>(count_field(value, "granted_ms"), uint64_t{1} << 62));
   grant.age_ms = granted > 0 ? std::max<int64_t>(e[3].integer - granted, 0) : 0;
   return grant;
 }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "actors/store/log_table.hpp"
 #include "core/json_check.hpp"
 #include "messages/errors.hpp"
 
@@ -79,16 +80,27 @@ bool printable_word(std::string_view text) {
 
 } // namespace
 
-caf::error check_lease(const store_limits& limits, std::string_view name, std::string_view token,
-                       int64_t ttl_ms, std::string_view holder) {
+caf::error check_lease_token(const store_limits& limits, std::string_view name,
+                             std::string_view token) {
   if (auto err = check_key(limits, name))
     return err;
   if (token.size() < 16 || token.size() > 128 || !printable_word(token))
     return make_error(errc::invalid_argument,
                       "a lease token is 16 to 128 printable bytes without spaces or quotes");
+  return {};
+}
+
+caf::error check_lease(const store_limits& limits, std::string_view name, std::string_view token,
+                       int64_t ttl_ms) {
+  if (auto err = check_lease_token(limits, name, token))
+    return err;
   if (ttl_ms < 1 || ttl_ms > max_lease_ms)
     return make_error(errc::invalid_argument,
                       "a lease lasts 1 ms to 24 h, not " + std::to_string(ttl_ms) + " ms");
+  return {};
+}
+
+caf::error check_lease_holder(std::string_view holder) {
   if (holder.empty() || holder.size() > 128 || !printable_word(holder))
     return make_error(errc::invalid_argument,
                       "a lease holder is named by 1 to 128 printable bytes without spaces");
@@ -108,14 +120,8 @@ caf::error check_entries(const store_limits& limits, const std::string& log,
 caf::error check_log_id(const store_limits& limits, std::string_view log, std::string_view id) {
   if (auto err = check_key(limits, log))
     return err;
-  if (id.empty() || id == "0")
-    return {};
-  auto dash = id.find('-');
-  auto digits = [](std::string_view part) {
-    return !part.empty() && part.size() <= 19
-           && part.find_first_not_of("0123456789") == std::string_view::npos;
-  };
-  if (dash == std::string_view::npos || !digits(id.substr(0, dash)) || !digits(id.substr(dash + 1)))
+  std::pair<uint64_t, uint64_t> parsed;
+  if (!parse_log_id(std::string{id}, parsed))
     return make_error(errc::invalid_argument, "a log entry id is <ms>-<seq>");
   return {};
 }

@@ -35,11 +35,14 @@ caf::error check_keys(const store_limits& limits, const std::vector<std::string>
 caf::error check_items(const store_limits& limits, const std::vector<key_value>& items,
                        int64_t ttl_ms);
 
-// A lease request: a name (as a key), a token of 16 to 128 printable bytes without spaces or
-// quotes, and a TTL of 1 ms to max_lease_ms; a holder name of at most 128 printable bytes
-// (acquire only: pass an empty holder to skip that check).
+// A lease's name (as a key) and a token of 16 to 128 printable bytes without spaces or quotes.
+caf::error check_lease_token(const store_limits& limits, std::string_view name,
+                             std::string_view token);
+// The same, and a TTL of 1 ms to max_lease_ms.
 caf::error check_lease(const store_limits& limits, std::string_view name, std::string_view token,
-                       int64_t ttl_ms, std::string_view holder = "-");
+                       int64_t ttl_ms);
+// Who asks for a lease: 1 to 128 printable bytes without spaces.
+caf::error check_lease_holder(std::string_view holder);
 // A log's name (as a key) and the entries to append to it (each a value).
 caf::error check_entries(const store_limits& limits, const std::string& log,
                          const std::vector<std::string>& entries);

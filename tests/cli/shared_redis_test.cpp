@@ -275,7 +275,7 @@ TEST_CASE("the exchange killed and restarted under load: orders fail fast throug
   exchange = std::make_unique<exchange_process>(ledger, exchange_port);
   auto fills_then = exchange->fills("d").size();
   // Trading resumes: new fills at the exchange, and the journal settles what was in flight.
-  auto resumed = await_status(
+  await_status(
       node,
       [&](const json& s) {
         return s["breakers"][0]["state"] == "CLOSED"
@@ -289,7 +289,6 @@ TEST_CASE("the exchange killed and restarted under load: orders fail fast throug
   CHECK(code == 0);
   auto book = json::parse(redis_get(redis, "brokedancer:dev:node:d:risk:state"));
   CHECK(book["fills"].get<uint64_t>() == exchange->fills("d").size());
-  (void) resumed;
 }
 
 TEST_CASE("kill -9 twenty times while the bots trade: after each restart the book equals the "
