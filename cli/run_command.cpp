@@ -226,7 +226,10 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
                           {"failures", b.failures},
                           {"rejected", b.rejected},
                           {"retries", b.retries},
-                          {"transitions", b.transitions}});
+                          {"transitions", b.transitions},
+                          {"rate_limited", b.rate_limited},
+                          {"budget_waits", b.budget_waits},
+                          {"budget_local", b.budget_local}});
   summary["breakers"] = breakers;
   if (auto risk = ask<risk_status>(sys, node.risk_monitor(), status_atom::value))
     summary["risk"] = {

@@ -25,6 +25,7 @@ std::string to_string(errc code) {
     case errc::endpoint_overloaded: return "endpoint_overloaded";
     case errc::trading_halted: return "trading_halted";
     case errc::lease_lost: return "lease_lost";
+    case errc::rate_limited: return "rate_limited";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

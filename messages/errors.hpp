@@ -51,6 +51,9 @@ enum class errc : uint8_t {
   trading_halted = 17,
   // A write fenced by a lease that the writer no longer holds: another holder may write now.
   lease_lost = 18,
+  // A request budget (an endpoint's published rate limit, a bot's order cap) is spent: the
+  // request was not sent. Not a failure of the endpoint.
+  rate_limited = 19,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

@@ -86,9 +86,12 @@ struct breaker_stats {
   uint64_t rejected = 0;   // calls refused with breaker_open without touching the endpoint
   uint64_t retries = 0;    // attempts after the first
   uint64_t transitions = 0;
-  double failure_rate = 0;        // percent, over the sliding window
-  uint32_t window_calls = 0;      // outcomes in the sliding window
-  std::string last_failure;       // the error or status of the last failure
+  uint64_t rate_limited = 0; // calls refused with rate_limited: the endpoint's budget was spent
+  uint64_t budget_waits = 0; // attempts that waited for the budget before going out
+  uint64_t budget_local = 0; // budget decisions made without the rate limiter (it was away)
+  double failure_rate = 0;   // percent, over the sliding window
+  uint32_t window_calls = 0; // outcomes in the sliding window
+  std::string last_failure;  // the error or status of the last failure
   int64_t last_failure_at_us = 0; // microseconds since the Unix epoch; 0 if none
 };
 
@@ -96,7 +99,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_stats& x) {
   return f(caf::meta::type_name("breaker_stats"), x.endpoint, x.state, x.in_state_ms, x.calls,
            x.successes, x.failures, x.slow_calls, x.timeouts, x.rejected, x.retries, x.transitions,
-           x.failure_rate, x.window_calls, x.last_failure, x.last_failure_at_us);
+           x.rate_limited, x.budget_waits, x.budget_local, x.failure_rate, x.window_calls,
+           x.last_failure, x.last_failure_at_us);
 }
 
 using call_atom = caf::atom_constant<caf::atom("call")>;

@@ -60,6 +60,7 @@ const char* name_of(reject_code code) {
     case reject_code::journal_unavailable: return "journal_unavailable";
     case reject_code::reconciling: return "reconciling";
     case reject_code::not_owner: return "not_owner";
+    case reject_code::rate_limited: return "rate_limited";
   }
   return "reject_code(?)";
 }
@@ -93,6 +94,7 @@ reject_code reject_code_of(const caf::error& err) {
     case errc::subsystem_unavailable: return reject_code::subsystem_unavailable;
     case errc::shutting_down: return reject_code::shutting_down;
     case errc::lease_lost: return reject_code::not_owner;
+    case errc::rate_limited: return reject_code::rate_limited;
     default: return reject_code::call_failed;
   }
 }

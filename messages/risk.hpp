@@ -107,6 +107,8 @@ enum class reject_code : uint8_t {
   reconciling,
   // Another node owns the bot now (its lease was lost), or the exchange saw a newer owner.
   not_owner,
+  // A request budget was spent: the endpoint's published rate limit, or the bot's order cap.
+  rate_limited,
 };
 
 std::string to_string(reject_code code);
@@ -115,7 +117,7 @@ const char* name_of(reject_code code);
 bool from_string(const std::string& text, reject_code& code);
 
 constexpr bool is_valid(reject_code code) {
-  return code <= reject_code::not_owner;
+  return code <= reject_code::rate_limited;
 }
 
 // The code of a failed call: the project's errors that a call to an endpoint (or to the risk

@@ -14,6 +14,7 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/rate_limiter.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
@@ -67,6 +68,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<gossip_seal>{}, "brokedancer.gossip_seal");
   f(type_tag<member_status>{}, "brokedancer.member_status");
   f(type_tag<cluster_status>{}, "brokedancer.cluster_status");
+  f(type_tag<rate_limit>{}, "brokedancer.rate_limit");
+  f(type_tag<rate_decision>{}, "brokedancer.rate_decision");
+  f(type_tag<limiter_status>{}, "brokedancer.limiter_status");
 }
 
 } // namespace brokedancer

@@ -94,6 +94,9 @@ struct runtime_config {
     size_t max_topic_bytes = 0;
     size_t max_payload_bytes = 0;
   } bus;
+  struct limiter_section {
+    std::string backend; // "auto" (the state store's), "memory" or "redis"
+  } limiter;
   // The risk monitor's own options (node_name and symbols are the runtime's to fill in).
   risk_options risk;
   struct emergency_section {
@@ -144,6 +147,8 @@ struct runtime_config {
     int64_t restart_window_ms = 0;
     int64_t lease_ms = 0;
     bool standby = false;
+    uint32_t order_rate_limit = 0; // orders per order_rate_window_ms and bot; 0: no cap
+    int64_t order_rate_window_ms = 0;
   } bots;
   // resilience.endpoints: one per endpoint, every setting filled in (see endpoint_schema()).
   struct endpoint_section {
@@ -172,6 +177,10 @@ struct runtime_config {
     double fee_rate = 0;
     bool match_market = true;
     std::vector<std::pair<double, double>> outages_s; // [from, to) seconds since start
+    uint32_t rate_limit = 0;                          // requests per rate_window_ms; 0: no budget
+    int64_t rate_window_ms = 0;
+    std::string rate_algorithm; // sliding_window or token_bucket
+    bool rate_wait = true;
   };
   std::vector<endpoint_section> endpoints;
   struct redis_section {

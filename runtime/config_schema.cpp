@@ -289,6 +289,7 @@ std::vector<setting> build_schema() {
   const section_rows<R::supervisor_section> supervisor_rows{"supervisor", &R::supervisor};
   const section_rows<R::state_section> state_rows{"state", &R::state};
   const section_rows<R::bus_section> bus_rows{"bus", &R::bus};
+  const section_rows<R::limiter_section> limiter_rows{"limiter", &R::limiter};
   const section_rows<risk_options> risk_rows{"risk", &R::risk};
   const section_rows<R::node_section> node_rows{"node", &R::node};
   const section_rows<market_settings> market_rows{"market", &R::market};
@@ -363,6 +364,11 @@ std::vector<setting> build_schema() {
       ranged(bus_rows("max_payload_bytes", &R::bus_section::max_payload_bytes, 1 << 20,
                       "largest event payload (JSON text) accepted"),
              1, 64 << 20),
+
+      one_of(limiter_rows("backend", &R::limiter_section::backend, "auto",
+                          "where rate limiter budgets are kept: auto (the state store's backend: "
+                          "on Redis every node shares each budget), memory or redis"),
+             {"auto", "memory", "redis"}),
 
       ranged(risk_rows(
                  "max_daily_loss", &risk_options::max_daily_loss, 1000,
@@ -557,6 +563,17 @@ std::vector<setting> build_schema() {
                 "the configured bots are this node's only when no other node owns them: it "
                 "waits, and takes a bot over when its owner's lease expires; false: a bot owned "
                 "by another node is refused"),
+      ranged(bots_rows("order_rate_limit", &R::bots_section::order_rate_limit, 0,
+                       "orders a bot may send per order_rate_window_s (a sliding window, kept "
+                       "by the rate limiter); beyond it an order is refused with rate_limited; "
+                       "0: no cap"),
+             0, 100000),
+      ranged(bots_rows.converted("order_rate_window_s", setting_kind::number, 1,
+                                 "the window of order_rate_limit",
+                                 [](R::bots_section& s, const nlohmann::json& v) {
+                                   s.order_rate_window_ms = milliseconds_of_seconds(v);
+                                 }),
+             0.001, 86400),
 
       ranged(emergency_rows(
                  "shutdown_grace_ms", &R::emergency_section::shutdown_grace_ms, 10000,
@@ -711,6 +728,19 @@ std::vector<setting> build_endpoint_schema() {
                             "simulated: unreachable during these windows, seconds since start: "
                             "\"10-20,45.5-50\""),
               check_outages),
+      ranged(endpoint_rows("rate_limit", &E::rate_limit, 0,
+                           "the endpoint's request budget: requests per rate_window_ms (as its "
+                           "API publishes it); every attempt spends one first; 0: none"),
+             0, 100000),
+      ranged(endpoint_rows("rate_window_ms", &E::rate_window_ms, 1000, "the window of rate_limit"),
+             1, 86400000),
+      one_of(endpoint_rows("rate_algorithm", &E::rate_algorithm, "sliding_window",
+                           "sliding_window: at most rate_limit in any window; token_bucket: "
+                           "bursts of rate_limit, refilled at rate_limit per window"),
+             {"sliding_window", "token_bucket"}),
+      endpoint_rows("rate_wait", &E::rate_wait, true,
+                    "wait for the budget within the call's deadline; false: refuse at once "
+                    "with rate_limited"),
   };
 }
 

@@ -12,6 +12,8 @@
 #include "actors/bus/memory_bus.hpp"
 #include "actors/bus/redis_bus.hpp"
 #include "actors/emergency/emergency_controller.hpp"
+#include "actors/limiter/memory_limiter.hpp"
+#include "actors/limiter/redis_limiter.hpp"
 #include "actors/market/simulated_market.hpp"
 #include "actors/node/cluster_node.hpp"
 #include "actors/node/node_control.hpp"
@@ -98,6 +100,22 @@ child_spec event_bus_child(const runtime_config& config) {
           }};
 }
 
+child_spec rate_limiter_child(const runtime_config& config) {
+  auto backend = config.limiter.backend == "auto" ? config.state.backend : config.limiter.backend;
+  if (backend == "redis") {
+    redis_limiter_options options;
+    options.connection = connection_options(config);
+    options.key_prefix = config.state.key_prefix;
+    return {"rate_limiter", restart_policy::permanent, [options](caf::actor_system& sys) {
+              return caf::actor_cast<caf::actor>(spawn_redis_limiter(sys, options));
+            }};
+  }
+  auto data = make_memory_limiter_data();
+  return {"rate_limiter", restart_policy::permanent, [data](caf::actor_system& sys) {
+            return caf::actor_cast<caf::actor>(spawn_memory_limiter(sys, data));
+          }};
+}
+
 std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
   std::vector<endpoint_spec> specs;
   for (const auto& e : config.endpoints) {
@@ -119,6 +137,15 @@ std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
     b.retry.max_attempts = e.retry_max_attempts;
     b.retry.initial_backoff = milliseconds(e.retry_initial_backoff_ms);
     b.retry.max_backoff = milliseconds(e.retry_max_backoff_ms);
+    if (e.rate_limit > 0) {
+      request_budget budget;
+      budget.name = "endpoint:" + e.name;
+      from_string(e.rate_algorithm, budget.limit.algorithm);
+      budget.limit.limit = e.rate_limit;
+      budget.limit.window_ms = e.rate_window_ms;
+      budget.wait = e.rate_wait;
+      b.budget = std::move(budget);
+    }
     auto& sim = spec.simulated;
     sim.name = e.name;
     sim.seed = e.seed;
@@ -194,7 +221,8 @@ child_spec breakers_child(const runtime_config& config) {
                                                               const sibling_map& siblings) {
     return caf::actor_cast<caf::actor>(
         spawn_breaker_registry(sys, specs, optional_sibling<event_bus_actor>(siblings, "event_bus"),
-                               optional_sibling<emergency_actor>(siblings, "emergency")));
+                               optional_sibling<emergency_actor>(siblings, "emergency"),
+                               optional_sibling<rate_limiter_actor>(siblings, "rate_limiter")));
   };
   return spec;
 }
@@ -308,9 +336,16 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
   child_spec spec;
   spec.name = "bots";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [data, options](caf::actor_system& sys, const sibling_map& siblings) {
+  std::optional<rate_limit> order_budget;
+  if (config.bots.order_rate_limit > 0)
+    order_budget = rate_limit{rate_algorithm::sliding_window, config.bots.order_rate_limit,
+                              config.bots.order_rate_window_ms};
+  spec.start_with_siblings = [data, options, order_budget](caf::actor_system& sys,
+                                                           const sibling_map& siblings) {
     const char* who = "the bot supervisor";
     bot_services services;
+    services.order_budget = order_budget;
+    services.limiter = optional_sibling<rate_limiter_actor>(siblings, "rate_limiter");
     services.store = required_sibling<state_store_actor>(siblings, "state_store", who);
     services.bus = required_sibling<event_bus_actor>(siblings, "event_bus", who);
     services.emergency = required_sibling<emergency_actor>(siblings, "emergency", who);

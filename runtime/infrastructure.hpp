@@ -23,9 +23,14 @@ child_spec state_store_child(const runtime_config& config);
 // The event bus, memory or Redis, per bus.backend (subscriptions outlive each incarnation).
 child_spec event_bus_child(const runtime_config& config);
 
+// The rate limiter: memory or Redis, per limiter.backend ("auto": the state store's). The
+// memory backend's table outlives each incarnation.
+child_spec rate_limiter_child(const runtime_config& config);
+
 // The breaker registry: one circuit breaker and adapter per resilience.endpoints entry, each
-// started on first use; transitions are published on the sibling "event_bus", and breakers stop
-// retrying from HALT up as the sibling "emergency" says (each when there is one).
+// started on first use; transitions are published on the sibling "event_bus", breakers stop
+// retrying from HALT up as the sibling "emergency" says, and spend their endpoint's request
+// budget through the sibling "rate_limiter" (each when there is one).
 child_spec breakers_child(const runtime_config& config);
 
 // The risk monitor: every order's way to an endpoint, with the siblings "state_store",

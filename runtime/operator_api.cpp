@@ -66,7 +66,9 @@ json status_json(const node_status& s) {
                         {"state", to_string(b.state)},
                         {"calls", b.calls},
                         {"failures", b.failures},
-                        {"rejected", b.rejected}});
+                        {"rejected", b.rejected},
+                        {"rate_limited", b.rate_limited},
+                        {"budget_waits", b.budget_waits}});
   json audit = json::array();
   for (const auto& a : s.audit)
     audit.push_back(a);

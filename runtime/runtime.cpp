@@ -230,7 +230,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
                                   {"bus_backend", d.config.bus.backend}});
   // The infrastructure, in start order; the emergency controller last, after what it uses.
   std::vector<child_spec> children{state_store_child(d.config), event_bus_child(d.config),
-                                   breakers_child(d.config)};
+                                   rate_limiter_child(d.config), breakers_child(d.config)};
   children.push_back(emergency_child(d.config, [state = impl_.get()](const level_change& change) {
     std::lock_guard<std::mutex> guard{state->mutex};
     state->shutdown = change;
@@ -512,6 +512,10 @@ event_bus_actor runtime::event_bus() const {
 
 breaker_registry_actor runtime::breakers() const {
   return caf::actor_cast<breaker_registry_actor>(child("breakers"));
+}
+
+rate_limiter_actor runtime::rate_limiter() const {
+  return caf::actor_cast<rate_limiter_actor>(child("rate_limiter"));
 }
 
 risk_monitor_actor runtime::risk_monitor() const {

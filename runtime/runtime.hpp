@@ -19,6 +19,7 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/rate_limiter.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
@@ -94,6 +95,8 @@ public:
   event_bus_actor event_bus() const;
   // The breaker registry: calls to the configured endpoints, through their circuit breakers.
   breaker_registry_actor breakers() const;
+  // The rate limiter: request budgets (shared by every node on Redis).
+  rate_limiter_actor rate_limiter() const;
   // The emergency controller: the node's kill switch.
   emergency_actor emergency() const;
   // The risk monitor: where orders go (never straight to an endpoint).

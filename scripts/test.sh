@@ -49,6 +49,7 @@ echo "brokedancer: test Redis at $BROKEDANCER_TEST_REDIS_URL (pid $redis_pid)" >
 # -- sanitizers -------------------------------------------------------------------------------
 export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$root/tests/ubsan.supp"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
 
 cd "$build_dir"
 ctest --output-on-failure -j 2 "$@"

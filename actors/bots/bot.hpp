@@ -11,6 +11,7 @@
 //    put()/get() more keys, all under bot:<id>: in the state store;
 //  - distributed locks (lock/extend_lock/unlock, with a fencing token): the store's leases,
 //    named lock:<name>, held by this bot incarnation;
+//  - rate limits (take_budget): the rate limiter's budgets, shared across nodes on Redis;
 //  - timers on the actor clock.
 //
 // The host, not the strategy, obeys the kill switch: it registers with the emergency
@@ -36,6 +37,7 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/rate_limiter.hpp"
 #include "messages/risk.hpp"
 
 namespace brokedancer {
@@ -94,6 +96,14 @@ public:
                            std::function<void(bool held)> then) = 0;
   // Releases a lock this bot holds -- never another's: then(released).
   virtual void unlock(const std::string& name, std::function<void(bool released)> then) = 0;
+
+  // --- rate limits: budgets in the rate limiter (on Redis, shared by every node) ---
+  // Takes `cost` requests from the budget `name` (strategy:<name> in the limiter, apart from the
+  // runtime's own budgets) under `limit`: then(decision) on the bot, with allowed, remaining and
+  // retry_after_ms. A budget that cannot be asked (the limiter away, a bad limit) counts as
+  // refused, with a warning in the log.
+  virtual void take_budget(const std::string& name, const rate_limit& limit,
+                           std::function<void(const rate_decision&)> then, uint32_t cost = 1) = 0;
 
   // --- time ---
   // on_timer(name) after `delay`, on the actor clock.

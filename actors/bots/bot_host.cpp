@@ -1,10 +1,13 @@
 #include "actors/bots/bot_host.hpp"
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -12,6 +15,7 @@
 
 #include "actors/bots/quote_cache.hpp"
 #include "actors/emergency/registration.hpp"
+#include "actors/limiter/request_budget.hpp"
 #include "actors/resilience/retry_policy.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_fields.hpp"
@@ -35,6 +39,8 @@ namespace {
 using json = nlohmann::json;
 using timer_atom = caf::atom_constant<caf::atom("bot_timer")>;
 using load_atom = caf::atom_constant<caf::atom("bot_load")>;
+// Runs what the host deferred to its next message (see `defer`).
+using deferred_atom = caf::atom_constant<caf::atom("bot_defer")>;
 
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr auto order_timeout = std::chrono::minutes(2);
@@ -72,6 +78,13 @@ struct host_state {
 
   uint64_t next_order = 0;
   std::unordered_map<std::string, order> open;
+  // Orders waiting for the order cap's answer: not sent yet, so a cancel ends them here.
+  std::unordered_set<std::string> awaiting_budget;
+  std::optional<budget_keeper> order_budget;
+  // Callbacks to the strategy that would otherwise run inside one of its own calls (an order
+  // refused at once by the order cap, a cancel of one still waiting for it): run from the
+  // host's next message instead, one at a time as every callback.
+  std::vector<std::function<void()>> deferred;
   std::unordered_map<std::string, holding> holdings;
 };
 
@@ -106,6 +119,60 @@ void maybe_ready(self_pointer self) {
 
 void on_order_answer(self_pointer self, const std::string& client_order_id, order_result& result);
 void start_when_ready(self_pointer self);
+
+void defer(self_pointer self, std::function<void()> fn) {
+  self->state.deferred.push_back(std::move(fn));
+  if (self->state.deferred.size() == 1)
+    self->send(self, deferred_atom::value);
+}
+
+void run_deferred(self_pointer self) {
+  auto due = std::move(self->state.deferred);
+  self->state.deferred.clear();
+  for (auto& fn : due)
+    fn();
+}
+
+void send_order(self_pointer self, const order& o) {
+  auto id = o.client_order_id;
+  // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
+  // by the endpoint's deadline, and answers every order it holds if it stops.
+  self->request(self->state.services.risk, caf::infinite, submit_order_atom::value, o)
+      .then([self, id](order_result& result) { on_order_answer(self, id, result); },
+            [self, id](caf::error& err) {
+              order_result result{
+                  id, order_outcome::failed, reject_code_of(err), self->system().render(err), 0, 0,
+                  0};
+              on_order_answer(self, id, result);
+            });
+}
+
+// The bot's order cap first: an order beyond it is refused here, never sent.
+void spend_order_budget(self_pointer self, const order& o) {
+  auto& st = self->state;
+  request_budget budget{"bot:" + st.config.id + ":orders", *st.services.order_budget, false};
+  st.order_budget->spend(
+      self, st.services.limiter, budget, st.log, [self, o, budget](const rate_decision& decision) {
+        if (self->state.awaiting_budget.erase(o.client_order_id) == 0)
+          return; // cancelled meanwhile
+        if (decision.allowed) {
+          send_order(self, o);
+          return;
+        }
+        order_result result{
+            o.client_order_id,
+            order_outcome::rejected,
+            reject_code::rate_limited,
+            "rate_limited: the bot's order cap (" + std::to_string(budget.limit.limit) + " per "
+                + std::to_string(budget.limit.window_ms) + " ms) is spent; the next order fits in "
+                + std::to_string(decision.retry_after_ms) + " ms",
+            0,
+            0,
+            0};
+        defer(self,
+              [self, result]() mutable { on_order_answer(self, result.client_order_id, result); });
+      });
+}
 
 class host_context final : public bot_context {
 public:
@@ -150,24 +217,30 @@ public:
     o.fence = st.services.fence;
     auto id = o.client_order_id;
     update_stats(st, [](bot_stats& s) { ++s.orders; });
-    auto self = self_;
-    // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
-    // by the endpoint's deadline, and answers every order it holds if it stops.
-    self_->request(st.services.risk, caf::infinite, submit_order_atom::value, o)
-        .then(
-            [self, id](order_result& result) { on_order_answer(self, id, result); },
-            [self, id](caf::error& err) {
-              order_result result{
-                  id, order_outcome::failed, reject_code_of(err), self->system().render(err), 0, 0,
-                  0};
-              on_order_answer(self, id, result);
-            });
-    st.open.emplace(id, std::move(o));
+    st.open.emplace(id, o);
+    if (st.order_budget) {
+      st.awaiting_budget.insert(id);
+      spend_order_budget(self_, o);
+    } else {
+      send_order(self_, o);
+    }
     return id;
   }
 
   void cancel(const std::string& client_order_id) override {
     auto self = self_;
+    if (self_->state.awaiting_budget.erase(client_order_id) > 0) {
+      order_result result{client_order_id,
+                          order_outcome::cancelled,
+                          reject_code::none,
+                          "cancelled before it was sent",
+                          0,
+                          0,
+                          0};
+      defer(self,
+            [self, result]() mutable { on_order_answer(self, result.client_order_id, result); });
+      return;
+    }
     self_
         ->request(self_->state.services.risk, order_timeout, cancel_order_atom::value,
                   client_order_id)
@@ -298,6 +371,30 @@ public:
               if (then)
                 then(false);
             });
+  }
+
+  void take_budget(const std::string& name, const rate_limit& limit,
+                   std::function<void(const rate_decision&)> then, uint32_t cost) override {
+    auto self = self_;
+    auto& st = self_->state;
+    auto refused = [then, limit] {
+      then(rate_decision{false, 0, limit.window_ms});
+    };
+    if (!st.services.limiter) {
+      defer(self, refused);
+      return;
+    }
+    self_
+        ->request(st.services.limiter, request_timeout, take_atom::value, "strategy:" + name, limit,
+                  cost)
+        .then([then](rate_decision& decision) { then(decision); },
+              [self, name, refused](caf::error& err) {
+                self->state.log.warn("a budget could not be taken; counted as refused",
+                                     {{"bot", self->state.config.id},
+                                      {"budget", name},
+                                      {"error", self->system().render(err)}});
+                refused();
+              });
   }
 
   void after(std::chrono::milliseconds delay, const std::string& name) override {
@@ -453,7 +550,8 @@ void on_order_answer(self_pointer self, const std::string& client_order_id, orde
 
 void cancel_open_orders(self_pointer self) {
   auto& st = self->state;
-  for (const auto& [id, o] : st.open)
+  // By id, from a copy: cancelling may end an order (one still waiting for the order cap).
+  for (const auto& id : st.context->open_orders())
     st.context->cancel(id);
 }
 
@@ -646,6 +744,8 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
   st.record = std::move(record);
   st.services = std::move(services);
   st.order_ids = std::move(order_ids);
+  if (st.services.order_budget)
+    st.order_budget.emplace("bot " + st.config.id);
   {
     std::lock_guard<std::mutex> guard{st.record->mutex};
     st.holdings = st.record->holdings;
@@ -660,6 +760,7 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
       [self](timer_atom, const std::string& name) { on_timer(self, name); },
       [self](register_again_atom) { register_with_controller(self); },
       [self](load_atom) { load(self); },
+      [self](deferred_atom) { run_deferred(self); },
   };
 }
 

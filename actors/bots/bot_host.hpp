@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -22,6 +23,7 @@
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/rate_limiter.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
 
@@ -62,6 +64,10 @@ struct bot_services {
   std::string lease_name;
   std::string lease_token;
   uint64_t fence = 0;
+  // The bot's order cap (bot:<id>:orders in the limiter); none: no cap. A strategy's own budgets
+  // (bot_context::take_budget) go to the same limiter.
+  std::optional<rate_limit> order_budget;
+  rate_limiter_actor limiter;
 };
 
 using bot_ready_atom = caf::atom_constant<caf::atom("bot_ready")>;

@@ -30,6 +30,7 @@ struct registry_state {
   std::map<std::string, endpoint_spec> specs;
   event_bus_actor bus;
   emergency_actor emergency;
+  rate_limiter_actor limiter;
   std::map<std::string, live_endpoint> live;
   std::map<std::string, operator_override> overrides;
 
@@ -76,6 +77,7 @@ breaker_actor breaker_of(self_pointer self, const std::string& name) {
   auto options = spec->second.breaker;
   options.bus = st.bus;
   options.emergency = st.emergency;
+  options.limiter = st.limiter;
   endpoint.breaker = spawn_circuit_breaker(sys, endpoint.adapter, options);
   // Ours: we hear when one of them stops, and they stop when we do (see ~registry_state).
   self->monitor(endpoint.adapter);
@@ -176,10 +178,9 @@ caf::result<std::vector<breaker_stats>> on_status(self_pointer self) {
   return rp;
 }
 
-breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
-                                                       std::vector<endpoint_spec> endpoints,
-                                                       event_bus_actor bus,
-                                                       emergency_actor emergency) {
+breaker_registry_actor::behavior_type
+breaker_registry(self_pointer self, std::vector<endpoint_spec> endpoints, event_bus_actor bus,
+                 emergency_actor emergency, rate_limiter_actor limiter) {
   exit_with_exception_text(self);
   auto& st = self->state;
   for (auto& spec : endpoints) {
@@ -188,6 +189,7 @@ breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
   }
   st.bus = std::move(bus);
   st.emergency = std::move(emergency);
+  st.limiter = std::move(limiter);
   self->set_down_handler([self](caf::down_msg& down) { on_endpoint_down(self, down); });
   // An exchange that matches against market ticks must be reading them before the first
   // order: started now rather than on first use.
@@ -219,8 +221,10 @@ breaker_registry_actor::behavior_type breaker_registry(self_pointer self,
 
 breaker_registry_actor spawn_breaker_registry(caf::actor_system& sys,
                                               std::vector<endpoint_spec> endpoints,
-                                              event_bus_actor bus, emergency_actor emergency) {
-  return sys.spawn(breaker_registry, std::move(endpoints), std::move(bus), std::move(emergency));
+                                              event_bus_actor bus, emergency_actor emergency,
+                                              rate_limiter_actor limiter) {
+  return sys.spawn(breaker_registry, std::move(endpoints), std::move(bus), std::move(emergency),
+                   std::move(limiter));
 }
 
 } // namespace brokedancer

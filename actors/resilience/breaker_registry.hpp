@@ -31,9 +31,11 @@ struct endpoint_spec {
   http_endpoint_settings http;
 };
 
-// Breakers publish on `bus` and register with `emergency` (either may be empty).
+// Breakers publish on `bus`, register with `emergency` and spend their endpoint's request
+// budget through `limiter` (each may be empty).
 breaker_registry_actor spawn_breaker_registry(caf::actor_system& sys,
                                               std::vector<endpoint_spec> endpoints,
-                                              event_bus_actor bus, emergency_actor emergency = {});
+                                              event_bus_actor bus, emergency_actor emergency = {},
+                                              rate_limiter_actor limiter = {});
 
 } // namespace brokedancer

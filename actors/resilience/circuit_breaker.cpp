@@ -1,5 +1,6 @@
 #include "actors/resilience/circuit_breaker.hpp"
 
+#include <deque>
 #include <optional>
 #include <random>
 #include <set>
@@ -24,11 +25,14 @@ using clock = std::chrono::steady_clock;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using deadline_atom = caf::atom_constant<caf::atom("br_dline")>;
+using budget_due_atom = caf::atom_constant<caf::atom("br_budget")>;
+using budget_next_atom = caf::atom_constant<caf::atom("br_bnext")>;
 
 using breaker_impl =
     breaker_actor::extend<caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<tick_atom>,
                           caf::reacts_to<register_again_atom>,
-                          caf::reacts_to<deadline_atom, int64_t>>;
+                          caf::reacts_to<deadline_atom, int64_t>, caf::reacts_to<budget_due_atom>,
+                          caf::reacts_to<budget_next_atom>>;
 
 struct pending_call {
   endpoint_request request;
@@ -43,6 +47,8 @@ struct pending_call {
   // The last failure, answered if no further attempt is made.
   std::optional<endpoint_response> last_response;
   caf::error last_error;
+  // One request of the endpoint's budget, spent for the next attempt.
+  bool budget_spent = false;
 };
 
 struct breaker_state_data {
@@ -59,6 +65,14 @@ struct breaker_state_data {
   std::optional<clock::time_point> watch_due;
   uint64_t timeouts = 0;
   uint64_t retries = 0;
+  uint64_t rate_limited = 0;
+  uint64_t budget_waits = 0;
+  std::optional<budget_keeper> budget;
+  // Calls waiting for the budget, first come first served: only the first asks the limiter,
+  // and the others wait behind it instead of all asking again at every refill.
+  std::deque<uint64_t> budget_line;
+  bool budget_asked = false;   // the first's question is with the limiter
+  bool budget_waiting = false; // the first waits for the budget's room (budget_due_atom)
   // What the emergency controller said; until it has said anything, retries go on (the risk
   // monitor has already checked the level of every order that reaches a breaker).
   level_tracker level;
@@ -89,6 +103,9 @@ breaker_stats current_stats(self_pointer self) {
   stats.endpoint = st.options.endpoint;
   stats.timeouts = st.timeouts;
   stats.retries = st.retries;
+  stats.rate_limited = st.rate_limited;
+  stats.budget_waits = st.budget_waits;
+  stats.budget_local = st.budget ? st.budget->local_decisions() : 0;
   return stats;
 }
 
@@ -156,6 +173,7 @@ void fail_call(self_pointer self, uint64_t id, caf::error err) {
 }
 
 void attempt(self_pointer self, uint64_t id);
+void queue_for_budget(self_pointer self, uint64_t id);
 void retry_or_finish(self_pointer self, uint64_t id, const pending_call& call,
                      int64_t retry_after_ms, clock::time_point now);
 
@@ -259,6 +277,15 @@ void attempt(self_pointer self, uint64_t id) {
                                                    + ": the order was not sent"));
     return;
   }
+  // No budget is spent on a call the breaker refuses anyway (open, not yet time for a trial).
+  auto state = st.machine->state();
+  bool refused_anyway = state == breaker_state::forced_open
+                        || (state == breaker_state::open && now < st.machine->open_until());
+  if (st.options.budget && !call.budget_spent && !refused_anyway) {
+    queue_for_budget(self, id);
+    return;
+  }
+  call.budget_spent = false;
   auto permit = st.machine->try_acquire(now);
   announce_transitions(self);
   if (!permit.allowed) {
@@ -288,6 +315,87 @@ void attempt(self_pointer self, uint64_t id) {
             [self, id, number](caf::error& err) {
               outcome(self, id, number, nullptr, std::move(err));
             });
+}
+
+void ask_for_budget(self_pointer self);
+
+// The next call in line asks in a message of its own: without a limiter the answer comes at
+// once, and a line answered within one handler would recurse once per call.
+void next_in_line(self_pointer self) {
+  if (!self->state.budget_line.empty())
+    self->send(self, budget_next_atom::value);
+}
+
+// The budget's answer for the first call in line: go, wait for the budget's room, or end it.
+// A wait must leave the attempt a quarter of the call's time: one that went out with a
+// millisecond left would time out, and a spent budget would count as the endpoint failing.
+// Closing orders (reduces_risk) wait whatever the budget says: SHUTDOWN must get them out.
+void budget_decided(self_pointer self, const rate_decision& decision) {
+  auto& st = self->state;
+  st.budget_asked = false;
+  auto id = st.budget_line.front();
+  auto found = st.calls.find(id);
+  if (found == st.calls.end()) { // ended meanwhile (its deadline)
+    st.budget_line.pop_front();
+    next_in_line(self);
+    return;
+  }
+  auto& call = found->second;
+  if (decision.allowed) {
+    st.budget_line.pop_front();
+    call.budget_spent = true;
+    attempt(self, id);
+    next_in_line(self);
+    return;
+  }
+  const auto& budget = *st.options.budget;
+  auto wait = std::chrono::milliseconds(decision.retry_after_ms);
+  auto margin = (call.deadline - call.started) / 4;
+  if ((budget.wait || call.request.reduces_risk) && clock::now() + wait + margin < call.deadline) {
+    ++st.budget_waits;
+    st.budget_waiting = true;
+    self->delayed_send(self, wait, budget_due_atom::value);
+    return;
+  }
+  st.budget_line.pop_front();
+  if (call.attempts > 0) {
+    finish(self, id); // a retry: the last attempt's outcome stands
+  } else {
+    ++st.rate_limited;
+    fail_call(self, id,
+              make_error(errc::rate_limited, st.options.endpoint + ": its request budget ("
+                                                 + std::to_string(budget.limit.limit) + " per "
+                                                 + std::to_string(budget.limit.window_ms)
+                                                 + " ms) is spent; the next request fits in "
+                                                 + std::to_string(decision.retry_after_ms)
+                                                 + " ms"));
+  }
+  next_in_line(self);
+}
+
+// Asks the limiter for the first call in line that is still open, unless a question or a wait
+// is under way.
+void ask_for_budget(self_pointer self) {
+  auto& st = self->state;
+  if (st.budget_asked || st.budget_waiting)
+    return;
+  while (!st.budget_line.empty() && st.calls.count(st.budget_line.front()) == 0)
+    st.budget_line.pop_front();
+  if (st.budget_line.empty())
+    return;
+  st.budget_asked = true;
+  st.budget->spend(self, st.options.limiter, *st.options.budget, st.log,
+                   [self](const rate_decision& decision) { budget_decided(self, decision); });
+}
+
+void queue_for_budget(self_pointer self, uint64_t id) {
+  self->state.budget_line.push_back(id);
+  ask_for_budget(self);
+}
+
+void on_budget_due(self_pointer self) {
+  self->state.budget_waiting = false;
+  ask_for_budget(self);
 }
 
 void watch_deadline(self_pointer self, clock::time_point due) {
@@ -390,12 +498,16 @@ breaker_impl::behavior_type circuit_breaker(self_pointer self, endpoint_actor en
   st.endpoint = std::move(endpoint);
   st.machine = std::make_unique<breaker_machine>(st.options.breaker, clock::now());
   st.random.seed(st.options.seed != 0 ? st.options.seed : std::random_device{}());
+  if (st.options.budget)
+    st.budget.emplace("endpoint " + st.options.endpoint);
   if (st.options.emergency)
     register_with_emergency(self);
   return {
       [self](call_atom, endpoint_request& request) { return on_call(self, request); },
       [self](retry_atom, uint64_t id) { attempt(self, id); },
       [self](deadline_atom, int64_t due) { on_deadline(self, due); },
+      [self](budget_due_atom) { on_budget_due(self); },
+      [self](budget_next_atom) { ask_for_budget(self); },
       [self](tick_atom) { on_tick(self); },
       [self](force_open_atom, std::string& reason) {
         return operator_change(self, &breaker_machine::force_open, reason);

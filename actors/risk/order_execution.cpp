@@ -242,7 +242,13 @@ void on_submit_answer(self_pointer self, const order& o, order_result& result, a
 void on_submit_error(self_pointer self, const order& o, const caf::error& err, answer& reply) {
   ++self->state.failed;
   auto result = failed_call(o.client_order_id, err, self->system().render(err));
-  outcome_unknown(self, o);
+  // The one error that says the order never left: a breaker refuses with rate_limited only
+  // before the first attempt (a later one ends with that attempt's outcome). Asking the
+  // exchange about it would spend the budget that just ran out.
+  if (is(err, errc::rate_limited))
+    journal_outcome(self, result, "not_sent");
+  else
+    outcome_unknown(self, o);
   reply(result);
 }
 

@@ -30,6 +30,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "harness.hpp"
 #include "messages/state_store.hpp"
+#include "raw_redis.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/redis_server.hpp"
 
@@ -234,36 +235,15 @@ samples run_memory(const run_context& context) {
 
 // Raw hiredis, one connection, `depth` commands per round trip: the same set/get/incrby mix.
 load_figures raw_hiredis(unsigned short port, int depth, int total_ops) {
-  timeval timeout{5, 0};
-  auto* ctx = redisConnectWithTimeout("127.0.0.1", port, timeout);
-  if (!ctx || ctx->err)
-    throw std::runtime_error("raw hiredis baseline: cannot connect");
-  std::vector<double> latencies;
-  latencies.reserve(static_cast<size_t>(total_ops));
-  auto started = clock::now();
-  for (int done = 0; done < total_ops; done += depth) {
-    auto batch_start = clock::now();
-    for (int i = 0; i < depth; ++i) {
-      int n = done + i;
-      auto key = "raw:c" + std::to_string(i) + ":k" + std::to_string(n % 64);
-      switch (n % 3) {
-        case 0: redisAppendCommand(ctx, "SET %s 12345", key.c_str()); break;
-        case 1: redisAppendCommand(ctx, "GET %s", key.c_str()); break;
-        default: redisAppendCommand(ctx, "INCRBY raw:c%d:counter 1", i);
-      }
+  auto f = raw_pipeline(port, depth, total_ops, [](redisContext* ctx, int n, int i) {
+    auto key = "raw:c" + std::to_string(i) + ":k" + std::to_string(n % 64);
+    switch (n % 3) {
+      case 0: redisAppendCommand(ctx, "SET %s 12345", key.c_str()); break;
+      case 1: redisAppendCommand(ctx, "GET %s", key.c_str()); break;
+      default: redisAppendCommand(ctx, "INCRBY raw:c%d:counter 1", i);
     }
-    for (int i = 0; i < depth; ++i) {
-      void* reply = nullptr;
-      if (redisGetReply(ctx, &reply) != REDIS_OK)
-        throw std::runtime_error("raw hiredis baseline: connection lost");
-      freeReplyObject(reply);
-    }
-    auto batch_us = std::chrono::duration<double, std::micro>(clock::now() - batch_start).count();
-    latencies.insert(latencies.end(), static_cast<size_t>(depth), batch_us);
-  }
-  auto seconds = std::chrono::duration<double>(clock::now() - started).count();
-  redisFree(ctx);
-  return {total_ops / seconds, percentile(latencies, 50), percentile(latencies, 99)};
+  });
+  return {f.ops_per_s, f.p50_us, f.p99_us};
 }
 
 samples run_redis(const run_context& context) {

@@ -3,6 +3,7 @@
 // process over the control port. Every node here is a real process on 127.0.0.1.
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <string>
 #include <thread>
@@ -171,6 +172,44 @@ TEST_CASE("the flaky-endpoint preset opens its breaker, fails fast, and closes i
   CHECK(closed_again);
   CHECK(summary["totals"]["rejections"].value("breaker_open", 0) > 0);
   CHECK(summary["totals"]["fills"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("in the main job an endpoint's budget and a bot's order cap refuse what exceeds them "
+          "as rate_limited, unsent",
+          "[run][limiter]") {
+  environment_map busy{{"BROKEDANCER_MARKET_TICK_MS", "20"},
+                       {"BROKEDANCER_BOTS_LOOKBACK_TICKS", "2"},
+                       {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.01"}};
+  auto budget = busy;
+  budget["BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_RATE_LIMIT"] = "5";
+  budget["BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_RATE_WINDOW_MS"] = "1000";
+  budget["BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_RATE_WAIT"] = "false";
+  auto summary =
+      summary_of(run_to_end({"run", "--bots", "6", "--duration", "4", "--json"}, budget));
+  CHECK(summary["exit_code"] == 0);
+  REQUIRE(summary["breakers"].size() == 1);
+  const auto& exchange = summary["breakers"][0];
+  CHECK(exchange["rate_limited"].get<uint64_t>() > 0);
+  CHECK(exchange["failures"] == 0); // a spent budget is not the exchange failing
+  // At most 5 calls in any second reached the exchange.
+  auto seconds = std::ceil(summary["seconds"].get<double>());
+  CHECK(exchange["calls"].get<double>() <= 5 * (seconds + 1));
+  CHECK(summary["totals"]["rejections"].value("rate_limited", 0) > 0);
+
+  auto capped = busy;
+  capped["BROKEDANCER_BOTS_ORDER_RATE_LIMIT"] = "1";
+  capped["BROKEDANCER_BOTS_ORDER_RATE_WINDOW_S"] = "2";
+  summary = summary_of(run_to_end({"run", "--bots", "6", "--duration", "4", "--json"}, capped));
+  CHECK(summary["exit_code"] == 0);
+  CHECK(summary["breakers"][0]["rate_limited"] == 0);
+  CHECK(summary["totals"]["rejections"].value("rate_limited", 0) > 0);
+  seconds = std::ceil(summary["seconds"].get<double>());
+  for (const auto& bot : summary["bots"]) {
+    auto refused = bot["rejections"].value("rate_limited", 0);
+    // One order per bot per 2 s went further than the cap (and one more may have been
+    // cancelled while it waited for the cap's answer, at the end).
+    CHECK(bot["orders"].get<double>() - refused <= seconds / 2 + 2);
+  }
 }
 
 TEST_CASE("a program of the user's own embeds the runtime with a bot of its own", "[embedding]") {

@@ -113,6 +113,9 @@ breaker_stats sample<breaker_stats>() {
           17,
           9,
           4,
+          6,
+          11,
+          2,
           40.0,
           100,
           "endpoint_unreachable: connection refused",
@@ -309,6 +312,21 @@ risk_status sample<risk_status>() {
           "exchange: endpoint_unreachable"};
 }
 
+template <>
+rate_limit sample<rate_limit>() {
+  return {rate_algorithm::token_bucket, 1200, 60000};
+}
+
+template <>
+rate_decision sample<rate_decision>() {
+  return {false, 3, 250};
+}
+
+template <>
+limiter_status sample<limiter_status>() {
+  return {"redis", true, 1000, 40, 2, 0, "connection reset"};
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -391,7 +409,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
   for (int i = 0; i <= 255; ++i) {
     auto code = static_cast<reject_code>(i);
     if (!is_valid(code)) {
-      CHECK(i > static_cast<int>(reject_code::not_owner));
+      CHECK(i > static_cast<int>(reject_code::rate_limited));
       continue;
     }
     ++codes;
@@ -399,7 +417,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
     REQUIRE(from_string(to_string(code), back));
     CHECK(back == code);
   }
-  CHECK(codes == 25);
+  CHECK(codes == 26);
   order_outcome outcome = order_outcome::filled;
   CHECK_FALSE(from_string("partially_filled", outcome));
   CHECK(outcome == order_outcome::filled);

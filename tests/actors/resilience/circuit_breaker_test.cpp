@@ -23,6 +23,7 @@
 #include "actors/bus/bus_core.hpp"
 #include "actors/bus/memory_bus.hpp"
 #include "actors/emergency/emergency_controller.hpp"
+#include "actors/limiter/memory_limiter.hpp"
 #include "actors/market/simulated_exchange.hpp"
 #include "actors/resilience/circuit_breaker.hpp"
 #include "actors/store/memory_store.hpp"
@@ -588,4 +589,101 @@ TEST_CASE(
        {caf::actor_cast<caf::actor>(breaker), caf::actor_cast<caf::actor>(endpoint),
         caf::actor_cast<caf::actor>(controller), caf::actor_cast<caf::actor>(store)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+circuit_breaker_options with_budget(uint32_t limit, int64_t window_ms, bool wait) {
+  auto o = breaker_fixture::defaults();
+  request_budget budget;
+  budget.name = "endpoint:scripted";
+  budget.limit = {rate_algorithm::sliding_window, limit, window_ms};
+  budget.wait = wait;
+  o.budget = budget;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("an endpoint's request budget holds its calls back until it has room, within the "
+          "call's deadline",
+          "[breaker][resilience][limiter]") {
+  breaker_fixture f;
+  // The budget through a real limiter, as the registry hands it over.
+  auto options = with_budget(3, 1000, true);
+  options.limiter = spawn_memory_limiter(*f.sys, make_memory_limiter_data());
+  options.bus = f.bus;
+  auto breaker = spawn_circuit_breaker(*f.sys, f.endpoint, options);
+  auto call = [&](int64_t timeout_ms = 0) {
+    endpoint_request request{"submit_order", R"({"qty":1})", "", timeout_ms, ""};
+    return testing::call<endpoint_response>(*f.sys, breaker, call_atom::value, request);
+  };
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(call());
+  {
+    std::lock_guard<std::mutex> guard{f.endpoint_script->mutex};
+    REQUIRE(f.endpoint_script->arrivals.size() == 4);
+    // The fourth went out only once the first had left the window (less the time between the
+    // first decision and the first call's arrival).
+    CHECK(f.endpoint_script->arrivals[3] - f.endpoint_script->arrivals[0] >= 850ms);
+  }
+  // A call whose deadline comes before the budget has room is refused as such, unsent.
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(call());
+  auto short_call = call(200);
+  REQUIRE_FALSE(short_call);
+  CHECK(is(short_call.error(), errc::rate_limited));
+  CHECK(f.endpoint_script->calls == 6);
+  auto stats = testing::call<breaker_stats>(*f.sys, breaker, status_atom::value);
+  REQUIRE(stats);
+  CHECK(stats->budget_waits >= 1);
+  CHECK(stats->rate_limited == 1);
+  CHECK(stats->failures == 0); // a spent budget is not the endpoint failing
+  caf::anon_send_exit(breaker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(options.limiter, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a budget that says not to wait refuses at once with rate_limited, naming the budget",
+          "[breaker][resilience][limiter]") {
+  breaker_fixture f{with_budget(2, 60000, false)};
+  REQUIRE(f.call());
+  REQUIRE(f.call());
+  auto started = std::chrono::steady_clock::now();
+  auto refused = f.call();
+  REQUIRE_FALSE(refused);
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(is(refused.error(), errc::rate_limited));
+  CHECK_THAT(f.sys->render(refused.error()),
+             Catch::Contains("scripted: its request budget (2 per 60000 ms) is spent"));
+  CHECK(f.endpoint_script->calls == 2);
+  // Without a limiter the breaker keeps the budget itself.
+  CHECK(f.stats().budget_local == 3);
+}
+
+TEST_CASE("a breaker whose rate limiter is gone keeps the endpoint's budget on its own",
+          "[breaker][resilience][limiter]") {
+  breaker_fixture f{with_budget(2, 60000, false)};
+  auto options = with_budget(2, 60000, false);
+  options.limiter = spawn_memory_limiter(*f.sys, make_memory_limiter_data());
+  options.bus = f.bus;
+  {
+    caf::scoped_actor self{*f.sys};
+    self->monitor(options.limiter);
+    caf::anon_send_exit(options.limiter, caf::exit_reason::kill);
+    self->receive([](caf::down_msg&) {});
+  }
+  auto breaker = spawn_circuit_breaker(*f.sys, f.endpoint, options);
+  auto call = [&] {
+    endpoint_request request{"submit_order", R"({"qty":1})", "", 0, ""};
+    return testing::call<endpoint_response>(*f.sys, breaker, call_atom::value, request);
+  };
+  CHECK(call());
+  CHECK(call());
+  auto refused = call();
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::rate_limited));
+  auto stats = testing::call<breaker_stats>(*f.sys, breaker, status_atom::value);
+  REQUIRE(stats);
+  CHECK(stats->budget_local == 3);
+  caf::anon_send_exit(breaker, caf::exit_reason::user_shutdown);
 }

@@ -535,9 +535,15 @@ struct fake_redis {
       ::close(client);
   }
 
-  ~fake_redis() {
+  // Stops serving and closes every connection it took.
+  void stop() {
     stopping = true;
-    thread.join();
+    if (thread.joinable())
+      thread.join();
+  }
+
+  ~fake_redis() {
+    stop();
     ::close(listener);
   }
 
@@ -596,6 +602,12 @@ TEST_CASE("a reply that never ends is cut off at the longest reply taken, not bu
   CHECK_THAT(f.sys->render(err), Catch::Matchers::Contains("longer than 67108864 bytes"));
   CHECK(std::chrono::steady_clock::now() - started < 50s);
   REQUIRE(f.call<store_status>(status_atom::value)); // still answering
+  // A connection that lasted that long is made again at once; the server's end closes it
+  // here, before the store stops: one the store's broker still held when the actor system
+  // went down was reported by LeakSanitizer (a CAF scribe with its read buffer) on a loaded
+  // machine.
+  stranger.stop();
+  std::this_thread::sleep_for(300ms);
 }
 
 TEST_CASE("keys a server lists outside the deployment's prefix are not taken for ours",
