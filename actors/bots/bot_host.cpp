@@ -80,6 +80,9 @@ struct host_state {
   std::unordered_map<std::string, order> open;
   // Orders waiting for the order cap's answer: not sent yet, so a cancel ends them here.
   std::unordered_set<std::string> awaiting_budget;
+  // Orders ending unsent (refused by the cap, or cancelled while they waited for it) whose
+  // answer is deferred: a cancel of one must not reach the exchange.
+  std::unordered_set<std::string> ending_unsent;
   std::optional<budget_keeper> order_budget;
   // Callbacks to the strategy that would otherwise run inside one of its own calls (an order
   // refused at once by the order cap, a cancel of one still waiting for it): run from the
@@ -133,6 +136,15 @@ void run_deferred(self_pointer self) {
     fn();
 }
 
+// An order that never left ends with `result`, from the host's next message.
+void end_unsent(self_pointer self, order_result result) {
+  self->state.ending_unsent.insert(result.client_order_id);
+  defer(self, [self, result]() mutable {
+    self->state.ending_unsent.erase(result.client_order_id);
+    on_order_answer(self, result.client_order_id, result);
+  });
+}
+
 void send_order(self_pointer self, const order& o) {
   auto id = o.client_order_id;
   // No timeout here (one costs a round through CAF's clock thread): the risk monitor answers
@@ -169,8 +181,7 @@ void spend_order_budget(self_pointer self, const order& o) {
             0,
             0,
             0};
-        defer(self,
-              [self, result]() mutable { on_order_answer(self, result.client_order_id, result); });
+        end_unsent(self, std::move(result));
       });
 }
 
@@ -229,16 +240,11 @@ public:
 
   void cancel(const std::string& client_order_id) override {
     auto self = self_;
+    if (self_->state.ending_unsent.count(client_order_id) > 0)
+      return; // never sent, and its answer is on its way
     if (self_->state.awaiting_budget.erase(client_order_id) > 0) {
-      order_result result{client_order_id,
-                          order_outcome::cancelled,
-                          reject_code::none,
-                          "cancelled before it was sent",
-                          0,
-                          0,
-                          0};
-      defer(self,
-            [self, result]() mutable { on_order_answer(self, result.client_order_id, result); });
+      end_unsent(self, {client_order_id, order_outcome::cancelled, reject_code::none,
+                        "cancelled before it was sent", 0, 0, 0});
       return;
     }
     self_
@@ -378,9 +384,11 @@ public:
     auto self = self_;
     auto& st = self_->state;
     auto refused = [then, limit] {
-      then(rate_decision{false, 0, limit.window_ms});
+      then(rate_decision{false, 0, retry_within_bounds(limit.window_ms)});
     };
     if (!st.services.limiter) {
+      st.log.warn("a budget was asked for without a rate limiter; counted as refused",
+                  {{"bot", st.config.id}, {"budget", name}});
       defer(self, refused);
       return;
     }

@@ -60,7 +60,9 @@ const std::string token_bucket = std::string{preamble} + R"lua(
 local state = redis.call('HMGET', KEYS[1], 't', 'l')
 local tokens = tonumber(state[1])
 local last = tonumber(state[2])
-if tokens == nil or last == nil then
+-- A bucket that is not one (missing, or written by someone else as nan or inf) starts full.
+local function bad(x) return x == nil or x ~= x or x == math.huge or x == -math.huge end
+if bad(tokens) or bad(last) then
   tokens = limit
   last = now
 end
@@ -102,9 +104,14 @@ std::optional<rate_decision> read_decision(const redis_reply& reply, uint32_t li
   rate_decision decision;
   decision.allowed = e[0].integer == 1;
   decision.remaining = static_cast<uint32_t>(std::clamp<int64_t>(e[1].integer, 0, limit));
-  if (!decision.allowed)
-    decision.retry_after_ms = ceil_ms(
-        static_cast<double>(std::clamp<int64_t>(e[2].integer, 0, max_rate_window_ms * 1000)));
+  if (!decision.allowed) {
+    // A refusal always has a wait: none means state the scripts did not write (a score of
+    // +inf comes back as the lowest integer), and a caller would ask again every millisecond.
+    if (e[2].integer <= 0)
+      return std::nullopt;
+    decision.retry_after_ms =
+        ceil_ms(static_cast<double>(std::min<int64_t>(e[2].integer, max_rate_window_ms * 1000)));
+  }
   return decision;
 }
 

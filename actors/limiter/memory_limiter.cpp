@@ -53,8 +53,9 @@ caf::result<rate_decision> take(self_pointer self, const std::string& name, cons
   if (auto problem = check_rate_request(name, limit, cost); !problem.empty())
     return make_error(errc::invalid_argument, problem);
   auto decision = d.table.take(name, limit, cost, steady_us());
+  // Full: not the request's fault, and its callers keep their budgets on their own meanwhile.
   if (!decision)
-    return make_error(errc::invalid_argument,
+    return make_error(errc::store_unavailable,
                       "the memory rate limiter holds its most ("
                           + std::to_string(d.table.max_names()) + " names, "
                           + std::to_string(d.table.max_entries())

@@ -33,6 +33,12 @@ struct request_budget {
 // is not coming soon.
 constexpr auto limiter_answer_timeout = std::chrono::milliseconds(500);
 
+// The wait a refusal without a decision suggests: a window, kept within what a limit may say
+// (a bad limit's 0 or negative window would have its caller ask again at once).
+inline int64_t retry_within_bounds(int64_t window_ms) {
+  return std::clamp<int64_t>(window_ms, 1, max_rate_window_ms);
+}
+
 class budget_keeper {
 public:
   // `who` names the owner in the log lines (an endpoint, a bot).
@@ -60,7 +66,7 @@ public:
               if (is(err, errc::invalid_argument)) {
                 log.warn("a request budget is not one the rate limiter can keep; refused",
                          {{"for", who_}, {"error", self->system().render(err)}});
-                then(rate_decision{false, 0, budget.limit.window_ms});
+                then(rate_decision{false, 0, retry_within_bounds(budget.limit.window_ms)});
                 return;
               }
               went_local(log, self->system().render(err));
@@ -77,7 +83,7 @@ private:
   rate_decision local(const request_budget& budget) {
     ++local_decisions_;
     if (!check_rate_request(budget.name, budget.limit, 1).empty())
-      return rate_decision{false, 0, std::max<int64_t>(budget.limit.window_ms, 1)};
+      return rate_decision{false, 0, retry_within_bounds(budget.limit.window_ms)};
     auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
                    .count();

@@ -253,6 +253,21 @@ void retry_or_finish(self_pointer self, uint64_t id, const pending_call& call,
   self->delayed_send(self, delay, retry_atom::value, id);
 }
 
+// An order that passed the risk monitor just before a HALT may still be queued here; the HALT
+// overtook it (high priority), so it does not go out. Closing orders do.
+bool held_back_by_level(self_pointer self, const pending_call& call) {
+  const auto& st = self->state;
+  return call.request.operation == "submit_order" && !call.request.reduces_risk && st.level.known()
+         && !trading_allowed(st.level.level());
+}
+
+void fail_held_back(self_pointer self, uint64_t id) {
+  fail_call(self, id,
+            make_error(errc::trading_halted, "the emergency level is "
+                                                 + to_string(self->state.level.level())
+                                                 + ": the order was not sent"));
+}
+
 void attempt(self_pointer self, uint64_t id) {
   auto& st = self->state;
   auto found = st.calls.find(id);
@@ -267,14 +282,8 @@ void attempt(self_pointer self, uint64_t id) {
                          st.options.endpoint + ": the call's deadline passed before an answer"));
     return;
   }
-  // An order that passed the risk monitor just before a HALT may still be queued here; the HALT
-  // overtook it (high priority), so it does not go out. Closing orders do.
-  if (call.request.operation == "submit_order" && !call.request.reduces_risk && st.level.known()
-      && !trading_allowed(st.level.level())) {
-    fail_call(self, id,
-              make_error(errc::trading_halted, "the emergency level is "
-                                                   + to_string(st.level.level())
-                                                   + ": the order was not sent"));
+  if (held_back_by_level(self, call)) {
+    fail_held_back(self, id);
     return;
   }
   // No budget is spent on a call the breaker refuses anyway (open, not yet time for a trial).
@@ -341,7 +350,8 @@ void budget_decided(self_pointer self, const rate_decision& decision) {
     return;
   }
   auto& call = found->second;
-  if (decision.allowed) {
+  if (decision.allowed || held_back_by_level(self, call)) {
+    // (Held back by a HALT that came meanwhile: attempt() ends it.)
     st.budget_line.pop_front();
     call.budget_spent = true;
     attempt(self, id);
@@ -379,8 +389,17 @@ void ask_for_budget(self_pointer self) {
   auto& st = self->state;
   if (st.budget_asked || st.budget_waiting)
     return;
-  while (!st.budget_line.empty() && st.calls.count(st.budget_line.front()) == 0)
+  // Calls that ended meanwhile leave the line; orders a HALT holds back end here, without
+  // spending the budget the closing orders behind them need.
+  while (!st.budget_line.empty()) {
+    auto front = st.budget_line.front();
+    auto found = st.calls.find(front);
+    if (found != st.calls.end() && !held_back_by_level(self, found->second))
+      break;
     st.budget_line.pop_front();
+    if (found != st.calls.end())
+      fail_held_back(self, front);
+  }
   if (st.budget_line.empty())
     return;
   st.budget_asked = true;
@@ -423,6 +442,14 @@ void expire_calls(self_pointer self) {
     }
     if (found->second.in_flight) {
       outcome(self, id, found->second.attempts, nullptr, caf::sec::request_timeout);
+    } else if (found->second.attempts == 0 && st.options.budget) {
+      // Waited in the budget's line to its deadline: never sent, and said so (an order the
+      // risk monitor knows was not sent is not asked about at the exchange).
+      ++st.rate_limited;
+      fail_call(self, id,
+                make_error(errc::rate_limited, st.options.endpoint
+                                                   + ": the call's deadline passed while it "
+                                                     "waited for the request budget; not sent"));
     } else {
       ++st.timeouts;
       fail_call(self, id,

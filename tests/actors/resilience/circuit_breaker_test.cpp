@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -686,4 +687,21 @@ TEST_CASE("a breaker whose rate limiter is gone keeps the endpoint's budget on i
   REQUIRE(stats);
   CHECK(stats->budget_local == 3);
   caf::anon_send_exit(breaker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a call whose deadline passes while it waits in the budget's line ends rate_limited, "
+          "unsent",
+          "[breaker][resilience][limiter]") {
+  breaker_fixture f{with_budget(1, 1000, true)};
+  REQUIRE(f.call());
+  // The second waits for the budget's room (about a second); the third, behind it, has 300 ms.
+  auto second = std::async(std::launch::async, [&] { return f.call("", 5000); });
+  std::this_thread::sleep_for(100ms);
+  auto third = f.call("", 300);
+  REQUIRE_FALSE(third);
+  CHECK(is(third.error(), errc::rate_limited));
+  CHECK_THAT(f.sys->render(third.error()), Catch::Contains("not sent"));
+  CHECK(second.get());
+  CHECK(f.endpoint_script->calls == 2);
+  CHECK(f.stats().timeouts == 0);
 }
