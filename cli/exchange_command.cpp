@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/host_port.hpp"
@@ -26,9 +27,13 @@ int exchange_command(const exchange_command_options& options) {
   server.fsync = options.fsync;
   server.fee_rate = options.fee_rate;
   // The node's logging settings (BROKEDANCER_LOG_*), checked as a node checks them; an exchange
-  // has no config file of its own.
+  // has no config file of its own, and the node's other settings are not its business (a shell
+  // set up for a node must not keep the exchange from starting).
+  auto logging_only = process_environment();
+  for (auto i = logging_only.begin(); i != logging_only.end();)
+    i = i->first.rfind("BROKEDANCER_LOG_", 0) == 0 ? std::next(i) : logging_only.erase(i);
   try {
-    configure_logging(load_config(embedded_default_config(), process_environment()).log);
+    configure_logging(load_config(embedded_default_config(), logging_only).log);
   } catch (const config_error& err) {
     for (const auto& problem : err.problems())
       std::cerr << "error: " << problem.render() << '\n';

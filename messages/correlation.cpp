@@ -18,4 +18,14 @@ correlation_id new_correlation_id() {
   return id;
 }
 
+std::string random_token() {
+  std::random_device entropy;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 4; ++i)
+    for (uint32_t value = entropy(), n = 0; n < 8; ++n, value >>= 4)
+      token += digits[value & 0xf];
+  return token;
+}
+
 } // namespace brokedancer

@@ -258,7 +258,10 @@ exchange_server::exchange_server(exchange_server_options options)
   http.idle_timeout = std::chrono::seconds(5);
   http.queued_connections = 256;
   http.max_requests_per_connection = 1000000;
-  http.max_connection_age = std::chrono::hours(24);
+  // Minutes, not a day: each connection holds a worker, and 64 clients trickling a request under
+  // the idle timeout would otherwise hold every worker until then. The node's adapter connects
+  // again when it needs to.
+  http.max_connection_age = std::chrono::minutes(5);
   impl_->server = std::make_unique<http_server>(
       http, [this](const http_request& request) { return impl_->serve(request); });
 }

@@ -84,6 +84,7 @@ struct host_state {
   // answer is deferred: a cancel of one must not reach the exchange.
   std::unordered_set<std::string> ending_unsent;
   std::optional<budget_keeper> order_budget;
+  std::optional<request_budget> order_cap; // bot:<id>:orders, with services.order_budget
   // Callbacks to the strategy that would otherwise run inside one of its own calls (an order
   // refused at once by the order cap, a cancel of one still waiting for it): run from the
   // host's next message instead, one at a time as every callback.
@@ -162,9 +163,9 @@ void send_order(self_pointer self, const order& o) {
 // The bot's order cap first: an order beyond it is refused here, never sent.
 void spend_order_budget(self_pointer self, const order& o) {
   auto& st = self->state;
-  request_budget budget{"bot:" + st.config.id + ":orders", *st.services.order_budget, false};
+  const auto& budget = *st.order_cap;
   st.order_budget->spend(
-      self, st.services.limiter, budget, st.log, [self, o, budget](const rate_decision& decision) {
+      self, st.services.limiter, budget, st.log, [self, o, &budget](const rate_decision& decision) {
         if (self->state.awaiting_budget.erase(o.client_order_id) == 0)
           return; // cancelled meanwhile
         if (decision.allowed) {
@@ -386,14 +387,18 @@ public:
     auto refused = [then, limit] {
       then(rate_decision{false, 0, retry_within_bounds(limit.window_ms)});
     };
-    if (!st.services.limiter) {
-      st.log.warn("a budget was asked for without a rate limiter; counted as refused",
-                  {{"bot", st.config.id}, {"budget", name}});
+    auto problem = st.services.limiter ? check_rate_request("strategy:" + name, limit, cost)
+                                       : std::string{"no rate limiter"};
+    if (!problem.empty()) {
+      st.log.warn("a budget cannot be taken; counted as refused",
+                  {{"bot", st.config.id}, {"budget", name}, {"error", problem}});
       defer(self, refused);
       return;
     }
+    // No CAF timeout (a round through its clock thread): the limiter answers within
+    // limiter_answer_timeout, or is down, which CAF answers at once.
     self_
-        ->request(st.services.limiter, request_timeout, take_atom::value, "strategy:" + name, limit,
+        ->request(st.services.limiter, caf::infinite, take_atom::value, "strategy:" + name, limit,
                   cost)
         .then([then](rate_decision& decision) { then(decision); },
               [self, name, refused](caf::error& err) {
@@ -752,14 +757,17 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
   st.record = std::move(record);
   st.services = std::move(services);
   st.order_ids = std::move(order_ids);
-  if (st.services.order_budget)
+  if (st.services.order_budget) {
     st.order_budget.emplace("bot " + st.config.id);
+    st.order_cap =
+        request_budget{"bot:" + st.config.id + ":orders", *st.services.order_budget, false};
+  }
   {
     std::lock_guard<std::mutex> guard{st.record->mutex};
     st.holdings = st.record->holdings;
   }
   st.context = std::make_unique<host_context>(self);
-  st.lock_token = new_correlation_id() + new_correlation_id(); // 32 random hex digits
+  st.lock_token = random_token();
   register_with_controller(self);
   load(self);
   return {

@@ -56,7 +56,7 @@ struct bot_supervisor_data {
 
 std::shared_ptr<bot_supervisor_data> make_bot_supervisor_data() {
   auto data = std::make_shared<bot_supervisor_data>();
-  data->lease_token = new_correlation_id() + new_correlation_id(); // 32 random hex digits
+  data->lease_token = random_token();
   auto us = static_cast<uint64_t>(now_us());
   do {
     data->run_id.insert(data->run_id.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);

@@ -1,9 +1,9 @@
 #pragma once
 
-// OHLCV bars from a stream of prices, as plain code with time passed in: the time-series
-// service runs it on the market's ticks and the exchange's fills, and tests and the benchmark
-// run it alone. Ticks move the price; fills are trades: they move it too and add their
-// quantity as volume.
+// OHLCV bars from a stream of prices, as plain code with time passed in, for the time-series
+// service to run on the market's ticks and the exchange's fills (not built yet: for now the
+// tests and the benchmark run it alone). Ticks move the price; fills are trades: they move it too
+// and add their quantity as volume.
 //
 // One bar is forming per symbol and timeframe. A price whose interval is later than the
 // forming bar's closes that bar (it is handed out) and opens the next; intervals without any

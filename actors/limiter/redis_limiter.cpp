@@ -165,6 +165,8 @@ caf::behavior redis_limiter(self_pointer self, redis_limiter_options options) {
   // once rather than wait for it.
   st.options.connection.command_timeout = std::min<std::chrono::milliseconds>(
       st.options.connection.command_timeout, limiter_answer_timeout);
+  // A decision is three integers; an error a line. Nothing longer is a reply to us.
+  st.options.connection.max_reply_bytes = 64 * 1024;
   st.link.emplace(self, uint8_t{0}, st.options.connection, redis_link::mode::replies,
                   std::move(events));
   st.link->refuse_while_redialing();

@@ -44,7 +44,8 @@ public:
   // `who` names the owner in the log lines (an endpoint, a bot).
   explicit budget_keeper(std::string who) : who_(std::move(who)) {}
 
-  // Spends one request of `budget`: then(decision) on the actor, from the limiter or, when it
+  // Spends one request of `budget` (held by the actor's state: it is not copied per call):
+  // then(decision) on the actor, from the limiter or, when it
   // cannot answer, from the keeper's own table -- at once (before spend returns) when there is
   // no limiter. No timeout of CAF's on the request (one costs a round through CAF's clock
   // thread per call): the limiter answers within limiter_answer_timeout, or is down, which
@@ -62,7 +63,7 @@ public:
               shared_again(log);
               then(decision);
             },
-            [this, self, &log, budget, then](caf::error& err) mutable {
+            [this, self, &log, &budget, then](caf::error& err) mutable {
               if (is(err, errc::invalid_argument)) {
                 log.warn("a request budget is not one the rate limiter can keep; refused",
                          {{"for", who_}, {"error", self->system().render(err)}});

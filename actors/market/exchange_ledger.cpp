@@ -94,7 +94,8 @@ void exchange_ledger::remember(ledger_order o) {
     fills_[o.account][o.fill_seq] = o.client_order_id;
     last_fill_seq_ = std::max(last_fill_seq_, o.fill_seq);
   }
-  if (!o.bot_id.empty() && o.status != "cancelled")
+  // (A fence of 0 says nothing: no bot gets an entry for it.)
+  if (!o.bot_id.empty() && o.status != "cancelled" && o.fence > 0)
     fences_[o.bot_id] = std::max(fences_[o.bot_id], o.fence);
   auto id = o.client_order_id;
   if (orders_.insert_or_assign(id, std::move(o)).second)
@@ -130,6 +131,12 @@ ledger_answer exchange_ledger::submit(const json& body, int64_t now_us, bool mat
     if (!fits(*text))
       return malformed("client_order_id, account, bot_id and symbol are printable text of at most "
                        + std::to_string(max_ledger_text) + " bytes");
+  // Orders record fences too: the same bounds as /fences, or one order could pin a bot's fence
+  // at 2^64 - 1 (every later order of it refused) or add bots without end.
+  if (!o.bot_id.empty() && o.fence > 0) {
+    if (auto problem = fence_problem(o.bot_id, o.fence); !problem.empty())
+      return malformed(problem);
+  }
   if (!o.client_order_id.empty()) {
     if (auto known = orders_.find(o.client_order_id); known != orders_.end()) {
       if (known->second.status != "cancelled")
@@ -240,14 +247,21 @@ ledger_answer exchange_ledger::status_request(const json& body, int64_t now_us) 
   return {200, status_of(ids, sealed, now_us)};
 }
 
+std::string exchange_ledger::fence_problem(const std::string& bot, uint64_t fence) const {
+  if (fence > max_fence)
+    return "a fence is a count from 1 to 2^53";
+  if (fences_.count(bot) == 0 && fences_.size() >= max_fenced_bots)
+    return "the exchange keeps fences for " + std::to_string(max_fenced_bots) + " bots at most";
+  return {};
+}
+
 ledger_answer exchange_ledger::raise_fence(const json& body) {
   auto bot = text_field(body, "bot_id");
   auto fence = count_field(body, "fence");
-  if (bot.empty() || !fits(bot) || fence == 0 || fence > max_fence)
+  if (bot.empty() || !fits(bot) || fence == 0)
     return malformed("a fence is {\"bot_id\", \"fence\"}: a bot id and a count from 1 to 2^53");
-  if (fences_.count(bot) == 0 && fences_.size() >= max_fenced_bots)
-    return malformed("the exchange keeps fences for " + std::to_string(max_fenced_bots)
-                     + " bots at most");
+  if (auto problem = fence_problem(bot, fence); !problem.empty())
+    return malformed(problem);
   auto& known = fences_[bot];
   if (fence > known) {
     known = fence;
@@ -258,12 +272,17 @@ ledger_answer exchange_ledger::raise_fence(const json& body) {
 }
 
 bool exchange_ledger::replay(const json& record, std::string& why) {
+  // What the ledger took once stands: the bounds are for requests, not for its own records.
   if (auto fence = record.is_object() ? record.find("fence") : record.end();
       fence != record.end()) {
-    if (raise_fence(*fence).status == 200)
-      return true;
-    why = "not a fence record";
-    return false;
+    auto bot = fence->is_object() ? text_field(*fence, "bot_id") : std::string{};
+    auto value = fence->is_object() ? count_field(*fence, "fence") : 0;
+    if (bot.empty() || value == 0) {
+      why = "not a fence record";
+      return false;
+    }
+    fences_[bot] = std::max(fences_[bot], value);
+    return true;
   }
   auto order = record.is_object() ? record.find("order") : record.end();
   ledger_order o;

@@ -107,6 +107,10 @@ public:
   }
 
 private:
+  // Why a request may not record `fence` for `bot` (empty when it may): over max_fence, or a
+  // bot beyond max_fenced_bots.
+  std::string fence_problem(const std::string& bot, uint64_t fence) const;
+
   void remember(ledger_order o);
 
   settings settings_;

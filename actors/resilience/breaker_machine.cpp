@@ -43,6 +43,17 @@ breaker_machine::permit breaker_machine::try_acquire(clock::time_point now) {
   return {};
 }
 
+bool breaker_machine::would_admit(clock::time_point now) const {
+  switch (state_) {
+    case breaker_state::closed:
+    case breaker_state::disabled: return true;
+    case breaker_state::half_open: return trials_in_flight_ < settings_.half_open_calls;
+    case breaker_state::open: return now >= open_until_; // try_acquire's tick opens the trials
+    case breaker_state::forced_open: return false;
+  }
+  return false;
+}
+
 void breaker_machine::record(const permit& granted, bool success, bool slow, clock::time_point now,
                              const std::string& failure) {
   ++stats_.calls;

@@ -54,6 +54,8 @@ public:
 
   // Whether a call may go to the endpoint now. Refusals are counted as rejected.
   permit try_acquire(clock::time_point now);
+  // What try_acquire would say now, changing nothing.
+  bool would_admit(clock::time_point now) const;
 
   // The outcome of a call that try_acquire let through.
   void record(const permit& granted, bool success, bool slow, clock::time_point now,

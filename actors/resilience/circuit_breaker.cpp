@@ -286,11 +286,8 @@ void attempt(self_pointer self, uint64_t id) {
     fail_held_back(self, id);
     return;
   }
-  // No budget is spent on a call the breaker refuses anyway (open, not yet time for a trial).
-  auto state = st.machine->state();
-  bool refused_anyway = state == breaker_state::forced_open
-                        || (state == breaker_state::open && now < st.machine->open_until());
-  if (st.options.budget && !call.budget_spent && !refused_anyway) {
+  // No budget is spent on a call the breaker refuses anyway.
+  if (st.options.budget && !call.budget_spent && st.machine->would_admit(now)) {
     queue_for_budget(self, id);
     return;
   }
@@ -328,10 +325,15 @@ void attempt(self_pointer self, uint64_t id) {
 
 void ask_for_budget(self_pointer self);
 
-// The next call in line asks in a message of its own: without a limiter the answer comes at
-// once, and a line answered within one handler would recurse once per call.
+// The next call in line asks. Without a limiter the answer comes at once, and a line answered
+// within one handler would recurse once per call: then it asks in a message of its own. (With
+// one, only one question per endpoint is out at a time: on Redis, one call per round trip.)
 void next_in_line(self_pointer self) {
-  if (!self->state.budget_line.empty())
+  if (self->state.budget_line.empty())
+    return;
+  if (self->state.options.limiter)
+    ask_for_budget(self);
+  else
     self->send(self, budget_next_atom::value);
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -33,9 +35,9 @@ constexpr auto store_timeout = std::chrono::seconds(10);
 std::unordered_map<std::string, json>
 reported_orders(const endpoint_response& response,
                 const std::vector<std::pair<std::string, order>>& asked) {
-  std::unordered_map<std::string, bool> wanted;
+  std::unordered_set<std::string> wanted;
   for (const auto& entry : asked)
-    wanted.emplace(entry.second.client_order_id, true);
+    wanted.insert(entry.second.client_order_id);
   std::unordered_map<std::string, json> reported;
   if (response.status < 200 || response.status >= 300)
     return reported;

@@ -11,11 +11,14 @@ namespace brokedancer {
 caf::error check_key(const store_limits& limits, std::string_view key) {
   if (key.empty())
     return make_error(errc::invalid_argument, "the key is empty");
-  // Where the Redis backend keeps leases and their fences: a plain write there could forge or
-  // wreck a lease, so no request names such a key (leases are named without the prefix).
-  if (key.rfind("lease:", 0) == 0 || key.rfind("lease-fence:", 0) == 0)
-    return make_error(errc::invalid_argument,
-                      "keys under lease: and lease-fence: are the leases' own");
+  // Where the Redis backends keep leases, their fences and the rate limiter's budgets, under the
+  // same deployment prefix: a plain write there could forge or wreck a lease or empty a shared
+  // budget, so no request names such a key (leases and budgets are named without the prefix).
+  for (std::string_view reserved : {"lease:", "lease-fence:", "ratelimit:", "ratelimit-seq:"})
+    if (key.substr(0, reserved.size()) == reserved)
+      return make_error(errc::invalid_argument,
+                        "keys under lease:, lease-fence:, ratelimit: and ratelimit-seq: are the "
+                        "leases' and rate limiters' own");
   if (key.size() > limits.max_key_bytes)
     return make_error(errc::key_too_large,
                       "a key of " + std::to_string(key.size()) + " bytes is over the limit of "

@@ -204,6 +204,7 @@ TEST_CASE("in the main job an endpoint's budget and a bot's order cap refuse wha
   CHECK(summary["breakers"][0]["rate_limited"] == 0);
   CHECK(summary["totals"]["rejections"].value("rate_limited", 0) > 0);
   seconds = std::ceil(summary["seconds"].get<double>());
+  REQUIRE(summary["bots"].size() == 6);
   for (const auto& bot : summary["bots"]) {
     auto refused = bot["rejections"].value("rate_limited", 0);
     // One order per bot per 2 s went further than the cap (and one more may have been

@@ -89,16 +89,21 @@ TEMPLATE_TEST_CASE("a token bucket lets a burst of its limit through and refills
                    "window",
                    "[limiter]", memory_backend, redis_backend) {
   limiter_fixture f{testing::with<TestType>()};
-  auto limit = bucket(5, 1000); // a token every 200 ms
+  // A token every 12 s: nothing comes back while the test asks.
+  auto slow = bucket(5, 60000);
   for (uint32_t left = 5; left-- > 0;)
-    CHECK(f.decided("orders", limit).remaining >= left); // a token may come back meanwhile
-  auto refused = f.decided("orders", limit);
-  if (!refused.allowed) {
-    CHECK(refused.retry_after_ms > 0);
-    CHECK(refused.retry_after_ms <= 200);
-    std::this_thread::sleep_for(std::chrono::milliseconds(refused.retry_after_ms + 20));
-    CHECK(f.decided("orders", limit).allowed);
+    CHECK(f.decided("orders", slow).remaining == left);
+  auto refused = f.decided("orders", slow);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.remaining == 0);
+  CHECK(refused.retry_after_ms > 0);
+  CHECK(refused.retry_after_ms <= 12000);
+  // A token every 200 ms: spent, and back after that.
+  auto limit = bucket(5, 1000);
+  while (f.decided("refill", limit).allowed) {
   }
+  std::this_thread::sleep_for(250ms);
+  CHECK(f.decided("refill", limit).allowed);
   // However fast it is asked, no more than limit + elapsed / interval pass.
   auto started = std::chrono::steady_clock::now();
   uint32_t passed = 0;

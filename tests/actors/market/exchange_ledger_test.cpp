@@ -64,6 +64,16 @@ TEST_CASE("an order whose fence is older than one seen for its bot is refused as
         == "filled");
 }
 
+TEST_CASE("an order cannot pin a bot's fence beyond what /fences accepts") {
+  exchange_ledger ledger;
+  auto pinned =
+      ledger.submit(order_body("x-1", "intruder", "bot-1", UINT64_MAX), 1, false, no_quotes);
+  CHECK(pinned.status == 400);
+  // The bot's real owner still trades.
+  CHECK(ledger.submit(order_body("a-1", "node-a", "bot-1", 3), 2, false, no_quotes).body["status"]
+        == "filled");
+}
+
 TEST_CASE("malformed orders are refused and remembered nowhere") {
   exchange_ledger ledger;
   auto body = order_body("bad");

@@ -132,6 +132,11 @@ TEMPLATE_TEST_CASE("a write fenced by a lease happens only while the writer hold
            errc::invalid_argument));
   CHECK(
       is(f.ack(set_atom::value, "lease-fence:bot:bot-3", "1", int64_t{0}), errc::invalid_argument));
+  // Nor a rate limiter's budget (kept under the same prefix on Redis).
+  CHECK(is(f.call<bool>(del_atom::value, "ratelimit:sw:endpoint:exchange").error(),
+           errc::invalid_argument));
+  CHECK(is(f.ack(set_atom::value, "ratelimit-seq:endpoint:exchange", "1", int64_t{0}),
+           errc::invalid_argument));
 }
 
 TEMPLATE_TEST_CASE("many nodes racing for one lease: exactly one wins", "[state][lease]",
