@@ -69,6 +69,11 @@ void print_status(const json& s) {
                 << text_of(o["owner"]) << ", lease age " << text_of(o["lease_age_ms"])
                 << " ms, fence " << text_of(o["fence"]) << '\n';
     }
+  if (s.contains("services") && s["services"].is_array())
+    for (const auto& h : s["services"])
+      if (!h.value("available", true))
+        std::cout << "  service " << text_of(h["name"]) << " UNAVAILABLE: " << text_of(h["error"])
+                  << '\n';
   if (s.value("isolated", false))
     std::cout << "  ISOLATED: the dead man's switch holds this node halted until contact is "
                  "back and an operator resumes\n";

@@ -17,6 +17,8 @@
 
 #include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
+#include "messages/channels.hpp"
+#include "messages/time_series.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/runtime.hpp"
@@ -38,6 +40,10 @@ struct journal {
   json breaker_transitions = json::array();
   json emergency_changes = json::array();
   uint64_t forgotten = 0;
+  // TRADE_SIGNALs on the bus: how many, by signal, and the newest few.
+  uint64_t signals = 0;
+  json signals_by_kind = json::object();
+  json latest_signals = json::array();
 
   void keep(json& list, json entry) {
     list.push_back(std::move(entry));
@@ -50,7 +56,7 @@ struct journal {
 
 caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journal> log,
                              event_bus_actor bus) {
-  for (const char* topic : {"breaker.state_changed", "emergency.level_changed"})
+  for (const char* topic : {"breaker.state_changed", "emergency.level_changed", "trading.signals"})
     self->request(bus, std::chrono::seconds(5), subscribe_atom::value, std::string{topic},
                   caf::actor_cast<caf::actor>(self))
         .then([](uint64_t) {}, [](caf::error&) {});
@@ -60,6 +66,15 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
         if (!body.is_object())
           return;
         std::lock_guard<std::mutex> guard{log->mutex};
+        if (ev.topic == "trading.signals") {
+          ++log->signals;
+          auto kind = body.value("signal", std::string{"?"});
+          log->signals_by_kind[kind] = log->signals_by_kind.value(kind, uint64_t{0}) + 1;
+          log->latest_signals.push_back(std::move(body));
+          if (log->latest_signals.size() > 5)
+            log->latest_signals.erase(log->latest_signals.begin());
+          return;
+        }
         if (ev.topic == "breaker.state_changed")
           log->keep(log->breaker_transitions, std::move(body));
         else
@@ -180,6 +195,60 @@ json bot_json(const bot_stats& b) {
           {"pnl", b.realized_pnl + b.unrealized_pnl - b.fees}};
 }
 
+// The trading data services: the market's stream, the bars built from it, the signals on the
+// bus, and each service's health.
+json data_summary(runtime& node, const journal& events) {
+  auto& sys = node.system();
+  json data;
+  if (auto s = ask<stream_status>(sys, node.market_stream(), status_atom::value))
+    data["stream"] = {{"backend", s->backend},
+                      {"available", s->available},
+                      {"published", s->published},
+                      {"delivered", s->delivered},
+                      {"subscribers", s->subscribers}};
+  if (auto m = ask<market_status>(sys, node.market(), status_atom::value))
+    data["market_stream"] = {{"stream", m->stream},
+                             {"published", m->stream_published},
+                             {"buffered", m->stream_buffered},
+                             {"dropped", m->stream_dropped}};
+  auto bar_service = caf::actor_cast<bar_service_actor>(node.child("bar_service"));
+  if (auto b = ask<bar_service_status>(sys, bar_service, status_atom::value)) {
+    json latest = json::array();
+    if (auto m = ask<market_status>(sys, node.market(), status_atom::value))
+      for (const auto& q : m->quotes)
+        if (auto bars = ask<std::vector<ohlcv_bar>>(sys, node.time_series(), bars_last_atom::value,
+                                                    q.symbol, timeframe::s1, uint32_t{1});
+            bars && !bars->empty()) {
+          const auto& bar = bars->back();
+          latest.push_back({{"symbol", bar.symbol},
+                            {"timeframe", to_string(bar.frame)},
+                            {"open_time_ms", bar.open_time_ms},
+                            {"open", bar.open},
+                            {"high", bar.high},
+                            {"low", bar.low},
+                            {"close", bar.close},
+                            {"ticks", bar.ticks}});
+        }
+    data["bars"] = {{"ticks", b->ticks},
+                    {"written", b->bars_written},
+                    {"dropped", b->bars_dropped},
+                    {"late", b->late},
+                    {"latest", latest}};
+  }
+  data["signals"] = {{"published", events.signals},
+                     {"by_signal", events.signals_by_kind},
+                     {"latest", events.latest_signals}};
+  auto watch = caf::actor_cast<system_watch_actor>(node.child("system_watch"));
+  if (auto w = ask<watch_status>(sys, watch, status_atom::value)) {
+    json services = json::array();
+    for (const auto& h : w->services)
+      services.push_back({{"name", h.name}, {"available", h.available}, {"error", h.error}});
+    data["services"] = services;
+    data["heartbeats"] = w->heartbeats;
+  }
+  return data;
+}
+
 // Everything the summary says, gathered while the actors are still there.
 json gather_summary(runtime& node, const run_result& result, const journal& events,
                     double seconds) {
@@ -246,6 +315,7 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"journal_open", risk->journal_open},
         {"reconciled_orders", risk->reconciled_orders},
         {"reconciled_fills", risk->reconciled_fills}};
+  summary["data"] = data_summary(node, events);
   summary["breaker_transitions"] = events.breaker_transitions;
   summary["emergency_changes"] = events.emergency_changes;
   summary["journal_entries_forgotten"] = events.forgotten;
@@ -293,11 +363,37 @@ void print_text(const json& s, std::ostream& out) {
   for (const auto& b : s["breakers"])
     out << "  " << b["endpoint"].get<std::string>() << ": " << b["state"].get<std::string>()
         << ", calls " << b["calls"] << ", failures " << b["failures"] << ", rejected "
-        << b["rejected"] << ", transitions " << b["transitions"] << '\n';
+        << b["rejected"] << ", rate limited " << b["rate_limited"] << ", transitions "
+        << b["transitions"] << '\n';
   for (const auto& t_ : s["breaker_transitions"])
     out << "  " << t_.value("endpoint", std::string{}) << " " << t_.value("from", std::string{})
         << " -> " << t_.value("to", std::string{}) << ": " << t_.value("reason", std::string{})
         << '\n';
+  if (s.contains("data")) {
+    const auto& d = s["data"];
+    out << "\ntrading data:\n";
+    if (d.contains("market_stream") && !d["market_stream"]["stream"].get<std::string>().empty())
+      out << "  stream " << d["market_stream"]["stream"].get<std::string>() << ": "
+          << d["market_stream"]["published"] << " ticks appended, " << d["market_stream"]["dropped"]
+          << " dropped while it was away\n";
+    if (d.contains("bars")) {
+      out << "  bars: " << d["bars"]["written"] << " written from " << d["bars"]["ticks"]
+          << " ticks\n";
+      for (const auto& b : d["bars"]["latest"])
+        out << "    " << b["symbol"].get<std::string>() << " " << b["timeframe"].get<std::string>()
+            << " O " << b["open"] << " H " << b["high"] << " L " << b["low"] << " C " << b["close"]
+            << " (" << b["ticks"] << " ticks)\n";
+    }
+    out << "  signals: " << d["signals"]["published"];
+    for (const auto& [kind, count] : d["signals"]["by_signal"].items())
+      out << ' ' << kind << '=' << count;
+    out << '\n';
+    if (d.contains("services"))
+      for (const auto& h : d["services"])
+        if (!h["available"].get<bool>())
+          out << "  service " << h["name"].get<std::string>()
+              << " unavailable: " << h["error"].get<std::string>() << '\n';
+  }
   out << "\nemergency changes:\n";
   if (s["emergency_changes"].empty())
     out << "  none\n";
@@ -388,6 +484,9 @@ int run_command(const run_command_options& options) {
       copy.breaker_transitions = events->breaker_transitions;
       copy.emergency_changes = events->emergency_changes;
       copy.forgotten = events->forgotten;
+      copy.signals = events->signals;
+      copy.signals_by_kind = events->signals_by_kind;
+      copy.latest_signals = events->latest_signals;
     }
     summary = gather_summary(*node, result, copy, seconds);
   });

@@ -94,4 +94,17 @@ std::string reason_problem(std::string_view reason) {
   return {};
 }
 
+nlohmann::json parse_json_within(std::string_view text, int max_depth) {
+  bool too_deep = false;
+  auto parsed = nlohmann::json::parse(
+      text,
+      [&too_deep, max_depth](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        if (depth > max_depth)
+          too_deep = true;
+        return !too_deep; // what is too deep is not kept, so never copied
+      },
+      false);
+  return too_deep ? nlohmann::json(nlohmann::json::value_t::discarded) : parsed;
+}
+
 } // namespace brokedancer

@@ -25,6 +25,12 @@ bool valid_utf8(std::string_view text);
 // show on one line of a log or a terminal.
 bool printable_text(std::string_view text);
 
+// `text` parsed, or a discarded value when it is not JSON or nests deeper than `max_depth`.
+// nlohmann parses without recursion, but copies and dumps a document recursively: a document
+// from outside nested a few hundred thousand levels deep (a megabyte of brackets) would overflow
+// the stack of whoever copies it. Parse such text with this.
+nlohmann::json parse_json_within(std::string_view text, int max_depth = 32);
+
 // Reasons travel to every bot, into the store and the log: a sentence, not a document.
 constexpr size_t max_reason_text_bytes = 1024;
 

@@ -17,6 +17,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/bot.hpp"
+#include "messages/channels.hpp"
 #include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
 #include "messages/operator_role.hpp"
@@ -88,12 +89,13 @@ struct node_status {
   std::vector<audit_entry> audit; // the newest operator actions, oldest first
   risk_status risk;               // the book and the order journal's reconciliation
   std::vector<bot_owner> owners;  // each bot's owner and lease age
+  watch_status services;          // each service's health (the system watch's last look)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
-           x.clustered, x.cluster, x.audit, x.risk, x.owners);
+           x.clustered, x.cluster, x.audit, x.risk, x.owners, x.services);
 }
 
 struct control_reply {

@@ -54,6 +54,8 @@ enum class errc : uint8_t {
   // A request budget (an endpoint's published rate limit, a bot's order cap) is spent: the
   // request was not sent. Not a failure of the endpoint.
   rate_limited = 19,
+  // A named thing the request refers to does not exist (a stream's consumer group).
+  not_found = 20,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

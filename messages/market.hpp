@@ -35,6 +35,14 @@ typename Inspector::result_type inspect(Inspector& f, quote& x) {
 // {"symbol","bid","ask","last","price","sequence","at_us"}; "price" repeats "last" for
 // consumers that only want one number.
 std::string encode_quote(const quote& q);
+
+// The quote cache: the latest quote of each symbol in the state store, under this key, with a
+// TTL (market.quote_ttl_s), as encode_quote writes it. The simulated market keeps it; bots read
+// it (bot_context::cached_quote), and a restarted risk monitor marks its book from it before the
+// first tick.
+inline std::string quote_cache_key(const std::string& symbol) {
+  return "quote:" + symbol;
+}
 // False, with `why`, unless `json` is an object with a symbol and 0 < bid <= ask and last > 0.
 bool decode_quote(const std::string& json, quote& q, std::string& why);
 
@@ -43,11 +51,18 @@ struct market_status {
   uint64_t ticks = 0;   // per symbol, published so far
   uint64_t max_ticks = 0;
   std::vector<quote> quotes; // the latest, one per symbol
+  // The market-data stream its ticks are appended to (market.stream; empty: none).
+  std::string stream;
+  bool stream_available = false; // its last append went through
+  uint64_t stream_published = 0; // ticks appended
+  uint64_t stream_buffered = 0;  // ticks waiting for the stream (while it is away)
+  uint64_t stream_dropped = 0;   // ticks the bounded buffer let go of while it was away
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, market_status& x) {
-  return f(caf::meta::type_name("market_status"), x.running, x.ticks, x.max_ticks, x.quotes);
+  return f(caf::meta::type_name("market_status"), x.running, x.ticks, x.max_ticks, x.quotes,
+           x.stream, x.stream_available, x.stream_published, x.stream_buffered, x.stream_dropped);
 }
 
 using start_atom = caf::atom_constant<caf::atom("start")>;

@@ -8,17 +8,21 @@
 
 #include <vector>
 
+#include "messages/bars.hpp"
 #include "messages/bot.hpp"
+#include "messages/channels.hpp"
 #include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
 #include "messages/supervision.hpp"
+#include "messages/time_series.hpp"
 
 namespace brokedancer {
 
@@ -71,6 +75,21 @@ void for_each_message_type(F&& f) {
   f(type_tag<rate_limit>{}, "brokedancer.rate_limit");
   f(type_tag<rate_decision>{}, "brokedancer.rate_decision");
   f(type_tag<limiter_status>{}, "brokedancer.limiter_status");
+  f(type_tag<market_tick>{}, "brokedancer.market_tick");
+  f(type_tag<stream_entry>{}, "brokedancer.stream_entry");
+  f(type_tag<pending_entry>{}, "brokedancer.pending_entry");
+  f(type_tag<claim_result>{}, "brokedancer.claim_result");
+  f(type_tag<stream_status>{}, "brokedancer.stream_status");
+  // Sent on its own inside a message (timeframe is a field): registered for the bar service.
+  f(type_tag<timeframe>{}, "brokedancer.timeframe");
+  f(type_tag<ohlcv_bar>{}, "brokedancer.ohlcv_bar");
+  f(type_tag<series_point>{}, "brokedancer.series_point");
+  f(type_tag<series_stats>{}, "brokedancer.series_stats");
+  f(type_tag<series_status>{}, "brokedancer.series_status");
+  f(type_tag<bar_service_status>{}, "brokedancer.bar_service_status");
+  f(type_tag<service_health>{}, "brokedancer.service_health");
+  f(type_tag<watch_status>{}, "brokedancer.watch_status");
+  f(type_tag<channel_status>{}, "brokedancer.channel_status");
 }
 
 } // namespace brokedancer

@@ -45,7 +45,9 @@ void configure_scheduler(caf::actor_system_config& cfg, int threads, const std::
 
 bool needs_middleman(const runtime_config& config) {
   return config.node.control_port != 0 || config.node.clustered() || config.state.backend == "redis"
-         || config.bus.backend == "redis" || config.limiter.backend == "redis";
+         || config.bus.backend == "redis" || config.limiter.backend == "redis"
+         || config.streams.backend == "redis" || config.timeseries.backend == "redis"
+         || config.channels.backend == "redis";
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, const runtime_config& config) {

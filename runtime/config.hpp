@@ -97,6 +97,26 @@ struct runtime_config {
   struct limiter_section {
     std::string backend; // "auto" (the state store's), "memory" or "redis"
   } limiter;
+  struct streams_section {
+    std::string backend; // "auto" (the state store's), "memory" or "redis"
+    uint64_t max_length = 0;
+    int64_t max_age_ms = 0;
+    uint32_t dead_letter_after = 0;
+  } streams;
+  struct timeseries_section {
+    std::string backend; // "auto" (the state store's), "memory" or "redis"
+    uint64_t max_points = 0;
+    int64_t retention_ms = 0;
+  } timeseries;
+  struct bars_section {
+    std::vector<std::string> timeframes; // empty: no bar service
+  } bars;
+  struct channels_section {
+    std::string backend; // "auto" (the state store's), "memory" (the bus only) or "redis"
+    std::string prefix;  // of the Redis channels: "" for trading:orders exactly
+    int64_t heartbeat_ms = 0;
+    int64_t check_ms = 0;
+  } channels;
   // The risk monitor's own options (node_name and symbols are the runtime's to fill in).
   risk_options risk;
   struct emergency_section {
@@ -147,6 +167,7 @@ struct runtime_config {
     int64_t restart_window_ms = 0;
     int64_t lease_ms = 0;
     bool standby = false;
+    bool follow_signals = false;   // bar_breakout: trade on other bots' and clients' signals
     uint32_t order_rate_limit = 0; // orders per order_rate_window_ms and bot; 0: no cap
     int64_t order_rate_window_ms = 0;
   } bots;

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "core/host_port.hpp"
+#include "core/plain_name.hpp"
 #include "core/redis_url.hpp"
 
 namespace brokedancer {
@@ -277,6 +278,38 @@ std::string check_strategy_name(const std::string& value) {
                  "(\"mixed\" alternates the sample strategies)";
 }
 
+// As messages/bars.hpp's from_string(timeframe), which this layer cannot use.
+std::string check_timeframe_list(const std::string& value) {
+  static const std::vector<std::string> known{"1s", "1m", "5m", "15m", "1h", "4h", "1d"};
+  if (value.empty())
+    return {};
+  std::vector<std::string> seen;
+  for (const auto& item : split_setting_list(value)) {
+    if (std::find(known.begin(), known.end(), item) == known.end())
+      return "expected timeframes of 1s, 1m, 5m, 15m, 1h, 4h, 1d separated by commas; \"" + item
+             + "\" is none of them";
+    if (std::find(seen.begin(), seen.end(), item) != seen.end())
+      return "expected each timeframe once; \"" + item + "\" comes twice";
+    seen.push_back(item);
+  }
+  return {};
+}
+
+std::string check_channel_prefix(const std::string& value) {
+  if (value.empty())
+    return {};
+  auto problem = check_plain_name("a channel prefix", value, 64);
+  return problem.empty() ? problem : "expected a channel prefix: " + problem;
+}
+
+std::string check_stream_setting(const std::string& value) {
+  if (value.empty())
+    return {};
+  // As messages/market_stream.hpp's check_stream_name (200 bytes), which this layer cannot use.
+  auto problem = check_plain_name("a stream's name", value, 200);
+  return problem.empty() ? problem : "expected a stream name: " + problem;
+}
+
 std::string check_endpoint_name_setting(const std::string& value) {
   auto problem = check_endpoint_name(value);
   return problem.empty() ? problem : "expected an endpoint name of " + problem;
@@ -290,6 +323,10 @@ std::vector<setting> build_schema() {
   const section_rows<R::state_section> state_rows{"state", &R::state};
   const section_rows<R::bus_section> bus_rows{"bus", &R::bus};
   const section_rows<R::limiter_section> limiter_rows{"limiter", &R::limiter};
+  const section_rows<R::streams_section> streams_rows{"streams", &R::streams};
+  const section_rows<R::timeseries_section> timeseries_rows{"timeseries", &R::timeseries};
+  const section_rows<R::bars_section> bars_rows{"bars", &R::bars};
+  const section_rows<R::channels_section> channels_rows{"channels", &R::channels};
   const section_rows<risk_options> risk_rows{"risk", &R::risk};
   const section_rows<R::node_section> node_rows{"node", &R::node};
   const section_rows<market_settings> market_rows{"market", &R::market};
@@ -369,6 +406,71 @@ std::vector<setting> build_schema() {
                           "where rate limiter budgets are kept: auto (the state store's backend: "
                           "on Redis every node shares each budget), memory or redis"),
              {"auto", "memory", "redis"}),
+
+      one_of(streams_rows("backend", &R::streams_section::backend, "auto",
+                          "where market-data streams are kept: auto (the state store's backend: "
+                          "on Redis, Redis Streams every node and any Redis client can read), "
+                          "memory or redis"),
+             {"auto", "memory", "redis"}),
+      ranged(streams_rows("max_length", &R::streams_section::max_length, 100000,
+                          "entries a stream keeps at most (approximately on Redis); 0: no bound "
+                          "by length"),
+             0, 1e12),
+      ranged(streams_rows.converted("max_age_s", setting_kind::number, 0,
+                                    "entries older than this leave a stream; 0: no bound by age",
+                                    [](R::streams_section& s, const nlohmann::json& v) {
+                                      s.max_age_ms = milliseconds_of_seconds(v);
+                                    }),
+             0, 31536000),
+      ranged(streams_rows("dead_letter_after", &R::streams_section::dead_letter_after, 5,
+                          "deliveries to a consumer group after which an entry still not "
+                          "acknowledged goes to <stream>:dead instead of being claimed again; "
+                          "0: never"),
+             0, 1000000),
+
+      one_of(timeseries_rows("backend", &R::timeseries_section::backend, "auto",
+                             "where time series and bars are kept: auto (the state store's "
+                             "backend: on Redis, sorted sets every node shares), memory or redis"),
+             {"auto", "memory", "redis"}),
+      ranged(timeseries_rows("max_points", &R::timeseries_section::max_points, 100000,
+                             "points (or bars) a series keeps at most, the newest; 0: no bound"),
+             0, 1e9),
+      ranged(timeseries_rows.converted("retention_s", setting_kind::number, 0,
+                                       "points (or bars) older than this before a series' newest "
+                                       "leave it; 0: no bound",
+                                       [](R::timeseries_section& s, const nlohmann::json& v) {
+                                         s.retention_ms = milliseconds_of_seconds(v);
+                                       }),
+             0, 315360000),
+      checked(bars_rows("timeframes", &R::bars_section::timeframes, "1s,1m,5m,1h,1d",
+                        "timeframes the bar service builds from the market's stream "
+                        "(market.stream), separated by commas, of 1s, 1m, 5m, 15m, 1h, 4h, 1d; "
+                        "empty: no bar service"),
+              check_timeframe_list),
+
+      one_of(
+          channels_rows("backend", &R::channels_section::backend, "auto",
+                        "where the standard trading channels go beyond the bus: auto (the state "
+                        "store's backend), redis (also Redis pub/sub trading:orders, ... for any "
+                        "client) or memory (the bus only)"),
+          {"auto", "memory", "redis"}),
+      checked(channels_rows("prefix", &R::channels_section::prefix, "",
+                            "Redis backend: prefix of the channels' names; empty: trading:orders "
+                            "and the others exactly, as other clients expect them"),
+              check_channel_prefix),
+      ranged(channels_rows.converted("heartbeat_s", setting_kind::number, 5,
+                                     "time between two HEARTBEATs on trading.system",
+                                     [](R::channels_section& s, const nlohmann::json& v) {
+                                       s.heartbeat_ms = milliseconds_of_seconds(v);
+                                     }),
+             0.1, 3600),
+      ranged(channels_rows.converted("check_s", setting_kind::number, 1,
+                                     "how often every service is asked whether it can serve (a "
+                                     "change is a SYSTEM_EVENT on trading.system)",
+                                     [](R::channels_section& s, const nlohmann::json& v) {
+                                       s.check_ms = milliseconds_of_seconds(v);
+                                     }),
+             0.1, 3600),
 
       ranged(risk_rows(
                  "max_daily_loss", &risk_options::max_daily_loss, 1000,
@@ -516,6 +618,36 @@ std::vector<setting> build_schema() {
       ranged(market_rows("max_ticks", &market_settings::max_ticks, 0,
                          "the market stops moving after this many ticks; 0: never"),
              0, 9007199254740991.0),
+      checked(market_rows("stream", &market_settings::stream, "market:data",
+                          "the market-data stream every tick is also appended to (bots and any "
+                          "Redis client can read it; on Redis the key stream:<name>); empty: "
+                          "none"),
+              check_stream_setting),
+      ranged(market_rows.converted("quote_ttl_s", setting_kind::number, 10,
+                                   "the latest quote of each symbol is kept in the state store "
+                                   "(quote:<symbol>) this long after its tick; 0: no quote cache",
+                                   [](market_settings& s, const nlohmann::json& v) {
+                                     s.quote_ttl_ms = milliseconds_of_seconds(v);
+                                   }),
+             0, 86400),
+      checked(market_rows("replay", &market_settings::replay, "",
+                          "a recorded market-data stream (on Redis: a run's market:data) to play "
+                          "back instead of the simulated price paths; empty: none"),
+              check_stream_setting),
+      one_of(market_rows("replay_pace", &market_settings::replay_pace, "original",
+                         "original: each recorded tick as long after the first as it was "
+                         "recorded; fast: as fast as the bus takes them"),
+             {"original", "fast"}),
+      ranged(market_rows("stream_max_length", &market_settings::stream_max_length, 0,
+                         "entries the market's stream keeps at most; 0: streams.max_length"),
+             0, 1e12),
+      ranged(market_rows.converted("stream_max_age_s", setting_kind::number, 0,
+                                   "entries older than this leave the market's stream; 0: "
+                                   "streams.max_age_s",
+                                   [](market_settings& s, const nlohmann::json& v) {
+                                     s.stream_max_age_ms = milliseconds_of_seconds(v);
+                                   }),
+             0, 31536000),
 
       ranged(
           bots_rows("count", &R::bots_section::count, 4, "bots spawned at start (--bots sets it)"),
@@ -559,6 +691,9 @@ std::vector<setting> build_schema() {
                                    s.lease_ms = milliseconds_of_seconds(v);
                                  }),
              0.3, 3600),
+      bots_rows("follow_signals", &R::bots_section::follow_signals, false,
+                "bar_breakout bots also trade on other bots' and other clients' TRADE_SIGNALs for "
+                "their symbol (a signal may come from any client of a shared Redis)"),
       bots_rows("standby", &R::bots_section::standby, false,
                 "the configured bots are this node's only when no other node owns them: it "
                 "waits, and takes a bot over when its owner's lease expires; false: a bot owned "

@@ -3,6 +3,7 @@
 #include "core/json_text.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,20 +12,26 @@
 #include "actors/bots/bot_supervisor.hpp"
 #include "actors/bus/memory_bus.hpp"
 #include "actors/bus/redis_bus.hpp"
+#include "actors/channels/redis_channels.hpp"
+#include "actors/channels/system_watch.hpp"
+#include "actors/data/bar_service.hpp"
 #include "actors/emergency/emergency_controller.hpp"
 #include "actors/limiter/memory_limiter.hpp"
 #include "actors/limiter/redis_limiter.hpp"
 #include "actors/market/simulated_market.hpp"
+#include "actors/market/stream_replayer.hpp"
 #include "actors/node/cluster_node.hpp"
 #include "actors/node/node_control.hpp"
 #include "actors/resilience/breaker_registry.hpp"
 #include "actors/risk/risk_monitor.hpp"
+#include "actors/series/memory_series.hpp"
+#include "actors/series/redis_series.hpp"
 #include "actors/store/memory_store.hpp"
 #include "actors/store/redis_store.hpp"
+#include "actors/stream/memory_stream.hpp"
+#include "actors/stream/redis_stream.hpp"
 
 namespace brokedancer {
-
-namespace {
 
 redis_connection_options connection_options(const runtime_config& config) {
   redis_connection_options options;
@@ -36,6 +43,17 @@ redis_connection_options connection_options(const runtime_config& config) {
   options.pipeline_max = static_cast<size_t>(config.redis.pipeline_max);
   return options;
 }
+
+bool uses_redis(const runtime_config& config) {
+  for (const auto* backend :
+       {&config.state.backend, &config.bus.backend, &config.limiter.backend,
+        &config.streams.backend, &config.timeseries.backend, &config.channels.backend})
+    if (*backend == "redis")
+      return true;
+  return false;
+}
+
+namespace {
 
 using sibling_map = std::map<std::string, caf::actor>;
 
@@ -114,6 +132,185 @@ child_spec rate_limiter_child(const runtime_config& config) {
   return {"rate_limiter", restart_policy::permanent, [data](caf::actor_system& sys) {
             return caf::actor_cast<caf::actor>(spawn_memory_limiter(sys, data));
           }};
+}
+
+namespace {
+
+stream_options streams_of(const runtime_config& config) {
+  stream_options options;
+  options.defaults.max_length = config.streams.max_length;
+  options.defaults.max_age_ms = config.streams.max_age_ms;
+  options.defaults.dead_letter_after = config.streams.dead_letter_after;
+  const auto& market = config.market;
+  if (!market.stream.empty()) {
+    auto own = options.defaults;
+    if (market.stream_max_length > 0)
+      own.max_length = market.stream_max_length;
+    if (market.stream_max_age_ms > 0)
+      own.max_age_ms = market.stream_max_age_ms;
+    options.streams[market.stream] = own;
+  }
+  return options;
+}
+
+} // namespace
+
+child_spec market_stream_child(const runtime_config& config) {
+  auto backend = config.streams.backend == "auto" ? config.state.backend : config.streams.backend;
+  if (backend == "redis") {
+    redis_stream_options options;
+    options.connection = connection_options(config);
+    options.key_prefix = config.state.key_prefix;
+    options.streams = streams_of(config);
+    auto data = make_redis_stream_data();
+    return {"market_stream", restart_policy::permanent, [data, options](caf::actor_system& sys) {
+              return caf::actor_cast<caf::actor>(spawn_redis_stream(sys, data, options));
+            }};
+  }
+  auto data = make_memory_stream_data();
+  auto options = streams_of(config);
+  return {"market_stream", restart_policy::permanent, [data, options](caf::actor_system& sys) {
+            return caf::actor_cast<caf::actor>(spawn_memory_stream(sys, data, options));
+          }};
+}
+
+child_spec time_series_child(const runtime_config& config) {
+  series_settings settings{config.timeseries.max_points, config.timeseries.retention_ms};
+  auto backend =
+      config.timeseries.backend == "auto" ? config.state.backend : config.timeseries.backend;
+  if (backend == "redis") {
+    redis_series_options options;
+    options.connection = connection_options(config);
+    options.key_prefix = config.state.key_prefix;
+    options.settings = settings;
+    return {"time_series", restart_policy::permanent, [options](caf::actor_system& sys) {
+              return caf::actor_cast<caf::actor>(spawn_redis_series(sys, options));
+            }};
+  }
+  auto data = make_memory_series_data(settings);
+  return {"time_series", restart_policy::permanent, [data](caf::actor_system& sys) {
+            return caf::actor_cast<caf::actor>(spawn_memory_series(sys, data));
+          }};
+}
+
+child_spec channels_child(const runtime_config& config) {
+  child_spec spec;
+  auto backend = config.channels.backend == "auto" ? config.state.backend : config.channels.backend;
+  if (backend != "redis")
+    return spec;
+  redis_channels_options options;
+  options.connection = connection_options(config);
+  options.node_name = config.runtime.node_name;
+  options.channel_prefix = config.channels.prefix;
+  options.bus_shared = config.bus.backend == "redis";
+  spec.name = "channels";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    return caf::actor_cast<caf::actor>(spawn_redis_channels(
+        sys, options, required_sibling<event_bus_actor>(siblings, "event_bus", "the channels")));
+  };
+  return spec;
+}
+
+namespace {
+
+// What each service's status says about whether it can serve.
+service_health health_of(const std::string& name, const store_status& s) {
+  return {name, s.available, s.last_error};
+}
+service_health health_of(const std::string& name, const bus_stats& s) {
+  return {name, s.connected, s.last_error};
+}
+service_health health_of(const std::string& name, const limiter_status& s) {
+  return {name, s.available, s.last_error};
+}
+service_health health_of(const std::string& name, const stream_status& s) {
+  return {name, s.available, s.last_error};
+}
+service_health health_of(const std::string& name, const series_status& s) {
+  return {name, s.available, s.last_error};
+}
+service_health health_of(const std::string& name, const bar_service_status& s) {
+  return {name, s.subscribed && s.last_error.empty(),
+          s.subscribed ? s.last_error : "not reading the stream: " + s.last_error};
+}
+service_health health_of(const std::string& name, const channel_status& s) {
+  return {name, s.available, s.last_error};
+}
+// The market itself runs on its own; what can fail is its stream, which holds ticks back.
+service_health health_of(const std::string& name, const market_status& s) {
+  bool holding = s.stream_buffered > 0 && !s.stream_available;
+  return {name, !holding,
+          holding ? std::to_string(s.stream_buffered) + " ticks wait for the stream" : ""};
+}
+
+template <class Status, class Handle>
+service_probe probe(const std::string& name, Handle handle) {
+  return {name,
+          [handle, name](caf::event_based_actor* self, std::function<void(service_health)> done) {
+            self->request(handle, std::chrono::seconds(1), status_atom::value)
+                .then([name, done](Status& s) { done(health_of(name, s)); },
+                      [self, name, done](caf::error& err) {
+                        done(service_health{name, false, self->system().render(err)});
+                      });
+          }};
+}
+
+template <class Status, class Handle>
+void add_probe(std::vector<service_probe>& probes, const sibling_map& siblings, const char* name) {
+  if (auto handle = optional_sibling<Handle>(siblings, name))
+    probes.push_back(probe<Status>(name, handle));
+}
+
+} // namespace
+
+child_spec system_watch_child(const runtime_config& config) {
+  system_watch_options options;
+  options.node_name = config.runtime.node_name;
+  options.heartbeat = std::chrono::milliseconds(config.channels.heartbeat_ms);
+  options.check = std::chrono::milliseconds(config.channels.check_ms);
+  child_spec spec;
+  spec.name = "system_watch";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    std::vector<service_probe> probes;
+    add_probe<store_status, state_store_actor>(probes, siblings, "state_store");
+    add_probe<bus_stats, event_bus_actor>(probes, siblings, "event_bus");
+    add_probe<limiter_status, rate_limiter_actor>(probes, siblings, "rate_limiter");
+    add_probe<stream_status, market_stream_actor>(probes, siblings, "market_stream");
+    add_probe<series_status, time_series_actor>(probes, siblings, "time_series");
+    add_probe<bar_service_status, bar_service_actor>(probes, siblings, "bar_service");
+    add_probe<market_status, market_actor>(probes, siblings, "market");
+    add_probe<channel_status, channel_bridge_actor>(probes, siblings, "channels");
+    const char* who = "the system watch";
+    return caf::actor_cast<caf::actor>(
+        spawn_system_watch(sys, options, std::move(probes),
+                           required_sibling<event_bus_actor>(siblings, "event_bus", who),
+                           optional_sibling<emergency_actor>(siblings, "emergency")));
+  };
+  return spec;
+}
+
+child_spec bar_service_child(const runtime_config& config) {
+  child_spec spec;
+  if (config.bars.timeframes.empty() || config.market.stream.empty())
+    return spec;
+  bar_service_options options;
+  options.stream = config.market.stream;
+  for (const auto& name : config.bars.timeframes) {
+    timeframe frame;
+    if (from_string(name, frame)) // checked by the schema
+      options.frames.push_back(frame);
+  }
+  spec.name = "bar_service";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    const char* who = "the bar service";
+    return caf::actor_cast<caf::actor>(spawn_bar_service(
+        sys, options, required_sibling<market_stream_actor>(siblings, "market_stream", who),
+        required_sibling<time_series_actor>(siblings, "time_series", who)));
+  };
+  return spec;
 }
 
 std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
@@ -227,7 +424,34 @@ child_spec breakers_child(const runtime_config& config) {
   return spec;
 }
 
+namespace {
+
+// A recording played back in the market's place: the bots cannot tell it from the market.
+child_spec replayer_child(const runtime_config& config) {
+  stream_replayer_options options;
+  options.stream = config.market.replay;
+  options.original_pace = config.market.replay_pace != "fast";
+  options.max_ticks = config.market.max_ticks;
+  options.quote_ttl_ms = config.market.quote_ttl_ms;
+  options.stream_out = config.market.stream;
+  child_spec spec;
+  spec.name = "market";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    const char* who = "the market's playback";
+    return caf::actor_cast<caf::actor>(spawn_stream_replayer(
+        sys, options, required_sibling<market_stream_actor>(siblings, "market_stream", who),
+        required_sibling<event_bus_actor>(siblings, "event_bus", who),
+        optional_sibling<state_store_actor>(siblings, "state_store")));
+  };
+  return spec;
+}
+
+} // namespace
+
 child_spec market_child(const runtime_config& config) {
+  if (!config.market.replay.empty())
+    return replayer_child(config);
   child_spec spec;
   if (config.market.symbols.empty())
     return spec;
@@ -237,7 +461,9 @@ child_spec market_child(const runtime_config& config) {
   spec.policy = restart_policy::permanent;
   spec.start_with_siblings = [data](caf::actor_system& sys, const sibling_map& siblings) {
     return caf::actor_cast<caf::actor>(spawn_simulated_market(
-        sys, data, required_sibling<event_bus_actor>(siblings, "event_bus", "the market")));
+        sys, data, required_sibling<event_bus_actor>(siblings, "event_bus", "the market"),
+        optional_sibling<market_stream_actor>(siblings, "market_stream"),
+        optional_sibling<state_store_actor>(siblings, "state_store")));
   };
   return spec;
 }
@@ -257,6 +483,7 @@ child_spec control_child(const runtime_config& config) {
     services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
     services.store = optional_sibling<state_store_actor>(siblings, "state_store");
     services.risk = optional_sibling<risk_monitor_actor>(siblings, "risk_monitor");
+    services.watch = optional_sibling<system_watch_actor>(siblings, "system_watch");
     services.clustered = clustered;
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
   };
@@ -310,6 +537,8 @@ std::vector<bot_config> configured_bots(const runtime_config& config) {
                           {"lookback", b.lookback_ticks},
                           {"threshold_percent", b.threshold_percent},
                           {"max_position", b.max_position}};
+    if (bot.strategy == "bar_breakout")
+      params["follow_signals"] = b.follow_signals;
     // With "mixed", each symbol gets one bot of each strategy before the next symbol.
     if (!symbols.empty())
       params["symbol"] = symbols[(b.strategy == "mixed" ? i / 2 : i) % symbols.size()];
@@ -346,6 +575,8 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
     bot_services services;
     services.order_budget = order_budget;
     services.limiter = optional_sibling<rate_limiter_actor>(siblings, "rate_limiter");
+    services.stream = optional_sibling<market_stream_actor>(siblings, "market_stream");
+    services.series = optional_sibling<time_series_actor>(siblings, "time_series");
     services.store = required_sibling<state_store_actor>(siblings, "state_store", who);
     services.bus = required_sibling<event_bus_actor>(siblings, "event_bus", who);
     services.emergency = required_sibling<emergency_actor>(siblings, "emergency", who);

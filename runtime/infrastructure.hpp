@@ -9,6 +9,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/bots/bot.hpp"
+#include "actors/redis/redis_connection.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/node_identity.hpp"
 #include "messages/bot.hpp"
@@ -16,6 +17,11 @@
 #include "runtime/config.hpp"
 
 namespace brokedancer {
+
+// How this node's connections reach Redis (redis.*).
+redis_connection_options connection_options(const runtime_config& config);
+// Whether any service of the node keeps its data on Redis.
+bool uses_redis(const runtime_config& config);
 
 // The state store: memory (data outlives each incarnation) or Redis, per state.backend.
 child_spec state_store_child(const runtime_config& config);
@@ -26,6 +32,27 @@ child_spec event_bus_child(const runtime_config& config);
 // The rate limiter: memory or Redis, per limiter.backend ("auto": the state store's). The
 // memory backend's table outlives each incarnation.
 child_spec rate_limiter_child(const runtime_config& config);
+
+// The market-data stream: memory or Redis Streams, per streams.backend ("auto": the state
+// store's). The memory backend's streams and live subscribers outlive each incarnation.
+child_spec market_stream_child(const runtime_config& config);
+
+// The time-series store (points and bars): memory or Redis sorted sets, per timeseries.backend
+// ("auto": the state store's). The memory backend's series outlive each incarnation.
+child_spec time_series_child(const runtime_config& config);
+
+// The standard channels on Redis pub/sub (channels.backend, "auto": the state store's), with
+// the sibling "event_bus"; an empty spec name on the memory backend (the bus is the channel).
+child_spec channels_child(const runtime_config& config);
+
+// The system watch: every service's health on trading.system, and the heartbeat, with the
+// siblings "event_bus", "emergency" and whichever services the tree has.
+child_spec system_watch_child(const runtime_config& config);
+
+// The bar service: bars of market.stream's ticks in bars.timeframes, written to the sibling
+// "time_series", read from the sibling "market_stream"; an empty spec name when either setting
+// is empty.
+child_spec bar_service_child(const runtime_config& config);
 
 // The breaker registry: one circuit breaker and adapter per resilience.endpoints entry, each
 // started on first use; transitions are published on the sibling "event_bus", breakers stop

@@ -97,6 +97,9 @@ json status_json(const node_status& s) {
               {"reconciled_orders", r.reconciled_orders},
               {"reconciled_fills", r.reconciled_fills},
               {"problem", r.reconcile_problem}}}};
+  json services = json::array();
+  for (const auto& h : s.services.services)
+    services.push_back({{"name", h.name}, {"available", h.available}, {"error", h.error}});
   const auto& c = s.emergency.current;
   return {{"node", s.node},
           {"level", to_string(c.level)},
@@ -125,7 +128,8 @@ json status_json(const node_status& s) {
           {"cluster", s.clustered ? cluster_json(s.cluster) : json(nullptr)},
           {"audit", audit},
           {"risk", risk},
-          {"bot_owners", owners}};
+          {"bot_owners", owners},
+          {"services", services}};
 }
 
 void answer(http_response& res, int status, const json& body) {

@@ -19,6 +19,7 @@
 #include <caf/type_erased_tuple.hpp>
 
 #include "actors/node/front_door.hpp"
+#include "actors/redis/redis_context.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "messages/cluster.hpp"
 #include "messages/control.hpp"
@@ -32,6 +33,7 @@
 #include "runtime/listener_guard.hpp"
 #include "runtime/operator_api.hpp"
 #include "runtime/tls_files.hpp"
+#include "strategies/bar_strategies.hpp"
 #include "strategies/trend_strategies.hpp"
 
 namespace brokedancer {
@@ -117,6 +119,18 @@ struct runtime::impl {
 
 namespace {
 
+// A Redis that may evict the kill switch's and the books' keys is refused before anything
+// starts: the operator hears why at once, with the fix, rather than from a node that never
+// trades. One that cannot be reached now is not refused -- the node starts and degrades, and
+// every connection it makes later is checked the same way (actors/redis/redis_context.hpp).
+void refuse_evicting_redis(const runtime_config& config) {
+  if (!uses_redis(config))
+    return;
+  redis_context probe{connection_options(config)};
+  if (!probe.connect(true) && probe.refused_for_eviction())
+    throw std::runtime_error(probe.last_error());
+}
+
 // The bots the configuration asks for must be of strategies the program knows.
 void check_strategies(const runtime_config& config, const strategy_catalog& strategies) {
   if (config.bots.count == 0)
@@ -191,6 +205,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
   auto strategies = std::move(extras.strategies);
   strategy_catalog built_in;
   strategies::add_trend_strategies(built_in);
+  strategies::add_bar_strategies(built_in);
   for (auto& [name, factory] : built_in)
     strategies.emplace(name, std::move(factory));
   check_strategies(d.config, strategies);
@@ -220,6 +235,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
                   "or make a certificate for this name with `brokedancer certs node "
                 + d.config.runtime.node_name + " --dir DIR`"}});
   }
+  refuse_evicting_redis(d.config);
   configure_actor_system(d.caf_config, d.config);
   d.system = std::make_unique<caf::actor_system>(d.caf_config);
   d.log.info("runtime starting", {{"version", std::string(version())},
@@ -229,8 +245,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
                                   {"state_backend", d.config.state.backend},
                                   {"bus_backend", d.config.bus.backend}});
   // The infrastructure, in start order; the emergency controller last, after what it uses.
-  std::vector<child_spec> children{state_store_child(d.config), event_bus_child(d.config),
-                                   rate_limiter_child(d.config), breakers_child(d.config)};
+  std::vector<child_spec> children{state_store_child(d.config),  event_bus_child(d.config),
+                                   rate_limiter_child(d.config), market_stream_child(d.config),
+                                   time_series_child(d.config),  breakers_child(d.config)};
   children.push_back(emergency_child(d.config, [state = impl_.get()](const level_change& change) {
     std::lock_guard<std::mutex> guard{state->mutex};
     state->shutdown = change;
@@ -239,6 +256,11 @@ runtime::runtime(runtime_config config, runtime_options extras)
   children.push_back(risk_monitor_child(d.config));
   if (auto market = market_child(d.config); !market.name.empty())
     children.push_back(std::move(market));
+  if (auto bars = bar_service_child(d.config); !bars.name.empty())
+    children.push_back(std::move(bars));
+  if (auto channels = channels_child(d.config); !channels.name.empty())
+    children.push_back(std::move(channels));
+  children.push_back(system_watch_child(d.config));
   for (auto& child : extras.extra_children)
     children.push_back(std::move(child));
   if (d.config.node.clustered()) {
@@ -516,6 +538,14 @@ breaker_registry_actor runtime::breakers() const {
 
 rate_limiter_actor runtime::rate_limiter() const {
   return caf::actor_cast<rate_limiter_actor>(child("rate_limiter"));
+}
+
+market_stream_actor runtime::market_stream() const {
+  return caf::actor_cast<market_stream_actor>(child("market_stream"));
+}
+
+time_series_actor runtime::time_series() const {
+  return caf::actor_cast<time_series_actor>(child("time_series"));
 }
 
 risk_monitor_actor runtime::risk_monitor() const {

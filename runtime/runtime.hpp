@@ -19,10 +19,12 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
+#include "messages/time_series.hpp"
 #include "runtime/config.hpp"
 
 namespace brokedancer {
@@ -97,6 +99,10 @@ public:
   breaker_registry_actor breakers() const;
   // The rate limiter: request budgets (shared by every node on Redis).
   rate_limiter_actor rate_limiter() const;
+  // The market-data stream (Redis Streams on Redis: shared by every node and any Redis client).
+  market_stream_actor market_stream() const;
+  // The time-series store: metric points and OHLCV bars (sorted sets on Redis).
+  time_series_actor time_series() const;
   // The emergency controller: the node's kill switch.
   emergency_actor emergency() const;
   // The risk monitor: where orders go (never straight to an endpoint).

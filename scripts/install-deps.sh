@@ -10,7 +10,9 @@ packages=(
 )
 for option in "$@"; do
   case $option in
-    --with-test-tools) packages+=(catch2 redis-server redis-tools openssl iproute2) ;;
+    # python3-redis: a Redis client none of us wrote, for the interoperability test of the
+    # market-data stream and the standard channels (tests/support/trading_reader.py).
+    --with-test-tools) packages+=(catch2 redis-server redis-tools openssl iproute2 python3-redis) ;;
     # scripts/fuzz.sh: clang with libFuzzer and the sanitizers' runtimes; the fuzz targets'
     # throwaway certificates are made with openssl.
     --with-fuzz-tools) packages+=(clang libclang-rt-14-dev catch2 openssl) ;;

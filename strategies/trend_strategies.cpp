@@ -3,6 +3,8 @@
 #include <deque>
 #include <stdexcept>
 
+#include "strategies/strategy_params.hpp"
+
 #include "messages/market.hpp"
 
 namespace brokedancer::strategies {
@@ -20,21 +22,9 @@ struct trend_settings {
   size_t save_every = 10;
 };
 
-double positive(const json& params, const char* key, double fallback) {
-  auto found = params.find(key);
-  if (found == params.end())
-    return fallback;
-  if (!found->is_number() || !(found->get<double>() > 0))
-    throw std::invalid_argument(std::string{key} + " must be a number above 0");
-  return found->get<double>();
-}
-
 trend_settings read_settings(const json& params) {
   trend_settings s;
-  auto symbol = params.find("symbol");
-  if (symbol == params.end() || !symbol->is_string() || symbol->get<std::string>().empty())
-    throw std::invalid_argument("symbol must name the market to trade, e.g. \"BTC-USD\"");
-  s.symbol = symbol->get<std::string>();
+  s.symbol = required_symbol(params);
   s.quantity = positive(params, "quantity", 1);
   auto lookback = positive(params, "lookback", 20);
   if (lookback < 2 || lookback > 10000)

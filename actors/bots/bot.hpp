@@ -37,8 +37,10 @@
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/risk.hpp"
+#include "messages/time_series.hpp"
 
 namespace brokedancer {
 
@@ -68,11 +70,40 @@ public:
   // --- events ---
   // A topic or a glob pattern (market.*); events arrive in on_event.
   virtual void subscribe(const std::string& topic_or_pattern) = 0;
+  // Not on the infrastructure's topics (market.*, emergency.*, breaker.*, trading.*): a bot
+  // speaks on trading.signals only through publish_signal.
   virtual void publish(const std::string& topic, const nlohmann::json& payload) = 0;
+  // A TRADE_SIGNAL on trading.signals (and, on Redis, the trading:signals channel for every
+  // client): a symbol, BUY, SELL, HOLD or CLOSE, a confidence from 0 to 1, and `extra` fields
+  // (a JSON object). False, with a warning in the log, when that is not a valid signal.
+  virtual bool publish_signal(const std::string& symbol, const std::string& signal,
+                              double confidence,
+                              const nlohmann::json& extra = nlohmann::json::object()) = 0;
+  // Every TRADE_SIGNAL from now on (other bots', other nodes' and other clients'), checked, in
+  // on_signal.
+  virtual void subscribe_signals() = 0;
+  // An alert on trading.alerts: a PRICE_ALERT for the category "price", else a RISK_ALERT, with
+  // the message and a severity (info, warning, critical).
+  virtual void publish_alert(const std::string& category, const std::string& message,
+                             const std::string& severity = "warning") = 0;
   // The quote a market tick carries (decode_quote of its payload), decoded once however many
   // read it while on_event runs; null when the payload is not a valid quote. Valid until the
   // next call or the end of on_event.
   virtual const quote* quote_of(const event& ev) = 0;
+  // The live ticks of a market-data stream (market:data: the simulated market's) from now on,
+  // in on_ticks, in order, a batch at a time: what comes while on_ticks runs waits in the
+  // stream, not in the bot's mailbox.
+  virtual void subscribe_stream(const std::string& stream) = 0;
+
+  // --- market data: the quote cache and the time-series store ---
+  // The latest quote of a symbol as the quote cache holds it (quote:<symbol>, within its TTL):
+  // then(quote) on the bot, or then(nullopt) when there is none or it could not be read.
+  virtual void cached_quote(const std::string& symbol,
+                            std::function<void(std::optional<quote>)> then) = 0;
+  // The newest `n` bars of a symbol in a timeframe, oldest first (the last may still be forming):
+  // then(bars) on the bot, or then(nullopt) when the store could not be read.
+  virtual void bars(const std::string& symbol, timeframe frame, uint32_t n,
+                    std::function<void(std::optional<std::vector<ohlcv_bar>>)> then) = 0;
 
   // --- state, under bot:<id>: ---
   // Persists the document on_start() receives after a restart (bot:<id>:state).
@@ -118,6 +149,11 @@ public:
   // `restored` is what save() last stored, or null for a first start.
   virtual void on_start(bot_context& ctx, const nlohmann::json& restored) = 0;
   virtual void on_event(bot_context&, const event&) {}
+  // A TRADE_SIGNAL's data: symbol, signal, confidence, and who sent it (bot_id, strategy,
+  // source) with whatever extra fields it carries.
+  virtual void on_signal(bot_context&, const nlohmann::json& /*signal*/) {}
+  virtual void on_ticks(bot_context&, const std::string& /*stream*/,
+                        const std::vector<stream_entry>&) {}
   virtual void on_order_result(bot_context&, const order&, const order_result&) {}
   virtual void on_timer(bot_context&, const std::string&) {}
   // After the host has acted on the change (from HALT up: new orders refused, open ones

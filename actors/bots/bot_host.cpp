@@ -20,6 +20,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
+#include "messages/channels.hpp"
 #include "messages/correlation.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
@@ -300,10 +301,129 @@ public:
             });
   }
 
+  void subscribe_stream(const std::string& stream) override {
+    auto& st = self_->state;
+    auto self = self_;
+    auto failed = [self, stream](const std::string& why) {
+      // As for a topic: without its ticks the bot would sit idle unnoticed.
+      self->quit(make_error(errc::subsystem_unavailable, "bot " + self->state.config.id
+                                                             + " could not subscribe to stream "
+                                                             + stream + ": " + why));
+    };
+    if (!st.services.stream) {
+      failed("this node has no market-data stream");
+      return;
+    }
+    ++st.pending_subscriptions;
+    self_
+        ->request(st.services.stream, request_timeout, stream_sub_atom::value, stream,
+                  caf::actor_cast<caf::actor>(self_))
+        .then(
+            [self](bool) {
+              --self->state.pending_subscriptions;
+              maybe_ready(self);
+            },
+            [self, failed](caf::error& err) { failed(self->system().render(err)); });
+  }
+
+  void cached_quote(const std::string& symbol,
+                    std::function<void(std::optional<quote>)> then) override {
+    auto self = self_;
+    self_
+        ->request(self_->state.services.store, request_timeout, get_atom::value,
+                  quote_cache_key(symbol))
+        .then(
+            [then, symbol](const maybe_value& found) {
+              quote q;
+              std::string why;
+              // Anyone who can write the store can write this key: read it as outside input.
+              if (found.found && decode_quote(found.json, q, why) && q.symbol == symbol)
+                then(q);
+              else
+                then(std::nullopt);
+            },
+            [self, then, symbol](caf::error& err) {
+              self->state.log.warn("the quote cache could not be read",
+                                   {{"bot", self->state.config.id},
+                                    {"symbol", symbol},
+                                    {"error", self->system().render(err)}});
+              then(std::nullopt);
+            });
+  }
+
+  void bars(const std::string& symbol, timeframe frame, uint32_t n,
+            std::function<void(std::optional<std::vector<ohlcv_bar>>)> then) override {
+    auto& st = self_->state;
+    auto self = self_;
+    if (!st.services.series) {
+      then(std::nullopt);
+      return;
+    }
+    self_->request(st.services.series, request_timeout, bars_last_atom::value, symbol, frame, n)
+        .then([then](std::vector<ohlcv_bar>& found) { then(std::move(found)); },
+              [self, then, symbol](caf::error& err) {
+                self->state.log.warn("bars could not be read",
+                                     {{"bot", self->state.config.id},
+                                      {"symbol", symbol},
+                                      {"error", self->system().render(err)}});
+                then(std::nullopt);
+              });
+  }
+
+  bool publish_signal(const std::string& symbol, const std::string& signal, double confidence,
+                      const json& extra) override {
+    auto& st = self_->state;
+    auto data = extra.is_object() ? extra : json::object();
+    data.update(trade_signal(symbol, signal, confidence));
+    data["type"] = "TRADE_SIGNAL";
+    data["bot_id"] = st.config.id;
+    data["strategy"] = st.config.strategy;
+    if (auto problem = type_check(channel_type::trade_signal, data); !problem.empty()) {
+      st.log.warn("a signal was not published", {{"bot", st.config.id}, {"why", problem}});
+      return false;
+    }
+    auto self = self_;
+    self_
+        ->request(st.services.bus, request_timeout, publish_atom::value,
+                  std::string{"trading.signals"}, dump_json(data), correlation_id{})
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.warn(
+                    "a signal could not be published",
+                    {{"bot", self->state.config.id}, {"error", self->system().render(err)}});
+              });
+    return true;
+  }
+
+  void subscribe_signals() override {
+    subscribe("trading.signals");
+  }
+
+  void publish_alert(const std::string& category, const std::string& message,
+                     const std::string& severity) override {
+    auto& st = self_->state;
+    json data{{"type", category == "price" ? "PRICE_ALERT" : "RISK_ALERT"},
+              {"category", category},
+              {"message", message},
+              {"severity", severity},
+              {"bot_id", st.config.id},
+              {"strategy", st.config.strategy}};
+    auto self = self_;
+    self_
+        ->request(st.services.bus, request_timeout, publish_atom::value,
+                  std::string{"trading.alerts"}, dump_json(data), correlation_id{})
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.warn(
+                    "an alert could not be published",
+                    {{"bot", self->state.config.id}, {"error", self->system().render(err)}});
+              });
+  }
+
   void publish(const std::string& topic, const json& payload) override {
     auto self = self_;
     // What the infrastructure says on these topics, others act on: a bot does not speak there.
-    for (std::string_view reserved : {"market.", "emergency.", "breaker."})
+    for (std::string_view reserved : {"market.", "emergency.", "breaker.", "trading."})
       if (topic.compare(0, reserved.size(), reserved) == 0) {
         self_->state.log.warn("a bot may not publish on the infrastructure's topics",
                               {{"bot", self_->state.config.id}, {"topic", topic}});
@@ -697,13 +817,35 @@ void mark(self_pointer self, const event& ev) {
   st.record->stats.unrealized_pnl = open_pnl;
 }
 
+// A signal reaches the strategy checked, or not at all: the channel takes them from any client.
+void on_signal_event(self_pointer self, const event& ev) {
+  auto& st = self->state;
+  auto data = parse_json_within(ev.json);
+  if (data.is_discarded() || !type_check(channel_type::trade_signal, data).empty())
+    return;
+  if (st.started)
+    st.instance->on_signal(*st.context, data);
+}
+
 void on_event(self_pointer self, const event& ev) {
   auto& st = self->state;
+  if (ev.topic == "trading.signals") {
+    on_signal_event(self, ev);
+    return;
+  }
   st.context->quotes.begin(ev);
   mark(self, ev);
   if (st.started)
     st.instance->on_event(*st.context, ev);
   st.context->quotes.end();
+}
+
+// A request: the stream sends the next batch once this returns.
+void on_ticks(self_pointer self, const std::string& stream,
+              const std::vector<stream_entry>& entries) {
+  auto& st = self->state;
+  if (st.started)
+    st.instance->on_ticks(*st.context, stream, entries);
 }
 
 void on_level_change(self_pointer self, const level_change& change) {
@@ -772,6 +914,8 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
   load(self);
   return {
       [self](const event& ev) { on_event(self, ev); },
+      [self](stream_ticks_atom, const std::string& stream,
+             const std::vector<stream_entry>& entries) { on_ticks(self, stream, entries); },
       [self](const level_change& change) { on_level_change(self, change); },
       [self](timer_atom, const std::string& name) { on_timer(self, name); },
       [self](register_again_atom) { register_with_controller(self); },

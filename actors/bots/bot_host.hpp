@@ -23,9 +23,11 @@
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
+#include "messages/time_series.hpp"
 
 namespace brokedancer {
 
@@ -68,6 +70,10 @@ struct bot_services {
   // (bot_context::take_budget) go to the same limiter.
   std::optional<rate_limit> order_budget;
   rate_limiter_actor limiter;
+  // The market-data stream (bot_context::subscribe_stream); none: a subscription fails the bot.
+  market_stream_actor stream;
+  // The time-series store (bot_context::bars); none: every read answers nullopt.
+  time_series_actor series;
 };
 
 using bot_ready_atom = caf::atom_constant<caf::atom("bot_ready")>;

@@ -181,11 +181,10 @@ void report_given_up(self_pointer self, const bot_entry& entry, const std::strin
                                                            {"last_error", reason}});
   if (!st.services.bus)
     return;
-  auto payload = nlohmann::json{{"event", "bot_given_up"},
-                                {"bot", entry.config.id},
-                                {"strategy", entry.config.strategy},
-                                {"crashes", entry.crashes.size()},
-                                {"last_error", reason}};
+  auto payload =
+      nlohmann::json{{"type", "SYSTEM_EVENT"},          {"event", "bot_given_up"},
+                     {"bot", entry.config.id},          {"strategy", entry.config.strategy},
+                     {"crashes", entry.crashes.size()}, {"last_error", reason}};
   self->request(st.services.bus, std::chrono::seconds(5), publish_atom::value,
                 std::string{"trading.system"}, dump_json(payload), correlation_id{})
       .then([](uint64_t) {}, [](caf::error&) {});

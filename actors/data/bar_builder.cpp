@@ -45,6 +45,16 @@ bool bar_builder::update(symbol_id symbol, double price, double quantity, int64_
     ++refused_;
     return false;
   }
+  // A volume that would make a bar's sum infinite (two trades of 1e308) is no trade of this
+  // world, and a bar with it could never be stored.
+  if (quantity > 0) {
+    const auto* first = &slots_[static_cast<size_t>(symbol) * frames_.size()];
+    for (size_t i = 0; i < frames_.size(); ++i)
+      if (first[i].active && !std::isfinite(first[i].volume + quantity)) {
+        ++refused_;
+        return false;
+      }
+  }
   auto* s = &slots_[static_cast<size_t>(symbol) * frames_.size()];
   for (size_t i = 0; i < frames_.size(); ++i, ++s) {
     auto open_time = at_ms - at_ms % steps_ms_[i];

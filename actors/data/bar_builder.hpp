@@ -30,6 +30,12 @@ public:
   // The id of a symbol, added on first use: the per-tick calls below take it, so that a hot
   // loop needs no string hashing.
   symbol_id intern(const std::string& symbol);
+  bool knows(const std::string& symbol) const {
+    return ids_.count(symbol) > 0;
+  }
+  size_t symbols() const {
+    return ids_.size();
+  }
 
   // A price (a tick's last) at `at_ms` since the epoch. False, and nothing changes, for a price
   // that is not positive and finite or a negative time. Closed bars are appended to `closed`.

@@ -20,6 +20,8 @@
 #include "actors/market/market_settings.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
+#include "messages/market_stream.hpp"
+#include "messages/state_store.hpp"
 
 namespace brokedancer {
 
@@ -38,7 +40,12 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
+// Ticks also go to `stream` (settings.stream) when both are given: in batches, one in flight at
+// a time, the rest held in a bounded buffer while the stream is away (market_status says how
+// many were dropped). Each tick's quotes also go to the quote cache in `store`
+// (settings.quote_ttl_ms), when one is given.
 market_actor spawn_simulated_market(caf::actor_system& sys, std::shared_ptr<market_data> data,
-                                    event_bus_actor bus);
+                                    event_bus_actor bus, market_stream_actor stream = {},
+                                    state_store_actor store = {});
 
 } // namespace brokedancer

@@ -29,6 +29,7 @@ struct node_control_services {
                                    // the cluster actor, for its store's dead man's switch)
   state_store_actor store;         // may be empty: the audit trail is then kept in memory only
   risk_monitor_actor risk;         // may be empty
+  system_watch_actor watch;        // may be empty
 };
 
 // How many audit entries the node keeps (in memory and in the store); older ones are dropped.

@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "actors/redis/eviction_policy.hpp"
 #include "actors/redis/redis_protocol.hpp"
 
 namespace brokedancer {
@@ -49,8 +50,32 @@ bool redis_context::connect(bool select_db) {
   if (select_db && ep.db != 0
       && !command_ok({"SELECT", std::to_string(ep.db)}, "SELECT " + std::to_string(ep.db)))
     return false;
+  if (!eviction_policy_ok())
+    return false;
   last_error_.clear();
   return true;
+}
+
+bool redis_context::eviction_policy_ok() {
+  evicts_ = false;
+  auto* reply = static_cast<redisReply*>(redisCommand(context_, "INFO memory"));
+  if (reply == nullptr)
+    return fail("lost the connection to Redis: " + std::string(context_->errstr));
+  std::string refusal;
+  if (reply->type == REDIS_REPLY_ERROR)
+    refusal = "Redis refused INFO memory (" + reply_excerpt({reply->str, reply->len})
+              + "): its maxmemory-policy is not known, and keys that must stay could be "
+                "evicted. Allow INFO for this user";
+  else if (reply->type == REDIS_REPLY_STRING)
+    refusal = eviction_refusal({reply->str, reply->len});
+  else
+    refusal = "unexpected reply from Redis to INFO memory";
+  freeReplyObject(reply);
+  if (refusal.empty())
+    return true;
+  evicts_ = true;
+  const auto& ep = options_.endpoint;
+  return fail("refusing Redis at " + ep.host + ":" + std::to_string(ep.port) + ": " + refusal);
 }
 
 int redis_context::release_socket() {

@@ -26,8 +26,14 @@ public:
     return last_error_;
   }
 
-  // Connects, then AUTH and (when `select_db`) SELECT. False, with last_error(), on failure.
+  // Connects, then AUTH, (when `select_db`) SELECT, and checks that this Redis cannot evict the
+  // keys that must stay (actors/redis/eviction_policy.hpp). False, with last_error(), on failure.
   bool connect(bool select_db);
+
+  // The last connect() reached Redis and refused it for its eviction policy.
+  bool refused_for_eviction() const {
+    return evicts_;
+  }
 
   // Gives up the connected socket: the caller owns (and closes) it from now on. -1 when not
   // connected.
@@ -35,12 +41,14 @@ public:
 
 private:
   bool command_ok(const std::vector<std::string>& command, const std::string& what);
+  bool eviction_policy_ok();
   bool fail(std::string error);
   void close();
 
   redis_connection_options options_;
   redisContext* context_ = nullptr;
   std::string last_error_;
+  bool evicts_ = false;
 };
 
 } // namespace brokedancer

@@ -94,6 +94,9 @@ struct monitor_state {
   journal_state journal;
   risk_book book;
   std::set<std::string> symbols; // options.symbols: marked even without a position
+  // Symbols a market tick has marked since this incarnation started: the quote cache does not
+  // mark them over (actors/risk/risk_monitor.cpp, mark_from_cache).
+  std::set<std::string> marked_live;
   mark_filter marks;
   uint64_t marks_held = 0;
   uint64_t filled = 0;
@@ -146,6 +149,12 @@ void persist(self_pointer self, std::function<void()> then = nullptr);
 // then: a monitor restarted right after it has answered still has the fill in its book.
 void book_fill(self_pointer self, const order& o, const order_result& result,
                std::function<void()> written);
+
+// Publishes `data` on a standard channel's topic (trading.orders, ...), sent, not awaited.
+void publish_update(self_pointer self, const char* topic, const nlohmann::json& data,
+                    const correlation_id& correlation);
+// `inner`, after the order's outcome has been published on trading.orders (ORDER_UPDATE).
+answer announced(self_pointer self, const order& o, answer inner);
 
 // Raises the emergency level, as the risk monitor, with the reason.
 void raise_level(self_pointer self, emergency_level level, const std::string& reason);

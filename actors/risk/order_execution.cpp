@@ -354,7 +354,7 @@ void flatten(self_pointer self, std::function<void()> finished, int round) {
       if (--*left == 0)
         flatten(self, finished, round + 1);
     };
-    execute(self, o, closed, true);
+    execute(self, o, announced(self, o, closed), true);
   }
 }
 

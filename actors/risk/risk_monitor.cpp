@@ -8,13 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 
 #include "actors/risk/monitor_state.hpp"
 #include "actors/risk/order_execution.hpp"
+#include "actors/risk/trading_updates.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
+#include "messages/market.hpp"
 
 namespace brokedancer::monitor {
 
@@ -142,9 +145,11 @@ void roll_day(self_pointer self, int64_t now) {
 
 void alert(self_pointer self, const limit_status& limit, const std::string& action) {
   auto& st = self->state;
-  auto payload = json{{"limit", limit.name},        {"current", limit.current},
-                      {"limit_value", limit.limit}, {"utilization", limit.utilization},
-                      {"action", action},           {"at_us", now_us()}};
+  auto payload =
+      json{{"type", "RISK_ALERT"},       {"severity", action == "ALERT" ? "warning" : "critical"},
+           {"limit", limit.name},        {"current", limit.current},
+           {"limit_value", limit.limit}, {"utilization", limit.utilization},
+           {"action", action},           {"at_us", now_us()}};
   if (st.bus)
     self->request(st.bus, std::chrono::seconds(5), publish_atom::value,
                   std::string{"trading.alerts"}, dump_json(payload), correlation_id{})
@@ -231,6 +236,52 @@ order_result refuse(self_pointer self, const order& o, rejection why) {
 
 } // namespace
 
+// Sent, not requested: nobody waits for the bus on the order path, and a bus that is away
+// costs an order nothing (the channels say so in their own status).
+void publish_update(self_pointer self, const char* topic, const json& data,
+                    const correlation_id& correlation) {
+  if (self->state.bus)
+    caf::anon_send(self->state.bus, publish_atom::value, std::string{topic}, dump_json(data),
+                   correlation);
+}
+
+namespace {
+
+// An order's outcome on trading.orders.
+void announce(self_pointer self, const order& o, const order_result& result) {
+  publish_update(self, "trading.orders", order_update(o, result), o.correlation);
+}
+
+// A symbol's position in the book on trading.positions (quantity 0 once it is closed).
+void announce_position(self_pointer self, const std::string& symbol,
+                       const correlation_id& correlation) {
+  auto& book = self->state.book;
+  position_status position;
+  position.symbol = symbol;
+  for (auto& p : book.position_statuses())
+    if (p.symbol == symbol)
+      position = p;
+  publish_update(self, "trading.positions", position_update(position, book.realized_pnl()),
+                 correlation);
+}
+
+} // namespace
+
+answer announced(self_pointer self, const order& o, answer inner) {
+  order about;
+  about.bot_id = o.bot_id;
+  about.symbol = o.symbol;
+  about.side = o.side;
+  about.quantity = o.quantity;
+  about.price = o.price;
+  about.client_order_id = o.client_order_id;
+  about.correlation = o.correlation;
+  return [self, about = std::move(about), inner = std::move(inner)](order_result& result) {
+    announce(self, about, result);
+    inner(result);
+  };
+}
+
 void book_fill(self_pointer self, const order& o, const order_result& result,
                std::function<void()> written) {
   auto& st = self->state;
@@ -240,6 +291,8 @@ void book_fill(self_pointer self, const order& o, const order_result& result,
   if (!st.book.holds(o.symbol) && st.symbols.count(o.symbol) == 0)
     st.book.forget_mark(o.symbol);
   ++st.filled;
+  // Every fill, whichever way it came (an answer, a reconciliation, SHUTDOWN's closing orders).
+  announce_position(self, o.symbol, o.correlation);
   persist(self, std::move(written));
   evaluate(self);
 }
@@ -270,6 +323,8 @@ void subscribe_market(self_pointer self) {
 // The one key every node wrote its book to before books were per node.
 constexpr const char* shared_book_key = "risk:state";
 
+void mark_from_cache(self_pointer self);
+
 void on_loaded(self_pointer self, const maybe_value& stored) {
   auto& s = self->state;
   std::string why;
@@ -288,6 +343,7 @@ void on_loaded(self_pointer self, const maybe_value& stored) {
                                   {"equity", s.book.equity()}});
   evaluate(self);
   reconcile(self);
+  mark_from_cache(self);
 }
 
 // No book of this node's yet, but one under the key all nodes once shared: whose it is cannot be
@@ -327,15 +383,21 @@ void load(self_pointer self) {
           });
 }
 
+// --- the standard channels ------------------------------------------------------------------
+
 // --- handlers --------------------------------------------------------------------------------
 
 caf::result<order_result> on_submit(self_pointer self, order o) {
   auto now = now_us();
-  if (auto refused = check(self, o, now))
-    return refuse(self, o, std::move(*refused));
+  if (auto refused = check(self, o, now)) {
+    auto result = refuse(self, o, std::move(*refused));
+    announce(self, o, result);
+    return result;
+  }
   self->state.book.count_trade(now);
   auto rp = self->make_response_promise<order_result>();
-  execute(self, std::move(o), answer_later(self, rp));
+  auto done = announced(self, o, answer_later(self, rp));
+  execute(self, std::move(o), std::move(done));
   return rp;
 }
 
@@ -385,26 +447,71 @@ double market_price(const json& body) {
   return price;
 }
 
+// A market price for a symbol, through the mark filter.
+void take_price(self_pointer self, const std::string& symbol, double price) {
+  auto& st = self->state;
+  auto verdict = st.marks.consider(symbol, price, st.book.mark(symbol, 0.0),
+                                   st.book.holds(symbol) || st.symbols.count(symbol) > 0);
+  if (verdict != mark_filter::verdict::taken) {
+    // Said once in a hundred: a feed that keeps sending a fake price must not flood the channel.
+    if (verdict == mark_filter::verdict::held && ++st.marks_held % 100 == 1) {
+      st.log.warn("a market price far from the last mark is held until others confirm it",
+                  {{"symbol", symbol}, {"price", price}, {"held_so_far", st.marks_held}});
+      publish_update(self, "trading.alerts",
+                     {{"type", "PRICE_ALERT"},
+                      {"symbol", symbol},
+                      {"price", price},
+                      {"mark", st.book.mark(symbol, 0.0)},
+                      {"severity", "warning"},
+                      {"message", "a price far from the last mark, held until others confirm it"}},
+                     correlation_id{});
+    }
+    return;
+  }
+  st.book.set_mark(symbol, price);
+  if (st.loaded)
+    evaluate(self);
+}
+
 void on_market(self_pointer self, const event& ev) {
   if (ev.topic.rfind("market.", 0) != 0)
     return;
   auto body = json::parse(ev.json, nullptr, false);
   if (!body.is_object())
     return;
-  auto price = market_price(body);
-  auto& st = self->state;
   auto symbol = ev.topic.substr(7);
-  auto verdict = st.marks.consider(symbol, price, st.book.mark(symbol, 0.0),
-                                   st.book.holds(symbol) || st.symbols.count(symbol) > 0);
-  if (verdict != mark_filter::verdict::taken) {
-    if (verdict == mark_filter::verdict::held && ++st.marks_held % 100 == 1)
-      st.log.warn("a market price far from the last mark is held until others confirm it",
-                  {{"symbol", symbol}, {"price", price}, {"held_so_far", st.marks_held}});
+  self->state.marked_live.insert(symbol);
+  take_price(self, symbol, market_price(body));
+}
+
+// After a restart the book is marked from the quote cache (quote:<symbol>, written by the market
+// with a TTL: at most that old) rather than from the marks it saved, however old those are, or
+// waiting for each symbol's next tick: equity, drawdown and exposure are current at once. A
+// symbol a tick has marked meanwhile keeps that newer mark.
+void mark_from_cache(self_pointer self) {
+  auto& st = self->state;
+  std::set<std::string> symbols = st.symbols;
+  for (const auto& p : st.book.position_statuses())
+    symbols.insert(p.symbol);
+  if (symbols.empty())
     return;
-  }
-  st.book.set_mark(symbol, price);
-  if (st.loaded)
-    evaluate(self);
+  std::vector<std::string> names(symbols.begin(), symbols.end());
+  std::vector<std::string> keys;
+  for (const auto& symbol : names)
+    keys.push_back(quote_cache_key(symbol));
+  self->request(st.store, std::chrono::seconds(5), get_many_atom::value, std::move(keys))
+      .then(
+          [self, names](std::vector<maybe_value>& values) {
+            for (size_t i = 0; i < values.size() && i < names.size(); ++i) {
+              quote q;
+              std::string why;
+              // The key says whose quote it is: a value that says otherwise is not taken.
+              if (values[i].found && decode_quote(values[i].json, q, why) && q.symbol == names[i]
+                  && self->state.marked_live.count(names[i]) == 0)
+                take_price(self, names[i], q.last);
+            }
+          },
+          [](caf::error&) {}); // no cache: the next ticks mark the book
 }
 
 risk_status status_of(const monitor_state& st) {

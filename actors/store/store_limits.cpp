@@ -11,14 +11,17 @@ namespace brokedancer {
 caf::error check_key(const store_limits& limits, std::string_view key) {
   if (key.empty())
     return make_error(errc::invalid_argument, "the key is empty");
-  // Where the Redis backends keep leases, their fences and the rate limiter's budgets, under the
-  // same deployment prefix: a plain write there could forge or wreck a lease or empty a shared
-  // budget, so no request names such a key (leases and budgets are named without the prefix).
-  for (std::string_view reserved : {"lease:", "lease-fence:", "ratelimit:", "ratelimit-seq:"})
+  // Where the Redis backends keep leases, their fences, the rate limiter's budgets, the
+  // market-data streams and the time series, under the same deployment prefix: a plain write
+  // there could forge or wreck a lease, empty a shared budget or replace a stream with a string
+  // (SET takes a key of any type), so no request names such a key.
+  for (std::string_view reserved :
+       {"lease:", "lease-fence:", "ratelimit:", "ratelimit-seq:", "stream:", "ts:", "bars:"})
     if (key.substr(0, reserved.size()) == reserved)
       return make_error(errc::invalid_argument,
-                        "keys under lease:, lease-fence:, ratelimit: and ratelimit-seq: are the "
-                        "leases' and rate limiters' own");
+                        "keys under lease:, lease-fence:, ratelimit:, ratelimit-seq:, stream:, ts: "
+                        "and bars: are the leases', rate limiters', streams' and time series' "
+                        "own");
   if (key.size() > limits.max_key_bytes)
     return make_error(errc::key_too_large,
                       "a key of " + std::to_string(key.size()) + " bytes is over the limit of "

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/exit_codes.hpp"
+#include "support/redis_server.hpp"
 
 using namespace brokedancer;
 using Catch::Matchers::Contains;
@@ -140,6 +141,22 @@ TEST_CASE("run refuses a bad environment override with exit code 2 before starti
   CHECK(r.exit_code == exit_code::config_invalid);
   CHECK_THAT(r.err, Contains("environment: BROKEDANCER_LOG_FORMAT: $.log.format: expected one of"));
   CHECK_THAT(r.err, !Contains("runtime starting"));
+}
+
+TEST_CASE("run refuses a Redis that may evict any key, with exit code 4 and how to fix it") {
+  testing::redis_server redis{testing::redis_server::persistence::none};
+  testing::redis_command(redis.url(), {"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+  auto r = run_cli({"run", "--duration", "5"},
+                   {"BROKEDANCER_STATE_BACKEND=redis", "BROKEDANCER_REDIS_URL=" + redis.url()});
+  CHECK(r.exit_code == exit_code::startup_failed);
+  CHECK_THAT(r.err, Contains("maxmemory-policy allkeys-lru"));
+  CHECK_THAT(r.err, Contains("CONFIG SET maxmemory-policy noeviction"));
+  CHECK_THAT(r.err, !Contains("runtime starting"));
+  // The same Redis with a policy that keeps keys without a TTL is taken.
+  testing::redis_command(redis.url(), {"CONFIG", "SET", "maxmemory-policy", "volatile-lru"});
+  auto taken = run_cli({"run", "--duration", "1", "--bots", "0"},
+                       {"BROKEDANCER_STATE_BACKEND=redis", "BROKEDANCER_REDIS_URL=" + redis.url()});
+  CHECK(taken.exit_code == exit_code::ok);
 }
 
 TEST_CASE("an unknown option is a usage error with its own exit code") {

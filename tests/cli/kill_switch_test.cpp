@@ -74,8 +74,9 @@ TEST_CASE("an operator's halt in a node's first moments is in force and acknowle
   redis_server redis{redis_server::persistence::none};
   auto port = std::to_string(free_loopback_port());
   auto node = "127.0.0.1:" + port;
-  // The node starts while its store sleeps: it cannot read its persisted level yet.
-  auto asleep = stall(redis, 3);
+  // The node starts while its store sleeps: it cannot read its persisted level yet. Long enough
+  // for a start that first waits (a command timeout) to ask Redis for its eviction policy.
+  auto asleep = stall(redis, 6);
   std::this_thread::sleep_for(200ms);
   child_process run{BROKEDANCER_CLI_PATH, {"run", "--bots", "2"}, quiet(node_on(redis, port))};
   auto up = await_status(node, [](const json&) { return true; });

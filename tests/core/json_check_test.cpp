@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_check.hpp"
+#include "core/json_text.hpp"
 
 using namespace brokedancer;
 
@@ -163,4 +164,13 @@ TEST_CASE("the JSON check walks deep nesting without recursion") {
   deep += std::string(1000000, ']');
   CHECK(is_json_text(deep));
   CHECK_FALSE(is_json_text(deep.substr(1)));
+}
+
+TEST_CASE("text from outside nested deeper than the bound is parsed as discarded, never built") {
+  std::string deep(1000000, '[');
+  deep += std::string(1000000, ']');
+  CHECK(parse_json_within(deep).is_discarded());
+  CHECK(parse_json_within(R"({"data": {"a": [1, 2, {"b": 3}]}})", 4)["data"]["a"][2]["b"] == 3);
+  CHECK(parse_json_within(R"({"data": {"a": [1, 2, {"b": 3}]}})", 3).is_discarded());
+  CHECK(parse_json_within("not json").is_discarded());
 }

@@ -151,7 +151,7 @@ quote sample<quote>() {
 
 template <>
 market_status sample<market_status>() {
-  return {true, 17, 1000, {sample<quote>()}};
+  return {true, 17, 1000, {sample<quote>()}, "market:data", true, 34, 5, 2};
 }
 
 template <>
@@ -187,6 +187,9 @@ bots_summary sample<bots_summary>() {
 
 template <>
 node_status sample<node_status>();
+
+template <>
+watch_status sample<watch_status>();
 
 template <>
 bot_owner sample<bot_owner>();
@@ -254,7 +257,8 @@ node_status sample<node_status>() {
           sample<cluster_status>(),
           {sample<audit_entry>()},
           sample<risk_status>(),
-          {sample<bot_owner>()}};
+          {sample<bot_owner>()},
+          sample<watch_status>()};
 }
 
 template <>
@@ -325,6 +329,76 @@ rate_decision sample<rate_decision>() {
 template <>
 limiter_status sample<limiter_status>() {
   return {"redis", true, 1000, 40, 2, 0, "connection reset"};
+}
+
+template <>
+market_tick sample<market_tick>() {
+  return {"BTC-USD", 101.25, 101.2, 101.3, 0.5, 1700000000123456};
+}
+
+template <>
+stream_entry sample<stream_entry>() {
+  return {"1700000000123-7", sample<market_tick>()};
+}
+
+template <>
+pending_entry sample<pending_entry>() {
+  return {"1700000000123-7", "worker-2", 1500, 3};
+}
+
+template <>
+claim_result sample<claim_result>() {
+  return {{sample<stream_entry>()}, 2};
+}
+
+template <>
+stream_status sample<stream_status>() {
+  return {"redis", true, 500, 480, 1, 2, 3, 4, "connection reset"};
+}
+
+template <>
+series_point sample<series_point>() {
+  return {1700000000123, 45.5};
+}
+
+template <>
+series_stats sample<series_stats>() {
+  return {3, 1.5, 9.25, 4.75, 3.5, 1700000000000, 1700000002000};
+}
+
+template <>
+series_status sample<series_status>() {
+  return {"redis", true, 10, 20, 30, 1, 2, 0, "connection reset"};
+}
+
+template <>
+bar_service_status sample<bar_service_status>() {
+  return {"market:data", true, 1000, 70, 3, 1, 4, 2, "connection reset"};
+}
+
+template <>
+service_health sample<service_health>() {
+  return {"market_stream", false, "connection refused"};
+}
+
+template <>
+watch_status sample<watch_status>() {
+  return {12, {sample<service_health>()}};
+}
+
+template <>
+channel_status sample<channel_status>() {
+  return {true, 100, 5, 2, 7, 1, "connection reset"};
+}
+
+template <>
+timeframe sample<timeframe>() {
+  return timeframe::h4;
+}
+
+template <>
+ohlcv_bar sample<ohlcv_bar>() {
+  return {"ETH-USD", timeframe::m5, 1700000100000, 10, 12, 9, 11, 3.5, 42};
 }
 
 struct fixture {

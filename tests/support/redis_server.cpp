@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/redis_url.hpp"
+
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -112,6 +114,54 @@ std::string shared_redis_url() {
     throw std::runtime_error("BROKEDANCER_TEST_REDIS_URL is not set: run the suite with "
                              "scripts/test.sh, which starts a throwaway redis-server");
   return url;
+}
+
+namespace {
+
+std::string reply_text(const redisReply* reply) {
+  switch (reply->type) {
+    case REDIS_REPLY_INTEGER: return std::to_string(reply->integer);
+    case REDIS_REPLY_NIL: return "(nil)";
+    case REDIS_REPLY_ERROR: return "ERR: " + std::string{reply->str, reply->len};
+    case REDIS_REPLY_ARRAY: {
+      std::string text;
+      for (size_t i = 0; i < reply->elements; ++i)
+        text += (i > 0 ? " " : "") + reply_text(reply->element[i]);
+      return text;
+    }
+    default: return {reply->str, reply->len};
+  }
+}
+
+} // namespace
+
+std::string redis_command(const std::string& url, const std::vector<std::string>& command) {
+  std::string problem;
+  auto endpoint = parse_redis_url(url, problem);
+  if (!endpoint)
+    throw std::runtime_error("not a Redis URL: " + problem);
+  auto* ctx = redisConnect(endpoint->host.c_str(), endpoint->port);
+  if (!ctx || ctx->err) {
+    if (ctx)
+      redisFree(ctx);
+    throw std::runtime_error("cannot reach Redis at " + url);
+  }
+  auto select = std::to_string(endpoint->db);
+  if (auto* r = static_cast<redisReply*>(redisCommand(ctx, "SELECT %s", select.c_str())))
+    freeReplyObject(r);
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& part : command) {
+    argv.push_back(part.data());
+    lengths.push_back(part.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  std::string text = reply ? reply_text(reply) : "ERR: no reply";
+  if (reply)
+    freeReplyObject(reply);
+  redisFree(ctx);
+  return text;
 }
 
 } // namespace brokedancer::testing

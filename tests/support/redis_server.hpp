@@ -6,6 +6,7 @@
 // benchmarks start one without persistence, to measure the store rather than the disk.
 
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -44,5 +45,10 @@ private:
 // The URL of the suite's shared Redis (BROKEDANCER_TEST_REDIS_URL, set by scripts/test.sh).
 // Fails the current test with instructions when it is not set.
 std::string shared_redis_url();
+
+// One command to the Redis at `url` on a connection of its own, as another client would send it;
+// the reply as text (an integer in decimal, an error prefixed "ERR: ", nil as "(nil)", an array
+// as its elements' texts joined by ' '). Throws when Redis cannot be reached.
+std::string redis_command(const std::string& url, const std::vector<std::string>& command);
 
 } // namespace brokedancer::testing

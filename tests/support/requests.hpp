@@ -3,6 +3,7 @@
 // Synchronous calls into actors from a test thread, and the bits every contract suite needs.
 
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include <caf/actor_system.hpp>
@@ -31,6 +32,19 @@ caf::error ack(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
   self->request(dest, std::chrono::seconds(10), std::forward<Ts>(xs)...)
       .receive([] {}, [&](caf::error& err) { result = std::move(err); });
   return result;
+}
+
+// Polls `done` every 5 ms until it holds (true) or `timeout` passes (false): the sanitizers and a
+// parallel run make every wait longer than it would be alone.
+template <class Predicate>
+bool eventually(Predicate done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 // The settings of a contract suite's `Backend` (a type with static settings()), plus `extra`.

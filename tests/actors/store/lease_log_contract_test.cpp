@@ -137,6 +137,12 @@ TEMPLATE_TEST_CASE("a write fenced by a lease happens only while the writer hold
            errc::invalid_argument));
   CHECK(is(f.ack(set_atom::value, "ratelimit-seq:endpoint:exchange", "1", int64_t{0}),
            errc::invalid_argument));
+  // Nor a market-data stream or a time series (a SET would replace one with a string).
+  CHECK(is(f.ack(set_atom::value, "stream:market:data", "1", int64_t{0}), errc::invalid_argument));
+  CHECK(is(f.call<bool>(del_atom::value, "ts:metrics:latency").error(), errc::invalid_argument));
+  CHECK(is(f.ack(set_atom::value, "bars:AAPL:1m", "1", int64_t{0}), errc::invalid_argument));
+  // The quote cache is the store's own: the market writes it with plain requests.
+  CHECK_FALSE(f.ack(set_atom::value, "quote:AAPL", R"({"bid":1})", int64_t{1000}));
 }
 
 TEMPLATE_TEST_CASE("many nodes racing for one lease: exactly one wins", "[state][lease]",

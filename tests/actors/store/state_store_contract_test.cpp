@@ -519,6 +519,10 @@ struct fake_redis {
         continue;
       clients.push_back(client);
       char buffer[4096];
+      // Every connection of a node asks for the eviction policy first (INFO memory): it is
+      // told one that keeps keys, and only then the fake answers as it was made to.
+      if (!answer_info(client))
+        continue;
       if (unprompted) {
         std::this_thread::sleep_for(300ms);
       } else {
@@ -533,6 +537,16 @@ struct fake_redis {
     }
     for (int client : clients)
       ::close(client);
+  }
+
+  static bool answer_info(int client) {
+    char buffer[4096];
+    pollfd readable{client, POLLIN, 0};
+    if (::poll(&readable, 1, 2000) <= 0 || ::recv(client, buffer, sizeof buffer, 0) <= 0)
+      return false;
+    const std::string info = "# Memory\r\nmaxmemory_policy:noeviction\r\n";
+    auto reply = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
+    return ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL) > 0;
   }
 
   // Stops serving and closes every connection it took.

@@ -1,0 +1,66 @@
+// The pace of a recorded stream played back: plain code, time passed in.
+
+#include <catch2/catch.hpp>
+
+#include "actors/market/replay_pacer.hpp"
+
+using namespace brokedancer;
+
+namespace {
+
+stream_entry entry(const std::string& id, int64_t at_us, double price) {
+  return {id, {"BTC-USD", price, 0, 0, 0, at_us}};
+}
+
+std::vector<double> prices(const std::vector<market_tick>& ticks) {
+  std::vector<double> out;
+  for (const auto& t : ticks)
+    out.push_back(t.price);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE(
+    "at the original pace a recorded tick is due as long after the first as it was recorded") {
+  replay_pacer pacer{true};
+  CHECK(pacer.next_from() == "-");
+  CHECK(pacer.wants_more());
+  pacer.reading();
+  CHECK_FALSE(pacer.wants_more());
+  pacer.add({entry("1000-0", 5000000, 1), entry("1000-1", 5000000, 2), entry("1100-0", 5100000, 3),
+             entry("1350-0", 5350000, 4)});
+  CHECK(pacer.next_from() == "1350-1");
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1, 2});
+  CHECK(pacer.next_due_us() == 100000);
+  CHECK(pacer.due(99999, 100).empty());
+  CHECK(prices(pacer.due(100000, 100)) == std::vector<double>{3});
+  CHECK(prices(pacer.due(1000000, 100)) == std::vector<double>{4});
+  // A short chunk is not the end (entries that are not ticks are left out of one): a read that
+  // finds nothing is.
+  CHECK_FALSE(pacer.done());
+  CHECK(pacer.wants_more());
+  pacer.reading();
+  pacer.add({});
+  CHECK(pacer.done());
+  CHECK(pacer.replayed() == 4);
+}
+
+TEST_CASE("as fast as possible every held tick is due at once, a bounded number at a time") {
+  replay_pacer pacer{false};
+  std::vector<stream_entry> chunk;
+  for (size_t i = 0; i < replay_pacer::chunk; ++i)
+    chunk.push_back(entry("1000-" + std::to_string(i), static_cast<int64_t>(i) * 1000000,
+                          static_cast<double>(i)));
+  pacer.reading();
+  pacer.add(chunk);
+  CHECK_FALSE(pacer.done()); // a full chunk: there may be more
+  CHECK(pacer.next_due_us() == 0);
+  CHECK(pacer.due(0, 600).size() == 600);
+  CHECK(pacer.wants_more()); // 400 held, under the low water mark
+  CHECK(pacer.next_from() == "1000-1000");
+  CHECK(pacer.due(0, 1000).size() == 400);
+  pacer.reading();
+  pacer.add({});
+  CHECK(pacer.done());
+}
