@@ -15,6 +15,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/series/series_codec.hpp"
 #include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
 #include "messages/channels.hpp"
@@ -219,15 +220,7 @@ json data_summary(runtime& node, const journal& events) {
         if (auto bars = ask<std::vector<ohlcv_bar>>(sys, node.time_series(), bars_last_atom::value,
                                                     q.symbol, timeframe::s1, uint32_t{1});
             bars && !bars->empty()) {
-          const auto& bar = bars->back();
-          latest.push_back({{"symbol", bar.symbol},
-                            {"timeframe", to_string(bar.frame)},
-                            {"open_time_ms", bar.open_time_ms},
-                            {"open", bar.open},
-                            {"high", bar.high},
-                            {"low", bar.low},
-                            {"close", bar.close},
-                            {"ticks", bar.ticks}});
+          latest.push_back(series_codec::bar_json(bars->back()));
         }
     data["bars"] = {{"ticks", b->ticks},
                     {"written", b->bars_written},

@@ -60,13 +60,6 @@ std::string topic_of(channel_type type) {
   return row ? std::string{"trading."} + row->channel : std::string{};
 }
 
-std::string channel_of_topic(const std::string& topic) {
-  for (const auto& row : rows)
-    if (topic == std::string{"trading."} + row.channel)
-      return std::string{"trading:"} + row.channel;
-  return {};
-}
-
 std::optional<channel_type> type_of(const std::string& topic, const nlohmann::json& data) {
   std::optional<channel_type> only;
   int on_topic = 0;

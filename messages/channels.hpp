@@ -49,8 +49,6 @@ bool from_string(const std::string& text, channel_type& type);
 // The channel a type goes on ("trading:orders") and its bus topic ("trading.orders").
 std::string channel_of(channel_type type);
 std::string topic_of(channel_type type);
-// The channel of a bus topic (trading.orders -> trading:orders); empty for another topic.
-std::string channel_of_topic(const std::string& topic);
 
 // The type of a bus event's payload on a standard topic: its "type" field when it names one
 // that belongs to the topic, else the topic's only type (orders, positions, signals); nullopt

@@ -268,15 +268,7 @@ void announce_position(self_pointer self, const std::string& symbol,
 } // namespace
 
 answer announced(self_pointer self, const order& o, answer inner) {
-  order about;
-  about.bot_id = o.bot_id;
-  about.symbol = o.symbol;
-  about.side = o.side;
-  about.quantity = o.quantity;
-  about.price = o.price;
-  about.client_order_id = o.client_order_id;
-  about.correlation = o.correlation;
-  return [self, about = std::move(about), inner = std::move(inner)](order_result& result) {
+  return [self, about = o, inner = std::move(inner)](order_result& result) {
     announce(self, about, result);
     inner(result);
   };

@@ -35,17 +35,20 @@ std::optional<series_point> read_point(const std::string& member) {
   return point;
 }
 
+nlohmann::json bar_json(const ohlcv_bar& bar) {
+  return {{"symbol", bar.symbol},
+          {"timeframe", to_string(bar.frame)},
+          {"open_time_ms", bar.open_time_ms},
+          {"open", bar.open},
+          {"high", bar.high},
+          {"low", bar.low},
+          {"close", bar.close},
+          {"volume", bar.volume},
+          {"ticks", bar.ticks}};
+}
+
 std::string bar_member(const ohlcv_bar& bar) {
-  return nlohmann::json{{"symbol", bar.symbol},
-                        {"timeframe", to_string(bar.frame)},
-                        {"open_time_ms", bar.open_time_ms},
-                        {"open", bar.open},
-                        {"high", bar.high},
-                        {"low", bar.low},
-                        {"close", bar.close},
-                        {"volume", bar.volume},
-                        {"ticks", bar.ticks}}
-      .dump();
+  return bar_json(bar).dump();
 }
 
 std::optional<ohlcv_bar> read_bar(const std::string& member, const std::string& symbol,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/redis/redis_protocol.hpp"
 #include "messages/time_series.hpp"
 
@@ -22,7 +24,8 @@ std::string point_member(int64_t at_ms, double value);
 std::optional<series_point> read_point(const std::string& member);
 
 // The bar as JSON: {"symbol","timeframe","open_time_ms","open","high","low","close","volume",
-// "ticks"}.
+// "ticks"} -- the member, and what the run's summary shows.
+nlohmann::json bar_json(const ohlcv_bar& bar);
 std::string bar_member(const ohlcv_bar& bar);
 // The bar, when the member is one of that symbol and timeframe that check_bar takes.
 std::optional<ohlcv_bar> read_bar(const std::string& member, const std::string& symbol,
