@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -76,12 +77,14 @@ std::string check_bot_id(const std::string& id) {
 namespace {
 
 using start_market_atom = caf::atom_constant<caf::atom("start_mkt")>;
+using open_market_atom = caf::atom_constant<caf::atom("open_mkt")>;
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using claim_atom = caf::atom_constant<caf::atom("claim")>;
 
 using supervisor_impl =
     bot_supervisor_actor::extend<caf::reacts_to<bot_ready_atom, std::string>,
-                                 caf::reacts_to<start_market_atom>, caf::reacts_to<renew_atom>,
+                                 caf::reacts_to<start_market_atom>,
+                                 caf::reacts_to<open_market_atom>, caf::reacts_to<renew_atom>,
                                  caf::reacts_to<claim_atom, std::string>>;
 
 struct supervisor_state {
@@ -92,6 +95,8 @@ struct supervisor_state {
   logger log{"bots"};
   std::unordered_map<caf::actor_addr, std::string> by_address;
   std::set<std::string> awaited; // initial bots not ready yet
+  bool asking_readiness = false; // whether the node has read its emergency level and book
+  std::optional<std::chrono::steady_clock::time_point> readiness_wait_began;
   // Spawns waiting for their bot to be up; answered even if this supervisor stops first.
   std::map<std::string, std::vector<owed_reply<bool>>> waiting;
 
@@ -114,10 +119,8 @@ void with_stats(bot_entry& entry, F&& f) {
   f(entry.record->stats);
 }
 
-void start_market(self_pointer self) {
+void open_market(self_pointer self) {
   auto& st = self->state;
-  if (st.data->market_started || !st.market)
-    return;
   st.data->market_started = true;
   self->request(st.market, std::chrono::seconds(10), start_atom::value)
       .then([](bool) {},
@@ -125,6 +128,74 @@ void start_market(self_pointer self) {
               self->state.log.error("the market could not be started",
                                     {{"error", self->system().render(err)}});
             });
+}
+
+bool readiness_wait_over(self_pointer self) {
+  auto& st = self->state;
+  if (!st.readiness_wait_began
+      || std::chrono::steady_clock::now() - *st.readiness_wait_began < st.options.start_timeout)
+    return false;
+  st.log.warn("opening the market before the node has read its emergency level and its risk "
+              "book: nothing trades until they are read",
+              {{"waited_ms", st.options.start_timeout.count()}});
+  return true;
+}
+
+void wait_for_readiness(self_pointer self) {
+  auto& st = self->state;
+  st.asking_readiness = false;
+  if (!st.readiness_wait_began) {
+    st.readiness_wait_began = std::chrono::steady_clock::now();
+    st.log.info("the market opens once the node has read its emergency level and its risk book");
+  }
+  self->delayed_send(self, std::chrono::milliseconds(100), open_market_atom::value);
+}
+
+void ask_risk_monitor(self_pointer self) {
+  auto& st = self->state;
+  if (!st.services.risk) {
+    open_market(self);
+    return;
+  }
+  self->request(st.services.risk, std::chrono::seconds(5), status_atom::value)
+      .then(
+          [self](const risk_status& status) {
+            self->state.asking_readiness = false;
+            if (status.loaded)
+              open_market(self);
+            else
+              wait_for_readiness(self);
+          },
+          [self](caf::error&) { wait_for_readiness(self); });
+}
+
+// The market opens once the initial bots are up and the node can trade: until the emergency
+// controller has read the persisted level every bot is held at a provisional HALT, and until the
+// risk monitor has read its book every order is refused. Ticks played meanwhile are lost to the
+// bots -- a replay's first ticks, and with them the run's repeatability. Waits at most
+// start_timeout, as for the bots.
+void start_market(self_pointer self) {
+  auto& st = self->state;
+  if (st.data->market_started || !st.market || st.asking_readiness)
+    return;
+  if (readiness_wait_over(self)) {
+    open_market(self);
+    return;
+  }
+  st.asking_readiness = true;
+  if (!st.services.emergency) {
+    ask_risk_monitor(self);
+    return;
+  }
+  self->request(st.services.emergency, std::chrono::seconds(5), status_atom::value)
+      .then(
+          [self](const emergency_status& status) {
+            if (status.restored)
+              ask_risk_monitor(self);
+            else
+              wait_for_readiness(self);
+          },
+          [self](caf::error&) { wait_for_readiness(self); });
 }
 
 // Spawns the next incarnation; false (with the reason in the stats) when the strategy refuses
@@ -656,6 +727,7 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
       [self](stop_bot_atom, const std::string& id) { return on_stop_bot(self, id); },
       [self](bot_ready_atom, const std::string& id) { on_bot_ready(self, id); },
       [self](start_market_atom) { on_start_timeout(self); },
+      [self](open_market_atom) { start_market(self); },
       [self](renew_atom) { renew(self); },
       [self](claim_atom, const std::string& id) { claim(self, id); },
       [self](status_atom) { return summarize(self); },

@@ -9,9 +9,11 @@
 // bot_supervisor_options. A bot whose lease is lost while it runs is stopped at once.
 //
 // At start it spawns the initial bots and, once all of them are ready (registered with the
-// emergency controller, state read, subscriptions made), starts the market, so that every bot
-// sees the first tick. Its records (each bot's config and counters) live outside the
-// incarnation: a restarted supervisor spawns the bots again, and they restore their state.
+// emergency controller, state read, subscriptions made) and the node can trade (the emergency
+// controller has read the persisted level, the risk monitor its book), starts the market, so
+// that every bot sees the first tick and may act on it. Its records (each bot's config and
+// counters) live outside the incarnation: a restarted supervisor spawns the bots again, and they
+// restore their state.
 
 #include <chrono>
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "actors/market/replay_pacer.hpp"
 
+#include <algorithm>
+
 namespace brokedancer {
 
 void replay_pacer::add(const std::vector<stream_entry>& entries) {
@@ -32,12 +34,23 @@ std::string replay_pacer::next_from() const {
 
 std::vector<market_tick> replay_pacer::due(int64_t elapsed_us, size_t max) {
   std::vector<market_tick> ticks;
+  int64_t moment_at_us = 0;
   while (!held_.empty() && ticks.size() < max) {
     const auto& tick = held_.front().tick;
-    if (!first_at_us_)
-      first_at_us_ = tick.at_us;
-    if (original_pace_ && tick.at_us - *first_at_us_ > elapsed_us)
-      break;
+    if (original_pace_) {
+      if (!recorded_origin_us_)
+        recorded_origin_us_ = tick.at_us - elapsed_us; // the clock starts with the first tick
+      auto due_at = tick.at_us - *recorded_origin_us_;
+      if (ticks.empty()) {
+        if (due_at > elapsed_us)
+          break;
+        if (elapsed_us - due_at > tolerated_lateness_us)
+          *recorded_origin_us_ -= elapsed_us - due_at;
+        moment_at_us = tick.at_us;
+      } else if (tick.at_us - moment_at_us > moment_us) {
+        break; // the next moment: played on its own
+      }
+    }
     ticks.push_back(tick);
     held_.pop_front();
     ++replayed_;
@@ -48,9 +61,9 @@ std::vector<market_tick> replay_pacer::due(int64_t elapsed_us, size_t max) {
 std::optional<int64_t> replay_pacer::next_due_us() const {
   if (held_.empty())
     return std::nullopt;
-  if (!original_pace_ || !first_at_us_)
+  if (!original_pace_ || !recorded_origin_us_)
     return 0;
-  return held_.front().tick.at_us - *first_at_us_;
+  return std::max<int64_t>(held_.front().tick.at_us - *recorded_origin_us_, 0);
 }
 
 } // namespace brokedancer

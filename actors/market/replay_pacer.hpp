@@ -4,6 +4,14 @@
 // time passed in: at its original pace (each tick when as much time has passed since the first
 // as passed between them when they were recorded) or as fast as the runtime takes them. It holds
 // one chunk read from the stream at a time and says where to read the next.
+//
+// At the original pace the same recording gives the bots the same run every time, however busy
+// the machine: its clock starts when the first tick is played (not when the market was told to
+// open: a slow first read must not make the first ticks due at once), one recorded moment is
+// played at a time (ticks recorded within `moment_us` of each other), and a moment played late
+// moves the clock on by its lateness, so the recorded gap after it is kept. Played all at once,
+// late ticks would reach a bot together that reached it apart when recorded: one whose order
+// from the first is still open would let the second pass, and the runs would differ.
 
 #include <cstdint>
 #include <deque>
@@ -36,7 +44,8 @@ public:
   // The id to read from next ("-" at first).
   std::string next_from() const;
 
-  // The ticks due `elapsed_us` after the replay began, at most `max`, out of what is held.
+  // The ticks due `elapsed_us` after the replay began (a steady clock), at most `max`, out of
+  // what is held; at the original pace the ticks of one recorded moment at most.
   std::vector<market_tick> due(int64_t elapsed_us, size_t max);
   // When the next held tick is due (elapsed µs; 0 at once); nullopt when none is held.
   std::optional<int64_t> next_due_us() const;
@@ -51,13 +60,20 @@ public:
 
   static constexpr size_t chunk = 1000;
   static constexpr size_t low_water = 500;
+  // Ticks recorded this close together are one moment (the simulated market's symbols of one
+  // tick are published microseconds apart).
+  static constexpr int64_t moment_us = 1000;
+  // A moment this late is played without moving the clock (timer lateness, not a stall: moving
+  // it for every late timer would slow a long recording down).
+  static constexpr int64_t tolerated_lateness_us = 5000;
 
 private:
   bool original_pace_;
   bool reading_ = false;
   bool finished_ = false;
   std::deque<stream_entry> held_;
-  std::optional<int64_t> first_at_us_;
+  // The clock: a tick recorded at `at_us` is due at elapsed `at_us - recorded_origin_us_`.
+  std::optional<int64_t> recorded_origin_us_;
   uint64_t last_ms_ = 0;
   uint64_t last_seq_ = 0;
   bool any_read_ = false;

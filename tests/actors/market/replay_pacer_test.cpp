@@ -46,6 +46,45 @@ TEST_CASE(
   CHECK(pacer.replayed() == 4);
 }
 
+TEST_CASE("at the original pace the clock starts with the first tick played, not before") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  pacer.add({entry("1000-0", 5000000, 1), entry("1050-0", 5050000, 2)});
+  // The recording came 700 ms after the market opened: its first tick is due now, the second
+  // 50 ms later -- not both at once.
+  CHECK(prices(pacer.due(700000, 100)) == std::vector<double>{1});
+  CHECK(pacer.next_due_us() == 750000);
+  CHECK(pacer.due(749999, 100).empty());
+  CHECK(prices(pacer.due(750000, 100)) == std::vector<double>{2});
+}
+
+TEST_CASE("at the original pace late ticks are played one recorded moment at a time, each "
+          "followed by its recorded gap") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  // Two symbols per moment, microseconds apart, moments 50 ms apart.
+  pacer.add({entry("1000-0", 5000000, 1), entry("1000-1", 5000040, 2), entry("1050-0", 5050000, 3),
+             entry("1050-1", 5050030, 4), entry("1100-0", 5100000, 5)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1, 2});
+  // A stall: at 400 ms every tick is overdue, yet only the next moment is played...
+  CHECK(prices(pacer.due(400000, 100)) == std::vector<double>{3, 4});
+  // ...and the clock moved on by its lateness: the one after is due 50 ms after it.
+  CHECK(pacer.next_due_us() == 450000);
+  CHECK(pacer.due(449999, 100).empty());
+  CHECK(prices(pacer.due(450000, 100)) == std::vector<double>{5});
+}
+
+TEST_CASE("at the original pace a timer's small lateness does not move the clock") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  pacer.add(
+      {entry("1000-0", 5000000, 1), entry("1050-0", 5050000, 2), entry("1100-0", 5100000, 3)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1});
+  CHECK(prices(pacer.due(50000 + replay_pacer::tolerated_lateness_us, 100))
+        == std::vector<double>{2});
+  CHECK(pacer.next_due_us() == 100000); // a long recording does not drift
+}
+
 TEST_CASE("as fast as possible every held tick is due at once, a bounded number at a time") {
   replay_pacer pacer{false};
   std::vector<stream_entry> chunk;
