@@ -220,7 +220,7 @@ int control_command(const control_command_options& options) {
               << ")\n";
     return exit_code::node_unreachable;
   }
-  auto body = json::parse(result->body, nullptr, false);
+  auto body = parse_json_within(result->body);
   if (result->status != 200) {
     std::string error = body.is_object() && body.contains("error") ? text_of(body["error"])
                                                                    : result->body.substr(0, 500);

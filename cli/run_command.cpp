@@ -63,7 +63,7 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
         .then([](uint64_t) {}, [](caf::error&) {});
   return {
       [log](const event& ev) {
-        auto body = json::parse(ev.json, nullptr, false);
+        auto body = parse_json_within(ev.json);
         if (!body.is_object())
           return;
         std::lock_guard<std::mutex> guard{log->mutex};

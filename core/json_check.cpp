@@ -24,9 +24,15 @@ public:
     return at_ == end_;
   }
 
+  // Whether run() refused the text for nesting deeper than max_json_depth.
+  bool too_deep() const {
+    return too_deep_;
+  }
+
 private:
-  // One value, containers walked with an explicit stack: a payload of a million '[' must not
-  // overflow the thread's stack.
+  // One value, containers walked with an explicit stack, at most max_json_depth deep: a
+  // payload of a million '[' neither overflows this thread's stack nor reaches code that would
+  // (nlohmann copies and dumps recursively).
   bool value() {
     for (;;) {
       skip_space();
@@ -40,6 +46,10 @@ private:
         if (at_ != end_ && *at_ == close) {
           ++at_;
         } else {
+          if (open_.size() == static_cast<size_t>(max_json_depth)) {
+            too_deep_ = true;
+            return false;
+          }
           open_.push_back(c);
           if (c == '{' && !key())
             return false;
@@ -258,9 +268,19 @@ private:
   const char* at_;
   const char* end_;
   std::string open_; // the open containers, '{' or '['
+  bool too_deep_ = false;
 };
 
 } // namespace
+
+std::string json_text_problem(std::string_view text) {
+  json_checker checker{text};
+  if (checker.run())
+    return {};
+  if (checker.too_deep())
+    return "nests containers deeper than " + std::to_string(max_json_depth) + " levels";
+  return "is not valid JSON";
+}
 
 bool is_json_text(std::string_view text) {
   return json_checker{text}.run();

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_check.hpp"
+
 namespace brokedancer {
 
 // `value` as JSON text; invalid UTF-8 becomes U+FFFD instead of an exception.
@@ -28,8 +30,8 @@ bool printable_text(std::string_view text);
 // `text` parsed, or a discarded value when it is not JSON or nests deeper than `max_depth`.
 // nlohmann parses without recursion, but copies and dumps a document recursively: a document
 // from outside nested a few hundred thousand levels deep (a megabyte of brackets) would overflow
-// the stack of whoever copies it. Parse such text with this.
-nlohmann::json parse_json_within(std::string_view text, int max_depth = 32);
+// the stack of whoever copies it. Every text from outside is parsed with this.
+nlohmann::json parse_json_within(std::string_view text, int max_depth = max_json_depth);
 
 // Reasons travel to every bot, into the store and the log: a sentence, not a document.
 constexpr size_t max_reason_text_bytes = 1024;

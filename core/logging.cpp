@@ -10,6 +10,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
 
 namespace brokedancer {
@@ -73,7 +74,7 @@ record decode_and_mask(const spdlog::details::log_msg& msg) {
   auto separator = payload.find(fields_separator);
   result.message = std::string(payload.substr(0, separator));
   if (separator != std::string_view::npos) {
-    result.fields = nlohmann::json::parse(payload.substr(separator + 1), nullptr, false);
+    result.fields = parse_json_within(payload.substr(separator + 1));
     if (result.fields.is_discarded() || !result.fields.is_object())
       result.fields = nlohmann::json::object();
   }

@@ -125,9 +125,11 @@ std::string type_check(channel_type type, const nlohmann::json& data) {
 }
 
 bool decode_channel_message(const std::string& text, channel_message& message, std::string& why) {
-  auto json = parse_json_within(text);
+  // One level more than the bus allows: a message wraps a bus payload in its "data".
+  auto json = parse_json_within(text, max_json_depth + 1);
   if (!json.is_object()) {
-    why = "a channel message is a JSON object (nested at most 32 deep)";
+    why = "a channel message is a JSON object (nested at most " + std::to_string(max_json_depth + 1)
+          + " deep)";
     return false;
   }
   auto type = json.find("type");

@@ -234,7 +234,7 @@ bool decode_cleared(const nlohmann::json& j, level_change& change, std::string& 
 } // namespace
 
 bool decode_level_change(const std::string& json, level_change& change, std::string& why) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
+  auto j = parse_json_within(json);
   if (j.is_discarded() || !j.is_object()) {
     why = "not a JSON object";
     return false;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.hpp"
+
 namespace brokedancer {
 
 std::string encode_quote(const quote& q) {
@@ -14,7 +16,7 @@ std::string encode_quote(const quote& q) {
 }
 
 bool decode_quote(const std::string& json, quote& q, std::string& why) {
-  auto body = nlohmann::json::parse(json, nullptr, false);
+  auto body = parse_json_within(json);
   if (!body.is_object()) {
     why = "a quote is a JSON object";
     return false;

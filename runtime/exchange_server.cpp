@@ -98,7 +98,7 @@ struct exchange_server::impl {
       bool ended = !in.eof(); // getline stopped at a line end, not at the end of the file
       auto next = good_end + static_cast<off_t>(line.size()) + (ended ? 1 : 0);
       std::string why;
-      auto record = line.empty() ? json{} : json::parse(line, nullptr, false);
+      auto record = line.empty() ? json{} : parse_json_within(line);
       if (line.empty()) {
         good_end = next;
       } else if (!record.is_discarded() && ledger.replay(record, why)) {
@@ -173,7 +173,7 @@ struct exchange_server::impl {
     if (path == "/orders" || path == "/orders/cancel" || path == "/orders/status") {
       if (request.method != "POST")
         return problem(405, "POST " + path);
-      auto body = json::parse(request.body, nullptr, false);
+      auto body = parse_json_within(request.body);
       if (!body.is_object())
         return problem(400, "the body is a JSON object");
       if (path == "/orders")
@@ -185,7 +185,7 @@ struct exchange_server::impl {
     if (path == "/fences") {
       if (request.method != "POST")
         return problem(405, "POST /fences");
-      auto body = json::parse(request.body, nullptr, false);
+      auto body = parse_json_within(request.body);
       std::lock_guard<std::mutex> guard{mutex};
       auto decided = ledger.raise_fence(body);
       return answer(decided.status, decided.body);

@@ -9,7 +9,7 @@ namespace brokedancer {
 
 std::string parse_change_request(std::string_view body, std::string_view command,
                                  change_request& out) {
-  auto parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  auto parsed = parse_json_within(body);
   if (!parsed.is_object())
     return "the body must be a JSON object such as {\"reason\": \"...\"}";
   auto r = parsed.find("reason");

@@ -459,7 +459,7 @@ public:
                 then(std::nullopt);
                 return;
               }
-              auto parsed = json::parse(value.json, nullptr, false);
+              auto parsed = parse_json_within(value.json);
               then(parsed.is_discarded() ? std::nullopt : std::optional<json>{parsed});
             },
             [then](caf::error&) { then(std::nullopt); });
@@ -631,7 +631,7 @@ void save_holdings(self_pointer self) {
 
 // The positions a bot saved on the node that owned it before; what is not a position is dropped.
 void restore_holdings(host_state& st, const std::string& text) {
-  auto stored = json::parse(text, nullptr, false);
+  auto stored = parse_json_within(text);
   if (!stored.is_object())
     return;
   for (const auto& [symbol, h] : stored.items()) {
@@ -770,10 +770,10 @@ void load(self_pointer self) {
               restore_holdings(s, values[1].json);
             auto& value = values[0];
             if (value.found) {
-              s.restored = json::parse(value.json, nullptr, false);
+              s.restored = parse_json_within(value.json);
               if (s.restored.is_discarded()) {
-                s.log.error("the bot's saved state is not JSON; starting afresh",
-                            {{"bot", s.config.id}});
+                s.log.error("the bot's saved state cannot be read; starting afresh",
+                            {{"bot", s.config.id}, {"problem", json_text_problem(value.json)}});
                 s.restored = nullptr;
               }
             }

@@ -96,6 +96,7 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, std::string> by_address;
   std::set<std::string> awaited; // initial bots not ready yet
   bool asking_readiness = false; // whether the node has read its emergency level and book
+  bool readiness_poll_armed = false;
   std::optional<std::chrono::steady_clock::time_point> readiness_wait_began;
   // Spawns waiting for their bot to be up; answered even if this supervisor stops first.
   std::map<std::string, std::vector<owed_reply<bool>>> waiting;
@@ -132,12 +133,15 @@ void open_market(self_pointer self) {
 
 bool readiness_wait_over(self_pointer self) {
   auto& st = self->state;
-  if (!st.readiness_wait_began
-      || std::chrono::steady_clock::now() - *st.readiness_wait_began < st.options.start_timeout)
+  if (!st.readiness_wait_began)
     return false;
-  st.log.warn("opening the market before the node has read its emergency level and its risk "
-              "book: nothing trades until they are read",
-              {{"waited_ms", st.options.start_timeout.count()}});
+  auto waited = std::chrono::steady_clock::now() - *st.readiness_wait_began;
+  if (waited < st.options.start_timeout)
+    return false;
+  st.log.warn(
+      "opening the market before the node has read its emergency level and its risk "
+      "book: nothing trades until they are read",
+      {{"waited_ms", std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()}});
   return true;
 }
 
@@ -148,7 +152,10 @@ void wait_for_readiness(self_pointer self) {
     st.readiness_wait_began = std::chrono::steady_clock::now();
     st.log.info("the market opens once the node has read its emergency level and its risk book");
   }
-  self->delayed_send(self, std::chrono::milliseconds(100), open_market_atom::value);
+  if (!st.readiness_poll_armed) {
+    st.readiness_poll_armed = true;
+    self->delayed_send(self, std::chrono::milliseconds(100), open_market_atom::value);
+  }
 }
 
 void ask_risk_monitor(self_pointer self) {
@@ -551,12 +558,13 @@ caf::error add_bot(self_pointer self, bot_config config) {
     return make_error(errc::invalid_argument, "bot " + config.id + ": unknown strategy \""
                                                   + config.strategy + "\" (known: " + known + ")");
   }
-  auto params = config.params.empty() ? nlohmann::json::object()
-                                      : nlohmann::json::parse(config.params, nullptr, false);
-  if (!params.is_object())
-    return make_error(errc::invalid_argument, "bot " + config.id
-                                                  + ": params must be a JSON object, not \""
-                                                  + config.params + "\"");
+  auto params = config.params.empty() ? nlohmann::json::object() : parse_json_within(config.params);
+  if (!params.is_object()) {
+    auto problem = json_text_problem(config.params);
+    return make_error(errc::invalid_argument,
+                      "bot " + config.id + ": params must be a JSON object; the text given "
+                          + (problem.empty() ? std::string{"is another JSON value"} : problem));
+  }
   auto existing = st.data->bots.find(config.id);
   if (existing != st.data->bots.end() && !existing->second.finished)
     return make_error(errc::invalid_argument, "bot " + config.id + " exists already");
@@ -727,7 +735,10 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
       [self](stop_bot_atom, const std::string& id) { return on_stop_bot(self, id); },
       [self](bot_ready_atom, const std::string& id) { on_bot_ready(self, id); },
       [self](start_market_atom) { on_start_timeout(self); },
-      [self](open_market_atom) { start_market(self); },
+      [self](open_market_atom) {
+        self->state.readiness_poll_armed = false;
+        start_market(self);
+      },
       [self](renew_atom) { renew(self); },
       [self](claim_atom, const std::string& id) { claim(self, id); },
       [self](status_atom) { return summarize(self); },

@@ -26,8 +26,8 @@ caf::error check_event(const bus_options& options, const std::string& topic,
     return make_error(errc::value_too_large,
                       "a payload of " + std::to_string(json.size()) + " bytes is over the limit of "
                           + std::to_string(options.max_payload_bytes) + " (bus.max_payload_bytes)");
-  if (!is_json_text(json))
-    return make_error(errc::invalid_json, "the payload on " + topic + " is not valid JSON");
+  if (auto problem = json_text_problem(json); !problem.empty())
+    return make_error(errc::invalid_json, "the payload on " + topic + " " + problem);
   return {};
 }
 

@@ -205,8 +205,8 @@ std::optional<event> decode_envelope(const std::string& text, const std::string&
           + " (bus.max_payload_bytes)";
     return std::nullopt;
   }
-  if (!is_json_text(f[payload].text)) {
-    why = "its payload is not valid JSON";
+  if (auto problem = json_text_problem(f[payload].text); !problem.empty()) {
+    why = "its payload " + problem;
     return std::nullopt;
   }
   event ev;

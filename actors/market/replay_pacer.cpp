@@ -40,14 +40,21 @@ std::vector<market_tick> replay_pacer::due(int64_t elapsed_us, size_t max) {
     if (original_pace_) {
       if (!recorded_origin_us_)
         recorded_origin_us_ = tick.at_us - elapsed_us; // the clock starts with the first tick
-      auto due_at = tick.at_us - *recorded_origin_us_;
+      // Recorded before the moment played last (another client's stamp, a clock stepped back):
+      // played at once, on its own, leaving the clock where the recording's order has it.
+      bool out_of_order = last_moment_at_us_ && tick.at_us < *last_moment_at_us_;
       if (ticks.empty()) {
-        if (due_at > elapsed_us)
-          break;
-        if (elapsed_us - due_at > tolerated_lateness_us)
-          *recorded_origin_us_ -= elapsed_us - due_at;
+        auto due_at = tick.at_us - *recorded_origin_us_;
+        if (!out_of_order) {
+          if (due_at > elapsed_us)
+            break;
+          if (elapsed_us - due_at > tolerated_lateness_us)
+            *recorded_origin_us_ -= elapsed_us - due_at;
+          last_moment_at_us_ = tick.at_us;
+        }
         moment_at_us = tick.at_us;
-      } else if (tick.at_us - moment_at_us > moment_us) {
+      } else if (out_of_order || tick.at_us < moment_at_us
+                 || tick.at_us - moment_at_us > moment_us) {
         break; // the next moment: played on its own
       }
     }

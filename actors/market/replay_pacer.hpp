@@ -5,13 +5,15 @@
 // as passed between them when they were recorded) or as fast as the runtime takes them. It holds
 // one chunk read from the stream at a time and says where to read the next.
 //
-// At the original pace the same recording gives the bots the same run every time, however busy
-// the machine: its clock starts when the first tick is played (not when the market was told to
-// open: a slow first read must not make the first ticks due at once), one recorded moment is
-// played at a time (ticks recorded within `moment_us` of each other), and a moment played late
-// moves the clock on by its lateness, so the recorded gap after it is kept. Played all at once,
-// late ticks would reach a bot together that reached it apart when recorded: one whose order
-// from the first is still open would let the second pass, and the runs would differ.
+// At the original pace the same recording gives the bots the same run, as long as they act on
+// a tick within its recorded gap: the clock starts when the first tick is played (not when the
+// market was told to open: a slow first read must not make the first ticks due at once), one
+// recorded moment is played at a time (ticks recorded within `moment_us` after the moment's
+// first), and a moment played late moves the clock on by its lateness, so the recorded gap after
+// it is kept. A tick recorded before the moment played last is played at once, on its own, and
+// moves nothing. Played all at once, late ticks would reach a bot together that reached it apart
+// when recorded: one whose order from the first is still open would let the second pass, and
+// the runs would differ.
 
 #include <cstdint>
 #include <deque>
@@ -60,8 +62,9 @@ public:
 
   static constexpr size_t chunk = 1000;
   static constexpr size_t low_water = 500;
-  // Ticks recorded this close together are one moment (the simulated market's symbols of one
-  // tick are published microseconds apart).
+  // Ticks recorded this soon after a moment's first are of that moment (the simulated market's
+  // symbols of one tick are published microseconds apart); one recorded before it starts the
+  // next.
   static constexpr int64_t moment_us = 1000;
   // A moment this late is played without moving the clock (timer lateness, not a stall: moving
   // it for every late timer would slow a long recording down).
@@ -74,6 +77,7 @@ private:
   std::deque<stream_entry> held_;
   // The clock: a tick recorded at `at_us` is due at elapsed `at_us - recorded_origin_us_`.
   std::optional<int64_t> recorded_origin_us_;
+  std::optional<int64_t> last_moment_at_us_; // when the moment played last was recorded
   uint64_t last_ms_ = 0;
   uint64_t last_seq_ = 0;
   bool any_read_ = false;

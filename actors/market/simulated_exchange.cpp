@@ -74,7 +74,7 @@ bool in_outage(const exchange_state& st, clock::time_point now) {
 
 // The ledger's answer to one operation, or nullopt for an operation it does not know.
 std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_request& request) {
-  auto body = nlohmann::json::parse(request.json, nullptr, false);
+  auto body = parse_json_within(request.json);
   auto now = now_us();
   if (request.operation == "submit_order") {
     auto quotes = [&st](const std::string& symbol) -> const quote* {

@@ -89,7 +89,7 @@ nlohmann::json audit_json(const std::deque<audit_entry>& entries) {
 // of an entry is skipped.
 std::deque<audit_entry> audit_from_json(const std::string& text) {
   std::deque<audit_entry> out;
-  auto list = nlohmann::json::parse(text, nullptr, false);
+  auto list = parse_json_within(text);
   if (!list.is_array())
     return out;
   auto field = [](const nlohmann::json& e, const char* key) {

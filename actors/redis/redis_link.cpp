@@ -68,8 +68,13 @@ redis_link::~redis_link() {
 }
 
 void redis_link::start() {
-  if (phase_ == phase::idle)
-    dial();
+  if (phase_ != phase::idle)
+    return;
+  // What is asked before the first connection is up waits for it, as for an immediate redial
+  // (and as long at most): a node's first reads at start would otherwise be refused for a
+  // connection a few milliseconds away, and retried half a second later.
+  waiting_for_redial_ = mode_ == mode::replies && hold_during_redial_;
+  dial();
 }
 
 // ---- Sending ---------------------------------------------------------------------------------

@@ -76,11 +76,13 @@ public:
   redis_link(const redis_link&) = delete;
   redis_link& operator=(const redis_link&) = delete;
 
-  // Makes the first connection, in the background.
+  // Makes the first connection, in the background; requests made meanwhile wait for it unless
+  // refuse_while_redialing() was called first.
   void start();
 
-  // Replies mode: requests made while a dropped connection is made again are refused rather
-  // than held (the bus: an event sent late is worse than one refused at once).
+  // Replies mode: requests made while a dropped connection is made again (or the first one is
+  // made) are refused rather than held (the bus: an event sent late is worse than one refused
+  // at once).
   void refuse_while_redialing() {
     hold_during_redial_ = false;
   }

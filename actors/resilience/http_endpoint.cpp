@@ -151,7 +151,7 @@ http_job_result perform(httplib::Client& client, const http_endpoint_settings& s
   result.response.retry_after_ms = retry_after_ms(*answer);
   if (answer->body.empty())
     result.response.json = "null";
-  else if (nlohmann::json::accept(answer->body))
+  else if (is_json_text(answer->body)) // else passed on as a JSON string, never a document
     result.response.json = std::move(answer->body);
   else
     result.response.json = dump_json(answer->body);

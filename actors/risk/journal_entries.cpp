@@ -54,7 +54,7 @@ std::string outcome_entry(const order_result& result, const char* how) {
 void journal_replay::add(const log_entry& entry) {
   ++entries_;
   last_id_ = entry.id;
-  auto j = json::parse(entry.json, nullptr, false);
+  auto j = parse_json_within(entry.json);
   auto type = j.is_object() ? text_field(j, "type") : std::string{};
   auto id = j.is_object() ? text_field(j, "client_order_id") : std::string{};
   if (id.empty() || (type != "order" && type != "outcome")) {

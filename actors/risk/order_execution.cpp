@@ -60,7 +60,7 @@ endpoint_request status_request(const std::vector<std::string>& client_order_ids
 }
 
 order_result read_submit_answer(const order& o, const endpoint_response& response, bool* final) {
-  auto body = json::parse(response.json, nullptr, false);
+  auto body = parse_json_within(response.json);
   auto status = text_field(body, "status");
   if (final) {
     if (response.status >= 400 && response.status < 500)         // refused: the request was wrong
@@ -117,7 +117,7 @@ endpoint_request cancel_request(const std::string& client_order_id) {
 
 order_result read_cancel_answer(const std::string& client_order_id,
                                 const endpoint_response& response) {
-  auto body = json::parse(response.json, nullptr, false);
+  auto body = parse_json_within(response.json);
   auto status = text_field(body, "status");
   if (success(response) && status == "cancelled")
     return {client_order_id, order_outcome::cancelled, reject_code::none, "", 0, 0, 0};

@@ -14,6 +14,7 @@
 #include "actors/risk/monitor_state.hpp"
 #include "actors/risk/order_execution.hpp"
 #include "actors/store/log_table.hpp"
+#include "core/json_text.hpp"
 #include "core/unix_time.hpp"
 
 namespace brokedancer::monitor {
@@ -41,7 +42,7 @@ reported_orders(const endpoint_response& response,
   std::unordered_map<std::string, json> reported;
   if (response.status < 200 || response.status >= 300)
     return reported;
-  auto body = json::parse(response.json, nullptr, false);
+  auto body = parse_json_within(response.json);
   auto orders = body.is_object() ? body.find("orders") : body.end();
   if (!body.is_object() || orders == body.end() || !orders->is_array())
     return reported;

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "core/json_text.hpp"
+
 namespace brokedancer {
 
 namespace {
@@ -243,7 +245,7 @@ json risk_book::to_json() const {
 }
 
 bool risk_book::from_json(const std::string& text, std::string& why) {
-  auto j = json::parse(text, nullptr, false);
+  auto j = parse_json_within(text);
   try {
     if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1)
       throw std::invalid_argument("not a version 1 risk book");

@@ -468,7 +468,7 @@ void take_price(self_pointer self, const std::string& symbol, double price) {
 void on_market(self_pointer self, const event& ev) {
   if (ev.topic.rfind("market.", 0) != 0)
     return;
-  auto body = json::parse(ev.json, nullptr, false);
+  auto body = parse_json_within(ev.json);
   if (!body.is_object())
     return;
   auto symbol = ev.topic.substr(7);

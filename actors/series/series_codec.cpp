@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.hpp"
+
 namespace brokedancer::series_codec {
 
 std::string metric_key(const std::string& prefix, const std::string& metric) {
@@ -53,7 +55,7 @@ std::string bar_member(const ohlcv_bar& bar) {
 
 std::optional<ohlcv_bar> read_bar(const std::string& member, const std::string& symbol,
                                   timeframe frame) {
-  auto json = nlohmann::json::parse(member, nullptr, false);
+  auto json = parse_json_within(member);
   if (!json.is_object())
     return std::nullopt;
   try {

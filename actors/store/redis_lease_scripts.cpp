@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_fields.hpp"
+#include "core/json_text.hpp"
 
 namespace brokedancer::lease_scripts {
 
@@ -19,7 +20,7 @@ std::optional<lease_grant> read_grant(const redis_reply& reply, bool with_token)
   if (e[1].text.empty())
     return grant; // free
   grant.remaining_ms = std::max<int64_t>(e[2].integer, 0);
-  auto value = nlohmann::json::parse(e[1].text, nullptr, false);
+  auto value = parse_json_within(e[1].text);
   if (!value.is_object()) {
     grant.holder = "(not a lease: the key holds something else)";
     return grant;

@@ -617,7 +617,10 @@ caf::result<void> clear(self_pointer self) {
 
 store_status status(self_pointer self) {
   auto status = self->state.stats;
-  status.available = self->state.link->accepting();
+  // Requests wait during the first connection attempt too, but a store that has never been
+  // connected is not available yet.
+  auto& st = self->state;
+  status.available = st.link->connected() || (st.connected_once && st.link->accepting());
   return status;
 }
 

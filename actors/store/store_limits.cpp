@@ -34,8 +34,8 @@ caf::error check_value(const store_limits& limits, std::string_view json) {
     return make_error(errc::value_too_large,
                       "a value of " + std::to_string(json.size()) + " bytes is over the limit of "
                           + std::to_string(limits.max_value_bytes) + " (state.max_value_bytes)");
-  if (!is_json_text(json))
-    return make_error(errc::invalid_json, "the value is not valid JSON");
+  if (auto problem = json_text_problem(json); !problem.empty())
+    return make_error(errc::invalid_json, "the value " + problem);
   return {};
 }
 

@@ -92,15 +92,20 @@ json run_summary(const redis_server& redis, const std::string& node, environment
 // plays late still reach the bots one recorded moment at a time (actors/market/replay_pacer.hpp).
 TEST_CASE("a recorded market stream played back twice with the same seed gives the same run") {
   redis_server redis{redis_server::persistence::none};
-  // The recording: 60 ticks of two symbols on market:data.
-  auto recorded = run_summary(redis, "rec", {{"BROKEDANCER_MARKET_MAX_TICKS", "60"}}, "5");
+  // The recording: 60 ticks of two symbols on market:data, 150 ms apart. The same run holds as
+  // long as the bots finish acting on a tick (an order through the risk monitor, the exchange,
+  // a fill written to Redis) within its gap; with the sanitizers and the other tests beside it,
+  // 50 ms was once not enough for one order in two runs.
+  auto recorded = run_summary(
+      redis, "rec", {{"BROKEDANCER_MARKET_MAX_TICKS", "60"}, {"BROKEDANCER_MARKET_TICK_MS", "150"}},
+      "12");
   REQUIRE(recorded["data"]["market_stream"]["published"] == 120);
   environment_map replay{{"BROKEDANCER_MARKET_REPLAY", "market:data"},
                          {"BROKEDANCER_MARKET_STREAM", ""}};
-  // The recording lasts 3 s at its pace; a start slowed by the sanitizers and a busy machine must
+  // The recording lasts 9 s at its pace; a start slowed by the sanitizers and a busy machine must
   // not cut its end off in one run and not in the other.
-  auto first = run_summary(redis, "one", replay, "10");
-  auto second = run_summary(redis, "two", replay, "10");
+  auto first = run_summary(redis, "one", replay, "14");
+  auto second = run_summary(redis, "two", replay, "14");
   const auto& a = first["totals"];
   const auto& b = second["totals"];
   INFO(first.dump() << "\n" << second.dump());

@@ -159,11 +159,43 @@ TEST_CASE("the JSON check agrees with nlohmann on random mutations of valid docu
   CHECK(disagreements == 0);
 }
 
-TEST_CASE("the JSON check walks deep nesting without recursion") {
+namespace {
+
+// `levels` arrays one inside the other, the innermost holding `inner`, e.g. [[[1]]].
+std::string nested(int levels, const std::string& inner = "1") {
+  return std::string(static_cast<size_t>(levels), '[') + inner
+         + std::string(static_cast<size_t>(levels), ']');
+}
+
+} // namespace
+
+TEST_CASE("the JSON check takes nesting up to the bound and refuses it past, without recursion") {
+  CHECK(is_json_text(nested(max_json_depth)));
+  CHECK(json_text_problem(nested(max_json_depth)).empty());
+  CHECK(is_json_text(nested(max_json_depth - 1, R"({"a": 1})")));
+  CHECK_FALSE(is_json_text(nested(max_json_depth + 1)));
+  CHECK_FALSE(is_json_text(nested(max_json_depth, R"({"a": 1})")));
+  CHECK(json_text_problem(nested(max_json_depth + 1))
+        == "nests containers deeper than " + std::to_string(max_json_depth) + " levels");
+  // A million levels, as a hostile peer would send: refused, and this thread's stack survives.
   std::string deep(1000000, '[');
   deep += std::string(1000000, ']');
-  CHECK(is_json_text(deep));
-  CHECK_FALSE(is_json_text(deep.substr(1)));
+  CHECK_FALSE(is_json_text(deep));
+  CHECK_THAT(json_text_problem(deep), Catch::Matchers::Contains("deeper than"));
+  CHECK(json_text_problem(deep.substr(1))
+        == "nests containers deeper than " + std::to_string(max_json_depth) + " levels");
+  CHECK(json_text_problem("{not json") == "is not valid JSON");
+  CHECK(json_text_problem(nested(3).substr(1)) == "is not valid JSON");
+}
+
+TEST_CASE("the JSON check and the bounded parse draw the depth bound at the same place") {
+  CHECK(parse_json_within(nested(max_json_depth)).is_array());
+  CHECK(parse_json_within(nested(max_json_depth + 1)).is_discarded());
+  CHECK(parse_json_within(nested(max_json_depth - 1, R"({"a": 1})")).is_array());
+  CHECK(parse_json_within(nested(max_json_depth, R"({"a": 1})")).is_discarded());
+  // An empty container one level past the bound holds nothing that deep: both take it.
+  CHECK(is_json_text(nested(max_json_depth, "[]")));
+  CHECK(parse_json_within(nested(max_json_depth, "[]")).is_array());
 }
 
 TEST_CASE("text from outside nested deeper than the bound is parsed as discarded, never built") {

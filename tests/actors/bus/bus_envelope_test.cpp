@@ -61,6 +61,9 @@ TEST_CASE("an envelope that is not a valid event says what is wrong", "[bus][env
   wrong = good;
   wrong["payload"] = "{oops";
   rejects(wrong, "not valid JSON");
+  // Another Redis client's event nested past the bound never reaches a subscriber.
+  wrong["payload"] = std::string(1000, '[') + std::string(1000, ']');
+  rejects(wrong, "its payload nests containers deeper than 64 levels");
   rejects(good, "over the limit", "trading.orders", 8);
   rejects(good, "published on \"trading.other\"", "trading.other");
   std::string why;

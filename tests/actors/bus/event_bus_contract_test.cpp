@@ -117,6 +117,26 @@ TEMPLATE_TEST_CASE("bad events are refused with typed errors", "[bus]", memory_b
            errc::invalid_argument));
 }
 
+TEMPLATE_TEST_CASE("an event nested deeper than the JSON bound is refused, saying so", "[bus]",
+                   memory_bus_backend, redis_bus_backend) {
+  bus_fixture f{with<TestType>()};
+  auto [sub, box] = f.make_collector();
+  f.subscribe("deep", sub);
+  // 200 KB of brackets: parsed, it is harmless; copied or dumped by a strategy, it would take
+  // the node's stack with it.
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto refused = f.publish("deep", deep);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::invalid_json));
+  CHECK_THAT(f.sys->render(refused.error()), Catch::Matchers::Contains("deeper than 64 levels"));
+  // Exactly at the bound: 64 arrays, the innermost holding a value.
+  auto ok = std::string(64, '[') + "1" + std::string(64, ']');
+  CHECK(f.publish("deep", ok));
+  REQUIRE(box->await(1) == 1);
+  CHECK(box->events[0].json == ok);
+}
+
 TEMPLATE_TEST_CASE("unsubscribe stops delivery to that subscription only", "[bus]",
                    memory_bus_backend, redis_bus_backend) {
   bus_fixture f{with<TestType>()};

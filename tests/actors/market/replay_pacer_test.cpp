@@ -74,6 +74,22 @@ TEST_CASE("at the original pace late ticks are played one recorded moment at a t
   CHECK(prices(pacer.due(450000, 100)) == std::vector<double>{5});
 }
 
+TEST_CASE("at the original pace a tick recorded out of order is played at once, on its own, "
+          "and moves nothing") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  // Another client appended a tick stamped a second in the past between two moments.
+  pacer.add(
+      {entry("1000-0", 5000000, 1), entry("1000-1", 4000000, 2), entry("1050-0", 5050000, 3)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1});
+  CHECK(pacer.next_due_us() == 0);
+  CHECK(prices(pacer.due(10, 100)) == std::vector<double>{2});
+  // The next is due as recorded after the first: the stray stamp neither stalls nor rushes it.
+  CHECK(pacer.next_due_us() == 50000);
+  CHECK(pacer.due(49999, 100).empty());
+  CHECK(prices(pacer.due(50000, 100)) == std::vector<double>{3});
+}
+
 TEST_CASE("at the original pace a timer's small lateness does not move the clock") {
   replay_pacer pacer{true};
   pacer.reading();

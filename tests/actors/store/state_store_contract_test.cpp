@@ -88,6 +88,17 @@ TEMPLATE_TEST_CASE("unicode and 1 MiB values come back byte for byte", "[state]"
   CHECK(f.get("big").json == big);
 }
 
+TEMPLATE_TEST_CASE("a value nested deeper than the JSON bound is refused, saying so", "[state]",
+                   memory_backend, redis_backend) {
+  store_fixture f{testing::with<TestType>()};
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto refused = f.ack(set_atom::value, "deep", deep, int64_t{0});
+  CHECK(is(refused, errc::invalid_json));
+  CHECK_THAT(f.sys->render(refused), Catch::Matchers::Contains("deeper than 64 levels"));
+  CHECK_FALSE(f.get("deep").found);
+}
+
 TEMPLATE_TEST_CASE("bad requests get the same typed errors from every backend", "[state]",
                    memory_backend, redis_backend) {
   store_fixture f{testing::with<TestType>(
@@ -442,7 +453,7 @@ TEST_CASE("a wrong Redis password is reported without revealing it", "[state][re
   auto tree = spawn_supervisor(sys, {}, {state_store_child(config)});
   auto store = caf::actor_cast<state_store_actor>(tree.children.at("state_store"));
   caf::scoped_actor self{sys};
-  // Until the first connection attempt has failed the error says "not connected yet".
+  // Requests wait for the first connection attempt; once it fails they say why.
   std::string rendered;
   for (int i = 0; i < 100 && rendered.find("AUTH") == std::string::npos; ++i) {
     self->request(store, 5s, get_atom::value, std::string{"k"})
