@@ -74,7 +74,9 @@ record decode_and_mask(const spdlog::details::log_msg& msg) {
   auto separator = payload.find(fields_separator);
   result.message = std::string(payload.substr(0, separator));
   if (separator != std::string_view::npos) {
-    result.fields = parse_json_within(payload.substr(separator + 1));
+    // Our own fields, which may quote a payload from outside (at most max_json_depth) a level
+    // or two down.
+    result.fields = parse_json_within(payload.substr(separator + 1), 2 * max_json_depth);
     if (result.fields.is_discarded() || !result.fields.is_object())
       result.fields = nlohmann::json::object();
   }

@@ -34,35 +34,50 @@ std::string replay_pacer::next_from() const {
 
 std::vector<market_tick> replay_pacer::due(int64_t elapsed_us, size_t max) {
   std::vector<market_tick> ticks;
+  auto take = [&] {
+    ticks.push_back(held_.front().tick);
+    held_.pop_front();
+    ++replayed_;
+  };
   int64_t moment_at_us = 0;
   while (!held_.empty() && ticks.size() < max) {
     const auto& tick = held_.front().tick;
-    if (original_pace_) {
-      if (!recorded_origin_us_)
-        recorded_origin_us_ = tick.at_us - elapsed_us; // the clock starts with the first tick
-      // Recorded before the moment played last (another client's stamp, a clock stepped back):
-      // played at once, on its own, leaving the clock where the recording's order has it.
-      bool out_of_order = last_moment_at_us_ && tick.at_us < *last_moment_at_us_;
-      if (ticks.empty()) {
-        auto due_at = tick.at_us - *recorded_origin_us_;
-        if (!out_of_order) {
-          if (due_at > elapsed_us)
-            break;
-          if (elapsed_us - due_at > tolerated_lateness_us)
-            *recorded_origin_us_ -= elapsed_us - due_at;
-          last_moment_at_us_ = tick.at_us;
-        }
-        moment_at_us = tick.at_us;
-      } else if (out_of_order || tick.at_us < moment_at_us
-                 || tick.at_us - moment_at_us > moment_us) {
-        break; // the next moment: played on its own
-      }
+    if (!original_pace_) {
+      take();
+      continue;
     }
-    ticks.push_back(tick);
-    held_.pop_front();
-    ++replayed_;
+    if (!recorded_origin_us_)
+      recorded_origin_us_ = tick.at_us - elapsed_us; // the clock starts with the first tick
+    bool back_in_time = last_moment_at_us_ && tick.at_us < *last_moment_at_us_;
+    if (back_in_time && !ticks.empty())
+      break; // played on its own
+    if (back_in_time && !stepped_back()) {
+      take(); // a stray stamp: at once, moving nothing
+      break;
+    }
+    if (ticks.empty()) {
+      if (back_in_time) // the recording's clock stepped back: it starts over from here
+        recorded_origin_us_ = tick.at_us - elapsed_us;
+      auto due_at = tick.at_us - *recorded_origin_us_;
+      if (due_at > elapsed_us)
+        break;
+      if (elapsed_us - due_at > tolerated_lateness_us)
+        *recorded_origin_us_ -= elapsed_us - due_at;
+      last_moment_at_us_ = moment_at_us = tick.at_us;
+    } else if (tick.at_us - moment_at_us > moment_us) {
+      break; // the next moment
+    }
+    take();
   }
   return ticks;
+}
+
+// The held tick at the front is recorded before the moment played last: a stray stamp (another
+// client's, a clock off for one tick) when the tick after it is back in line, a clock that
+// stepped back when that one is behind too. Without a tick after it to tell, a stray: played at
+// once, the least a mistaken guess can cost.
+bool replay_pacer::stepped_back() const {
+  return held_.size() >= 2 && held_[1].tick.at_us < *last_moment_at_us_;
 }
 
 std::optional<int64_t> replay_pacer::next_due_us() const {

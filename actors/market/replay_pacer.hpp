@@ -10,10 +10,11 @@
 // market was told to open: a slow first read must not make the first ticks due at once), one
 // recorded moment is played at a time (ticks recorded within `moment_us` after the moment's
 // first), and a moment played late moves the clock on by its lateness, so the recorded gap after
-// it is kept. A tick recorded before the moment played last is played at once, on its own, and
-// moves nothing. Played all at once, late ticks would reach a bot together that reached it apart
-// when recorded: one whose order from the first is still open would let the second pass, and
-// the runs would differ.
+// it is kept. A tick recorded before the moment played last is played at once, on its own, moving
+// nothing -- unless the one after it is behind too: then the recording's clock stepped back, and
+// the replay's starts over from there. (A stamp far ahead is waited for, as recorded.) Played all
+// at once, late ticks would reach a bot together that reached it apart when recorded: one whose
+// order from the first is still open would let the second pass, and the runs would differ.
 
 #include <cstdint>
 #include <deque>
@@ -78,6 +79,8 @@ private:
   // The clock: a tick recorded at `at_us` is due at elapsed `at_us - recorded_origin_us_`.
   std::optional<int64_t> recorded_origin_us_;
   std::optional<int64_t> last_moment_at_us_; // when the moment played last was recorded
+
+  bool stepped_back() const;
   uint64_t last_ms_ = 0;
   uint64_t last_seq_ = 0;
   bool any_read_ = false;

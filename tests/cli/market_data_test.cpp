@@ -104,8 +104,8 @@ TEST_CASE("a recorded market stream played back twice with the same seed gives t
                          {"BROKEDANCER_MARKET_STREAM", ""}};
   // The recording lasts 9 s at its pace; a start slowed by the sanitizers and a busy machine must
   // not cut its end off in one run and not in the other.
-  auto first = run_summary(redis, "one", replay, "14");
-  auto second = run_summary(redis, "two", replay, "14");
+  auto first = run_summary(redis, "one", replay, "16");
+  auto second = run_summary(redis, "two", replay, "16");
   const auto& a = first["totals"];
   const auto& b = second["totals"];
   INFO(first.dump() << "\n" << second.dump());

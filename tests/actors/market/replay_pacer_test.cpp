@@ -90,6 +90,35 @@ TEST_CASE("at the original pace a tick recorded out of order is played at once, 
   CHECK(prices(pacer.due(50000, 100)) == std::vector<double>{3});
 }
 
+TEST_CASE("at the original pace a stray stamp inside a moment is played on its own, and the "
+          "moment's other ticks at their time") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  pacer.add({entry("1000-0", 5000000, 1), entry("1000-1", 4999800, 2), entry("1000-2", 5000500, 3),
+             entry("1050-0", 5050000, 4)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1});
+  CHECK(prices(pacer.due(1, 100)) == std::vector<double>{2});
+  CHECK(pacer.next_due_us() == 500);
+  CHECK(prices(pacer.due(500, 100)) == std::vector<double>{3});
+  CHECK(pacer.next_due_us() == 50000);
+}
+
+TEST_CASE("at the original pace a recording whose clock stepped back is paced again from the "
+          "step, not played at once") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  pacer.add({entry("1000-0", 10000000, 1), entry("1100-0", 10100000, 2),
+             entry("1200-0", 9200000, 3), entry("1300-0", 9300000, 4),
+             entry("1400-0", 9400000, 5)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1});
+  CHECK(prices(pacer.due(100000, 100)) == std::vector<double>{2});
+  CHECK(prices(pacer.due(100010, 100)) == std::vector<double>{3});
+  CHECK(pacer.next_due_us() == 200010);
+  CHECK(pacer.due(200009, 100).empty());
+  CHECK(prices(pacer.due(200010, 100)) == std::vector<double>{4});
+  CHECK(prices(pacer.due(300010, 100)) == std::vector<double>{5});
+}
+
 TEST_CASE("at the original pace a timer's small lateness does not move the clock") {
   replay_pacer pacer{true};
   pacer.reading();
