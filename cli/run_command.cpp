@@ -68,6 +68,10 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
           return;
         std::lock_guard<std::mutex> guard{log->mutex};
         if (ev.topic == "trading.signals") {
+          // On a Redis bus any client may publish here: only a signal is counted (its kind one
+          // of four), and nothing in it can stop the keeper.
+          if (!type_check(channel_type::trade_signal, body).empty())
+            return;
           ++log->signals;
           auto kind = body.value("signal", std::string{"?"});
           log->signals_by_kind[kind] = log->signals_by_kind.value(kind, uint64_t{0}) + 1;

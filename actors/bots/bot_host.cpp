@@ -375,6 +375,7 @@ public:
     auto& st = self_->state;
     auto data = extra.is_object() ? extra : json::object();
     data.update(trade_signal(symbol, signal, confidence));
+    data.erase("from_channel"); // the bridge's mark for signals from Redis: never a bot's
     data["type"] = "TRADE_SIGNAL";
     data["bot_id"] = st.config.id;
     data["strategy"] = st.config.strategy;

@@ -111,7 +111,7 @@ void on_ticks(self_pointer self, const std::vector<stream_entry>& entries) {
     const auto& tick = entry.tick;
     auto at_ms = tick.at_us / 1000;
     if (at_ms > latest_allowed
-        || (!st.builder->knows(tick.symbol) && st.builder->symbols() >= st.options.max_symbols)) {
+        || (st.builder->symbols() >= st.options.max_symbols && !st.builder->knows(tick.symbol))) {
       ++st.stats.refused;
       continue;
     }

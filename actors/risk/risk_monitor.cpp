@@ -472,7 +472,11 @@ void on_market(self_pointer self, const event& ev) {
   if (!body.is_object())
     return;
   auto symbol = ev.topic.substr(7);
-  self->state.marked_live.insert(symbol);
+  // Only what the cache read marks is remembered: a set of every symbol anyone publishes would
+  // grow without bound.
+  auto& st = self->state;
+  if (st.symbols.count(symbol) > 0 || st.book.holds(symbol))
+    st.marked_live.insert(symbol);
   take_price(self, symbol, market_price(body));
 }
 

@@ -85,12 +85,15 @@ caf::result<uint32_t> put_bars(self_pointer self, const std::vector<ohlcv_bar>& 
   if (auto err = check_bars(bars))
     return err;
   auto& d = *self->state.data;
-  std::set<std::pair<std::string, timeframe>> new_series;
-  for (const auto& bar : bars)
-    if (!d.table.has_bars(bar.symbol, bar.frame))
-      new_series.emplace(bar.symbol, bar.frame);
-  if (d.table.series() + new_series.size() > max_series)
-    return full();
+  // Which series the batch would add is looked at only when it could cross the bound.
+  if (d.table.series() + bars.size() > max_series) {
+    std::set<std::pair<std::string, timeframe>> new_series;
+    for (const auto& bar : bars)
+      if (!d.table.has_bars(bar.symbol, bar.frame))
+        new_series.emplace(bar.symbol, bar.frame);
+    if (d.table.series() + new_series.size() > max_series)
+      return full();
+  }
   uint32_t added = 0;
   for (const auto& bar : bars)
     added += d.table.put_bar(bar) ? 1 : 0;

@@ -21,7 +21,6 @@ namespace {
 
 struct redis_series_state {
   redis_series_options options;
-  std::string upsert_sha;
   series_status stats;
   logger log{"time_series"};
   // Last: destroyed first, answering every open request while the rest of the state exists.

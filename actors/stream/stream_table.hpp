@@ -85,10 +85,6 @@ public:
     return streams_.count(stream) > 0;
   }
 
-  void clear() {
-    streams_.clear();
-  }
-
 private:
   struct stored {
     id_type id;
