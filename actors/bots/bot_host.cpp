@@ -857,7 +857,11 @@ void on_level_change(self_pointer self, const level_change& change) {
     auto level = st.level.level();
     if (!trading_allowed(level))
       cancel_open_orders(self);
-    if (st.ready_sent)
+    // Stopped before the acknowledgement goes: the controller confirms SHUTDOWN once every
+    // bot has answered, and the summary read then must not catch one still "halted".
+    if (level == emergency_level::shutdown)
+      update_stats(st, [](bot_stats& stats) { stats.state = "stopped"; });
+    else if (st.ready_sent)
       update_stats(st, [&](bot_stats& stats) {
         stats.state = trading_allowed(level) ? "running" : "halted";
       });

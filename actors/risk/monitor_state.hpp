@@ -116,6 +116,9 @@ struct monitor_state {
   // unanswered, and a bot would wait for its order forever).
   std::unordered_map<uint64_t, owed_reply<order_result>> pending;
   uint64_t next_pending = 0;
+  // Run once every order and cancel above has its answer (SHUTDOWN's flatten waits for them:
+  // an order in flight may still fill and open a position).
+  std::vector<std::function<void()>> waiting_for_answers;
   logger log{"risk"};
 };
 

@@ -173,7 +173,14 @@ answer answer_later(self_pointer self, caf::typed_response_promise<order_result>
     if (found == self->state.pending.end())
       return;
     found->second.deliver(result);
-    self->state.pending.erase(found);
+    auto& st = self->state;
+    st.pending.erase(found);
+    if (st.pending.empty() && !st.waiting_for_answers.empty()) {
+      auto waiting = std::move(st.waiting_for_answers);
+      st.waiting_for_answers.clear();
+      for (auto& resume : waiting)
+        resume();
+    }
   };
 }
 
@@ -332,6 +339,15 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done) 
 
 void flatten(self_pointer self, std::function<void()> finished, int round) {
   auto& st = self->state;
+  // Bots' orders still out may fill after the book is read and open what was just closed:
+  // their answers come first (each call has the breaker's deadline, and the controller's grace
+  // bounds the whole wait). No new one comes in: SHUTDOWN refuses them.
+  if (round == 1 && !st.pending.empty()) {
+    st.log.warn("SHUTDOWN: waiting for the orders in flight before closing positions",
+                {{"orders", st.pending.size()}});
+    st.waiting_for_answers.push_back([self, finished] { flatten(self, finished, 1); });
+    return;
+  }
   auto closing = closing_orders(st.book, now_us());
   // Done when nothing is left open (orders answered meanwhile may have opened some, hence the
   // rounds), or after three rounds; either way the book is written before SHUTDOWN is

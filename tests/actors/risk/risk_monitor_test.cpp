@@ -330,6 +330,35 @@ TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges i
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
 }
 
+TEST_CASE("SHUTDOWN waits for a bot's order in flight before closing positions", "[risk]") {
+  // The exchange answers after 400 ms: the order is out when SHUTDOWN comes, and fills after
+  // the book was first read. Closing only what the book held then left that fill open.
+  order_path_fixture f{limits({{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "400"}})};
+  auto answer = std::async(std::launch::async, [&] {
+    order o{"bot-1", "BTC-USD", order_side::buy, 1, 100, "in-flight-1", ""};
+    return testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value, o);
+  });
+  std::this_thread::sleep_for(100ms);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
+                                      emergency_level::shutdown, std::string{"end of test"},
+                                      change_source::operator_request));
+  auto result = answer.get();
+  REQUIRE(result);
+  CHECK(result->outcome == order_outcome::filled);
+  bool acknowledged = false;
+  for (int i = 0; i < 2000 && !acknowledged; ++i) {
+    auto l = f.level();
+    acknowledged = l.bots_acknowledged == l.bots_registered;
+    if (!acknowledged)
+      std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(acknowledged);
+  // Acknowledged means closed: nothing opens afterwards.
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->positions.empty());
+}
+
 TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[risk]") {
   // The exchange takes 3 s to answer: the order is still held when the monitor is restarted.
   order_path_fixture f{limits({{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "3000"}})};
