@@ -13,6 +13,7 @@
 #include "cli/control_command.hpp"
 #include "cli/exchange_command.hpp"
 #include "cli/run_command.hpp"
+#include "cli/workflow_command.hpp"
 #include "core/host_port.hpp"
 #include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
@@ -196,6 +197,16 @@ int cli_main(int argc, char** argv) {
   exchange_cmd->add_option("--fee-rate", exchange_options.fee_rate, "fee as a share of notional")
       ->check(CLI::Range(0.0, 0.1));
 
+  auto* workflow_cmd = app.add_subcommand("workflow", "Work with workflow definitions");
+  workflow_cmd->require_subcommand(1);
+  std::string workflow_path;
+  auto* workflow_validate_cmd = workflow_cmd->add_subcommand(
+      "validate", "Check a workflow definition and report every problem with its JSON path; "
+                  "exit code 2 when it is rejected");
+  workflow_validate_cmd->add_option("file", workflow_path, "JSON workflow definition")->required();
+  auto* workflow_types_cmd = workflow_cmd->add_subcommand(
+      "types", "List the node types a workflow may use, with parameters, inputs and outputs");
+
   auto* credentials_cmd = app.add_subcommand("credentials", "Manage operator credentials");
   credentials_cmd->require_subcommand(1);
   std::string credential_name, credential_role = "operator", credentials_file;
@@ -270,6 +281,10 @@ int cli_main(int argc, char** argv) {
     return run_command(run_options);
   if (exchange_cmd->parsed())
     return exchange_command(exchange_options);
+  if (workflow_validate_cmd->parsed())
+    return workflow_validate(workflow_path);
+  if (workflow_types_cmd->parsed())
+    return workflow_types();
   if (ca_cmd->parsed())
     return make_authority(certs);
   if (node_cert_cmd->parsed())

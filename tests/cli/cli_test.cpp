@@ -136,6 +136,36 @@ TEST_CASE("config check rejects malformed JSON with exit code 2") {
   CHECK_THAT(r.err, Contains(path + ": $: is not valid JSON"));
 }
 
+TEST_CASE("workflow validate accepts the example and lists its nodes, exit code 0") {
+  auto r = run_cli({"workflow", "validate",
+                    std::string(BROKEDANCER_SOURCE_DIR) + "/examples/workflows/arbitrage.json"});
+  CHECK(r.exit_code == exit_code::ok);
+  CHECK_THAT(r.out, Contains("workflow arb_btc_001 is valid: 7 nodes"));
+  CHECK_THAT(r.out, Contains("buy_a  submit_order (actions)  when wide  sends orders"));
+}
+
+TEST_CASE("workflow validate reports every problem with the file and its JSON path, exit code 2") {
+  auto path = temp_path("cycle.json");
+  std::ofstream(path) << R"({"id": "w", "nodes": [
+    {"id": "a", "type": "add", "inputs": {"a": "b.value"}, "parameters": {"b": 1}},
+    {"id": "b", "type": "add", "inputs": {"a": "a.value"}, "parameters": {"b": 1, "c": 2}},
+    {"id": "c", "type": "teleport"}]})";
+  auto r = run_cli({"workflow", "validate", path});
+  std::remove(path.c_str());
+  CHECK(r.exit_code == exit_code::input_invalid);
+  CHECK_THAT(r.err, Contains(path + ": $.nodes[0]: a cycle: a -> b -> a"));
+  CHECK_THAT(r.err, Contains(path + ": $.nodes[1].parameters.c: unknown parameter of add"));
+  CHECK_THAT(r.err, Contains(path + ": $.nodes[2].type: unknown node type \"teleport\""));
+  CHECK_THAT(r.err, Contains("rejected (3 problems)"));
+  CHECK(r.out.empty());
+  auto missing = run_cli({"workflow", "validate", temp_path("absent.json")});
+  CHECK(missing.exit_code == exit_code::input_invalid);
+  CHECK_THAT(missing.err, Contains("cannot be read"));
+  auto directory = run_cli({"workflow", "validate", "/tmp"});
+  CHECK(directory.exit_code == exit_code::input_invalid);
+  CHECK_THAT(directory.err, Contains("not a regular file"));
+}
+
 TEST_CASE("run refuses a bad environment override with exit code 2 before starting anything") {
   auto r = run_cli({"run", "--duration", "5"}, {"BROKEDANCER_LOG_FORMAT=xml"});
   CHECK(r.exit_code == exit_code::config_invalid);
