@@ -208,15 +208,6 @@ void add_providers(node_catalogue& c) {
                   true,
                   false,
                   "a JSON value from the state store"});
-  add_builtin(c, {"http_request",
-                  node_category::providers,
-                  {text_parameter("endpoint", true), text_parameter("operation", true),
-                   any_parameter("body", value_kind::object)},
-                  {port("body", value_kind::object, false)},
-                  {port("status", value_kind::number), port("body", value_kind::any)},
-                  true,
-                  false,
-                  "a request to a configured endpoint, through its circuit breaker"});
 }
 
 void add_transforms(node_catalogue& c) {

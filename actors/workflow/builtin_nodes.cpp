@@ -1,0 +1,254 @@
+// How the built-in node types run: the computing ones inline, the others by asking the
+// runtime's services from the execution's actor.
+
+#include <chrono>
+#include <cmath>
+
+#include "actors/workflow/node_call.hpp"
+#include "actors/workflow/node_functions.hpp"
+#include "core/json_text.hpp"
+#include "core/plain_name.hpp"
+#include "messages/bars.hpp"
+#include "messages/market.hpp"
+
+namespace brokedancer {
+
+using json = nlohmann::json;
+using call_ptr = std::shared_ptr<node_call>;
+
+namespace {
+
+// Requests are bounded by the node's own timeout: the execution's timer settles the attempt
+// first, and the request does not outlive it by much.
+std::chrono::milliseconds limit(const node_call& call) {
+  return std::chrono::milliseconds(call.node().timeout_ms + 1000);
+}
+
+// The failure a service's error is: a request that timed out, or one that could not be served.
+void fail_with(const call_ptr& call, const caf::error& err, const std::string& what) {
+  bool timed_out = err == caf::sec::request_timeout;
+  call->fail(timed_out ? "timeout" : "unavailable",
+             what + ": " + call->self()->system().render(err));
+}
+
+// The node's own market and exchange are the only venue it has.
+bool on_own_venue(const call_ptr& call) {
+  auto venue = call->value("venue");
+  if (venue.is_null() || venue == "exchange")
+    return true;
+  call->fail("failed", "venue " + dump_json(venue)
+                           + " is not served here: this node trades on one exchange endpoint, "
+                             "\"exchange\"");
+  return false;
+}
+
+void run_computed(const call_ptr& call) {
+  auto answer = compute_node(call->node().type, call->parameters(), call->inputs());
+  if (answer.failure)
+    call->fail(answer.failure->kind, answer.failure->message);
+  else
+    call->complete(std::move(answer.outputs));
+}
+
+void run_latest_price(const call_ptr& call) {
+  if (!on_own_venue(call))
+    return;
+  auto symbol = call->value("symbol").get<std::string>();
+  if (!call->services().store)
+    return call->fail("unavailable", "no state store to read the quote cache from");
+  call->self()
+      ->request(call->services().store, limit(*call), get_atom::value, quote_cache_key(symbol))
+      .then(
+          [call, symbol](maybe_value& found) {
+            quote q;
+            std::string why;
+            if (!found.found)
+              return call->fail("unavailable", "no quote of " + symbol + " in the quote cache");
+            if (!decode_quote(found.json, q, why) || q.symbol != symbol)
+              return call->fail("failed",
+                                "the cached quote of " + symbol + " is not usable: " + why);
+            call->complete({{"price", q.last}, {"bid", q.bid}, {"ask", q.ask}});
+          },
+          [call](caf::error& err) { fail_with(call, err, "the quote cache"); });
+}
+
+json bar_json(const ohlcv_bar& bar) {
+  return {{"open_time_ms", bar.open_time_ms},
+          {"open", bar.open},
+          {"high", bar.high},
+          {"low", bar.low},
+          {"close", bar.close},
+          {"volume", bar.volume}};
+}
+
+void run_bars(const call_ptr& call) {
+  auto symbol = call->value("symbol").get<std::string>();
+  timeframe frame;
+  if (!from_string(call->value("timeframe").get<std::string>(), frame))
+    return call->fail("failed", "unknown timeframe");
+  auto count = static_cast<uint32_t>(call->value("count").get<double>());
+  if (!call->services().series)
+    return call->fail("unavailable", "no time-series service on this node");
+  call->self()
+      ->request(call->services().series, limit(*call), bars_last_atom::value, symbol, frame, count)
+      .then(
+          [call](std::vector<ohlcv_bar>& bars) {
+            json all = json::array();
+            json closes = json::array();
+            for (const auto& bar : bars) {
+              all.push_back(bar_json(bar));
+              closes.push_back(bar.close);
+            }
+            call->complete({{"bars", std::move(all)}, {"closes", std::move(closes)}});
+          },
+          [call](caf::error& err) { fail_with(call, err, "the time-series service"); });
+}
+
+// A workflow's own keys: workflow:<id>:state:<key>. A definition cannot read or overwrite what
+// the runtime keeps (the level, the books, the journal).
+std::string state_key(const call_ptr& call, std::string& why) {
+  auto key = call->value("key").get<std::string>();
+  why = check_plain_name("a state key", key, 256);
+  return "workflow:" + call->workflow().id + ":state:" + key;
+}
+
+void run_state_get(const call_ptr& call) {
+  std::string why;
+  auto key = state_key(call, why);
+  if (!why.empty())
+    return call->fail("failed", why);
+  if (!call->services().store)
+    return call->fail("unavailable", "no state store on this node");
+  call->self()
+      ->request(call->services().store, limit(*call), get_atom::value, key)
+      .then(
+          [call](maybe_value& found) {
+            if (!found.found)
+              return call->complete({{"value", call->value("default")}, {"found", false}});
+            auto value = parse_json_within(found.json);
+            if (value.is_discarded())
+              return call->fail("failed", "the stored value is not JSON");
+            call->complete({{"value", std::move(value)}, {"found", true}});
+          },
+          [call](caf::error& err) { fail_with(call, err, "the state store"); });
+}
+
+void run_state_set(const call_ptr& call) {
+  std::string why;
+  auto key = state_key(call, why);
+  if (!why.empty())
+    return call->fail("failed", why);
+  if (!call->services().store)
+    return call->fail("unavailable", "no state store on this node");
+  call->self()
+      ->request(call->services().store, limit(*call), set_atom::value, key,
+                dump_json(call->value("value")), int64_t{0})
+      .then(
+          [call]() {
+            call->complete({{"written", true}});
+          },
+          [call](caf::error& err) { fail_with(call, err, "the state store"); });
+}
+
+void publish(const call_ptr& call, const std::string& topic, const json& payload) {
+  if (!call->services().bus)
+    return call->fail("unavailable", "no event bus on this node");
+  call->self()
+      ->request(call->services().bus, limit(*call), publish_atom::value, topic, dump_json(payload),
+                call->execution_id())
+      .then(
+          [call](uint64_t) {
+            call->complete({{"published", true}});
+          },
+          [call](caf::error& err) { fail_with(call, err, "the event bus"); });
+}
+
+void run_publish_event(const call_ptr& call) {
+  auto topic = call->value("topic").get<std::string>();
+  // What the infrastructure says on these topics, others act on: a workflow does not speak
+  // there (as a bot does not).
+  for (std::string_view reserved :
+       {"market.", "emergency.", "breaker.", "trading.", "workflow_events"})
+    if (topic.compare(0, reserved.size(), reserved) == 0)
+      return call->fail("failed",
+                        "a workflow may not publish on the infrastructure's topic " + topic);
+  auto payload = call->value("payload");
+  publish(call, topic, payload.is_null() ? json::object() : payload);
+}
+
+void run_publish_alert(const call_ptr& call) {
+  json data{{"type", "PRICE_ALERT"},
+            {"category", "price"},
+            {"symbol", call->value("symbol")},
+            {"message", call->value("message")},
+            {"severity", call->value("severity")},
+            {"workflow_id", call->workflow().id},
+            {"execution_id", call->execution_id()}};
+  if (auto price = call->value("price"); !price.is_null())
+    data["price"] = price;
+  publish(call, "trading.alerts", data);
+}
+
+void run_submit_order(const call_ptr& call) {
+  if (!on_own_venue(call))
+    return;
+  auto quantity = call->value("quantity");
+  auto price = call->value("price");
+  for (const auto* v : {&quantity, &price})
+    if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() <= 0)
+      return call->fail("failed", "an order needs a positive quantity and price, found "
+                                      + dump_json(quantity) + " and " + dump_json(price));
+  if (!call->services().risk)
+    return call->fail("unavailable", "no risk monitor on this node");
+  order o;
+  const auto& w = call->workflow();
+  o.bot_id = w.bot_id.empty() ? "workflow:" + w.id : w.bot_id;
+  o.symbol = call->value("symbol").get<std::string>();
+  o.side = call->value("side") == "sell" ? order_side::sell : order_side::buy;
+  o.quantity = quantity.get<double>();
+  o.price = price.get<double>();
+  // Unique per execution and node; never sent twice (order nodes are not retried).
+  o.client_order_id = call->execution_id() + "-" + call->node().id;
+  o.correlation = call->execution_id();
+  call->self()
+      ->request(call->services().risk, limit(*call), submit_order_atom::value, o)
+      .then(
+          [call](order_result& result) {
+            json outputs{{"outcome", to_string(result.outcome)},
+                         {"client_order_id", result.client_order_id},
+                         {"filled_quantity", result.filled_quantity},
+                         {"fill_price", result.fill_price}};
+            if (result.outcome == order_outcome::filled)
+              return call->complete(std::move(outputs));
+            // Refused (a limit, the level) or failed: the order node fails with the reason; it
+            // is never retried, whatever the policy (the definition cannot ask it to be).
+            call->fail(result.code == reject_code::halted ? "halted" : "failed",
+                       "the order " + result.client_order_id + " was " + to_string(result.outcome)
+                           + (result.reason.empty() ? "" : ": " + result.reason));
+          },
+          [call](caf::error& err) { fail_with(call, err, "the risk monitor"); });
+}
+
+} // namespace
+
+std::shared_ptr<node_registry> node_registry::with_builtins() {
+  auto registry = std::make_shared<node_registry>();
+  const std::map<std::string, node_runner> runners{
+      {"latest_price", run_latest_price},   {"bars", run_bars},
+      {"state_get", run_state_get},         {"state_set", run_state_set},
+      {"publish_event", run_publish_event}, {"publish_alert", run_publish_alert},
+      {"submit_order", run_submit_order}};
+  auto builtins = node_catalogue::with_builtins();
+  for (const auto& type : builtins.types()) {
+    auto found = runners.find(type);
+    node_runner run = is_computed(type)        ? node_runner{run_computed}
+                      : found != runners.end() ? found->second
+                                               : node_runner{};
+    std::string why;
+    if (!registry->add(*builtins.find(type), std::move(run), why))
+      throw std::logic_error("built-in node type " + type + ": " + why);
+  }
+  return registry;
+}
+
+} // namespace brokedancer

@@ -1,0 +1,49 @@
+#include "actors/workflow/workflow_events.hpp"
+
+#include "messages/channels.hpp"
+#include "messages/correlation.hpp"
+
+namespace brokedancer {
+
+using json = nlohmann::json;
+
+std::string new_execution_id(const std::string& workflow_id) {
+  return "exec_" + workflow_id + "_" + new_correlation_id().substr(0, 12);
+}
+
+json execution_event(const char* type, const execution_identity& who, int64_t at_us) {
+  return {{"type", type},
+          {"execution_id", who.execution_id},
+          {"workflow_id", who.workflow_id},
+          {"bot_id", who.bot_id},
+          {"strategy_id", who.strategy_id},
+          {"timestamp", iso8601_utc(at_us)}};
+}
+
+json node_event(const char* type, const execution_identity& who, const workflow_node& node,
+                int64_t at_us) {
+  auto event = execution_event(type, who, at_us);
+  event["node_id"] = node.id;
+  event["node_name"] = node.name;
+  event["node_category"] = to_string(node.category);
+  event["node_type"] = node.type;
+  return event;
+}
+
+std::string execution_status_key(const std::string& workflow_id, const std::string& execution_id) {
+  return "workflow:" + workflow_id + ":execution:" + execution_id + ":status";
+}
+
+std::string execution_result_key(const std::string& workflow_id, const std::string& execution_id) {
+  return "workflow:" + workflow_id + ":execution:" + execution_id + ":result";
+}
+
+std::string latest_execution_key(const std::string& workflow_id) {
+  return "workflow:" + workflow_id + ":latest_execution";
+}
+
+std::string execution_history_log(const std::string& workflow_id) {
+  return "workflow:" + workflow_id + ":history";
+}
+
+} // namespace brokedancer

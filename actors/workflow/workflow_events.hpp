@@ -1,0 +1,44 @@
+#pragma once
+
+// What an execution publishes on the `workflow_events` topic, in the schema of the integration
+// guide the Python executor's users write against (execution_started, node_started,
+// node_completed / node_failed, then execution_completed / execution_failed /
+// execution_halted), and the keys its checkpoints live under. Plain code: the execution actor
+// fills them in, tests read them.
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/workflow.hpp"
+
+namespace brokedancer {
+
+constexpr const char* workflow_events_topic = "workflow_events";
+
+// Who runs: the fields every event of an execution carries.
+struct execution_identity {
+  std::string execution_id;
+  std::string workflow_id;
+  std::string bot_id;
+  std::string strategy_id;
+};
+
+// "exec_<workflow>_<12 hex digits>", as the guide shows them.
+std::string new_execution_id(const std::string& workflow_id);
+
+nlohmann::json execution_event(const char* type, const execution_identity& who, int64_t at_us);
+nlohmann::json node_event(const char* type, const execution_identity& who,
+                          const workflow_node& node, int64_t at_us);
+
+// workflow:{workflow_id}:execution:{execution_id}:status, with every node's progress.
+std::string execution_status_key(const std::string& workflow_id, const std::string& execution_id);
+// workflow:{workflow_id}:execution:{execution_id}:result, written once it has ended.
+std::string execution_result_key(const std::string& workflow_id, const std::string& execution_id);
+// workflow:{workflow_id}:latest_execution: the id of the execution started last.
+std::string latest_execution_key(const std::string& workflow_id);
+// workflow:{workflow_id}:history: a log with an entry for each execution that ended.
+std::string execution_history_log(const std::string& workflow_id);
+
+} // namespace brokedancer

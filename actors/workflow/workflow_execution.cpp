@@ -1,0 +1,408 @@
+#include "actors/workflow/workflow_execution.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/supervision/supervisor.hpp"
+#include "actors/workflow/workflow_events.hpp"
+#include "core/json_text.hpp"
+#include "core/logging.hpp"
+#include "core/unix_time.hpp"
+#include "messages/channels.hpp"
+#include "messages/emergency.hpp"
+#include "messages/workflow_plan.hpp"
+
+namespace brokedancer {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto store_timeout = std::chrono::seconds(5);
+
+struct node_run {
+  uint32_t attempt = 0;
+  steady::time_point started;       // this attempt
+  steady::time_point first_started; // the first attempt
+  std::shared_ptr<node_call> call;
+};
+
+struct execution_state {
+  execution_options options;
+  execution_identity who;
+  std::unique_ptr<execution_plan> plan;
+  std::vector<node_run> runs;
+  level_tracker level;
+  bool started = false;
+  bool ended = false;
+  std::string status; // running, completed, failed, halted, cancelled
+  std::string reason;
+  steady::time_point began;
+  int64_t began_us = 0;
+  json result;
+  std::vector<caf::response_promise> waiting; // for the result
+  uint64_t ack_owed = 0; // a level change's sequence, acknowledged once the execution stopped
+  caf::actor controller;
+  size_t writes_in_flight = 0;
+  logger log{"workflow"};
+  static inline const char* name = "workflow_execution";
+};
+
+using self_pointer = caf::stateful_actor<execution_state>*;
+
+double milliseconds_since(steady::time_point from) {
+  return std::chrono::duration<double, std::milli>(steady::now() - from).count();
+}
+
+json log_fields(self_pointer self, json more = json::object()) {
+  more["correlation_id"] = self->state.who.execution_id;
+  more["workflow_id"] = self->state.who.workflow_id;
+  return more;
+}
+
+// Published in the order made: one sender, one bus, so the bus keeps the order.
+void emit(self_pointer self, const json& event) {
+  auto& st = self->state;
+  if (st.options.services.bus)
+    caf::anon_send(st.options.services.bus, publish_atom::value, std::string{workflow_events_topic},
+                   dump_json(event), st.who.execution_id);
+}
+
+// Progress of every node, under the status key: what a restart reads to resume.
+json progress(self_pointer self) {
+  auto& st = self->state;
+  json nodes = json::object();
+  for (size_t i = 0; i < st.runs.size(); ++i) {
+    const auto& node = st.options.workflow->nodes[i];
+    json entry{{"status", to_string(st.plan->status(i))}, {"attempts", st.runs[i].attempt}};
+    if (st.plan->status(i) == node_progress::completed)
+      entry["outputs"] = st.plan->outputs(i);
+    nodes[node.id] = std::move(entry);
+  }
+  return {{"execution_id", st.who.execution_id},
+          {"workflow_id", st.who.workflow_id},
+          {"bot_id", st.who.bot_id},
+          {"strategy_id", st.who.strategy_id},
+          {"status", st.status},
+          {"reason", st.reason},
+          {"started_at", iso8601_utc(st.began_us)},
+          {"updated_at", iso8601_utc(now_us())},
+          {"nodes", std::move(nodes)}};
+}
+
+void quit_when_written(self_pointer self) {
+  auto& st = self->state;
+  if (st.ended && st.writes_in_flight == 0)
+    self->quit();
+}
+
+void write(self_pointer self, std::vector<key_value> items) {
+  auto& st = self->state;
+  if (!st.options.services.store)
+    return;
+  ++st.writes_in_flight;
+  self->request(st.options.services.store, store_timeout, set_many_atom::value, std::move(items),
+                int64_t{0})
+      .then(
+          [self]() {
+            --self->state.writes_in_flight;
+            quit_when_written(self);
+          },
+          [self](caf::error& err) {
+            --self->state.writes_in_flight;
+            self->state.log.warn("an execution's checkpoint could not be written",
+                                 log_fields(self, {{"error", self->system().render(err)}}));
+            quit_when_written(self);
+          });
+}
+
+void checkpoint(self_pointer self) {
+  auto& st = self->state;
+  write(self, {{execution_status_key(st.who.workflow_id, st.who.execution_id),
+                dump_json(progress(self))}});
+}
+
+void advance(self_pointer self);
+
+void end(self_pointer self, std::string status, std::string reason) {
+  auto& st = self->state;
+  if (st.ended)
+    return;
+  st.ended = true;
+  st.status = std::move(status);
+  st.reason = std::move(reason);
+  for (auto i : st.plan->stop())
+    if (st.runs[i].call)
+      st.runs[i].call->abandon();
+  const char* type = st.status == "completed" ? "execution_completed"
+                     : st.status == "halted"  ? "execution_halted"
+                                              : "execution_failed";
+  auto duration = milliseconds_since(st.began);
+  auto event = execution_event(type, st.who, now_us());
+  event["status"] = st.status;
+  event["duration_ms"] = duration;
+  event["node_count"] = st.options.workflow->nodes.size();
+  if (!st.reason.empty())
+    event[st.status == "failed" ? "error" : "reason"] = st.reason;
+  if (st.status == "failed" && st.plan->failed_node() < st.runs.size())
+    event["failed_node"] = st.options.workflow->nodes[st.plan->failed_node()].id;
+  emit(self, event);
+  json outputs = json::object();
+  for (size_t i = 0; i < st.runs.size(); ++i)
+    if (st.plan->status(i) == node_progress::completed)
+      outputs[st.options.workflow->nodes[i].id] = st.plan->outputs(i);
+  st.result = event;
+  st.result["outputs"] = std::move(outputs);
+  auto history = json{{"execution_id", st.who.execution_id},
+                      {"status", st.status},
+                      {"reason", st.reason},
+                      {"started_at", iso8601_utc(st.began_us)},
+                      {"ended_at", event["timestamp"]},
+                      {"duration_ms", duration}};
+  auto result_text = dump_json(st.result);
+  write(self,
+        {{execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))},
+         {execution_result_key(st.who.workflow_id, st.who.execution_id), result_text}});
+  if (st.options.services.store) {
+    ++st.writes_in_flight;
+    self->request(st.options.services.store, store_timeout, append_log_atom::value,
+                  execution_history_log(st.who.workflow_id),
+                  std::vector<std::string>{dump_json(history)})
+        .then(
+            [self](std::vector<std::string>&) {
+              --self->state.writes_in_flight;
+              quit_when_written(self);
+            },
+            [self](caf::error&) {
+              --self->state.writes_in_flight;
+              quit_when_written(self);
+            });
+  }
+  st.log.info(
+      "workflow execution ended",
+      log_fields(self, {{"status", st.status}, {"reason", st.reason}, {"duration_ms", duration}}));
+  if (st.options.report_to)
+    self->send(st.options.report_to, execution_result_atom::value, result_text);
+  for (auto& promise : st.waiting)
+    promise.deliver(result_text);
+  st.waiting.clear();
+  if (st.ack_owed > 0 && st.controller)
+    self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
+               st.ack_owed);
+  st.ack_owed = 0;
+  quit_when_written(self);
+}
+
+void settle(self_pointer self, size_t node, uint32_t attempt, const json* outputs,
+            const std::string& kind, const std::string& message);
+
+void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
+  auto& st = self->state;
+  if (st.ended || st.plan->status(index) != node_progress::running)
+    return;
+  const auto& node = st.options.workflow->nodes[index];
+  auto& run = st.runs[index];
+  run.attempt = attempt;
+  run.started = steady::now();
+  if (attempt == 1)
+    run.first_started = run.started;
+  auto event = node_event("node_started", st.who, node, now_us());
+  event["attempt"] = attempt;
+  emit(self, event);
+  const auto* runner = st.options.nodes->runner(node.type);
+  if (!runner) {
+    settle(self, index, attempt, nullptr, "failed", "no runner for node type " + node.type);
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds(node.timeout_ms), node_timeout_atom::value,
+                     static_cast<uint64_t>(index), static_cast<uint64_t>(attempt));
+  run.call = std::make_shared<node_call>(
+      self, st.options.workflow, index, st.plan->inputs_of(index), st.options.services,
+      st.who.execution_id, attempt,
+      [self, index, attempt](const json* outputs, const std::string& kind,
+                             const std::string& message) {
+        settle(self, index, attempt, outputs, kind, message);
+      });
+  auto call = run.call;
+  try {
+    (*runner)(call);
+  } catch (const std::exception& ex) {
+    // A custom node's exception is its failure, not the execution's end.
+    call->fail("failed", std::string{"the node threw: "} + ex.what());
+  }
+}
+
+void settle(self_pointer self, size_t index, uint32_t attempt, const json* outputs,
+            const std::string& kind, const std::string& message) {
+  auto& st = self->state;
+  auto& run = st.runs[index];
+  if (st.ended || run.attempt != attempt || st.plan->status(index) != node_progress::running)
+    return;
+  run.call->abandon();
+  const auto& node = st.options.workflow->nodes[index];
+  auto duration = milliseconds_since(run.started);
+  if (outputs) {
+    st.plan->completed(index, *outputs);
+    auto event = node_event("node_completed", st.who, node, now_us());
+    event["duration_ms"] = duration;
+    event["status"] = "success";
+    event["attempts"] = attempt;
+    event["outputs"] = st.plan->outputs(index);
+    emit(self, event);
+    checkpoint(self);
+    advance(self);
+    return;
+  }
+  bool retry = attempt < node.retry.attempts && node.retry.retries(kind) && !node.sends_orders;
+  if (retry) {
+    auto delay = node.retry.delay_before_ms(attempt + 1);
+    auto event = node_event("node_retrying", st.who, node, now_us());
+    event["attempt"] = attempt;
+    event["error_kind"] = kind;
+    event["error"] = message;
+    event["retry_in_ms"] = delay;
+    emit(self, event);
+    self->delayed_send(self, std::chrono::milliseconds(delay), node_retry_atom::value,
+                       static_cast<uint64_t>(index), static_cast<uint64_t>(attempt + 1));
+    return;
+  }
+  st.plan->failed(index, kind + ": " + message);
+  auto event = node_event("node_failed", st.who, node, now_us());
+  event["duration_ms"] = duration;
+  event["status"] = "failed";
+  event["attempts"] = attempt;
+  event["error_kind"] = kind;
+  event["error"] = message;
+  emit(self, event);
+  st.log.warn("a workflow node failed",
+              log_fields(self, {{"node", node.id}, {"kind", kind}, {"error", message}}));
+  if (kind == "halted")
+    end(self, "halted", message);
+  else
+    end(self, "failed", "node " + node.id + " failed: " + kind + ": " + message);
+}
+
+void advance(self_pointer self) {
+  auto& st = self->state;
+  if (st.ended)
+    return;
+  auto step = st.plan->advance();
+  for (auto i : step.skipped) {
+    auto event = node_event("node_skipped", st.who, st.options.workflow->nodes[i], now_us());
+    event["status"] = "skipped";
+    emit(self, event);
+  }
+  for (auto i : step.start) {
+    start_attempt(self, i, 1);
+    if (st.ended)
+      return;
+  }
+  if (st.plan->finished())
+    end(self, st.plan->succeeded() ? "completed" : "failed", st.plan->error());
+}
+
+void begin(self_pointer self) {
+  auto& st = self->state;
+  st.started = true;
+  auto event = execution_event("execution_started", st.who, now_us());
+  event["node_count"] = st.options.workflow->nodes.size();
+  emit(self, event);
+  st.status = "running";
+  write(self, {{latest_execution_key(st.who.workflow_id), dump_json(json(st.who.execution_id))},
+               {execution_status_key(st.who.workflow_id, st.who.execution_id),
+                dump_json(progress(self))}});
+  st.log.info("workflow execution started",
+              log_fields(self, {{"nodes", st.options.workflow->nodes.size()}}));
+  advance(self);
+}
+
+// The level in force: from HALT up, the execution stops before another node starts.
+void on_level(self_pointer self, const level_change& change) {
+  auto& st = self->state;
+  bool taken = st.level.take(change);
+  if (!taken || change.provisional) {
+    // A provisional HALT (the level not yet read) holds the start back; nothing to stop.
+    if (st.controller)
+      self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
+                 change.sequence);
+    return;
+  }
+  if (!trading_allowed(st.level.level()) && !st.ended) {
+    st.ack_owed = change.sequence;
+    if (!st.started) {
+      st.started = true;
+      st.status = "running";
+    }
+    end(self, "halted", std::string{to_string(change.level)} + ": " + change.reason);
+    return;
+  }
+  if (st.controller)
+    self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
+               change.sequence);
+  if (!st.started && !st.ended)
+    begin(self);
+}
+
+caf::behavior execution(self_pointer self, execution_options options) {
+  exit_with_exception_text(self);
+  auto& st = self->state;
+  st.options = std::move(options);
+  const auto& w = *st.options.workflow;
+  if (st.options.execution_id.empty())
+    st.options.execution_id = new_execution_id(w.id);
+  st.who = {st.options.execution_id, w.id, w.bot_id, w.strategy_id};
+  st.plan = std::make_unique<execution_plan>(w);
+  st.runs.resize(w.nodes.size());
+  st.began = steady::now();
+  st.began_us = now_us();
+  st.controller = st.options.services.emergency;
+  if (st.controller) {
+    self->request(caf::actor_cast<emergency_actor>(st.controller), store_timeout,
+                  register_bot_atom::value, caf::actor_cast<caf::actor>(self))
+        .then([self](level_change& change) { on_level(self, change); },
+              [self](caf::error& err) {
+                // Without the level nothing may run: an order could go out under a HALT.
+                self->state.started = true;
+                end(self, "failed",
+                    "the emergency level could not be read: " + self->system().render(err));
+              });
+  } else {
+    begin(self);
+  }
+  return {
+      [self](level_change& change) { on_level(self, change); },
+      [self](node_timeout_atom, uint64_t node, uint64_t attempt) {
+        const auto& nodes = self->state.options.workflow->nodes;
+        if (node < nodes.size())
+          settle(self, node, static_cast<uint32_t>(attempt), nullptr, "timeout",
+                 "no answer within " + std::to_string(nodes[node].timeout_ms) + " ms");
+      },
+      [self](node_retry_atom, uint64_t node, uint64_t attempt) {
+        if (node < self->state.runs.size())
+          start_attempt(self, node, static_cast<uint32_t>(attempt));
+      },
+      [self](execution_result_atom) -> caf::result<std::string> {
+        if (self->state.ended)
+          return dump_json(self->state.result);
+        auto promise = self->make_response_promise();
+        self->state.waiting.push_back(promise);
+        return caf::delegated<std::string>{};
+      },
+      [self](cancel_execution_atom, std::string& reason) {
+        end(self, "cancelled", "cancelled: " + reason);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_workflow_execution(caf::actor_system& sys, execution_options options) {
+  return sys.spawn(execution, std::move(options));
+}
+
+} // namespace brokedancer

@@ -1,0 +1,422 @@
+// One execution on real services (the memory store and bus, the emergency controller, the risk
+// monitor and its simulated exchange): the guide's events in their order, retries, timeouts,
+// failures, a HALT in the middle, and the checkpoints it leaves.
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/supervision/supervisor.hpp"
+#include "actors/workflow/workflow_events.hpp"
+#include "actors/workflow/workflow_execution.hpp"
+#include "messages/registry.hpp"
+#include "runtime/infrastructure.hpp"
+#include "support/requests.hpp"
+
+using namespace brokedancer;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+
+struct sleeper_state {
+  std::map<uint64_t, caf::response_promise> sleeping;
+  uint64_t next = 0;
+};
+
+// Answers (sleep, ms) after ms: something slow for a node to wait on.
+caf::behavior sleeper(caf::stateful_actor<sleeper_state>* self) {
+  return {
+      [self](sleep_atom, int64_t ms) -> caf::result<bool> {
+        auto id = ++self->state.next;
+        self->state.sleeping.emplace(id, self->make_response_promise());
+        self->delayed_send(self, std::chrono::milliseconds(ms), wake_atom::value, id);
+        return caf::delegated<bool>{};
+      },
+      [self](wake_atom, uint64_t id) {
+        auto found = self->state.sleeping.find(id);
+        if (found != self->state.sleeping.end()) {
+          found->second.deliver(true);
+          self->state.sleeping.erase(found);
+        }
+      },
+  };
+}
+
+struct execution_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  supervision_tree tree;
+  workflow_services services;
+  caf::actor slow;
+  std::shared_ptr<node_registry> nodes = node_registry::with_builtins();
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<json>> events = std::make_shared<std::vector<json>>();
+  caf::actor recorder;
+  std::shared_ptr<std::atomic<int>> flaky_calls = std::make_shared<std::atomic<int>>(0);
+
+  execution_fixture() {
+    environment settings{{"BROKEDANCER_LOG_LEVEL", "error"},
+                         {"BROKEDANCER_MARKET_SYMBOLS", ""},
+                         {"BROKEDANCER_RISK_MAX_ORDER_NOTIONAL", "100000"}};
+    auto config = load_config(embedded_default_config(), settings);
+    configure_logging(config.log);
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    supervisor_options options;
+    tree = spawn_supervisor(*sys, options,
+                            {state_store_child(config), event_bus_child(config),
+                             breakers_child(config), emergency_child(config, nullptr),
+                             risk_monitor_child(config)});
+    services.store = caf::actor_cast<state_store_actor>(tree.children.at("state_store"));
+    services.bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
+    services.emergency = tree.children.at("emergency");
+    services.risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
+    slow = sys->spawn(sleeper);
+    add_test_types();
+    auto seen = events;
+    auto guard = mutex;
+    recorder = sys->spawn([seen, guard](caf::event_based_actor*) -> caf::behavior {
+      return {[seen, guard](const event& ev) {
+        std::lock_guard<std::mutex> lock{*guard};
+        seen->push_back(json::parse(ev.json));
+      }};
+    });
+    REQUIRE(testing::call<uint64_t>(*sys, services.bus, subscribe_atom::value,
+                                    std::string{workflow_events_topic}, recorder));
+    REQUIRE(await_ready());
+  }
+
+  ~execution_fixture() {
+    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(tree.supervisor, caf::exit_reason::user_shutdown);
+  }
+
+  bool await_ready() {
+    for (int i = 0; i < 2000; ++i) {
+      auto s = testing::call<risk_status>(*sys, services.risk, status_atom::value);
+      auto l = testing::call<emergency_status>(
+          *sys, caf::actor_cast<emergency_actor>(services.emergency), status_atom::value);
+      if (s && s->loaded && s->reconciled && l && l->current.level == emergency_level::normal)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  // wait (ms): completes after ms; flaky: fails as unavailable twice, then completes;
+  // never: never answers; thrower: throws.
+  void add_test_types() {
+    std::string why;
+    node_signature wait;
+    wait.type = "wait";
+    wait.category = node_category::providers;
+    parameter_spec duration;
+    duration.name = "ms";
+    duration.kind = value_kind::number;
+    duration.required = true;
+    wait.parameters = {duration};
+    wait.outputs = {{"waited", value_kind::number}};
+    auto sleeping = slow;
+    REQUIRE(nodes->add(
+        wait,
+        [sleeping](std::shared_ptr<node_call> call) {
+          auto ms = static_cast<int64_t>(call->value("ms").get<double>());
+          call->self()
+              ->request(caf::actor_cast<caf::actor>(sleeping), caf::infinite, sleep_atom::value, ms)
+              .then([call, ms](bool) {
+                call->complete({{"waited", ms}});
+              });
+        },
+        why));
+    node_signature flaky = wait;
+    flaky.type = "flaky";
+    flaky.parameters.clear();
+    auto calls = flaky_calls;
+    REQUIRE(nodes->add(
+        flaky,
+        [calls](std::shared_ptr<node_call> call) {
+          if (++*calls <= 2)
+            call->fail("unavailable", "venue busy");
+          else
+            call->complete({{"waited", 0}});
+        },
+        why));
+    node_signature never = flaky;
+    never.type = "never";
+    REQUIRE(nodes->add(
+        never, [](std::shared_ptr<node_call>) {}, why));
+    node_signature thrower = flaky;
+    thrower.type = "thrower";
+    REQUIRE(nodes->add(
+        thrower, [](std::shared_ptr<node_call>) -> void { throw std::runtime_error("boom"); },
+        why));
+  }
+
+  std::shared_ptr<const workflow_definition> definition(json nodes_json) {
+    auto parsed = parse_workflow({{"id", "wf_test"},
+                                  {"bot_id", "bot_007"},
+                                  {"strategy_id", "s_1"},
+                                  {"nodes", std::move(nodes_json)}},
+                                 nodes->catalogue());
+    std::string problems;
+    for (const auto& p : parsed.problems)
+      problems += p.render("test") + "\n";
+    INFO(problems);
+    REQUIRE(parsed.workflow);
+    return std::make_shared<const workflow_definition>(std::move(*parsed.workflow));
+  }
+
+  // An execution that reports its result to `listener`.
+  caf::actor start(json nodes_json, caf::actor listener) {
+    return spawn_workflow_execution(
+        *sys, {definition(std::move(nodes_json)), nodes, services, "", std::move(listener)});
+  }
+
+  // The result an execution reported to `listener`.
+  json result_from(caf::scoped_actor& listener) {
+    json result;
+    listener->receive([&](execution_result_atom, std::string& text) { result = json::parse(text); },
+                      caf::after(std::chrono::seconds(60)) >>
+                          [] { FAIL("no result within 60 s"); });
+    return result;
+  }
+
+  json run(json nodes_json) {
+    caf::scoped_actor listener{*sys};
+    start(std::move(nodes_json), listener);
+    return result_from(listener);
+  }
+
+  // The events of one execution, once its last one has arrived.
+  std::vector<json> events_of(const std::string& execution_id) {
+    for (int i = 0; i < 2000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock{*mutex};
+        std::vector<json> mine;
+        for (const auto& e : *events)
+          if (e["execution_id"] == execution_id)
+            mine.push_back(e);
+        if (!mine.empty() && mine.back()["type"].get<std::string>().rfind("execution_", 0) == 0
+            && mine.back()["type"] != "execution_started")
+          return mine;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    FAIL("the execution's last event never came");
+    return {};
+  }
+
+  std::vector<std::string> types_of(const std::vector<json>& list) {
+    std::vector<std::string> types;
+    for (const auto& e : list)
+      types.push_back(e["type"].get<std::string>()
+                      + (e.contains("node_id") ? ":" + e["node_id"].get<std::string>() : ""));
+    return types;
+  }
+
+  std::optional<json> stored(const std::string& key) {
+    auto value = testing::call<maybe_value>(*sys, services.store, get_atom::value, key);
+    if (!value || !value->found)
+      return std::nullopt;
+    return json::parse(value->json);
+  }
+};
+
+json node(const char* id, const char* type, json parameters = json::object(),
+          json inputs = json::object()) {
+  json n{{"id", id}, {"type", type}};
+  if (!parameters.empty())
+    n["parameters"] = std::move(parameters);
+  if (!inputs.empty())
+    n["inputs"] = std::move(inputs);
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("a successful execution publishes the guide's events in order and writes its result",
+          "[workflow]") {
+  execution_fixture f;
+  auto result =
+      f.run({node("a", "wait", {{"ms", 10}}), node("b", "add", {{"b", 5}}, {{"a", "a.waited"}}),
+             node("keep", "state_set", {{"key", "last"}}, {{"value", "b.value"}})});
+  CHECK(result["status"] == "completed");
+  CHECK(result["outputs"]["b"]["value"] == 15.0);
+  auto id = result["execution_id"].get<std::string>();
+  CHECK_THAT(id, Catch::Matchers::StartsWith("exec_wf_test_"));
+  auto events = f.events_of(id);
+  CHECK(f.types_of(events)
+        == std::vector<std::string>{"execution_started", "node_started:a", "node_completed:a",
+                                    "node_started:b", "node_completed:b", "node_started:keep",
+                                    "node_completed:keep", "execution_completed"});
+  const auto& started = events.front();
+  CHECK(started["workflow_id"] == "wf_test");
+  CHECK(started["bot_id"] == "bot_007");
+  CHECK(started["strategy_id"] == "s_1");
+  CHECK(started["node_count"] == 3);
+  CHECK_THAT(started["timestamp"].get<std::string>(), Catch::Matchers::EndsWith("Z"));
+  const auto& completed = events[2];
+  CHECK(completed["node_name"] == "a");
+  CHECK(completed["node_category"] == "providers");
+  CHECK(completed["status"] == "success");
+  CHECK(completed["outputs"]["waited"] == 10);
+  CHECK(completed["duration_ms"].get<double>() >= 10);
+  CHECK(events.back()["node_count"] == 3);
+  CHECK(events.back()["duration_ms"].get<double>() > 0);
+  // The checkpoints: status with each node's progress, the result, the latest, the history.
+  auto status = f.stored(execution_status_key("wf_test", id));
+  REQUIRE(status);
+  CHECK((*status)["status"] == "completed");
+  CHECK((*status)["nodes"]["b"]["status"] == "completed");
+  CHECK((*status)["nodes"]["b"]["outputs"]["value"] == 15.0);
+  CHECK(f.stored(execution_result_key("wf_test", id)));
+  CHECK(f.stored(latest_execution_key("wf_test")) == json(id));
+  CHECK(f.stored("workflow:wf_test:state:last") == json(15.0));
+}
+
+TEST_CASE("a diamond's two branches run at the same time", "[workflow]") {
+  execution_fixture f;
+  auto result =
+      f.run({node("top", "wait", {{"ms", 1}}), node("left", "wait", {{"ms", 300}}),
+             node("right", "wait", {{"ms", 300}}),
+             node("join", "add", json::object(), {{"a", "left.waited"}, {"b", "right.waited"}})});
+  REQUIRE(result["status"] == "completed");
+  auto types = f.types_of(f.events_of(result["execution_id"]));
+  auto at = [&](const std::string& t) {
+    return std::find(types.begin(), types.end(), t) - types.begin();
+  };
+  // Both started before either finished.
+  CHECK(at("node_started:left") < at("node_completed:right"));
+  CHECK(at("node_started:right") < at("node_completed:left"));
+  CHECK(result["outputs"]["join"]["value"] == 600.0);
+}
+
+TEST_CASE("a provider that fails as unavailable is retried with backoff, then completes",
+          "[workflow]") {
+  execution_fixture f;
+  auto flaky = node("feed", "flaky");
+  flaky["retry"] = {{"attempts", 3}, {"first_delay_ms", 20}, {"factor", 2}, {"cap_ms", 1000}};
+  auto result = f.run({flaky});
+  CHECK(result["status"] == "completed");
+  auto events = f.events_of(result["execution_id"]);
+  CHECK(f.types_of(events)
+        == std::vector<std::string>{"execution_started", "node_started:feed", "node_retrying:feed",
+                                    "node_started:feed", "node_retrying:feed", "node_started:feed",
+                                    "node_completed:feed", "execution_completed"});
+  CHECK(events[2]["retry_in_ms"] == 20);
+  CHECK(events[4]["retry_in_ms"] == 40);
+  CHECK(events[4]["error"] == "venue busy");
+  CHECK(events[6]["attempts"] == 3);
+}
+
+TEST_CASE("a node that does not answer in time fails the execution as timed out", "[workflow]") {
+  execution_fixture f;
+  auto silent = node("silent", "never");
+  silent["timeout"] = 0.2;
+  silent["retry"] = {{"attempts", 2}, {"first_delay_ms", 10}};
+  auto after = node("after", "add", {{"b", 1}}, {{"a", "silent.waited"}});
+  auto result = f.run({silent, after});
+  CHECK(result["status"] == "failed");
+  CHECK(result["failed_node"] == "silent");
+  CHECK_THAT(result["error"].get<std::string>(), Contains("timeout"));
+  auto events = f.events_of(result["execution_id"]);
+  CHECK(f.types_of(events)
+        == std::vector<std::string>{"execution_started", "node_started:silent",
+                                    "node_retrying:silent", "node_started:silent",
+                                    "node_failed:silent", "execution_failed"});
+  CHECK(events[4]["error_kind"] == "timeout");
+  CHECK(events[4]["duration_ms"].get<double>() >= 200);
+}
+
+TEST_CASE("a failing node and a throwing node fail the execution with their reasons",
+          "[workflow]") {
+  execution_fixture f;
+  auto zero = f.run({node("z", "flaky"), node("q", "divide", {{"b", 0}}, {{"a", "z.waited"}})});
+  CHECK(zero["status"] == "failed");
+  CHECK(zero["failed_node"] == "q");
+  CHECK_THAT(zero["error"].get<std::string>(), Contains("division by zero"));
+  auto threw = f.run({node("t", "thrower")});
+  CHECK(threw["status"] == "failed");
+  CHECK_THAT(threw["error"].get<std::string>(), Contains("the node threw: boom"));
+}
+
+TEST_CASE("a HALT during a long node ends the execution before its order node starts",
+          "[workflow]") {
+  execution_fixture f;
+  auto order =
+      node("buy", "submit_order", {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}}, {});
+  order["inputs"] = {{"price", "long.waited"}};
+  caf::scoped_actor listener{*f.sys};
+  f.start({node("long", "wait", {{"ms", 1500}}), order}, listener);
+  // Once the long node runs, HALT.
+  for (int i = 0; i < 2000; ++i) {
+    std::lock_guard<std::mutex> lock{*f.mutex};
+    if (std::any_of(f.events->begin(), f.events->end(),
+                    [](const json& e) { return e["type"] == "node_started"; }))
+      break;
+  }
+  std::this_thread::sleep_for(50ms);
+  auto emergency = caf::actor_cast<emergency_actor>(f.services.emergency);
+  auto change =
+      testing::call<level_change>(*f.sys, emergency, raise_atom::value, emergency_level::halt,
+                                  std::string{"test halt"}, change_source::operator_request);
+  REQUIRE(change);
+  auto result = f.result_from(listener);
+  CHECK(result["status"] == "halted");
+  CHECK(result["reason"] == "HALT: test halt");
+  auto types = f.types_of(f.events_of(result["execution_id"]));
+  CHECK(types.back() == "execution_halted");
+  CHECK(std::find(types.begin(), types.end(), "node_started:buy") == types.end());
+  // It acknowledged the HALT, and no order reached the risk monitor.
+  auto acked = testing::call<int64_t>(*f.sys, emergency, await_ack_atom::value, change->sequence);
+  CHECK(acked);
+  auto risk = testing::call<risk_status>(*f.sys, f.services.risk, status_atom::value);
+  REQUIRE(risk);
+  CHECK(risk->orders_filled + risk->orders_rejected + risk->orders_failed == 0);
+  // Started at HALT, an execution ends at once.
+  auto late = f.run({node("x", "wait", {{"ms", 1}})});
+  CHECK(late["status"] == "halted");
+}
+
+TEST_CASE("an order node goes through the risk monitor and is filled", "[workflow]") {
+  execution_fixture f;
+  auto result =
+      f.run({node("buy", "submit_order",
+                  {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 0.5}, {"price", 100}})});
+  INFO(result.dump());
+  CHECK(result["status"] == "completed");
+  CHECK(result["outputs"]["buy"]["outcome"] == "filled");
+  CHECK(result["outputs"]["buy"]["filled_quantity"] == 0.5);
+  auto risk = testing::call<risk_status>(*f.sys, f.services.risk, status_atom::value);
+  REQUIRE(risk);
+  CHECK(risk->orders_filled == 1);
+}
+
+TEST_CASE("a subscriber that throws does not disturb an execution", "[workflow]") {
+  execution_fixture f;
+  auto thrower = f.sys->spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](const event&) {
+      throw std::runtime_error("a subscriber's bug");
+    }};
+  });
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, subscribe_atom::value,
+                                  std::string{workflow_events_topic}, thrower));
+  auto result = f.run({node("a", "wait", {{"ms", 5}}), node("b", "wait", {{"ms", 5}})});
+  CHECK(result["status"] == "completed");
+  CHECK(f.types_of(f.events_of(result["execution_id"])).size() == 6);
+}
