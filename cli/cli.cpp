@@ -204,6 +204,20 @@ int cli_main(int argc, char** argv) {
       "validate", "Check a workflow definition and report every problem with its JSON path; "
                   "exit code 2 when it is rejected");
   workflow_validate_cmd->add_option("file", workflow_path, "JSON workflow definition")->required();
+  workflow_run_options workflow_run_opts;
+  auto* workflow_run_cmd = workflow_cmd->add_subcommand(
+      "run", "Run a workflow once on the configured runtime, showing each node as it starts and "
+             "ends; exit code 0 completed, 9 failed, 10 halted, 2 invalid");
+  workflow_run_cmd->add_option("file", workflow_run_opts.path, "JSON workflow definition")
+      ->required();
+  workflow_run_cmd->add_option("-c,--config", workflow_run_opts.config_path,
+                               "JSON config file; default: $BROKEDANCER_CONFIG, else the embedded "
+                               "development configuration");
+  workflow_run_cmd->add_flag("--json", workflow_run_opts.json, "print the result as JSON");
+  workflow_run_cmd
+      ->add_option("--timeout", workflow_run_opts.timeout_s,
+                   "seconds before the execution is cancelled (default 600)")
+      ->check(CLI::Range(0.1, 86400.0));
   auto* workflow_types_cmd = workflow_cmd->add_subcommand(
       "types", "List the node types a workflow may use, with parameters, inputs and outputs");
 
@@ -283,6 +297,8 @@ int cli_main(int argc, char** argv) {
     return exchange_command(exchange_options);
   if (workflow_validate_cmd->parsed())
     return workflow_validate(workflow_path);
+  if (workflow_run_cmd->parsed())
+    return workflow_run(workflow_run_opts);
   if (workflow_types_cmd->parsed())
     return workflow_types();
   if (ca_cmd->parsed())

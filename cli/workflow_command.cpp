@@ -1,13 +1,24 @@
 #include "cli/workflow_command.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/workflow/workflow_events.hpp"
+#include "actors/workflow/workflow_execution.hpp"
 #include "core/json_text.hpp"
+#include "core/logging.hpp"
+#include "core/secret_masker.hpp"
 #include "messages/workflow.hpp"
+#include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/runtime.hpp"
 
 namespace brokedancer {
 
@@ -71,6 +82,169 @@ int workflow_validate(const std::string& path) {
     std::cout << '\n';
   }
   return exit_code::ok;
+}
+
+namespace {
+
+using shown_atom = caf::atom_constant<caf::atom("shown")>;
+
+// A definition from a file, or every problem on stderr.
+std::optional<workflow_definition> read_definition(const std::string& path,
+                                                   const node_catalogue& types) {
+  std::string text;
+  std::string why;
+  if (!read_bounded(path, text, why)) {
+    std::cerr << "error: " << path << ": " << why << '\n';
+    return std::nullopt;
+  }
+  auto parsed = parse_workflow_text(text, types);
+  if (!parsed.workflow) {
+    for (const auto& problem : parsed.problems)
+      std::cerr << "error: " << problem.render(path) << '\n';
+    std::cerr << "brokedancer: the workflow was rejected (" << parsed.problems.size()
+              << (parsed.problems.size() == 1 ? " problem" : " problems") << ")\n";
+  }
+  return parsed.workflow;
+}
+
+// One line per event, as the execution goes ("" for none); written whole, so that a log line
+// from another thread cannot land in the middle of it.
+std::string event_line(const nlohmann::json& e) {
+  auto type = e.value("type", std::string{});
+  auto node = e.value("node_id", std::string{});
+  std::ostringstream line;
+  if (type == "execution_started")
+    line << "execution " << e.value("execution_id", std::string{}) << " started ("
+         << e.value("node_count", 0) << " nodes)";
+  else if (type == "node_started")
+    line << "  started    " << node << " (" << e.value("node_type", std::string{})
+         << (e.value("attempt", 1) > 1 ? ", attempt " + std::to_string(e.value("attempt", 1))
+                                       : std::string{})
+         << ")";
+  else if (type == "node_completed")
+    line << "  completed  " << node << " in " << e.value("duration_ms", 0.0)
+         << " ms: " << dump_json(e.value("outputs", nlohmann::json::object()));
+  else if (type == "node_skipped")
+    line << "  skipped    " << node;
+  else if (type == "node_retrying")
+    line << "  retrying   " << node << " in " << e.value("retry_in_ms", 0)
+         << " ms: " << e.value("error_kind", std::string{}) << ": "
+         << e.value("error", std::string{});
+  else if (type == "node_failed")
+    line << "  failed     " << node << ": " << e.value("error_kind", std::string{}) << ": "
+         << e.value("error", std::string{});
+  else
+    return {};
+  line << '\n';
+  return line.str();
+}
+
+// Until the level is known and the risk book loaded and reconciled: an order before then is
+// refused, which would fail the workflow for nothing.
+bool await_ready(runtime& node, std::chrono::seconds limit) {
+  caf::scoped_actor self{node.system()};
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    bool ready = false;
+    self->request(node.risk_monitor(), std::chrono::seconds(5), status_atom::value)
+        .receive([&](risk_status& s) { ready = s.loaded && s.reconciled; }, [](caf::error&) {});
+    if (ready)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+} // namespace
+
+int workflow_run(const workflow_run_options& options) {
+  auto registry = node_registry::with_builtins();
+  auto definition = read_definition(options.path, registry->catalogue());
+  if (!definition)
+    return exit_code::input_invalid;
+  runtime_config config;
+  try {
+    config = load_selected_config(options.config_path, process_environment());
+  } catch (const config_error& err) {
+    for (const auto& problem : err.problems())
+      std::cerr << "error: " << problem.render() << '\n';
+    std::cerr << "brokedancer: the configuration was rejected\n";
+    return exit_code::config_invalid;
+  }
+  // The workflow is what runs: the runtime's services and its market, not its sample bots.
+  config.bots.count = 0;
+  config.effective["bots"]["count"] = 0;
+  std::optional<runtime> node;
+  try {
+    node.emplace(std::move(config), runtime_options{});
+  } catch (const config_error& err) {
+    for (const auto& problem : err.problems())
+      std::cerr << "error: " << problem.render() << '\n';
+    return exit_code::config_invalid;
+  } catch (const std::exception& ex) {
+    std::cerr << "brokedancer: the runtime could not start: " << log_masker().masked(ex.what())
+              << '\n';
+    return exit_code::startup_failed;
+  }
+  if (!await_ready(*node, std::chrono::seconds(30))) {
+    std::cerr << "brokedancer: the risk monitor did not load its book within 30 s\n";
+    return exit_code::startup_failed;
+  }
+  auto& sys = node->system();
+  caf::scoped_actor self{sys};
+  // The events come through the bus, the result straight from the execution: the printer says
+  // when it has shown the last event, so that no line is lost at the end.
+  auto listener = caf::actor_cast<caf::actor>(self);
+  // With --json the result is the standard output: the progress goes to the error output.
+  std::ostream* out = options.json ? &std::cerr : &std::cout;
+  auto printer = sys.spawn([listener, out](caf::event_based_actor*) -> caf::behavior {
+    return {[listener, out](const event& ev) {
+      auto e = parse_json_within(ev.json);
+      *out << event_line(e) << std::flush;
+      auto type = e.value("type", std::string{});
+      if (type.rfind("execution_", 0) == 0 && type != "execution_started")
+        caf::anon_send(listener, shown_atom::value);
+    }};
+  });
+  self->request(node->event_bus(), std::chrono::seconds(5), subscribe_atom::value,
+                std::string{workflow_events_topic}, printer)
+      .receive([](uint64_t) {}, [](caf::error&) {});
+  workflow_services services{node->state_store(), node->event_bus(),
+                             caf::actor_cast<caf::actor>(node->emergency()), node->risk_monitor(),
+                             node->time_series()};
+  execution_options run{std::make_shared<const workflow_definition>(std::move(*definition)),
+                        registry, services, "", caf::actor_cast<caf::actor>(self)};
+  auto execution = spawn_workflow_execution(sys, std::move(run));
+  nlohmann::json result;
+  self->receive(
+      [&](execution_result_atom, std::string& text) { result = parse_json_within(text); },
+      caf::after(std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000))) >>
+          [&] {
+            caf::anon_send(execution, cancel_execution_atom::value,
+                           std::string{"workflow run: no end within the timeout"});
+          });
+  if (result.is_object())
+    self->receive([](shown_atom) {}, caf::after(std::chrono::seconds(2)) >> [] {});
+  caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
+  if (!result.is_object()) {
+    std::cerr << "brokedancer: the execution did not end within " << options.timeout_s
+              << " s; cancelled\n";
+    return exit_code::internal_error;
+  }
+  auto status = result.value("status", std::string{});
+  if (options.json)
+    std::cout << dump_json(result, 2) << '\n';
+  else
+    std::cout << "workflow " << result.value("workflow_id", std::string{}) << ": execution "
+              << result.value("execution_id", std::string{}) << " " << status << " in "
+              << result.value("duration_ms", 0.0) << " ms"
+              << (result.contains("error")    ? ": " + result["error"].get<std::string>()
+                  : result.contains("reason") ? ": " + result["reason"].get<std::string>()
+                                              : std::string{})
+              << '\n';
+  if (status == "completed")
+    return exit_code::ok;
+  return status == "halted" ? exit_code::workflow_halted : exit_code::workflow_failed;
 }
 
 int workflow_types() {

@@ -14,6 +14,8 @@ constexpr int emergency_shutdown = 5; // an emergency SHUTDOWN (operator or risk
 constexpr int node_unreachable = 6;   // status|halt|resume|shutdown: no node answers at --node
 constexpr int command_refused = 7;    // the node refused the command (see the message)
 constexpr int not_authenticated = 8;  // no credential, an unknown one, or too many failures
+constexpr int workflow_failed = 9;    // workflow run: a node failed for good (or it was cancelled)
+constexpr int workflow_halted = 10;   // workflow run: the emergency level stopped it
 constexpr int usage = 64;             // bad command line (as in sysexits.h)
 
 } // namespace brokedancer::exit_code

@@ -166,6 +166,43 @@ TEST_CASE("workflow validate reports every problem with the file and its JSON pa
   CHECK_THAT(directory.err, Contains("not a regular file"));
 }
 
+TEST_CASE("workflow run runs a workflow on the embedded runtime and exits by its outcome",
+          "[workflow]") {
+  auto path = temp_path("buy.json");
+  std::ofstream(path) << R"({"id": "buy_once", "nodes": [
+    {"id": "price", "type": "latest_price", "parameters": {"symbol": "BTC-USD"},
+     "retry": {"attempts": 10, "first_delay_ms": 100}},
+    {"id": "cheap", "type": "compare", "inputs": {"left": "price.price"},
+     "parameters": {"op": "<", "right": 1000000}},
+    {"id": "buy", "type": "submit_order", "when": "cheap", "inputs": {"price": "price.ask"},
+     "parameters": {"symbol": "BTC-USD", "side": "buy", "quantity": 0.1}},
+    {"id": "dear", "type": "submit_order", "unless": "cheap", "inputs": {"price": "price.bid"},
+     "parameters": {"symbol": "BTC-USD", "side": "sell", "quantity": 0.1}}]})";
+  auto r = run_cli({"workflow", "run", path, "--json"});
+  INFO(r.err);
+  CHECK(r.exit_code == exit_code::ok);
+  auto result = nlohmann::json::parse(r.out, nullptr, false);
+  REQUIRE(result.is_object());
+  CHECK(result["status"] == "completed");
+  CHECK(result["outputs"]["buy"]["outcome"] == "filled");
+  CHECK_THAT(r.err, Contains("  completed  buy in "));
+  CHECK_THAT(r.err, Contains("  skipped    dear"));
+  std::ofstream(path) << R"({"id": "broken", "nodes": [
+    {"id": "zero", "type": "divide", "parameters": {"a": 1, "b": 0}, "inputs": {}}]})";
+  auto invalid = run_cli({"workflow", "run", path});
+  CHECK(invalid.exit_code == exit_code::input_invalid); // a is no parameter of divide
+  std::ofstream(path) << R"({"id": "broken", "nodes": [
+    {"id": "one", "type": "latest_price", "parameters": {"symbol": "BTC-USD"},
+     "retry": {"attempts": 10, "first_delay_ms": 100}},
+    {"id": "zero", "type": "divide", "parameters": {"b": 0}, "inputs": {"a": "one.price"}}]})";
+  auto failed = run_cli({"workflow", "run", path});
+  std::remove(path.c_str());
+  INFO(failed.err);
+  CHECK(failed.exit_code == exit_code::workflow_failed);
+  CHECK_THAT(failed.out, Contains("failed"));
+  CHECK_THAT(failed.out, Contains("division by zero"));
+}
+
 TEST_CASE("run refuses a bad environment override with exit code 2 before starting anything") {
   auto r = run_cli({"run", "--duration", "5"}, {"BROKEDANCER_LOG_FORMAT=xml"});
   CHECK(r.exit_code == exit_code::config_invalid);
