@@ -219,3 +219,17 @@ TEST_CASE("a program of the user's own embeds the runtime with a bot of its own"
   CHECK_THAT(o.out, Contains("my-dip-buyer (dip_buyer)"));
   CHECK_THAT(o.out, Contains("bot-1 (momentum)"));
 }
+
+TEST_CASE("a program of the user's own runs a workflow with a node type of its own, as the guide's "
+          "quick start does",
+          "[embedding][workflow]") {
+  auto o = run_to_end({}, {}, BROKEDANCER_WORKFLOW_EXAMPLE_PATH);
+  INFO(o.out);
+  CHECK(o.exit_code == exit_code::ok);
+  CHECK_THAT(o.out, Contains("Event: execution_started - \n"));
+  CHECK_THAT(o.out, Contains("Event: node_completed - spread\n"));
+  // The simulated market quotes 10 bps wide: the alert goes out.
+  CHECK_THAT(o.out, Contains("Event: node_completed - alert\n"));
+  CHECK_THAT(o.out, Contains("Result: completed in "));
+  CHECK_THAT(o.out, Contains("spread 10"));
+}
