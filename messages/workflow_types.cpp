@@ -223,6 +223,14 @@ void add_transforms(node_catalogue& c) {
                                 : name == std::string{"ema"} ? "exponential moving average"
                                                              : "relative strength index (Wilder)"}
                         + " of the last `period` values"});
+  add_builtin(c, {"constant",
+                  node_category::transforms,
+                  {number_parameter("value", true)},
+                  {},
+                  {port("value", value_kind::number)},
+                  true,
+                  false,
+                  "a number given as its parameter"});
   for (const char* name : {"add", "subtract", "multiply", "divide"})
     add_builtin(c, {name,
                     node_category::transforms,

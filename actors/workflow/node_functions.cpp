@@ -157,8 +157,8 @@ node_answer condition(const json& inputs) {
 } // namespace
 
 bool is_computed(const std::string& type) {
-  for (const char* t :
-       {"sma", "ema", "rsi", "add", "subtract", "multiply", "divide", "compare", "condition"})
+  for (const char* t : {"sma", "ema", "rsi", "add", "subtract", "multiply", "divide", "compare",
+                        "condition", "constant"})
     if (type == t)
       return true;
   return false;
@@ -173,6 +173,11 @@ node_answer compute_node(const std::string& type, const json& parameters, const 
     return compare(parameters, inputs);
   if (type == "condition")
     return condition(inputs);
+  if (type == "constant") {
+    node_answer failure;
+    auto value = number(parameters, inputs, "value", failure);
+    return value ? node_answer::done({{"value", *value}}) : failure;
+  }
   return node_answer::failed("failed", "no computation for node type " + type);
 }
 

@@ -36,6 +36,7 @@ TEST_CASE("a computing node reads an input, else the parameter of that name") {
         == false);
   CHECK(compute_node("condition", json::object(), {{"value", true}}).outputs["passed"] == true);
   CHECK(compute_node("sma", {{"period", 2}}, {{"values", {1, 2, 3}}}).outputs["value"] == 2.5);
+  CHECK(compute_node("constant", {{"value", 7}}, json::object()).outputs["value"] == 7.0);
 }
 
 TEST_CASE("a computing node fails with a reason on an input it cannot use") {
