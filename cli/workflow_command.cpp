@@ -193,17 +193,25 @@ int workflow_run(const workflow_run_options& options) {
   auto& sys = node->system();
   caf::scoped_actor self{sys};
   // The events come through the bus, the result straight from the execution: the printer says
-  // when it has shown the last event, so that no line is lost at the end.
+  // when it has shown the last event, so that no line is lost at the end. It shows only this
+  // execution's events (a shared bus carries others'), and an event it cannot read is skipped.
   auto listener = caf::actor_cast<caf::actor>(self);
+  auto execution_id = new_execution_id(definition->id);
   // With --json the result is the standard output: the progress goes to the error output.
   std::ostream* out = options.json ? &std::cerr : &std::cout;
-  auto printer = sys.spawn([listener, out](caf::event_based_actor*) -> caf::behavior {
-    return {[listener, out](const event& ev) {
-      auto e = parse_json_within(ev.json);
-      *out << event_line(e) << std::flush;
-      auto type = e.value("type", std::string{});
-      if (type.rfind("execution_", 0) == 0 && type != "execution_started")
-        caf::anon_send(listener, shown_atom::value);
+  auto printer = sys.spawn([listener, out, execution_id](caf::event_based_actor*) -> caf::behavior {
+    return {[listener, out, execution_id](const event& ev) {
+      try {
+        auto e = parse_json_within(ev.json);
+        if (!e.is_object() || e.value("execution_id", std::string{}) != execution_id)
+          return;
+        *out << event_line(e) << std::flush;
+        auto type = e.value("type", std::string{});
+        if (type.rfind("execution_", 0) == 0 && type != "execution_started")
+          caf::anon_send(listener, shown_atom::value);
+      } catch (const nlohmann::json::exception&) {
+        // A field of another type than the schema's: not this execution's event.
+      }
     }};
   });
   self->request(node->event_bus(), std::chrono::seconds(5), subscribe_atom::value,
@@ -213,11 +221,15 @@ int workflow_run(const workflow_run_options& options) {
                              caf::actor_cast<caf::actor>(node->emergency()), node->risk_monitor(),
                              node->time_series()};
   execution_options run{std::make_shared<const workflow_definition>(std::move(*definition)),
-                        registry, services, "", caf::actor_cast<caf::actor>(self)};
+                        registry, services, execution_id, listener};
   auto execution = spawn_workflow_execution(sys, std::move(run));
+  // An execution that dies without a result (a bug) ends the wait too.
+  self->monitor(execution);
   nlohmann::json result;
+  std::string died;
   self->receive(
       [&](execution_result_atom, std::string& text) { result = parse_json_within(text); },
+      [&](caf::down_msg& down) { died = sys.render(down.reason); },
       caf::after(std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000))) >>
           [&] {
             caf::anon_send(execution, cancel_execution_atom::value,
@@ -226,6 +238,10 @@ int workflow_run(const workflow_run_options& options) {
   if (result.is_object())
     self->receive([](shown_atom) {}, caf::after(std::chrono::seconds(2)) >> [] {});
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
+  if (!died.empty()) {
+    std::cerr << "brokedancer: the execution stopped without a result: " << died << '\n';
+    return exit_code::internal_error;
+  }
   if (!result.is_object()) {
     std::cerr << "brokedancer: the execution did not end within " << options.timeout_s
               << " s; cancelled\n";

@@ -39,10 +39,34 @@ std::string shown(const json& value) {
   return value.is_array() ? "an array" : "an object";
 }
 
+// A name from the file, safe to print on a terminal: quoted, with every control character and
+// every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
+std::string quoted(const std::string& text) {
+  return json(text.size() > 64 ? text.substr(0, 64) + "..." : text)
+      .dump(-1, ' ', true, json::error_handler_t::replace);
+}
+
+// The path of a field: $.a.b for plain names, $.a["odd key"] for others.
+std::string path_of(const std::string& base, const std::string& key) {
+  bool plain = !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return plain ? base + "." + key : base + "[" + quoted(key) + "]";
+}
+
+// At most 20 names: a list of every node of a large file in each of its problems would make
+// the report far larger than the file.
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string out;
-  for (const auto& n : names)
+  size_t shown_names = 0;
+  for (const auto& n : names) {
+    if (shown_names == 20) {
+      out += ", and " + std::to_string(names.size() - 20) + " more";
+      break;
+    }
     out += (out.empty() ? "" : ", ") + n;
+    ++shown_names;
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -73,7 +97,7 @@ public:
     for (const auto& [key, value] : object.items())
       if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
         std::vector<std::string> names(known.begin(), known.end());
-        problem(path + "." + key, "unknown field (known: " + quoted_list(names) + ")");
+        problem(path_of(path, key), "unknown field (known: " + quoted_list(names) + ")");
       }
   }
 
@@ -203,6 +227,9 @@ public:
       auto number = value.get<double>();
       if (spec.integer && number != std::floor(number))
         problem(path, "expected a whole number, found " + shown(value));
+      if (spec.maximum && number > *spec.maximum)
+        problem(path,
+                "must be at most " + dump_json(json(*spec.maximum)) + ", found " + shown(value));
       if (spec.minimum
           && (spec.minimum_excluded ? number <= *spec.minimum : number < *spec.minimum))
         problem(path, std::string{"must be "}
@@ -228,7 +255,7 @@ public:
     for (const auto& [key, value] : given.items()) {
       auto spec = std::find_if(type.parameters.begin(), type.parameters.end(),
                                [&](const parameter_spec& p) { return p.name == key; });
-      auto here = path + ".parameters." + key;
+      auto here = path_of(path + ".parameters", key);
       if (spec == type.parameters.end()) {
         problem(here, "unknown parameter of " + type.type + " (known: " + quoted_list(known) + ")");
         continue;
@@ -260,7 +287,7 @@ public:
                 "expected an object of NAME: \"NODE.OUTPUT\", found " + shown(inputs));
       } else {
         for (const auto& [key, value] : inputs.items()) {
-          auto here = path + ".inputs." + key;
+          auto here = path_of(path + ".inputs", key);
           auto spec = std::find_if(type.inputs.begin(), type.inputs.end(),
                                    [&](const port_spec& p) { return p.name == key; });
           if (spec == type.inputs.end()) {
@@ -400,7 +427,7 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
       auto source = index.find(ref.node);
       if (source == index.end()) {
         problems.push_back(
-            {here, "unknown node \"" + ref.node + "\" (nodes: " + quoted_list(ids) + ")"});
+            {here, "unknown node " + quoted(ref.node) + " (nodes: " + quoted_list(ids) + ")"});
         continue;
       }
       const auto* source_type = types.find(nodes[source->second].type);
@@ -413,8 +440,8 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
         for (const auto& p : source_type->outputs)
           names.push_back(p.name);
         problems.push_back({here, "node \"" + ref.node + "\" (" + source_type->type
-                                      + ") has no output \"" + ref.output
-                                      + "\" (outputs: " + quoted_list(names) + ")"});
+                                      + ") has no output " + quoted(ref.output)
+                                      + " (outputs: " + quoted_list(names) + ")"});
         continue;
       }
       auto wanted = std::find_if(type->inputs.begin(), type->inputs.end(),
@@ -429,8 +456,8 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
       auto here = path + (node.run_if_passed ? ".when" : ".unless");
       auto source = index.find(node.condition);
       if (source == index.end())
-        problems.push_back(
-            {here, "unknown node \"" + node.condition + "\" (nodes: " + quoted_list(ids) + ")"});
+        problems.push_back({here, "unknown node " + quoted(node.condition)
+                                      + " (nodes: " + quoted_list(ids) + ")"});
       else if (!nodes[source->second].type.empty()
                && nodes[source->second].category != node_category::conditions)
         problems.push_back({here, "node \"" + node.condition + "\" is one of the "

@@ -38,8 +38,9 @@ struct parameter_spec {
   nlohmann::json default_value;    // null: none
   std::vector<std::string> one_of; // for text: the values it may take
   std::optional<double> minimum;   // for numbers
-  bool minimum_excluded = false;   // > minimum rather than >=
-  bool integer = false;            // a whole number
+  std::optional<double> maximum;
+  bool minimum_excluded = false; // > minimum rather than >=
+  bool integer = false;          // a whole number
 };
 
 struct port_spec {

@@ -107,6 +107,14 @@ bool node_catalogue::add(node_signature signature, std::string& why) {
       return false;
     }
   }
+  // What `when` and `unless` read.
+  if (signature.category == node_category::conditions
+      && std::none_of(signature.outputs.begin(), signature.outputs.end(), [](const port_spec& p) {
+           return p.name == "passed" && p.kind == value_kind::boolean;
+         })) {
+    why = "node type \"" + signature.type + "\" is a condition without a boolean output \"passed\"";
+    return false;
+  }
   if (signature.sends_orders)
     signature.idempotent = false;
   signatures_.emplace(signature.type, std::move(signature));
@@ -153,7 +161,15 @@ parameter_spec number_parameter(std::string name, bool required, json default_va
 }
 
 parameter_spec period_parameter(int default_period) {
-  return number_parameter("period", false, default_period, 1.0, false, true);
+  auto p = number_parameter("period", false, default_period, 1.0, false, true);
+  p.maximum = 10000;
+  return p;
+}
+
+parameter_spec count_parameter() {
+  auto p = number_parameter("count", false, 20, 1.0, false, true);
+  p.maximum = 1000;
+  return p;
 }
 
 parameter_spec any_parameter(std::string name, value_kind kind = value_kind::any) {
@@ -190,16 +206,15 @@ void add_providers(node_catalogue& c) {
                   true,
                   false,
                   "the latest quote of a symbol on a venue (an exchange endpoint)"});
-  add_builtin(
-      c, {"bars",
-          node_category::providers,
-          {text_parameter("symbol", true), text_parameter("timeframe", true, timeframe_names()),
-           number_parameter("count", false, 20, 1.0, false, true)},
-          {},
-          {port("bars", value_kind::bars), port("closes", value_kind::numbers)},
-          true,
-          false,
-          "the latest N closed OHLCV bars of a symbol, oldest first"});
+  add_builtin(c, {"bars",
+                  node_category::providers,
+                  {text_parameter("symbol", true),
+                   text_parameter("timeframe", true, timeframe_names()), count_parameter()},
+                  {},
+                  {port("bars", value_kind::bars), port("closes", value_kind::numbers)},
+                  true,
+                  false,
+                  "the latest N closed OHLCV bars of a symbol, oldest first"});
   add_builtin(c, {"state_get",
                   node_category::providers,
                   {text_parameter("key", true), any_parameter("default")},

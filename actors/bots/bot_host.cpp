@@ -24,6 +24,7 @@
 #include "messages/correlation.hpp"
 #include "messages/errors.hpp"
 #include "messages/market.hpp"
+#include "messages/reserved_topics.hpp"
 
 namespace brokedancer {
 
@@ -424,12 +425,11 @@ public:
   void publish(const std::string& topic, const json& payload) override {
     auto self = self_;
     // What the infrastructure says on these topics, others act on: a bot does not speak there.
-    for (std::string_view reserved : {"market.", "emergency.", "breaker.", "trading."})
-      if (topic.compare(0, reserved.size(), reserved) == 0) {
-        self_->state.log.warn("a bot may not publish on the infrastructure's topics",
-                              {{"bot", self_->state.config.id}, {"topic", topic}});
-        return;
-      }
+    if (is_reserved_topic(topic)) {
+      self_->state.log.warn("a bot may not publish on the infrastructure's topics",
+                            {{"bot", self_->state.config.id}, {"topic", topic}});
+      return;
+    }
     self_
         ->request(self_->state.services.bus, request_timeout, publish_atom::value, topic,
                   dump_json(payload), correlation_id{})

@@ -201,6 +201,6 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done);
 
 // Closes every position at its last mark; calls `finished` when every closing order has an
 // answer (filled or not: what could not be closed is logged, loudly).
-void flatten(self_pointer self, std::function<void()> finished, int round = 1);
+void flatten(self_pointer self, std::function<void()> finished, int round = 1, bool waited = false);
 
 } // namespace brokedancer::monitor

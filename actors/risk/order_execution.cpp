@@ -337,23 +337,27 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done) 
       });
 }
 
-void flatten(self_pointer self, std::function<void()> finished, int round) {
+void flatten(self_pointer self, std::function<void()> finished, int round, bool waited) {
   auto& st = self->state;
-  // Bots' orders still out may fill after the book is read and open what was just closed:
-  // their answers come first (each call has the breaker's deadline, and the controller's grace
-  // bounds the whole wait). No new one comes in: SHUTDOWN refuses them.
-  if (round == 1 && !st.pending.empty()) {
-    st.log.warn("SHUTDOWN: waiting for the orders in flight before closing positions",
-                {{"orders", st.pending.size()}});
-    st.waiting_for_answers.push_back([self, finished] { flatten(self, finished, 1); });
-    return;
-  }
   auto closing = closing_orders(st.book, now_us());
   // Done when nothing is left open (orders answered meanwhile may have opened some, hence the
   // rounds), or after three rounds; either way the book is written before SHUTDOWN is
   // acknowledged, so the next start sees what was closed.
   constexpr int rounds = 3;
   if (closing.empty() || round > rounds) {
+    // A bot's order still out may fill after the book was read and open what was just closed:
+    // once every answer is in, one more look. Each call ends by the breaker's deadline, and the
+    // controller's grace bounds the whole of SHUTDOWN; the closing orders went out first, not
+    // after the wait (a slow exchange is when orders are out, and the grace is shorter than a
+    // call's deadline). No new order comes in -- SHUTDOWN refuses them -- only cancels.
+    if (!waited && !st.pending.empty()) {
+      st.log.warn("SHUTDOWN: waiting for the orders in flight, then closing again",
+                  {{"orders", st.pending.size()}});
+      st.waiting_for_answers.push_back([self, finished, next = std::min(round, rounds)] {
+        flatten(self, finished, next, true);
+      });
+      return;
+    }
     if (!closing.empty())
       st.log.critical("SHUTDOWN: positions are still open", {{"positions", closing.size()}});
     persist(self, finished);
@@ -363,12 +367,12 @@ void flatten(self_pointer self, std::function<void()> finished, int round) {
                   {{"positions", closing.size()}, {"round", round}});
   auto left = std::make_shared<size_t>(closing.size());
   for (auto& o : closing) {
-    auto closed = [self, left, finished, round, symbol = o.symbol](order_result& result) {
+    auto closed = [self, left, finished, round, waited, symbol = o.symbol](order_result& result) {
       if (result.outcome != order_outcome::filled)
         self->state.log.critical("SHUTDOWN: a position could not be closed",
                                  {{"symbol", symbol}, {"reason", result.reason}});
       if (--*left == 0)
-        flatten(self, finished, round + 1);
+        flatten(self, finished, round + 1, waited);
     };
     execute(self, o, announced(self, o, closed), true);
   }

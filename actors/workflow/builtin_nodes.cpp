@@ -6,10 +6,12 @@
 
 #include "actors/workflow/node_call.hpp"
 #include "actors/workflow/node_functions.hpp"
+#include "actors/workflow/workflow_events.hpp"
 #include "core/json_text.hpp"
 #include "core/plain_name.hpp"
 #include "messages/bars.hpp"
 #include "messages/market.hpp"
+#include "messages/reserved_topics.hpp"
 
 namespace brokedancer {
 
@@ -105,20 +107,25 @@ void run_bars(const call_ptr& call) {
 }
 
 // A workflow's own keys: workflow:<id>:state:<key>. A definition cannot read or overwrite what
-// the runtime keeps (the level, the books, the journal).
-std::string state_key(const call_ptr& call, std::string& why) {
+// the runtime keeps (the level, the books, the journal). Empty, with the call failed, when the
+// key is not a plain name or there is no store.
+std::string state_key(const call_ptr& call) {
   auto key = call->value("key").get<std::string>();
-  why = check_plain_name("a state key", key, 256);
+  if (auto why = check_plain_name("a state key", key, 256); !why.empty()) {
+    call->fail("failed", why);
+    return {};
+  }
+  if (!call->services().store) {
+    call->fail("unavailable", "no state store on this node");
+    return {};
+  }
   return "workflow:" + call->workflow().id + ":state:" + key;
 }
 
 void run_state_get(const call_ptr& call) {
-  std::string why;
-  auto key = state_key(call, why);
-  if (!why.empty())
-    return call->fail("failed", why);
-  if (!call->services().store)
-    return call->fail("unavailable", "no state store on this node");
+  auto key = state_key(call);
+  if (key.empty())
+    return;
   call->self()
       ->request(call->services().store, limit(*call), get_atom::value, key)
       .then(
@@ -134,12 +141,9 @@ void run_state_get(const call_ptr& call) {
 }
 
 void run_state_set(const call_ptr& call) {
-  std::string why;
-  auto key = state_key(call, why);
-  if (!why.empty())
-    return call->fail("failed", why);
-  if (!call->services().store)
-    return call->fail("unavailable", "no state store on this node");
+  auto key = state_key(call);
+  if (key.empty())
+    return;
   call->self()
       ->request(call->services().store, limit(*call), set_atom::value, key,
                 dump_json(call->value("value")), int64_t{0})
@@ -167,11 +171,9 @@ void run_publish_event(const call_ptr& call) {
   auto topic = call->value("topic").get<std::string>();
   // What the infrastructure says on these topics, others act on: a workflow does not speak
   // there (as a bot does not).
-  for (std::string_view reserved :
-       {"market.", "emergency.", "breaker.", "trading.", "workflow_events"})
-    if (topic.compare(0, reserved.size(), reserved) == 0)
-      return call->fail("failed",
-                        "a workflow may not publish on the infrastructure's topic " + topic);
+  if (is_reserved_topic(topic))
+    return call->fail("failed",
+                      "a workflow may not publish on the infrastructure's topic " + topic);
   auto payload = call->value("payload");
   publish(call, topic, payload.is_null() ? json::object() : payload);
 }
@@ -208,7 +210,7 @@ void run_submit_order(const call_ptr& call) {
   o.quantity = quantity.get<double>();
   o.price = price.get<double>();
   // Unique per execution and node; never sent twice (order nodes are not retried).
-  o.client_order_id = call->execution_id() + "-" + call->node().id;
+  o.client_order_id = order_id_of(call->execution_id(), call->node().id);
   o.correlation = call->execution_id();
   call->self()
       ->request(call->services().risk, limit(*call), submit_order_atom::value, o)

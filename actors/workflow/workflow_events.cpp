@@ -11,6 +11,10 @@ std::string new_execution_id(const std::string& workflow_id) {
   return "exec_" + workflow_id + "_" + new_correlation_id().substr(0, 12);
 }
 
+std::string order_id_of(const std::string& execution_id, const std::string& node_id) {
+  return execution_id + "-" + node_id;
+}
+
 json execution_event(const char* type, const execution_identity& who, int64_t at_us) {
   return {{"type", type},
           {"execution_id", who.execution_id},

@@ -28,6 +28,10 @@ struct execution_identity {
 // "exec_<workflow>_<12 hex digits>", as the guide shows them.
 std::string new_execution_id(const std::string& workflow_id);
 
+// The client order id of an order node's order: "<execution id>-<node id>", unique per
+// execution and node (an order node runs once per execution, never retried).
+std::string order_id_of(const std::string& execution_id, const std::string& node_id);
+
 nlohmann::json execution_event(const char* type, const execution_identity& who, int64_t at_us);
 nlohmann::json node_event(const char* type, const execution_identity& who,
                           const workflow_node& node, int64_t at_us);

@@ -27,6 +27,7 @@ constexpr auto store_timeout = std::chrono::seconds(5);
 
 struct node_run {
   uint32_t attempt = 0;
+  bool in_flight = false;           // this attempt has not been settled (nor its timeout)
   steady::time_point started;       // this attempt
   steady::time_point first_started; // the first attempt
   std::shared_ptr<node_call> call;
@@ -49,6 +50,13 @@ struct execution_state {
   uint64_t ack_owed = 0; // a level change's sequence, acknowledged once the execution stopped
   caf::actor controller;
   size_t writes_in_flight = 0;
+  // Nodes that complete while the plan is advanced (computing nodes settle at once) are not
+  // advanced from within: the loop in advance() goes round again, so that a long chain does not
+  // recurse, and their progress is written once when it stops.
+  bool advancing = false;
+  bool advance_again = false;
+  bool checkpoint_due = false;
+  size_t output_bytes = 0; // all nodes' outputs so far, as JSON text
   logger log{"workflow"};
   static inline const char* name = "workflow_execution";
 };
@@ -136,9 +144,19 @@ void end(self_pointer self, std::string status, std::string reason) {
   st.ended = true;
   st.status = std::move(status);
   st.reason = std::move(reason);
-  for (auto i : st.plan->stop())
-    if (st.runs[i].call)
-      st.runs[i].call->abandon();
+  // Order nodes still waiting for their answer: the order may yet fill at the risk monitor,
+  // which books it. The result names them, so that nobody reads "halted" as "nothing traded".
+  json unsettled = json::array();
+  for (auto i : st.plan->stop()) {
+    auto& run = st.runs[i];
+    run.in_flight = false;
+    if (run.call)
+      run.call->abandon();
+    const auto& node = st.options.workflow->nodes[i];
+    if (node.sends_orders)
+      unsettled.push_back(
+          {{"node_id", node.id}, {"client_order_id", order_id_of(st.who.execution_id, node.id)}});
+  }
   const char* type = st.status == "completed" ? "execution_completed"
                      : st.status == "halted"  ? "execution_halted"
                                               : "execution_failed";
@@ -151,6 +169,8 @@ void end(self_pointer self, std::string status, std::string reason) {
     event[st.status == "failed" ? "error" : "reason"] = st.reason;
   if (st.status == "failed" && st.plan->failed_node() < st.runs.size())
     event["failed_node"] = st.options.workflow->nodes[st.plan->failed_node()].id;
+  if (!unsettled.empty())
+    event["orders_unanswered"] = std::move(unsettled);
   emit(self, event);
   json outputs = json::object();
   for (size_t i = 0; i < st.runs.size(); ++i)
@@ -201,6 +221,47 @@ void end(self_pointer self, std::string status, std::string reason) {
 void settle(self_pointer self, size_t node, uint32_t attempt, const json* outputs,
             const std::string& kind, const std::string& message);
 
+// The first wired input that is not of the kind the node's type reads ("" when all are):
+// an `any` output (a stored value, an HTTP body) may hold anything.
+std::string mistyped_input(self_pointer self, size_t index, const json& inputs) {
+  auto& st = self->state;
+  const auto* type = st.options.nodes->catalogue().find(st.options.workflow->nodes[index].type);
+  if (!type)
+    return {};
+  for (const auto& port : type->inputs) {
+    auto found = inputs.find(port.name);
+    if (found != inputs.end() && !found->is_null() && !holds(port.kind, *found))
+      return "input " + port.name + " is not " + to_string(port.kind) + ": "
+             + dump_json(*found).substr(0, 80);
+  }
+  return {};
+}
+
+// Why a node's outputs cannot be taken ("" when they can): every declared output there and of
+// its kind, and within the bounds -- outputs go into events and checkpoints.
+std::string output_problem(self_pointer self, size_t index, const json& outputs, size_t bytes) {
+  auto& st = self->state;
+  if (!outputs.is_object())
+    return "its outputs are not an object";
+  if (bytes > max_node_output_bytes)
+    return "its outputs take " + std::to_string(bytes) + " bytes, more than "
+           + std::to_string(max_node_output_bytes);
+  if (st.output_bytes + bytes > max_execution_output_bytes)
+    return "the execution's outputs would take more than "
+           + std::to_string(max_execution_output_bytes) + " bytes";
+  const auto* type = st.options.nodes->catalogue().find(st.options.workflow->nodes[index].type);
+  if (!type)
+    return {};
+  for (const auto& port : type->outputs) {
+    auto found = outputs.find(port.name);
+    if (found == outputs.end())
+      return "it gave no output " + port.name;
+    if (!holds(port.kind, *found))
+      return "its output " + port.name + " is not " + to_string(port.kind);
+  }
+  return {};
+}
+
 void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
   auto& st = self->state;
   if (st.ended || st.plan->status(index) != node_progress::running)
@@ -208,6 +269,8 @@ void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
   const auto& node = st.options.workflow->nodes[index];
   auto& run = st.runs[index];
   run.attempt = attempt;
+  run.in_flight = true;
+  run.call = nullptr;
   run.started = steady::now();
   if (attempt == 1)
     run.first_started = run.started;
@@ -219,45 +282,35 @@ void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
     settle(self, index, attempt, nullptr, "failed", "no runner for node type " + node.type);
     return;
   }
-  self->delayed_send(self, std::chrono::milliseconds(node.timeout_ms), node_timeout_atom::value,
-                     static_cast<uint64_t>(index), static_cast<uint64_t>(attempt));
-  run.call = std::make_shared<node_call>(
-      self, st.options.workflow, index, st.plan->inputs_of(index), st.options.services,
-      st.who.execution_id, attempt,
-      [self, index, attempt](const json* outputs, const std::string& kind,
-                             const std::string& message) {
-        settle(self, index, attempt, outputs, kind, message);
-      });
-  auto call = run.call;
+  auto inputs = st.plan->inputs_of(index);
+  if (auto why = mistyped_input(self, index, inputs); !why.empty()) {
+    settle(self, index, attempt, nullptr, "failed", why);
+    return;
+  }
+  auto call = std::make_shared<node_call>(self, st.options.workflow, index, std::move(inputs),
+                                          st.options.services, st.who.execution_id, attempt,
+                                          [self, index, attempt](const json* outputs,
+                                                                 const std::string& kind,
+                                                                 const std::string& message) {
+                                            settle(self, index, attempt, outputs, kind, message);
+                                          });
+  run.call = call;
   try {
     (*runner)(call);
   } catch (const std::exception& ex) {
     // A custom node's exception is its failure, not the execution's end.
     call->fail("failed", std::string{"the node threw: "} + ex.what());
   }
+  // A node that answered at once needs no timer (computing nodes: most of a graph).
+  if (!call->settled())
+    self->delayed_send(self, std::chrono::milliseconds(node.timeout_ms), node_timeout_atom::value,
+                       static_cast<uint64_t>(index), static_cast<uint64_t>(attempt));
 }
 
-void settle(self_pointer self, size_t index, uint32_t attempt, const json* outputs,
-            const std::string& kind, const std::string& message) {
+void fail_node(self_pointer self, size_t index, uint32_t attempt, const std::string& kind,
+               const std::string& message, double duration) {
   auto& st = self->state;
-  auto& run = st.runs[index];
-  if (st.ended || run.attempt != attempt || st.plan->status(index) != node_progress::running)
-    return;
-  run.call->abandon();
   const auto& node = st.options.workflow->nodes[index];
-  auto duration = milliseconds_since(run.started);
-  if (outputs) {
-    st.plan->completed(index, *outputs);
-    auto event = node_event("node_completed", st.who, node, now_us());
-    event["duration_ms"] = duration;
-    event["status"] = "success";
-    event["attempts"] = attempt;
-    event["outputs"] = st.plan->outputs(index);
-    emit(self, event);
-    checkpoint(self);
-    advance(self);
-    return;
-  }
   bool retry = attempt < node.retry.attempts && node.retry.retries(kind) && !node.sends_orders;
   if (retry) {
     auto delay = node.retry.delay_before_ms(attempt + 1);
@@ -278,6 +331,8 @@ void settle(self_pointer self, size_t index, uint32_t attempt, const json* outpu
   event["attempts"] = attempt;
   event["error_kind"] = kind;
   event["error"] = message;
+  if (node.sends_orders)
+    event["client_order_id"] = order_id_of(st.who.execution_id, node.id);
   emit(self, event);
   st.log.warn("a workflow node failed",
               log_fields(self, {{"node", node.id}, {"kind", kind}, {"error", message}}));
@@ -287,23 +342,72 @@ void settle(self_pointer self, size_t index, uint32_t attempt, const json* outpu
     end(self, "failed", "node " + node.id + " failed: " + kind + ": " + message);
 }
 
+void settle(self_pointer self, size_t index, uint32_t attempt, const json* outputs,
+            const std::string& kind, const std::string& message) {
+  auto& st = self->state;
+  auto& run = st.runs[index];
+  // Once per attempt: a late answer, a timeout after the answer, or an answer after the
+  // timeout (the retry's wait under way) changes nothing.
+  if (st.ended || run.attempt != attempt || !run.in_flight
+      || st.plan->status(index) != node_progress::running)
+    return;
+  run.in_flight = false;
+  if (run.call)
+    run.call->abandon();
+  auto duration = milliseconds_since(run.started);
+  if (!outputs) {
+    fail_node(self, index, attempt, kind, message, duration);
+    return;
+  }
+  auto text_bytes = dump_json(*outputs).size();
+  if (auto why = output_problem(self, index, *outputs, text_bytes); !why.empty()) {
+    fail_node(self, index, attempt, "failed", why, duration);
+    return;
+  }
+  st.output_bytes += text_bytes;
+  st.plan->completed(index, *outputs);
+  const auto& node = st.options.workflow->nodes[index];
+  auto event = node_event("node_completed", st.who, node, now_us());
+  event["duration_ms"] = duration;
+  event["status"] = "success";
+  event["attempts"] = attempt;
+  event["outputs"] = st.plan->outputs(index);
+  emit(self, event);
+  st.checkpoint_due = true;
+  advance(self);
+}
+
 void advance(self_pointer self) {
   auto& st = self->state;
-  if (st.ended)
+  if (st.advancing) {
+    st.advance_again = true;
     return;
-  auto step = st.plan->advance();
-  for (auto i : step.skipped) {
-    auto event = node_event("node_skipped", st.who, st.options.workflow->nodes[i], now_us());
-    event["status"] = "skipped";
-    emit(self, event);
   }
-  for (auto i : step.start) {
-    start_attempt(self, i, 1);
+  st.advancing = true;
+  do {
+    st.advance_again = false;
     if (st.ended)
-      return;
+      break;
+    auto step = st.plan->advance();
+    for (auto i : step.skipped) {
+      auto event = node_event("node_skipped", st.who, st.options.workflow->nodes[i], now_us());
+      event["status"] = "skipped";
+      emit(self, event);
+      st.checkpoint_due = true;
+    }
+    for (auto i : step.start) {
+      start_attempt(self, i, 1);
+      if (st.ended)
+        break;
+    }
+    if (!st.ended && !st.advance_again && st.plan->finished())
+      end(self, st.plan->succeeded() ? "completed" : "failed", st.plan->error());
+  } while (st.advance_again && !st.ended);
+  st.advancing = false;
+  if (st.checkpoint_due && !st.ended) {
+    st.checkpoint_due = false;
+    checkpoint(self);
   }
-  if (st.plan->finished())
-    end(self, st.plan->succeeded() ? "completed" : "failed", st.plan->error());
 }
 
 void begin(self_pointer self) {

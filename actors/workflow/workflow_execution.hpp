@@ -22,6 +22,11 @@
 
 namespace brokedancer {
 
+// Outputs travel in events and checkpoints: a node's at most 1 MB as JSON, an execution's all
+// together at most 16 MB; past that the node fails.
+constexpr size_t max_node_output_bytes = 1 << 20;
+constexpr size_t max_execution_output_bytes = 16 << 20;
+
 struct execution_options {
   std::shared_ptr<const workflow_definition> workflow; // validated (parse_workflow)
   std::shared_ptr<const node_registry> nodes;

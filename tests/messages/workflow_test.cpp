@@ -163,6 +163,24 @@ TEST_CASE("conditions, retries, timeouts and triggers are checked") {
 
 TEST_CASE("a hostile definition is refused with a reason, not a crash") {
   const auto& types = builtins();
+  // Keys and names from the file reach a terminal quoted and escaped.
+  auto odd = workflow_of({node("p", "latest_price", {{"symbol", "X"}, {"\x1b[2Jx", 1}}),
+                          node("q", "add", {{"b", 1}}, {{"a", "p\x1b.price"}})});
+  auto escaped = parse_workflow(odd, types);
+  CHECK_THAT(problem_at(escaped, "$.nodes[0].parameters[\"\\u001b[2Jx\"]"),
+             Contains("unknown parameter"));
+  CHECK_THAT(problem_at(escaped, "$.nodes[1].inputs.a"), Contains("\"p\\u001b\""));
+  for (const auto& p : escaped.problems)
+    CHECK(p.render("f").find('\x1b') == std::string::npos);
+  // Periods and counts are bounded.
+  CHECK_THAT(
+      problem_at(parse_workflow(
+                     workflow_of({node("s", "sma", {{"period", 1e12}}, {{"values", "b.closes"}}),
+                                  node("b", "bars",
+                                       {{"symbol", "X"}, {"timeframe", "1m"}, {"count", 5000}})}),
+                     types),
+                 "$.nodes[0].parameters.period"),
+      Contains("at most 10000"));
   CHECK_THAT(parse_workflow_text("{\"id\": ", types).problems.at(0).message,
              Contains("not valid JSON"));
   CHECK_THAT(parse_workflow_text(std::string(100000, '[') + std::string(100000, ']'), types)
@@ -187,7 +205,7 @@ TEST_CASE("a hostile definition is refused with a reason, not a crash") {
   auto parsed = parse_workflow(bad_ids, types);
   CHECK_FALSE(problem_at(parsed, "$.id").empty());
   CHECK_THAT(problem_at(parsed, "$.nodes[0].id"), Contains("letters, digits"));
-  // A long chain is checked for cycles without recursion.
+  // A chain as long as the bound is accepted (the cycle check walks it without recursion).
   json chain = json::array({node("n0", "latest_price", {{"symbol", "X"}})});
   for (size_t i = 1; i < max_workflow_nodes; ++i)
     chain.push_back(node(("n" + std::to_string(i)).c_str(), "add", {{"b", 1}},
@@ -214,6 +232,11 @@ TEST_CASE("a custom node type is checked like a built-in one") {
   broken.inputs = {{"x", value_kind::number, true, true}};
   CHECK_FALSE(types.add(broken, why));
   CHECK_THAT(why, Contains("no parameter has that name"));
+  node_signature mute;
+  mute.type = "mute_condition";
+  mute.category = node_category::conditions;
+  CHECK_FALSE(types.add(mute, why));
+  CHECK_THAT(why, Contains("without a boolean output \"passed\""));
   auto parsed = parse_workflow(
       workflow_of({node("p", "latest_price", {{"symbol", "X"}}),
                    node("s", "basis_points", json::object(), {{"a", "p.bid"}, {"b", "p.ask"}}),

@@ -338,7 +338,15 @@ TEST_CASE("SHUTDOWN waits for a bot's order in flight before closing positions",
     order o{"bot-1", "BTC-USD", order_side::buy, 1, 100, "in-flight-1", ""};
     return testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value, o);
   });
-  std::this_thread::sleep_for(100ms);
+  // Once the order is out (journaled first, then sent), SHUTDOWN.
+  bool out = false;
+  for (int i = 0; i < 2000 && !out; ++i) {
+    auto s = f.status();
+    out = s && s->journal_open > 0;
+    if (!out)
+      std::this_thread::sleep_for(2ms);
+  }
+  REQUIRE(out);
   REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
                                       emergency_level::shutdown, std::string{"end of test"},
                                       change_source::operator_request));

@@ -67,6 +67,7 @@ struct execution_fixture {
   std::shared_ptr<std::vector<json>> events = std::make_shared<std::vector<json>>();
   caf::actor recorder;
   std::shared_ptr<std::atomic<int>> flaky_calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> slow_flaky_calls = std::make_shared<std::atomic<int>>(0);
 
   execution_fixture() {
     environment settings{{"BROKEDANCER_LOG_LEVEL", "error"},
@@ -154,6 +155,33 @@ struct execution_fixture {
             call->fail("unavailable", "venue busy");
           else
             call->complete({{"waited", 0}});
+        },
+        why));
+    // Fails twice as unavailable, 20 ms after it is asked, then completes: an answer that
+    // comes before the attempt's timeout, with the retry's wait longer than the timeout.
+    node_signature slow_flaky = flaky;
+    slow_flaky.type = "slow_flaky";
+    auto slow_calls = slow_flaky_calls;
+    REQUIRE(nodes->add(
+        slow_flaky,
+        [sleeping, slow_calls](std::shared_ptr<node_call> call) {
+          call->self()
+              ->request(caf::actor_cast<caf::actor>(sleeping), caf::infinite, sleep_atom::value,
+                        int64_t{20})
+              .then([call, slow_calls](bool) {
+                if (++*slow_calls <= 2)
+                  call->fail("unavailable", "venue busy");
+                else
+                  call->complete({{"waited", 20}});
+              });
+        },
+        why));
+    node_signature liar = flaky;
+    liar.type = "liar";
+    REQUIRE(nodes->add(
+        liar,
+        [](std::shared_ptr<node_call> call) {
+          call->complete({{"waited", "ten"}});
         },
         why));
     node_signature never = flaky;
@@ -324,6 +352,33 @@ TEST_CASE("a provider that fails as unavailable is retried with backoff, then co
   CHECK(events[6]["attempts"] == 3);
 }
 
+TEST_CASE("an attempt answered before its timeout is not failed again by it while the retry "
+          "waits",
+          "[workflow]") {
+  execution_fixture f;
+  auto flaky = node("feed", "slow_flaky");
+  flaky["timeout"] = 0.1;
+  flaky["retry"] = {{"attempts", 3},
+                    {"first_delay_ms", 300},
+                    {"factor", 1},
+                    {"cap_ms", 300},
+                    {"on", {"unavailable", "timeout"}}};
+  auto result = f.run({flaky});
+  CHECK(result["status"] == "completed");
+  CHECK(f.types_of(f.events_of(result["execution_id"]))
+        == std::vector<std::string>{"execution_started", "node_started:feed", "node_retrying:feed",
+                                    "node_started:feed", "node_retrying:feed", "node_started:feed",
+                                    "node_completed:feed", "execution_completed"});
+  CHECK(*f.slow_flaky_calls == 3);
+}
+
+TEST_CASE("a node whose outputs are not what its type declares fails", "[workflow]") {
+  execution_fixture f;
+  auto result = f.run({node("lie", "liar")});
+  CHECK(result["status"] == "failed");
+  CHECK_THAT(result["error"].get<std::string>(), Contains("its output waited is not number"));
+}
+
 TEST_CASE("a node that does not answer in time fails the execution as timed out", "[workflow]") {
   execution_fixture f;
   auto silent = node("silent", "never");
@@ -364,12 +419,15 @@ TEST_CASE("a HALT during a long node ends the execution before its order node st
   caf::scoped_actor listener{*f.sys};
   f.start({node("long", "wait", {{"ms", 1500}}), order}, listener);
   // Once the long node runs, HALT.
-  for (int i = 0; i < 2000; ++i) {
+  auto long_node_started = [&] {
     std::lock_guard<std::mutex> lock{*f.mutex};
-    if (std::any_of(f.events->begin(), f.events->end(),
-                    [](const json& e) { return e["type"] == "node_started"; }))
-      break;
-  }
+    return std::any_of(f.events->begin(), f.events->end(), [](const json& e) {
+      return e["type"] == "node_started" && e["node_id"] == "long";
+    });
+  };
+  for (int i = 0; i < 2000 && !long_node_started(); ++i)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(long_node_started());
   std::this_thread::sleep_for(50ms);
   auto emergency = caf::actor_cast<emergency_actor>(f.services.emergency);
   auto change =
