@@ -221,7 +221,12 @@ int workflow_run(const workflow_run_options& options) {
                              caf::actor_cast<caf::actor>(node->emergency()), node->risk_monitor(),
                              node->time_series()};
   execution_options run{std::make_shared<const workflow_definition>(std::move(*definition)),
-                        registry, services, execution_id, listener};
+                        registry,
+                        services,
+                        execution_id,
+                        listener,
+                        fitted_output_bounds(node->config().bus.max_payload_bytes,
+                                             node->config().state.max_value_bytes)};
   auto execution = spawn_workflow_execution(sys, std::move(run));
   // An execution that dies without a result (a bug) ends the wait too.
   self->monitor(execution);

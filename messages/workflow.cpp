@@ -22,6 +22,13 @@ std::string workflow_problem::render(const std::string& where) const {
 
 namespace {
 
+// A name from the file, safe to print on a terminal: quoted, with every control character and
+// every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
+std::string escaped_name(const std::string& text) {
+  return json(text.size() > 64 ? text.substr(0, 64) + "..." : text)
+      .dump(-1, ' ', true, json::error_handler_t::replace);
+}
+
 // What a JSON value is, for "expected X, found Y".
 std::string shown(const json& value) {
   if (value.is_null())
@@ -34,16 +41,9 @@ std::string shown(const json& value) {
     auto text = value.get<std::string>();
     if (text.size() > 40)
       text = text.substr(0, 40) + "...";
-    return dump_json(json(text));
+    return escaped_name(text);
   }
   return value.is_array() ? "an array" : "an object";
-}
-
-// A name from the file, safe to print on a terminal: quoted, with every control character and
-// every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
-std::string quoted(const std::string& text) {
-  return json(text.size() > 64 ? text.substr(0, 64) + "..." : text)
-      .dump(-1, ' ', true, json::error_handler_t::replace);
 }
 
 // The path of a field: $.a.b for plain names, $.a["odd key"] for others.
@@ -51,7 +51,7 @@ std::string path_of(const std::string& base, const std::string& key) {
   bool plain = !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
-  return plain ? base + "." + key : base + "[" + quoted(key) + "]";
+  return plain ? base + "." + key : base + "[" + escaped_name(key) + "]";
 }
 
 // At most 20 names: a list of every node of a large file in each of its problems would make
@@ -426,8 +426,8 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
       auto here = path + ".inputs." + input;
       auto source = index.find(ref.node);
       if (source == index.end()) {
-        problems.push_back(
-            {here, "unknown node " + quoted(ref.node) + " (nodes: " + quoted_list(ids) + ")"});
+        problems.push_back({here, "unknown node " + escaped_name(ref.node)
+                                      + " (nodes: " + quoted_list(ids) + ")"});
         continue;
       }
       const auto* source_type = types.find(nodes[source->second].type);
@@ -440,7 +440,7 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
         for (const auto& p : source_type->outputs)
           names.push_back(p.name);
         problems.push_back({here, "node \"" + ref.node + "\" (" + source_type->type
-                                      + ") has no output " + quoted(ref.output)
+                                      + ") has no output " + escaped_name(ref.output)
                                       + " (outputs: " + quoted_list(names) + ")"});
         continue;
       }
@@ -456,7 +456,7 @@ void check_references(const node_catalogue& types, const std::vector<workflow_no
       auto here = path + (node.run_if_passed ? ".when" : ".unless");
       auto source = index.find(node.condition);
       if (source == index.end())
-        problems.push_back({here, "unknown node " + quoted(node.condition)
+        problems.push_back({here, "unknown node " + escaped_name(node.condition)
                                       + " (nodes: " + quoted_list(ids) + ")"});
       else if (!nodes[source->second].type.empty()
                && nodes[source->second].category != node_category::conditions)

@@ -57,6 +57,9 @@ struct execution_state {
   bool advance_again = false;
   bool checkpoint_due = false;
   size_t output_bytes = 0; // all nodes' outputs so far, as JSON text
+  // Order nodes that ended without their order's answer (timed out, the risk monitor away,
+  // or still out when the execution ended): the order may yet fill.
+  json orders_unanswered = json::array();
   logger log{"workflow"};
   static inline const char* name = "workflow_execution";
 };
@@ -146,7 +149,7 @@ void end(self_pointer self, std::string status, std::string reason) {
   st.reason = std::move(reason);
   // Order nodes still waiting for their answer: the order may yet fill at the risk monitor,
   // which books it. The result names them, so that nobody reads "halted" as "nothing traded".
-  json unsettled = json::array();
+  auto& unsettled = st.orders_unanswered;
   for (auto i : st.plan->stop()) {
     auto& run = st.runs[i];
     run.in_flight = false;
@@ -170,7 +173,7 @@ void end(self_pointer self, std::string status, std::string reason) {
   if (st.status == "failed" && st.plan->failed_node() < st.runs.size())
     event["failed_node"] = st.options.workflow->nodes[st.plan->failed_node()].id;
   if (!unsettled.empty())
-    event["orders_unanswered"] = std::move(unsettled);
+    event["orders_unanswered"] = unsettled;
   emit(self, event);
   json outputs = json::object();
   for (size_t i = 0; i < st.runs.size(); ++i)
@@ -232,7 +235,7 @@ std::string mistyped_input(self_pointer self, size_t index, const json& inputs) 
     auto found = inputs.find(port.name);
     if (found != inputs.end() && !found->is_null() && !holds(port.kind, *found))
       return "input " + port.name + " is not " + to_string(port.kind) + ": "
-             + dump_json(*found).substr(0, 80);
+             + found->dump(-1, ' ', true, json::error_handler_t::replace).substr(0, 80);
   }
   return {};
 }
@@ -243,12 +246,15 @@ std::string output_problem(self_pointer self, size_t index, const json& outputs,
   auto& st = self->state;
   if (!outputs.is_object())
     return "its outputs are not an object";
-  if (bytes > max_node_output_bytes)
+  const auto& bounds = st.options.bounds;
+  if (bytes > bounds.node_bytes)
     return "its outputs take " + std::to_string(bytes) + " bytes, more than "
-           + std::to_string(max_node_output_bytes);
-  if (st.output_bytes + bytes > max_execution_output_bytes)
-    return "the execution's outputs would take more than "
-           + std::to_string(max_execution_output_bytes) + " bytes";
+           + std::to_string(bounds.node_bytes);
+  // An order node has traded by now: its few outputs are taken whatever the execution's total.
+  if (!st.options.workflow->nodes[index].sends_orders
+      && st.output_bytes + bytes > bounds.execution_bytes)
+    return "the execution's outputs would take more than " + std::to_string(bounds.execution_bytes)
+           + " bytes";
   const auto* type = st.options.nodes->catalogue().find(st.options.workflow->nodes[index].type);
   if (!type)
     return {};
@@ -331,8 +337,12 @@ void fail_node(self_pointer self, size_t index, uint32_t attempt, const std::str
   event["attempts"] = attempt;
   event["error_kind"] = kind;
   event["error"] = message;
-  if (node.sends_orders)
+  if (node.sends_orders) {
     event["client_order_id"] = order_id_of(st.who.execution_id, node.id);
+    if (kind == "timeout" || kind == "unavailable")
+      st.orders_unanswered.push_back(
+          {{"node_id", node.id}, {"client_order_id", order_id_of(st.who.execution_id, node.id)}});
+  }
   emit(self, event);
   st.log.warn("a workflow node failed",
               log_fields(self, {{"node", node.id}, {"kind", kind}, {"error", message}}));
@@ -504,6 +514,17 @@ caf::behavior execution(self_pointer self, execution_options options) {
 }
 
 } // namespace
+
+output_bounds fitted_output_bounds(size_t bus_payload_bytes, size_t store_value_bytes) {
+  output_bounds bounds;
+  // Room for an event's other fields, and for a checkpoint's statuses beside the outputs.
+  if (bus_payload_bytes > 0)
+    bounds.node_bytes = std::min(bounds.node_bytes, bus_payload_bytes / 2);
+  if (store_value_bytes > 0)
+    bounds.execution_bytes = std::min(bounds.execution_bytes, store_value_bytes / 2);
+  bounds.node_bytes = std::min(bounds.node_bytes, bounds.execution_bytes);
+  return bounds;
+}
 
 caf::actor spawn_workflow_execution(caf::actor_system& sys, execution_options options) {
   return sys.spawn(execution, std::move(options));

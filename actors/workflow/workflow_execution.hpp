@@ -22,10 +22,18 @@
 
 namespace brokedancer {
 
-// Outputs travel in events and checkpoints: a node's at most 1 MB as JSON, an execution's all
-// together at most 16 MB; past that the node fails.
-constexpr size_t max_node_output_bytes = 1 << 20;
-constexpr size_t max_execution_output_bytes = 16 << 20;
+// Outputs travel in events (a node's, in its node_completed) and in checkpoints (all of them):
+// by default a node's at most 256 KB of JSON and an execution's 2 MB, within the bus's and the
+// store's default limits (1 MB a payload, 4 MB a value); output_bounds() fits them to a
+// configuration's. Past them the node fails -- save an order node, which has traded.
+struct output_bounds {
+  size_t node_bytes = 256 * 1024;
+  size_t execution_bytes = 2 * 1024 * 1024;
+};
+
+// Bounds that the bus and the store of a configuration take: `bus_payload_bytes` and
+// `store_value_bytes` are their limits (0: the defaults above).
+output_bounds fitted_output_bounds(size_t bus_payload_bytes, size_t store_value_bytes);
 
 struct execution_options {
   std::shared_ptr<const workflow_definition> workflow; // validated (parse_workflow)
@@ -35,6 +43,7 @@ struct execution_options {
   // Hears (wf_result, result JSON text) once the execution has ended, even one that ends before
   // anybody could ask it (started at HALT); none: nobody.
   caf::actor report_to;
+  output_bounds bounds;
 };
 
 using node_timeout_atom = caf::atom_constant<caf::atom("wf_timeout")>;

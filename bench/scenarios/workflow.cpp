@@ -66,8 +66,8 @@ std::vector<double> run_executions(caf::actor_system& sys,
   caf::scoped_actor self{sys};
   for (int i = 0; i < executions; ++i) {
     auto started = clock::now();
-    spawn_workflow_execution(sys,
-                             {workflow, nodes, services, "", caf::actor_cast<caf::actor>(self)});
+    spawn_workflow_execution(
+        sys, {workflow, nodes, services, "", caf::actor_cast<caf::actor>(self), {}});
     bool completed = false;
     self->receive(
         [&](execution_result_atom, std::string& text) {

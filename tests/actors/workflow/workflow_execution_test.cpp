@@ -69,10 +69,12 @@ struct execution_fixture {
   std::shared_ptr<std::atomic<int>> flaky_calls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<int>> slow_flaky_calls = std::make_shared<std::atomic<int>>(0);
 
-  execution_fixture() {
+  explicit execution_fixture(environment extra = {}) {
     environment settings{{"BROKEDANCER_LOG_LEVEL", "error"},
                          {"BROKEDANCER_MARKET_SYMBOLS", ""},
                          {"BROKEDANCER_RISK_MAX_ORDER_NOTIONAL", "100000"}};
+    for (auto& [key, value] : extra)
+      settings[key] = value;
     auto config = load_config(embedded_default_config(), settings);
     configure_logging(config.log);
     register_message_types(cfg);
@@ -212,7 +214,7 @@ struct execution_fixture {
   // An execution that reports its result to `listener`.
   caf::actor start(json nodes_json, caf::actor listener) {
     return spawn_workflow_execution(
-        *sys, {definition(std::move(nodes_json)), nodes, services, "", std::move(listener)});
+        *sys, {definition(std::move(nodes_json)), nodes, services, "", std::move(listener), {}});
   }
 
   // The result an execution reported to `listener`.
@@ -449,6 +451,32 @@ TEST_CASE("a HALT during a long node ends the execution before its order node st
   // Started at HALT, an execution ends at once.
   auto late = f.run({node("x", "wait", {{"ms", 1}})});
   CHECK(late["status"] == "halted");
+}
+
+TEST_CASE("an order still out when a HALT ends the execution is named in its result",
+          "[workflow]") {
+  // The exchange answers after 1.5 s: the order is out when the HALT comes.
+  execution_fixture f{{{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "1500"}}};
+  caf::scoped_actor listener{*f.sys};
+  f.start({node("buy", "submit_order",
+                {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}, {"price", 100}})},
+          listener);
+  auto order_out = [&] {
+    auto s = testing::call<risk_status>(*f.sys, f.services.risk, status_atom::value);
+    return s && s->journal_open > 0;
+  };
+  for (int i = 0; i < 2000 && !order_out(); ++i)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(order_out());
+  REQUIRE(testing::call<level_change>(
+      *f.sys, caf::actor_cast<emergency_actor>(f.services.emergency), raise_atom::value,
+      emergency_level::halt, std::string{"test halt"}, change_source::operator_request));
+  auto result = f.result_from(listener);
+  CHECK(result["status"] == "halted");
+  REQUIRE(result["orders_unanswered"].size() == 1);
+  CHECK(result["orders_unanswered"][0]["node_id"] == "buy");
+  CHECK(result["orders_unanswered"][0]["client_order_id"]
+        == result["execution_id"].get<std::string>() + "-buy");
 }
 
 TEST_CASE("an order node goes through the risk monitor and is filled", "[workflow]") {
