@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/series/series_codec.hpp"
+#include "cli/runtime_start.hpp"
 #include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
 #include "messages/channels.hpp"
@@ -403,15 +404,10 @@ void print_text(const json& s, std::ostream& out) {
 } // namespace
 
 int run_command(const run_command_options& options) {
-  runtime_config config;
-  try {
-    config = load_selected_config(options.config_path, process_environment());
-  } catch (const config_error& err) {
-    for (const auto& problem : err.problems())
-      std::cerr << "error: " << problem.render() << '\n';
-    std::cerr << "brokedancer: the configuration was rejected\n";
+  auto loaded = load_config_or_report(options.config_path);
+  if (!loaded)
     return exit_code::config_invalid;
-  }
+  auto& config = *loaded;
   // The command line has the last word.
   if (options.bots) {
     config.bots.count = *options.bots;
@@ -449,20 +445,9 @@ int run_command(const run_command_options& options) {
     }
     config.effective["node"]["peers"] = to_text(config.node.peers);
   }
-  runtime_options extras;
   std::optional<runtime> node;
-  try {
-    node.emplace(std::move(config), std::move(extras));
-  } catch (const config_error& err) {
-    for (const auto& problem : err.problems())
-      std::cerr << "error: " << problem.render() << '\n';
-    std::cerr << "brokedancer: the configuration was rejected\n";
-    return exit_code::config_invalid;
-  } catch (const std::exception& ex) {
-    std::cerr << "brokedancer: the runtime could not start: " << log_masker().masked(ex.what())
-              << '\n';
-    return exit_code::startup_failed;
-  }
+  if (int code = start_runtime(node, std::move(config), runtime_options{}); code != exit_code::ok)
+    return code;
   auto events = std::make_shared<journal>();
   auto keeper = node->system().spawn(journal_keeper, events, node->event_bus());
   bool terminal = isatty(STDERR_FILENO) == 1;

@@ -12,6 +12,7 @@
 
 #include "actors/workflow/workflow_events.hpp"
 #include "actors/workflow/workflow_execution.hpp"
+#include "cli/runtime_start.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/secret_masker.hpp"
@@ -55,34 +56,6 @@ std::string ports(const std::vector<port_spec>& list) {
 }
 
 } // namespace
-
-int workflow_validate(const std::string& path) {
-  std::string text;
-  std::string why;
-  if (!read_bounded(path, text, why)) {
-    std::cerr << "error: " << path << ": " << why << '\n';
-    return exit_code::input_invalid;
-  }
-  auto parsed = parse_workflow_text(text, node_catalogue::with_builtins());
-  if (!parsed.workflow) {
-    for (const auto& problem : parsed.problems)
-      std::cerr << "error: " << problem.render(path) << '\n';
-    std::cerr << "brokedancer: the workflow was rejected (" << parsed.problems.size()
-              << (parsed.problems.size() == 1 ? " problem" : " problems") << ")\n";
-    return exit_code::input_invalid;
-  }
-  const auto& w = *parsed.workflow;
-  std::cout << path << ": workflow " << w.id << " is valid: " << w.nodes.size() << " nodes\n";
-  for (const auto& node : w.nodes) {
-    std::cout << "  " << node.id << "  " << node.type << " (" << to_string(node.category) << ")";
-    if (!node.condition.empty())
-      std::cout << (node.run_if_passed ? "  when " : "  unless ") << node.condition;
-    if (node.sends_orders)
-      std::cout << "  sends orders";
-    std::cout << '\n';
-  }
-  return exit_code::ok;
-}
 
 namespace {
 
@@ -157,35 +130,37 @@ bool await_ready(runtime& node, std::chrono::seconds limit) {
 
 } // namespace
 
+int workflow_validate(const std::string& path) {
+  auto parsed = read_definition(path, node_catalogue::with_builtins());
+  if (!parsed)
+    return exit_code::input_invalid;
+  const auto& w = *parsed;
+  std::cout << path << ": workflow " << w.id << " is valid: " << w.nodes.size() << " nodes\n";
+  for (const auto& node : w.nodes) {
+    std::cout << "  " << node.id << "  " << node.type << " (" << to_string(node.category) << ")";
+    if (!node.condition.empty())
+      std::cout << (node.run_if_passed ? "  when " : "  unless ") << node.condition;
+    if (node.sends_orders)
+      std::cout << "  sends orders";
+    std::cout << '\n';
+  }
+  return exit_code::ok;
+}
+
 int workflow_run(const workflow_run_options& options) {
   auto registry = node_registry::with_builtins();
   auto definition = read_definition(options.path, registry->catalogue());
   if (!definition)
     return exit_code::input_invalid;
-  runtime_config config;
-  try {
-    config = load_selected_config(options.config_path, process_environment());
-  } catch (const config_error& err) {
-    for (const auto& problem : err.problems())
-      std::cerr << "error: " << problem.render() << '\n';
-    std::cerr << "brokedancer: the configuration was rejected\n";
+  auto config = load_config_or_report(options.config_path);
+  if (!config)
     return exit_code::config_invalid;
-  }
   // The workflow is what runs: the runtime's services and its market, not its sample bots.
-  config.bots.count = 0;
-  config.effective["bots"]["count"] = 0;
+  config->bots.count = 0;
+  config->effective["bots"]["count"] = 0;
   std::optional<runtime> node;
-  try {
-    node.emplace(std::move(config), runtime_options{});
-  } catch (const config_error& err) {
-    for (const auto& problem : err.problems())
-      std::cerr << "error: " << problem.render() << '\n';
-    return exit_code::config_invalid;
-  } catch (const std::exception& ex) {
-    std::cerr << "brokedancer: the runtime could not start: " << log_masker().masked(ex.what())
-              << '\n';
-    return exit_code::startup_failed;
-  }
+  if (int code = start_runtime(node, std::move(*config), runtime_options{}); code != exit_code::ok)
+    return code;
   if (!await_ready(*node, std::chrono::seconds(30))) {
     std::cerr << "brokedancer: the risk monitor did not load its book within 30 s\n";
     return exit_code::startup_failed;

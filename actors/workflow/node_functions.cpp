@@ -1,6 +1,7 @@
 #include "actors/workflow/node_functions.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace brokedancer {
 
@@ -80,6 +81,19 @@ std::optional<double> number(const json& parameters, const json& inputs, const c
   return std::nullopt;
 }
 
+// Two finite numbers (the operands of a binary node), or the failure of the first that is not.
+std::optional<std::pair<double, double>> operands(const json& parameters, const json& inputs,
+                                                  const char* first, const char* second,
+                                                  node_answer& failure) {
+  auto x = number(parameters, inputs, first, failure);
+  if (!x)
+    return std::nullopt;
+  auto y = number(parameters, inputs, second, failure);
+  if (!y)
+    return std::nullopt;
+  return std::make_pair(*x, *y);
+}
+
 node_answer finite_value(double value, const char* what) {
   if (!std::isfinite(value))
     return node_answer::failed("failed", std::string{what} + " is not a finite number");
@@ -111,38 +125,34 @@ node_answer indicator(const std::string& type, const json& parameters, const jso
 
 node_answer arithmetic(const std::string& type, const json& parameters, const json& inputs) {
   node_answer failure;
-  auto a = number(parameters, inputs, "a", failure);
-  if (!a)
+  auto ab = operands(parameters, inputs, "a", "b", failure);
+  if (!ab)
     return failure;
-  auto b = number(parameters, inputs, "b", failure);
-  if (!b)
-    return failure;
+  auto [a, b] = *ab;
   if (type == "add")
-    return finite_value(*a + *b, "the sum");
+    return finite_value(a + b, "the sum");
   if (type == "subtract")
-    return finite_value(*a - *b, "the difference");
+    return finite_value(a - b, "the difference");
   if (type == "multiply")
-    return finite_value(*a * *b, "the product");
-  if (*b == 0)
+    return finite_value(a * b, "the product");
+  if (b == 0)
     return node_answer::failed("failed", "division by zero");
-  return finite_value(*a / *b, "the quotient");
+  return finite_value(a / b, "the quotient");
 }
 
 node_answer compare(const json& parameters, const json& inputs) {
   node_answer failure;
-  auto left = number(parameters, inputs, "left", failure);
-  if (!left)
+  auto sides = operands(parameters, inputs, "left", "right", failure);
+  if (!sides)
     return failure;
-  auto right = number(parameters, inputs, "right", failure);
-  if (!right)
-    return failure;
+  auto [left, right] = *sides;
   auto op = parameters.value("op", std::string{});
-  bool passed = op == ">"    ? *left > *right
-                : op == ">=" ? *left >= *right
-                : op == "<"  ? *left < *right
-                : op == "<=" ? *left <= *right
-                : op == "==" ? *left == *right
-                : op == "!=" ? *left != *right
+  bool passed = op == ">"    ? left > right
+                : op == ">=" ? left >= right
+                : op == "<"  ? left < right
+                : op == "<=" ? left <= right
+                : op == "==" ? left == right
+                : op == "!=" ? left != right
                              : false;
   return node_answer::done({{"passed", passed}});
 }

@@ -4,9 +4,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/emergency/registration.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "actors/workflow/workflow_events.hpp"
 #include "core/json_text.hpp"
@@ -27,9 +27,8 @@ constexpr auto store_timeout = std::chrono::seconds(5);
 
 struct node_run {
   uint32_t attempt = 0;
-  bool in_flight = false;           // this attempt has not been settled (nor its timeout)
-  steady::time_point started;       // this attempt
-  steady::time_point first_started; // the first attempt
+  bool in_flight = false;     // this attempt has not been settled (nor its timeout)
+  steady::time_point started; // this attempt
   std::shared_ptr<node_call> call;
 };
 
@@ -45,10 +44,9 @@ struct execution_state {
   std::string reason;
   steady::time_point began;
   int64_t began_us = 0;
-  json result;
-  std::vector<caf::response_promise> waiting; // for the result
+  emergency_registration registration{
+      "the emergency controller does not answer: the workflow waits before its first node"};
   uint64_t ack_owed = 0; // a level change's sequence, acknowledged once the execution stopped
-  caf::actor controller;
   size_t writes_in_flight = 0;
   // Nodes that complete while the plan is advanced (computing nodes settle at once) are not
   // advanced from within: the loop in advance() goes round again, so that a long chain does not
@@ -112,24 +110,31 @@ void quit_when_written(self_pointer self) {
     self->quit();
 }
 
-void write(self_pointer self, std::vector<key_value> items) {
+// Keys, and entries appended to `log` when it is named, in one step of the store.
+void write(self_pointer self, std::vector<key_value> items, std::string log = {},
+           std::vector<std::string> entries = {}) {
   auto& st = self->state;
-  if (!st.options.services.store)
+  auto& store = st.options.services.store;
+  if (!store)
     return;
   ++st.writes_in_flight;
-  self->request(st.options.services.store, store_timeout, set_many_atom::value, std::move(items),
-                int64_t{0})
-      .then(
-          [self]() {
-            --self->state.writes_in_flight;
-            quit_when_written(self);
-          },
-          [self](caf::error& err) {
-            --self->state.writes_in_flight;
-            self->state.log.warn("an execution's checkpoint could not be written",
-                                 log_fields(self, {{"error", self->system().render(err)}}));
-            quit_when_written(self);
-          });
+  auto written = [self] {
+    --self->state.writes_in_flight;
+    quit_when_written(self);
+  };
+  auto failed = [self](caf::error& err) {
+    --self->state.writes_in_flight;
+    self->state.log.warn("an execution's checkpoint could not be written",
+                         log_fields(self, {{"error", self->system().render(err)}}));
+    quit_when_written(self);
+  };
+  if (log.empty())
+    self->request(store, store_timeout, set_many_atom::value, std::move(items), int64_t{0})
+        .then(written, failed);
+  else
+    self->request(store, store_timeout, commit_atom::value, std::move(items), std::move(log),
+                  std::move(entries))
+        .then(written, failed);
 }
 
 void checkpoint(self_pointer self) {
@@ -139,6 +144,11 @@ void checkpoint(self_pointer self) {
 }
 
 void advance(self_pointer self);
+
+void acknowledge(self_pointer self, uint64_t sequence) {
+  if (auto& controller = self->state.options.services.emergency)
+    self->send(caf::actor_cast<emergency_actor>(controller), emergency_ack_atom::value, sequence);
+}
 
 void end(self_pointer self, std::string status, std::string reason) {
   auto& st = self->state;
@@ -179,44 +189,27 @@ void end(self_pointer self, std::string status, std::string reason) {
   for (size_t i = 0; i < st.runs.size(); ++i)
     if (st.plan->status(i) == node_progress::completed)
       outputs[st.options.workflow->nodes[i].id] = st.plan->outputs(i);
-  st.result = event;
-  st.result["outputs"] = std::move(outputs);
+  auto result = event;
+  result["outputs"] = std::move(outputs);
   auto history = json{{"execution_id", st.who.execution_id},
                       {"status", st.status},
                       {"reason", st.reason},
                       {"started_at", iso8601_utc(st.began_us)},
                       {"ended_at", event["timestamp"]},
                       {"duration_ms", duration}};
-  auto result_text = dump_json(st.result);
+  auto result_text = dump_json(result);
+  // Status, result and the history's entry in one step: all of them, or none.
   write(self,
         {{execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))},
-         {execution_result_key(st.who.workflow_id, st.who.execution_id), result_text}});
-  if (st.options.services.store) {
-    ++st.writes_in_flight;
-    self->request(st.options.services.store, store_timeout, append_log_atom::value,
-                  execution_history_log(st.who.workflow_id),
-                  std::vector<std::string>{dump_json(history)})
-        .then(
-            [self](std::vector<std::string>&) {
-              --self->state.writes_in_flight;
-              quit_when_written(self);
-            },
-            [self](caf::error&) {
-              --self->state.writes_in_flight;
-              quit_when_written(self);
-            });
-  }
+         {execution_result_key(st.who.workflow_id, st.who.execution_id), result_text}},
+        execution_history_log(st.who.workflow_id), {dump_json(history)});
   st.log.info(
       "workflow execution ended",
       log_fields(self, {{"status", st.status}, {"reason", st.reason}, {"duration_ms", duration}}));
   if (st.options.report_to)
     self->send(st.options.report_to, execution_result_atom::value, result_text);
-  for (auto& promise : st.waiting)
-    promise.deliver(result_text);
-  st.waiting.clear();
-  if (st.ack_owed > 0 && st.controller)
-    self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
-               st.ack_owed);
+  if (st.ack_owed > 0)
+    acknowledge(self, st.ack_owed);
   st.ack_owed = 0;
   quit_when_written(self);
 }
@@ -278,8 +271,6 @@ void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
   run.in_flight = true;
   run.call = nullptr;
   run.started = steady::now();
-  if (attempt == 1)
-    run.first_started = run.started;
   auto event = node_event("node_started", st.who, node, now_us());
   event["attempt"] = attempt;
   emit(self, event);
@@ -441,9 +432,7 @@ void on_level(self_pointer self, const level_change& change) {
   bool taken = st.level.take(change);
   if (!taken || change.provisional) {
     // A provisional HALT (the level not yet read) holds the start back; nothing to stop.
-    if (st.controller)
-      self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
-                 change.sequence);
+    acknowledge(self, change.sequence);
     return;
   }
   if (!trading_allowed(st.level.level()) && !st.ended) {
@@ -455,11 +444,16 @@ void on_level(self_pointer self, const level_change& change) {
     end(self, "halted", std::string{to_string(change.level)} + ": " + change.reason);
     return;
   }
-  if (st.controller)
-    self->send(caf::actor_cast<emergency_actor>(st.controller), emergency_ack_atom::value,
-               change.sequence);
+  acknowledge(self, change.sequence);
   if (!st.started && !st.ended)
     begin(self);
+}
+
+void register_with_controller(self_pointer self) {
+  auto& st = self->state;
+  st.registration.attempt(
+      self, caf::actor_cast<emergency_actor>(st.options.services.emergency), st.log,
+      [self](level_change& change) { on_level(self, change); }, log_fields(self));
 }
 
 caf::behavior execution(self_pointer self, execution_options options) {
@@ -474,20 +468,12 @@ caf::behavior execution(self_pointer self, execution_options options) {
   st.runs.resize(w.nodes.size());
   st.began = steady::now();
   st.began_us = now_us();
-  st.controller = st.options.services.emergency;
-  if (st.controller) {
-    self->request(caf::actor_cast<emergency_actor>(st.controller), store_timeout,
-                  register_bot_atom::value, caf::actor_cast<caf::actor>(self))
-        .then([self](level_change& change) { on_level(self, change); },
-              [self](caf::error& err) {
-                // Without the level nothing may run: an order could go out under a HALT.
-                self->state.started = true;
-                end(self, "failed",
-                    "the emergency level could not be read: " + self->system().render(err));
-              });
-  } else {
+  // Registered like a bot, tried again until the controller answers: nothing runs before the
+  // level is known (an order could go out under a HALT).
+  if (st.options.services.emergency)
+    register_with_controller(self);
+  else
     begin(self);
-  }
   return {
       [self](level_change& change) { on_level(self, change); },
       [self](node_timeout_atom, uint64_t node, uint64_t attempt) {
@@ -500,13 +486,7 @@ caf::behavior execution(self_pointer self, execution_options options) {
         if (node < self->state.runs.size())
           start_attempt(self, node, static_cast<uint32_t>(attempt));
       },
-      [self](execution_result_atom) -> caf::result<std::string> {
-        if (self->state.ended)
-          return dump_json(self->state.result);
-        auto promise = self->make_response_promise();
-        self->state.waiting.push_back(promise);
-        return caf::delegated<std::string>{};
-      },
+      [self](register_again_atom) { register_with_controller(self); },
       [self](cancel_execution_atom, std::string& reason) {
         end(self, "cancelled", "cancelled: " + reason);
       },

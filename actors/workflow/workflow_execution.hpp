@@ -48,7 +48,7 @@ struct execution_options {
 
 using node_timeout_atom = caf::atom_constant<caf::atom("wf_timeout")>;
 using node_retry_atom = caf::atom_constant<caf::atom("wf_retry")>;
-// (wf_result) -> the result document (JSON text) once the execution has ended.
+// To report_to: (wf_result, the result document as JSON text) once the execution has ended.
 using execution_result_atom = caf::atom_constant<caf::atom("wf_result")>;
 // (wf_cancel, reason): an operator ends the execution; it ends as cancelled.
 using cancel_execution_atom = caf::atom_constant<caf::atom("wf_cancel")>;

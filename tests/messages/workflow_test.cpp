@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/workflow.hpp"
+#include "support/workflow_nodes.hpp"
 
 using namespace brokedancer;
 using json = nlohmann::json;
@@ -20,16 +21,6 @@ namespace {
 const node_catalogue& builtins() {
   static const auto catalogue = node_catalogue::with_builtins();
   return catalogue;
-}
-
-json node(const char* id, const char* type, json parameters = json::object(),
-          json inputs = json::object()) {
-  json n{{"id", id}, {"type", type}};
-  if (!parameters.empty())
-    n["parameters"] = std::move(parameters);
-  if (!inputs.empty())
-    n["inputs"] = std::move(inputs);
-  return n;
 }
 
 json workflow_of(json nodes) {
@@ -87,11 +78,11 @@ TEST_CASE("the arbitrage example is a valid workflow, with defaults filled in") 
 
 TEST_CASE("every problem of a definition is reported at once, each at its JSON path") {
   auto doc = workflow_of({
-      node("a", "latest_price", {{"symbol", "BTC-USD"}, {"colour", "red"}}),
-      node("b", "no_such_type"),
-      node("c", "sma", {{"period", 2.5}}, {{"values", "a.price"}}),
-      node("d", "compare", {{"op", "~"}}, {{"left", "ghost.value"}}),
-      node("a", "add", json::object(), {{"a", "a.volume"}, {"b", 3}}),
+      testing::node_json("a", "latest_price", {{"symbol", "BTC-USD"}, {"colour", "red"}}),
+      testing::node_json("b", "no_such_type"),
+      testing::node_json("c", "sma", {{"period", 2.5}}, {{"values", "a.price"}}),
+      testing::node_json("d", "compare", {{"op", "~"}}, {{"left", "ghost.value"}}),
+      testing::node_json("a", "add", json::object(), {{"a", "a.volume"}, {"b", 3}}),
   });
   doc["colour"] = "blue";
   auto parsed = parse_workflow(doc, builtins());
@@ -114,15 +105,15 @@ TEST_CASE("every problem of a definition is reported at once, each at its JSON p
 }
 
 TEST_CASE("a cycle is reported with the nodes on it, in the order data flows") {
-  auto parsed =
-      parse_workflow(workflow_of({
-                         node("start", "latest_price", {{"symbol", "X"}}),
-                         node("x", "add", json::object(), {{"a", "z.value"}, {"b", "start.price"}}),
-                         node("y", "add", {{"b", 1}}, {{"a", "x.value"}}),
-                         node("z", "add", {{"b", 1}}, {{"a", "y.value"}}),
-                         node("self", "add", {{"b", 1}}, {{"a", "self.value"}}),
-                     }),
-                     builtins());
+  auto parsed = parse_workflow(
+      workflow_of({
+          testing::node_json("start", "latest_price", {{"symbol", "X"}}),
+          testing::node_json("x", "add", json::object(), {{"a", "z.value"}, {"b", "start.price"}}),
+          testing::node_json("y", "add", {{"b", 1}}, {{"a", "x.value"}}),
+          testing::node_json("z", "add", {{"b", 1}}, {{"a", "y.value"}}),
+          testing::node_json("self", "add", {{"b", 1}}, {{"a", "self.value"}}),
+      }),
+      builtins());
   INFO(all_problems(parsed));
   CHECK_FALSE(parsed.workflow);
   std::vector<std::string> cycles;
@@ -136,15 +127,16 @@ TEST_CASE("a cycle is reported with the nodes on it, in the order data flows") {
 }
 
 TEST_CASE("conditions, retries, timeouts and triggers are checked") {
-  auto order = node("buy", "submit_order",
-                    {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}, {"price", 100}});
+  auto order =
+      testing::node_json("buy", "submit_order",
+                         {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}, {"price", 100}});
   order["when"] = "price";
   order["retry"] = {{"attempts", 3}};
-  auto price = node("price", "latest_price", {{"symbol", "BTC-USD"}});
+  auto price = testing::node_json("price", "latest_price", {{"symbol", "BTC-USD"}});
   price["timeout"] = -1;
   price["retry"] = {
       {"attempts", 11}, {"first_delay_ms", 500}, {"cap_ms", 100}, {"on", {"timeout", "meteor"}}};
-  auto both = node("both", "state_set", {{"key", "k"}}, {{"value", "price.price"}});
+  auto both = testing::node_json("both", "state_set", {{"key", "k"}}, {{"value", "price.price"}});
   both["when"] = "buy";
   both["unless"] = "buy";
   auto doc = workflow_of({price, order, both});
@@ -164,8 +156,9 @@ TEST_CASE("conditions, retries, timeouts and triggers are checked") {
 TEST_CASE("a hostile definition is refused with a reason, not a crash") {
   const auto& types = builtins();
   // Keys and names from the file reach a terminal quoted and escaped.
-  auto odd = workflow_of({node("p", "latest_price", {{"symbol", "X"}, {"\x1b[2Jx", 1}}),
-                          node("q", "add", {{"b", 1}}, {{"a", "p\x1b.price"}})});
+  auto odd =
+      workflow_of({testing::node_json("p", "latest_price", {{"symbol", "X"}, {"\x1b[2Jx", 1}}),
+                   testing::node_json("q", "add", {{"b", 1}}, {{"a", "p\x1b.price"}})});
   auto escaped = parse_workflow(odd, types);
   CHECK_THAT(problem_at(escaped, "$.nodes[0].parameters[\"\\u001b[2Jx\"]"),
              Contains("unknown parameter"));
@@ -174,12 +167,14 @@ TEST_CASE("a hostile definition is refused with a reason, not a crash") {
     CHECK(p.render("f").find('\x1b') == std::string::npos);
   // Periods and counts are bounded.
   CHECK_THAT(
-      problem_at(parse_workflow(
-                     workflow_of({node("s", "sma", {{"period", 1e12}}, {{"values", "b.closes"}}),
-                                  node("b", "bars",
-                                       {{"symbol", "X"}, {"timeframe", "1m"}, {"count", 5000}})}),
-                     types),
-                 "$.nodes[0].parameters.period"),
+      problem_at(
+          parse_workflow(
+              workflow_of(
+                  {testing::node_json("s", "sma", {{"period", 1e12}}, {{"values", "b.closes"}}),
+                   testing::node_json("b", "bars",
+                                      {{"symbol", "X"}, {"timeframe", "1m"}, {"count", 5000}})}),
+              types),
+          "$.nodes[0].parameters.period"),
       Contains("at most 10000"));
   CHECK_THAT(parse_workflow_text("{\"id\": ", types).problems.at(0).message,
              Contains("not valid JSON"));
@@ -196,20 +191,21 @@ TEST_CASE("a hostile definition is refused with a reason, not a crash") {
              Contains("non-empty"));
   json many = json::array();
   for (size_t i = 0; i <= max_workflow_nodes; ++i)
-    many.push_back(node(("n" + std::to_string(i)).c_str(), "condition"));
+    many.push_back(testing::node_json(("n" + std::to_string(i)).c_str(), "condition"));
   CHECK_THAT(problem_at(parse_workflow(workflow_of(many), types), "$.nodes"),
              Contains("more than"));
   // Ids become parts of Redis keys: no colon, no dot, no control byte.
-  auto bad_ids = workflow_of({node("a:b", "latest_price", {{"symbol", "X"}})});
+  auto bad_ids = workflow_of({testing::node_json("a:b", "latest_price", {{"symbol", "X"}})});
   bad_ids["id"] = "w\n1";
   auto parsed = parse_workflow(bad_ids, types);
   CHECK_FALSE(problem_at(parsed, "$.id").empty());
   CHECK_THAT(problem_at(parsed, "$.nodes[0].id"), Contains("letters, digits"));
   // A chain as long as the bound is accepted (the cycle check walks it without recursion).
-  json chain = json::array({node("n0", "latest_price", {{"symbol", "X"}})});
+  json chain = json::array({testing::node_json("n0", "latest_price", {{"symbol", "X"}})});
   for (size_t i = 1; i < max_workflow_nodes; ++i)
-    chain.push_back(node(("n" + std::to_string(i)).c_str(), "add", {{"b", 1}},
-                         {{"a", (i == 1 ? "n0.price" : "n" + std::to_string(i - 1) + ".value")}}));
+    chain.push_back(testing::node_json(
+        ("n" + std::to_string(i)).c_str(), "add", {{"b", 1}},
+        {{"a", (i == 1 ? "n0.price" : "n" + std::to_string(i - 1) + ".value")}}));
   CHECK(parse_workflow(workflow_of(chain), types).workflow);
 }
 
@@ -237,14 +233,17 @@ TEST_CASE("a custom node type is checked like a built-in one") {
   mute.category = node_category::conditions;
   CHECK_FALSE(types.add(mute, why));
   CHECK_THAT(why, Contains("without a boolean output \"passed\""));
-  auto parsed = parse_workflow(
-      workflow_of({node("p", "latest_price", {{"symbol", "X"}}),
-                   node("s", "basis_points", json::object(), {{"a", "p.bid"}, {"b", "p.ask"}}),
-                   node("t", "compare", {{"op", ">"}, {"right", 5}}, {{"left", "s.bps"}})}),
-      types);
+  auto parsed =
+      parse_workflow(workflow_of({testing::node_json("p", "latest_price", {{"symbol", "X"}}),
+                                  testing::node_json("s", "basis_points", json::object(),
+                                                     {{"a", "p.bid"}, {"b", "p.ask"}}),
+                                  testing::node_json("t", "compare", {{"op", ">"}, {"right", 5}},
+                                                     {{"left", "s.bps"}})}),
+                     types);
   INFO(all_problems(parsed));
   CHECK(parsed.workflow);
-  CHECK_FALSE(parse_workflow(workflow_of({node("s", "basis_points")}), builtins()).workflow);
+  CHECK_FALSE(
+      parse_workflow(workflow_of({testing::node_json("s", "basis_points")}), builtins()).workflow);
 }
 
 TEST_CASE("retry waits grow by the factor up to the cap") {

@@ -103,6 +103,17 @@ struct order_path_fixture {
                                     nlohmann::json{{"price", price}}.dump(), correlation_id{}));
   }
 
+  // Until every actor registered with the controller has acknowledged its change in force.
+  bool await_acknowledged() {
+    for (int i = 0; i < 2000; ++i) {
+      auto l = level();
+      if (l.bots_acknowledged == l.bots_registered)
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
   emergency_status level() {
     auto s = testing::call<emergency_status>(*sys, emergency, status_atom::value);
     REQUIRE(s);
@@ -319,13 +330,7 @@ TEST_CASE("SHUTDOWN closes every position before the risk monitor acknowledges i
   }
   CHECK(flat);
   // The acknowledgement follows once the closed book is written: a moment after it is flat.
-  bool acknowledged = false;
-  for (int i = 0; i < 2000 && !acknowledged; ++i) {
-    auto l = f.level();
-    acknowledged = l.bots_acknowledged == l.bots_registered;
-    if (!acknowledged)
-      std::this_thread::sleep_for(5ms);
-  }
+  bool acknowledged = f.await_acknowledged();
   CHECK(acknowledged);
   CHECK_THAT(f.submit("BTC", order_side::buy, 1, 100).reason, StartsWith("halted"));
 }
@@ -353,13 +358,7 @@ TEST_CASE("SHUTDOWN waits for a bot's order in flight before closing positions",
   auto result = answer.get();
   REQUIRE(result);
   CHECK(result->outcome == order_outcome::filled);
-  bool acknowledged = false;
-  for (int i = 0; i < 2000 && !acknowledged; ++i) {
-    auto l = f.level();
-    acknowledged = l.bots_acknowledged == l.bots_registered;
-    if (!acknowledged)
-      std::this_thread::sleep_for(5ms);
-  }
+  bool acknowledged = f.await_acknowledged();
   REQUIRE(acknowledged);
   // Acknowledged means closed: nothing opens afterwards.
   auto s = f.status();

@@ -21,6 +21,7 @@
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/requests.hpp"
+#include "support/workflow_nodes.hpp"
 
 using namespace brokedancer;
 using namespace std::chrono_literals;
@@ -267,24 +268,15 @@ struct execution_fixture {
   }
 };
 
-json node(const char* id, const char* type, json parameters = json::object(),
-          json inputs = json::object()) {
-  json n{{"id", id}, {"type", type}};
-  if (!parameters.empty())
-    n["parameters"] = std::move(parameters);
-  if (!inputs.empty())
-    n["inputs"] = std::move(inputs);
-  return n;
-}
-
 } // namespace
 
 TEST_CASE("a successful execution publishes the guide's events in order and writes its result",
           "[workflow]") {
   execution_fixture f;
   auto result =
-      f.run({node("a", "wait", {{"ms", 10}}), node("b", "add", {{"b", 5}}, {{"a", "a.waited"}}),
-             node("keep", "state_set", {{"key", "last"}}, {{"value", "b.value"}})});
+      f.run({testing::node_json("a", "wait", {{"ms", 10}}),
+             testing::node_json("b", "add", {{"b", 5}}, {{"a", "a.waited"}}),
+             testing::node_json("keep", "state_set", {{"key", "last"}}, {{"value", "b.value"}})});
   CHECK(result["status"] == "completed");
   CHECK(result["outputs"]["b"]["value"] == 15.0);
   auto id = result["execution_id"].get<std::string>();
@@ -321,10 +313,11 @@ TEST_CASE("a successful execution publishes the guide's events in order and writ
 
 TEST_CASE("a diamond's two branches run at the same time", "[workflow]") {
   execution_fixture f;
-  auto result =
-      f.run({node("top", "wait", {{"ms", 1}}), node("left", "wait", {{"ms", 300}}),
-             node("right", "wait", {{"ms", 300}}),
-             node("join", "add", json::object(), {{"a", "left.waited"}, {"b", "right.waited"}})});
+  auto result = f.run({testing::node_json("top", "wait", {{"ms", 1}}),
+                       testing::node_json("left", "wait", {{"ms", 300}}),
+                       testing::node_json("right", "wait", {{"ms", 300}}),
+                       testing::node_json("join", "add", json::object(),
+                                          {{"a", "left.waited"}, {"b", "right.waited"}})});
   REQUIRE(result["status"] == "completed");
   auto types = f.types_of(f.events_of(result["execution_id"]));
   auto at = [&](const std::string& t) {
@@ -339,7 +332,7 @@ TEST_CASE("a diamond's two branches run at the same time", "[workflow]") {
 TEST_CASE("a provider that fails as unavailable is retried with backoff, then completes",
           "[workflow]") {
   execution_fixture f;
-  auto flaky = node("feed", "flaky");
+  auto flaky = testing::node_json("feed", "flaky");
   flaky["retry"] = {{"attempts", 3}, {"first_delay_ms", 20}, {"factor", 2}, {"cap_ms", 1000}};
   auto result = f.run({flaky});
   CHECK(result["status"] == "completed");
@@ -358,7 +351,7 @@ TEST_CASE("an attempt answered before its timeout is not failed again by it whil
           "waits",
           "[workflow]") {
   execution_fixture f;
-  auto flaky = node("feed", "slow_flaky");
+  auto flaky = testing::node_json("feed", "slow_flaky");
   flaky["timeout"] = 0.1;
   flaky["retry"] = {{"attempts", 3},
                     {"first_delay_ms", 300},
@@ -376,17 +369,17 @@ TEST_CASE("an attempt answered before its timeout is not failed again by it whil
 
 TEST_CASE("a node whose outputs are not what its type declares fails", "[workflow]") {
   execution_fixture f;
-  auto result = f.run({node("lie", "liar")});
+  auto result = f.run({testing::node_json("lie", "liar")});
   CHECK(result["status"] == "failed");
   CHECK_THAT(result["error"].get<std::string>(), Contains("its output waited is not number"));
 }
 
 TEST_CASE("a node that does not answer in time fails the execution as timed out", "[workflow]") {
   execution_fixture f;
-  auto silent = node("silent", "never");
+  auto silent = testing::node_json("silent", "never");
   silent["timeout"] = 0.2;
   silent["retry"] = {{"attempts", 2}, {"first_delay_ms", 10}};
-  auto after = node("after", "add", {{"b", 1}}, {{"a", "silent.waited"}});
+  auto after = testing::node_json("after", "add", {{"b", 1}}, {{"a", "silent.waited"}});
   auto result = f.run({silent, after});
   CHECK(result["status"] == "failed");
   CHECK(result["failed_node"] == "silent");
@@ -403,11 +396,12 @@ TEST_CASE("a node that does not answer in time fails the execution as timed out"
 TEST_CASE("a failing node and a throwing node fail the execution with their reasons",
           "[workflow]") {
   execution_fixture f;
-  auto zero = f.run({node("z", "flaky"), node("q", "divide", {{"b", 0}}, {{"a", "z.waited"}})});
+  auto zero = f.run({testing::node_json("z", "flaky"),
+                     testing::node_json("q", "divide", {{"b", 0}}, {{"a", "z.waited"}})});
   CHECK(zero["status"] == "failed");
   CHECK(zero["failed_node"] == "q");
   CHECK_THAT(zero["error"].get<std::string>(), Contains("division by zero"));
-  auto threw = f.run({node("t", "thrower")});
+  auto threw = f.run({testing::node_json("t", "thrower")});
   CHECK(threw["status"] == "failed");
   CHECK_THAT(threw["error"].get<std::string>(), Contains("the node threw: boom"));
 }
@@ -415,11 +409,11 @@ TEST_CASE("a failing node and a throwing node fail the execution with their reas
 TEST_CASE("a HALT during a long node ends the execution before its order node starts",
           "[workflow]") {
   execution_fixture f;
-  auto order =
-      node("buy", "submit_order", {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}}, {});
+  auto order = testing::node_json("buy", "submit_order",
+                                  {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}}, {});
   order["inputs"] = {{"price", "long.waited"}};
   caf::scoped_actor listener{*f.sys};
-  f.start({node("long", "wait", {{"ms", 1500}}), order}, listener);
+  f.start({testing::node_json("long", "wait", {{"ms", 1500}}), order}, listener);
   // Once the long node runs, HALT.
   auto long_node_started = [&] {
     std::lock_guard<std::mutex> lock{*f.mutex};
@@ -449,7 +443,7 @@ TEST_CASE("a HALT during a long node ends the execution before its order node st
   REQUIRE(risk);
   CHECK(risk->orders_filled + risk->orders_rejected + risk->orders_failed == 0);
   // Started at HALT, an execution ends at once.
-  auto late = f.run({node("x", "wait", {{"ms", 1}})});
+  auto late = f.run({testing::node_json("x", "wait", {{"ms", 1}})});
   CHECK(late["status"] == "halted");
 }
 
@@ -458,8 +452,9 @@ TEST_CASE("an order still out when a HALT ends the execution is named in its res
   // The exchange answers after 1.5 s: the order is out when the HALT comes.
   execution_fixture f{{{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "1500"}}};
   caf::scoped_actor listener{*f.sys};
-  f.start({node("buy", "submit_order",
-                {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}, {"price", 100}})},
+  f.start({testing::node_json(
+              "buy", "submit_order",
+              {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 1}, {"price", 100}})},
           listener);
   auto order_out = [&] {
     auto s = testing::call<risk_status>(*f.sys, f.services.risk, status_atom::value);
@@ -481,9 +476,9 @@ TEST_CASE("an order still out when a HALT ends the execution is named in its res
 
 TEST_CASE("an order node goes through the risk monitor and is filled", "[workflow]") {
   execution_fixture f;
-  auto result =
-      f.run({node("buy", "submit_order",
-                  {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 0.5}, {"price", 100}})});
+  auto result = f.run({testing::node_json(
+      "buy", "submit_order",
+      {{"symbol", "BTC-USD"}, {"side", "buy"}, {"quantity", 0.5}, {"price", 100}})});
   INFO(result.dump());
   CHECK(result["status"] == "completed");
   CHECK(result["outputs"]["buy"]["outcome"] == "filled");
@@ -502,7 +497,8 @@ TEST_CASE("a subscriber that throws does not disturb an execution", "[workflow]"
   });
   REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, subscribe_atom::value,
                                   std::string{workflow_events_topic}, thrower));
-  auto result = f.run({node("a", "wait", {{"ms", 5}}), node("b", "wait", {{"ms", 5}})});
+  auto result = f.run(
+      {testing::node_json("a", "wait", {{"ms", 5}}), testing::node_json("b", "wait", {{"ms", 5}})});
   CHECK(result["status"] == "completed");
   CHECK(f.types_of(f.events_of(result["execution_id"])).size() == 6);
 }
