@@ -64,15 +64,14 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
         .then([](uint64_t) {}, [](caf::error&) {});
   return {
       [log](const event& ev) {
-        auto body = parse_json_within(ev.json);
-        if (!body.is_object())
-          return;
-        std::lock_guard<std::mutex> guard{log->mutex};
         if (ev.topic == "trading.signals") {
           // On a Redis bus any client may publish here: only a signal is counted (its kind one
-          // of four), and nothing in it can stop the keeper.
-          if (!type_check(channel_type::trade_signal, body).empty())
+          // of four), and nothing in it can stop the keeper. Checked before the lock, which the
+          // status line takes too.
+          auto body = checked_trade_signal(ev.json);
+          if (body.is_discarded())
             return;
+          std::lock_guard<std::mutex> guard{log->mutex};
           ++log->signals;
           auto kind = body.value("signal", std::string{"?"});
           log->signals_by_kind[kind] = log->signals_by_kind.value(kind, uint64_t{0}) + 1;
@@ -81,6 +80,10 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
             log->latest_signals.erase(log->latest_signals.begin());
           return;
         }
+        auto body = parse_json_within(ev.json);
+        if (!body.is_object())
+          return;
+        std::lock_guard<std::mutex> guard{log->mutex};
         if (ev.topic == "breaker.state_changed")
           log->keep(log->breaker_transitions, std::move(body));
         else

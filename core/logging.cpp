@@ -10,7 +10,6 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "core/json_text.hpp"
 #include "core/secret_masker.hpp"
 
 namespace brokedancer {
@@ -74,9 +73,9 @@ record decode_and_mask(const spdlog::details::log_msg& msg) {
   auto separator = payload.find(fields_separator);
   result.message = std::string(payload.substr(0, separator));
   if (separator != std::string_view::npos) {
-    // Our own fields, which may quote a payload from outside (at most max_json_depth) a level
-    // or two down.
-    result.fields = parse_json_within(payload.substr(separator + 1), 2 * max_json_depth);
+    // Our own fields, written by logger::write just before: whatever was dumped there without
+    // overflowing the stack parses and copies here the same way, so no bound is needed.
+    result.fields = nlohmann::json::parse(payload.substr(separator + 1), nullptr, false);
     if (result.fields.is_discarded() || !result.fields.is_object())
       result.fields = nlohmann::json::object();
   }

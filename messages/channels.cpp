@@ -89,6 +89,13 @@ std::string iso8601_utc(int64_t at_us) {
   return text;
 }
 
+nlohmann::json checked_trade_signal(std::string_view text) {
+  auto data = parse_json_within(text);
+  if (data.is_discarded() || !type_check(channel_type::trade_signal, data).empty())
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  return data;
+}
+
 std::string encode_channel_message(const channel_message& message) {
   return nlohmann::json{
       {"type", to_string(message.type)}, {"channel", channel_of(message.type)},

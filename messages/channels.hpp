@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -72,6 +73,11 @@ bool decode_channel_message(const std::string& text, channel_message& message, s
 // field by field (it is what the runtime takes from outside): a symbol, a signal of BUY, SELL,
 // HOLD or CLOSE, a confidence between 0 and 1; every other type needs an object.
 std::string type_check(channel_type type, const nlohmann::json& data);
+
+// The data of a TRADE_SIGNAL from a bus event's text, or a discarded value when the text is not
+// JSON (within the depth bound) or not a signal type_check() takes: the channel takes signals
+// from any client.
+nlohmann::json checked_trade_signal(std::string_view text);
 
 // The data of a TRADE_SIGNAL.
 nlohmann::json trade_signal(const std::string& symbol, const std::string& signal,

@@ -821,8 +821,8 @@ void mark(self_pointer self, const event& ev) {
 // A signal reaches the strategy checked, or not at all: the channel takes them from any client.
 void on_signal_event(self_pointer self, const event& ev) {
   auto& st = self->state;
-  auto data = parse_json_within(ev.json);
-  if (data.is_discarded() || !type_check(channel_type::trade_signal, data).empty())
+  auto data = checked_trade_signal(ev.json);
+  if (data.is_discarded())
     return;
   if (st.started)
     st.instance->on_signal(*st.context, data);

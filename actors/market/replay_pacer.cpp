@@ -59,6 +59,10 @@ std::vector<market_tick> replay_pacer::due(int64_t elapsed_us, size_t max) {
       if (back_in_time) // the recording's clock stepped back: it starts over from here
         recorded_origin_us_ = tick.at_us - elapsed_us;
       auto due_at = tick.at_us - *recorded_origin_us_;
+      if (due_at - elapsed_us > max_gap_us) {
+        *recorded_origin_us_ = tick.at_us - (elapsed_us + max_gap_us);
+        break;
+      }
       if (due_at > elapsed_us)
         break;
       if (elapsed_us - due_at > tolerated_lateness_us)

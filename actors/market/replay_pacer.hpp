@@ -70,6 +70,10 @@ public:
   // A moment this late is played without moving the clock (timer lateness, not a stall: moving
   // it for every late timer would slow a long recording down).
   static constexpr int64_t tolerated_lateness_us = 5000;
+  // The longest wait between two recorded moments. A recording is outside input: one tick
+  // stamped in year 9999 (or two at 0, read as a clock that stepped back) would otherwise stop
+  // the market for the rest of the run, and overflow the timer. A longer gap is played as this.
+  static constexpr int64_t max_gap_us = 60 * 1000000LL;
 
 private:
   bool original_pace_;

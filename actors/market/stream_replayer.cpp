@@ -144,8 +144,9 @@ void pace(self_pointer self) {
     publish(self, ticks);
   } else if (auto next = st.pacer->next_due_us(); next && !st.pace_armed) {
     st.pace_armed = true;
-    self->delayed_send(self, std::chrono::microseconds(std::max<int64_t>(*next - elapsed, 0)),
-                       pace_atom::value);
+    // At most the pacer's longest gap: due() has moved its clock to that, whatever the stamp.
+    auto wait_us = std::clamp<int64_t>(*next - elapsed, 0, replay_pacer::max_gap_us);
+    self->delayed_send(self, std::chrono::microseconds(wait_us), pace_atom::value);
   }
   if (finished(st))
     st.log.info("the recording has been played back",

@@ -21,6 +21,7 @@
 //   messages); the connection is checked with a PING every 2 s, busy or not. Commands sent
 //   while it is down are dropped: the owner sends what it needs again when it is back up.
 
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -84,6 +85,8 @@ public:
   // made) are refused rather than held (the bus: an event sent late is worse than one refused
   // at once).
   void refuse_while_redialing() {
+    // start() reads it for the first dial: set later, the first dial would still hold.
+    assert(phase_ == phase::idle && "refuse_while_redialing() before start()");
     hold_during_redial_ = false;
   }
 

@@ -274,13 +274,22 @@ answer announced(self_pointer self, const order& o, answer inner) {
   };
 }
 
+namespace {
+
+// A symbol the monitor marks: one it holds, or one the node trades.
+bool tracked(const monitor_state& st, const std::string& symbol) {
+  return st.book.holds(symbol) || st.symbols.count(symbol) > 0;
+}
+
+} // namespace
+
 void book_fill(self_pointer self, const order& o, const order_result& result,
                std::function<void()> written) {
   auto& st = self->state;
   st.book.book_fill(o.symbol, o.side, result.filled_quantity, result.fill_price, result.fee);
   st.marks.forget(o.symbol);
   // A closed position's mark goes with it, unless the symbol is one the node trades anyway.
-  if (!st.book.holds(o.symbol) && st.symbols.count(o.symbol) == 0)
+  if (!tracked(st, o.symbol))
     st.book.forget_mark(o.symbol);
   ++st.filled;
   // Every fill, whichever way it came (an answer, a reconciliation, SHUTDOWN's closing orders).
@@ -442,8 +451,7 @@ double market_price(const json& body) {
 // A market price for a symbol, through the mark filter.
 void take_price(self_pointer self, const std::string& symbol, double price) {
   auto& st = self->state;
-  auto verdict = st.marks.consider(symbol, price, st.book.mark(symbol, 0.0),
-                                   st.book.holds(symbol) || st.symbols.count(symbol) > 0);
+  auto verdict = st.marks.consider(symbol, price, st.book.mark(symbol, 0.0), tracked(st, symbol));
   if (verdict != mark_filter::verdict::taken) {
     // Said once in a hundred: a feed that keeps sending a fake price must not flood the channel.
     if (verdict == mark_filter::verdict::held && ++st.marks_held % 100 == 1) {
@@ -468,15 +476,17 @@ void take_price(self_pointer self, const std::string& symbol, double price) {
 void on_market(self_pointer self, const event& ev) {
   if (ev.topic.rfind("market.", 0) != 0)
     return;
+  auto symbol = ev.topic.substr(7);
+  auto& st = self->state;
+  // A symbol the monitor does not mark is dropped before its payload is parsed: anyone may
+  // publish on market.*. Only what the cache read marks is remembered (a set of every symbol
+  // anyone publishes would grow without bound).
+  if (!tracked(st, symbol))
+    return;
   auto body = parse_json_within(ev.json);
   if (!body.is_object())
     return;
-  auto symbol = ev.topic.substr(7);
-  // Only what the cache read marks is remembered: a set of every symbol anyone publishes would
-  // grow without bound.
-  auto& st = self->state;
-  if (st.symbols.count(symbol) > 0 || st.book.holds(symbol))
-    st.marked_live.insert(symbol);
+  st.marked_live.insert(symbol);
   take_price(self, symbol, market_price(body));
 }
 

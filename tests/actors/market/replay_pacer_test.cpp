@@ -148,3 +148,19 @@ TEST_CASE("as fast as possible every held tick is due at once, a bounded number 
   pacer.add({});
   CHECK(pacer.done());
 }
+
+TEST_CASE("at the original pace a gap longer than a minute is played as a minute, whatever the "
+          "stamp") {
+  replay_pacer pacer{true};
+  pacer.reading();
+  constexpr int64_t year_9999_us = 253402300799LL * 1000000;
+  pacer.add({entry("1000-0", 5000000, 1), entry("1001-0", year_9999_us, 2),
+             entry("1002-0", year_9999_us + 100000, 3)});
+  CHECK(prices(pacer.due(0, 100)) == std::vector<double>{1});
+  // Asked while it waits, the far stamp is moved to a minute from now; the next after it keeps
+  // its recorded gap.
+  CHECK(pacer.due(10, 100).empty());
+  CHECK(pacer.next_due_us() == 10 + replay_pacer::max_gap_us);
+  CHECK(prices(pacer.due(10 + replay_pacer::max_gap_us, 100)) == std::vector<double>{2});
+  CHECK(prices(pacer.due(10 + replay_pacer::max_gap_us + 100000, 100)) == std::vector<double>{3});
+}
