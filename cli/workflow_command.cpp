@@ -1,8 +1,6 @@
 #include "cli/workflow_command.hpp"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -20,32 +18,11 @@
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/workflow_files.hpp"
 
 namespace brokedancer {
 
 namespace {
-
-// The file's text, at most one byte past the bound (enough to say it is too large).
-bool read_bounded(const std::string& path, std::string& text, std::string& why) {
-  std::error_code error;
-  if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error)) {
-    why = "is not a regular file";
-    return false;
-  }
-  std::ifstream file{path, std::ios::binary};
-  if (!file) {
-    why = "cannot be read (does it exist, and may this user read it?)";
-    return false;
-  }
-  text.resize(max_workflow_text_bytes + 1);
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(file.gcount()));
-  if (file.bad()) {
-    why = "could not be read to the end";
-    return false;
-  }
-  return true;
-}
 
 std::string ports(const std::vector<port_spec>& list) {
   std::string out;
@@ -64,20 +41,18 @@ using shown_atom = caf::atom_constant<caf::atom("shown")>;
 // A definition from a file, or every problem on stderr.
 std::optional<workflow_definition> read_definition(const std::string& path,
                                                    const node_catalogue& types) {
-  std::string text;
-  std::string why;
-  if (!read_bounded(path, text, why)) {
-    std::cerr << "error: " << path << ": " << why << '\n';
+  auto file = read_workflow_file(path, types);
+  if (!file.unreadable.empty()) {
+    std::cerr << "error: " << path << ": " << file.unreadable << '\n';
     return std::nullopt;
   }
-  auto parsed = parse_workflow_text(text, types);
-  if (!parsed.workflow) {
-    for (const auto& problem : parsed.problems)
+  if (!file.workflow) {
+    for (const auto& problem : file.problems)
       std::cerr << "error: " << problem.render(path) << '\n';
-    std::cerr << "brokedancer: the workflow was rejected (" << parsed.problems.size()
-              << (parsed.problems.size() == 1 ? " problem" : " problems") << ")\n";
+    std::cerr << "brokedancer: the workflow was rejected (" << file.problems.size()
+              << (file.problems.size() == 1 ? " problem" : " problems") << ")\n";
   }
-  return parsed.workflow;
+  return std::move(file.workflow);
 }
 
 // One line per event, as the execution goes ("" for none); written whole, so that a log line
@@ -155,9 +130,12 @@ int workflow_run(const workflow_run_options& options) {
   auto config = load_config_or_report(options.config_path);
   if (!config)
     return exit_code::config_invalid;
-  // The workflow is what runs: the runtime's services and its market, not its sample bots.
+  // The workflow is what runs: the runtime's services and its market, not its sample bots nor
+  // the workflows it runs on their triggers.
   config->bots.count = 0;
   config->effective["bots"]["count"] = 0;
+  config->workflows.files.clear();
+  config->effective["workflows"]["files"] = "";
   std::optional<runtime> node;
   if (int code = start_runtime(node, std::move(*config), runtime_options{}); code != exit_code::ok)
     return code;

@@ -90,12 +90,13 @@ struct node_status {
   risk_status risk;               // the book and the order journal's reconciliation
   std::vector<bot_owner> owners;  // each bot's owner and lease age
   watch_status services;          // each service's health (the system watch's last look)
+  std::string workflows;          // the workflow executor's status as JSON; "" when none runs
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
-           x.clustered, x.cluster, x.audit, x.risk, x.owners, x.services);
+           x.clustered, x.cluster, x.audit, x.risk, x.owners, x.services, x.workflows);
 }
 
 struct control_reply {

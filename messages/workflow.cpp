@@ -20,14 +20,12 @@ std::string workflow_problem::render(const std::string& where) const {
   return where + ": " + path + ": " + message;
 }
 
-namespace {
-
-// A name from the file, safe to print on a terminal: quoted, with every control character and
-// every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
 std::string escaped_name(const std::string& text) {
   return json(text.size() > 64 ? text.substr(0, 64) + "..." : text)
       .dump(-1, ' ', true, json::error_handler_t::replace);
 }
+
+namespace {
 
 // What a JSON value is, for "expected X, found Y".
 std::string shown(const json& value) {

@@ -157,6 +157,10 @@ constexpr int64_t default_node_timeout_ms = 30000;
 constexpr int64_t max_node_timeout_ms = 24 * 3600 * 1000;
 constexpr uint32_t max_node_attempts = 10;
 
+// A name from outside (a file, a request), safe to print on a terminal: quoted, with every
+// control character and every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
+std::string escaped_name(const std::string& text);
+
 // Every problem of `document` as a workflow of `types`, or the workflow when there is none.
 workflow_parse parse_workflow(const nlohmann::json& document, const node_catalogue& types);
 

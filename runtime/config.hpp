@@ -117,6 +117,12 @@ struct runtime_config {
     int64_t heartbeat_ms = 0;
     int64_t check_ms = 0;
   } channels;
+  struct workflows_section {
+    std::vector<std::string> files; // definitions the node runs on their triggers; empty: none
+    uint32_t max_running = 0;       // executions of one workflow at once
+    uint32_t breaker_failures = 0;  // failed executions in a row that open its breaker
+    int64_t breaker_recovery_ms = 0;
+  } workflows;
   // The risk monitor's own options (node_name and symbols are the runtime's to fill in).
   risk_options risk;
   struct emergency_section {

@@ -295,6 +295,13 @@ std::string check_timeframe_list(const std::string& value) {
   return {};
 }
 
+std::string check_workflow_files(const std::string& value) {
+  for (const auto& item : split_setting_list(value))
+    if (item.empty())
+      return "expected paths of workflow files separated by commas; one of them is empty";
+  return {};
+}
+
 std::string check_channel_prefix(const std::string& value) {
   if (value.empty())
     return {};
@@ -327,6 +334,7 @@ std::vector<setting> build_schema() {
   const section_rows<R::timeseries_section> timeseries_rows{"timeseries", &R::timeseries};
   const section_rows<R::bars_section> bars_rows{"bars", &R::bars};
   const section_rows<R::channels_section> channels_rows{"channels", &R::channels};
+  const section_rows<R::workflows_section> workflows_rows{"workflows", &R::workflows};
   const section_rows<risk_options> risk_rows{"risk", &R::risk};
   const section_rows<R::node_section> node_rows{"node", &R::node};
   const section_rows<market_settings> market_rows{"market", &R::market};
@@ -471,6 +479,25 @@ std::vector<setting> build_schema() {
                                        s.check_ms = milliseconds_of_seconds(v);
                                      }),
              0.1, 3600),
+
+      checked(workflows_rows("files", &R::workflows_section::files, "",
+                             "workflow definitions (JSON files, separated by commas) the node "
+                             "runs on their triggers; a file with a problem stops the start"),
+              check_workflow_files),
+      ranged(workflows_rows("max_running", &R::workflows_section::max_running, 1,
+                            "executions of one workflow at once; a trigger past it is skipped"),
+             1, 1000),
+      ranged(workflows_rows("breaker_failures", &R::workflows_section::breaker_failures, 5,
+                            "failed executions of a workflow in a row that open its breaker "
+                            "(its triggers are then refused until it recovers)"),
+             1, 1000),
+      ranged(workflows_rows.converted("breaker_recovery_s", setting_kind::number, 60,
+                                      "time a workflow's open breaker waits before it lets a trial "
+                                      "execution through",
+                                      [](R::workflows_section& s, const nlohmann::json& v) {
+                                        s.breaker_recovery_ms = milliseconds_of_seconds(v);
+                                      }),
+             0.1, 86400),
 
       ranged(risk_rows(
                  "max_daily_loss", &risk_options::max_daily_loss, 1000,

@@ -30,6 +30,7 @@
 #include "actors/store/redis_store.hpp"
 #include "actors/stream/memory_stream.hpp"
 #include "actors/stream/redis_stream.hpp"
+#include "actors/workflow/workflow_executor.hpp"
 
 namespace brokedancer {
 
@@ -410,6 +411,41 @@ child_spec risk_monitor_child(const runtime_config& config) {
   return spec;
 }
 
+child_spec
+workflow_executor_child(const runtime_config& config,
+                        std::vector<std::shared_ptr<const workflow_definition>> workflows,
+                        std::shared_ptr<const node_registry> nodes) {
+  child_spec spec;
+  if (workflows.empty())
+    return spec;
+  executor_options options;
+  options.workflows = std::move(workflows);
+  options.nodes = std::move(nodes);
+  options.bounds = fitted_output_bounds(config.bus.max_payload_bytes, config.state.max_value_bytes);
+  options.max_running = config.workflows.max_running;
+  // A workflow's breaker counts failed executions in a row only: a rate over a window of
+  // executions that may run once an hour would take days to say anything.
+  options.breaker.failure_threshold = config.workflows.breaker_failures;
+  options.breaker.failure_rate_threshold = 0;
+  options.breaker.recovery_timeout =
+      std::chrono::milliseconds{config.workflows.breaker_recovery_ms};
+  options.breaker.half_open_calls = 1;
+  options.breaker.success_threshold = 1;
+  spec.name = "workflows";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+    const char* who = "the workflow executor";
+    auto running = options;
+    running.services = {required_sibling<state_store_actor>(siblings, "state_store", who),
+                        required_sibling<event_bus_actor>(siblings, "event_bus", who),
+                        required_sibling<caf::actor>(siblings, "emergency", who),
+                        required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who),
+                        optional_sibling<time_series_actor>(siblings, "time_series")};
+    return spawn_workflow_executor(sys, std::move(running));
+  };
+  return spec;
+}
+
 child_spec breakers_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "breakers";
@@ -484,6 +520,7 @@ child_spec control_child(const runtime_config& config) {
     services.store = optional_sibling<state_store_actor>(siblings, "state_store");
     services.risk = optional_sibling<risk_monitor_actor>(siblings, "risk_monitor");
     services.watch = optional_sibling<system_watch_actor>(siblings, "system_watch");
+    services.workflows = optional_sibling<caf::actor>(siblings, "workflows");
     services.clustered = clustered;
     return caf::actor_cast<caf::actor>(spawn_node_control(sys, std::move(services)));
   };

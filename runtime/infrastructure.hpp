@@ -11,9 +11,11 @@
 #include "actors/bots/bot.hpp"
 #include "actors/redis/redis_connection.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "actors/workflow/node_call.hpp"
 #include "core/node_identity.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
+#include "messages/workflow.hpp"
 #include "runtime/config.hpp"
 
 namespace brokedancer {
@@ -22,6 +24,13 @@ namespace brokedancer {
 redis_connection_options connection_options(const runtime_config& config);
 // Whether any service of the node keeps its data on Redis.
 bool uses_redis(const runtime_config& config);
+
+// The workflow executor: runs `workflows` (validated against `nodes`' types) on their
+// triggers; no child when there are none.
+child_spec
+workflow_executor_child(const runtime_config& config,
+                        std::vector<std::shared_ptr<const workflow_definition>> workflows,
+                        std::shared_ptr<const node_registry> nodes);
 
 // The state store: memory (data outlives each incarnation) or Redis, per state.backend.
 child_spec state_store_child(const runtime_config& config);

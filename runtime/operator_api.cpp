@@ -53,6 +53,17 @@ json cluster_json(const cluster_status& c) {
           {"members", members}};
 }
 
+// The executor's own document; null when the node runs no workflow (or the text is not JSON).
+json workflows_json(const std::string& text) {
+  if (text.empty())
+    return nullptr;
+  try {
+    return parse_json_within(text);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 json status_json(const node_status& s) {
   json limits = json::array();
   for (const auto& l : s.emergency.limits)
@@ -129,7 +140,8 @@ json status_json(const node_status& s) {
           {"audit", audit},
           {"risk", risk},
           {"bot_owners", owners},
-          {"services", services}};
+          {"services", services},
+          {"workflows", workflows_json(s.workflows)}};
 }
 
 void answer(http_response& res, int status, const json& body) {

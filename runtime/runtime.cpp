@@ -33,6 +33,7 @@
 #include "runtime/listener_guard.hpp"
 #include "runtime/operator_api.hpp"
 #include "runtime/tls_files.hpp"
+#include "runtime/workflow_files.hpp"
 #include "strategies/bar_strategies.hpp"
 #include "strategies/trend_strategies.hpp"
 
@@ -196,7 +197,7 @@ credential_set load_credentials(const runtime_config& config) {
 } // namespace
 
 runtime::runtime(runtime_config config, std::vector<child_spec> extra_children)
-  : runtime(std::move(config), runtime_options{std::move(extra_children), {}, {}}) {}
+  : runtime(std::move(config), runtime_options{std::move(extra_children), {}, {}, {}}) {}
 
 runtime::runtime(runtime_config config, runtime_options extras)
   : impl_(std::make_unique<impl>(std::move(config))) {
@@ -209,6 +210,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
   for (auto& [name, factory] : built_in)
     strategies.emplace(name, std::move(factory));
   check_strategies(d.config, strategies);
+  auto workflow_nodes =
+      extras.workflow_nodes ? std::move(extras.workflow_nodes) : node_registry::with_builtins();
+  auto workflows = load_configured_workflows(d.config, workflow_nodes->catalogue());
   configure_logging(d.config.log);
   if (d.config.node.control_port != 0)
     d.credentials = load_credentials(d.config);
@@ -278,6 +282,11 @@ runtime::runtime(runtime_config config, runtime_options extras)
   for (auto& bot : extras.bots)
     bots.push_back(std::move(bot));
   children.push_back(bot_supervisor_child(d.config, std::move(strategies), std::move(bots)));
+  // Like the bots, after every service they use.
+  if (auto executor =
+          workflow_executor_child(d.config, std::move(workflows), std::move(workflow_nodes));
+      !executor.name.empty())
+    children.push_back(std::move(executor));
   if (d.config.node.control_port != 0)
     children.push_back(control_child(d.config));
   supervisor_options options;
@@ -550,6 +559,10 @@ time_series_actor runtime::time_series() const {
 
 risk_monitor_actor runtime::risk_monitor() const {
   return caf::actor_cast<risk_monitor_actor>(child("risk_monitor"));
+}
+
+caf::actor runtime::workflows() const {
+  return child("workflows");
 }
 
 bot_supervisor_actor runtime::bots() const {

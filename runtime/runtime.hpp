@@ -15,6 +15,7 @@
 
 #include "actors/bots/bot.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "actors/workflow/node_call.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
@@ -56,6 +57,9 @@ struct runtime_options {
   strategy_catalog strategies;
   // Bots spawned at start, besides the bots.count the configuration asks for.
   std::vector<bot_config> bots;
+  // The node types the configuration's workflows (workflows.files) may use; none: the
+  // built-in ones (node_registry::with_builtins, to which a program adds its own).
+  std::shared_ptr<const node_registry> workflow_nodes;
 };
 
 class runtime {
@@ -109,6 +113,9 @@ public:
   risk_monitor_actor risk_monitor() const;
   // The bot supervisor: spawn, stop and inspect bots.
   bot_supervisor_actor bots() const;
+  // The workflow executor (actors/workflow/workflow_executor.hpp); empty when the configuration
+  // names no workflow.
+  caf::actor workflows() const;
   // The simulated market; empty when market.symbols is empty.
   market_actor market() const;
   // The stable handle of a supervised actor, by name; empty when there is none.

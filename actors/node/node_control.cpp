@@ -260,8 +260,8 @@ caf::result<node_status> status(self_pointer self) {
                    [](const audit_entry& a, const audit_entry& b) { return a.at_us < b.at_us; });
   auto first = recent.size() > audit_in_status ? recent.size() - audit_in_status : 0;
   status->audit.assign(recent.begin() + static_cast<std::ptrdiff_t>(first), recent.end());
-  // Seven questions in flight; the answer goes out when the last one is back.
-  auto left = std::make_shared<int>(7);
+  // Eight questions in flight; the answer goes out when the last one is back.
+  auto left = std::make_shared<int>(8);
   auto one_done = [rp, status, left]() mutable {
     if (--*left == 0)
       rp.deliver(*status);
@@ -281,6 +281,9 @@ caf::result<node_status> status(self_pointer self) {
       self, st.services.risk, [status](risk_status& r) { status->risk = std::move(r); }, one_done);
   ask_status<watch_status>(
       self, st.services.watch, [status](watch_status& w) { status->services = std::move(w); },
+      one_done);
+  ask_status<std::string>(
+      self, st.services.workflows, [status](std::string& w) { status->workflows = std::move(w); },
       one_done);
   ask<std::vector<bot_stats>>(
       self, st.services.bots, bots_atom::value,

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "messages/bot.hpp"
@@ -30,6 +31,7 @@ struct node_control_services {
   state_store_actor store;         // may be empty: the audit trail is then kept in memory only
   risk_monitor_actor risk;         // may be empty
   system_watch_actor watch;        // may be empty
+  caf::actor workflows;            // the workflow executor; may be empty
 };
 
 // How many audit entries the node keeps (in memory and in the store); older ones are dropped.

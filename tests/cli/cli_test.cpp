@@ -203,6 +203,31 @@ TEST_CASE("workflow run runs a workflow on the embedded runtime and exits by its
   CHECK_THAT(failed.out, Contains("division by zero"));
 }
 
+TEST_CASE("run refuses workflow files it cannot run, saying which file and where, exit code 2",
+          "[workflow]") {
+  auto bad = temp_path("teleport.json");
+  auto good = temp_path("constant.json");
+  std::ofstream(bad) << R"({"id": "x", "nodes": [{"id": "a", "type": "teleport"}]})";
+  std::ofstream(good) << R"({"id": "x", "nodes": [{"id": "a", "type": "constant",
+    "parameters": {"value": 1}}]})";
+  auto refused = run_cli({"run", "--bots", "0", "--duration", "1"},
+                         {"BROKEDANCER_WORKFLOWS_FILES=" + bad + ",/nowhere/at/all.json"});
+  CHECK(refused.exit_code == exit_code::config_invalid);
+  CHECK_THAT(refused.err,
+             Contains("workflow file " + bad + ": $.nodes[0].type: unknown node type"));
+  CHECK_THAT(refused.err, Contains("workflow file /nowhere/at/all.json: $: cannot be read"));
+  CHECK_THAT(refused.err, !Contains("runtime starting"));
+  auto twice = run_cli({"run", "--bots", "0", "--duration", "1"},
+                       {"BROKEDANCER_WORKFLOWS_FILES=" + good + "," + good});
+  CHECK(twice.exit_code == exit_code::config_invalid);
+  CHECK_THAT(twice.err, Contains("workflow \"x\" is also defined in " + good));
+  auto runs =
+      run_cli({"run", "--bots", "0", "--duration", "1"}, {"BROKEDANCER_WORKFLOWS_FILES=" + good});
+  std::remove(bad.c_str());
+  std::remove(good.c_str());
+  CHECK(runs.exit_code == exit_code::ok);
+}
+
 TEST_CASE("run refuses a bad environment override with exit code 2 before starting anything") {
   auto r = run_cli({"run", "--duration", "5"}, {"BROKEDANCER_LOG_FORMAT=xml"});
   CHECK(r.exit_code == exit_code::config_invalid);

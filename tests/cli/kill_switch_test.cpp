@@ -4,10 +4,15 @@
 // SLEEP stalls the whole server, so never the suite's shared one).
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -116,4 +121,70 @@ TEST_CASE("a node without peers halts itself when it loses its shared store, unt
   CHECK(run_to_end({"resume", "--node", node, "--reason", "store is back"}).exit_code
         == exit_code::ok);
   await_status(node, [](const json& s) { return s["trading_allowed"] == true; });
+}
+
+namespace {
+
+// A workflow file of its own for this process, removed with it.
+struct workflow_file_on_disk {
+  std::string path;
+
+  explicit workflow_file_on_disk(const std::string& text)
+    : path("/tmp/brokedancer-wf-" + std::to_string(::getpid()) + "-"
+           + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())
+           + ".json") {
+    std::ofstream(path) << text;
+  }
+
+  ~workflow_file_on_disk() {
+    std::remove(path.c_str());
+  }
+};
+
+json workflow_entry(const json& status, const std::string& id) {
+  if (!status.is_object() || !status["workflows"].is_object())
+    return nullptr;
+  for (const auto& w : status["workflows"]["workflows"])
+    if (w["workflow_id"] == id)
+      return w;
+  return nullptr;
+}
+
+int counter(const json& status, const char* id, const char* name) {
+  auto e = workflow_entry(status, id);
+  return e.is_object() ? e[name].get<int>() : -1;
+}
+
+} // namespace
+
+TEST_CASE("a node runs its configuration's workflows on their schedule, holds them at HALT and "
+          "starts them again on resume",
+          "[workflow][emergency]") {
+  workflow_file_on_disk file{R"({"id": "tick", "trigger": {"every_s": 0.2}, "nodes": [
+    {"id": "price", "type": "latest_price", "parameters": {"symbol": "BTC-USD"},
+     "retry": {"attempts": 10, "first_delay_ms": 100}}]})"};
+  auto port = std::to_string(free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{
+      BROKEDANCER_CLI_PATH,
+      {"run", "--bots", "0"},
+      quiet({{"BROKEDANCER_NODE_CONTROL_PORT", port}, {"BROKEDANCER_WORKFLOWS_FILES", file.path}})};
+  auto running =
+      await_status(node, [](const json& s) { return counter(s, "tick", "completed") >= 2; });
+  CHECK(workflow_entry(running, "tick")["trigger"] == "every 200 ms");
+  REQUIRE(run_to_end({"halt", "--node", node, "--reason", "workflows too"}).exit_code
+          == exit_code::ok);
+  auto held = await_status(node, [](const json& s) {
+    return s["workflows"]["starting"] == false && counter(s, "tick", "running") == 0;
+  });
+  std::this_thread::sleep_for(1s);
+  auto later = node_status(node);
+  CHECK(counter(later, "tick", "started") == counter(held, "tick", "started"));
+  CHECK(counter(later, "tick", "held") >= 3);
+  REQUIRE(run_to_end({"resume", "--node", node, "--reason", "carry on"}).exit_code
+          == exit_code::ok);
+  auto before = counter(later, "tick", "completed");
+  await_status(node, [&](const json& s) { return counter(s, "tick", "completed") >= before + 2; });
+  run.signal(SIGINT);
+  CHECK(finish(run).exit_code == exit_code::ok);
 }

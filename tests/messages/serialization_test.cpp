@@ -258,7 +258,8 @@ node_status sample<node_status>() {
           {sample<audit_entry>()},
           sample<risk_status>(),
           {sample<bot_owner>()},
-          sample<watch_status>()};
+          sample<watch_status>(),
+          R"({"level":"NORMAL","starting":true,"workflows":[]})"};
 }
 
 template <>

@@ -1,0 +1,51 @@
+#pragma once
+
+// The workflows a node runs by itself: the definitions of its configuration (`workflows.files`),
+// each started on its trigger -- every N seconds, or on each event whose topic matches its
+// pattern -- or on demand, through its gate (workflow_gate: the level, the executions of it still
+// running, its own circuit breaker).
+//
+// It registers with the emergency controller like a bot: from HALT up nothing starts (the
+// triggers are counted as held) until the level is lowered. The executions it started stop by
+// themselves, each registered too, and a SHUTDOWN waits for them.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/resilience/breaker_machine.hpp"
+#include "actors/workflow/node_call.hpp"
+#include "actors/workflow/workflow_execution.hpp"
+#include "messages/workflow.hpp"
+
+namespace brokedancer {
+
+struct executor_options {
+  std::vector<std::shared_ptr<const workflow_definition>> workflows; // validated, ids unique
+  std::shared_ptr<const node_registry> nodes;
+  workflow_services services;
+  output_bounds bounds;
+  uint32_t max_running = 1; // executions of one workflow at once; a trigger past it is skipped
+  breaker_settings breaker; // each workflow's own, over its executions' outcomes
+};
+
+// The executor's messages (it is a dynamically typed actor, as the executions are):
+//   (status_atom) -> string: JSON {"level", "workflows": [{"workflow_id", "trigger", counters,
+//                    "breaker": {...}, "last_execution_id"}]}
+//   (wf_start, workflow id) -> string: the id of the execution started; an error when the
+//                    workflow is unknown, the level is HALT or higher, it is busy or its
+//                    breaker is open
+//   (wf_breaker, workflow id, action, reason) -> string: the workflow's status entry after
+//                    force_open, force_close or reset of its breaker
+using start_workflow_atom = caf::atom_constant<caf::atom("wf_start")>;
+using workflow_breaker_atom = caf::atom_constant<caf::atom("wf_breaker")>;
+using workflow_tick_atom = caf::atom_constant<caf::atom("wf_tick")>;
+using workflow_event_atom = caf::atom_constant<caf::atom("wf_event")>;
+
+caf::actor spawn_workflow_executor(caf::actor_system& sys, executor_options options);
+
+} // namespace brokedancer
