@@ -220,6 +220,36 @@ int cli_main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 86400.0));
   auto* workflow_types_cmd = workflow_cmd->add_subcommand(
       "types", "List the node types a workflow may use, with parameters, inputs and outputs");
+  // A running node's workflows, through its operator API (as status, halt, ... do).
+  workflow_operator_options workflow_op;
+  auto* workflow_history_cmd = workflow_cmd->add_subcommand(
+      "history", "The newest executions of a workflow on a running node, newest first");
+  workflow_history_cmd->add_option("workflow_id", workflow_op.id, "the workflow's id")->required();
+  workflow_history_cmd->add_option("--limit", workflow_op.limit, "how many (default 20)")
+      ->check(CLI::Range(1, 1000));
+  workflow_history_cmd->add_flag("--json", workflow_op.node.json, "print the entries as JSON");
+  auto* workflow_breaker_cmd = workflow_cmd->add_subcommand(
+      "breaker", "Force a workflow's breaker open (any role), or closed or reset (risk role), on "
+                 "a running node");
+  workflow_breaker_cmd->add_option("workflow_id", workflow_op.id, "the workflow's id")->required();
+  workflow_breaker_cmd->add_option("action", workflow_op.action, "force_open, force_close, reset")
+      ->required()
+      ->check(CLI::IsMember({"force_open", "force_close", "reset"}));
+  auto* workflow_cancel_cmd = workflow_cmd->add_subcommand(
+      "cancel", "End a running execution (started by the node's executor) as cancelled");
+  workflow_cancel_cmd->add_option("execution_id", workflow_op.id, "the execution's id")->required();
+  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd}) {
+    cmd->add_option("-n,--node", workflow_op.node.node,
+                    "HOST:PORT (or https://HOST:PORT) of the node's operator API")
+        ->required();
+    cmd->add_option("--token-file", workflow_op.node.token_file,
+                    "file holding your operator token (default: $BROKEDANCER_TOKEN)");
+    cmd->add_option("--ca-file", workflow_op.node.ca_file,
+                    "for https://: the authority that signed the node's certificate");
+    if (cmd != workflow_history_cmd)
+      cmd->add_option("-r,--reason", workflow_op.node.reason, "why; recorded in the audit trail")
+          ->required();
+  }
 
   auto* credentials_cmd = app.add_subcommand("credentials", "Manage operator credentials");
   credentials_cmd->require_subcommand(1);
@@ -301,6 +331,11 @@ int cli_main(int argc, char** argv) {
     return workflow_run(workflow_run_opts);
   if (workflow_types_cmd->parsed())
     return workflow_types();
+  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd})
+    if (cmd->parsed()) {
+      workflow_op.node.command = "workflow " + cmd->get_name();
+      return workflow_operator_command(workflow_op);
+    }
   if (ca_cmd->parsed())
     return make_authority(certs);
   if (node_cert_cmd->parsed())

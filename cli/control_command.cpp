@@ -142,7 +142,17 @@ int exit_code_for(int http_status) {
 
 } // namespace
 
-int control_command(const control_command_options& options) {
+namespace {
+
+// The node's answer to one request: its JSON body, or the exit code for why there is none
+// (said on the error output).
+struct node_answer {
+  int exit_code = exit_code::ok;
+  json body;
+};
+
+node_answer ask_node(const control_command_options& options, const std::string& method,
+                     const std::string& path, const std::string& body) {
   std::string node = options.node;
   bool https = false;
   constexpr std::string_view https_scheme = "https://";
@@ -156,41 +166,22 @@ int control_command(const control_command_options& options) {
     std::cerr << "brokedancer: --node must be HOST:PORT or https://HOST:PORT with a port from 1 "
                  "to 65535, not \""
               << options.node << "\"\n";
-    return exit_code::usage;
-  }
-  emergency_level level = emergency_level::halt;
-  if (options.command == "resume"
-      && (!from_string(options.level, level)
-          || (level != emergency_level::normal && level != emergency_level::alert))) {
-    std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
-    return exit_code::usage;
-  }
-  if (options.command != "status") {
-    if (options.reason.empty()) {
-      std::cerr << "brokedancer: " << options.command
-                << " needs --reason TEXT: every level change is recorded with its reason\n";
-      return exit_code::usage;
-    }
-    if (auto problem = reason_problem(options.reason); !problem.empty()) {
-      std::cerr << "brokedancer: --reason: " << problem << '\n';
-      return exit_code::input_invalid;
-    }
+    return {exit_code::usage, nullptr};
   }
   if (!https && !is_loopback(address.host)) {
     std::cerr << "brokedancer: the token would cross the network in the clear: use "
                  "https://"
               << node << " (with --ca-file) for a node that is not on this host\n";
-    return exit_code::usage;
+    return {exit_code::usage, nullptr};
   }
   auto token = read_token(options);
   if (token.empty())
-    return exit_code::not_authenticated;
+    return {exit_code::not_authenticated, nullptr};
   if (https && options.ca_file.empty()) {
     std::cerr << "brokedancer: an https:// node needs --ca-file FILE, the authority that signed "
                  "its certificate\n";
-    return exit_code::usage;
+    return {exit_code::usage, nullptr};
   }
-
   httplib::Client client{(https ? "https://" : "http://") + node};
   if (https) {
     client.set_ca_cert_path(options.ca_file.c_str());
@@ -202,36 +193,68 @@ int control_command(const control_command_options& options) {
   client.set_read_timeout(110, 0);
   client.set_write_timeout(5, 0);
   httplib::Headers headers{{"Authorization", "Bearer " + token}};
-  auto send = [&] {
-    if (options.command == "status")
-      return client.Get("/v1/status", headers);
-    json change{{"reason", options.reason}};
-    if (options.command == "resume")
-      change["level"] = options.level;
-    return client.Post(("/v1/" + options.command).c_str(), headers, dump_json(change),
-                       "application/json");
-  };
-  auto result = send();
+  auto result = method == "GET" ? client.Get(path.c_str(), headers)
+                                : client.Post(path.c_str(), headers, body, "application/json");
   if (!result) {
     std::cerr << "brokedancer: no node answers at " << options.node << ": "
               << httplib::to_string(result.error())
               << " (is it running with node.control_port = " << address.port
               << (https ? ", and does --ca-file hold the authority of its certificate?" : "?")
               << ")\n";
-    return exit_code::node_unreachable;
+    return {exit_code::node_unreachable, nullptr};
   }
-  auto body = parse_json_within(result->body);
+  auto answer = parse_json_within(result->body);
   if (result->status != 200) {
-    std::string error = body.is_object() && body.contains("error") ? text_of(body["error"])
-                                                                   : result->body.substr(0, 500);
+    std::string error = answer.is_object() && answer.contains("error")
+                            ? text_of(answer["error"])
+                            : result->body.substr(0, 500);
     std::cerr << "brokedancer: the node refused " << options.command << " (HTTP " << result->status
               << "): " << error << '\n';
-    return exit_code_for(result->status);
+    return {exit_code_for(result->status), nullptr};
   }
-  if (!body.is_object()) {
+  if (!answer.is_object() && !answer.is_array()) {
     std::cerr << "brokedancer: the node's answer is not JSON\n";
-    return exit_code::internal_error;
+    return {exit_code::internal_error, nullptr};
   }
+  return {exit_code::ok, std::move(answer)};
+}
+
+// The reason an action is recorded with; a usage error when there is none or it is unfit.
+int check_reason(const control_command_options& options) {
+  if (options.reason.empty()) {
+    std::cerr << "brokedancer: " << options.command
+              << " needs --reason TEXT: every such action is recorded with its reason\n";
+    return exit_code::usage;
+  }
+  if (auto problem = reason_problem(options.reason); !problem.empty()) {
+    std::cerr << "brokedancer: --reason: " << problem << '\n';
+    return exit_code::input_invalid;
+  }
+  return exit_code::ok;
+}
+
+} // namespace
+
+int control_command(const control_command_options& options) {
+  emergency_level level = emergency_level::halt;
+  if (options.command == "resume"
+      && (!from_string(options.level, level)
+          || (level != emergency_level::normal && level != emergency_level::alert))) {
+    std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
+    return exit_code::usage;
+  }
+  if (options.command != "status")
+    if (int code = check_reason(options); code != exit_code::ok)
+      return code;
+  json change{{"reason", options.reason}};
+  if (options.command == "resume")
+    change["level"] = options.level;
+  auto reply = options.command == "status"
+                   ? ask_node(options, "GET", "/v1/status", {})
+                   : ask_node(options, "POST", "/v1/" + options.command, dump_json(change));
+  if (reply.exit_code != exit_code::ok)
+    return reply.exit_code;
+  auto& body = reply.body;
   if (options.command == "status") {
     if (options.json)
       std::cout << dump_json(body, 2) << '\n';
@@ -242,6 +265,46 @@ int control_command(const control_command_options& options) {
   std::cout << "node " << options.node << " is at " << text_of(body["level"]) << " (sequence "
             << text_of(body["sequence"]) << "); " << text_of(body["bots"])
             << " bots acknowledged within " << text_of(body["acknowledged_ms"]) << " ms\n";
+  return exit_code::ok;
+}
+
+int workflow_operator_command(const workflow_operator_options& options) {
+  const auto& node = options.node;
+  if (node.command != "workflow history")
+    if (int code = check_reason(node); code != exit_code::ok)
+      return code;
+  node_answer reply;
+  if (node.command == "workflow history") {
+    // Ids are plain names: the node refuses anything else, so nothing needs encoding.
+    reply = ask_node(node, "GET",
+                     "/v1/workflows/history?workflow_id=" + options.id
+                         + "&limit=" + std::to_string(options.limit),
+                     {});
+  } else if (node.command == "workflow breaker") {
+    reply = ask_node(node, "POST", "/v1/workflows/breaker",
+                     dump_json(json{{"workflow_id", options.id},
+                                    {"action", options.action},
+                                    {"reason", node.reason}}));
+  } else {
+    reply = ask_node(node, "POST", "/v1/workflows/cancel",
+                     dump_json(json{{"execution_id", options.id}, {"reason", node.reason}}));
+  }
+  if (reply.exit_code != exit_code::ok)
+    return reply.exit_code;
+  auto& body = reply.body;
+  if (node.json || node.command != "workflow history") {
+    std::cout << dump_json(body, 2) << '\n';
+    return exit_code::ok;
+  }
+  if (body.empty())
+    std::cout << "no execution of " << options.id << " has ended yet\n";
+  for (const auto& e : body)
+    std::cout << text_of(e.value("ended_at", json{})) << "  "
+              << text_of(e.value("execution_id", json{})) << "  "
+              << text_of(e.value("status", json{})) << "  "
+              << text_of(e.value("duration_ms", json{})) << " ms"
+              << (e.value("reason", std::string{}).empty() ? "" : "  " + text_of(e["reason"]))
+              << '\n';
   return exit_code::ok;
 }
 

@@ -5,6 +5,7 @@
 // The credential is a token from BROKEDANCER_TOKEN or --token-file, never from the command line
 // (where any user of the machine could read it in the process list).
 
+#include <cstdint>
 #include <string>
 
 namespace brokedancer {
@@ -21,5 +22,16 @@ struct control_command_options {
 
 // Returns the process exit code (runtime/exit_codes.hpp).
 int control_command(const control_command_options& options);
+
+// `brokedancer workflow history|breaker|cancel ... --node`: the node's workflows, through the
+// same API and credential.
+struct workflow_operator_options {
+  control_command_options node; // command: "workflow history", "workflow breaker", ...
+  std::string id;               // a workflow's id (history, breaker) or an execution's (cancel)
+  std::string action;           // breaker: force_open, force_close, reset
+  uint32_t limit = 20;          // history
+};
+
+int workflow_operator_command(const workflow_operator_options& options);
 
 } // namespace brokedancer

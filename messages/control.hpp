@@ -23,6 +23,7 @@
 #include "messages/operator_role.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
+#include "messages/workflow.hpp"
 
 namespace brokedancer {
 
@@ -124,6 +125,18 @@ using node_control_actor =
                      // credential, wrong role, bad input): recorded in the audit trail. Status
                      // reads that succeed are not.
                      caf::reacts_to<audit_atom, audit_entry>,
+                     // The node's workflows (actors/workflow/workflow_executor.hpp), as an
+                     // operator; each answer is the executor's JSON. The newest history entries
+                     // of a workflow (any role):
+                     caf::replies_to<workflow_history_atom, std::string, uint32_t,
+                                     operator_identity>::with<std::string>,
+                     // A workflow's breaker: (id, action, reason). force_open takes any role;
+                     // force_close and reset lift a safety, so the risk role only. Recorded.
+                     caf::replies_to<workflow_breaker_atom, std::string, std::string, std::string,
+                                     operator_identity>::with<std::string>,
+                     // Ends a running execution as cancelled: (execution id, reason). Recorded.
+                     caf::replies_to<cancel_execution_atom, std::string, std::string,
+                                     operator_identity>::with<std::string>,
                      // Answers once every recorded action is persisted (or its write failed):
                      // what a graceful stop waits for, so that the trail keeps the last action.
                      caf::replies_to<flush_atom>::with<bool>>;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/atom.hpp>
 #include <nlohmann/json.hpp>
 
 namespace brokedancer {
@@ -148,6 +149,16 @@ struct workflow_parse {
   std::optional<workflow_definition> workflow; // only when there is no problem
   std::vector<workflow_problem> problems;
 };
+
+// The messages of a node's workflow executor (actors/workflow/workflow_executor.hpp) and of an
+// execution, which operators reach through the node's control (messages/control.hpp).
+using start_workflow_atom = caf::atom_constant<caf::atom("wf_start")>;
+using workflow_breaker_atom = caf::atom_constant<caf::atom("wf_breaker")>;
+using workflow_history_atom = caf::atom_constant<caf::atom("wf_hist")>;
+using cancel_execution_atom = caf::atom_constant<caf::atom("wf_cancel")>;
+
+// The most history entries one request returns.
+constexpr uint32_t max_history_limit = 1000;
 
 // Bounds on a definition from outside.
 constexpr size_t max_workflow_nodes = 500;

@@ -122,6 +122,7 @@ struct runtime_config {
     uint32_t max_running = 0;       // executions of one workflow at once
     uint32_t breaker_failures = 0;  // failed executions in a row that open its breaker
     int64_t breaker_recovery_ms = 0;
+    int64_t history_retention_ms = 0; // history entries older than this are dropped
   } workflows;
   // The risk monitor's own options (node_name and symbols are the runtime's to fill in).
   risk_options risk;

@@ -498,6 +498,13 @@ std::vector<setting> build_schema() {
                                         s.breaker_recovery_ms = milliseconds_of_seconds(v);
                                       }),
              0.1, 86400),
+      ranged(workflows_rows.converted("history_retention_s", setting_kind::number, 604800,
+                                      "how long the entries of a workflow's history are kept "
+                                      "(trimmed at start and every hour)",
+                                      [](R::workflows_section& s, const nlohmann::json& v) {
+                                        s.history_retention_ms = milliseconds_of_seconds(v);
+                                      }),
+             60, 315360000),
 
       ranged(risk_rows(
                  "max_daily_loss", &risk_options::max_daily_loss, 1000,

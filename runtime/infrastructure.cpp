@@ -431,6 +431,9 @@ workflow_executor_child(const runtime_config& config,
       std::chrono::milliseconds{config.workflows.breaker_recovery_ms};
   options.breaker.half_open_calls = 1;
   options.breaker.success_threshold = 1;
+  options.history_retention_ms = config.workflows.history_retention_ms;
+  // Outlives each incarnation: a forced-open breaker stays open, max_running holds.
+  options.memory = make_executor_memory();
   spec.name = "workflows";
   spec.policy = restart_policy::permanent;
   spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {

@@ -58,7 +58,8 @@ json workflows_json(const std::string& text) {
   if (text.empty())
     return nullptr;
   try {
-    return parse_json_within(text);
+    auto parsed = parse_json_within(text);
+    return parsed.is_discarded() ? json(nullptr) : parsed;
   } catch (const std::exception&) {
     return nullptr;
   }
@@ -291,6 +292,59 @@ struct operator_api::impl {
             });
   }
 
+  // GET /v1/workflows/history, POST /v1/workflows/breaker and /v1/workflows/cancel.
+  void serve_workflow(const http_request& req, http_response& res, const std::string& what) {
+    // Authenticated first (any role); the role the action needs is checked once the request
+    // says which it is, and again by the node's control.
+    auto who = admit(req, res, "workflow " + what, operator_action::status);
+    if (!who)
+      return;
+    workflow_request request;
+    auto why = what == "history" ? parse_history_query(req.query, request)
+                                 : parse_workflow_body(req.body, what, request);
+    if (!why.empty()) {
+      if (what != "history")
+        audit(*who, "workflow " + what, {}, "refused: " + why);
+      fail(res, 400, why);
+      return;
+    }
+    auto needs = what == "history"                                    ? operator_action::status
+                 : what == "cancel" || request.action == "force_open" ? operator_action::raise
+                                                                      : operator_action::lower;
+    if (!permits(who->role, needs)) {
+      audit(*who, "workflow " + what, {}, "forbidden");
+      fail(res, 403,
+           "the " + to_string(who->role) + " role may not " + what
+               + (needs == operator_action::lower ? " this way; a credential of the risk role may"
+                                                  : ""));
+      return;
+    }
+    caf::scoped_actor self{sys};
+    auto on_answer = [&](std::string& text) {
+      answer(res, 200, workflows_json(text));
+    };
+    auto on_error = [&](caf::error& err) {
+      int status = err == caf::sec::request_timeout                                           ? 504
+                   : is(err, errc::invalid_argument)                                          ? 400
+                   : is(err, errc::not_found)                                                 ? 404
+                   : is(err, errc::store_unavailable) || is(err, errc::subsystem_unavailable) ? 503
+                                                                                              : 409;
+      fail(res, status, sys.render(err));
+    };
+    if (what == "history")
+      self->request(control, status_timeout, workflow_history_atom::value, request.workflow_id,
+                    request.limit, *who)
+          .receive(on_answer, on_error);
+    else if (what == "breaker")
+      self->request(control, status_timeout, workflow_breaker_atom::value, request.workflow_id,
+                    request.action, request.reason, *who)
+          .receive(on_answer, on_error);
+    else
+      self->request(control, status_timeout, cancel_execution_atom::value, request.execution_id,
+                    request.reason, *who)
+          .receive(on_answer, on_error);
+  }
+
   http_response route(const http_request& req) {
     http_response res;
     auto post = [&](auto op, const char* command, emergency_level level, operator_action action) {
@@ -310,8 +364,20 @@ struct operator_api::impl {
       post(raise_atom::value, "shutdown", emergency_level::shutdown, operator_action::raise);
     } else if (req.path == "/v1/resume") {
       post(resume_atom::value, "resume", emergency_level::normal, operator_action::lower);
+    } else if (req.path == "/v1/workflows/history") {
+      if (req.method == "GET")
+        serve_workflow(req, res, "history");
+      else
+        not_allowed(res, "GET");
+    } else if (req.path == "/v1/workflows/breaker" || req.path == "/v1/workflows/cancel") {
+      if (req.method == "POST")
+        serve_workflow(req, res, req.path.substr(req.path.rfind('/') + 1));
+      else
+        not_allowed(res, "POST");
     } else {
-      fail(res, 404, "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown");
+      fail(res, 404,
+           "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown, GET "
+           "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|cancel");
     }
     return res;
   }

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 #include "messages/control.hpp"
+#include "messages/workflow.hpp"
 
 namespace brokedancer {
 
@@ -30,6 +32,73 @@ std::string parse_change_request(std::string_view body, std::string_view command
   }
   out.reason = std::move(reason);
   out.level = level;
+  return {};
+}
+
+namespace {
+
+// A required string field of `body`; why not, or empty.
+std::string string_field(const nlohmann::json& body, const char* name, std::string& out) {
+  auto f = body.find(name);
+  if (f == body.end() || !f->is_string() || f->get_ref<const std::string&>().empty())
+    return std::string{"\""} + name + "\" must be a non-empty string";
+  out = f->get<std::string>();
+  return {};
+}
+
+} // namespace
+
+std::string parse_history_query(std::string_view query, workflow_request& out) {
+  bool named = false;
+  while (!query.empty()) {
+    auto end = query.find('&');
+    auto pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
+    auto eq = pair.find('=');
+    auto key = pair.substr(0, eq);
+    auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (key == "workflow_id") {
+      if (auto why = check_plain_name("a workflow id", std::string{value}, max_workflow_id_bytes);
+          !why.empty() || value.find('%') != std::string_view::npos)
+        return "workflow_id must be a workflow's id: letters, digits, '_' and '-'";
+      out.workflow_id = std::string{value};
+      named = true;
+    } else if (key == "limit") {
+      uint32_t limit = 0;
+      bool digits = !value.empty() && value.size() <= 4;
+      for (char c : value) {
+        digits = digits && c >= '0' && c <= '9';
+        limit = limit * 10 + static_cast<uint32_t>(c - '0');
+      }
+      if (!digits || limit == 0 || limit > max_history_limit)
+        return "limit must be a whole number from 1 to " + std::to_string(max_history_limit);
+      out.limit = limit;
+    } else {
+      return "the query takes workflow_id and limit only";
+    }
+  }
+  return named ? std::string{} : "the query must name a workflow: ?workflow_id=ID";
+}
+
+std::string parse_workflow_body(std::string_view body, std::string_view command,
+                                workflow_request& out) {
+  auto parsed = parse_json_within(body);
+  if (!parsed.is_object())
+    return "the body must be a JSON object";
+  std::string why;
+  if (command == "breaker") {
+    if (!(why = string_field(parsed, "workflow_id", out.workflow_id)).empty()
+        || !(why = string_field(parsed, "action", out.action)).empty())
+      return why;
+    if (out.action != "force_open" && out.action != "force_close" && out.action != "reset")
+      return "\"action\" must be \"force_open\", \"force_close\" or \"reset\"";
+  } else if (!(why = string_field(parsed, "execution_id", out.execution_id)).empty()) {
+    return why;
+  }
+  if (!(why = string_field(parsed, "reason", out.reason)).empty())
+    return why + ": every such action is recorded with its reason";
+  if (auto problem = reason_problem(out.reason); !problem.empty())
+    return "\"reason\": " + problem;
   return {};
 }
 

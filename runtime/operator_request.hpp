@@ -2,6 +2,7 @@
 
 // The body of a level change sent to the operator API, read as the outside input it is.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,24 @@ struct change_request {
   std::string reason;
   emergency_level level = emergency_level::halt; // resume: NORMAL or ALERT
 };
+
+// An operator's request about the node's workflows.
+struct workflow_request {
+  std::string workflow_id;  // history, breaker
+  std::string execution_id; // cancel
+  std::string action;       // breaker: force_open, force_close, reset
+  std::string reason;       // breaker, cancel
+  uint32_t limit = 20;      // history
+};
+
+// GET /v1/workflows/history?workflow_id=ID[&limit=N]: why the query is not acceptable, or
+// empty. Ids are plain names (no percent-encoding needed or taken); N from 1 to 1000.
+std::string parse_history_query(std::string_view query, workflow_request& out);
+
+// The JSON body of POST /v1/workflows/breaker ({"workflow_id", "action", "reason"}) or
+// /v1/workflows/cancel ({"execution_id", "reason"}), per `command`: why not, or empty.
+std::string parse_workflow_body(std::string_view body, std::string_view command,
+                                workflow_request& out);
 
 // Reads `body` (JSON) for `command` (halt, shutdown, resume). Empty when it is acceptable: a
 // non-empty reason of printable UTF-8 up to max_reason_bytes, and for resume a level of NORMAL

@@ -12,6 +12,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
+#include "core/plain_name.hpp"
 #include "core/unix_time.hpp"
 #include "messages/errors.hpp"
 
@@ -443,6 +444,56 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
   return promise;
 }
 
+// -- workflows ----------------------------------------------------------------------------------
+
+// Passes an operator's workflow request on to the executor, once the role allows it and the
+// reason is acceptable; recorded in the audit trail unless it only reads.
+template <class... Ts>
+caf::result<std::string> to_workflows(self_pointer self, const operator_identity& who,
+                                      operator_action action, std::string command,
+                                      const std::string& reason, Ts... request) {
+  auto& st = self->state;
+  bool recorded = action != operator_action::status;
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
+  auto refuse = [&](std::string outcome, caf::error err) -> caf::result<std::string> {
+    if (recorded) {
+      entry.outcome = std::move(outcome);
+      record(self, entry);
+    }
+    return err;
+  };
+  if (!permits(who.role, action))
+    return refuse("forbidden: the " + to_string(who.role) + " role may not " + command,
+                  make_error(errc::invalid_argument, "the " + to_string(who.role) + " role may not "
+                                                         + command
+                                                         + "; a credential of the risk role may"));
+  if (recorded) {
+    if (auto why = reason_problem(reason); !why.empty())
+      return refuse("refused: " + why, make_error(errc::invalid_argument, why));
+  }
+  if (!st.services.workflows)
+    return refuse("refused: no workflows here",
+                  make_error(errc::not_found, "this node runs no workflows (workflows.files)"));
+  auto promise = self->make_response_promise<std::string>();
+  self->request(st.services.workflows, ask_timeout, std::move(request)...)
+      .then(
+          [self, promise, entry, recorded](std::string& answer) mutable {
+            if (recorded) {
+              entry.outcome = "ok";
+              record(self, entry);
+            }
+            promise.deliver(std::move(answer));
+          },
+          [self, promise, entry, recorded](caf::error& err) mutable {
+            if (recorded) {
+              entry.outcome = "refused: " + self->system().render(err);
+              record(self, entry);
+            }
+            promise.deliver(std::move(err));
+          });
+  return promise;
+}
+
 // Answers once the trail is persisted (true), or could not be (false).
 caf::result<bool> flush(self_pointer self) {
   auto& st = self->state;
@@ -475,6 +526,34 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
         return change_level(self, op, level, std::move(reason), who, operator_action::lower);
       },
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
+      [self](workflow_history_atom op, std::string& workflow_id, uint32_t limit,
+             const operator_identity& who) -> caf::result<std::string> {
+        if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
+            !why.empty())
+          return make_error(errc::invalid_argument, why);
+        return to_workflows(self, who, operator_action::status, "workflow history " + workflow_id,
+                            {}, op, workflow_id, limit);
+      },
+      [self](workflow_breaker_atom op, std::string& workflow_id, std::string& action,
+             std::string& reason, const operator_identity& who) -> caf::result<std::string> {
+        if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
+            !why.empty())
+          return make_error(errc::invalid_argument, why);
+        if (action != "force_open" && action != "force_close" && action != "reset")
+          return make_error(errc::invalid_argument,
+                            "a breaker's action is force_open, force_close or reset");
+        // Opening stops trading; closing or resetting lifts that, as lowering a level does.
+        auto needs = action == "force_open" ? operator_action::raise : operator_action::lower;
+        return to_workflows(self, who, needs, "workflow breaker " + action + " " + workflow_id,
+                            reason, op, workflow_id, action, reason);
+      },
+      [self](cancel_execution_atom op, std::string& execution_id, std::string& reason,
+             const operator_identity& who) -> caf::result<std::string> {
+        if (auto why = check_plain_name("an execution id", execution_id, 128); !why.empty())
+          return make_error(errc::invalid_argument, why);
+        return to_workflows(self, who, operator_action::raise, "workflow cancel " + execution_id,
+                            reason, op, execution_id, reason);
+      },
       [self](flush_atom) { return flush(self); },
       [self](recheck_atom) { recheck(self); },
       [self](reread_audit_atom, int attempt) { restore_audit(self, attempt); },

@@ -54,6 +54,12 @@ bool breaker_machine::would_admit(clock::time_point now) const {
   return false;
 }
 
+void breaker_machine::release(const permit& granted) {
+  if (granted.trial && granted.epoch == epoch_ && state_ == breaker_state::half_open
+      && trials_in_flight_ > 0)
+    --trials_in_flight_;
+}
+
 void breaker_machine::record(const permit& granted, bool success, bool slow, clock::time_point now,
                              const std::string& failure) {
   ++stats_.calls;

@@ -61,6 +61,10 @@ public:
   void record(const permit& granted, bool success, bool slow, clock::time_point now,
               const std::string& failure);
 
+  // A call let through ended with no outcome to judge it by (it was cancelled): a HALF_OPEN
+  // trial's slot is given back, nothing else changes.
+  void release(const permit& granted);
+
   // Moves OPEN to HALF_OPEN once the recovery timeout has passed (also done by try_acquire).
   void tick(clock::time_point now);
 

@@ -8,7 +8,7 @@ namespace brokedancer {
 using json = nlohmann::json;
 
 std::string new_execution_id(const std::string& workflow_id) {
-  return "exec_" + workflow_id + "_" + new_correlation_id().substr(0, 12);
+  return execution_id_prefix + workflow_id + "_" + new_correlation_id().substr(0, 12);
 }
 
 std::string order_id_of(const std::string& execution_id, const std::string& node_id) {

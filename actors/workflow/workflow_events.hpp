@@ -25,6 +25,9 @@ struct execution_identity {
   std::string strategy_id;
 };
 
+// Every execution id begins with it (and so every correlation id of what an execution does).
+constexpr const char* execution_id_prefix = "exec_";
+
 // "exec_<workflow>_<12 hex digits>", as the guide shows them.
 std::string new_execution_id(const std::string& workflow_id);
 

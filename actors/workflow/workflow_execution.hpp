@@ -50,8 +50,7 @@ using node_timeout_atom = caf::atom_constant<caf::atom("wf_timeout")>;
 using node_retry_atom = caf::atom_constant<caf::atom("wf_retry")>;
 // To report_to: (wf_result, the result document as JSON text) once the execution has ended.
 using execution_result_atom = caf::atom_constant<caf::atom("wf_result")>;
-// (wf_cancel, reason): an operator ends the execution; it ends as cancelled.
-using cancel_execution_atom = caf::atom_constant<caf::atom("wf_cancel")>;
+// (cancel_execution_atom, reason): an operator ends the execution; it ends as cancelled.
 
 // Starts at once; quits once its result is written.
 caf::actor spawn_workflow_execution(caf::actor_system& sys, execution_options options);

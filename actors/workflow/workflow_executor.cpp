@@ -1,6 +1,8 @@
 #include "actors/workflow/workflow_executor.hpp"
 
 #include <chrono>
+#include <deque>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -15,8 +17,11 @@
 #include "core/glob.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
+#include "core/plain_name.hpp"
+#include "core/unix_time.hpp"
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
+#include "messages/state_store.hpp"
 
 namespace brokedancer {
 
@@ -30,13 +35,36 @@ struct started_execution {
   size_t workflow = 0;
   std::string execution_id;
   breaker_machine::permit permit;
+  caf::actor handle;
+  bool inherited = false; // started by an earlier incarnation: its result went there
 };
 
-struct executor_state {
-  executor_options options;
+using trim_history_atom = caf::atom_constant<caf::atom("wf_trim")>;
+using resubscribe_atom = caf::atom_constant<caf::atom("wf_resub")>;
+constexpr auto trim_every = std::chrono::hours(1);
+constexpr auto store_timeout = std::chrono::seconds(10);
+constexpr auto resubscribe_first = std::chrono::milliseconds(500);
+constexpr auto resubscribe_cap = std::chrono::seconds(30);
+
+} // namespace
+
+struct executor_memory {
   std::vector<workflow_gate> gates; // one per workflow, in options.workflows' order
   std::vector<std::string> last_execution;
   std::map<caf::actor_addr, started_execution> running;
+};
+
+std::shared_ptr<executor_memory> make_executor_memory() {
+  return std::make_shared<executor_memory>();
+}
+
+namespace {
+
+struct executor_state {
+  executor_options options;
+  std::shared_ptr<executor_memory> memory;
+  std::vector<steady::time_point> next_due; // scheduled workflows: their next planned start
+  std::map<std::string, bool> subscribed;   // event patterns: whether the bus has them
   level_tracker level;
   emergency_registration registration{
       "the emergency controller does not answer: no workflow starts until it does"};
@@ -66,7 +94,7 @@ std::string trigger_text(const workflow_trigger& t) {
 
 // Breaker transitions, logged as they happen: an open breaker is an operator's business.
 void log_transitions(self_pointer self, size_t index) {
-  for (auto& t : self->state.gates[index].breaker().take_transitions()) {
+  for (auto& t : self->state.memory->gates[index].breaker().take_transitions()) {
     json fields{{"workflow_id", workflow_at(self, index).id},
                 {"from", to_string(t.from)},
                 {"to", to_string(t.to)},
@@ -80,10 +108,15 @@ void log_transitions(self_pointer self, size_t index) {
 
 json workflow_entry(self_pointer self, size_t index) {
   auto& st = self->state;
-  auto entry = st.gates[index].stats(steady::now());
+  auto entry = st.memory->gates[index].stats(steady::now());
   entry["workflow_id"] = workflow_at(self, index).id;
   entry["trigger"] = trigger_text(workflow_at(self, index).trigger);
-  entry["last_execution_id"] = st.last_execution[index];
+  entry["last_execution_id"] = st.memory->last_execution[index];
+  const auto& trigger = workflow_at(self, index).trigger;
+  if (trigger.how == workflow_trigger::kind::on_event) {
+    auto found = st.subscribed.find(trigger.topic);
+    entry["subscribed"] = found != st.subscribed.end() && found->second;
+  }
   return entry;
 }
 
@@ -91,7 +124,7 @@ json workflow_entry(self_pointer self, size_t index) {
 start_verdict try_start(self_pointer self, size_t index, const std::string& cause,
                         std::string* started_id = nullptr) {
   auto& st = self->state;
-  auto admission = st.gates[index].admit(may_trade(st), steady::now());
+  auto admission = st.memory->gates[index].admit(may_trade(st), steady::now());
   log_transitions(self, index);
   const auto& w = st.options.workflows[index];
   if (admission.verdict != start_verdict::start) {
@@ -105,8 +138,8 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
                                             {w, st.options.nodes, st.options.services, execution_id,
                                              caf::actor_cast<caf::actor>(self), st.options.bounds});
   self->monitor(execution);
-  st.running[execution.address()] = {index, execution_id, admission.permit};
-  st.last_execution[index] = execution_id;
+  st.memory->running[execution.address()] = {index, execution_id, admission.permit, execution};
+  st.memory->last_execution[index] = execution_id;
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});
   if (started_id)
@@ -117,12 +150,14 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
 void ended(self_pointer self, const caf::actor_addr& who, const std::string& status,
            const std::string& why) {
   auto& st = self->state;
-  auto found = st.running.find(who);
-  if (found == st.running.end())
+  auto found = st.memory->running.find(who);
+  if (found == st.memory->running.end())
     return;
   auto index = found->second.workflow;
-  st.gates[index].ended(found->second.permit, status, why, steady::now());
-  st.running.erase(found);
+  // One an earlier incarnation started told it how it ended; here only its end is seen.
+  auto seen = found->second.inherited ? std::string{"lost"} : status;
+  st.memory->gates[index].ended(found->second.permit, seen, why, steady::now());
+  st.memory->running.erase(found);
   log_transitions(self, index);
 }
 
@@ -145,20 +180,14 @@ void on_result(self_pointer self, const std::string& text) {
 // event two patterns match starts each workflow once.
 void on_event(self_pointer self, const std::string& pattern, const event& ev) {
   auto& st = self->state;
-  // An execution's own events do not trigger its workflow again: a pattern as wide as "*"
-  // would otherwise start it each time it ends, for ever.
-  std::string from_workflow;
-  if (ev.topic == workflow_events_topic) {
-    try {
-      from_workflow = parse_json_within(ev.json).value("workflow_id", std::string{});
-    } catch (const std::exception&) {
-      // Not an execution's event: nobody to keep from triggering itself.
-    }
-  }
+  // What an execution published (its events, a publish_event node's) triggers nothing: a
+  // pattern as wide as "*", or two workflows each matching the other's events, would otherwise
+  // start them for ever.
+  if (ev.correlation.rfind(execution_id_prefix, 0) == 0)
+    return;
   for (size_t i = 0; i < st.options.workflows.size(); ++i) {
     const auto& w = *st.options.workflows[i];
-    if (w.trigger.how == workflow_trigger::kind::on_event && w.trigger.topic == pattern
-        && w.id != from_workflow)
+    if (w.trigger.how == workflow_trigger::kind::on_event && w.trigger.topic == pattern)
       try_start(self, i, "event " + ev.topic);
   }
 }
@@ -182,34 +211,60 @@ void register_with_controller(self_pointer self) {
 }
 
 // Passes what the bus delivers for one pattern on to the executor, saying which pattern.
-caf::behavior pattern_forwarder(caf::event_based_actor*, caf::actor executor, std::string pattern) {
-  return {[executor, pattern](const event& ev) {
-    caf::anon_send(executor, workflow_event_atom::value, pattern, ev);
+// Delegated: the bus's acknowledgement (it asks now and then) comes once the executor has
+// handled the event, so the bus's backlog bounds what waits in the executor's mailbox.
+caf::behavior pattern_forwarder(caf::event_based_actor* self, caf::actor executor,
+                                std::string pattern) {
+  return {[self, executor, pattern](const event& ev) {
+    return self->delegate(executor, workflow_event_atom::value, pattern, ev);
   }};
+}
+
+// Subscribes for `pattern`, and tries again (after `wait`, doubled up to a cap) while the bus
+// refuses: a bus that cannot reach Redis does not stop the executor, which would restart it
+// in a storm the root supervisor answers with HALT.
+void subscribe(self_pointer self, const std::string& pattern, std::chrono::milliseconds wait) {
+  auto& st = self->state;
+  // Linked: it goes with this incarnation, and the bus drops a subscriber that has gone.
+  auto forwarder =
+      self->spawn<caf::linked>(pattern_forwarder, caf::actor_cast<caf::actor>(self), pattern);
+  self->request(st.options.services.bus, std::chrono::seconds(10), subscribe_atom::value, pattern,
+                forwarder)
+      .then([self, pattern](uint64_t) { self->state.subscribed[pattern] = true; },
+            [self, pattern, wait, forwarder](caf::error& err) {
+              self->unlink_from(forwarder);
+              caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
+              self->state.log.warn("a workflow's event trigger could not subscribe; trying again",
+                                   {{"pattern", pattern},
+                                    {"retry_in_ms", wait.count()},
+                                    {"error", self->system().render(err)}});
+              auto next = std::min<std::chrono::milliseconds>(wait * 2, resubscribe_cap);
+              self->delayed_send(self, wait, resubscribe_atom::value, pattern,
+                                 static_cast<int64_t>(next.count()));
+            });
 }
 
 void subscribe_to_patterns(self_pointer self) {
   auto& st = self->state;
-  std::set<std::string> patterns;
   for (const auto& w : st.options.workflows)
     if (w->trigger.how == workflow_trigger::kind::on_event)
-      patterns.insert(w->trigger.topic);
-  for (const auto& pattern : patterns) {
-    // Linked: it goes with this incarnation, and the bus drops a subscriber that has gone.
-    auto forwarder =
-        self->spawn<caf::linked>(pattern_forwarder, caf::actor_cast<caf::actor>(self), pattern);
-    self->request(st.options.services.bus, std::chrono::seconds(10), subscribe_atom::value, pattern,
-                  forwarder)
-        .then([](uint64_t) {},
-              [self, pattern](caf::error& err) {
-                // Without its subscription the workflow would never run: the supervisor starts
-                // the executor again, which subscribes again.
-                self->state.log.error(
-                    "a workflow's event trigger could not subscribe",
-                    {{"pattern", pattern}, {"error", self->system().render(err)}});
-                self->quit(err);
-              });
-  }
+      st.subscribed.emplace(w->trigger.topic, false);
+  for (const auto& entry : st.subscribed)
+    subscribe(self, entry.first, resubscribe_first);
+}
+
+// The next tick of scheduled workflow `index`, at its planned time: the schedule does not
+// drift with the mailbox, and periods missed (a stalled node) are skipped, not caught up.
+void schedule_next(self_pointer self, size_t index) {
+  auto& st = self->state;
+  auto period = std::chrono::milliseconds(workflow_at(self, index).trigger.every_ms);
+  auto now = steady::now();
+  auto& due = st.next_due[index];
+  due += period;
+  if (due <= now)
+    due = now + period;
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(due - now),
+                     workflow_tick_atom::value, static_cast<uint64_t>(index));
 }
 
 std::optional<size_t> index_of(self_pointer self, const std::string& workflow_id) {
@@ -245,18 +300,20 @@ caf::result<std::string> operate_breaker(self_pointer self, const std::string& w
   auto index = index_of(self, workflow_id);
   if (!index)
     return make_error(errc::not_found, "no workflow " + escaped_name(workflow_id) + " here");
-  auto& breaker = self->state.gates[*index].breaker();
+  if (action != "force_open" && action != "force_close" && action != "reset")
+    return make_error(errc::invalid_argument,
+                      "expected force_open, force_close or reset, found " + escaped_name(action));
+  if (auto why = reason_problem(reason); !why.empty())
+    return make_error(errc::invalid_argument, "the reason: " + why);
+  auto& breaker = self->state.memory->gates[*index].breaker();
   auto now = steady::now();
   auto why = "operator: " + reason;
   if (action == "force_open")
     breaker.force_open(now, why);
   else if (action == "force_close")
     breaker.force_close(now, why);
-  else if (action == "reset")
-    breaker.reset(now, why);
   else
-    return make_error(errc::invalid_argument,
-                      "expected force_open, force_close or reset, found " + escaped_name(action));
+    breaker.reset(now, why);
   log_transitions(self, *index);
   return dump_json(workflow_entry(self, *index));
 }
@@ -271,19 +328,162 @@ std::string status_text(self_pointer self) {
                         {"workflows", std::move(list)}});
 }
 
+// Drops history entries past the retention (a workflow that runs every second writes 86,400 a
+// day); the entries' ids begin with their time in milliseconds.
+// The time of a log entry's id ("<ms>-<seq>"); 0 when it has none.
+int64_t milliseconds_of(const std::string& id) {
+  int64_t ms = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9' || ms > std::numeric_limits<int64_t>::max() / 10 - 10)
+      break;
+    ms = ms * 10 + (c - '0');
+  }
+  return ms;
+}
+
+// Drops what the executions of `workflow_id` left past the retention: the status and result
+// keys of each history entry older than `cutoff_ms`, read a chunk at a time from `after`, then
+// those entries.
+void expire_history(self_pointer self, const std::string& workflow_id, int64_t cutoff_ms,
+                    const std::string& after) {
+  auto& store = self->state.options.services.store;
+  auto log = execution_history_log(workflow_id);
+  auto failed = [self, workflow_id](caf::error& err) {
+    self->state.log.warn("a workflow's history could not be trimmed",
+                         {{"workflow_id", workflow_id}, {"error", self->system().render(err)}});
+  };
+  self->request(store, store_timeout, read_log_atom::value, log, after, max_log_read)
+      .then(
+          [self, workflow_id, cutoff_ms, log, failed](std::vector<log_entry>& chunk) {
+            auto& keys = self->state.options.services.store;
+            bool past_cutoff = false;
+            for (const auto& e : chunk) {
+              if (milliseconds_of(e.id) >= cutoff_ms) {
+                past_cutoff = true;
+                break;
+              }
+              std::string id;
+              try {
+                id = parse_json_within(e.json).value("execution_id", std::string{});
+              } catch (const std::exception&) {
+                continue; // not an execution's entry: only the entry goes
+              }
+              // Read back from a store others may write to: only an execution id names keys.
+              if (id.rfind(execution_id_prefix, 0) != 0 || id.find(':') != std::string::npos
+                  || !check_plain_name("an execution id", id, 128).empty())
+                continue;
+              caf::anon_send(keys, del_atom::value, execution_status_key(workflow_id, id));
+              caf::anon_send(keys, del_atom::value, execution_result_key(workflow_id, id));
+            }
+            if (!past_cutoff && chunk.size() == max_log_read) {
+              expire_history(self, workflow_id, cutoff_ms, chunk.back().id);
+              return;
+            }
+            self->request(keys, store_timeout, trim_log_atom::value, log,
+                          std::to_string(cutoff_ms) + "-0")
+                .then([](uint64_t) {}, failed);
+          },
+          failed);
+}
+
+// Runs at start and every hour: a workflow that runs every second leaves 86,400 executions a
+// day, each with its keys (the result up to the execution's output bound).
+void trim_histories(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, trim_every, trim_history_atom::value);
+  if (!st.options.services.store)
+    return;
+  auto cutoff_ms = now_us() / 1000 - st.options.history_retention_ms;
+  for (const auto& w : st.options.workflows)
+    expire_history(self, w->id, cutoff_ms, "0");
+}
+
+// The newest `limit` entries of a log, read from its start a chunk at a time (the store reads
+// oldest first); the log is bounded by trim_histories.
+void read_newest(self_pointer self, std::string log, std::string after, uint32_t limit,
+                 std::shared_ptr<std::deque<std::string>> kept,
+                 caf::typed_response_promise<std::string> promise) {
+  self->request(self->state.options.services.store, store_timeout, read_log_atom::value, log, after,
+                max_log_read)
+      .then(
+          [self, log, limit, kept, promise](std::vector<log_entry>& chunk) mutable {
+            for (auto& e : chunk) {
+              kept->push_back(std::move(e.json));
+              if (kept->size() > limit)
+                kept->pop_front();
+            }
+            if (chunk.size() == max_log_read) {
+              read_newest(self, log, chunk.back().id, limit, kept, promise);
+              return;
+            }
+            json list = json::array();
+            for (auto it = kept->rbegin(); it != kept->rend(); ++it) {
+              // Written by executions, read back from a store others may write to.
+              try {
+                list.push_back(parse_json_within(*it));
+              } catch (const std::exception&) {
+                list.push_back({{"unreadable", true}});
+              }
+            }
+            promise.deliver(dump_json(list));
+          },
+          [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+}
+
+caf::result<std::string> history(self_pointer self, const std::string& workflow_id,
+                                 uint32_t limit) {
+  if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
+      !why.empty())
+    return make_error(errc::invalid_argument, why);
+  if (limit == 0 || limit > max_history_limit)
+    return make_error(errc::invalid_argument,
+                      "a history limit is from 1 to " + std::to_string(max_history_limit));
+  if (!self->state.options.services.store)
+    return make_error(errc::store_unavailable, "this executor has no state store");
+  auto promise = self->make_response_promise<std::string>();
+  read_newest(self, execution_history_log(workflow_id), "0", limit,
+              std::make_shared<std::deque<std::string>>(), promise);
+  return promise;
+}
+
+caf::result<std::string> cancel(self_pointer self, const std::string& execution_id,
+                                const std::string& reason) {
+  if (auto why = reason_problem(reason); !why.empty())
+    return make_error(errc::invalid_argument, "the reason: " + why);
+  for (auto& [address, run] : self->state.memory->running)
+    if (run.execution_id == execution_id) {
+      self->send(run.handle, cancel_execution_atom::value, reason);
+      self->state.log.warn("an operator cancelled a workflow execution",
+                           {{"correlation_id", execution_id}, {"reason", reason}});
+      return dump_json(json{{"execution_id", execution_id}, {"status", "cancelling"}});
+    }
+  return make_error(errc::not_found, "no running execution " + escaped_name(execution_id)
+                                         + " was started by this node's executor");
+}
+
 caf::behavior executor(self_pointer self, executor_options options) {
   exit_with_exception_text(self);
   auto& st = self->state;
   st.options = std::move(options);
+  st.memory = st.options.memory ? st.options.memory : make_executor_memory();
   auto now = steady::now();
-  for (size_t i = 0; i < st.options.workflows.size(); ++i) {
-    st.gates.emplace_back(st.options.max_running, st.options.breaker, now);
-    st.last_execution.emplace_back();
-    const auto& trigger = st.options.workflows[i]->trigger;
-    if (trigger.how == workflow_trigger::kind::every)
-      self->delayed_send(self, std::chrono::milliseconds(trigger.every_ms),
-                         workflow_tick_atom::value, static_cast<uint64_t>(i));
+  auto& memory = *st.memory;
+  if (memory.gates.size() != st.options.workflows.size()) {
+    memory.gates.clear();
+    memory.last_execution.assign(st.options.workflows.size(), std::string{});
+    for (size_t i = 0; i < st.options.workflows.size(); ++i)
+      memory.gates.emplace_back(st.options.max_running, st.options.breaker, now);
   }
+  // Executions an earlier incarnation started: their end is awaited here (a monitor of one
+  // that has ended already answers at once).
+  for (auto& [address, run] : memory.running) {
+    run.inherited = true;
+    self->monitor(run.handle);
+  }
+  st.next_due.assign(st.options.workflows.size(), now);
+  for (size_t i = 0; i < st.options.workflows.size(); ++i)
+    if (st.options.workflows[i]->trigger.how == workflow_trigger::kind::every)
+      schedule_next(self, i);
   if (st.options.services.emergency)
     register_with_controller(self);
   if (st.options.services.bus)
@@ -292,15 +492,13 @@ caf::behavior executor(self_pointer self, executor_options options) {
     ended(self, down.source, "failed",
           "the execution stopped without a result: " + self->system().render(down.reason));
   });
+  trim_histories(self);
   st.log.info("workflow executor started", {{"workflows", st.options.workflows.size()}});
   return {
       [self](workflow_tick_atom, uint64_t index) {
         if (index >= self->state.options.workflows.size())
           return;
-        const auto& w = workflow_at(self, index);
-        // The next tick first: a slow or refused start does not shift the schedule.
-        self->delayed_send(self, std::chrono::milliseconds(w.trigger.every_ms),
-                           workflow_tick_atom::value, index);
+        schedule_next(self, index);
         try_start(self, index, "schedule");
       },
       [self](workflow_event_atom, const std::string& pattern, const event& ev) {
@@ -316,6 +514,16 @@ caf::behavior executor(self_pointer self, executor_options options) {
       [self](workflow_breaker_atom, const std::string& workflow_id, const std::string& action,
              const std::string& reason) {
         return operate_breaker(self, workflow_id, action, reason);
+      },
+      [self](workflow_history_atom, const std::string& workflow_id, uint32_t limit) {
+        return history(self, workflow_id, limit);
+      },
+      [self](cancel_execution_atom, const std::string& execution_id, const std::string& reason) {
+        return cancel(self, execution_id, reason);
+      },
+      [self](trim_history_atom) { trim_histories(self); },
+      [self](resubscribe_atom, const std::string& pattern, int64_t next_ms) {
+        subscribe(self, pattern, std::chrono::milliseconds(next_ms));
       },
   };
 }

@@ -5,6 +5,10 @@
 // pattern -- or on demand, through its gate (workflow_gate: the level, the executions of it still
 // running, its own circuit breaker).
 //
+// Events published by executions (their workflow_events, publish_event nodes: any event whose
+// correlation id is an execution's) never trigger a workflow, so no pattern can make workflows
+// trigger each other for ever.
+//
 // It registers with the emergency controller like a bot: from HALT up nothing starts (the
 // triggers are counted as held) until the level is lowered. The executions it started stop by
 // themselves, each registered too, and a SHUTDOWN waits for them.
@@ -24,6 +28,12 @@
 
 namespace brokedancer {
 
+// What outlives an incarnation of the executor (the supervisor starts it again after a crash):
+// each workflow's gate -- a breaker an operator forced open stays open -- and the executions
+// still running, so that max_running holds across the restart. Opaque; one per child.
+struct executor_memory;
+std::shared_ptr<executor_memory> make_executor_memory();
+
 struct executor_options {
   std::vector<std::shared_ptr<const workflow_definition>> workflows; // validated, ids unique
   std::shared_ptr<const node_registry> nodes;
@@ -31,6 +41,8 @@ struct executor_options {
   output_bounds bounds;
   uint32_t max_running = 1; // executions of one workflow at once; a trigger past it is skipped
   breaker_settings breaker; // each workflow's own, over its executions' outcomes
+  int64_t history_retention_ms = 7LL * 24 * 3600 * 1000;
+  std::shared_ptr<executor_memory> memory; // none: its own, lost with it
 };
 
 // The executor's messages (it is a dynamically typed actor, as the executions are):
@@ -41,8 +53,12 @@ struct executor_options {
 //                    breaker is open
 //   (wf_breaker, workflow id, action, reason) -> string: the workflow's status entry after
 //                    force_open, force_close or reset of its breaker
-using start_workflow_atom = caf::atom_constant<caf::atom("wf_start")>;
-using workflow_breaker_atom = caf::atom_constant<caf::atom("wf_breaker")>;
+//   (wf_hist, workflow id, limit) -> string: a JSON array of the newest `limit` entries of the
+//                    workflow's history (any workflow whose executions wrote to this store),
+//                    newest first
+//   (wf_cancel, execution id, reason) -> string: the execution id, once told to end as
+//                    cancelled; only an execution this executor started
+// Its history logs are trimmed to history_retention_ms (at start, then every hour).
 using workflow_tick_atom = caf::atom_constant<caf::atom("wf_tick")>;
 using workflow_event_atom = caf::atom_constant<caf::atom("wf_event")>;
 

@@ -51,11 +51,10 @@ void workflow_gate::ended(const breaker_machine::permit& permit, const std::stri
   if (status == "completed") {
     ++completed_;
     breaker_.record(permit, true, false, now, {});
-  } else if (status == "halted" || status == "cancelled") {
-    ++(status == "halted" ? halted_ : cancelled_);
-    // Not the workflow's doing; but a trial slot taken must be given back.
-    if (permit.trial)
-      breaker_.record(permit, true, false, now, {});
+  } else if (status == "halted" || status == "cancelled" || status == "lost") {
+    ++(status == "halted" ? halted_ : status == "cancelled" ? cancelled_ : lost_);
+    // Not the workflow's doing, nor evidence of its health; a trial's slot is given back.
+    breaker_.release(permit);
   } else {
     ++failed_;
     breaker_.record(permit, false, false, now, why.empty() ? status : why);
@@ -71,6 +70,7 @@ nlohmann::json workflow_gate::stats(clock::time_point now) const {
           {"failed", failed_},
           {"halted", halted_},
           {"cancelled", cancelled_},
+          {"lost", lost_},
           {"held", held_},
           {"skipped_busy", skipped_busy_},
           {"last_status", last_status_},

@@ -40,7 +40,8 @@ public:
 
   // An execution admitted with `permit` ended with `status` (completed, failed, halted,
   // cancelled). Only a completed or failed one is evidence about the workflow: a halted or
-  // cancelled one gives back its trial slot and decides nothing.
+  // cancelled one (or one whose end is unknown: "lost") gives back its trial slot and decides
+  // nothing.
   void ended(const breaker_machine::permit& permit, const std::string& status,
              const std::string& why, clock::time_point now);
 
@@ -64,6 +65,7 @@ private:
   uint64_t failed_ = 0;
   uint64_t halted_ = 0;
   uint64_t cancelled_ = 0;
+  uint64_t lost_ = 0; // started by an earlier incarnation of the executor, ended unseen
   uint64_t held_ = 0;
   uint64_t skipped_busy_ = 0;
   std::string last_status_;

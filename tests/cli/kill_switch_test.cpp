@@ -185,6 +185,53 @@ TEST_CASE("a node runs its configuration's workflows on their schedule, holds th
           == exit_code::ok);
   auto before = counter(later, "tick", "completed");
   await_status(node, [&](const json& s) { return counter(s, "tick", "completed") >= before + 2; });
+  // Its history, newest first, through the operator API.
+  auto history = run_cli({"workflow", "history", "tick", "--node", node, "--limit", "2", "--json"});
+  REQUIRE(history.exit_code == exit_code::ok);
+  auto entries = json::parse(history.out);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0]["ended_at"] >= entries[1]["ended_at"]);
+  CHECK(entries[0]["execution_id"].get<std::string>().rfind("exec_tick_", 0) == 0);
+  // Any operator may fence the workflow off; only the risk role may lift that.
+  auto as_operator = environment_map{{"BROKEDANCER_TOKEN", credentials().operator_token}};
+  CHECK(run_to_end({"workflow", "breaker", "tick", "force_open", "--node", node, "--reason",
+                    "venue maintenance"},
+                   as_operator)
+            .exit_code
+        == exit_code::ok);
+  auto fenced = await_status(node, [](const json& s) {
+    auto e = workflow_entry(s, "tick");
+    return e.is_object() && e["breaker"]["state"] == "FORCED_OPEN";
+  });
+  std::this_thread::sleep_for(600ms);
+  auto refused = node_status(node);
+  CHECK(counter(refused, "tick", "started") == counter(fenced, "tick", "started"));
+  CHECK(
+      run_to_end({"workflow", "breaker", "tick", "force_close", "--node", node, "--reason", "back"},
+                 as_operator)
+          .exit_code
+      == exit_code::command_refused);
+  CHECK(
+      run_to_end({"workflow", "breaker", "tick", "force_close", "--node", node, "--reason", "back"})
+          .exit_code
+      == exit_code::ok);
+  auto again = counter(refused, "tick", "completed");
+  await_status(node, [&](const json& s) { return counter(s, "tick", "completed") > again; });
+  CHECK(run_to_end({"workflow", "cancel", "exec_nope_000000000000", "--node", node, "--reason",
+                    "not there"})
+            .exit_code
+        == exit_code::command_refused);
+  // Recorded, with who did it.
+  auto audit = node_status(node)["audit"];
+  auto recorded = [&](const std::string& command, const std::string& outcome) {
+    for (const auto& a : audit)
+      if (a["command"] == command && a["outcome"].get<std::string>().rfind(outcome, 0) == 0)
+        return true;
+    return false;
+  };
+  CHECK(recorded("workflow breaker force_open tick", "ok"));
+  CHECK(recorded("workflow breaker", "forbidden"));
+  CHECK(recorded("workflow breaker force_close tick", "ok"));
   run.signal(SIGINT);
   CHECK(finish(run).exit_code == exit_code::ok);
 }

@@ -40,8 +40,12 @@ struct executor_fixture : testing::execution_fixture {
   }
 
   void start_executor(std::vector<std::shared_ptr<const workflow_definition>> workflows,
-                      uint32_t breaker_failures = 5) {
+                      uint32_t breaker_failures = 5,
+                      std::shared_ptr<executor_memory> memory = nullptr,
+                      int64_t history_retention_ms = 3600 * 1000) {
     executor_options options;
+    options.memory = std::move(memory);
+    options.history_retention_ms = history_retention_ms;
     options.workflows = std::move(workflows);
     options.nodes = nodes;
     options.services = services;
@@ -56,6 +60,15 @@ struct executor_fixture : testing::execution_fixture {
   std::string refusal(Ts&&... xs) {
     auto answer = testing::call<std::string>(*sys, executor, std::forward<Ts>(xs)...);
     return answer ? std::string{} : sys->render(answer.error());
+  }
+
+  // As the supervisor does: the next incarnation starts once the last one is gone.
+  void crash_executor() {
+    caf::scoped_actor watcher{*sys};
+    watcher->monitor(executor);
+    caf::anon_send_exit(executor, caf::exit_reason::kill);
+    watcher->receive([](caf::down_msg&) {});
+    executor = nullptr;
   }
 
   json status() {
@@ -136,7 +149,13 @@ TEST_CASE("an event trigger starts its workflow for each matching event, and not
   f.start_executor({f.workflow("on_bar", {{"event", "bars.*.1m"}},
                                {testing::node_json("c", "constant", {{"value", 1}})}),
                     f.workflow("on_all", {{"event", "*"}},
-                               {testing::node_json("c", "constant", {{"value", 2}})})});
+                               {testing::node_json("c", "constant", {{"value", 2}})}),
+                    // Each of these would trigger the other for ever if executions' events
+                    // counted.
+                    f.workflow("ping", {{"event", "workflow_*"}},
+                               {testing::node_json("c", "constant", {{"value", 3}})}),
+                    f.workflow("pong", {{"event", "workflow_events"}},
+                               {testing::node_json("c", "constant", {{"value", 4}})})});
   auto publish = [&](const char* topic) {
     REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, publish_atom::value, std::string{topic},
                                     std::string{"{}"}, correlation_id{}));
@@ -162,13 +181,16 @@ TEST_CASE("an event trigger starts its workflow for each matching event, and not
   publish("market.BTC-USD");
   std::this_thread::sleep_for(500ms);
   CHECK(heard() == before + 2);
-  // on_all heard every event and on_bar's workflow events, never its own: it ran a bounded
-  // number of times and has stopped.
+  // on_all heard the events published here, not the executions' own: it ran once for each
+  // and has stopped.
   auto on_all = f.await_entry("on_all", [](const json& e) { return e["running"] == 0; });
   std::this_thread::sleep_for(500ms);
   auto later = f.entry("on_all");
   CHECK(later["started"] == on_all["started"]);
   CHECK(later["started"].get<int>() >= 1);
+  // Nothing but executions published on workflow_events: neither of the two ever started.
+  CHECK(f.entry("ping")["started"] == 0);
+  CHECK(f.entry("pong")["started"] == 0);
 }
 
 TEST_CASE("a workflow's breaker opens after failed executions in a row and refuses at once, and an "
@@ -216,4 +238,135 @@ TEST_CASE("on demand, a workflow does not start at HALT", "[workflow][executor]"
   CHECK_THAT(f.refusal(start_workflow_atom::value, std::string{"manual"}),
              Contains("HALT or higher"));
   CHECK(f.entry("manual")["started"] == 0);
+}
+
+TEST_CASE("events published by executions trigger no workflow", "[workflow][executor]") {
+  executor_fixture f;
+  f.start_executor(
+      {f.workflow("chatty", nullptr,
+                  {testing::node_json("say", "publish_event", {{"topic", "signals.chatty"}}, {})}),
+       f.workflow("listener", {{"event", "signals.*"}},
+                  {testing::node_json("c", "constant", {{"value", 1}})})});
+  f.await_entry("chatty", [&](const json&) { return f.status()["starting"] == true; });
+  f.await_entry("listener", [](const json& e) { return e["subscribed"] == true; });
+  REQUIRE(testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                     std::string{"chatty"}));
+  f.await_entry("chatty", [](const json& e) { return e["completed"] == 1; });
+  // A client's event on the same topic does.
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, publish_atom::value,
+                                  std::string{"signals.client"}, std::string{"{}"},
+                                  correlation_id{"client-1"}));
+  f.await_entry("listener", [](const json& e) { return e["completed"] == 1; });
+  std::this_thread::sleep_for(300ms);
+  CHECK(f.entry("listener")["started"] == 1);
+}
+
+TEST_CASE("an operator cancels a running execution, and its history lists it first",
+          "[workflow][executor]") {
+  executor_fixture f;
+  f.start_executor(
+      {f.workflow("slow", nullptr, {testing::node_json("w", "wait", {{"ms", 20000}})}),
+       f.workflow("fast", nullptr, {testing::node_json("c", "constant", {{"value", 1}})})});
+  f.await_entry("slow", [&](const json&) { return f.status()["starting"] == true; });
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE(testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                       std::string{"fast"}));
+    f.await_entry("fast", [&](const json& e) { return e["completed"] == i; });
+  }
+  auto id = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                       std::string{"slow"});
+  REQUIRE(id);
+  CHECK_THAT(f.refusal(cancel_execution_atom::value, *id, std::string{"bad\nreason"}),
+             Contains("the reason"));
+  auto cancelled = testing::call<std::string>(*f.sys, f.executor, cancel_execution_atom::value, *id,
+                                              std::string{"wrong venue"});
+  REQUIRE(cancelled);
+  CHECK(json::parse(*cancelled)["status"] == "cancelling");
+  auto e = f.await_entry("slow", [](const json& x) { return x["cancelled"] == 1; });
+  CHECK(e["running"] == 0);
+  CHECK(e["breaker"]["failures"] == 0);
+  CHECK_THAT(f.refusal(cancel_execution_atom::value, *id, std::string{"again"}),
+             Contains("no running execution"));
+  // The history: newest first, as many as asked, read from the store.
+  json history;
+  for (int i = 0; i < 100 && history.size() != 2; ++i) {
+    auto text = testing::call<std::string>(*f.sys, f.executor, workflow_history_atom::value,
+                                           std::string{"fast"}, uint32_t{2});
+    REQUIRE(text);
+    history = json::parse(*text);
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(history.size() == 2);
+  CHECK(history[0]["execution_id"] == f.entry("fast")["last_execution_id"]);
+  CHECK(history[0]["status"] == "completed");
+  auto slow_text = testing::call<std::string>(*f.sys, f.executor, workflow_history_atom::value,
+                                              std::string{"slow"}, uint32_t{10});
+  REQUIRE(slow_text);
+  auto slow = json::parse(*slow_text);
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0]["status"] == "cancelled");
+  CHECK_THAT(f.refusal(workflow_history_atom::value, std::string{"fast"}, uint32_t{0}),
+             Contains("from 1 to 1000"));
+}
+
+TEST_CASE("a restarted executor keeps a forced-open breaker and counts what still runs",
+          "[workflow][executor]") {
+  executor_fixture f;
+  auto memory = make_executor_memory();
+  auto definitions = std::vector<std::shared_ptr<const workflow_definition>>{
+      f.workflow("slow", nullptr, {testing::node_json("w", "wait", {{"ms", 1500}})}),
+      f.workflow("fenced", nullptr, {testing::node_json("c", "constant", {{"value", 1}})})};
+  f.start_executor(definitions, 5, memory);
+  f.await_entry("slow", [&](const json&) { return f.status()["starting"] == true; });
+  REQUIRE(testing::call<std::string>(*f.sys, f.executor, workflow_breaker_atom::value,
+                                     std::string{"fenced"}, std::string{"force_open"},
+                                     std::string{"maintenance"}));
+  REQUIRE(testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                     std::string{"slow"}));
+  // The executor crashes while "slow" runs; the supervisor would start it again like this.
+  f.crash_executor();
+  f.start_executor(definitions, 5, memory);
+  f.await_entry("slow", [&](const json&) { return f.status()["starting"] == true; });
+  CHECK(f.entry("fenced")["breaker"]["state"] == "FORCED_OPEN");
+  CHECK(f.entry("slow")["running"] == 1);
+  // max_running (1) holds across the restart.
+  CHECK_THAT(f.refusal(start_workflow_atom::value, std::string{"slow"}), Contains("already runs"));
+  // Its end is seen, not its result (that went to the old incarnation).
+  auto ended = f.await_entry("slow", [](const json& e) { return e["running"] == 0; });
+  CHECK(ended["lost"] == 1);
+  CHECK(ended["failed"] == 0);
+}
+
+TEST_CASE("past the retention, an execution's history entry and its keys are dropped",
+          "[workflow][executor]") {
+  executor_fixture f;
+  auto memory = make_executor_memory();
+  auto definitions = std::vector<std::shared_ptr<const workflow_definition>>{
+      f.workflow("fast", nullptr, {testing::node_json("c", "constant", {{"value", 1}})})};
+  f.start_executor(definitions, 5, memory);
+  f.await_entry("fast", [&](const json&) { return f.status()["starting"] == true; });
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 2; ++i) {
+    auto id = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                         std::string{"fast"});
+    REQUIRE(id);
+    ids.push_back(*id);
+    f.await_entry("fast", [&](const json& e) { return e["completed"] == i; });
+  }
+  auto history_size = [&] {
+    auto text = testing::call<std::string>(*f.sys, f.executor, workflow_history_atom::value,
+                                           std::string{"fast"}, uint32_t{10});
+    return text ? json::parse(*text).size() : size_t{99};
+  };
+  REQUIRE(testing::eventually(
+      [&] { return history_size() == 2 && f.stored(execution_result_key("fast", ids[1])); }));
+  // An incarnation that keeps a millisecond trims at its start.
+  std::this_thread::sleep_for(10ms);
+  f.crash_executor();
+  f.start_executor(definitions, 5, memory, 1);
+  CHECK(testing::eventually([&] { return history_size() == 0; }));
+  for (const auto& id : ids) {
+    CHECK_FALSE(f.stored(execution_result_key("fast", id)));
+    CHECK_FALSE(f.stored(execution_status_key("fast", id)));
+  }
 }

@@ -98,7 +98,11 @@ TEST_CASE("a halted or cancelled execution is no evidence against the workflow",
   auto trial = gate.admit(true, t0 + 11s);
   REQUIRE(trial.permit.trial);
   gate.ended(trial.permit, "halted", "HALT: test", t0 + 11s);
-  CHECK(gate.admit(true, t0 + 11s).verdict == start_verdict::start);
+  // Still on trial: the halt proved nothing either way.
+  CHECK(gate.breaker().state() == breaker_state::half_open);
+  auto next = gate.admit(true, t0 + 11s);
+  CHECK(next.verdict == start_verdict::start);
+  CHECK(next.permit.trial);
 }
 
 TEST_CASE("an operator can force a workflow's breaker open and closed", "[workflow][gate]") {

@@ -1,6 +1,7 @@
 #pragma once
 
-// What an operator sends a node: the body of a halt, shutdown or resume request, and the text
+// What an operator sends a node: the body of a halt, shutdown or resume request, of a
+// workflow breaker or cancel request and the query of a history request, and the text
 // checks (core/json_text.hpp) every outside string goes through before it is logged or
 // dumped. valid_utf8 must agree with nlohmann's own UTF-8 check (a strict dump throws exactly
 // on invalid UTF-8), and dump_json must never throw.
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 #include "messages/control.hpp"
 #include "runtime/operator_request.hpp"
 #include "tests/fuzz/harness/support.hpp"
@@ -56,6 +58,25 @@ inline void operator_request(std::string_view input) {
                                                              : emergency_level::shutdown),
            "an accepted request asks for a level its command may set");
   }
+  for (const char* command : {"breaker", "cancel"}) {
+    workflow_request request;
+    if (!parse_workflow_body(input, command, request).empty())
+      continue;
+    expect(!request.reason.empty() && request.reason.size() <= max_reason_bytes
+               && printable_text(request.reason),
+           "an accepted workflow request has a printable reason within the limit");
+    expect(std::string_view{command} == "cancel"
+               ? !request.execution_id.empty()
+               : !request.workflow_id.empty()
+                     && (request.action == "force_open" || request.action == "force_close"
+                         || request.action == "reset"),
+           "an accepted workflow request names its target and a known action");
+  }
+  workflow_request query;
+  if (parse_history_query(input, query).empty())
+    expect(check_plain_name("a workflow id", query.workflow_id, max_workflow_id_bytes).empty()
+               && query.limit >= 1 && query.limit <= max_history_limit,
+           "an accepted history query names a plain workflow id and a limit within bounds");
   text_checks(input);
 }
 
