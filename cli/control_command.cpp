@@ -107,6 +107,40 @@ void print_status(const json& s) {
   }
 }
 
+// `text` fit for a terminal: control characters (C0, DEL, C1) shown as '?', so that a stored
+// string cannot move the cursor or recolour the screen.
+std::string for_terminal(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += '?';
+    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80
+               && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += '?';
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// One history entry on a line; an entry of another shape than the executions write is shown as
+// such, not trusted.
+std::string history_line(const json& e) {
+  if (!e.is_object())
+    return "(an entry that is not an object)";
+  auto field = [&e](const char* name) {
+    auto found = e.find(name);
+    return for_terminal(found == e.end() ? std::string{"-"} : text_of(*found));
+  };
+  auto reason = field("reason");
+  return field("ended_at") + "  " + field("execution_id") + "  " + field("status") + "  "
+         + field("duration_ms") + " ms" + (reason.empty() || reason == "-" ? "" : "  " + reason);
+}
+
 // The token, or empty after saying why there is none.
 std::string read_token(const control_command_options& options) {
   std::string token;
@@ -296,15 +330,11 @@ int workflow_operator_command(const workflow_operator_options& options) {
     std::cout << dump_json(body, 2) << '\n';
     return exit_code::ok;
   }
-  if (body.empty())
+  if (!body.is_array() || body.empty())
     std::cout << "no execution of " << options.id << " has ended yet\n";
-  for (const auto& e : body)
-    std::cout << text_of(e.value("ended_at", json{})) << "  "
-              << text_of(e.value("execution_id", json{})) << "  "
-              << text_of(e.value("status", json{})) << "  "
-              << text_of(e.value("duration_ms", json{})) << " ms"
-              << (e.value("reason", std::string{}).empty() ? "" : "  " + text_of(e["reason"]))
-              << '\n';
+  else
+    for (const auto& e : body)
+      std::cout << history_line(e) << '\n';
   return exit_code::ok;
 }
 

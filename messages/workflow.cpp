@@ -20,6 +20,16 @@ std::string workflow_problem::render(const std::string& where) const {
   return where + ": " + path + ": " + message;
 }
 
+std::string workflow_id_problem(const char* what, const std::string& id, size_t max_bytes) {
+  auto plain = check_plain_name(what, id, max_bytes);
+  if (!plain.empty())
+    return plain;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+      return std::string{what} + " may hold only letters, digits, '_' and '-'";
+  return {};
+}
+
 std::string escaped_name(const std::string& text) {
   return json(text.size() > 64 ? text.substr(0, 64) + "..." : text)
       .dump(-1, ' ', true, json::error_handler_t::replace);
@@ -71,13 +81,7 @@ std::string quoted_list(const std::vector<std::string>& names) {
 // Ids become parts of Redis keys (workflow:{id}:execution:...) and log fields: a colon or a
 // dot (which separates a node from its output in an input) would make them ambiguous.
 std::string id_problem(const char* what, const std::string& id) {
-  auto plain = check_plain_name(what, id, max_workflow_id_bytes);
-  if (!plain.empty())
-    return plain;
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
-      return std::string{what} + " may hold only letters, digits, '_' and '-'";
-  return {};
+  return workflow_id_problem(what, id);
 }
 
 class reader {

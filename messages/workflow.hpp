@@ -172,6 +172,14 @@ constexpr uint32_t max_node_attempts = 10;
 // control character and every byte past ASCII escaped (\u001b, not ESC), at most 64 bytes of it.
 std::string escaped_name(const std::string& text);
 
+// Why `id` is not a workflow's, node's or execution's id -- letters, digits, '_' and '-', at
+// most `max_bytes` -- or empty. `what` starts the sentence ("a workflow id").
+std::string workflow_id_problem(const char* what, const std::string& id,
+                                size_t max_bytes = max_workflow_id_bytes);
+
+// An execution id's length bound: "exec_", a workflow id, "_" and 12 hex digits.
+constexpr size_t max_execution_id_bytes = 128;
+
 // Every problem of `document` as a workflow of `types`, or the workflow when there is none.
 workflow_parse parse_workflow(const nlohmann::json& document, const node_catalogue& types);
 

@@ -308,11 +308,15 @@ struct operator_api::impl {
       fail(res, 400, why);
       return;
     }
+    auto command = "workflow " + what + " "
+                   + (what == "breaker"  ? request.action + " " + request.workflow_id
+                      : what == "cancel" ? request.execution_id
+                                         : request.workflow_id);
     auto needs = what == "history"                                    ? operator_action::status
                  : what == "cancel" || request.action == "force_open" ? operator_action::raise
                                                                       : operator_action::lower;
     if (!permits(who->role, needs)) {
-      audit(*who, "workflow " + what, {}, "forbidden");
+      audit(*who, command, request.reason, "forbidden");
       fail(res, 403,
            "the " + to_string(who->role) + " role may not " + what
                + (needs == operator_action::lower ? " this way; a credential of the risk role may"

@@ -58,8 +58,7 @@ std::string parse_history_query(std::string_view query, workflow_request& out) {
     auto key = pair.substr(0, eq);
     auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     if (key == "workflow_id") {
-      if (auto why = check_plain_name("a workflow id", std::string{value}, max_workflow_id_bytes);
-          !why.empty() || value.find('%') != std::string_view::npos)
+      if (!workflow_id_problem("a workflow id", std::string{value}).empty())
         return "workflow_id must be a workflow's id: letters, digits, '_' and '-'";
       out.workflow_id = std::string{value};
       named = true;
@@ -92,8 +91,14 @@ std::string parse_workflow_body(std::string_view body, std::string_view command,
       return why;
     if (out.action != "force_open" && out.action != "force_close" && out.action != "reset")
       return "\"action\" must be \"force_open\", \"force_close\" or \"reset\"";
-  } else if (!(why = string_field(parsed, "execution_id", out.execution_id)).empty()) {
-    return why;
+    if (!(why = workflow_id_problem("\"workflow_id\"", out.workflow_id)).empty())
+      return why;
+  } else {
+    if (!(why = string_field(parsed, "execution_id", out.execution_id)).empty())
+      return why;
+    if (!(why = workflow_id_problem("\"execution_id\"", out.execution_id, max_execution_id_bytes))
+             .empty())
+      return why;
   }
   if (!(why = string_field(parsed, "reason", out.reason)).empty())
     return why + ": every such action is recorded with its reason";

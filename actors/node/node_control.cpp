@@ -12,7 +12,6 @@
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
-#include "core/plain_name.hpp"
 #include "core/unix_time.hpp"
 #include "messages/errors.hpp"
 
@@ -451,7 +450,8 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
 template <class... Ts>
 caf::result<std::string> to_workflows(self_pointer self, const operator_identity& who,
                                       operator_action action, std::string command,
-                                      const std::string& reason, Ts... request) {
+                                      const std::string& invalid, const std::string& reason,
+                                      Ts... request) {
   auto& st = self->state;
   bool recorded = action != operator_action::status;
   auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
@@ -462,6 +462,9 @@ caf::result<std::string> to_workflows(self_pointer self, const operator_identity
     }
     return err;
   };
+  // The names come first: a name that is not one is not repeated into the trail or the log.
+  if (!invalid.empty())
+    return refuse("refused: " + invalid, make_error(errc::invalid_argument, invalid));
   if (!permits(who.role, action))
     return refuse("forbidden: the " + to_string(who.role) + " role may not " + command,
                   make_error(errc::invalid_argument, "the " + to_string(who.role) + " role may not "
@@ -528,31 +531,29 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
       [self](workflow_history_atom op, std::string& workflow_id, uint32_t limit,
              const operator_identity& who) -> caf::result<std::string> {
-        if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
-            !why.empty())
-          return make_error(errc::invalid_argument, why);
-        return to_workflows(self, who, operator_action::status, "workflow history " + workflow_id,
-                            {}, op, workflow_id, limit);
+        auto invalid = workflow_id_problem("a workflow id", workflow_id);
+        auto command = "workflow history" + (invalid.empty() ? " " + workflow_id : "");
+        return to_workflows(self, who, operator_action::status, command, invalid, {}, op,
+                            workflow_id, limit);
       },
       [self](workflow_breaker_atom op, std::string& workflow_id, std::string& action,
              std::string& reason, const operator_identity& who) -> caf::result<std::string> {
-        if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
-            !why.empty())
-          return make_error(errc::invalid_argument, why);
+        auto invalid = workflow_id_problem("a workflow id", workflow_id);
         if (action != "force_open" && action != "force_close" && action != "reset")
-          return make_error(errc::invalid_argument,
-                            "a breaker's action is force_open, force_close or reset");
+          invalid = "a breaker's action is force_open, force_close or reset";
         // Opening stops trading; closing or resetting lifts that, as lowering a level does.
         auto needs = action == "force_open" ? operator_action::raise : operator_action::lower;
-        return to_workflows(self, who, needs, "workflow breaker " + action + " " + workflow_id,
-                            reason, op, workflow_id, action, reason);
+        auto command =
+            "workflow breaker" + (invalid.empty() ? " " + action + " " + workflow_id : "");
+        return to_workflows(self, who, needs, command, invalid, reason, op, workflow_id, action,
+                            reason);
       },
       [self](cancel_execution_atom op, std::string& execution_id, std::string& reason,
              const operator_identity& who) -> caf::result<std::string> {
-        if (auto why = check_plain_name("an execution id", execution_id, 128); !why.empty())
-          return make_error(errc::invalid_argument, why);
-        return to_workflows(self, who, operator_action::raise, "workflow cancel " + execution_id,
-                            reason, op, execution_id, reason);
+        auto invalid = workflow_id_problem("an execution id", execution_id, max_execution_id_bytes);
+        auto command = "workflow cancel" + (invalid.empty() ? " " + execution_id : "");
+        return to_workflows(self, who, operator_action::raise, command, invalid, reason, op,
+                            execution_id, reason);
       },
       [self](flush_atom) { return flush(self); },
       [self](recheck_atom) { recheck(self); },

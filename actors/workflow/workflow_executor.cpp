@@ -369,8 +369,8 @@ void expire_history(self_pointer self, const std::string& workflow_id, int64_t c
                 continue; // not an execution's entry: only the entry goes
               }
               // Read back from a store others may write to: only an execution id names keys.
-              if (id.rfind(execution_id_prefix, 0) != 0 || id.find(':') != std::string::npos
-                  || !check_plain_name("an execution id", id, 128).empty())
+              if (id.rfind(execution_id_prefix, 0) != 0
+                  || !workflow_id_problem("an execution id", id, max_execution_id_bytes).empty())
                 continue;
               caf::anon_send(keys, del_atom::value, execution_status_key(workflow_id, id));
               caf::anon_send(keys, del_atom::value, execution_result_key(workflow_id, id));
@@ -419,11 +419,9 @@ void read_newest(self_pointer self, std::string log, std::string after, uint32_t
             json list = json::array();
             for (auto it = kept->rbegin(); it != kept->rend(); ++it) {
               // Written by executions, read back from a store others may write to.
-              try {
-                list.push_back(parse_json_within(*it));
-              } catch (const std::exception&) {
-                list.push_back({{"unreadable", true}});
-              }
+              // (Too deep or not JSON comes back discarded, not thrown.)
+              auto entry = parse_json_within(*it);
+              list.push_back(entry.is_object() ? entry : json{{"unreadable", true}});
             }
             promise.deliver(dump_json(list));
           },
@@ -432,8 +430,7 @@ void read_newest(self_pointer self, std::string log, std::string after, uint32_t
 
 caf::result<std::string> history(self_pointer self, const std::string& workflow_id,
                                  uint32_t limit) {
-  if (auto why = check_plain_name("a workflow id", workflow_id, max_workflow_id_bytes);
-      !why.empty())
+  if (auto why = workflow_id_problem("a workflow id", workflow_id); !why.empty())
     return make_error(errc::invalid_argument, why);
   if (limit == 0 || limit > max_history_limit)
     return make_error(errc::invalid_argument,

@@ -66,6 +66,8 @@ const char* definition = R"({
 
 } // namespace
 
+using last_event_shown = caf::atom_constant<caf::atom("shown")>;
+
 int main(int argc, char** argv) {
   try {
     // 1. Create the infrastructure: a runtime from a config file or the embedded default.
@@ -85,15 +87,20 @@ int main(int argc, char** argv) {
     if (!parsed.workflow)
       return exit_code::input_invalid;
 
-    // 3. Subscribe to the events.
-    auto handler = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](const event& ev) {
+    // 3. Subscribe to the events. The handler says when it has shown the execution's last one:
+    // events travel through the bus, the result straight from the execution, so the result can
+    // come first.
+    caf::scoped_actor self{sys};
+    auto listener = caf::actor_cast<caf::actor>(self);
+    auto handler = sys.spawn([listener](caf::event_based_actor*) -> caf::behavior {
+      return {[listener](const event& ev) {
         auto e = json::parse(ev.json);
-        std::cout << "Event: " << e["type"].get<std::string>() << " - "
-                  << e.value("node_id", std::string{}) << '\n';
+        auto type = e["type"].get<std::string>();
+        std::cout << "Event: " << type << " - " << e.value("node_id", std::string{}) << '\n';
+        if (type.rfind("execution_", 0) == 0 && type != "execution_started")
+          caf::anon_send(listener, last_event_shown::value);
       }};
     });
-    caf::scoped_actor self{sys};
     self->request(node.event_bus(), std::chrono::seconds(5), subscribe_atom::value,
                   std::string{workflow_events_topic}, handler)
         .receive([](uint64_t) {}, [](caf::error&) {});
@@ -110,6 +117,8 @@ int main(int argc, char** argv) {
     json result;
     self->receive([&](execution_result_atom, std::string& text) { result = json::parse(text); },
                   caf::after(std::chrono::seconds(60)) >> [] {});
+    if (result.is_object())
+      self->receive([](last_event_shown) {}, caf::after(std::chrono::seconds(2)) >> [] {});
     caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
     if (!result.is_object()) {
       std::cerr << "no result within 60 s\n";

@@ -192,6 +192,9 @@ TEST_CASE("a node runs its configuration's workflows on their schedule, holds th
   REQUIRE(entries.size() == 2);
   CHECK(entries[0]["ended_at"] >= entries[1]["ended_at"]);
   CHECK(entries[0]["execution_id"].get<std::string>().rfind("exec_tick_", 0) == 0);
+  auto plain = run_cli({"workflow", "history", "tick", "--node", node, "--limit", "1"});
+  CHECK(plain.exit_code == exit_code::ok);
+  CHECK_THAT(plain.out, Catch::Contains("  exec_tick_") && Catch::Contains("  completed  "));
   // Any operator may fence the workflow off; only the risk role may lift that.
   auto as_operator = environment_map{{"BROKEDANCER_TOKEN", credentials().operator_token}};
   CHECK(run_to_end({"workflow", "breaker", "tick", "force_open", "--node", node, "--reason",
@@ -230,7 +233,7 @@ TEST_CASE("a node runs its configuration's workflows on their schedule, holds th
     return false;
   };
   CHECK(recorded("workflow breaker force_open tick", "ok"));
-  CHECK(recorded("workflow breaker", "forbidden"));
+  CHECK(recorded("workflow breaker force_close tick", "forbidden"));
   CHECK(recorded("workflow breaker force_close tick", "ok"));
   run.signal(SIGINT);
   CHECK(finish(run).exit_code == exit_code::ok);

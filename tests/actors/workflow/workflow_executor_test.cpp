@@ -160,6 +160,8 @@ TEST_CASE("an event trigger starts its workflow for each matching event, and not
     REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, publish_atom::value, std::string{topic},
                                     std::string{"{}"}, correlation_id{}));
   };
+  for (const char* id : {"on_all", "ping", "pong"})
+    f.await_entry(id, [](const json& e) { return e["subscribed"] == true; });
   auto heard = [&] {
     auto e = f.entry("on_bar");
     return e["completed"].get<int>() + e["skipped_busy"].get<int>();
@@ -360,13 +362,21 @@ TEST_CASE("past the retention, an execution's history entry and its keys are dro
   };
   REQUIRE(testing::eventually(
       [&] { return history_size() == 2 && f.stored(execution_result_key("fast", ids[1])); }));
-  // An incarnation that keeps a millisecond trims at its start.
-  std::this_thread::sleep_for(10ms);
+  // A third, three seconds later; then an incarnation that keeps two seconds trims at its start:
+  // the first two go with their keys, the third stays.
+  std::this_thread::sleep_for(3s);
+  auto third = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                          std::string{"fast"});
+  REQUIRE(third);
+  f.await_entry("fast", [&](const json& e) { return e["completed"] == 3; });
+  REQUIRE(testing::eventually([&] { return history_size() == 3; }));
   f.crash_executor();
-  f.start_executor(definitions, 5, memory, 1);
-  CHECK(testing::eventually([&] { return history_size() == 0; }));
+  f.start_executor(definitions, 5, memory, 2000);
+  CHECK(testing::eventually([&] { return history_size() == 1; }));
   for (const auto& id : ids) {
     CHECK_FALSE(f.stored(execution_result_key("fast", id)));
     CHECK_FALSE(f.stored(execution_status_key("fast", id)));
   }
+  CHECK(f.stored(execution_result_key("fast", *third)));
+  CHECK(f.stored(execution_status_key("fast", *third)));
 }

@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.hpp"
-#include "core/plain_name.hpp"
 #include "messages/control.hpp"
 #include "runtime/operator_request.hpp"
 #include "tests/fuzz/harness/support.hpp"
@@ -66,16 +65,16 @@ inline void operator_request(std::string_view input) {
                && printable_text(request.reason),
            "an accepted workflow request has a printable reason within the limit");
     expect(std::string_view{command} == "cancel"
-               ? !request.execution_id.empty()
-               : !request.workflow_id.empty()
+               ? workflow_id_problem("", request.execution_id, max_execution_id_bytes).empty()
+               : workflow_id_problem("", request.workflow_id).empty()
                      && (request.action == "force_open" || request.action == "force_close"
                          || request.action == "reset"),
            "an accepted workflow request names its target and a known action");
   }
   workflow_request query;
   if (parse_history_query(input, query).empty())
-    expect(check_plain_name("a workflow id", query.workflow_id, max_workflow_id_bytes).empty()
-               && query.limit >= 1 && query.limit <= max_history_limit,
+    expect(workflow_id_problem("a workflow id", query.workflow_id).empty() && query.limit >= 1
+               && query.limit <= max_history_limit,
            "an accepted history query names a plain workflow id and a limit within bounds");
   text_checks(input);
 }
