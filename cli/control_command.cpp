@@ -11,6 +11,7 @@
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
 #include "messages/control.hpp"
+#include "messages/workflow.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 
@@ -107,24 +108,11 @@ void print_status(const json& s) {
   }
 }
 
-// `text` fit for a terminal: control characters (C0, DEL, C1) shown as '?', so that a stored
-// string cannot move the cursor or recolour the screen.
+// `text` as it is when a person may read it on one line (core/json_text's printable_text),
+// else quoted with its controls escaped, so that a stored string cannot move the cursor,
+// recolour the screen or reverse the line.
 std::string for_terminal(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7F) {
-      out += '?';
-    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80
-               && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out += '?';
-      ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
+  return printable_text(text) ? text : escaped_name(text);
 }
 
 // One history entry on a line; an entry of another shape than the executions write is shown as
