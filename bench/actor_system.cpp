@@ -1,9 +1,13 @@
 #include "actor_system.hpp"
 
+#include <stdexcept>
+#include <string>
+
 #include <caf/actor_system_config.hpp>
 
 #include "messages/registry.hpp"
 #include "runtime/actor_system_config.hpp"
+#include "runtime/allocator.hpp"
 
 namespace brokedancer::bench {
 
@@ -19,6 +23,14 @@ environment runtime_environment(const run_context& context, environment settings
   if (!context.scheduler_policy.empty())
     settings["BROKEDANCER_RUNTIME_SCHEDULER_POLICY"] = context.scheduler_policy;
   return settings;
+}
+
+double heap_bytes() {
+  auto bytes = heap_in_use_bytes();
+  if (!bytes)
+    throw std::runtime_error(std::string{"the allocator ("} + allocator_name()
+                             + ") does not report its heap in use");
+  return static_cast<double>(*bytes);
 }
 
 } // namespace brokedancer::bench

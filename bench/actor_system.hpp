@@ -15,4 +15,8 @@ void configure(caf::actor_system_config& cfg, const run_context& context);
 // the command line, as the BROKEDANCER_RUNTIME_* overrides.
 environment runtime_environment(const run_context& context, environment settings);
 
+// Heap in use as the allocator counts it: what objects cost, whatever pages the allocator
+// keeps or returns meanwhile. Throws when the allocator does not say.
+double heap_bytes();
+
 } // namespace brokedancer::bench

@@ -35,16 +35,6 @@ using clock = std::chrono::steady_clock;
 
 constexpr int count = 100000;
 
-// Heap in use as the allocator counts it: what objects cost, whatever pages the allocator
-// keeps or returns meanwhile.
-double heap_bytes() {
-  auto bytes = heap_in_use_bytes();
-  if (!bytes)
-    throw std::runtime_error(std::string{"the allocator ("} + allocator_name()
-                             + ") does not report its heap in use");
-  return static_cast<double>(*bytes);
-}
-
 // Resident memory of this process, in bytes.
 double resident_bytes() {
   std::ifstream statm("/proc/self/statm");

@@ -19,6 +19,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "actors/workflow/node_functions.hpp"
 #include "actors/workflow/workflow_execution.hpp"
+#include "five_node_workflow.hpp"
 #include "harness.hpp"
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"
@@ -33,27 +34,8 @@ using json = nlohmann::json;
 constexpr int executions = 2000;
 
 std::shared_ptr<const workflow_definition> linear_workflow(const node_catalogue& types) {
-  json nodes = json::array({
-      {{"id", "n1"}, {"type", "constant"}, {"parameters", {{"value", 10}}}},
-      {{"id", "n2"}, {"type", "add"}, {"inputs", {{"a", "n1.value"}}}, {"parameters", {{"b", 1}}}},
-      {{"id", "n3"},
-       {"type", "multiply"},
-       {"inputs", {{"a", "n2.value"}}},
-       {"parameters", {{"b", 2}}}},
-      {{"id", "n4"},
-       {"type", "subtract"},
-       {"inputs", {{"a", "n3.value"}}},
-       {"parameters", {{"b", 3}}}},
-      {{"id", "n5"},
-       {"type", "divide"},
-       {"inputs", {{"a", "n4.value"}}},
-       {"parameters", {{"b", 4}}}},
-  });
-  auto parsed = parse_workflow({{"id", "bench_linear"}, {"nodes", nodes}}, types);
-  if (!parsed.workflow)
-    throw std::runtime_error("the benchmark's workflow is invalid: "
-                             + parsed.problems.at(0).render("bench"));
-  return std::make_shared<const workflow_definition>(std::move(*parsed.workflow));
+  return five_node_workflow("bench_linear", {{"type", "constant"}, {"parameters", {{"value", 10}}}},
+                            types);
 }
 
 // Each execution's time from spawn to its reported result, in microseconds.

@@ -27,9 +27,9 @@
 #include "actor_system.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "actors/workflow/workflow_execution.hpp"
+#include "five_node_workflow.hpp"
 #include "harness.hpp"
 #include "messages/registry.hpp"
-#include "runtime/allocator.hpp"
 #include "runtime/infrastructure.hpp"
 
 namespace brokedancer::bench {
@@ -91,35 +91,7 @@ std::shared_ptr<node_registry> registry_with_hold(caf::actor timer_actor) {
 }
 
 std::shared_ptr<const workflow_definition> held_workflow(const node_catalogue& types) {
-  json nodes = json::array({
-      {{"id", "n1"}, {"type", "hold"}, {"timeout", 120}},
-      {{"id", "n2"}, {"type", "add"}, {"inputs", {{"a", "n1.value"}}}, {"parameters", {{"b", 1}}}},
-      {{"id", "n3"},
-       {"type", "multiply"},
-       {"inputs", {{"a", "n2.value"}}},
-       {"parameters", {{"b", 2}}}},
-      {{"id", "n4"},
-       {"type", "subtract"},
-       {"inputs", {{"a", "n3.value"}}},
-       {"parameters", {{"b", 3}}}},
-      {{"id", "n5"},
-       {"type", "divide"},
-       {"inputs", {{"a", "n4.value"}}},
-       {"parameters", {{"b", 4}}}},
-  });
-  auto parsed = parse_workflow({{"id", "bench_held"}, {"nodes", nodes}}, types);
-  if (!parsed.workflow)
-    throw std::runtime_error("the benchmark's workflow is invalid: "
-                             + parsed.problems.at(0).render("bench"));
-  return std::make_shared<const workflow_definition>(std::move(*parsed.workflow));
-}
-
-double heap_bytes() {
-  auto bytes = heap_in_use_bytes();
-  if (!bytes)
-    throw std::runtime_error(std::string{"the allocator ("} + allocator_name()
-                             + ") does not report its heap in use");
-  return static_cast<double>(*bytes);
+  return five_node_workflow("bench_held", {{"type", "hold"}, {"timeout", 120}}, types);
 }
 
 // A bare actor waiting on the timer, registered with the controller like an execution; on a
