@@ -238,7 +238,16 @@ int cli_main(int argc, char** argv) {
   auto* workflow_cancel_cmd = workflow_cmd->add_subcommand(
       "cancel", "End a running execution (started by the node's executor) as cancelled");
   workflow_cancel_cmd->add_option("execution_id", workflow_op.id, "the execution's id")->required();
-  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd}) {
+  auto* workflow_start_cmd = workflow_cmd->add_subcommand(
+      "start", "Start one execution of a workflow of a running node now, through its gate; "
+               "prints the execution's id");
+  workflow_start_cmd->add_option("workflow_id", workflow_op.id, "the workflow's id")->required();
+  auto* workflow_resume_cmd = workflow_cmd->add_subcommand(
+      "resume", "Run an interrupted execution again from its checkpoint (risk role): completed "
+                "nodes are not run again, nor is a node that is not idempotent");
+  workflow_resume_cmd->add_option("execution_id", workflow_op.id, "the execution's id")->required();
+  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd,
+                    workflow_start_cmd, workflow_resume_cmd}) {
     cmd->add_option("-n,--node", workflow_op.node.node,
                     "HOST:PORT (or https://HOST:PORT) of the node's operator API")
         ->required();
@@ -331,7 +340,8 @@ int cli_main(int argc, char** argv) {
     return workflow_run(workflow_run_opts);
   if (workflow_types_cmd->parsed())
     return workflow_types();
-  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd})
+  for (auto* cmd : {workflow_history_cmd, workflow_breaker_cmd, workflow_cancel_cmd,
+                    workflow_start_cmd, workflow_resume_cmd})
     if (cmd->parsed()) {
       workflow_op.node.command = "workflow " + cmd->get_name();
       return workflow_operator_command(workflow_op);

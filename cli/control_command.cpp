@@ -307,9 +307,14 @@ int workflow_operator_command(const workflow_operator_options& options) {
                      dump_json(json{{"workflow_id", options.id},
                                     {"action", options.action},
                                     {"reason", node.reason}}));
+  } else if (node.command == "workflow start") {
+    reply = ask_node(node, "POST", "/v1/workflows/start",
+                     dump_json(json{{"workflow_id", options.id}, {"reason", node.reason}}));
   } else {
-    reply = ask_node(node, "POST", "/v1/workflows/cancel",
-                     dump_json(json{{"execution_id", options.id}, {"reason", node.reason}}));
+    // cancel or resume: both name an execution.
+    reply =
+        ask_node(node, "POST", "/v1/workflows/" + node.command.substr(node.command.rfind(' ') + 1),
+                 dump_json(json{{"execution_id", options.id}, {"reason", node.reason}}));
   }
   if (reply.exit_code != exit_code::ok)
     return reply.exit_code;

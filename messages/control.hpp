@@ -137,6 +137,14 @@ using node_control_actor =
                      // Ends a running execution as cancelled: (execution id, reason). Recorded.
                      caf::replies_to<cancel_execution_atom, std::string, std::string,
                                      operator_identity>::with<std::string>,
+                     // Starts an execution of a workflow now: (workflow id, reason); the
+                     // execution's id. Any role (it passes the level and the breaker). Recorded.
+                     caf::replies_to<start_workflow_atom, std::string, std::string,
+                                     operator_identity>::with<std::string>,
+                     // Runs an interrupted execution again from its checkpoint: (execution id,
+                     // reason). The risk role only. Recorded.
+                     caf::replies_to<resume_execution_atom, std::string, std::string,
+                                     operator_identity>::with<std::string>,
                      // Answers once every recorded action is persisted (or its write failed):
                      // what a graceful stop waits for, so that the trail keeps the last action.
                      caf::replies_to<flush_atom>::with<bool>>;

@@ -27,6 +27,7 @@ std::string to_string(errc code) {
     case errc::lease_lost: return "lease_lost";
     case errc::rate_limited: return "rate_limited";
     case errc::not_found: return "not_found";
+    case errc::refused: return "refused";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

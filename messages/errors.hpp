@@ -56,6 +56,9 @@ enum class errc : uint8_t {
   rate_limited = 19,
   // A named thing the request refers to does not exist (a stream's consumer group).
   not_found = 20,
+  // A well-formed request that the state of what it names does not allow now (an execution
+  // that is not interrupted, or whose checkpoint cannot be trusted, asked to resume).
+  refused = 21,
 };
 
 // The category under which caf::error carries an errc; 10 characters is CAF's atom limit.

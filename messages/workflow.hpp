@@ -156,6 +156,7 @@ using start_workflow_atom = caf::atom_constant<caf::atom("wf_start")>;
 using workflow_breaker_atom = caf::atom_constant<caf::atom("wf_breaker")>;
 using workflow_history_atom = caf::atom_constant<caf::atom("wf_hist")>;
 using cancel_execution_atom = caf::atom_constant<caf::atom("wf_cancel")>;
+using resume_execution_atom = caf::atom_constant<caf::atom("wf_resume")>;
 
 // The most history entries one request returns.
 constexpr uint32_t max_history_limit = 1000;

@@ -277,6 +277,23 @@ void add_conditions(node_catalogue& c) {
                   "passes when its input is true"});
 }
 
+// A call to a configured endpoint (resilience.endpoints): through the endpoint's breaker, its
+// retries and its deadline, like every call the node makes.
+void add_http(node_catalogue& c) {
+  add_builtin(c,
+              {"http_request",
+               node_category::providers,
+               {text_parameter("endpoint", true),
+                text_parameter("method", false, {"GET", "POST", "PUT", "PATCH", "DELETE"}, "GET"),
+                text_parameter("path", true), any_parameter("body")},
+               {port("body", value_kind::any, false, true)},
+               {port("status", value_kind::number), port("body", value_kind::any)},
+               // A POST may act: not run again by a resume unless the definition says so.
+               false,
+               false,
+               "METHOD path on a configured endpoint, through its breaker; the answer's JSON"});
+}
+
 void add_actions(node_catalogue& c) {
   add_builtin(
       c, {"submit_order",
@@ -324,6 +341,7 @@ void add_actions(node_catalogue& c) {
 node_catalogue node_catalogue::with_builtins() {
   node_catalogue catalogue;
   add_providers(catalogue);
+  add_http(catalogue);
   add_transforms(catalogue);
   add_conditions(catalogue);
   add_actions(catalogue);

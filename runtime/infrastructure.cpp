@@ -432,6 +432,7 @@ workflow_executor_child(const runtime_config& config,
   options.breaker.half_open_calls = 1;
   options.breaker.success_threshold = 1;
   options.history_retention_ms = config.workflows.history_retention_ms;
+  options.node_name = config.runtime.node_name;
   // Outlives each incarnation: a forced-open breaker stays open, max_running holds.
   options.memory = make_executor_memory();
   spec.name = "workflows";
@@ -443,7 +444,8 @@ workflow_executor_child(const runtime_config& config,
                         required_sibling<event_bus_actor>(siblings, "event_bus", who),
                         required_sibling<caf::actor>(siblings, "emergency", who),
                         required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who),
-                        optional_sibling<time_series_actor>(siblings, "time_series")};
+                        optional_sibling<time_series_actor>(siblings, "time_series"),
+                        required_sibling<breaker_registry_actor>(siblings, "breakers", who)};
     return spawn_workflow_executor(sys, std::move(running));
   };
   return spec;

@@ -292,7 +292,7 @@ struct operator_api::impl {
             });
   }
 
-  // GET /v1/workflows/history, POST /v1/workflows/breaker and /v1/workflows/cancel.
+  // GET /v1/workflows/history, POST /v1/workflows/breaker, start, cancel and resume.
   void serve_workflow(const http_request& req, http_response& res, const std::string& what) {
     // Authenticated first (any role); the role the action needs is checked once the request
     // says which it is, and again by the node's control.
@@ -309,12 +309,16 @@ struct operator_api::impl {
       return;
     }
     auto command = "workflow " + what + " "
-                   + (what == "breaker"  ? request.action + " " + request.workflow_id
-                      : what == "cancel" ? request.execution_id
-                                         : request.workflow_id);
-    auto needs = what == "history"                                    ? operator_action::status
-                 : what == "cancel" || request.action == "force_open" ? operator_action::raise
-                                                                      : operator_action::lower;
+                   + (what == "breaker" ? request.action + " " + request.workflow_id
+                      : what == "cancel" || what == "resume" ? request.execution_id
+                                                             : request.workflow_id);
+    // Closing or resetting a breaker lifts a safety, and a resume runs again what a crash
+    // stopped before anybody looked at it: the risk role's decisions. Starting, cancelling
+    // and opening a breaker are the operator's; a start still passes the level and the breaker.
+    auto needs = what == "history" ? operator_action::status
+                 : what == "cancel" || what == "start" || request.action == "force_open"
+                     ? operator_action::raise
+                     : operator_action::lower;
     if (!permits(who->role, needs)) {
       audit(*who, command, request.reason, "forbidden");
       fail(res, 403,
@@ -325,7 +329,10 @@ struct operator_api::impl {
     }
     caf::scoped_actor self{sys};
     auto on_answer = [&](std::string& text) {
-      answer(res, 200, workflows_json(text));
+      // A start's answer is the execution's id; the others are the executor's JSON.
+      answer(res, 200,
+             what == "start" ? json{{"execution_id", text}, {"status", "started"}}
+                             : workflows_json(text));
     };
     auto on_error = [&](caf::error& err) {
       int status = err == caf::sec::request_timeout                                           ? 504
@@ -342,6 +349,14 @@ struct operator_api::impl {
     else if (what == "breaker")
       self->request(control, status_timeout, workflow_breaker_atom::value, request.workflow_id,
                     request.action, request.reason, *who)
+          .receive(on_answer, on_error);
+    else if (what == "start")
+      self->request(control, status_timeout, start_workflow_atom::value, request.workflow_id,
+                    request.reason, *who)
+          .receive(on_answer, on_error);
+    else if (what == "resume")
+      self->request(control, status_timeout, resume_execution_atom::value, request.execution_id,
+                    request.reason, *who)
           .receive(on_answer, on_error);
     else
       self->request(control, status_timeout, cancel_execution_atom::value, request.execution_id,
@@ -373,7 +388,8 @@ struct operator_api::impl {
         serve_workflow(req, res, "history");
       else
         not_allowed(res, "GET");
-    } else if (req.path == "/v1/workflows/breaker" || req.path == "/v1/workflows/cancel") {
+    } else if (req.path == "/v1/workflows/breaker" || req.path == "/v1/workflows/cancel"
+               || req.path == "/v1/workflows/start" || req.path == "/v1/workflows/resume") {
       if (req.method == "POST")
         serve_workflow(req, res, req.path.substr(req.path.rfind('/') + 1));
       else
@@ -381,7 +397,7 @@ struct operator_api::impl {
     } else {
       fail(res, 404,
            "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown, GET "
-           "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|cancel");
+           "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|start|cancel|resume");
     }
     return res;
   }

@@ -85,12 +85,15 @@ std::string parse_workflow_body(std::string_view body, std::string_view command,
   if (!parsed.is_object())
     return "the body must be a JSON object";
   std::string why;
-  if (command == "breaker") {
-    if (!(why = string_field(parsed, "workflow_id", out.workflow_id)).empty()
-        || !(why = string_field(parsed, "action", out.action)).empty())
+  if (command == "breaker" || command == "start") {
+    if (!(why = string_field(parsed, "workflow_id", out.workflow_id)).empty())
       return why;
-    if (out.action != "force_open" && out.action != "force_close" && out.action != "reset")
-      return "\"action\" must be \"force_open\", \"force_close\" or \"reset\"";
+    if (command == "breaker") {
+      if (!(why = string_field(parsed, "action", out.action)).empty())
+        return why;
+      if (out.action != "force_open" && out.action != "force_close" && out.action != "reset")
+        return "\"action\" must be \"force_open\", \"force_close\" or \"reset\"";
+    }
     if (!(why = workflow_id_problem("\"workflow_id\"", out.workflow_id)).empty())
       return why;
   } else {

@@ -17,10 +17,10 @@ struct change_request {
 
 // An operator's request about the node's workflows.
 struct workflow_request {
-  std::string workflow_id;  // history, breaker
-  std::string execution_id; // cancel
+  std::string workflow_id;  // history, breaker, start
+  std::string execution_id; // cancel, resume
   std::string action;       // breaker: force_open, force_close, reset
-  std::string reason;       // breaker, cancel
+  std::string reason;       // all but history
   uint32_t limit = 20;      // history
 };
 
@@ -28,8 +28,9 @@ struct workflow_request {
 // empty. Ids are plain names (no percent-encoding needed or taken); N from 1 to 1000.
 std::string parse_history_query(std::string_view query, workflow_request& out);
 
-// The JSON body of POST /v1/workflows/breaker ({"workflow_id", "action", "reason"}) or
-// /v1/workflows/cancel ({"execution_id", "reason"}), per `command`: why not, or empty.
+// The JSON body of POST /v1/workflows/breaker ({"workflow_id", "action", "reason"}),
+// /v1/workflows/start ({"workflow_id", "reason"}), /v1/workflows/cancel or /v1/workflows/resume
+// ({"execution_id", "reason"}), per `command`: why not, or empty.
 std::string parse_workflow_body(std::string_view body, std::string_view command,
                                 workflow_request& out);
 

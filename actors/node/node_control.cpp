@@ -555,6 +555,20 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
         return to_workflows(self, who, operator_action::raise, command, invalid, reason, op,
                             execution_id, reason);
       },
+      [self](start_workflow_atom op, std::string& workflow_id, std::string& reason,
+             const operator_identity& who) -> caf::result<std::string> {
+        auto invalid = workflow_id_problem("a workflow id", workflow_id);
+        auto command = "workflow start" + (invalid.empty() ? " " + workflow_id : "");
+        return to_workflows(self, who, operator_action::raise, command, invalid, reason, op,
+                            workflow_id);
+      },
+      [self](resume_execution_atom op, std::string& execution_id, std::string& reason,
+             const operator_identity& who) -> caf::result<std::string> {
+        auto invalid = workflow_id_problem("an execution id", execution_id, max_execution_id_bytes);
+        auto command = "workflow resume" + (invalid.empty() ? " " + execution_id : "");
+        return to_workflows(self, who, operator_action::lower, command, invalid, reason, op,
+                            execution_id, reason);
+      },
       [self](flush_atom) { return flush(self); },
       [self](recheck_atom) { recheck(self); },
       [self](reread_audit_atom, int attempt) { restore_audit(self, attempt); },

@@ -10,6 +10,7 @@
 #include "core/json_text.hpp"
 #include "core/plain_name.hpp"
 #include "messages/bars.hpp"
+#include "messages/errors.hpp"
 #include "messages/market.hpp"
 #include "messages/reserved_topics.hpp"
 
@@ -231,6 +232,67 @@ void run_submit_order(const call_ptr& call) {
           [call](caf::error& err) { fail_with(call, err, "the risk monitor"); });
 }
 
+// Why `path` cannot be an HTTP request's path, or empty: it starts with '/', is at most 1,024
+// bytes of visible ASCII (a query string included), and has no "..": it comes from a file.
+std::string path_problem(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.size() > 1024)
+    return "a path starts with '/' and has at most 1,024 bytes";
+  for (unsigned char c : path)
+    if (c <= 0x20 || c >= 0x7f)
+      return "a path holds visible ASCII only (percent-encode the rest)";
+  if (path.find("..") != std::string::npos)
+    return "a path does not climb (\"..\")";
+  return {};
+}
+
+void run_http_request(const call_ptr& call) {
+  auto path = call->value("path").get<std::string>();
+  if (auto why = path_problem(path); !why.empty())
+    return call->fail("failed", why + ": " + escaped_name(path));
+  if (!call->services().breakers)
+    return call->fail("unavailable", "no endpoints on this node");
+  auto endpoint = call->value("endpoint").get<std::string>();
+  auto body = call->value("body");
+  endpoint_request request;
+  request.operation = call->value("method").get<std::string>() + " " + path;
+  request.json = body.is_null() ? std::string{} : dump_json(body);
+  // The same for every attempt and for a resumed execution's run: a server that honours the
+  // Idempotency-Key executes the request once.
+  request.client_request_id = order_id_of(call->execution_id(), call->node().id);
+  request.timeout_ms = call->node().timeout_ms;
+  request.correlation = call->execution_id();
+  call->self()
+      ->request(call->services().breakers, limit(*call), call_atom::value, endpoint,
+                std::move(request))
+      .then(
+          [call, endpoint](endpoint_response& answer) {
+            auto status = answer.status;
+            // Not JSON (an HTML error page): its text, which the endpoint gave as a string.
+            auto parsed = parse_json_within(answer.json);
+            json body_out = parsed.is_discarded() ? json(answer.json) : std::move(parsed);
+            if (status >= 200 && status < 300)
+              return call->complete({{"status", status}, {"body", std::move(body_out)}});
+            auto shown = answer.json.substr(0, 200);
+            auto what = "endpoint " + endpoint + " answered " + std::to_string(status) + ": "
+                        + (printable_text(shown) ? shown : escaped_name(shown));
+            call->fail(status == 429   ? "rate_limited"
+                       : status >= 500 ? "unavailable"
+                                       : "failed",
+                       what);
+          },
+          [call, endpoint](caf::error& err) {
+            auto what = "endpoint " + endpoint;
+            if (is(err, errc::endpoint_timeout) || err == caf::sec::request_timeout)
+              return call->fail("timeout", what + ": " + call->self()->system().render(err));
+            if (is(err, errc::rate_limited))
+              return call->fail("rate_limited", what + ": " + call->self()->system().render(err));
+            if (is(err, errc::unknown_endpoint) || is(err, errc::invalid_argument))
+              return call->fail("failed", what + ": " + call->self()->system().render(err));
+            // Open breaker, unreachable, overloaded: the endpoint is away for now.
+            call->fail("unavailable", what + ": " + call->self()->system().render(err));
+          });
+}
+
 } // namespace
 
 std::shared_ptr<node_registry> node_registry::with_builtins() {
@@ -239,7 +301,7 @@ std::shared_ptr<node_registry> node_registry::with_builtins() {
       {"latest_price", run_latest_price},   {"bars", run_bars},
       {"state_get", run_state_get},         {"state_set", run_state_set},
       {"publish_event", run_publish_event}, {"publish_alert", run_publish_alert},
-      {"submit_order", run_submit_order}};
+      {"submit_order", run_submit_order},   {"http_request", run_http_request}};
   auto builtins = node_catalogue::with_builtins();
   for (const auto& type : builtins.types()) {
     auto found = runners.find(type);

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/event_bus.hpp"
+#include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
 #include "messages/time_series.hpp"
@@ -33,6 +34,8 @@ struct workflow_services {
   caf::actor emergency; // emergency_actor; its level stops executions
   risk_monitor_actor risk;
   time_series_actor series;
+  breaker_registry_actor
+      breakers; // the configured endpoints (http_request), each behind its breaker
 };
 
 class node_call {

@@ -50,4 +50,18 @@ std::string execution_history_log(const std::string& workflow_id) {
   return "workflow:" + workflow_id + ":history";
 }
 
+std::string running_marker_key(const std::string& workflow_id, const std::string& execution_id) {
+  return "workflow:" + workflow_id + ":running:" + execution_id;
+}
+
+std::string running_marker_pattern(const std::string& workflow_id) {
+  return "workflow:" + workflow_id + ":running:*";
+}
+
+std::string resume_claim_key(const std::string& workflow_id, const std::string& execution_id,
+                             uint32_t interruptions) {
+  return "workflow:" + workflow_id + ":execution:" + execution_id
+         + ":resume:" + std::to_string(interruptions);
+}
+
 } // namespace brokedancer

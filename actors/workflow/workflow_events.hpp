@@ -45,7 +45,17 @@ std::string execution_status_key(const std::string& workflow_id, const std::stri
 std::string execution_result_key(const std::string& workflow_id, const std::string& execution_id);
 // workflow:{workflow_id}:latest_execution: the id of the execution started last.
 std::string latest_execution_key(const std::string& workflow_id);
-// workflow:{workflow_id}:history: a log with an entry for each execution that ended.
+// workflow:{workflow_id}:history: a log with an entry for each execution that ended (or was
+// found interrupted).
 std::string execution_history_log(const std::string& workflow_id);
+// workflow:{workflow_id}:running:{execution_id}: there from an execution's start until its end
+// is written, naming the node that runs it; one left behind is an execution a crash interrupted.
+std::string running_marker_key(const std::string& workflow_id, const std::string& execution_id);
+// The glob of a workflow's running markers (ids are letters, digits, '_' and '-': no escapes).
+std::string running_marker_pattern(const std::string& workflow_id);
+// workflow:{workflow_id}:execution:{execution_id}:resume:{n}: taken (set_nx) by the one resume of
+// the execution's n-th interruption, across every node sharing the store.
+std::string resume_claim_key(const std::string& workflow_id, const std::string& execution_id,
+                             uint32_t interruptions);
 
 } // namespace brokedancer

@@ -1,6 +1,7 @@
 #include "actors/workflow/workflow_execution.hpp"
 
 #include <chrono>
+#include <functional>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -55,6 +56,11 @@ struct execution_state {
   bool advance_again = false;
   bool checkpoint_due = false;
   size_t output_bytes = 0; // all nodes' outputs so far, as JSON text
+  std::string digest;      // of the definition: a resume checks it is the same
+  uint32_t interruptions = 0;
+  // Nodes that are not idempotent, waiting to start until the checkpoint that shows them
+  // running is written.
+  std::vector<size_t> guarded;
   // Order nodes that ended without their order's answer (timed out, the risk monitor away,
   // or still out when the execution ended): the order may yet fill.
   json orders_unanswered = json::array();
@@ -101,6 +107,10 @@ json progress(self_pointer self) {
           {"reason", st.reason},
           {"started_at", iso8601_utc(st.began_us)},
           {"updated_at", iso8601_utc(now_us())},
+          {"node", st.options.node_name},
+          {"definition", st.digest},
+          {"interruptions", st.interruptions},
+          {"resumed", st.options.resume.has_value()},
           {"nodes", std::move(nodes)}};
 }
 
@@ -110,22 +120,32 @@ void quit_when_written(self_pointer self) {
     self->quit();
 }
 
-// Keys, and entries appended to `log` when it is named, in one step of the store.
+using written_fn = std::function<void(bool written)>;
+
+// Keys, and entries appended to `log` when it is named, in one step of the store; `then` hears
+// whether the store has them. Without a store, nothing is written and `then` hears true.
 void write(self_pointer self, std::vector<key_value> items, std::string log = {},
-           std::vector<std::string> entries = {}) {
+           std::vector<std::string> entries = {}, written_fn then = {}) {
   auto& st = self->state;
   auto& store = st.options.services.store;
-  if (!store)
+  if (!store) {
+    if (then)
+      then(true);
     return;
+  }
   ++st.writes_in_flight;
-  auto written = [self] {
+  auto written = [self, then] {
     --self->state.writes_in_flight;
+    if (then)
+      then(true);
     quit_when_written(self);
   };
-  auto failed = [self](caf::error& err) {
+  auto failed = [self, then](caf::error& err) {
     --self->state.writes_in_flight;
     self->state.log.warn("an execution's checkpoint could not be written",
                          log_fields(self, {{"error", self->system().render(err)}}));
+    if (then)
+      then(false);
     quit_when_written(self);
   };
   if (log.empty())
@@ -137,10 +157,12 @@ void write(self_pointer self, std::vector<key_value> items, std::string log = {}
         .then(written, failed);
 }
 
-void checkpoint(self_pointer self) {
+void checkpoint(self_pointer self, written_fn then = {}) {
   auto& st = self->state;
-  write(self, {{execution_status_key(st.who.workflow_id, st.who.execution_id),
-                dump_json(progress(self))}});
+  write(
+      self,
+      {{execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))}},
+      {}, {}, std::move(then));
 }
 
 void advance(self_pointer self);
@@ -166,7 +188,8 @@ void end(self_pointer self, std::string status, std::string reason) {
     if (run.call)
       run.call->abandon();
     const auto& node = st.options.workflow->nodes[i];
-    if (node.sends_orders)
+    // attempt 0: it was waiting for its checkpoint and never started.
+    if (node.sends_orders && run.attempt > 0)
       unsettled.push_back(
           {{"node_id", node.id}, {"client_order_id", order_id_of(st.who.execution_id, node.id)}});
   }
@@ -197,12 +220,28 @@ void end(self_pointer self, std::string status, std::string reason) {
                       {"started_at", iso8601_utc(st.began_us)},
                       {"ended_at", event["timestamp"]},
                       {"duration_ms", duration}};
+  if (st.options.resume)
+    history["resumed"] = true;
   auto result_text = dump_json(result);
-  // Status, result and the history's entry in one step: all of them, or none.
+  // Status, result and the history's entry in one step: all of them, or none. The running
+  // marker goes once they are written: a node that crashes before finds it, and the
+  // "running" status beside it, and reports the execution interrupted.
   write(self,
         {{execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))},
          {execution_result_key(st.who.workflow_id, st.who.execution_id), result_text}},
-        execution_history_log(st.who.workflow_id), {dump_json(history)});
+        execution_history_log(st.who.workflow_id), {dump_json(history)}, [self](bool written) {
+          auto& s = self->state;
+          if (!written)
+            return;
+          ++s.writes_in_flight;
+          auto done = [self] {
+            --self->state.writes_in_flight;
+            quit_when_written(self);
+          };
+          self->request(s.options.services.store, store_timeout, del_atom::value,
+                        running_marker_key(s.who.workflow_id, s.who.execution_id))
+              .then([done](bool) { done(); }, [done](caf::error&) { done(); });
+        });
   st.log.info(
       "workflow execution ended",
       log_fields(self, {{"status", st.status}, {"reason", st.reason}, {"duration_ms", duration}}));
@@ -248,17 +287,8 @@ std::string output_problem(self_pointer self, size_t index, const json& outputs,
       && st.output_bytes + bytes > bounds.execution_bytes)
     return "the execution's outputs would take more than " + std::to_string(bounds.execution_bytes)
            + " bytes";
-  const auto* type = st.options.nodes->catalogue().find(st.options.workflow->nodes[index].type);
-  if (!type)
-    return {};
-  for (const auto& port : type->outputs) {
-    auto found = outputs.find(port.name);
-    if (found == outputs.end())
-      return "it gave no output " + port.name;
-    if (!holds(port.kind, *found))
-      return "its output " + port.name + " is not " + to_string(port.kind);
-  }
-  return {};
+  return declared_output_problem(
+      st.options.nodes->catalogue().find(st.options.workflow->nodes[index].type), outputs);
 }
 
 void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
@@ -378,6 +408,46 @@ void settle(self_pointer self, size_t index, uint32_t attempt, const json* outpu
   advance(self);
 }
 
+// A node that is not idempotent was found unable to start: the checkpoint that would show it
+// running could not be written. It did not run, so it is not retried blindly either.
+void refuse_start(self_pointer self, size_t index, const std::string& message) {
+  auto& st = self->state;
+  if (st.ended || st.plan->status(index) != node_progress::running)
+    return;
+  const auto& node = st.options.workflow->nodes[index];
+  st.plan->failed(index, "unavailable: " + message);
+  auto event = node_event("node_failed", st.who, node, now_us());
+  event["duration_ms"] = 0.0;
+  event["status"] = "failed";
+  event["attempts"] = 0;
+  event["error_kind"] = "unavailable";
+  event["error"] = message;
+  emit(self, event);
+  st.log.warn("a workflow node was not started",
+              log_fields(self, {{"node", node.id}, {"error", message}}));
+  end(self, "failed", "node " + node.id + " was not started: " + message);
+}
+
+// Starts the nodes that are not idempotent once the store has them as running: a crash
+// between their start and their next checkpoint must not make them look unstarted, or a
+// resume would run them (send an order) twice.
+void start_guarded(self_pointer self) {
+  auto nodes = std::move(self->state.guarded);
+  self->state.guarded.clear();
+  checkpoint(self, [self, nodes](bool written) {
+    for (auto i : nodes) {
+      if (self->state.ended)
+        return;
+      if (written)
+        start_attempt(self, i, 1);
+      else
+        refuse_start(self, i,
+                     "the checkpoint that records its start could not be written; it was not "
+                     "started");
+    }
+  });
+}
+
 void advance(self_pointer self) {
   auto& st = self->state;
   if (st.advancing) {
@@ -397,6 +467,10 @@ void advance(self_pointer self) {
       st.checkpoint_due = true;
     }
     for (auto i : step.start) {
+      if (!st.options.workflow->nodes[i].idempotent) {
+        st.guarded.push_back(i);
+        continue;
+      }
       start_attempt(self, i, 1);
       if (st.ended)
         break;
@@ -405,22 +479,54 @@ void advance(self_pointer self) {
       end(self, st.plan->succeeded() ? "completed" : "failed", st.plan->error());
   } while (st.advance_again && !st.ended);
   st.advancing = false;
-  if (st.checkpoint_due && !st.ended) {
+  if (!st.guarded.empty() && !st.ended) {
+    st.checkpoint_due = false;
+    start_guarded(self);
+  } else if (st.checkpoint_due && !st.ended) {
     st.checkpoint_due = false;
     checkpoint(self);
   }
 }
 
+// A resumed execution's nodes that completed before the interruption: restored with their
+// outputs (checked by read_checkpoint), not run again.
+json restore_completed(self_pointer self) {
+  auto& st = self->state;
+  json restored = json::array();
+  if (!st.options.resume)
+    return restored;
+  st.interruptions = st.options.resume->interruptions;
+  for (auto& node : st.options.resume->completed) {
+    if (node.index >= st.runs.size())
+      continue;
+    st.output_bytes += dump_json(node.outputs).size();
+    st.runs[node.index].attempt = node.attempts;
+    st.plan->restore(node.index, std::move(node.outputs));
+    restored.push_back(st.options.workflow->nodes[node.index].id);
+  }
+  st.options.resume->completed.clear();
+  return restored;
+}
+
 void begin(self_pointer self) {
   auto& st = self->state;
   st.started = true;
+  auto restored = restore_completed(self);
   auto event = execution_event("execution_started", st.who, now_us());
   event["node_count"] = st.options.workflow->nodes.size();
+  if (st.options.resume) {
+    event["resumed"] = true;
+    event["restored_nodes"] = restored;
+  }
   emit(self, event);
   st.status = "running";
-  write(self, {{latest_execution_key(st.who.workflow_id), dump_json(json(st.who.execution_id))},
-               {execution_status_key(st.who.workflow_id, st.who.execution_id),
-                dump_json(progress(self))}});
+  auto marker = json{{"node", st.options.node_name},
+                     {"execution_id", st.who.execution_id},
+                     {"started_at", iso8601_utc(st.began_us)}};
+  write(self,
+        {{latest_execution_key(st.who.workflow_id), dump_json(json(st.who.execution_id))},
+         {execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))},
+         {running_marker_key(st.who.workflow_id, st.who.execution_id), dump_json(marker)}});
   st.log.info("workflow execution started",
               log_fields(self, {{"nodes", st.options.workflow->nodes.size()}}));
   advance(self);
@@ -468,6 +574,7 @@ caf::behavior execution(self_pointer self, execution_options options) {
   st.runs.resize(w.nodes.size());
   st.began = steady::now();
   st.began_us = now_us();
+  st.digest = definition_digest(w);
   // Registered like a bot, tried again until the controller answers: nothing runs before the
   // level is known (an order could go out under a HALT).
   if (st.options.services.emergency)

@@ -11,12 +11,14 @@
 // correlation id of its log lines, events and orders.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/workflow/execution_checkpoint.hpp"
 #include "actors/workflow/node_call.hpp"
 #include "messages/workflow.hpp"
 
@@ -44,6 +46,11 @@ struct execution_options {
   // anybody could ask it (started at HALT); none: nobody.
   caf::actor report_to;
   output_bounds bounds;
+  // The node that runs it, in its running marker: after a crash, that node's restart reports it
+  // interrupted (and no other node's does).
+  std::string node_name;
+  // Resuming an interrupted execution (same id): the nodes restored from its checkpoint.
+  std::optional<resume_point> resume;
 };
 
 using node_timeout_atom = caf::atom_constant<caf::atom("wf_timeout")>;
@@ -52,6 +59,11 @@ using node_retry_atom = caf::atom_constant<caf::atom("wf_retry")>;
 using execution_result_atom = caf::atom_constant<caf::atom("wf_result")>;
 // (cancel_execution_atom, reason): an operator ends the execution; it ends as cancelled.
 
+// Its checkpoint is written as it goes (with every node's progress, the definition's digest and
+// the node that runs it), and "running" is in it before a node that is not idempotent starts:
+// such a node starts only once the store has that, so that a crash never leaves one that ran
+// looking as if it had not.
+//
 // Starts at once; quits once its result is written.
 caf::actor spawn_workflow_execution(caf::actor_system& sys, execution_options options);
 

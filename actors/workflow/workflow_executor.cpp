@@ -1,5 +1,6 @@
 #include "actors/workflow/workflow_executor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <limits>
@@ -12,6 +13,7 @@
 
 #include "actors/emergency/registration.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "actors/workflow/execution_checkpoint.hpp"
 #include "actors/workflow/workflow_events.hpp"
 #include "actors/workflow/workflow_gate.hpp"
 #include "core/glob.hpp"
@@ -19,6 +21,7 @@
 #include "core/logging.hpp"
 #include "core/plain_name.hpp"
 #include "core/unix_time.hpp"
+#include "messages/channels.hpp"
 #include "messages/emergency.hpp"
 #include "messages/errors.hpp"
 #include "messages/state_store.hpp"
@@ -45,6 +48,10 @@ constexpr auto trim_every = std::chrono::hours(1);
 constexpr auto store_timeout = std::chrono::seconds(10);
 constexpr auto resubscribe_first = std::chrono::milliseconds(500);
 constexpr auto resubscribe_cap = std::chrono::seconds(30);
+// What a status entry lists of the executions found interrupted (the newest).
+constexpr size_t interrupted_listed = 20;
+// The running markers one start reads per workflow: more would be a store others write to.
+constexpr size_t max_markers_read = 1000;
 
 } // namespace
 
@@ -52,6 +59,8 @@ struct executor_memory {
   std::vector<workflow_gate> gates; // one per workflow, in options.workflows' order
   std::vector<std::string> last_execution;
   std::map<caf::actor_addr, started_execution> running;
+  std::vector<std::deque<std::string>> interrupted; // per workflow, newest last
+  std::set<std::string> resuming;                   // execution ids whose resume is under way
 };
 
 std::shared_ptr<executor_memory> make_executor_memory() {
@@ -112,6 +121,7 @@ json workflow_entry(self_pointer self, size_t index) {
   entry["workflow_id"] = workflow_at(self, index).id;
   entry["trigger"] = trigger_text(workflow_at(self, index).trigger);
   entry["last_execution_id"] = st.memory->last_execution[index];
+  entry["interrupted"] = st.memory->interrupted[index];
   const auto& trigger = workflow_at(self, index).trigger;
   if (trigger.how == workflow_trigger::kind::on_event) {
     auto found = st.subscribed.find(trigger.topic);
@@ -136,7 +146,8 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
   auto execution_id = new_execution_id(w->id);
   auto execution = spawn_workflow_execution(self->system(),
                                             {w, st.options.nodes, st.options.services, execution_id,
-                                             caf::actor_cast<caf::actor>(self), st.options.bounds});
+                                             caf::actor_cast<caf::actor>(self), st.options.bounds,
+                                             st.options.node_name, std::nullopt});
   self->monitor(execution);
   st.memory->running[execution.address()] = {index, execution_id, admission.permit, execution};
   st.memory->last_execution[index] = execution_id;
@@ -288,7 +299,7 @@ caf::result<std::string> start_on_demand(self_pointer self, const std::string& w
                             ? "the emergency level is HALT or higher: no workflow starts"
                             : "the emergency level is not known yet: no workflow starts");
     case start_verdict::busy:
-      return make_error(errc::invalid_argument,
+      return make_error(errc::refused,
                         "workflow " + workflow_id + " already runs as many executions as allowed");
     case start_verdict::breaker_open: break;
   }
@@ -458,6 +469,276 @@ caf::result<std::string> cancel(self_pointer self, const std::string& execution_
                                          + " was started by this node's executor");
 }
 
+// --- interrupted executions and their resume ---
+
+bool runs_here(self_pointer self, const std::string& execution_id) {
+  for (const auto& [address, run] : self->state.memory->running)
+    if (run.execution_id == execution_id)
+      return true;
+  return false;
+}
+
+void remember_interrupted(self_pointer self, size_t index, const std::string& execution_id) {
+  auto& list = self->state.memory->interrupted[index];
+  if (std::find(list.begin(), list.end(), execution_id) != list.end())
+    return;
+  list.push_back(execution_id);
+  while (list.size() > interrupted_listed)
+    list.pop_front();
+}
+
+// Reports execution `execution_id` of workflow `index` interrupted, if its status still says
+// running: the status (with the reason and one more interruption), an entry in the history, in
+// one step; then its running marker goes, an event is published and a warning logged. An
+// execution that ended (its marker outlived the crash between its result and the marker's
+// removal) only loses its marker.
+void mark_interrupted(self_pointer self, size_t index, const std::string& execution_id,
+                      const std::string& why) {
+  auto& store = self->state.options.services.store;
+  if (!store)
+    return;
+  const auto workflow_id = workflow_at(self, index).id;
+  auto status_key = execution_status_key(workflow_id, execution_id);
+  auto marker = running_marker_key(workflow_id, execution_id);
+  auto failed = [self, execution_id](caf::error& err) {
+    self->state.log.warn("an interrupted execution could not be reported",
+                         {{"correlation_id", execution_id}, {"error", self->system().render(err)}});
+  };
+  self->request(store, store_timeout, get_atom::value, status_key)
+      .then(
+          [self, index, execution_id, why, workflow_id, status_key, marker,
+           failed](maybe_value& found) {
+            auto& keys = self->state.options.services.store;
+            // Read back from a store others may write to; unreadable comes back discarded.
+            auto status = found.found ? parse_json_within(found.json) : json{};
+            if (status.is_object() && status.value("status", std::string{}) != "running") {
+              caf::anon_send(keys, del_atom::value, marker);
+              return;
+            }
+            if (!status.is_object())
+              status = json{{"execution_id", execution_id}, {"workflow_id", workflow_id}};
+            auto before = status.find("interruptions");
+            uint32_t count = 0;
+            if (before != status.end() && before->is_number_unsigned())
+              count = static_cast<uint32_t>(std::min<uint64_t>(before->get<uint64_t>(), 999999));
+            auto now = now_us();
+            status["status"] = "interrupted";
+            status["reason"] = why;
+            status["interruptions"] = count + 1;
+            status["updated_at"] = iso8601_utc(now);
+            json entry{{"execution_id", execution_id},
+                       {"status", "interrupted"},
+                       {"reason", why},
+                       {"ended_at", iso8601_utc(now)},
+                       {"resumable", "brokedancer workflow resume " + execution_id}};
+            if (auto started = status.find("started_at");
+                started != status.end() && started->is_string()
+                && started->get<std::string>().size() <= 40
+                && printable_text(started->get<std::string>()))
+              entry["started_at"] = *started;
+            self->request(keys, store_timeout, commit_atom::value,
+                          std::vector<key_value>{{status_key, dump_json(status)}},
+                          execution_history_log(workflow_id),
+                          std::vector<std::string>{dump_json(entry)})
+                .then(
+                    [self, index, execution_id, why, workflow_id, marker] {
+                      auto& st = self->state;
+                      caf::anon_send(st.options.services.store, del_atom::value, marker);
+                      remember_interrupted(self, index, execution_id);
+                      auto event = execution_event("execution_interrupted",
+                                                   {execution_id, workflow_id,
+                                                    workflow_at(self, index).bot_id,
+                                                    workflow_at(self, index).strategy_id},
+                                                   now_us());
+                      event["status"] = "interrupted";
+                      event["reason"] = why;
+                      if (st.options.services.bus)
+                        caf::anon_send(st.options.services.bus, publish_atom::value,
+                                       std::string{workflow_events_topic}, dump_json(event),
+                                       execution_id);
+                      st.log.warn("a workflow execution was interrupted; it can be resumed",
+                                  {{"correlation_id", execution_id},
+                                   {"workflow_id", workflow_id},
+                                   {"reason", why}});
+                    },
+                    failed);
+          },
+          failed);
+}
+
+// At start: the executions this node was running when it stopped without ending them.
+void find_interrupted(self_pointer self) {
+  auto& st = self->state;
+  if (!st.options.services.store)
+    return;
+  for (size_t index = 0; index < st.options.workflows.size(); ++index) {
+    auto workflow_id = workflow_at(self, index).id;
+    auto failed = [self, workflow_id](caf::error& err) {
+      self->state.log.warn("the running executions of a workflow could not be read",
+                           {{"workflow_id", workflow_id}, {"error", self->system().render(err)}});
+    };
+    self->request(st.options.services.store, store_timeout, list_keys_atom::value,
+                  running_marker_pattern(workflow_id))
+        .then(
+            [self, index, workflow_id, failed](std::vector<std::string>& keys) {
+              auto prefix = running_marker_key(workflow_id, "");
+              std::vector<std::string> ids;
+              for (const auto& key : keys) {
+                if (ids.size() >= max_markers_read)
+                  break;
+                auto id = key.substr(std::min(prefix.size(), key.size()));
+                // Only a key that names an execution of this workflow names keys in turn.
+                if (key.rfind(prefix, 0) == 0 && workflow_of_execution(id) == workflow_id)
+                  ids.push_back(std::move(id));
+              }
+              std::vector<std::string> markers;
+              for (const auto& id : ids)
+                markers.push_back(running_marker_key(workflow_id, id));
+              self->request(self->state.options.services.store, store_timeout, get_many_atom::value,
+                            std::move(markers))
+                  .then(
+                      [self, index, ids](std::vector<maybe_value>& values) {
+                        const auto& node_name = self->state.options.node_name;
+                        for (size_t i = 0; i < ids.size() && i < values.size(); ++i) {
+                          if (!values[i].found)
+                            continue;
+                          auto marker = parse_json_within(values[i].json);
+                          // Another node's execution may well be running there.
+                          if (!marker.is_object()
+                              || marker.value("node", std::string{}) != node_name
+                              || runs_here(self, ids[i]))
+                            continue;
+                          mark_interrupted(self, index, ids[i],
+                                           "node " + node_name
+                                               + " stopped while the execution ran");
+                        }
+                      },
+                      failed);
+            },
+            failed);
+  }
+}
+
+caf::error refusal(errc code, const std::string& execution_id, const std::string& why) {
+  return make_error(code, "execution " + execution_id + " cannot be resumed: " + why);
+}
+
+// The last steps of a resume, its checkpoint read and its claim taken: through the gate, then
+// started with the restored nodes.
+void start_resumed(self_pointer self, size_t index, const std::string& execution_id,
+                   resume_point point, const std::string& claim,
+                   caf::typed_response_promise<std::string> promise) {
+  auto& st = self->state;
+  auto admission = st.memory->gates[index].admit(may_trade(st), steady::now());
+  log_transitions(self, index);
+  if (admission.verdict != start_verdict::start) {
+    // Not resumed: the claim goes, so that it can be tried again once the gate lets it.
+    caf::anon_send(st.options.services.store, del_atom::value, claim);
+    auto why = admission.verdict == start_verdict::held
+                   ? "the emergency level does not let workflows start"
+               : admission.verdict == start_verdict::busy
+                   ? "the workflow already runs as many executions as allowed"
+                   : "the workflow's breaker is open";
+    promise.deliver(refusal(admission.verdict == start_verdict::held   ? errc::trading_halted
+                            : admission.verdict == start_verdict::busy ? errc::refused
+                                                                       : errc::breaker_open,
+                            execution_id, why));
+    return;
+  }
+  json restored = json::array();
+  for (const auto& node : point.completed)
+    restored.push_back(workflow_at(self, index).nodes[node.index].id);
+  const auto& w = st.options.workflows[index];
+  auto execution = spawn_workflow_execution(self->system(),
+                                            {w, st.options.nodes, st.options.services, execution_id,
+                                             caf::actor_cast<caf::actor>(self), st.options.bounds,
+                                             st.options.node_name, std::move(point)});
+  self->monitor(execution);
+  st.memory->running[execution.address()] = {index, execution_id, admission.permit, execution};
+  st.memory->last_execution[index] = execution_id;
+  auto& listed = st.memory->interrupted[index];
+  listed.erase(std::remove(listed.begin(), listed.end(), execution_id), listed.end());
+  st.log.warn("an interrupted workflow execution resumed",
+              {{"correlation_id", execution_id}, {"restored_nodes", restored}});
+  promise.deliver(dump_json(
+      json{{"execution_id", execution_id}, {"status", "resumed"}, {"restored_nodes", restored}}));
+}
+
+caf::result<std::string> resume(self_pointer self, const std::string& execution_id,
+                                const std::string& reason) {
+  auto& st = self->state;
+  if (auto why = reason_problem(reason); !why.empty())
+    return make_error(errc::invalid_argument, "the reason: " + why);
+  auto workflow_id = workflow_of_execution(execution_id);
+  if (workflow_id.empty())
+    return make_error(errc::invalid_argument,
+                      escaped_name(execution_id)
+                          + " is not an execution id (exec_<workflow>_<12 hex digits>)");
+  auto index = index_of(self, workflow_id);
+  if (!index)
+    return make_error(errc::not_found, "no workflow " + workflow_id + " here");
+  if (!st.options.services.store)
+    return make_error(errc::store_unavailable, "this executor has no state store");
+  if (runs_here(self, execution_id))
+    return refusal(errc::refused, execution_id, "it is running");
+  if (!st.memory->resuming.insert(execution_id).second)
+    return refusal(errc::refused, execution_id, "a resume of it is under way");
+  auto promise = self->make_response_promise<std::string>();
+  auto give_up = [self, execution_id, promise](caf::error err) mutable {
+    self->state.memory->resuming.erase(execution_id);
+    promise.deliver(std::move(err));
+  };
+  self->request(st.options.services.store, store_timeout, get_atom::value,
+                execution_status_key(workflow_id, execution_id))
+      .then(
+          [self, i = *index, execution_id, workflow_id, reason, promise,
+           give_up](maybe_value& found) mutable {
+            auto& s = self->state;
+            if (!found.found) {
+              give_up(refusal(errc::not_found, execution_id, "it has no checkpoint here"));
+              return;
+            }
+            std::string why;
+            auto point = read_checkpoint(parse_json_within(found.json), execution_id,
+                                         workflow_at(self, i), s.options.nodes->catalogue(), why);
+            if (!point) {
+              give_up(refusal(errc::refused, execution_id, why));
+              return;
+            }
+            // Restored outputs are held to the bounds of outputs made here.
+            size_t total = 0;
+            for (const auto& node : point->completed) {
+              auto bytes = dump_json(node.outputs).size();
+              total += bytes;
+              if (bytes > s.options.bounds.node_bytes || total > s.options.bounds.execution_bytes) {
+                give_up(refusal(errc::refused, execution_id,
+                                "its checkpoint's outputs are larger than an execution's may be"));
+                return;
+              }
+            }
+            auto claim = resume_claim_key(workflow_id, execution_id, point->interruptions);
+            auto claimed = json{
+                {"node", s.options.node_name}, {"reason", reason}, {"at", iso8601_utc(now_us())}};
+            self->request(s.options.services.store, store_timeout, set_nx_atom::value, claim,
+                          dump_json(claimed), s.options.history_retention_ms)
+                .then(
+                    [self, i, execution_id, point = std::move(*point), claim, promise,
+                     give_up](bool won) mutable {
+                      if (!won) {
+                        give_up(refusal(errc::refused, execution_id,
+                                        "it was resumed already (by this node or another "
+                                        "sharing the store)"));
+                        return;
+                      }
+                      self->state.memory->resuming.erase(execution_id);
+                      start_resumed(self, i, execution_id, std::move(point), claim, promise);
+                    },
+                    [give_up](caf::error& err) mutable { give_up(std::move(err)); });
+          },
+          [give_up](caf::error& err) mutable { give_up(std::move(err)); });
+  return promise;
+}
+
 caf::behavior executor(self_pointer self, executor_options options) {
   exit_with_exception_text(self);
   auto& st = self->state;
@@ -468,6 +749,7 @@ caf::behavior executor(self_pointer self, executor_options options) {
   if (memory.gates.size() != st.options.workflows.size()) {
     memory.gates.clear();
     memory.last_execution.assign(st.options.workflows.size(), std::string{});
+    memory.interrupted.assign(st.options.workflows.size(), {});
     for (size_t i = 0; i < st.options.workflows.size(); ++i)
       memory.gates.emplace_back(st.options.max_running, st.options.breaker, now);
   }
@@ -486,10 +768,17 @@ caf::behavior executor(self_pointer self, executor_options options) {
   if (st.options.services.bus)
     subscribe_to_patterns(self);
   self->set_down_handler([self](caf::down_msg& down) {
+    // An execution that stops without its result (its actor failed) left its checkpoint saying
+    // "running": it is reported interrupted, and can be resumed.
+    auto found = self->state.memory->running.find(down.source);
+    if (found != self->state.memory->running.end() && down.reason)
+      mark_interrupted(self, found->second.workflow, found->second.execution_id,
+                       "its actor stopped: " + self->system().render(down.reason));
     ended(self, down.source, "failed",
           "the execution stopped without a result: " + self->system().render(down.reason));
   });
   trim_histories(self);
+  find_interrupted(self);
   st.log.info("workflow executor started", {{"workflows", st.options.workflows.size()}});
   return {
       [self](workflow_tick_atom, uint64_t index) {
@@ -517,6 +806,9 @@ caf::behavior executor(self_pointer self, executor_options options) {
       },
       [self](cancel_execution_atom, const std::string& execution_id, const std::string& reason) {
         return cancel(self, execution_id, reason);
+      },
+      [self](resume_execution_atom, const std::string& execution_id, const std::string& reason) {
+        return resume(self, execution_id, reason);
       },
       [self](trim_history_atom) { trim_histories(self); },
       [self](resubscribe_atom, const std::string& pattern, int64_t next_ms) {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -43,6 +44,9 @@ struct executor_options {
   breaker_settings breaker; // each workflow's own, over its executions' outcomes
   int64_t history_retention_ms = 7LL * 24 * 3600 * 1000;
   std::shared_ptr<executor_memory> memory; // none: its own, lost with it
+  // This node's name, in its executions' running markers: at start, the executor reports the
+  // executions this node was running when it stopped without ending them as interrupted.
+  std::string node_name;
 };
 
 // The executor's messages (it is a dynamically typed actor, as the executions are):
@@ -58,6 +62,16 @@ struct executor_options {
 //                    newest first
 //   (wf_cancel, execution id, reason) -> string: the execution id, once told to end as
 //                    cancelled; only an execution this executor started
+//   (wf_resume, execution id, reason) -> string: {"execution_id", "status": "resumed",
+//                    "restored_nodes"} once an interrupted execution of one of its workflows
+//                    runs again from its checkpoint (actors/workflow/execution_checkpoint.hpp),
+//                    through the workflow's gate; an error saying why not otherwise
+//
+// Interrupted executions: at start, those this node was running when it stopped (their running
+// markers name it, their status is still "running"), and any of its executions whose actor
+// stopped without a result, are reported: status "interrupted" with the reason, an entry in
+// the history, an execution_interrupted event, a warning, and the workflow's status entry's
+// "interrupted" list.
 // Its history logs are trimmed to history_retention_ms (at start, then every hour).
 using workflow_tick_atom = caf::atom_constant<caf::atom("wf_tick")>;
 using workflow_event_atom = caf::atom_constant<caf::atom("wf_event")>;

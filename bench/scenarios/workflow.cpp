@@ -49,7 +49,7 @@ std::vector<double> run_executions(caf::actor_system& sys,
   for (int i = 0; i < executions; ++i) {
     auto started = clock::now();
     spawn_workflow_execution(
-        sys, {workflow, nodes, services, "", caf::actor_cast<caf::actor>(self), {}});
+        sys, {workflow, nodes, services, "", caf::actor_cast<caf::actor>(self), {}, {}, {}});
     bool completed = false;
     self->receive(
         [&](execution_result_atom, std::string& text) {

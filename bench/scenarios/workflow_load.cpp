@@ -238,7 +238,7 @@ samples run_memory(const run_context& context) {
   }
   auto before = heap_bytes();
   for (size_t i = 0; i < count; ++i)
-    spawn_workflow_execution(*f.sys, {workflow, nodes, f.services, "", report_to, {}});
+    spawn_workflow_execution(*f.sys, {workflow, nodes, f.services, "", report_to, {}, {}, {}});
   // The bare waiters' holds are still at the timer: these come on top.
   f.await_waiting(2 * count, count);
   // The checkpoints they wrote at start are in: the store answers in order.
@@ -274,7 +274,7 @@ samples run_halt(const run_context& context) {
     f.lower();
   }
   for (size_t i = 0; i < count; ++i)
-    spawn_workflow_execution(*f.sys, {workflow, nodes, f.services, "", report_to, {}});
+    spawn_workflow_execution(*f.sys, {workflow, nodes, f.services, "", report_to, {}, {}, {}});
   // The bare waiters' holds are still at the timer: these come on top.
   f.await_waiting(2 * count, count);
   auto raised = clock::now();

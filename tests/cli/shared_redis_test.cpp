@@ -5,10 +5,16 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 #include <httplib.h>
@@ -18,6 +24,7 @@
 
 #include "support/cli_process.hpp"
 #include "support/redis_server.hpp"
+#include "support/requests.hpp"
 
 using namespace brokedancer;
 using namespace brokedancer::testing;
@@ -299,4 +306,131 @@ TEST_CASE("kill -9 twenty times while the bots trade: after each restart the boo
   INFO(result.out);
   CHECK(result.exit_code == 0);
   CHECK(result.out.find("fills lost: 0, fills duplicated: 0") != std::string::npos);
+}
+
+namespace {
+
+// A service the workflow notifies: the first request takes `first_wait` (the node is killed
+// while it waits), the later ones answer at once. It keeps the Idempotency-Key of each.
+struct slow_notifier {
+  httplib::Server server;
+  std::thread serving;
+  int port = 0;
+  std::mutex mutex;
+  std::vector<std::string> keys;
+
+  explicit slow_notifier(std::chrono::seconds first_wait) {
+    server.Post("/notify", [this, first_wait](const httplib::Request& req, httplib::Response& res) {
+      size_t seen = 0;
+      {
+        std::lock_guard<std::mutex> lock{mutex};
+        keys.push_back(req.get_header_value("Idempotency-Key"));
+        seen = keys.size();
+      }
+      if (seen == 1)
+        std::this_thread::sleep_for(first_wait);
+      res.set_content(R"({"ok":true})", "application/json");
+    });
+    port = server.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    serving = std::thread([this] { server.listen_after_bind(); });
+    REQUIRE(testing::eventually([this] { return server.is_running(); }));
+  }
+
+  ~slow_notifier() {
+    server.stop();
+    serving.join();
+  }
+
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock{mutex};
+    return keys;
+  }
+};
+
+json workflow_of(const json& status, const std::string& id) {
+  if (status.is_object() && status["workflows"].is_object())
+    for (const auto& w : status["workflows"]["workflows"])
+      if (w["workflow_id"] == id)
+        return w;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("a node killed mid-workflow reports the execution interrupted after its restart, and "
+          "resume finishes it without sending its order again",
+          "[production][redis][workflow]") {
+  redis_server redis{redis_server::persistence::none};
+  exchange_process exchange;
+  slow_notifier notifier{std::chrono::seconds(20)};
+  // An order, then a notification through an endpoint and its breaker. The notifier honours
+  // the Idempotency-Key, so the definition marks that node idempotent: a resume may send it
+  // again; never the order.
+  auto path = "/tmp/brokedancer-wf-resume-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << R"({"id": "buy_and_tell", "bot_id": "wf-bot", "nodes": [
+    {"id": "buy", "type": "submit_order",
+     "parameters": {"symbol": "BTC-USD", "side": "buy", "quantity": 0.001, "price": 50000}},
+    {"id": "tell", "type": "http_request", "idempotent": true,
+     "parameters": {"endpoint": "notifier", "method": "POST", "path": "/notify"},
+     "inputs": {"body": "buy.client_order_id"}, "retry": {"attempts": 1}}]})";
+  auto port = std::to_string(free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  auto env = node_on(redis, "w", via_exchange(exchange));
+  env["BROKEDANCER_NODE_CONTROL_PORT"] = port;
+  env["BROKEDANCER_WORKFLOWS_FILES"] = path;
+  env["BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_TYPE"] = "http";
+  env["BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_BASE_URL"] =
+      "http://127.0.0.1:" + std::to_string(notifier.port);
+  auto run = std::make_unique<child_process>(
+      BROKEDANCER_CLI_PATH, std::vector<std::string>{"run", "--bots", "0"}, quiet(env));
+  await_status(node, [](const json& s) { return s["workflows"]["starting"] == true; });
+  auto started =
+      run_cli({"workflow", "start", "buy_and_tell", "--node", node, "--reason", "one run"});
+  REQUIRE(started.exit_code == exit_code::ok);
+  auto id = json::parse(started.out)["execution_id"].get<std::string>();
+  // The order has filled and the notification is under way: the node dies.
+  REQUIRE(testing::eventually([&] { return notifier.requests().size() == 1; }, 30s));
+  REQUIRE(exchange.fills("w").size() == 1);
+  run->kill_now();
+  run.reset();
+
+  run = std::make_unique<child_process>(BROKEDANCER_CLI_PATH,
+                                        std::vector<std::string>{"run", "--bots", "0"}, quiet(env));
+  auto after = await_status(node, [&](const json& s) {
+    auto w = workflow_of(s, "buy_and_tell");
+    return w.is_object() && w["interrupted"].size() == 1;
+  });
+  CHECK(workflow_of(after, "buy_and_tell")["interrupted"][0] == id);
+  auto history = run_cli({"workflow", "history", "buy_and_tell", "--node", node, "--json"});
+  REQUIRE(history.exit_code == exit_code::ok);
+  auto entries = json::parse(history.out);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["status"] == "interrupted");
+  CHECK(entries[0]["execution_id"] == id);
+  // The risk role decides whether it runs again.
+  auto as_operator = environment_map{{"BROKEDANCER_TOKEN", credentials().operator_token}};
+  CHECK(run_to_end({"workflow", "resume", id, "--node", node, "--reason", "go on"}, as_operator)
+            .exit_code
+        == exit_code::command_refused);
+  auto resumed =
+      run_cli({"workflow", "resume", id, "--node", node, "--reason", "checked the order"});
+  REQUIRE(resumed.exit_code == exit_code::ok);
+  CHECK(json::parse(resumed.out)["restored_nodes"] == json::array({"buy"}));
+  auto done = await_status(node, [](const json& s) {
+    auto w = workflow_of(s, "buy_and_tell");
+    return w.is_object() && w["completed"] == 1;
+  });
+  CHECK(workflow_of(done, "buy_and_tell")["interrupted"].empty());
+  // One order at the exchange; the notification twice, with the same key.
+  CHECK(exchange.fills("w").size() == 1);
+  auto keys = notifier.requests();
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0] == id + "-tell");
+  CHECK(keys[1] == keys[0]);
+  CHECK(run_cli({"workflow", "resume", id, "--node", node, "--reason", "again"}).exit_code
+        == exit_code::command_refused);
+  run->signal(SIGINT);
+  CHECK(finish(*run).exit_code == exit_code::ok);
+  std::remove(path.c_str());
 }

@@ -3,7 +3,9 @@
 // Real services for workflow tests (the memory store and bus, the emergency controller, the
 // risk monitor and its simulated exchange), a recorder of every workflow event, and node types
 // made for testing: wait (answers after ms), flaky and slow_flaky (fail as unavailable twice,
-// then complete), liar (outputs of the wrong kind), never (never answers), thrower (throws).
+// then complete), liar (outputs of the wrong kind), never (never answers), thrower (throws),
+// counted (counts its runs per node), crash_once (the first time in an execution, the
+// execution's actor fails after ms: what a crash leaves).
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -74,6 +77,10 @@ struct execution_fixture {
   caf::actor recorder;
   std::shared_ptr<std::atomic<int>> flaky_calls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<int>> slow_flaky_calls = std::make_shared<std::atomic<int>>(0);
+  // counted: its runs, per node id; crash_once: its runs.
+  std::shared_ptr<std::map<std::string, int>> counted_runs =
+      std::make_shared<std::map<std::string, int>>();
+  std::shared_ptr<std::atomic<int>> crash_once_calls = std::make_shared<std::atomic<int>>(0);
 
   explicit execution_fixture(environment extra = {}) {
     environment settings{{"BROKEDANCER_LOG_LEVEL", "error"},
@@ -94,6 +101,7 @@ struct execution_fixture {
     services.bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
     services.emergency = tree.children.at("emergency");
     services.risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
+    services.breakers = caf::actor_cast<breaker_registry_actor>(tree.children.at("breakers"));
     slow = sys->spawn(sleeper);
     add_test_types();
     auto seen = events;
@@ -201,6 +209,51 @@ struct execution_fixture {
     REQUIRE(nodes->add(
         thrower, [](std::shared_ptr<node_call>) -> void { throw std::runtime_error("boom"); },
         why));
+    // Both read an optional `after`, to be wired behind another node.
+    node_signature counted = flaky;
+    counted.type = "counted";
+    counted.inputs = {{"after", value_kind::number, false}};
+    auto runs = counted_runs;
+    auto guard = mutex;
+    REQUIRE(nodes->add(
+        counted,
+        [runs, guard](std::shared_ptr<node_call> call) {
+          int run = 0;
+          {
+            std::lock_guard<std::mutex> lock{*guard};
+            run = ++(*runs)[call->node().id];
+          }
+          call->complete({{"waited", run}}); // may start the next node, which may lock too
+        },
+        why));
+    node_signature crash_once = counted;
+    crash_once.type = "crash_once";
+    crash_once.parameters = {duration};
+    auto crashes = crash_once_calls;
+    auto crashed = std::make_shared<std::set<std::string>>(); // executions, under `guard`
+    REQUIRE(nodes->add(
+        crash_once,
+        [sleeping, crashes, crashed, guard](std::shared_ptr<node_call> call) {
+          ++*crashes;
+          {
+            std::lock_guard<std::mutex> lock{*guard};
+            if (!crashed->insert(call->execution_id()).second) {
+              call->complete({{"waited", 0}});
+              return;
+            }
+          }
+          auto ms = static_cast<int64_t>(call->value("ms").get<double>());
+          auto* self = call->self();
+          self->request(caf::actor_cast<caf::actor>(sleeping), caf::infinite, sleep_atom::value, ms)
+              .then([self](bool) { self->quit(caf::make_error(caf::sec::runtime_error)); });
+        },
+        why));
+  }
+
+  int counted(const std::string& node_id) {
+    std::lock_guard<std::mutex> lock{*mutex};
+    auto found = counted_runs->find(node_id);
+    return found == counted_runs->end() ? 0 : found->second;
   }
 
   std::shared_ptr<const workflow_definition> definition(json nodes_json) {
@@ -219,8 +272,14 @@ struct execution_fixture {
 
   // An execution that reports its result to `listener`.
   caf::actor start(json nodes_json, caf::actor listener) {
-    return spawn_workflow_execution(
-        *sys, {definition(std::move(nodes_json)), nodes, services, "", std::move(listener), {}});
+    return spawn_workflow_execution(*sys, {definition(std::move(nodes_json)),
+                                           nodes,
+                                           services,
+                                           "",
+                                           std::move(listener),
+                                           {},
+                                           "test-node",
+                                           std::nullopt});
   }
 
   // The result an execution reported to `listener`.

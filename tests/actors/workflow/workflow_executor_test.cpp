@@ -52,6 +52,7 @@ struct executor_fixture : testing::execution_fixture {
     options.breaker.failure_threshold = breaker_failures;
     options.breaker.failure_rate_threshold = 0;
     options.breaker.recovery_timeout = 1h;
+    options.node_name = "test-node";
     executor = spawn_workflow_executor(*sys, std::move(options));
   }
 
@@ -69,6 +70,11 @@ struct executor_fixture : testing::execution_fixture {
     caf::anon_send_exit(executor, caf::exit_reason::kill);
     watcher->receive([](caf::down_msg&) {});
     executor = nullptr;
+  }
+
+  // Until the executor knows the level and lets workflows start.
+  void await_starting() {
+    REQUIRE(testing::eventually([&] { return status()["starting"] == true; }));
   }
 
   json status() {
@@ -379,4 +385,192 @@ TEST_CASE("past the retention, an execution's history entry and its keys are dro
   }
   CHECK(f.stored(execution_result_key("fast", *third)));
   CHECK(f.stored(execution_status_key("fast", *third)));
+}
+
+namespace {
+
+// o (not idempotent) -> c (crash_once: its execution's actor fails the first time) -> k.
+json interrupted_graph(int crash_after_ms) {
+  auto once = testing::node_json("o", "counted");
+  once["idempotent"] = false;
+  return json::array(
+      {once,
+       testing::node_json("c", "crash_once", {{"ms", crash_after_ms}}, {{"after", "o.waited"}}),
+       testing::node_json("k", "counted", {}, {{"after", "c.waited"}})});
+}
+
+std::string resume_refusal(executor_fixture& f, const std::string& execution_id) {
+  return f.refusal(resume_execution_atom::value, execution_id, std::string{"test"});
+}
+
+} // namespace
+
+TEST_CASE("an execution whose actor fails is reported interrupted, and resume completes it "
+          "without running its non-idempotent node again",
+          "[workflow][executor][resume]") {
+  executor_fixture f;
+  f.start_executor({f.workflow("crashy", nullptr, interrupted_graph(10))});
+  f.await_starting();
+  auto id = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                       std::string{"crashy"});
+  REQUIRE(id);
+  auto e = f.await_entry("crashy", [&](const json& x) { return x["interrupted"].size() == 1; });
+  CHECK(e["interrupted"][0] == *id);
+  CHECK(e["running"] == 0);
+  auto status = f.stored(execution_status_key("crashy", *id));
+  REQUIRE(status);
+  CHECK((*status)["status"] == "interrupted");
+  CHECK((*status)["interruptions"] == 1);
+  CHECK((*status)["nodes"]["o"]["status"] == "completed");
+  CHECK_FALSE(f.stored(running_marker_key("crashy", *id)));
+  CHECK(f.counted("o") == 1);
+  auto history = json::parse(*testing::call<std::string>(
+      *f.sys, f.executor, workflow_history_atom::value, std::string{"crashy"}, uint32_t{10}));
+  REQUIRE(history.size() == 1);
+  CHECK(history[0]["status"] == "interrupted");
+  // The event says so, under the execution's correlation id.
+  REQUIRE(testing::eventually([&] {
+    std::lock_guard<std::mutex> lock{*f.mutex};
+    for (const auto& ev : *f.events)
+      if (ev["type"] == "execution_interrupted" && ev["execution_id"] == *id)
+        return true;
+    return false;
+  }));
+
+  auto resumed = testing::call<std::string>(*f.sys, f.executor, resume_execution_atom::value, *id,
+                                            std::string{"the crash is understood"});
+  REQUIRE(resumed);
+  CHECK(json::parse(*resumed)["restored_nodes"] == json::array({"o"}));
+  auto done = f.await_entry("crashy", [](const json& x) { return x["completed"] == 1; });
+  CHECK(done["interrupted"].empty());
+  CHECK(f.counted("o") == 1); // not run again
+  CHECK(f.counted("k") == 1);
+  CHECK(f.crash_once_calls->load() == 2);
+  auto events = f.events_of(*id);
+  auto types = f.types_of(events);
+  // The resumed run: started again (resumed, with what it restored), c and k run, completed.
+  auto again = std::find(types.begin(), types.end(), "execution_interrupted");
+  REQUIRE(again != types.end());
+  CHECK(std::vector<std::string>(again + 1, types.end())
+        == std::vector<std::string>{"execution_started", "node_started:c", "node_completed:c",
+                                    "node_started:k", "node_completed:k", "execution_completed"});
+  auto started = events[static_cast<size_t>(again - types.begin()) + 1];
+  CHECK(started["resumed"] == true);
+  CHECK(started["restored_nodes"] == json::array({"o"}));
+  auto result = f.stored(execution_result_key("crashy", *id));
+  REQUIRE(result);
+  CHECK((*result)["status"] == "completed");
+  CHECK((*result)["outputs"]["o"]["waited"] == 1);
+  history = json::parse(*testing::call<std::string>(
+      *f.sys, f.executor, workflow_history_atom::value, std::string{"crashy"}, uint32_t{10}));
+  REQUIRE(history.size() == 2);
+  CHECK(history[0]["status"] == "completed");
+  CHECK(history[0]["resumed"] == true);
+  CHECK(history[1]["status"] == "interrupted");
+  // Only an interrupted execution resumes, and only once.
+  CHECK_THAT(resume_refusal(f, *id), Catch::Contains("only an execution reported interrupted"));
+}
+
+TEST_CASE("a restarted node reports the executions it was running as interrupted, not another "
+          "node's",
+          "[workflow][executor][resume]") {
+  executor_fixture f;
+  auto definitions = std::vector<std::shared_ptr<const workflow_definition>>{
+      f.workflow("crashy", nullptr, interrupted_graph(300))};
+  f.start_executor(definitions);
+  f.await_starting();
+  auto id = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                       std::string{"crashy"});
+  REQUIRE(id);
+  // Another node's execution of the same workflow, running there: its marker names that node.
+  auto theirs = new_execution_id("crashy");
+  REQUIRE_FALSE(testing::ack(*f.sys, f.services.store, set_atom::value,
+                             running_marker_key("crashy", theirs),
+                             std::string{R"({"node":"other-node"})"}, int64_t{0}));
+  REQUIRE_FALSE(testing::ack(*f.sys, f.services.store, set_atom::value,
+                             execution_status_key("crashy", theirs),
+                             json{{"execution_id", theirs},
+                                  {"workflow_id", "crashy"},
+                                  {"status", "running"},
+                                  {"nodes", json::object()}}
+                                 .dump(),
+                             int64_t{0}));
+  // The executor goes before the execution fails (as in a crash of the whole node): nobody
+  // sees the failure; the checkpoint says running and the marker stays.
+  REQUIRE(testing::eventually([&] {
+    auto s = f.stored(execution_status_key("crashy", *id));
+    return s && (*s)["nodes"]["o"]["status"] == "completed";
+  }));
+  f.crash_executor();
+  REQUIRE(testing::eventually([&] { return f.crash_once_calls->load() == 1; }));
+  std::this_thread::sleep_for(500ms);
+  CHECK((*f.stored(execution_status_key("crashy", *id)))["status"] == "running");
+  REQUIRE(f.stored(running_marker_key("crashy", *id)));
+
+  f.start_executor(definitions); // a new process: nothing remembered
+  f.await_starting();
+  auto e = f.await_entry("crashy", [&](const json& x) { return x["interrupted"].size() == 1; });
+  CHECK(e["interrupted"][0] == *id);
+  CHECK((*f.stored(execution_status_key("crashy", *id)))["status"] == "interrupted");
+  CHECK((*f.stored(execution_status_key("crashy", theirs)))["status"] == "running");
+  CHECK(f.stored(running_marker_key("crashy", theirs)));
+  CHECK_THAT(resume_refusal(f, theirs), Catch::Contains("only an execution reported interrupted"));
+
+  REQUIRE(testing::call<std::string>(*f.sys, f.executor, resume_execution_atom::value, *id,
+                                     std::string{"after the restart"}));
+  f.await_entry("crashy", [](const json& x) { return x["completed"] == 1; });
+  CHECK(f.counted("o") == 1);
+  CHECK(f.counted("k") == 1);
+}
+
+TEST_CASE("resume refuses an execution whose non-idempotent node had started, a changed "
+          "definition, a claimed resume and a HALT",
+          "[workflow][executor][resume]") {
+  executor_fixture f;
+  // The node that is not idempotent is the one the crash interrupts.
+  auto crash = testing::node_json("c", "crash_once", {{"ms", 10}});
+  crash["idempotent"] = false;
+  auto definitions = std::vector<std::shared_ptr<const workflow_definition>>{
+      f.workflow("unsure", nullptr, json::array({crash})),
+      f.workflow("crashy", nullptr, interrupted_graph(10))};
+  f.start_executor(definitions);
+  f.await_starting();
+  auto unsure = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                           std::string{"unsure"});
+  REQUIRE(unsure);
+  f.await_entry("unsure", [](const json& x) { return x["interrupted"].size() == 1; });
+  // Written running before it started: a crash leaves it looking started, never unstarted.
+  CHECK((*f.stored(execution_status_key("unsure", *unsure)))["nodes"]["c"]["status"] == "running");
+  CHECK_THAT(resume_refusal(f, *unsure),
+             Catch::Contains("node c had started and is not idempotent"));
+  CHECK(f.crash_once_calls->load() == 1);
+
+  auto crashy = testing::call<std::string>(*f.sys, f.executor, start_workflow_atom::value,
+                                           std::string{"crashy"});
+  REQUIRE(crashy);
+  f.await_entry("crashy", [](const json& x) { return x["interrupted"].size() == 1; });
+  // At HALT nothing resumes, and the claim is not spent: it resumes once the level is lowered.
+  f.set_level(emergency_level::halt, true);
+  CHECK_THAT(resume_refusal(f, *crashy), Catch::Contains("emergency level"));
+  f.set_level(emergency_level::normal, false);
+  f.await_starting();
+  // A changed definition (another timeout on k) does not take the old checkpoint.
+  auto changed = interrupted_graph(10);
+  changed[2]["timeout"] = 5;
+  f.crash_executor();
+  f.start_executor({definitions[0], f.workflow("crashy", nullptr, changed)});
+  f.await_starting();
+  CHECK_THAT(resume_refusal(f, *crashy), Catch::Contains("definition has changed"));
+  f.crash_executor();
+  f.start_executor(definitions);
+  f.await_starting();
+  // Another node (sharing the store) took this interruption's resume.
+  REQUIRE(testing::call<bool>(*f.sys, f.services.store, set_nx_atom::value,
+                              resume_claim_key("crashy", *crashy, 1), std::string{"{}"},
+                              int64_t{0}));
+  CHECK_THAT(resume_refusal(f, *crashy), Catch::Contains("resumed already"));
+  CHECK_THAT(resume_refusal(f, "exec_crashy"), Catch::Contains("is not an execution id"));
+  CHECK_THAT(resume_refusal(f, "exec_nowhere_0123456789ab"), Catch::Contains("no workflow"));
+  CHECK_THAT(resume_refusal(f, "exec_crashy_0123456789ab"), Catch::Contains("no checkpoint"));
+  CHECK(f.counted("o") == 1);
 }

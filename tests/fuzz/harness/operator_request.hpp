@@ -57,18 +57,19 @@ inline void operator_request(std::string_view input) {
                                                              : emergency_level::shutdown),
            "an accepted request asks for a level its command may set");
   }
-  for (const char* command : {"breaker", "cancel"}) {
+  for (const char* command : {"breaker", "start", "cancel", "resume"}) {
     workflow_request request;
     if (!parse_workflow_body(input, command, request).empty())
       continue;
     expect(!request.reason.empty() && request.reason.size() <= max_reason_bytes
                && printable_text(request.reason),
            "an accepted workflow request has a printable reason within the limit");
-    expect(std::string_view{command} == "cancel"
+    std::string_view name{command};
+    expect(name == "cancel" || name == "resume"
                ? workflow_id_problem("", request.execution_id, max_execution_id_bytes).empty()
                : workflow_id_problem("", request.workflow_id).empty()
-                     && (request.action == "force_open" || request.action == "force_close"
-                         || request.action == "reset"),
+                     && (name == "start" || request.action == "force_open"
+                         || request.action == "force_close" || request.action == "reset"),
            "an accepted workflow request names its target and a known action");
   }
   workflow_request query;
