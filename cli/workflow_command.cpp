@@ -170,18 +170,20 @@ int workflow_run(const workflow_run_options& options) {
   self->request(node->event_bus(), std::chrono::seconds(5), subscribe_atom::value,
                 std::string{workflow_events_topic}, printer)
       .receive([](uint64_t) {}, [](caf::error&) {});
-  workflow_services services{
-      node->state_store(),  node->event_bus(),   caf::actor_cast<caf::actor>(node->emergency()),
-      node->risk_monitor(), node->time_series(), node->breakers()};
+  workflow_services services{node->state_store(),
+                             node->event_bus(),
+                             caf::actor_cast<caf::actor>(node->emergency()),
+                             node->risk_monitor(),
+                             node->time_series(),
+                             node->breakers(),
+                             node->config().workflows.http_endpoints};
   execution_options run{std::make_shared<const workflow_definition>(std::move(*definition)),
-                        registry,
-                        services,
-                        execution_id,
-                        listener,
+                        registry, services, execution_id, listener,
                         fitted_output_bounds(node->config().bus.max_payload_bytes,
                                              node->config().state.max_value_bytes),
-                        node->config().runtime.node_name,
-                        std::nullopt};
+                        // Its own name: a node restart does not take this one-off run (it
+                        // reports to this terminal) for one of its interrupted executions.
+                        node->config().runtime.node_name + ":workflow-run", std::nullopt};
   auto execution = spawn_workflow_execution(sys, std::move(run));
   // An execution that dies without a result (a bug) ends the wait too.
   self->monitor(execution);

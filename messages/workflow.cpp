@@ -374,8 +374,11 @@ public:
       out.category = type->category;
       out.idempotent = type->idempotent;
       out.sends_orders = type->sends_orders;
-      // Providers call out: the guide's default is to retry what looks transient.
-      if (type->category == node_category::providers)
+      // Providers call out: the guide's default is to retry what looks transient -- unless
+      // running them twice may act twice (an http_request's POST): those retry only when the
+      // definition asks (with its "retry" or "idempotent": true).
+      if (type->category == node_category::providers
+          && (type->idempotent || (node.contains("idempotent") && node["idempotent"] == true)))
         out.retry.attempts = 3;
       read_parameters(node, path, *type, out);
       read_inputs(node, path, *type, out);

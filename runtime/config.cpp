@@ -503,6 +503,19 @@ private:
       fail("configuration", "$.risk.endpoint",
            "orders go to \"" + risk_endpoint
                + "\", which is not among resilience.endpoints; declare it there");
+    // A workflow's http_request node calls only these: never the endpoint orders go to, where a
+    // POST /orders would be an order past the risk monitor and the kill switch.
+    for (const auto& name :
+         split_setting_list(effective_["workflows"]["http_endpoints"].get<std::string>())) {
+      if (name == risk_endpoint)
+        fail("configuration", "$.workflows.http_endpoints",
+             "\"" + name
+                 + "\" is the endpoint orders go to (risk.endpoint): workflows send orders "
+                   "with submit_order nodes, through the risk monitor; remove it from the list");
+      else if (!endpoints.contains(name))
+        fail("configuration", "$.workflows.http_endpoints",
+             "\"" + name + "\" is not among resilience.endpoints; declare it there");
+    }
     // An http endpoint carries orders in the exchange API `brokedancer exchange` serves
     // (actors/resilience/http_endpoint.hpp).
     for (const auto& [name, e] : effective_["resilience"]["endpoints"].items()) {

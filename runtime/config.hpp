@@ -119,8 +119,11 @@ struct runtime_config {
   } channels;
   struct workflows_section {
     std::vector<std::string> files; // definitions the node runs on their triggers; empty: none
-    uint32_t max_running = 0;       // executions of one workflow at once
-    uint32_t breaker_failures = 0;  // failed executions in a row that open its breaker
+    // Endpoints an http_request node may call; empty: none. Never risk.endpoint: an order
+    // must go through the risk monitor.
+    std::vector<std::string> http_endpoints;
+    uint32_t max_running = 0;      // executions of one workflow at once
+    uint32_t breaker_failures = 0; // failed executions in a row that open its breaker
     int64_t breaker_recovery_ms = 0;
     int64_t history_retention_ms = 0; // history entries older than this are dropped
   } workflows;

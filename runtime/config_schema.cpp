@@ -302,6 +302,13 @@ std::string check_workflow_files(const std::string& value) {
   return {};
 }
 
+std::string check_endpoint_list(const std::string& value) {
+  for (const auto& item : split_setting_list(value))
+    if (auto why = check_endpoint_name(item); !why.empty())
+      return "expected endpoint names separated by commas, each " + why;
+  return {};
+}
+
 std::string check_channel_prefix(const std::string& value) {
   if (value.empty())
     return {};
@@ -484,6 +491,10 @@ std::vector<setting> build_schema() {
                              "workflow definitions (JSON files, separated by commas) the node "
                              "runs on their triggers; a file with a problem stops the start"),
               check_workflow_files),
+      checked(workflows_rows("http_endpoints", &R::workflows_section::http_endpoints, "",
+                             "endpoints (resilience.endpoints, comma-separated) a workflow's "
+                             "http_request node may call; never the one orders go to"),
+              check_endpoint_list),
       ranged(workflows_rows("max_running", &R::workflows_section::max_running, 1,
                             "executions of one workflow at once; a trigger past it is skipped"),
              1, 1000),

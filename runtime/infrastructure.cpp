@@ -437,7 +437,8 @@ workflow_executor_child(const runtime_config& config,
   options.memory = make_executor_memory();
   spec.name = "workflows";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+  spec.start_with_siblings = [options, http_endpoints = config.workflows.http_endpoints](
+                                 caf::actor_system& sys, const sibling_map& siblings) {
     const char* who = "the workflow executor";
     auto running = options;
     running.services = {required_sibling<state_store_actor>(siblings, "state_store", who),
@@ -445,7 +446,8 @@ workflow_executor_child(const runtime_config& config,
                         required_sibling<caf::actor>(siblings, "emergency", who),
                         required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who),
                         optional_sibling<time_series_actor>(siblings, "time_series"),
-                        required_sibling<breaker_registry_actor>(siblings, "breakers", who)};
+                        required_sibling<breaker_registry_actor>(siblings, "breakers", who),
+                        http_endpoints};
     return spawn_workflow_executor(sys, std::move(running));
   };
   return spec;

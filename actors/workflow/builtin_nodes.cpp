@@ -1,6 +1,7 @@
 // How the built-in node types run: the computing ones inline, the others by asking the
 // runtime's services from the execution's actor.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -252,6 +253,11 @@ void run_http_request(const call_ptr& call) {
   if (!call->services().breakers)
     return call->fail("unavailable", "no endpoints on this node");
   auto endpoint = call->value("endpoint").get<std::string>();
+  const auto& allowed = call->services().http_endpoints;
+  if (std::find(allowed.begin(), allowed.end(), endpoint) == allowed.end())
+    return call->fail("failed", "endpoint " + escaped_name(endpoint)
+                                    + " is not one workflows may call: list it in "
+                                      "workflows.http_endpoints (never the orders' endpoint)");
   auto body = call->value("body");
   endpoint_request request;
   request.operation = call->value("method").get<std::string>() + " " + path;
@@ -272,9 +278,9 @@ void run_http_request(const call_ptr& call) {
             json body_out = parsed.is_discarded() ? json(answer.json) : std::move(parsed);
             if (status >= 200 && status < 300)
               return call->complete({{"status", status}, {"body", std::move(body_out)}});
-            auto shown = answer.json.substr(0, 200);
-            auto what = "endpoint " + endpoint + " answered " + std::to_string(status) + ": "
-                        + (printable_text(shown) ? shown : escaped_name(shown));
+            // Not the body: an error page may echo what was sent (a credential among it), and
+            // the error goes to logs, events and the history.
+            auto what = "endpoint " + endpoint + " answered " + std::to_string(status);
             call->fail(status == 429   ? "rate_limited"
                        : status >= 500 ? "unavailable"
                                        : "failed",

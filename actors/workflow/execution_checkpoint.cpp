@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "actors/workflow/workflow_events.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 
 namespace brokedancer {
@@ -50,11 +51,6 @@ std::optional<uint32_t> count_in(const json& value, uint32_t most) {
   return static_cast<uint32_t>(n);
 }
 
-std::string text_of(const json& document, const char* field) {
-  auto found = document.find(field);
-  return found != document.end() && found->is_string() ? found->get<std::string>() : std::string{};
-}
-
 } // namespace
 
 std::string definition_digest(const workflow_definition& workflow) {
@@ -100,19 +96,25 @@ std::optional<resume_point> read_checkpoint(const json& status, const std::strin
     why = "its checkpoint is not a JSON object";
     return std::nullopt;
   }
-  if (text_of(status, "execution_id") != execution_id
-      || text_of(status, "workflow_id") != workflow.id) {
+  if (text_field(status, "execution_id") != execution_id
+      || text_field(status, "workflow_id") != workflow.id) {
     why = "its checkpoint names another execution or workflow";
     return std::nullopt;
   }
-  auto state = text_of(status, "status");
+  auto state = text_field(status, "status");
   if (state != "interrupted") {
     why = "it is " + (state.empty() ? std::string{"of no known status"} : escaped_name(state))
           + ": only an execution reported interrupted (after a crash) resumes";
     return std::nullopt;
   }
   auto digest = definition_digest(workflow);
-  if (digest.empty() || text_of(status, "definition") != digest) {
+  auto written = text_field(status, "definition");
+  if (written.empty()) {
+    why = "its checkpoint has no definition digest (it was lost, or written by an older "
+          "version): it cannot be matched to the workflow; start a new execution instead";
+    return std::nullopt;
+  }
+  if (digest.empty() || written != digest) {
     why = "workflow " + workflow.id
           + "'s definition has changed since the execution started: its checkpoint does not fit "
             "the new graph; start a new execution instead";
@@ -138,7 +140,7 @@ std::optional<resume_point> read_checkpoint(const json& status, const std::strin
       why = "its checkpoint has no progress for node " + node.id;
       return std::nullopt;
     }
-    auto progress = text_of(*entry, "status");
+    auto progress = text_field(*entry, "status");
     if (progress == "completed") {
       auto outputs = entry->find("outputs");
       auto problem = outputs == entry->end()

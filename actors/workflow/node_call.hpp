@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
@@ -34,8 +35,11 @@ struct workflow_services {
   caf::actor emergency; // emergency_actor; its level stops executions
   risk_monitor_actor risk;
   time_series_actor series;
-  breaker_registry_actor
-      breakers; // the configured endpoints (http_request), each behind its breaker
+  // The configured endpoints (http_request), each behind its breaker.
+  breaker_registry_actor breakers;
+  // The endpoints an http_request node may call (workflows.http_endpoints): never the one
+  // orders go to, or an order could pass by the risk monitor and the kill switch.
+  std::vector<std::string> http_endpoints;
 };
 
 class node_call {

@@ -14,6 +14,7 @@
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
 #include "messages/channels.hpp"
+#include "messages/correlation.hpp"
 #include "messages/emergency.hpp"
 #include "messages/workflow_plan.hpp"
 
@@ -57,6 +58,10 @@ struct execution_state {
   bool checkpoint_due = false;
   size_t output_bytes = 0; // all nodes' outputs so far, as JSON text
   std::string digest;      // of the definition: a resume checks it is the same
+  // This run of the execution (a resumed one is another run of the same id), in its status and
+  // its running marker: a marker left by an earlier run does not speak for this one.
+  std::string run = new_correlation_id();
+  json restored_nodes = json::array(); // a resumed run's nodes restored from the checkpoint
   uint32_t interruptions = 0;
   // Nodes that are not idempotent, waiting to start until the checkpoint that shows them
   // running is written.
@@ -108,6 +113,7 @@ json progress(self_pointer self) {
           {"started_at", iso8601_utc(st.began_us)},
           {"updated_at", iso8601_utc(now_us())},
           {"node", st.options.node_name},
+          {"run", st.run},
           {"definition", st.digest},
           {"interruptions", st.interruptions},
           {"resumed", st.options.resume.has_value()},
@@ -157,12 +163,24 @@ void write(self_pointer self, std::vector<key_value> items, std::string log = {}
         .then(written, failed);
 }
 
-void checkpoint(self_pointer self, written_fn then = {}) {
+json running_marker(self_pointer self) {
   auto& st = self->state;
-  write(
-      self,
-      {{execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))}},
-      {}, {}, std::move(then));
+  return json{{"node", st.options.node_name},
+              {"run", st.run},
+              {"execution_id", st.who.execution_id},
+              {"started_at", iso8601_utc(st.began_us)}};
+}
+
+// With the running marker too when `with_marker`: before a node that is not idempotent starts,
+// so that a crash after it is found even if the first write (at begin) was lost.
+void checkpoint(self_pointer self, written_fn then = {}, bool with_marker = false) {
+  auto& st = self->state;
+  std::vector<key_value> items{
+      {execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))}};
+  if (with_marker)
+    items.push_back({running_marker_key(st.who.workflow_id, st.who.execution_id),
+                     dump_json(running_marker(self))});
+  write(self, std::move(items), {}, {}, std::move(then));
 }
 
 void advance(self_pointer self);
@@ -434,7 +452,7 @@ void refuse_start(self_pointer self, size_t index, const std::string& message) {
 void start_guarded(self_pointer self) {
   auto nodes = std::move(self->state.guarded);
   self->state.guarded.clear();
-  checkpoint(self, [self, nodes](bool written) {
+  auto then = [self, nodes](bool written) {
     for (auto i : nodes) {
       if (self->state.ended)
         return;
@@ -445,7 +463,8 @@ void start_guarded(self_pointer self) {
                      "the checkpoint that records its start could not be written; it was not "
                      "started");
     }
-  });
+  };
+  checkpoint(self, std::move(then), true);
 }
 
 void advance(self_pointer self) {
@@ -489,12 +508,14 @@ void advance(self_pointer self) {
 }
 
 // A resumed execution's nodes that completed before the interruption: restored with their
-// outputs (checked by read_checkpoint), not run again.
-json restore_completed(self_pointer self) {
+// outputs (checked by read_checkpoint), not run again. Done before the level is known: a resume
+// halted or cancelled before its first node still writes what the interrupted run had done
+// (its orders' outcomes among it).
+void restore_completed(self_pointer self) {
   auto& st = self->state;
-  json restored = json::array();
+  auto& restored = st.restored_nodes;
   if (!st.options.resume)
-    return restored;
+    return;
   st.interruptions = st.options.resume->interruptions;
   for (auto& node : st.options.resume->completed) {
     if (node.index >= st.runs.size())
@@ -505,24 +526,20 @@ json restore_completed(self_pointer self) {
     restored.push_back(st.options.workflow->nodes[node.index].id);
   }
   st.options.resume->completed.clear();
-  return restored;
 }
 
 void begin(self_pointer self) {
   auto& st = self->state;
   st.started = true;
-  auto restored = restore_completed(self);
   auto event = execution_event("execution_started", st.who, now_us());
   event["node_count"] = st.options.workflow->nodes.size();
   if (st.options.resume) {
     event["resumed"] = true;
-    event["restored_nodes"] = restored;
+    event["restored_nodes"] = st.restored_nodes;
   }
   emit(self, event);
   st.status = "running";
-  auto marker = json{{"node", st.options.node_name},
-                     {"execution_id", st.who.execution_id},
-                     {"started_at", iso8601_utc(st.began_us)}};
+  auto marker = running_marker(self);
   write(self,
         {{latest_execution_key(st.who.workflow_id), dump_json(json(st.who.execution_id))},
          {execution_status_key(st.who.workflow_id, st.who.execution_id), dump_json(progress(self))},
@@ -575,6 +592,7 @@ caf::behavior execution(self_pointer self, execution_options options) {
   st.began = steady::now();
   st.began_us = now_us();
   st.digest = definition_digest(w);
+  restore_completed(self);
   // Registered like a bot, tried again until the controller answers: nothing runs before the
   // level is known (an order could go out under a HALT).
   if (st.options.services.emergency)

@@ -17,6 +17,7 @@
 #include "actors/workflow/workflow_events.hpp"
 #include "actors/workflow/workflow_gate.hpp"
 #include "core/glob.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/plain_name.hpp"
@@ -48,6 +49,9 @@ constexpr auto trim_every = std::chrono::hours(1);
 constexpr auto store_timeout = std::chrono::seconds(10);
 constexpr auto resubscribe_first = std::chrono::milliseconds(500);
 constexpr auto resubscribe_cap = std::chrono::seconds(30);
+// A resume's two store steps, well within the node control's wait for the answer (5 s): an
+// operator told "timed out" must not find it resumed after all.
+constexpr auto resume_store_timeout = std::chrono::milliseconds(1500);
 // What a status entry lists of the executions found interrupted (the newest).
 constexpr size_t interrupted_listed = 20;
 // The running markers one start reads per workflow: more would be a store others write to.
@@ -60,7 +64,6 @@ struct executor_memory {
   std::vector<std::string> last_execution;
   std::map<caf::actor_addr, started_execution> running;
   std::vector<std::deque<std::string>> interrupted; // per workflow, newest last
-  std::set<std::string> resuming;                   // execution ids whose resume is under way
 };
 
 std::shared_ptr<executor_memory> make_executor_memory() {
@@ -74,6 +77,7 @@ struct executor_state {
   std::shared_ptr<executor_memory> memory;
   std::vector<steady::time_point> next_due; // scheduled workflows: their next planned start
   std::map<std::string, bool> subscribed;   // event patterns: whether the bus has them
+  std::set<std::string> resuming;           // execution ids whose resume is under way
   level_tracker level;
   emergency_registration registration{
       "the emergency controller does not answer: no workflow starts until it does"};
@@ -178,8 +182,11 @@ void on_result(self_pointer self, const std::string& text) {
   std::string why;
   try {
     auto result = parse_json_within(text);
-    status = result.value("status", status);
-    why = result.value("error", result.value("reason", std::string{}));
+    if (auto given = text_field(result, "status"); !given.empty())
+      status = given;
+    why = text_field(result, "error");
+    if (why.empty())
+      why = text_field(result, "reason");
   } catch (const std::exception& ex) {
     why = std::string{"unreadable result: "} + ex.what();
   }
@@ -375,7 +382,12 @@ void expire_history(self_pointer self, const std::string& workflow_id, int64_t c
               }
               std::string id;
               try {
-                id = parse_json_within(e.json).value("execution_id", std::string{});
+                auto entry = parse_json_within(e.json);
+                // An interrupted execution's entry leaves its keys to the entry of its resumed
+                // run, which may still be running.
+                if (text_field(entry, "status") == "interrupted")
+                  continue;
+                id = text_field(entry, "execution_id");
               } catch (const std::exception&) {
                 continue; // not an execution's entry: only the entry goes
               }
@@ -492,8 +504,13 @@ void remember_interrupted(self_pointer self, size_t index, const std::string& ex
 // one step; then its running marker goes, an event is published and a warning logged. An
 // execution that ended (its marker outlived the crash between its result and the marker's
 // removal) only loses its marker.
+//
+// Only this node's run is taken for dead: the status must name this node, and -- found through
+// a marker (`run` not empty) -- the run the marker names. A marker left behind by an earlier run
+// must not make a live resumed run (here or on another node sharing the store) look
+// interrupted: that would let it be resumed, and run, twice.
 void mark_interrupted(self_pointer self, size_t index, const std::string& execution_id,
-                      const std::string& why) {
+                      const std::string& why, const std::string& run = {}) {
   auto& store = self->state.options.services.store;
   if (!store)
     return;
@@ -506,14 +523,20 @@ void mark_interrupted(self_pointer self, size_t index, const std::string& execut
   };
   self->request(store, store_timeout, get_atom::value, status_key)
       .then(
-          [self, index, execution_id, why, workflow_id, status_key, marker,
+          [self, index, execution_id, why, workflow_id, status_key, marker, run,
            failed](maybe_value& found) {
             auto& keys = self->state.options.services.store;
             // Read back from a store others may write to; unreadable comes back discarded.
             auto status = found.found ? parse_json_within(found.json) : json{};
-            if (status.is_object() && status.value("status", std::string{}) != "running") {
-              caf::anon_send(keys, del_atom::value, marker);
-              return;
+            if (status.is_object()) {
+              bool ours = text_field(status, "node") == self->state.options.node_name
+                          && (run.empty() || text_field(status, "run") == run);
+              if (!ours)
+                return; // another run's, or another node's: not this node's to judge
+              if (text_field(status, "status") != "running") {
+                caf::anon_send(keys, del_atom::value, marker);
+                return;
+              }
             }
             if (!status.is_object())
               status = json{{"execution_id", execution_id}, {"workflow_id", workflow_id}};
@@ -530,7 +553,8 @@ void mark_interrupted(self_pointer self, size_t index, const std::string& execut
                        {"status", "interrupted"},
                        {"reason", why},
                        {"ended_at", iso8601_utc(now)},
-                       {"resumable", "brokedancer workflow resume " + execution_id}};
+                       {"resumable", "brokedancer workflow resume " + execution_id
+                                         + " --node HOST:PORT --reason TEXT"}};
             if (auto started = status.find("started_at");
                 started != status.end() && started->is_string()
                 && started->get<std::string>().size() <= 40
@@ -604,13 +628,12 @@ void find_interrupted(self_pointer self) {
                             continue;
                           auto marker = parse_json_within(values[i].json);
                           // Another node's execution may well be running there.
-                          if (!marker.is_object()
-                              || marker.value("node", std::string{}) != node_name
-                              || runs_here(self, ids[i]))
+                          if (text_field(marker, "node") != node_name
+                              || text_field(marker, "run").empty() || runs_here(self, ids[i]))
                             continue;
                           mark_interrupted(self, index, ids[i],
-                                           "node " + node_name
-                                               + " stopped while the execution ran");
+                                           "node " + node_name + " stopped while the execution ran",
+                                           text_field(marker, "run"));
                         }
                       },
                       failed);
@@ -681,14 +704,14 @@ caf::result<std::string> resume(self_pointer self, const std::string& execution_
     return make_error(errc::store_unavailable, "this executor has no state store");
   if (runs_here(self, execution_id))
     return refusal(errc::refused, execution_id, "it is running");
-  if (!st.memory->resuming.insert(execution_id).second)
+  if (!st.resuming.insert(execution_id).second)
     return refusal(errc::refused, execution_id, "a resume of it is under way");
   auto promise = self->make_response_promise<std::string>();
   auto give_up = [self, execution_id, promise](caf::error err) mutable {
-    self->state.memory->resuming.erase(execution_id);
+    self->state.resuming.erase(execution_id);
     promise.deliver(std::move(err));
   };
-  self->request(st.options.services.store, store_timeout, get_atom::value,
+  self->request(st.options.services.store, resume_store_timeout, get_atom::value,
                 execution_status_key(workflow_id, execution_id))
       .then(
           [self, i = *index, execution_id, workflow_id, reason, promise,
@@ -719,18 +742,21 @@ caf::result<std::string> resume(self_pointer self, const std::string& execution_
             auto claim = resume_claim_key(workflow_id, execution_id, point->interruptions);
             auto claimed = json{
                 {"node", s.options.node_name}, {"reason", reason}, {"at", iso8601_utc(now_us())}};
-            self->request(s.options.services.store, store_timeout, set_nx_atom::value, claim,
+            self->request(s.options.services.store, resume_store_timeout, set_nx_atom::value, claim,
                           dump_json(claimed), s.options.history_retention_ms)
                 .then(
                     [self, i, execution_id, point = std::move(*point), claim, promise,
                      give_up](bool won) mutable {
                       if (!won) {
                         give_up(refusal(errc::refused, execution_id,
-                                        "it was resumed already (by this node or another "
-                                        "sharing the store)"));
+                                        "it was resumed already, by this node or another "
+                                        "sharing the store ("
+                                            + claim
+                                            + " is taken; should that node have died before the "
+                                              "run began, delete that key to resume)"));
                         return;
                       }
-                      self->state.memory->resuming.erase(execution_id);
+                      self->state.resuming.erase(execution_id);
                       start_resumed(self, i, execution_id, std::move(point), claim, promise);
                     },
                     [give_up](caf::error& err) mutable { give_up(std::move(err)); });

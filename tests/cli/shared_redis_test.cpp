@@ -98,6 +98,13 @@ struct exchange_process {
     return "http://127.0.0.1:" + std::to_string(port);
   }
 
+  json health() const {
+    httplib::Client c{"127.0.0.1", port};
+    auto r = c.Get("/health");
+    REQUIRE(r);
+    return json::parse(r->body);
+  }
+
   // The account's fills, all of them.
   json fills(const std::string& account) const {
     httplib::Client c{"127.0.0.1", port};
@@ -379,6 +386,7 @@ TEST_CASE("a node killed mid-workflow reports the execution interrupted after it
   auto env = node_on(redis, "w", via_exchange(exchange));
   env["BROKEDANCER_NODE_CONTROL_PORT"] = port;
   env["BROKEDANCER_WORKFLOWS_FILES"] = path;
+  env["BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS"] = "notifier";
   env["BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_TYPE"] = "http";
   env["BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_BASE_URL"] =
       "http://127.0.0.1:" + std::to_string(notifier.port);
@@ -422,8 +430,11 @@ TEST_CASE("a node killed mid-workflow reports the execution interrupted after it
     return w.is_object() && w["completed"] == 1;
   });
   CHECK(workflow_of(done, "buy_and_tell")["interrupted"].empty());
-  // One order at the exchange; the notification twice, with the same key.
+  // One order at the exchange (which would answer a repeated client order id with its first
+  // answer: that the order node did not run again is shown by the executor's tests, which
+  // count its runs); the notification twice, with the same key.
   CHECK(exchange.fills("w").size() == 1);
+  CHECK(exchange.health()["orders"] == 1);
   auto keys = notifier.requests();
   REQUIRE(keys.size() == 2);
   CHECK(keys[0] == id + "-tell");

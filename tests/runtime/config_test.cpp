@@ -292,3 +292,21 @@ TEST_CASE("orders may go to an http endpoint: it speaks the exchange API of brok
     "resilience": {"endpoints": {"exchange": {"type": "simulated"}}}})")),
              Contains("not among resilience.endpoints"));
 }
+
+TEST_CASE("a workflow's http_request may call only listed endpoints, never the orders' one") {
+  auto config =
+      load_config(embedded_default_config(),
+                  {{"BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_TYPE", "http"},
+                   {"BROKEDANCER_RESILIENCE_ENDPOINTS_NOTIFIER_BASE_URL", "http://127.0.0.1:1"},
+                   {"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "notifier"}});
+  CHECK(config.workflows.http_endpoints == std::vector<std::string>{"notifier"});
+  CHECK_THAT(
+      rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "exchange"}}),
+      Contains("$.workflows.http_endpoints") && Contains("the endpoint orders go to"));
+  CHECK_THAT(
+      rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "nowhere"}}),
+      Contains("not among resilience.endpoints"));
+  CHECK_THAT(
+      rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "Bad Name"}}),
+      Contains("endpoint names"));
+}

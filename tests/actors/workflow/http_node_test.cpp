@@ -92,6 +92,7 @@ TEST_CASE("an http_request node posts its body through the endpoint's breaker an
           "[workflow][http]") {
   venue_api api;
   testing::execution_fixture f{with_venue(api)};
+  f.services.http_endpoints = {"venue_api"};
   auto node = request_node("POST", "/quote");
   node["inputs"] = {{"body", "order.value"}};
   auto result = f.run({testing::node_json("order", "constant", {{"value", 7}}), node});
@@ -117,6 +118,7 @@ TEST_CASE("an http_request node fails by the kind of its answer, and not at all 
           "[workflow][http]") {
   venue_api api;
   testing::execution_fixture f{with_venue(api)};
+  f.services.http_endpoints = {"venue_api"};
   auto missing = f.run({request_node("GET", "/missing")});
   CHECK(missing["status"] == "failed");
   // The page's control characters are not repeated.
@@ -124,9 +126,13 @@ TEST_CASE("an http_request node fails by the kind of its answer, and not at all 
              Contains("failed: endpoint venue_api answered 404") && !Contains("\x1b"));
   auto busy = f.run({request_node("GET", "/busy")});
   CHECK_THAT(busy["error"].get<std::string>(), Contains("rate_limited"));
-  auto unknown = request_node("GET", "/quote");
-  unknown["parameters"]["endpoint"] = "nowhere";
-  CHECK_THAT(f.run({unknown})["error"].get<std::string>(), Contains("failed: endpoint nowhere"));
+  // Only the endpoints workflows.http_endpoints lists: never the orders' one.
+  for (const char* name : {"nowhere", "exchange"}) {
+    auto unlisted = request_node("POST", "/orders");
+    unlisted["parameters"]["endpoint"] = name;
+    CHECK_THAT(f.run({unlisted})["error"].get<std::string>(),
+               Contains("is not one workflows may call"));
+  }
   for (const char* path : {"quote", "/../admin", "/a b"}) {
     auto bad = f.run({request_node("GET", path)});
     CHECK_THAT(bad["error"].get<std::string>(), Contains("a path"));
