@@ -377,8 +377,10 @@ public:
       // Providers call out: the guide's default is to retry what looks transient -- unless
       // running them twice may act twice (an http_request's POST): those retry only when the
       // definition asks (with its "retry" or "idempotent": true).
-      if (type->category == node_category::providers
-          && (type->idempotent || (node.contains("idempotent") && node["idempotent"] == true)))
+      bool idempotent = node.contains("idempotent") && node["idempotent"].is_boolean()
+                            ? node["idempotent"].get<bool>()
+                            : type->idempotent;
+      if (type->category == node_category::providers && idempotent)
         out.retry.attempts = 3;
       read_parameters(node, path, *type, out);
       read_inputs(node, path, *type, out);

@@ -1,6 +1,7 @@
 #include "runtime/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -495,6 +496,23 @@ private:
                + " ms; raise it or heartbeat more often");
   }
 
+  // Whether two endpoint sections are http endpoints with the same base_url (case and a final
+  // '/' aside): two names for one server.
+  static bool same_server(const nlohmann::json& a, const nlohmann::json& b) {
+    auto url = [](const nlohmann::json& e) {
+      if (!e.is_object() || e.value("type", std::string{}) != "http")
+        return std::string{};
+      auto text = e.value("base_url", std::string{});
+      while (!text.empty() && text.back() == '/')
+        text.pop_back();
+      std::transform(text.begin(), text.end(), text.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return text;
+    };
+    auto left = url(a);
+    return !left.empty() && left == url(b);
+  }
+
   void check_endpoints() {
     auto risk_endpoint = effective_["risk"]["endpoint"].get<std::string>();
     const auto& endpoints = effective_["resilience"]["endpoints"];
@@ -515,6 +533,13 @@ private:
       else if (!endpoints.contains(name))
         fail("configuration", "$.workflows.http_endpoints",
              "\"" + name + "\" is not among resilience.endpoints; declare it there");
+      else if (same_server(endpoints[name], endpoints.contains(risk_endpoint)
+                                                ? endpoints[risk_endpoint]
+                                                : nlohmann::json{}))
+        fail("configuration", "$.workflows.http_endpoints",
+             "\"" + name + "\" reaches the same server as " + risk_endpoint
+                 + " (risk.endpoint), where orders go: another name for it is not allowed "
+                   "either; remove it from the list");
     }
     // An http endpoint carries orders in the exchange API `brokedancer exchange` serves
     // (actors/resilience/http_endpoint.hpp).

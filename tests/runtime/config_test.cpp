@@ -306,6 +306,15 @@ TEST_CASE("a workflow's http_request may call only listed endpoints, never the o
   CHECK_THAT(
       rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "nowhere"}}),
       Contains("not among resilience.endpoints"));
+  // Another name for the server orders go to is refused too.
+  CHECK_THAT(
+      rejection(embedded_default_config(),
+                {{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_TYPE", "http"},
+                 {"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_BASE_URL", "http://127.0.0.1:7300"},
+                 {"BROKEDANCER_RESILIENCE_ENDPOINTS_ALIAS_TYPE", "http"},
+                 {"BROKEDANCER_RESILIENCE_ENDPOINTS_ALIAS_BASE_URL", "HTTP://127.0.0.1:7300/"},
+                 {"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "alias"}}),
+      Contains("reaches the same server as exchange"));
   CHECK_THAT(
       rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "Bad Name"}}),
       Contains("endpoint names"));
