@@ -46,8 +46,16 @@ struct sleeper_state {
   uint64_t next = 0;
 };
 
-// Answers (sleep, ms) after ms: something slow for a node to wait on.
+// Answers (sleep, ms) after ms: something slow for a node to wait on. When it stops (the test
+// ends), whoever still waits hears an error: a promise dropped unanswered would leave the
+// execution waiting for ever, and the actor system would wait for it at teardown.
 inline caf::behavior sleeper(caf::stateful_actor<sleeper_state>* self) {
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& entry : self->state.sleeping)
+      entry.second.deliver(caf::make_error(caf::sec::request_receiver_down));
+    self->state.sleeping.clear();
+    self->quit(msg.reason);
+  });
   return {
       [self](sleep_atom, int64_t ms) -> caf::result<bool> {
         auto id = ++self->state.next;
