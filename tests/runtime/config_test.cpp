@@ -312,7 +312,7 @@ TEST_CASE("a workflow's http_request may call only listed endpoints, never the o
                 {{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_TYPE", "http"},
                  {"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_BASE_URL", "http://127.0.0.1:7300"},
                  {"BROKEDANCER_RESILIENCE_ENDPOINTS_ALIAS_TYPE", "http"},
-                 {"BROKEDANCER_RESILIENCE_ENDPOINTS_ALIAS_BASE_URL", "HTTP://127.0.0.1:7300/"},
+                 {"BROKEDANCER_RESILIENCE_ENDPOINTS_ALIAS_BASE_URL", "http://127.0.0.1:7300/"},
                  {"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "alias"}}),
       Contains("reaches the same server as exchange"));
   CHECK_THAT(
