@@ -134,6 +134,20 @@ json workflow_entry(self_pointer self, size_t index) {
   return entry;
 }
 
+// Spawns execution `execution_id` of workflow `index`, admitted with `permit` (a resume's
+// restored nodes in `resume`), and counts it as running until its end is seen.
+void launch(self_pointer self, size_t index, const std::string& execution_id,
+            const breaker_machine::permit& permit, std::optional<resume_point> resume) {
+  auto& st = self->state;
+  auto execution = spawn_workflow_execution(
+      self->system(), {st.options.workflows[index], st.options.nodes, st.options.services,
+                       execution_id, caf::actor_cast<caf::actor>(self), st.options.bounds,
+                       st.options.node_name, std::move(resume)});
+  self->monitor(execution);
+  st.memory->running[execution.address()] = {index, execution_id, permit, execution};
+  st.memory->last_execution[index] = execution_id;
+}
+
 // Starts one execution of workflow `index` when its gate lets it; the verdict either way.
 start_verdict try_start(self_pointer self, size_t index, const std::string& cause,
                         std::string* started_id = nullptr) {
@@ -148,13 +162,7 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
     return admission.verdict;
   }
   auto execution_id = new_execution_id(w->id);
-  auto execution = spawn_workflow_execution(self->system(),
-                                            {w, st.options.nodes, st.options.services, execution_id,
-                                             caf::actor_cast<caf::actor>(self), st.options.bounds,
-                                             st.options.node_name, std::nullopt});
-  self->monitor(execution);
-  st.memory->running[execution.address()] = {index, execution_id, admission.permit, execution};
-  st.memory->last_execution[index] = execution_id;
+  launch(self, index, execution_id, admission.permit, std::nullopt);
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});
   if (started_id)
@@ -671,14 +679,7 @@ void start_resumed(self_pointer self, size_t index, const std::string& execution
   json restored = json::array();
   for (const auto& node : point.completed)
     restored.push_back(workflow_at(self, index).nodes[node.index].id);
-  const auto& w = st.options.workflows[index];
-  auto execution = spawn_workflow_execution(self->system(),
-                                            {w, st.options.nodes, st.options.services, execution_id,
-                                             caf::actor_cast<caf::actor>(self), st.options.bounds,
-                                             st.options.node_name, std::move(point)});
-  self->monitor(execution);
-  st.memory->running[execution.address()] = {index, execution_id, admission.permit, execution};
-  st.memory->last_execution[index] = execution_id;
+  launch(self, index, execution_id, admission.permit, std::move(point));
   auto& listed = st.memory->interrupted[index];
   listed.erase(std::remove(listed.begin(), listed.end(), execution_id), listed.end());
   st.log.warn("an interrupted workflow execution resumed",
