@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,9 @@
 
 #include "actors/series/series_codec.hpp"
 #include "cli/runtime_start.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 #include "core/secret_masker.hpp"
 #include "messages/channels.hpp"
 #include "messages/time_series.hpp"
@@ -46,6 +49,8 @@ struct journal {
   uint64_t signals = 0;
   json signals_by_kind = json::object();
   json latest_signals = json::array();
+  // ORDER_UPDATEs on trading.orders: by venue ("" for the node's own endpoint), by status.
+  json orders_by_venue = json::object();
 
   void keep(json& list, json entry) {
     list.push_back(std::move(entry));
@@ -56,9 +61,29 @@ struct journal {
   }
 };
 
+// An ORDER_UPDATE counted by its venue and status. Anyone may publish on a Redis bus: only the
+// statuses an update has count, under at most 16 venues with plain names.
+void count_order(journal& log, const json& update) {
+  static const std::set<std::string> statuses{"FILLED", "EXPIRED", "REJECTED", "FAILED",
+                                              "ACCEPTED"};
+  auto status = text_field(update, "status");
+  auto venue = text_field(update, "venue");
+  if (statuses.count(status) == 0
+      || (!venue.empty() && !check_plain_name("a venue", venue, 64).empty()))
+    return;
+  std::lock_guard<std::mutex> guard{log.mutex};
+  if (!log.orders_by_venue.contains(venue) && log.orders_by_venue.size() >= 16)
+    return;
+  auto& counts = log.orders_by_venue[venue];
+  if (!counts.is_object())
+    counts = json::object();
+  counts[status] = counts.value(status, uint64_t{0}) + 1;
+}
+
 caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journal> log,
                              event_bus_actor bus) {
-  for (const char* topic : {"breaker.state_changed", "emergency.level_changed", "trading.signals"})
+  for (const char* topic :
+       {"breaker.state_changed", "emergency.level_changed", "trading.signals", "trading.orders"})
     self->request(bus, std::chrono::seconds(5), subscribe_atom::value, std::string{topic},
                   caf::actor_cast<caf::actor>(self))
         .then([](uint64_t) {}, [](caf::error&) {});
@@ -83,6 +108,10 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
         auto body = parse_json_within(ev.json);
         if (!body.is_object())
           return;
+        if (ev.topic == "trading.orders") {
+          count_order(*log, body);
+          return;
+        }
         std::lock_guard<std::mutex> guard{log->mutex};
         if (ev.topic == "breaker.state_changed")
           log->keep(log->breaker_transitions, std::move(body));
@@ -316,6 +345,22 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"journal_open", risk->journal_open},
         {"reconciled_orders", risk->reconciled_orders},
         {"reconciled_fills", risk->reconciled_fills}};
+  json venues = json::object();
+  for (const auto& [venue, counts] : events.orders_by_venue.items())
+    venues[venue.empty() ? node.config().risk.endpoint : venue] = counts;
+  summary["orders_by_venue"] = venues;
+  json workflows = json::array();
+  if (auto text = ask<std::string>(sys, node.workflows(), status_atom::value)) {
+    auto status = parse_json_within(*text);
+    if (status.is_object() && status.contains("workflows") && status["workflows"].is_array())
+      for (const auto& w : status["workflows"]) {
+        json entry{{"workflow_id", text_field(w, "workflow_id")}};
+        for (const char* key : {"started", "completed", "failed", "halted", "cancelled"})
+          entry[key] = w.value(key, json(0));
+        workflows.push_back(std::move(entry));
+      }
+  }
+  summary["workflows"] = workflows;
   summary["data"] = data_summary(node, events);
   summary["breaker_transitions"] = events.breaker_transitions;
   summary["emergency_changes"] = events.emergency_changes;
@@ -359,6 +404,29 @@ void print_text(const json& s, std::ostream& out) {
     for (const auto& [reason, count] : t["rejections"].items())
       out << ' ' << reason << '=' << count;
     out << '\n';
+  }
+  if (!s["orders_by_venue"].empty()) {
+    out << "\norders by venue (trading.orders):\n";
+    for (const auto& [venue, counts] : s["orders_by_venue"].items()) {
+      out << "  " << venue << ":";
+      for (const auto& [status, count] : counts.items())
+        out << ' ' << status << '=' << count;
+      out << '\n';
+    }
+  }
+  if (s.contains("risk")) {
+    const auto& r = s["risk"];
+    out << "risk book: filled " << r["orders_filled"] << ", rejected " << r["orders_rejected"]
+        << ", failed " << r["orders_failed"] << ", realized P&L "
+        << money(r["realized_pnl"].get<double>()) << " (fees included), open positions "
+        << r["open_positions"] << '\n';
+  }
+  if (!s["workflows"].empty()) {
+    out << "\nworkflows:\n";
+    for (const auto& w : s["workflows"])
+      out << "  " << w["workflow_id"].get<std::string>() << ": started " << w["started"]
+          << ", completed " << w["completed"] << ", failed " << w["failed"] << ", halted "
+          << w["halted"] << ", cancelled " << w["cancelled"] << '\n';
   }
   out << "\nbreakers:\n";
   for (const auto& b : s["breakers"])
@@ -472,6 +540,7 @@ int run_command(const run_command_options& options) {
       copy.signals = events->signals;
       copy.signals_by_kind = events->signals_by_kind;
       copy.latest_signals = events->latest_signals;
+      copy.orders_by_venue = events->orders_by_venue;
     }
     summary = gather_summary(*node, result, copy, seconds);
   });

@@ -170,13 +170,7 @@ int workflow_run(const workflow_run_options& options) {
   self->request(node->event_bus(), std::chrono::seconds(5), subscribe_atom::value,
                 std::string{workflow_events_topic}, printer)
       .receive([](uint64_t) {}, [](caf::error&) {});
-  workflow_services services{node->state_store(),
-                             node->event_bus(),
-                             caf::actor_cast<caf::actor>(node->emergency()),
-                             node->risk_monitor(),
-                             node->time_series(),
-                             node->breakers(),
-                             node->config().workflows.http_endpoints};
+  auto services = node->services_for_workflows();
   execution_options run{std::make_shared<const workflow_definition>(std::move(*definition)),
                         registry, services, execution_id, listener,
                         fitted_output_bounds(node->config().bus.max_payload_bytes,

@@ -38,12 +38,17 @@ struct order {
   // backend): the exchange refuses an order whose fence is lower than one it has seen for the
   // bot, so a node that lost the bot cannot trade it.
   uint64_t fence = 0;
+  // The endpoint the order goes to: empty for the node's own (risk.endpoint), else one of
+  // risk.venues. A venue's positions are booked apart from the same symbol's elsewhere (see
+  // book_symbol in actors/risk/risk_book.hpp): what is held on one exchange is not closed by
+  // what is held on another.
+  std::string venue{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.bot_id, x.symbol, x.side, x.quantity, x.price,
-           x.client_order_id, x.correlation, x.fence);
+           x.client_order_id, x.correlation, x.fence, x.venue);
 }
 
 // What became of an order (or a cancel).

@@ -199,13 +199,23 @@ void add_builtin(node_catalogue& catalogue, node_signature signature) {
 void add_providers(node_catalogue& c) {
   add_builtin(c, {"latest_price",
                   node_category::providers,
-                  {text_parameter("symbol", true), text_parameter("venue", false, {}, "exchange")},
+                  {text_parameter("symbol", true), text_parameter("venue", false)},
                   {},
                   {port("price", value_kind::number), port("bid", value_kind::number),
                    port("ask", value_kind::number)},
                   true,
                   false,
-                  "the latest quote of a symbol on a venue (an exchange endpoint)"});
+                  "the latest quote of a symbol: the node's market's (the quote cache), or a "
+                  "named venue's, asked through its breaker"});
+  add_builtin(c, {"trigger_event",
+                  node_category::providers,
+                  {},
+                  {},
+                  {port("topic", value_kind::text), port("payload", value_kind::any)},
+                  true,
+                  false,
+                  "the event that started the execution (an event trigger's): its topic and "
+                  "payload"});
   add_builtin(c, {"bars",
                   node_category::providers,
                   {text_parameter("symbol", true),
@@ -299,8 +309,7 @@ void add_actions(node_catalogue& c) {
       c, {"submit_order",
           node_category::actions,
           {text_parameter("symbol", true), text_parameter("side", true, {"buy", "sell"}),
-           text_parameter("venue", false, {}, "exchange"),
-           number_parameter("quantity", false, nullptr, 0.0, true),
+           text_parameter("venue", false), number_parameter("quantity", false, nullptr, 0.0, true),
            number_parameter("price", false, nullptr, 0.0, true)},
           {port("quantity", value_kind::number, true, true),
            port("price", value_kind::number, true, true)},

@@ -521,25 +521,46 @@ private:
       fail("configuration", "$.risk.endpoint",
            "orders go to \"" + risk_endpoint
                + "\", which is not among resilience.endpoints; declare it there");
-    // A workflow's http_request node calls only these: never the endpoint orders go to, where a
+    auto venues = split_setting_list(effective_["risk"]["venues"].get<std::string>());
+    for (size_t i = 0; i < venues.size(); ++i) {
+      const auto& name = venues[i];
+      if (name == risk_endpoint
+          || std::find(venues.begin(), venues.begin() + i, name) != venues.begin() + i)
+        fail("configuration", "$.risk.venues",
+             "\"" + name + "\" is named twice (risk.endpoint is a venue already); remove it");
+      else if (!endpoints.contains(name))
+        fail("configuration", "$.risk.venues",
+             "\"" + name + "\" is not among resilience.endpoints; declare it there");
+    }
+    // Where orders go: risk.endpoint and the venues.
+    std::vector<std::string> order_endpoints{risk_endpoint};
+    order_endpoints.insert(order_endpoints.end(), venues.begin(), venues.end());
+    // A workflow's http_request node calls only these: never an endpoint orders go to, where a
     // POST /orders would be an order past the risk monitor and the kill switch.
     for (const auto& name :
          split_setting_list(effective_["workflows"]["http_endpoints"].get<std::string>())) {
-      if (name == risk_endpoint)
-        fail("configuration", "$.workflows.http_endpoints",
-             "\"" + name
-                 + "\" is the endpoint orders go to (risk.endpoint): workflows send orders "
-                   "with submit_order nodes, through the risk monitor; remove it from the list");
-      else if (!endpoints.contains(name))
+      if (!endpoints.contains(name)) {
         fail("configuration", "$.workflows.http_endpoints",
              "\"" + name + "\" is not among resilience.endpoints; declare it there");
-      else if (same_server(endpoints[name], endpoints.contains(risk_endpoint)
-                                                ? endpoints[risk_endpoint]
-                                                : nlohmann::json{}))
-        fail("configuration", "$.workflows.http_endpoints",
-             "\"" + name + "\" reaches the same server as " + risk_endpoint
-                 + " (risk.endpoint), where orders go: another name for it is not allowed "
-                   "either; remove it from the list");
+        continue;
+      }
+      for (const auto& orders : order_endpoints) {
+        if (name == orders) {
+          fail("configuration", "$.workflows.http_endpoints",
+               "\"" + name
+                   + "\" is an endpoint orders go to (risk.endpoint or risk.venues): workflows "
+                     "send orders with submit_order nodes, through the risk monitor; remove it "
+                     "from the list");
+          break;
+        }
+        if (endpoints.contains(orders) && same_server(endpoints[name], endpoints[orders])) {
+          fail("configuration", "$.workflows.http_endpoints",
+               "\"" + name + "\" reaches the same server as " + orders
+                   + ", where orders go: another name for it is not allowed either; remove it "
+                     "from the list");
+          break;
+        }
+      }
     }
     // An http endpoint carries orders in the exchange API `brokedancer exchange` serves
     // (actors/resilience/http_endpoint.hpp).

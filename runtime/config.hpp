@@ -207,6 +207,8 @@ struct runtime_config {
     double error_rate = 0;
     double fee_rate = 0;
     bool match_market = true;
+    double price_offset_bps = 0;
+    double price_noise_bps = 0;
     std::vector<std::pair<double, double>> outages_s; // [from, to) seconds since start
     uint32_t rate_limit = 0;                          // requests per rate_window_ms; 0: no budget
     int64_t rate_window_ms = 0;

@@ -558,6 +558,10 @@ std::vector<setting> build_schema() {
       checked(risk_rows("endpoint", &risk_options::endpoint, "exchange",
                         "the endpoint (resilience.endpoints) orders go to"),
               check_endpoint_name_setting),
+      checked(risk_rows("venues", &risk_options::venues, "",
+                        "other endpoints (resilience.endpoints, comma-separated) an order may "
+                        "name as its venue; their positions are booked apart, per venue"),
+              check_endpoint_list),
       risk_rows("journal", &risk_options::journal, true,
                 "write every order to the node's order journal (node:<name>:journal) before it "
                 "leaves, and reconcile unfinished ones with the exchange after a restart"),
@@ -904,6 +908,14 @@ std::vector<setting> build_endpoint_schema() {
           "match_market", &E::match_market, true,
           "simulated: match orders against the simulated market's top of the book (false: "
           "fill every order at its own limit price)"),
+      ranged(endpoint_rows("price_offset_bps", &E::price_offset_bps, 0,
+                           "simulated: this venue quotes the market's prices moved by this many "
+                           "basis points (two venues quote apart, as real ones do)"),
+             -1000, 1000),
+      ranged(endpoint_rows("price_noise_bps", &E::price_noise_bps, 0,
+                           "simulated: and by a draw of up to this many basis points either way "
+                           "per tick (from the seed)"),
+             0, 1000),
       checked(endpoint_rows("outages", &E::outages_s, "",
                             "simulated: unreachable during these windows, seconds since start: "
                             "\"10-20,45.5-50\""),

@@ -351,6 +351,8 @@ std::vector<endpoint_spec> endpoint_specs(const runtime_config& config) {
     sim.latency_jitter = milliseconds(e.latency_jitter_ms);
     sim.error_rate = e.error_rate;
     sim.fee_rate = e.fee_rate;
+    sim.price_offset_bps = e.price_offset_bps;
+    sim.price_noise_bps = e.price_noise_bps;
     // Against the simulated market when there is one to read.
     sim.match_market = e.match_market && !config.market.symbols.empty();
     for (const auto& [from, to] : e.outages_s)
@@ -437,8 +439,9 @@ workflow_executor_child(const runtime_config& config,
   options.memory = make_executor_memory();
   spec.name = "workflows";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [options, http_endpoints = config.workflows.http_endpoints](
-                                 caf::actor_system& sys, const sibling_map& siblings) {
+  spec.start_with_siblings = [options, http_endpoints = config.workflows.http_endpoints,
+                              venues = order_endpoints(config.risk)](caf::actor_system& sys,
+                                                                     const sibling_map& siblings) {
     const char* who = "the workflow executor";
     auto running = options;
     running.services = {required_sibling<state_store_actor>(siblings, "state_store", who),
@@ -447,7 +450,8 @@ workflow_executor_child(const runtime_config& config,
                         required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who),
                         optional_sibling<time_series_actor>(siblings, "time_series"),
                         required_sibling<breaker_registry_actor>(siblings, "breakers", who),
-                        http_endpoints};
+                        http_endpoints,
+                        venues};
     return spawn_workflow_executor(sys, std::move(running));
   };
   return spec;

@@ -557,6 +557,17 @@ time_series_actor runtime::time_series() const {
   return caf::actor_cast<time_series_actor>(child("time_series"));
 }
 
+workflow_services runtime::services_for_workflows() const {
+  return {state_store(),
+          event_bus(),
+          caf::actor_cast<caf::actor>(emergency()),
+          risk_monitor(),
+          time_series(),
+          breakers(),
+          config().workflows.http_endpoints,
+          order_endpoints(config().risk)};
+}
+
 risk_monitor_actor runtime::risk_monitor() const {
   return caf::actor_cast<risk_monitor_actor>(child("risk_monitor"));
 }

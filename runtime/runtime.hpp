@@ -116,6 +116,10 @@ public:
   // The workflow executor (actors/workflow/workflow_executor.hpp); empty when the configuration
   // names no workflow.
   caf::actor workflows() const;
+  // What a workflow execution started by hand uses of this node (the executor's own): its
+  // store, bus, kill switch, risk monitor, time series, endpoints, and the configuration's
+  // http_endpoints and venues.
+  workflow_services services_for_workflows() const;
   // The simulated market; empty when market.symbols is empty.
   market_actor market() const;
   // The stable handle of a supervised actor, by name; empty when there is none.

@@ -40,6 +40,7 @@ struct exchange_state {
   clock::time_point started;
   clock::time_point manual_outage_until;
   std::mt19937_64 random;
+  std::mt19937_64 price_random; // the venue's price noise: the calls' draws stay as they were
   uint64_t executions = 0;
   // Answers already given, by client request id, oldest first in `order`.
   std::unordered_map<std::string, endpoint_response> answered;
@@ -72,6 +73,15 @@ bool in_outage(const exchange_state& st, clock::time_point now) {
   return false;
 }
 
+// The venue's top of the book for {"symbol"}.
+ledger_answer venue_quote(const exchange_state& st, const nlohmann::json& body) {
+  auto symbol = text_field(body, "symbol");
+  auto top = st.book.find(symbol);
+  if (top == st.book.end())
+    return {404, {{"error", "no quote of this symbol on " + st.settings.name + " yet"}}};
+  return {200, parse_json_within(encode_quote(top->second))};
+}
+
 // The ledger's answer to one operation, or nullopt for an operation it does not know.
 std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_request& request) {
   auto body = parse_json_within(request.json);
@@ -89,6 +99,8 @@ std::optional<ledger_answer> ledger_call(exchange_state& st, const endpoint_requ
     return st.ledger.raise_fence(body);
   if (request.operation == "order_status")
     return st.ledger.status_request(body, now);
+  if (request.operation == "quote")
+    return venue_quote(st, body);
   return std::nullopt;
 }
 
@@ -192,7 +204,18 @@ void on_market_event(self_pointer self, const event& ev) {
                          {{"topic", ev.topic}, {"symbol", q.symbol}});
     return;
   }
-  self->state.book[q.symbol] = std::move(q);
+  auto& st = self->state;
+  if (st.settings.price_offset_bps != 0 || st.settings.price_noise_bps != 0) {
+    double drawn = 0;
+    if (st.settings.price_noise_bps > 0)
+      drawn = std::uniform_real_distribution<double>(-st.settings.price_noise_bps,
+                                                     st.settings.price_noise_bps)(st.price_random);
+    auto factor = 1 + (st.settings.price_offset_bps + drawn) / 10000;
+    q.bid *= factor;
+    q.ask *= factor;
+    q.last *= factor;
+  }
+  st.book[q.symbol] = std::move(q);
 }
 
 void on_respond(self_pointer self, uint64_t id) {
@@ -231,6 +254,7 @@ simulated_exchange(self_pointer self, simulated_exchange_settings settings, even
   st.settings = std::move(settings);
   st.started = clock::now();
   st.random.seed(st.settings.seed);
+  st.price_random.seed(st.settings.seed ^ 0x9e3779b97f4a7c15ULL);
   st.ledger = exchange_ledger{{st.settings.fee_rate, st.settings.remembered_requests}};
   subscribe_to_market(self, bus);
   return {

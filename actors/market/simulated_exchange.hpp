@@ -24,6 +24,8 @@
 // an unknown order is cancelled in the same step, so that it can no longer fill.
 // Orders carry "account" (the node) and "fence" (the bot's ownership fence); an order with a
 // fence below one seen for its bot is rejected with reason not_owner.
+// "quote" with {"symbol"} answers the venue's top of the book as encode_quote writes it (with
+// match_market; 404 without a tick of the symbol yet).
 // Other operations are accepted and answered with what was executed.
 
 #include <chrono>
@@ -53,6 +55,11 @@ struct simulated_exchange_settings {
   size_t remembered_requests = 100000; // client request ids kept for deduplication
   double fee_rate = 0.001;             // share of a fill's notional charged as fee
   bool match_market = false;           // match against market.<symbol> ticks from the bus
+  // This venue's prices: each tick's bid, ask and last moved by price_offset_bps plus a uniform
+  // draw in [-price_noise_bps, +price_noise_bps] (from the seed, apart from the calls' draws),
+  // so that two simulated venues on one market quote apart. Orders match these prices.
+  double price_offset_bps = 0;
+  double price_noise_bps = 0;
 };
 
 // Begins an outage now, for the given milliseconds (0 ends one); answers true. For tests and

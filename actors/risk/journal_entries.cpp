@@ -8,6 +8,7 @@
 #include "actors/store/log_table.hpp"
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 
 namespace brokedancer {
 
@@ -27,15 +28,18 @@ bool earlier(const std::string& a, const std::string& b) {
 } // namespace
 
 std::string order_entry(const order& o, int64_t at_us) {
-  return dump_json({{"type", "order"},
-                    {"client_order_id", o.client_order_id},
-                    {"bot_id", o.bot_id},
-                    {"symbol", o.symbol},
-                    {"side", to_string(o.side)},
-                    {"quantity", o.quantity},
-                    {"price", o.price},
-                    {"fence", o.fence},
-                    {"at_us", at_us}});
+  json entry{{"type", "order"},
+             {"client_order_id", o.client_order_id},
+             {"bot_id", o.bot_id},
+             {"symbol", o.symbol},
+             {"side", to_string(o.side)},
+             {"quantity", o.quantity},
+             {"price", o.price},
+             {"fence", o.fence},
+             {"at_us", at_us}};
+  if (!o.venue.empty()) // entries of the node's own endpoint stay as they were
+    entry["venue"] = o.venue;
+  return dump_json(entry);
 }
 
 std::string outcome_entry(const order_result& result, const char* how) {
@@ -72,8 +76,10 @@ void journal_replay::add(const log_entry& entry) {
   auto side = text_field(j, "side");
   o.quantity = number_field(j, "quantity");
   o.price = number_field(j, "price");
+  o.venue = text_field(j, "venue"); // an endpoint's name: checked below, like the rest
   if ((side != "buy" && side != "sell") || o.symbol.empty() || !(o.quantity > 0)
-      || !std::isfinite(o.quantity)) {
+      || !std::isfinite(o.quantity) || (j.contains("venue") && !j["venue"].is_string())
+      || (!o.venue.empty() && !check_plain_name("a venue", o.venue, 64).empty())) {
     ++unreadable_;
     return;
   }

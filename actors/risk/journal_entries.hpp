@@ -6,6 +6,7 @@
 // whose outcome the book has not taken -- what a restarted node must ask the exchange about.
 //
 //   {"type":"order","client_order_id","bot_id","symbol","side","quantity","price","fence","at_us"}
+//     (and "venue" for an order to another venue than the node's own endpoint)
 //   {"type":"outcome","client_order_id","outcome","filled_quantity","fill_price","fee","how"}
 //
 // Entries are outside input when read back (anyone with access to the Redis can write them): an

@@ -66,6 +66,7 @@ struct journal_state {
   // Orders whose outcome the endpoint did not tell (a failed call): asked again.
   std::unordered_map<std::string, order> unknown;
   bool asking = false;
+  std::string last_asked_venue; // the venues' unknown orders are asked about in turn
   // Reconciliation at start: the orders still to ask about, from `next` on.
   std::vector<std::pair<std::string, order>> to_reconcile;
   size_t next = 0;
@@ -119,26 +120,37 @@ struct monitor_state {
   // Run once every order and cancel above has its answer (SHUTDOWN's flatten waits for them:
   // an order in flight may still fill and open a position).
   std::vector<std::function<void()>> waiting_for_answers;
+  // The venue of each order sent to one, the newest venue_orders_kept: a cancel goes where its
+  // order went (the node's own endpoint for an order not found here).
+  std::unordered_map<std::string, std::string> venue_orders;
+  std::deque<std::string> venue_order_ids; // oldest first
   logger log{"risk"};
 };
+
+constexpr size_t venue_orders_kept = 100000;
 
 using self_pointer = monitor_impl::stateful_pointer<monitor_state>;
 
 using answer = std::function<void(order_result&)>;
 
-// A call to the endpoint, through its breaker.
+// The endpoint of an order's venue: the node's own (risk.endpoint) for none.
+inline const std::string& endpoint_of(const monitor_state& st, const std::string& venue) {
+  return venue.empty() ? st.options.endpoint : venue;
+}
+
+// A call to the endpoint of `venue` (empty: the node's own), through its breaker.
 template <class OnResponse, class OnError>
-void call_endpoint(self_pointer self, endpoint_request request, OnResponse on_response,
-                   OnError on_error) {
+void call_endpoint(self_pointer self, const std::string& venue, endpoint_request request,
+                   OnResponse on_response, OnError on_error) {
   auto& st = self->state;
   // No timeout of our own on the direct call (a timeout costs a round through CAF's clock
   // thread): the breaker answers by the call's deadline, and answers every call it still
-  // holds when it stops.
-  if (st.breaker)
+  // holds when it stops. Other venues' calls go through the registry (a hop more).
+  if (venue.empty() && st.breaker)
     self->request(st.breaker, caf::infinite, call_atom::value, std::move(request))
         .then(std::move(on_response), std::move(on_error));
   else
-    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, st.options.endpoint,
+    self->request(st.breakers, std::chrono::minutes(2), call_atom::value, endpoint_of(st, venue),
                   std::move(request))
         .then(std::move(on_response), std::move(on_error));
 }

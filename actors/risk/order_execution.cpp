@@ -139,14 +139,16 @@ std::vector<order> closing_orders(const risk_book& book, int64_t now_us) {
       continue;
     order o;
     o.bot_id = "runtime";
-    o.symbol = symbol;
+    o.symbol = market_symbol(symbol);
+    o.venue = venue_of(symbol); // closed where it is held
     o.side = p.quantity > 0 ? order_side::sell : order_side::buy;
     o.quantity = std::abs(p.quantity);
     // A marketable limit: through the top of the book by a margin, but never at any price.
     auto mark = book.mark(symbol, p.average_price);
     o.price =
         o.side == order_side::sell ? mark * (1 - flatten_slippage) : mark * (1 + flatten_slippage);
-    o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us);
+    o.client_order_id = "flatten-" + (o.venue.empty() ? "" : o.venue + "-") + o.symbol + "-"
+                        + std::to_string(now_us);
     closing.push_back(std::move(o));
   }
   return closing;
@@ -259,12 +261,25 @@ void on_submit_error(self_pointer self, const order& o, const caf::error& err, a
   reply(result);
 }
 
+// Remembers where an order to another venue went, for its cancel.
+void remember_venue(monitor_state& st, const order& o) {
+  if (o.venue.empty() || !st.venue_orders.emplace(o.client_order_id, o.venue).second)
+    return;
+  st.venue_order_ids.push_back(o.client_order_id);
+  if (st.venue_order_ids.size() > venue_orders_kept) {
+    st.venue_orders.erase(st.venue_order_ids.front());
+    st.venue_order_ids.pop_front();
+  }
+}
+
 void send_order(self_pointer self, order placed, answer done, bool reduces_risk) {
   auto request = submit_request(placed, self->state.options.node_name, reduces_risk);
+  remember_venue(self->state, placed);
+  auto venue = placed.venue;
   // Shared by the two handlers rather than copied into each.
   auto pending = std::make_shared<std::pair<order, answer>>(std::move(placed), std::move(done));
   call_endpoint(
-      self, std::move(request),
+      self, venue, std::move(request),
       [self, pending](endpoint_response& response) {
         bool final = false;
         auto result = read_submit_answer(pending->first, response, &final);
@@ -317,7 +332,7 @@ void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence
   request.client_request_id = "fence:" + bot_id + ":" + std::to_string(fence);
   request.json = dump_json({{"bot_id", bot_id}, {"fence", fence}});
   call_endpoint(
-      self, std::move(request),
+      self, std::string{}, std::move(request),
       [done](endpoint_response& response) {
         done(response.status >= 200 && response.status < 300);
       },
@@ -325,8 +340,10 @@ void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence
 }
 
 void cancel(self_pointer self, const std::string& client_order_id, answer done) {
+  auto& sent_to = self->state.venue_orders;
+  auto venue = sent_to.find(client_order_id);
   call_endpoint(
-      self, cancel_request(client_order_id),
+      self, venue == sent_to.end() ? std::string{} : venue->second, cancel_request(client_order_id),
       [client_order_id, done](endpoint_response& response) {
         auto result = read_cancel_answer(client_order_id, response);
         done(result);

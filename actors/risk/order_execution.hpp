@@ -57,8 +57,8 @@ order_result failed_call(const std::string& client_order_id, const caf::error& e
 // How far through the last mark a closing order's limit goes: marketable, but not at any price.
 constexpr double flatten_slippage = 0.05;
 
-// One marketable limit order per open position of `book`, closing it; client order ids made
-// unique by `now_us`.
+// One marketable limit order per open position of `book`, closing it on the venue that holds
+// it; client order ids made unique by `now_us`.
 std::vector<order> closing_orders(const risk_book& book, int64_t now_us);
 
 } // namespace brokedancer

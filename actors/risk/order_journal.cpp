@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -104,8 +105,7 @@ void reconcile_failed(self_pointer self, const std::string& why) {
   if (!j.halted && waited >= std::chrono::milliseconds(st.options.reconcile_halt_after_ms)) {
     j.halted = true;
     raise_level(self, emergency_level::halt,
-                "reconciliation: the endpoint " + st.options.endpoint + " cannot answer for "
-                    + std::to_string(j.to_reconcile.size() - j.next)
+                "reconciliation: no answer for " + std::to_string(j.to_reconcile.size() - j.next)
                     + " orders sent before the restart: " + why);
   }
   self->delayed_send(self, reconcile_retry, reconcile_atom::value);
@@ -136,7 +136,12 @@ void ask_next_batch(self_pointer self) {
     persist(self, [self] { reconciled(self); });
     return;
   }
-  auto end = std::min(j.next + status_batch, j.to_reconcile.size());
+  // A batch asks one venue: it ends at the first order sent elsewhere.
+  const auto& venue = j.to_reconcile[j.next].second.venue;
+  auto end = j.next + 1;
+  while (end < std::min(j.next + status_batch, j.to_reconcile.size())
+         && j.to_reconcile[end].second.venue == venue)
+    ++end;
   auto batch = std::make_shared<std::vector<std::pair<std::string, order>>>(
       j.to_reconcile.begin() + static_cast<std::ptrdiff_t>(j.next),
       j.to_reconcile.begin() + static_cast<std::ptrdiff_t>(end));
@@ -144,12 +149,13 @@ void ask_next_batch(self_pointer self) {
   for (const auto& entry : *batch)
     ids.push_back(entry.second.client_order_id);
   call_endpoint(
-      self, status_request(ids),
+      self, venue, status_request(ids),
       [self, batch, end](endpoint_response& response) {
         auto reported = reported_orders(response, *batch);
         if (reported.empty()) {
-          reconcile_failed(self, "the endpoint's answer to order_status is not a list of orders "
-                                 "(status "
+          auto& batch_venue = batch->front().second.venue;
+          reconcile_failed(self, "the endpoint " + endpoint_of(self->state, batch_venue)
+                                     + " answered order_status with no list of orders (status "
                                      + std::to_string(response.status) + ")");
           return;
         }
@@ -162,7 +168,9 @@ void ask_next_batch(self_pointer self) {
         journal.next = end;
         ask_next_batch(self);
       },
-      [self](caf::error& err) { reconcile_failed(self, self->system().render(err)); });
+      [self, endpoint = endpoint_of(st, venue)](caf::error& err) {
+        reconcile_failed(self, "the endpoint " + endpoint + ": " + self->system().render(err));
+      });
 }
 
 void read_journal(self_pointer self, std::shared_ptr<journal_replay> replay, std::string after) {
@@ -206,7 +214,16 @@ void ask_about_unknown(self_pointer self) {
     return;
   auto batch = std::make_shared<std::vector<std::pair<std::string, order>>>();
   std::vector<std::string> ids;
+  // A batch asks one venue, each in turn: one that cannot answer keeps no other waiting.
+  std::set<std::string> venues;
+  for (const auto& entry : j.unknown)
+    venues.insert(entry.second.venue);
+  auto after = venues.upper_bound(j.last_asked_venue);
+  auto venue = after == venues.end() ? *venues.begin() : *after;
+  j.last_asked_venue = venue;
   for (const auto& [id, o] : j.unknown) {
+    if (o.venue != venue)
+      continue;
     batch->emplace_back(j.open.count(id) ? j.open[id] : std::string{}, o);
     ids.push_back(id);
     if (ids.size() == status_batch)
@@ -214,7 +231,7 @@ void ask_about_unknown(self_pointer self) {
   }
   j.asking = true;
   call_endpoint(
-      self, status_request(ids),
+      self, venue, status_request(ids),
       [self, batch](endpoint_response& response) {
         auto& journal = self->state.journal;
         journal.asking = false;

@@ -16,6 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int64_t hour_us = int64_t{3600} * 1000000;
+constexpr char venue_separator = '@';
 
 } // namespace
 
@@ -39,7 +40,25 @@ std::optional<rejection> malformed(const order& o) {
       || !std::isfinite(o.price) || o.quantity <= 0 || o.price <= 0)
     return rejection{reject_code::invalid_order, "invalid_order: needs a symbol, a client order "
                                                  "id, and a positive quantity and price"};
+  // '@' parts a book symbol: a symbol "BTC@b" on the node's endpoint would share the book's
+  // position with BTC on venue b.
+  if (o.symbol.find(venue_separator) != std::string::npos
+      || o.venue.find(venue_separator) != std::string::npos)
+    return rejection{reject_code::invalid_order, "invalid_order: a symbol or a venue holds no '@'"};
   return std::nullopt;
+}
+
+std::string book_symbol(const order& o) {
+  return o.venue.empty() ? o.symbol : o.symbol + venue_separator + o.venue;
+}
+
+std::string market_symbol(const std::string& book_symbol) {
+  return book_symbol.substr(0, book_symbol.find(venue_separator));
+}
+
+std::string venue_of(const std::string& book_symbol) {
+  auto at = book_symbol.find(venue_separator);
+  return at == std::string::npos ? std::string{} : book_symbol.substr(at + 1);
 }
 
 risk_book::risk_book(risk_limits limits) : limits_(limits) {
@@ -57,7 +76,7 @@ void risk_book::book_fill(const std::string& symbol, order_side side, double qua
   if (is_flat(p))
     positions_.erase(symbol);
   realized_ -= fee;
-  marks_[symbol] = price;
+  marks_[market_symbol(symbol)] = price;
   ++fills_;
 }
 
@@ -70,12 +89,17 @@ void risk_book::forget_mark(const std::string& symbol) {
 }
 
 double risk_book::mark(const std::string& symbol, double fallback) const {
-  auto found = marks_.find(symbol);
+  auto found = marks_.find(market_symbol(symbol));
   return found == marks_.end() ? fallback : found->second;
 }
 
 bool risk_book::holds(const std::string& symbol) const {
-  return positions_.count(symbol) > 0;
+  // The book symbols of `symbol` sort together: itself, then "<symbol>@<venue>"s.
+  for (auto it = positions_.lower_bound(symbol);
+       it != positions_.end() && it->first.compare(0, symbol.size(), symbol) == 0; ++it)
+    if (it->first.size() == symbol.size() || it->first[symbol.size()] == venue_separator)
+      return true;
+  return false;
 }
 
 std::vector<position_status> risk_book::position_statuses() const {
@@ -197,16 +221,17 @@ std::optional<rejection> risk_book::check(const order& o, int64_t now_us) {
     return rejection{reject_code::max_trades_per_hour,
                      "max_trades_per_hour: " + std::to_string(trades_.size())
                          + " orders in the last hour"};
-  auto found = positions_.find(o.symbol);
+  auto symbol = book_symbol(o);
+  auto found = positions_.find(symbol);
   auto current = found == positions_.end() ? 0.0 : found->second.quantity;
   auto after = current + (o.side == order_side::buy ? o.quantity : -o.quantity);
   bool grows = std::abs(after) > std::abs(current);
   auto exposure_after = std::abs(after) * o.price;
   if (l.max_position_size > 0 && exposure_after > l.max_position_size && grows)
     return rejection{reject_code::max_position_size,
-                     "max_position_size: " + money_text(exposure_after) + " in " + o.symbol
-                         + " over " + money_text(l.max_position_size)};
-  auto total_after = total_exposure() - exposure(o.symbol) + exposure_after;
+                     "max_position_size: " + money_text(exposure_after) + " in " + symbol + " over "
+                         + money_text(l.max_position_size)};
+  auto total_after = total_exposure() - exposure(symbol) + exposure_after;
   if (l.max_total_position > 0 && total_after > l.max_total_position && grows)
     return rejection{reject_code::max_total_position,
                      "max_total_position: " + money_text(total_after) + " over "

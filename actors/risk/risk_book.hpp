@@ -52,8 +52,19 @@ std::string money_text(double value);
 std::string trading_day(int64_t at_us, int reset_minute_utc);
 
 // invalid_order when an order lacks a symbol or a client order id, or a positive finite quantity
-// and price; nothing when it is well-formed.
+// and price, or when its symbol or venue holds '@' (see book_symbol); nothing when it is
+// well-formed.
 std::optional<rejection> malformed(const order& o);
+
+// Where the book keeps the position an order changes: its symbol on the node's own endpoint,
+// "<symbol>@<venue>" on another venue. A coin bought on one exchange and sold on another is two
+// positions, not none: each is closed where it is held, and each counts against the limits.
+// Marks are the market symbol's (one price for the asset, whichever venue holds it).
+std::string book_symbol(const order& o);
+// The symbol before '@' (the whole of a position on the node's own endpoint).
+std::string market_symbol(const std::string& book_symbol);
+// The venue after '@'; empty on the node's own endpoint.
+std::string venue_of(const std::string& book_symbol);
 
 class risk_book {
 public:
@@ -61,14 +72,15 @@ public:
 
   // --- booking ---
 
-  // Books a fill at average cost (see apply_fill); its fee comes off realized P&L. The fill's
-  // price becomes the symbol's mark.
+  // Books a fill at average cost (see apply_fill) under `symbol`, a book symbol; its fee comes
+  // off realized P&L. The fill's price becomes its market symbol's mark.
   void book_fill(const std::string& symbol, order_side side, double quantity, double price,
                  double fee);
   void set_mark(const std::string& symbol, double price);
   void forget_mark(const std::string& symbol);
-  // The symbol's mark, or `fallback` when it has none.
+  // The mark of a book symbol's market symbol, or `fallback` when it has none.
   double mark(const std::string& symbol, double fallback) const;
+  // Whether a position in the market symbol `symbol` is held, on any venue.
   bool holds(const std::string& symbol) const;
   const std::map<std::string, position>& positions() const {
     return positions_;

@@ -203,10 +203,23 @@ void evaluate(self_pointer self) {
   }
 }
 
+// invalid_order for an order to a venue the node does not send to.
+std::optional<rejection> unknown_venue(const risk_options& options, const order& o) {
+  const auto& venues = options.venues;
+  if (o.venue.empty() || std::find(venues.begin(), venues.end(), o.venue) != venues.end())
+    return std::nullopt;
+  return rejection{reject_code::invalid_order,
+                   "invalid_order: this node sends no orders to the venue "
+                       + dump_json(json(o.venue)) + "; its venues are risk.endpoint ("
+                       + options.endpoint + ") and risk.venues"};
+}
+
 // The pre-trade check; nothing when the order may go.
 std::optional<rejection> check(self_pointer self, const order& o, int64_t now) {
   auto& st = self->state;
   if (auto problem = malformed(o))
+    return problem;
+  if (auto problem = unknown_venue(st.options, o))
     return problem;
   if (!st.level.known())
     return rejection{reject_code::level_unknown,
@@ -286,14 +299,14 @@ bool tracked(const monitor_state& st, const std::string& symbol) {
 void book_fill(self_pointer self, const order& o, const order_result& result,
                std::function<void()> written) {
   auto& st = self->state;
-  st.book.book_fill(o.symbol, o.side, result.filled_quantity, result.fill_price, result.fee);
+  st.book.book_fill(book_symbol(o), o.side, result.filled_quantity, result.fill_price, result.fee);
   st.marks.forget(o.symbol);
   // A closed position's mark goes with it, unless the symbol is one the node trades anyway.
   if (!tracked(st, o.symbol))
     st.book.forget_mark(o.symbol);
   ++st.filled;
   // Every fill, whichever way it came (an answer, a reconciliation, SHUTDOWN's closing orders).
-  announce_position(self, o.symbol, o.correlation);
+  announce_position(self, book_symbol(o), o.correlation);
   persist(self, std::move(written));
   evaluate(self);
 }
@@ -390,6 +403,8 @@ void load(self_pointer self) {
 
 caf::result<order_result> on_submit(self_pointer self, order o) {
   auto now = now_us();
+  if (o.venue == self->state.options.endpoint)
+    o.venue.clear(); // the node's own endpoint, named: booked as an order without a venue
   if (auto refused = check(self, o, now)) {
     auto result = refuse(self, o, std::move(*refused));
     announce(self, o, result);
@@ -498,7 +513,7 @@ void mark_from_cache(self_pointer self) {
   auto& st = self->state;
   std::set<std::string> symbols = st.symbols;
   for (const auto& p : st.book.position_statuses())
-    symbols.insert(p.symbol);
+    symbols.insert(market_symbol(p.symbol));
   if (symbols.empty())
     return;
   std::vector<std::string> names(symbols.begin(), symbols.end());

@@ -29,6 +29,9 @@ struct risk_limits {
 struct risk_options : risk_limits {
   bool auto_halt = true;
   std::string endpoint = "exchange";
+  // Other endpoints an order may name as its venue (order::venue), each through its own breaker;
+  // an order to any other is refused (invalid_order).
+  std::vector<std::string> venues;
   // The node's name: its book is node:<name>:risk:state, its journal node:<name>:journal, and
   // it is the account its orders carry to the exchange.
   std::string node_name = "node-1";
@@ -42,5 +45,12 @@ struct risk_options : risk_limits {
   std::vector<std::string> symbols;
   double max_mark_jump_percent = 20; // see actors/risk/mark_filter.hpp; 0: off
 };
+
+// Every endpoint orders may go to: `endpoint`, then the venues.
+inline std::vector<std::string> order_endpoints(const risk_options& options) {
+  std::vector<std::string> all{options.endpoint};
+  all.insert(all.end(), options.venues.begin(), options.venues.end());
+  return all;
+}
 
 } // namespace brokedancer

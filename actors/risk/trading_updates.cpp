@@ -1,5 +1,7 @@
 #include "actors/risk/trading_updates.hpp"
 
+#include "actors/risk/risk_book.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -28,13 +30,19 @@ nlohmann::json order_update(const order& o, const order_result& result) {
           {"fee", result.fee},
           {"bot_id", o.bot_id},
           {"code", to_string(result.code)},
-          {"reason", result.reason}};
+          {"reason", result.reason},
+          {"venue", o.venue}};
 }
 
 nlohmann::json position_update(const position_status& position, double realized_pnl) {
-  return {{"type", "POSITION_UPDATE"},         {"symbol", position.symbol},
-          {"quantity", position.quantity},     {"average_price", position.average_price},
-          {"mark_price", position.mark_price}, {"unrealized_pnl", position.unrealized_pnl},
+  // The book's "<symbol>@<venue>" as the channel's symbol and venue.
+  return {{"type", "POSITION_UPDATE"},
+          {"symbol", market_symbol(position.symbol)},
+          {"venue", venue_of(position.symbol)},
+          {"quantity", position.quantity},
+          {"average_price", position.average_price},
+          {"mark_price", position.mark_price},
+          {"unrealized_pnl", position.unrealized_pnl},
           {"realized_pnl", realized_pnl}};
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "actors/workflow/node_call.hpp"
 #include "actors/workflow/node_functions.hpp"
@@ -35,15 +36,51 @@ void fail_with(const call_ptr& call, const caf::error& err, const std::string& w
              what + ": " + call->self()->system().render(err));
 }
 
-// The node's own market and exchange are the only venue it has.
-bool on_own_venue(const call_ptr& call) {
+// The venue a node names (empty: none), or nullopt with the call failed when it is not one
+// orders go to on this node (risk.endpoint, risk.venues).
+std::optional<std::string> named_venue(const call_ptr& call) {
   auto venue = call->value("venue");
-  if (venue.is_null() || venue == "exchange")
-    return true;
+  if (venue.is_null())
+    return std::string{};
+  const auto& venues = call->services().venues;
+  if (std::find(venues.begin(), venues.end(), venue) != venues.end())
+    return venue.get<std::string>();
   call->fail("failed", "venue " + dump_json(venue)
-                           + " is not served here: this node trades on one exchange endpoint, "
-                             "\"exchange\"");
-  return false;
+                           + " is not one this node trades on: name risk.endpoint or one of "
+                             "risk.venues");
+  return std::nullopt;
+}
+
+// A venue's quote of `symbol`, asked of its endpoint through the breaker: the venue's own
+// prices, not the node's market's.
+void ask_venue_quote(const call_ptr& call, const std::string& venue, const std::string& symbol) {
+  if (!call->services().breakers)
+    return call->fail("unavailable", "no endpoints on this node");
+  endpoint_request request;
+  request.operation = "quote";
+  request.json = dump_json({{"symbol", symbol}});
+  request.timeout_ms = call->node().timeout_ms;
+  request.correlation = call->execution_id();
+  call->self()
+      ->request(call->services().breakers, limit(*call), call_atom::value, venue,
+                std::move(request))
+      .then(
+          [call, venue, symbol](endpoint_response& answer) {
+            quote q;
+            std::string why;
+            // A 404 is no quote of the symbol yet (the venue has had no tick): as after a
+            // 5xx, a later attempt may find one.
+            if (answer.status < 200 || answer.status >= 300)
+              return call->fail(answer.status >= 500 || answer.status == 404 ? "unavailable"
+                                                                             : "failed",
+                                "venue " + venue + " answered the quote of " + symbol + " with "
+                                    + std::to_string(answer.status));
+            if (!decode_quote(answer.json, q, why) || q.symbol != symbol)
+              return call->fail("failed", "venue " + venue + "'s quote of " + symbol
+                                              + " is not usable: " + why);
+            call->complete({{"price", q.last}, {"bid", q.bid}, {"ask", q.ask}});
+          },
+          [call, venue](caf::error& err) { fail_with(call, err, "venue " + venue); });
 }
 
 void run_computed(const call_ptr& call) {
@@ -55,9 +92,12 @@ void run_computed(const call_ptr& call) {
 }
 
 void run_latest_price(const call_ptr& call) {
-  if (!on_own_venue(call))
+  auto venue = named_venue(call);
+  if (!venue)
     return;
   auto symbol = call->value("symbol").get<std::string>();
+  if (!venue->empty())
+    return ask_venue_quote(call, *venue, symbol);
   if (!call->services().store)
     return call->fail("unavailable", "no state store to read the quote cache from");
   call->self()
@@ -74,6 +114,19 @@ void run_latest_price(const call_ptr& call) {
             call->complete({{"price", q.last}, {"bid", q.bid}, {"ask", q.ask}});
           },
           [call](caf::error& err) { fail_with(call, err, "the quote cache"); });
+}
+
+void run_trigger_event(const call_ptr& call) {
+  const auto& trigger = call->trigger();
+  if (trigger.is_null())
+    return call->fail("failed", "this execution was not started by an event: trigger_event "
+                                "needs a workflow whose trigger is {\"event\": PATTERN}");
+  if (trigger["payload"].is_null() && trigger.contains("payload_bytes"))
+    return call->fail("failed",
+                      "the payload of the event on " + trigger["topic"].get<std::string>() + " was "
+                          + dump_json(trigger["payload_bytes"]) + " bytes, over the "
+                          + std::to_string(max_trigger_payload_bytes) + " a workflow takes");
+  call->complete({{"topic", trigger["topic"]}, {"payload", trigger["payload"]}});
 }
 
 json bar_json(const ohlcv_bar& bar) {
@@ -194,7 +247,8 @@ void run_publish_alert(const call_ptr& call) {
 }
 
 void run_submit_order(const call_ptr& call) {
-  if (!on_own_venue(call))
+  auto venue = named_venue(call);
+  if (!venue)
     return;
   auto quantity = call->value("quantity");
   auto price = call->value("price");
@@ -214,6 +268,7 @@ void run_submit_order(const call_ptr& call) {
   // Unique per execution and node; never sent twice (order nodes are not retried).
   o.client_order_id = order_id_of(call->execution_id(), call->node().id);
   o.correlation = call->execution_id();
+  o.venue = std::move(*venue); // the risk monitor books it apart, and sends it there
   call->self()
       ->request(call->services().risk, limit(*call), submit_order_atom::value, o)
       .then(
@@ -305,9 +360,10 @@ std::shared_ptr<node_registry> node_registry::with_builtins() {
   auto registry = std::make_shared<node_registry>();
   const std::map<std::string, node_runner> runners{
       {"latest_price", run_latest_price},   {"bars", run_bars},
-      {"state_get", run_state_get},         {"state_set", run_state_set},
-      {"publish_event", run_publish_event}, {"publish_alert", run_publish_alert},
-      {"submit_order", run_submit_order},   {"http_request", run_http_request}};
+      {"trigger_event", run_trigger_event}, {"state_get", run_state_get},
+      {"state_set", run_state_set},         {"publish_event", run_publish_event},
+      {"publish_alert", run_publish_alert}, {"submit_order", run_submit_order},
+      {"http_request", run_http_request}};
   auto builtins = node_catalogue::with_builtins();
   for (const auto& type : builtins.types()) {
     auto found = runners.find(type);

@@ -128,6 +128,14 @@ std::optional<resume_point> read_checkpoint(const json& status, const std::strin
     return std::nullopt;
   }
   point.interruptions = *counted;
+  // The event that started it: a resumed run's trigger_event nodes read the same one.
+  if (auto trigger = status.find("trigger"); trigger != status.end() && !trigger->is_null()) {
+    if (!is_trigger(*trigger)) {
+      why = "its checkpoint's trigger is not an event's";
+      return std::nullopt;
+    }
+    point.trigger = *trigger;
+  }
   auto nodes = status.find("nodes");
   if (nodes == status.end() || !nodes->is_object()) {
     why = "its checkpoint has no nodes";

@@ -46,6 +46,8 @@ struct resume_point {
   // How many times the execution has been interrupted, this time included: its resume claims
   // are per interruption.
   uint32_t interruptions = 1;
+  // The event that started it (see trigger_of), null when none did.
+  nlohmann::json trigger = nullptr;
 };
 
 // Reads the status document of execution `execution_id` (from the store: anything may be in it)

@@ -7,10 +7,15 @@ using json = nlohmann::json;
 node_call::node_call(caf::event_based_actor* self,
                      std::shared_ptr<const workflow_definition> workflow, size_t node, json inputs,
                      workflow_services services, std::string execution_id, uint32_t attempt,
-                     settle_fn settle)
+                     settle_fn settle, std::shared_ptr<const json> trigger)
   : self_(self), workflow_(std::move(workflow)), node_(node), inputs_(std::move(inputs)),
     services_(std::move(services)), execution_id_(std::move(execution_id)), attempt_(attempt),
-    settle_(std::move(settle)) {}
+    settle_(std::move(settle)), trigger_(std::move(trigger)) {}
+
+const json& node_call::trigger() const {
+  static const json none = nullptr;
+  return trigger_ ? *trigger_ : none;
+}
 
 json node_call::value(const std::string& name) const {
   if (auto found = inputs_.find(name); found != inputs_.end() && !found->is_null())

@@ -40,6 +40,9 @@ struct workflow_services {
   // The endpoints an http_request node may call (workflows.http_endpoints): never the one
   // orders go to, or an order could pass by the risk monitor and the kill switch.
   std::vector<std::string> http_endpoints;
+  // The endpoints orders go to (risk.endpoint, then risk.venues): the venues a latest_price or
+  // submit_order node may name. A named venue's quote comes from its endpoint.
+  std::vector<std::string> venues;
 };
 
 class node_call {
@@ -49,7 +52,8 @@ public:
 
   node_call(caf::event_based_actor* self, std::shared_ptr<const workflow_definition> workflow,
             size_t node, nlohmann::json inputs, workflow_services services,
-            std::string execution_id, uint32_t attempt, settle_fn settle);
+            std::string execution_id, uint32_t attempt, settle_fn settle,
+            std::shared_ptr<const nlohmann::json> trigger = nullptr);
 
   const workflow_definition& workflow() const {
     return *workflow_;
@@ -78,6 +82,8 @@ public:
   uint32_t attempt() const {
     return attempt_;
   }
+  // The event that started the execution, {"topic", "payload"}; null when none did.
+  const nlohmann::json& trigger() const;
 
   // Settle the call, once; later calls, and calls after the attempt ended, do nothing.
   void complete(nlohmann::json outputs);
@@ -100,6 +106,7 @@ private:
   std::string execution_id_;
   uint32_t attempt_;
   settle_fn settle_;
+  std::shared_ptr<const nlohmann::json> trigger_; // shared by the execution's calls
   bool settled_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "actors/workflow/workflow_events.hpp"
 
+#include "core/json_text.hpp"
 #include "messages/channels.hpp"
 #include "messages/correlation.hpp"
 
@@ -13,6 +14,18 @@ std::string new_execution_id(const std::string& workflow_id) {
 
 std::string order_id_of(const std::string& execution_id, const std::string& node_id) {
   return execution_id + "-" + node_id;
+}
+
+json trigger_of(const std::string& topic, const std::string& payload) {
+  if (payload.size() > max_trigger_payload_bytes)
+    return {{"topic", topic}, {"payload", nullptr}, {"payload_bytes", payload.size()}};
+  auto parsed = parse_json_within(payload);
+  return {{"topic", topic}, {"payload", parsed.is_discarded() ? json(payload) : std::move(parsed)}};
+}
+
+bool is_trigger(const json& trigger) {
+  return trigger.is_object() && trigger.contains("payload")
+         && trigger.find("topic") != trigger.end() && trigger["topic"].is_string();
 }
 
 json execution_event(const char* type, const execution_identity& who, int64_t at_us) {

@@ -35,6 +35,17 @@ std::string new_execution_id(const std::string& workflow_id);
 // execution and node (an order node runs once per execution, never retried).
 std::string order_id_of(const std::string& execution_id, const std::string& node_id);
 
+// The most of an event's payload a workflow takes as its trigger: it is kept in every
+// checkpoint of the execution.
+constexpr size_t max_trigger_payload_bytes = 64 * 1024;
+
+// What an event that starts an execution passes to it: {"topic", "payload"}, the payload being
+// the event's JSON (its text when it is not JSON), or {"topic", "payload": null,
+// "payload_bytes": N} when it is over max_trigger_payload_bytes.
+nlohmann::json trigger_of(const std::string& topic, const std::string& payload);
+// Whether a checkpoint's trigger (anything may be in the store) has that form.
+bool is_trigger(const nlohmann::json& trigger);
+
 nlohmann::json execution_event(const char* type, const execution_identity& who, int64_t at_us);
 nlohmann::json node_event(const char* type, const execution_identity& who,
                           const workflow_node& node, int64_t at_us);

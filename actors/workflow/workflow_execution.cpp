@@ -62,6 +62,7 @@ struct execution_state {
   // its running marker: a marker left by an earlier run does not speak for this one.
   std::string run = new_correlation_id();
   json restored_nodes = json::array(); // a resumed run's nodes restored from the checkpoint
+  std::shared_ptr<const json> trigger; // options.trigger, shared by the node calls
   uint32_t interruptions = 0;
   // Nodes that are not idempotent, waiting to start until the checkpoint that shows them
   // running is written.
@@ -117,6 +118,7 @@ json progress(self_pointer self) {
           {"definition", st.digest},
           {"interruptions", st.interruptions},
           {"resumed", st.options.resume.has_value()},
+          {"trigger", st.options.trigger},
           {"nodes", std::move(nodes)}};
 }
 
@@ -332,13 +334,14 @@ void start_attempt(self_pointer self, size_t index, uint32_t attempt) {
     settle(self, index, attempt, nullptr, "failed", why);
     return;
   }
-  auto call = std::make_shared<node_call>(self, st.options.workflow, index, std::move(inputs),
-                                          st.options.services, st.who.execution_id, attempt,
-                                          [self, index, attempt](const json* outputs,
-                                                                 const std::string& kind,
-                                                                 const std::string& message) {
-                                            settle(self, index, attempt, outputs, kind, message);
-                                          });
+  auto call = std::make_shared<node_call>(
+      self, st.options.workflow, index, std::move(inputs), st.options.services, st.who.execution_id,
+      attempt,
+      [self, index, attempt](const json* outputs, const std::string& kind,
+                             const std::string& message) {
+        settle(self, index, attempt, outputs, kind, message);
+      },
+      st.trigger);
   run.call = call;
   try {
     (*runner)(call);
@@ -592,6 +595,8 @@ caf::behavior execution(self_pointer self, execution_options options) {
   st.began = steady::now();
   st.began_us = now_us();
   st.digest = definition_digest(w);
+  if (!st.options.trigger.is_null())
+    st.trigger = std::make_shared<const json>(st.options.trigger);
   restore_completed(self);
   // Registered like a bot, tried again until the controller answers: nothing runs before the
   // level is known (an order could go out under a HALT).

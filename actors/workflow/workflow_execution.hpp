@@ -51,6 +51,10 @@ struct execution_options {
   std::string node_name;
   // Resuming an interrupted execution (same id): the nodes restored from its checkpoint.
   std::optional<resume_point> resume;
+  // The event that started it, {"topic", "payload"} (see trigger_of in workflow_events.hpp),
+  // for its trigger_event nodes; null when a schedule, an operator or `workflow run` did. Kept
+  // in its checkpoint: a resumed run reads the same event.
+  nlohmann::json trigger = nullptr;
 };
 
 using node_timeout_atom = caf::atom_constant<caf::atom("wf_timeout")>;

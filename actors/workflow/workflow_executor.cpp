@@ -135,14 +135,18 @@ json workflow_entry(self_pointer self, size_t index) {
 }
 
 // Spawns execution `execution_id` of workflow `index`, admitted with `permit` (a resume's
-// restored nodes in `resume`), and counts it as running until its end is seen.
+// restored nodes in `resume`, the event that started it in `trigger`), and counts it as running
+// until its end is seen.
 void launch(self_pointer self, size_t index, const std::string& execution_id,
-            const breaker_machine::permit& permit, std::optional<resume_point> resume) {
+            const breaker_machine::permit& permit, std::optional<resume_point> resume,
+            json trigger = nullptr) {
   auto& st = self->state;
+  if (resume)
+    trigger = resume->trigger; // the same event as the run it resumes
   auto execution = spawn_workflow_execution(
       self->system(), {st.options.workflows[index], st.options.nodes, st.options.services,
                        execution_id, caf::actor_cast<caf::actor>(self), st.options.bounds,
-                       st.options.node_name, std::move(resume)});
+                       st.options.node_name, std::move(resume), std::move(trigger)});
   self->monitor(execution);
   st.memory->running[execution.address()] = {index, execution_id, permit, execution};
   st.memory->last_execution[index] = execution_id;
@@ -150,7 +154,7 @@ void launch(self_pointer self, size_t index, const std::string& execution_id,
 
 // Starts one execution of workflow `index` when its gate lets it; the verdict either way.
 start_verdict try_start(self_pointer self, size_t index, const std::string& cause,
-                        std::string* started_id = nullptr) {
+                        std::string* started_id = nullptr, json trigger = nullptr) {
   auto& st = self->state;
   auto admission = st.memory->gates[index].admit(may_trade(st), steady::now());
   log_transitions(self, index);
@@ -162,7 +166,7 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
     return admission.verdict;
   }
   auto execution_id = new_execution_id(w->id);
-  launch(self, index, execution_id, admission.permit, std::nullopt);
+  launch(self, index, execution_id, admission.permit, std::nullopt, std::move(trigger));
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});
   if (started_id)
@@ -214,7 +218,7 @@ void on_event(self_pointer self, const std::string& pattern, const event& ev) {
   for (size_t i = 0; i < st.options.workflows.size(); ++i) {
     const auto& w = *st.options.workflows[i];
     if (w.trigger.how == workflow_trigger::kind::on_event && w.trigger.topic == pattern)
-      try_start(self, i, "event " + ev.topic);
+      try_start(self, i, "event " + ev.topic, nullptr, trigger_of(ev.topic, ev.json));
   }
 }
 

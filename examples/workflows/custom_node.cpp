@@ -109,13 +109,7 @@ int main(int argc, char** argv) {
     execution_options options;
     options.workflow = std::make_shared<const workflow_definition>(std::move(*parsed.workflow));
     options.nodes = nodes;
-    options.services = {node.state_store(),
-                        node.event_bus(),
-                        caf::actor_cast<caf::actor>(node.emergency()),
-                        node.risk_monitor(),
-                        node.time_series(),
-                        node.breakers(),
-                        node.config().workflows.http_endpoints};
+    options.services = node.services_for_workflows();
     options.report_to = caf::actor_cast<caf::actor>(self);
     spawn_workflow_execution(sys, std::move(options));
     json result;

@@ -140,7 +140,7 @@ TEST_CASE("workflow validate accepts the example and lists its nodes, exit code 
   auto r = run_cli({"workflow", "validate",
                     std::string(BROKEDANCER_SOURCE_DIR) + "/examples/workflows/arbitrage.json"});
   CHECK(r.exit_code == exit_code::ok);
-  CHECK_THAT(r.out, Contains("workflow arb_btc_001 is valid: 7 nodes"));
+  CHECK_THAT(r.out, Contains("workflow arb_btc_001 is valid: 9 nodes"));
   CHECK_THAT(r.out, Contains("buy_a  submit_order (actions)  when wide  sends orders"));
 }
 

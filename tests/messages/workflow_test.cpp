@@ -57,7 +57,7 @@ TEST_CASE("the arbitrage example is a valid workflow, with defaults filled in") 
   CHECK(w.strategy_id == "arbitrage_btc");
   CHECK(w.trigger.how == workflow_trigger::kind::every);
   CHECK(w.trigger.every_ms == 1000);
-  REQUIRE(w.nodes.size() == 7);
+  REQUIRE(w.nodes.size() == 9);
   const auto& price = w.nodes[0];
   CHECK(price.category == node_category::providers);
   CHECK(price.timeout_ms == 5000);
@@ -66,14 +66,14 @@ TEST_CASE("the arbitrage example is a valid workflow, with defaults filled in") 
   CHECK(spread.timeout_ms == default_node_timeout_ms);
   CHECK(spread.retry.attempts == 1);
   CHECK(spread.inputs.at("a").node == "price_b");
-  CHECK(spread.inputs.at("a").output == "price");
-  const auto& buy = w.nodes[4];
+  CHECK(spread.inputs.at("a").output == "bid");
+  const auto& buy = w.nodes[6];
   CHECK(buy.condition == "wide");
   CHECK(buy.run_if_passed);
   CHECK(buy.sends_orders);
   CHECK_FALSE(buy.idempotent);
   CHECK(buy.parameters["venue"] == "venue_a");
-  CHECK(w.nodes[6].idempotent);
+  CHECK(w.nodes[8].idempotent);
 }
 
 TEST_CASE("every problem of a definition is reported at once, each at its JSON path") {

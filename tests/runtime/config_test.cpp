@@ -293,6 +293,33 @@ TEST_CASE("orders may go to an http endpoint: it speaks the exchange API of brok
              Contains("not among resilience.endpoints"));
 }
 
+TEST_CASE("orders may name other venues, each a declared endpoint, none a workflow may call") {
+  const std::map<std::string, std::string> two_venues{
+      {"BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_A_TYPE", "simulated"},
+      {"BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_B_TYPE", "simulated"}};
+  auto with = [&](std::map<std::string, std::string> more) {
+    more.insert(two_venues.begin(), two_venues.end());
+    return more;
+  };
+  auto config = load_config(embedded_default_config(),
+                            with({{"BROKEDANCER_RISK_VENUES", "venue_a,venue_b"}}));
+  CHECK(config.risk.venues == std::vector<std::string>{"venue_a", "venue_b"});
+  CHECK(config.risk.endpoint == "exchange");
+  CHECK_THAT(rejection(embedded_default_config(), with({{"BROKEDANCER_RISK_VENUES", "venue_c"}})),
+             Contains("$.risk.venues")
+                 && Contains("\"venue_c\" is not among resilience.endpoints"));
+  CHECK_THAT(
+      rejection(embedded_default_config(), with({{"BROKEDANCER_RISK_VENUES", "venue_a,venue_a"}})),
+      Contains("$.risk.venues") && Contains("named twice"));
+  CHECK_THAT(rejection(embedded_default_config(), with({{"BROKEDANCER_RISK_VENUES", "exchange"}})),
+             Contains("$.risk.venues") && Contains("named twice"));
+  // A venue takes orders: a workflow's http_request may not call it.
+  CHECK_THAT(rejection(embedded_default_config(),
+                       with({{"BROKEDANCER_RISK_VENUES", "venue_a"},
+                             {"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "venue_a"}})),
+             Contains("$.workflows.http_endpoints") && Contains("an endpoint orders go to"));
+}
+
 TEST_CASE("a workflow's http_request may call only listed endpoints, never the orders' one") {
   auto config =
       load_config(embedded_default_config(),
@@ -302,7 +329,7 @@ TEST_CASE("a workflow's http_request may call only listed endpoints, never the o
   CHECK(config.workflows.http_endpoints == std::vector<std::string>{"notifier"});
   CHECK_THAT(
       rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "exchange"}}),
-      Contains("$.workflows.http_endpoints") && Contains("the endpoint orders go to"));
+      Contains("$.workflows.http_endpoints") && Contains("an endpoint orders go to"));
   CHECK_THAT(
       rejection(embedded_default_config(), {{"BROKEDANCER_WORKFLOWS_HTTP_ENDPOINTS", "nowhere"}}),
       Contains("not among resilience.endpoints"));

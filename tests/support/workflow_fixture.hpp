@@ -1,11 +1,11 @@
 #pragma once
 
 // Real services for workflow tests (the memory store and bus, the emergency controller, the
-// risk monitor and its simulated exchange), a recorder of every workflow event, and node types
-// made for testing: wait (answers after ms), flaky and slow_flaky (fail as unavailable twice,
-// then complete), liar (outputs of the wrong kind), never (never answers), thrower (throws),
-// counted (counts its runs per node), crash_once (the first time in an execution, the
-// execution's actor fails after ms: what a crash leaves).
+// risk monitor and its simulated exchanges, a simulated market when the settings name symbols), a
+// recorder of every workflow event, and node types made for testing: wait (answers after ms), flaky
+// and slow_flaky (fail as unavailable twice, then complete), liar (outputs of the wrong kind),
+// never (never answers), thrower (throws), counted (counts its runs per node), crash_once (the
+// first time in an execution, the execution's actor fails after ms: what a crash leaves).
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +29,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "actors/workflow/workflow_events.hpp"
 #include "actors/workflow/workflow_execution.hpp"
+#include "messages/market.hpp"
 #include "messages/registry.hpp"
 #include "runtime/infrastructure.hpp"
 #include "support/requests.hpp"
@@ -101,15 +102,22 @@ struct execution_fixture {
     register_message_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     supervisor_options options;
-    tree = spawn_supervisor(*sys, options,
-                            {state_store_child(config), event_bus_child(config),
-                             breakers_child(config), emergency_child(config, nullptr),
-                             risk_monitor_child(config)});
+    std::vector<child_spec> children{state_store_child(config), event_bus_child(config),
+                                     breakers_child(config), emergency_child(config, nullptr),
+                                     risk_monitor_child(config)};
+    // A market only when the test names symbols (the simulated venues then match its ticks).
+    if (!config.market.symbols.empty())
+      children.push_back(market_child(config));
+    tree = spawn_supervisor(*sys, options, std::move(children));
     services.store = caf::actor_cast<state_store_actor>(tree.children.at("state_store"));
     services.bus = caf::actor_cast<event_bus_actor>(tree.children.at("event_bus"));
     services.emergency = tree.children.at("emergency");
     services.risk = caf::actor_cast<risk_monitor_actor>(tree.children.at("risk_monitor"));
     services.breakers = caf::actor_cast<breaker_registry_actor>(tree.children.at("breakers"));
+    services.venues = order_endpoints(config.risk);
+    if (auto market = tree.children.find("market"); market != tree.children.end())
+      REQUIRE(testing::call<bool>(*sys, caf::actor_cast<market_actor>(market->second),
+                                  start_atom::value));
     slow = sys->spawn(sleeper);
     add_test_types();
     auto seen = events;

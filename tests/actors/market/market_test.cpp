@@ -136,3 +136,59 @@ TEST_CASE("the exchange matches immediate-or-cancel orders against the market's 
        {caf::actor_cast<caf::actor>(exchange), caf::actor_cast<caf::actor>(bus)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a simulated venue quotes the market moved by its offset, and matches at its quotes",
+          "[market][exchange]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto config = load_config(embedded_default_config(), {{"BROKEDANCER_LOG_LEVEL", "error"}});
+  auto bus = caf::actor_cast<event_bus_actor>(event_bus_child(config).start(sys));
+  simulated_exchange_settings settings;
+  settings.name = "venue_b";
+  settings.match_market = true;
+  settings.price_offset_bps = 50; // 0.5 % above the market
+  auto venue = spawn_simulated_exchange(sys, settings, bus);
+  auto call = [&](const std::string& operation, json body, const std::string& id) {
+    return testing::call<endpoint_response>(sys, venue, call_atom::value,
+                                            endpoint_request{operation, body.dump(), id, 0, ""});
+  };
+  // No tick yet: nothing to quote.
+  auto none = call("quote", {{"symbol", "BTC-USD"}}, "");
+  REQUIRE(none);
+  CHECK(none->status == 404);
+  quote q{"BTC-USD", 99.9, 100.1, 100, 1, 0};
+  REQUIRE(testing::call<uint64_t>(sys, bus, publish_atom::value, std::string{"market.BTC-USD"},
+                                  encode_quote(q), correlation_id{}));
+  quote quoted;
+  for (int i = 0; i < 2000; ++i) {
+    auto answer = call("quote", {{"symbol", "BTC-USD"}}, "");
+    REQUIRE(answer);
+    std::string why;
+    if (answer->status == 200 && decode_quote(answer->json, quoted, why))
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(quoted.symbol == "BTC-USD");
+  CHECK(quoted.bid == Approx(99.9 * 1.005));
+  CHECK(quoted.ask == Approx(100.1 * 1.005));
+  CHECK(quoted.last == Approx(100 * 1.005));
+  // The market's ask does not buy here; the venue's does, at the venue's price.
+  auto order = [&](double price, const std::string& id) {
+    auto answer = call("submit_order",
+                       {{"symbol", "BTC-USD"},
+                        {"side", "buy"},
+                        {"quantity", 1},
+                        {"price", price},
+                        {"client_order_id", id}},
+                       id);
+    REQUIRE(answer);
+    return json::parse(answer->json);
+  };
+  CHECK(order(100.1, "at-market")["status"] == "expired");
+  auto filled = order(quoted.ask, "at-venue");
+  CHECK(filled["status"] == "filled");
+  CHECK(filled["fill_price"] == Approx(quoted.ask));
+  for (const caf::actor& a : {caf::actor_cast<caf::actor>(venue), caf::actor_cast<caf::actor>(bus)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}

@@ -45,6 +45,26 @@ TEST_CASE("a replay finds the orders without an outcome, in the order they were 
   CHECK(replay.last_id() == "11-2");
 }
 
+TEST_CASE("an order to a venue is replayed with its venue, so that it is asked about there") {
+  auto to_b = sample_order("o-1");
+  to_b.venue = "venue_b";
+  auto own = sample_order("o-2");
+  // The node's own endpoint's entries stay as they were before venues.
+  CHECK(json::parse(order_entry(own, 1)).count("venue") == 0);
+  CHECK(json::parse(order_entry(to_b, 1))["venue"] == "venue_b");
+  journal_replay replay;
+  replay.add({"10-0", order_entry(to_b, 1)});
+  replay.add({"10-1", order_entry(own, 2)});
+  auto bad = json::parse(order_entry(sample_order("o-3"), 3));
+  bad["venue"] = 7; // not a name: unreadable, not an order to the node's own endpoint
+  replay.add({"10-2", bad.dump()});
+  auto open = replay.open_orders();
+  REQUIRE(open.size() == 2);
+  CHECK(open[0].second.venue == "venue_b");
+  CHECK(open[1].second.venue.empty());
+  CHECK(replay.unreadable() == 1);
+}
+
 TEST_CASE("the exchange's word settles an order, and what it does not know leaves it open") {
   auto o = sample_order("o-1");
   auto filled = reconciled_result(o, {{"client_order_id", "o-1"},

@@ -105,3 +105,26 @@ TEST_CASE("closing orders cross the last mark by the slippage margin, one per op
   CHECK(closing[1].side == order_side::buy);
   CHECK(closing[1].price == Approx(50 * (1 + flatten_slippage)));
 }
+
+TEST_CASE("a position held on a venue is closed on that venue, apart from the same symbol's") {
+  risk_book book;
+  book.book_fill("BTC", order_side::buy, 2, 100, 0);
+  order on_b{"bot-1", "BTC", order_side::sell, 3, 101, "o-8", ""};
+  on_b.venue = "venue_b";
+  book.book_fill(book_symbol(on_b), order_side::sell, 3, 101, 0);
+  auto closing = closing_orders(book, 42);
+  REQUIRE(closing.size() == 2);
+  CHECK(closing[0].symbol == "BTC");
+  CHECK(closing[0].venue.empty());
+  CHECK(closing[0].side == order_side::sell);
+  CHECK(closing[1].symbol == "BTC");
+  CHECK(closing[1].venue == "venue_b");
+  CHECK(closing[1].side == order_side::buy);
+  CHECK(closing[1].quantity == 3);
+  // Both at the symbol's one mark (the last fill's price, 101).
+  CHECK(closing[1].price == Approx(101 * (1 + flatten_slippage)));
+  CHECK(closing[1].client_order_id == "flatten-venue_b-BTC-42");
+  // What goes to the exchange does not name the venue: the endpoint is the venue.
+  auto request = submit_request(closing[1], "node-1", true);
+  CHECK(nlohmann::json::parse(request.json).count("venue") == 0);
+}

@@ -152,6 +152,50 @@ TEST_CASE("positions are reported at their mark, or at their average without one
   CHECK(book.total_exposure() == Approx(270));
 }
 
+TEST_CASE("a venue's positions are booked apart from the same symbol's, at the symbol's mark") {
+  risk_limits limits;
+  limits.max_position_size = 1000;
+  auto book = started(limits);
+  auto on_a = buy("BTC", 2, 100);
+  on_a.venue = "venue_a";
+  auto on_b = sell("BTC", 2, 103);
+  on_b.venue = "venue_b";
+  CHECK(book_symbol(on_a) == "BTC@venue_a");
+  CHECK(market_symbol("BTC@venue_a") == "BTC");
+  CHECK(venue_of("BTC@venue_a") == "venue_a");
+  CHECK(venue_of("BTC").empty());
+  book.book_fill(book_symbol(on_a), on_a.side, 2, 100, 0);
+  book.book_fill(book_symbol(on_b), on_b.side, 2, 103, 0);
+  // Two positions, not a flat book: each is held, and closed, where it is.
+  auto statuses = book.position_statuses();
+  REQUIRE(statuses.size() == 2);
+  CHECK(statuses[0].symbol == "BTC@venue_a");
+  CHECK(statuses[0].quantity == 2);
+  CHECK(statuses[1].symbol == "BTC@venue_b");
+  CHECK(statuses[1].quantity == -2);
+  // One mark for the asset: the last fill's price, and the market's ticks after it.
+  CHECK(statuses[0].mark_price == 103);
+  book.set_mark("BTC", 101);
+  CHECK(book.mark("BTC@venue_b", 0) == 101);
+  CHECK(book.unrealized_pnl() == Approx(2 * (101 - 100) + -2 * (101 - 103)));
+  CHECK(book.total_exposure() == Approx(404));
+  CHECK(book.holds("BTC"));
+  CHECK_FALSE(book.holds("BT"));
+  CHECK_FALSE(book.holds("BTC-USD"));
+  // Each venue's position meets the limit on its own; the venue that holds none has room.
+  auto more_on_a = buy("BTC", 8, 101);
+  more_on_a.venue = "venue_a";
+  auto refused = book.check(more_on_a, noon_us);
+  REQUIRE(refused);
+  CHECK(refused->reason == "max_position_size: 1010.00 in BTC@venue_a over 1000.00");
+  CHECK_FALSE(book.check(buy("BTC", 8, 101), noon_us));
+  // The book keeps them across a restart.
+  risk_book reloaded{limits};
+  std::string why;
+  REQUIRE(reloaded.from_json(book.to_json().dump(), why));
+  CHECK(reloaded.position_statuses().size() == 2);
+}
+
 // --- the pre-trade check ---------------------------------------------------------------------
 
 TEST_CASE("an order without a symbol, an id, or a positive finite quantity and price is invalid") {
@@ -159,8 +203,13 @@ TEST_CASE("an order without a symbol, an id, or a positive finite quantity and p
   auto no_symbol = buy("", 1, 100);
   auto no_id = buy("BTC", 1, 100);
   no_id.client_order_id.clear();
-  for (const auto& o : {no_symbol, no_id, buy("BTC", 0, 100), buy("BTC", -1, 100),
-                        buy("BTC", NAN, 100), buy("BTC", 1, INFINITY), buy("BTC", 1, 0)}) {
+  // '@' parts a venue's book symbol: "BTC@b" on the node's endpoint would be BTC on venue b.
+  auto at_in_symbol = buy("BTC@venue_b", 1, 100);
+  auto at_in_venue = buy("BTC", 1, 100);
+  at_in_venue.venue = "b@c";
+  for (const auto& o :
+       {no_symbol, no_id, buy("BTC", 0, 100), buy("BTC", -1, 100), buy("BTC", NAN, 100),
+        buy("BTC", 1, INFINITY), buy("BTC", 1, 0), at_in_symbol, at_in_venue}) {
     auto problem = malformed(o);
     REQUIRE(problem);
     CHECK(problem->code == reject_code::invalid_order);

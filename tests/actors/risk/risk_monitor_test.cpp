@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -366,6 +367,85 @@ TEST_CASE("SHUTDOWN waits for a bot's order in flight before closing positions",
   CHECK(s->positions.empty());
 }
 
+namespace {
+
+environment with_venues(environment extra = {}) {
+  auto env = limits(std::move(extra));
+  env["BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_A_TYPE"] = "simulated";
+  env["BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_B_TYPE"] = "simulated";
+  env["BROKEDANCER_RISK_VENUES"] = "venue_a,venue_b";
+  return env;
+}
+
+// What `endpoint`'s simulated exchange holds of the order `client_order_id`: "filled",
+// "unknown", ... (asked without sealing, so asking changes nothing).
+std::string status_at(order_path_fixture& f, const std::string& endpoint,
+                      const std::string& client_order_id) {
+  endpoint_request request;
+  request.operation = "order_status";
+  request.json = nlohmann::json{{"client_order_ids", {client_order_id}}, {"seal", false}}.dump();
+  auto answer = testing::call<endpoint_response>(
+      *f.sys, caf::actor_cast<breaker_registry_actor>(f.tree.children.at("breakers")),
+      call_atom::value, endpoint, request);
+  REQUIRE(answer);
+  auto orders = nlohmann::json::parse(answer->json)["orders"];
+  REQUIRE(orders.size() == 1);
+  return orders[0].value("status", "");
+}
+
+order to_venue(std::string venue, std::string id, order_side side, double quantity) {
+  order o{"bot-1", "BTC", side, quantity, 100, std::move(id), ""};
+  o.venue = std::move(venue);
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("an order names its venue: it goes there, and is booked and closed apart", "[risk]") {
+  order_path_fixture f{with_venues()};
+  auto submit = [&](const order& o) {
+    auto result = testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value, o);
+    REQUIRE(result);
+    return *result;
+  };
+  REQUIRE(submit(to_venue("venue_a", "on-a", order_side::buy, 2)).outcome == order_outcome::filled);
+  REQUIRE(submit(to_venue("venue_b", "on-b", order_side::sell, 2)).outcome
+          == order_outcome::filled);
+  // The node's own endpoint, named: the same as naming none.
+  REQUIRE(submit(to_venue("exchange", "on-own", order_side::buy, 1)).outcome
+          == order_outcome::filled);
+  CHECK(status_at(f, "venue_a", "on-a") == "filled");
+  CHECK(status_at(f, "venue_b", "on-b") == "filled");
+  CHECK(status_at(f, "exchange", "on-a") == "unknown");
+  CHECK(status_at(f, "venue_a", "on-b") == "unknown");
+  CHECK(status_at(f, "exchange", "on-own") == "filled");
+  // Bought on one venue and sold on another is two positions, not a flat book.
+  auto s = f.status();
+  REQUIRE(s);
+  std::map<std::string, double> held;
+  for (const auto& p : s->positions)
+    held[p.symbol] = p.quantity;
+  CHECK(held == std::map<std::string, double>{{"BTC", 1}, {"BTC@venue_a", 2}, {"BTC@venue_b", -2}});
+  // A venue this node does not send to is refused before anything leaves.
+  auto unknown = submit(to_venue("venue_c", "on-c", order_side::buy, 1));
+  CHECK(unknown.code == reject_code::invalid_order);
+  CHECK_THAT(unknown.reason, Catch::Matchers::Contains("\"venue_c\""));
+  // A cancel goes where its order went: venue_b executed it (not_open); the node's own
+  // exchange never saw it, and would have answered cancelled.
+  auto cancelled =
+      testing::call<order_result>(*f.sys, f.risk, cancel_order_atom::value, std::string{"on-b"});
+  REQUIRE(cancelled);
+  CHECK(cancelled->outcome == order_outcome::not_open);
+  // SHUTDOWN closes each position on its own venue.
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
+                                      emergency_level::shutdown, std::string{"end of test"},
+                                      change_source::operator_request));
+  REQUIRE(f.await_acknowledged());
+  s = f.status();
+  REQUIRE(s);
+  CHECK(s->positions.empty());
+}
+
 TEST_CASE("a risk monitor that stops answers the orders it holds at once", "[risk]") {
   // The exchange takes 3 s to answer: the order is still held when the monitor is restarted.
   order_path_fixture f{limits({{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "3000"}})};
@@ -493,6 +573,39 @@ TEST_CASE("a restarted risk monitor books the fill it never heard of and closes 
   CHECK(again->book_fills == 1);
   CHECK(again->positions[0].quantity == 2);
   CHECK(again->reconciled_orders == 0);
+}
+
+TEST_CASE("a restarted risk monitor asks each venue about its own orders", "[risk][journal]") {
+  order_path_fixture f{with_venues({{"BROKEDANCER_RUNTIME_NODE_NAME", "n3"}})};
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  auto breakers = caf::actor_cast<breaker_registry_actor>(f.tree.children.at("breakers"));
+  // Journaled in turn, one venue then another, as a monitor that died left them: venue_b filled
+  // its two, the node's own exchange never saw the one between them.
+  auto filled_on_b = to_venue("venue_b", "b-fill-1", order_side::sell, 2);
+  auto never_sent = to_venue("", "own-lost-1", order_side::buy, 1);
+  auto filled_on_b_too = to_venue("venue_b", "b-fill-2", order_side::sell, 1);
+  REQUIRE(testing::call<std::vector<std::string>>(
+      *f.sys, store, append_log_atom::value, std::string{"node:n3:journal"},
+      std::vector<std::string>{order_entry(filled_on_b, 1), order_entry(never_sent, 2),
+                               order_entry(filled_on_b_too, 3)}));
+  for (const auto* o : {&filled_on_b, &filled_on_b_too}) {
+    auto executed =
+        testing::call<endpoint_response>(*f.sys, breakers, call_atom::value, std::string{"venue_b"},
+                                         submit_request(*o, "n3", false));
+    REQUIRE(executed);
+    REQUIRE(executed->status == 200);
+  }
+  f.restart_monitor();
+  auto s = f.status();
+  REQUIRE(s);
+  REQUIRE(s->positions.size() == 1);
+  CHECK(s->positions[0].symbol == "BTC@venue_b");
+  CHECK(s->positions[0].quantity == -3);
+  CHECK(s->reconciled_orders == 3);
+  CHECK(s->reconciled_fills == 2);
+  CHECK(s->journal_open == 0);
+  // Sealed where it was meant to go: the node's own exchange refuses it now.
+  CHECK(status_at(f, "exchange", "own-lost-1") == "cancelled");
 }
 
 TEST_CASE("orders are journaled before they leave and closed with the book that takes them",

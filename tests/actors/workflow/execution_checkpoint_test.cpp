@@ -147,3 +147,37 @@ TEST_CASE("an execution id names its workflow") {
                           "exec_a*_0123456789ab"})
     CHECK(workflow_of_execution(bad).empty());
 }
+
+TEST_CASE("a checkpoint gives a resumed run the event that started the execution") {
+  auto w = graph();
+  auto all_waiting = json{{"c", progress("waiting")},
+                          {"s", progress("waiting")},
+                          {"o", progress("waiting")},
+                          {"p", progress("waiting")}};
+  auto doc = checkpoint(w, all_waiting);
+  std::string why;
+  auto point = read_checkpoint(doc, execution, w, types, why);
+  REQUIRE(point);
+  CHECK(point->trigger.is_null()); // none started it
+  doc["trigger"] = trigger_of("bars.BTC-USD.1m", R"({"close": 101.5})");
+  point = read_checkpoint(doc, execution, w, types, why);
+  REQUIRE(point);
+  CHECK(point->trigger["topic"] == "bars.BTC-USD.1m");
+  CHECK(point->trigger["payload"]["close"] == 101.5);
+  // Written by someone else: not an event's trigger, no resume.
+  for (const json& wrong : {json("bars"), json{{"topic", 7}, {"payload", 1}}, json{{"x", 1}}}) {
+    doc["trigger"] = wrong;
+    CHECK_FALSE(read_checkpoint(doc, execution, w, types, why));
+    CHECK_THAT(why, Contains("trigger"));
+  }
+}
+
+TEST_CASE("an event's payload is passed as JSON, as text when it is not JSON, and not when too "
+          "big") {
+  CHECK(trigger_of("t", R"({"a":1})")["payload"]["a"] == 1);
+  CHECK(trigger_of("t", "plain words")["payload"] == "plain words");
+  auto big = trigger_of("t", "\"" + std::string(max_trigger_payload_bytes, 'x') + "\"");
+  CHECK(big["payload"].is_null());
+  CHECK(big["payload_bytes"] == max_trigger_payload_bytes + 2);
+  CHECK(is_trigger(big));
+}

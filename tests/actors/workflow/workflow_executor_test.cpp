@@ -201,6 +201,38 @@ TEST_CASE("an event trigger starts its workflow for each matching event, and not
   CHECK(f.entry("pong")["started"] == 0);
 }
 
+TEST_CASE("an event-triggered execution reads the event that started it", "[workflow][executor]") {
+  executor_fixture f;
+  f.start_executor({f.workflow("on_bar", {{"event", "bars.*.1m"}},
+                               {testing::node_json("bar", "trigger_event"),
+                                testing::node_json("keep", "state_set", {{"key", "last_bar"}},
+                                                   {{"value", "bar.payload"}})})});
+  f.await_entry("on_bar", [](const json& e) { return e["subscribed"] == true; });
+  json bar{{"symbol", "BTC-USD"}, {"close", 101.5}};
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, publish_atom::value,
+                                  std::string{"bars.BTC-USD.1m"}, bar.dump(), correlation_id{}));
+  auto done = f.await_entry("on_bar", [](const json& e) { return e["completed"] == 1; });
+  auto kept = testing::call<maybe_value>(*f.sys, f.services.store, get_atom::value,
+                                         std::string{"workflow:on_bar:state:last_bar"});
+  REQUIRE(kept);
+  REQUIRE(kept->found);
+  CHECK(json::parse(kept->json) == bar);
+  // The checkpoint keeps it, for a resume.
+  auto status = testing::call<maybe_value>(
+      *f.sys, f.services.store, get_atom::value,
+      execution_status_key("on_bar", done["last_execution_id"].get<std::string>()));
+  REQUIRE(status);
+  REQUIRE(status->found);
+  CHECK(json::parse(status->json)["trigger"]["topic"] == "bars.BTC-USD.1m");
+}
+
+TEST_CASE("a trigger_event node fails an execution no event started", "[workflow][executor]") {
+  testing::execution_fixture f;
+  auto result = f.run({testing::node_json("bar", "trigger_event")});
+  CHECK(result["status"] == "failed");
+  CHECK_THAT(result["error"].get<std::string>(), Contains("not started by an event"));
+}
+
 TEST_CASE("a workflow's breaker opens after failed executions in a row and refuses at once, and an "
           "operator can close it",
           "[workflow][executor]") {
