@@ -49,7 +49,10 @@ struct journal {
   uint64_t signals = 0;
   json signals_by_kind = json::object();
   json latest_signals = json::array();
-  // ORDER_UPDATEs on trading.orders: by venue ("" for the node's own endpoint), by status.
+  // This node's ORDER_UPDATEs on trading.orders: by venue (its endpoint's name for none), by
+  // status.
+  std::string node_name;
+  std::vector<std::string> venues; // risk.endpoint, then risk.venues
   json orders_by_venue = json::object();
 
   void keep(json& list, json entry) {
@@ -61,19 +64,20 @@ struct journal {
   }
 };
 
-// An ORDER_UPDATE counted by its venue and status. Anyone may publish on a Redis bus: only the
-// statuses an update has count, under at most 16 venues with plain names.
-void count_order(journal& log, const json& update) {
+// An ORDER_UPDATE of this node's counted by its venue and status. On a Redis bus every node's
+// updates arrive, and anyone may publish: only this node's count, with a status an update has
+// and a venue the node sends to.
+void count_order(journal& log, const event& ev, const json& update) {
   static const std::set<std::string> statuses{"FILLED", "EXPIRED", "REJECTED", "FAILED",
                                               "ACCEPTED"};
   auto status = text_field(update, "status");
   auto venue = text_field(update, "venue");
-  if (statuses.count(status) == 0
-      || (!venue.empty() && !check_plain_name("a venue", venue, 64).empty()))
+  if (venue.empty() && !log.venues.empty())
+    venue = log.venues.front();
+  if (ev.source_node != log.node_name || statuses.count(status) == 0
+      || std::find(log.venues.begin(), log.venues.end(), venue) == log.venues.end())
     return;
   std::lock_guard<std::mutex> guard{log.mutex};
-  if (!log.orders_by_venue.contains(venue) && log.orders_by_venue.size() >= 16)
-    return;
   auto& counts = log.orders_by_venue[venue];
   if (!counts.is_object())
     counts = json::object();
@@ -109,7 +113,7 @@ caf::behavior journal_keeper(caf::event_based_actor* self, std::shared_ptr<journ
         if (!body.is_object())
           return;
         if (ev.topic == "trading.orders") {
-          count_order(*log, body);
+          count_order(*log, ev, body);
           return;
         }
         std::lock_guard<std::mutex> guard{log->mutex};
@@ -345,17 +349,14 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"journal_open", risk->journal_open},
         {"reconciled_orders", risk->reconciled_orders},
         {"reconciled_fills", risk->reconciled_fills}};
-  json venues = json::object();
-  for (const auto& [venue, counts] : events.orders_by_venue.items())
-    venues[venue.empty() ? node.config().risk.endpoint : venue] = counts;
-  summary["orders_by_venue"] = venues;
+  summary["orders_by_venue"] = events.orders_by_venue;
   json workflows = json::array();
   if (auto text = ask<std::string>(sys, node.workflows(), status_atom::value)) {
     auto status = parse_json_within(*text);
     if (status.is_object() && status.contains("workflows") && status["workflows"].is_array())
       for (const auto& w : status["workflows"]) {
         json entry{{"workflow_id", text_field(w, "workflow_id")}};
-        for (const char* key : {"started", "completed", "failed", "halted", "cancelled"})
+        for (const char* key : {"started", "completed", "failed", "halted", "cancelled", "lost"})
           entry[key] = w.value(key, json(0));
         workflows.push_back(std::move(entry));
       }
@@ -426,7 +427,7 @@ void print_text(const json& s, std::ostream& out) {
     for (const auto& w : s["workflows"])
       out << "  " << w["workflow_id"].get<std::string>() << ": started " << w["started"]
           << ", completed " << w["completed"] << ", failed " << w["failed"] << ", halted "
-          << w["halted"] << ", cancelled " << w["cancelled"] << '\n';
+          << w["halted"] << ", cancelled " << w["cancelled"] << ", lost " << w["lost"] << '\n';
   }
   out << "\nbreakers:\n";
   for (const auto& b : s["breakers"])
@@ -520,6 +521,8 @@ int run_command(const run_command_options& options) {
   if (int code = start_runtime(node, std::move(config), runtime_options{}); code != exit_code::ok)
     return code;
   auto events = std::make_shared<journal>();
+  events->node_name = node->config().runtime.node_name;
+  events->venues = order_endpoints(node->config().risk);
   auto keeper = node->system().spawn(journal_keeper, events, node->event_bus());
   bool terminal = isatty(STDERR_FILENO) == 1;
   status_reporter status{*node, terminal};

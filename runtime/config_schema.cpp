@@ -911,11 +911,11 @@ std::vector<setting> build_endpoint_schema() {
       ranged(endpoint_rows("price_offset_bps", &E::price_offset_bps, 0,
                            "simulated: this venue quotes the market's prices moved by this many "
                            "basis points (two venues quote apart, as real ones do)"),
-             -1000, 1000),
+             -300, 300),
       ranged(endpoint_rows("price_noise_bps", &E::price_noise_bps, 0,
                            "simulated: and by a draw of up to this many basis points either way "
                            "per tick (from the seed)"),
-             0, 1000),
+             0, 100),
       checked(endpoint_rows("outages", &E::outages_s, "",
                             "simulated: unreachable during these windows, seconds since start: "
                             "\"10-20,45.5-50\""),

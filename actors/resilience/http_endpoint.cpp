@@ -89,6 +89,10 @@ std::string http_operation(const std::string& operation) {
     return "POST /orders/status";
   if (operation == "register_fence")
     return "POST /fences";
+  // A venue's quote (a workflow's latest_price): an API without one answers 404, which is no
+  // failure of the endpoint's breaker (an operation it cannot map would be one).
+  if (operation == "quote")
+    return "POST /quote";
   return operation;
 }
 

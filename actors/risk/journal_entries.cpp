@@ -79,7 +79,8 @@ void journal_replay::add(const log_entry& entry) {
   o.venue = text_field(j, "venue"); // an endpoint's name: checked below, like the rest
   if ((side != "buy" && side != "sell") || o.symbol.empty() || !(o.quantity > 0)
       || !std::isfinite(o.quantity) || (j.contains("venue") && !j["venue"].is_string())
-      || (!o.venue.empty() && !check_plain_name("a venue", o.venue, 64).empty())) {
+      || (!o.venue.empty() && !check_plain_name("a venue", o.venue, 64).empty())
+      || o.symbol.find('@') != std::string::npos || o.venue.find('@') != std::string::npos) {
     ++unreadable_;
     return;
   }

@@ -193,6 +193,9 @@ void journal_housekeeping(self_pointer self);
 
 // --- in order_execution.cpp ---
 
+// Remembers where an order sent to another venue than the node's own went, for its cancel.
+void remember_venue(monitor_state& st, const order& o);
+
 // Keeps `rp` until the answer is known; the state answers it if the monitor stops first.
 answer answer_later(self_pointer self, caf::typed_response_promise<order_result> rp);
 

@@ -147,8 +147,8 @@ std::vector<order> closing_orders(const risk_book& book, int64_t now_us) {
     auto mark = book.mark(symbol, p.average_price);
     o.price =
         o.side == order_side::sell ? mark * (1 - flatten_slippage) : mark * (1 + flatten_slippage);
-    o.client_order_id = "flatten-" + (o.venue.empty() ? "" : o.venue + "-") + o.symbol + "-"
-                        + std::to_string(now_us);
+    // The book symbol: unique, '@' being in no symbol and no venue.
+    o.client_order_id = "flatten-" + symbol + "-" + std::to_string(now_us);
     closing.push_back(std::move(o));
   }
   return closing;
@@ -166,6 +166,16 @@ constexpr const char* stopped_unanswered =
     "the risk monitor stopped before the outcome was known; the order may have been executed";
 
 } // namespace
+
+void remember_venue(monitor_state& st, const order& o) {
+  if (o.venue.empty() || !st.venue_orders.emplace(o.client_order_id, o.venue).second)
+    return;
+  st.venue_order_ids.push_back(o.client_order_id);
+  if (st.venue_order_ids.size() > venue_orders_kept) {
+    st.venue_orders.erase(st.venue_order_ids.front());
+    st.venue_order_ids.pop_front();
+  }
+}
 
 answer answer_later(self_pointer self, caf::typed_response_promise<order_result> rp) {
   auto id = ++self->state.next_pending;
@@ -261,17 +271,6 @@ void on_submit_error(self_pointer self, const order& o, const caf::error& err, a
   reply(result);
 }
 
-// Remembers where an order to another venue went, for its cancel.
-void remember_venue(monitor_state& st, const order& o) {
-  if (o.venue.empty() || !st.venue_orders.emplace(o.client_order_id, o.venue).second)
-    return;
-  st.venue_order_ids.push_back(o.client_order_id);
-  if (st.venue_order_ids.size() > venue_orders_kept) {
-    st.venue_orders.erase(st.venue_order_ids.front());
-    st.venue_order_ids.pop_front();
-  }
-}
-
 void send_order(self_pointer self, order placed, answer done, bool reduces_risk) {
   auto request = submit_request(placed, self->state.options.node_name, reduces_risk);
   remember_venue(self->state, placed);
@@ -340,10 +339,16 @@ void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence
 }
 
 void cancel(self_pointer self, const std::string& client_order_id, answer done) {
-  auto& sent_to = self->state.venue_orders;
-  auto venue = sent_to.find(client_order_id);
+  // Where it went: remembered when it was sent (or found in the journal after a restart), or
+  // an order whose outcome is still being asked about; else the node's own endpoint.
+  auto& st = self->state;
+  std::string venue;
+  if (auto sent = st.venue_orders.find(client_order_id); sent != st.venue_orders.end())
+    venue = sent->second;
+  else if (auto asked = st.journal.unknown.find(client_order_id); asked != st.journal.unknown.end())
+    venue = asked->second.venue;
   call_endpoint(
-      self, venue == sent_to.end() ? std::string{} : venue->second, cancel_request(client_order_id),
+      self, venue, cancel_request(client_order_id),
       [client_order_id, done](endpoint_response& response) {
         auto result = read_cancel_answer(client_order_id, response);
         done(result);

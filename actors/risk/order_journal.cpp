@@ -136,7 +136,8 @@ void ask_next_batch(self_pointer self) {
     persist(self, [self] { reconciled(self); });
     return;
   }
-  // A batch asks one venue: it ends at the first order sent elsewhere.
+  // A batch asks one venue (the list is sorted by venue): it ends at the first order sent
+  // elsewhere.
   const auto& venue = j.to_reconcile[j.next].second.venue;
   auto end = j.next + 1;
   while (end < std::min(j.next + status_batch, j.to_reconcile.size())
@@ -187,6 +188,16 @@ void read_journal(self_pointer self, std::shared_ptr<journal_replay> replay, std
             auto& j = self->state.journal;
             j.to_reconcile = replay->open_orders();
             j.next = 0;
+            // A batch asks one venue: the orders of each together, in the order they were
+            // journaled (what average cost depends on). A cancel of one goes where it went.
+            for (auto& entry : j.to_reconcile) {
+              if (entry.second.venue == self->state.options.endpoint)
+                entry.second.venue.clear();
+              remember_venue(self->state, entry.second);
+            }
+            std::stable_sort(
+                j.to_reconcile.begin(), j.to_reconcile.end(),
+                [](const auto& a, const auto& b) { return a.second.venue < b.second.venue; });
             self->state.log.info("order journal read", {{"entries", replay->entries()},
                                                         {"unfinished", j.to_reconcile.size()},
                                                         {"unreadable", replay->unreadable()}});

@@ -94,6 +94,9 @@ double risk_book::mark(const std::string& symbol, double fallback) const {
 }
 
 bool risk_book::holds(const std::string& symbol) const {
+  // A market symbol has no '@' (a topic market.BTC@b names none the book marks).
+  if (symbol.find(venue_separator) != std::string::npos)
+    return false;
   // The book symbols of `symbol` sort together: itself, then "<symbol>@<venue>"s.
   for (auto it = positions_.lower_bound(symbol);
        it != positions_.end() && it->first.compare(0, symbol.size(), symbol) == 0; ++it)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -210,7 +211,7 @@ std::optional<rejection> unknown_venue(const risk_options& options, const order&
     return std::nullopt;
   return rejection{reject_code::invalid_order,
                    "invalid_order: this node sends no orders to the venue "
-                       + dump_json(json(o.venue)) + "; its venues are risk.endpoint ("
+                       + dump_json(json(o.venue.substr(0, 64))) + "; its venues are risk.endpoint ("
                        + options.endpoint + ") and risk.venues"};
 }
 
@@ -339,6 +340,31 @@ constexpr const char* shared_book_key = "risk:state";
 
 void mark_from_cache(self_pointer self);
 
+// Positions on a venue the configuration no longer lists can be neither traded nor closed from
+// here: the node halts, naming them.
+void refuse_unlisted_venues(self_pointer self) {
+  auto& st = self->state;
+  const auto& venues = st.options.venues;
+  std::set<std::string> unlisted;
+  for (const auto& [symbol, p] : st.book.positions())
+    if (auto venue = venue_of(symbol);
+        !venue.empty() && std::find(venues.begin(), venues.end(), venue) == venues.end())
+      unlisted.insert(venue.substr(0, 64)); // the store's word: bounded, and quoted below
+  if (unlisted.empty())
+    return;
+  auto names = json::array();
+  for (const auto& venue : unlisted)
+    if (names.size() < 5)
+      names.push_back(venue);
+  st.log.critical("the risk book holds positions on venues risk.venues does not list; halting",
+                  {{"venues", names}});
+  raise_level(self, emergency_level::halt,
+              "the risk book holds positions on venues risk.venues does not list ("
+                  + dump_json(names)
+                  + "): nothing here can close them. List the venues again, or settle the "
+                    "positions with those exchanges; then resume");
+}
+
 void on_loaded(self_pointer self, const maybe_value& stored) {
   auto& s = self->state;
   std::string why;
@@ -356,6 +382,7 @@ void on_loaded(self_pointer self, const maybe_value& stored) {
                                   {"positions", s.book.positions().size()},
                                   {"equity", s.book.equity()}});
   evaluate(self);
+  refuse_unlisted_venues(self);
   reconcile(self);
   mark_from_cache(self);
 }

@@ -121,11 +121,10 @@ void run_trigger_event(const call_ptr& call) {
   if (trigger.is_null())
     return call->fail("failed", "this execution was not started by an event: trigger_event "
                                 "needs a workflow whose trigger is {\"event\": PATTERN}");
-  if (trigger["payload"].is_null() && trigger.contains("payload_bytes"))
-    return call->fail("failed",
-                      "the payload of the event on " + trigger["topic"].get<std::string>() + " was "
-                          + dump_json(trigger["payload_bytes"]) + " bytes, over the "
-                          + std::to_string(max_trigger_payload_bytes) + " a workflow takes");
+  if (auto problem = trigger.find("problem"); problem != trigger.end() && problem->is_string())
+    return call->fail("failed", "the event on " + trigger["topic"].get<std::string>()
+                                    + " that started the execution is not passed on: "
+                                    + problem->get<std::string>());
   call->complete({{"topic", trigger["topic"]}, {"payload", trigger["payload"]}});
 }
 

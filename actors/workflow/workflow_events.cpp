@@ -1,5 +1,7 @@
 #include "actors/workflow/workflow_events.hpp"
 
+#include <algorithm>
+
 #include "core/json_text.hpp"
 #include "messages/channels.hpp"
 #include "messages/correlation.hpp"
@@ -16,11 +18,25 @@ std::string order_id_of(const std::string& execution_id, const std::string& node
   return execution_id + "-" + node_id;
 }
 
-json trigger_of(const std::string& topic, const std::string& payload) {
-  if (payload.size() > max_trigger_payload_bytes)
-    return {{"topic", topic}, {"payload", nullptr}, {"payload_bytes", payload.size()}};
-  auto parsed = parse_json_within(payload);
-  return {{"topic", topic}, {"payload", parsed.is_discarded() ? json(payload) : std::move(parsed)}};
+json trigger_of(const std::string& topic, const std::string& payload, size_t max_bytes) {
+  auto refused = [&](std::string problem) {
+    return json{{"topic", topic}, {"payload", nullptr}, {"problem", std::move(problem)}};
+  };
+  max_bytes = std::min(max_bytes, max_trigger_payload_bytes);
+  if (payload.size() > max_bytes)
+    return refused("its payload has " + std::to_string(payload.size()) + " bytes, over the "
+                   + std::to_string(max_bytes) + " a workflow takes");
+  // Kept in checkpoints and outputs, a few levels further down than the bus had it: it must
+  // still fit the store's nesting limit there.
+  auto parsed = parse_json_within(payload, max_trigger_depth);
+  if (parsed.is_discarded())
+    return refused("its payload is not JSON nested at most " + std::to_string(max_trigger_depth)
+                   + " levels deep");
+  // As it is written again (numbers may take more room than they did).
+  if (auto size = dump_json(parsed).size(); size > max_bytes)
+    return refused("its payload has " + std::to_string(size) + " bytes as JSON, over the "
+                   + std::to_string(max_bytes) + " a workflow takes");
+  return {{"topic", topic}, {"payload", std::move(parsed)}};
 }
 
 bool is_trigger(const json& trigger) {

@@ -36,13 +36,16 @@ std::string new_execution_id(const std::string& workflow_id);
 std::string order_id_of(const std::string& execution_id, const std::string& node_id);
 
 // The most of an event's payload a workflow takes as its trigger: it is kept in every
-// checkpoint of the execution.
+// checkpoint of the execution, and in a trigger_event node's outputs, deeper than the bus had it.
 constexpr size_t max_trigger_payload_bytes = 64 * 1024;
+constexpr int max_trigger_depth = 48;
 
 // What an event that starts an execution passes to it: {"topic", "payload"}, the payload being
-// the event's JSON (its text when it is not JSON), or {"topic", "payload": null,
-// "payload_bytes": N} when it is over max_trigger_payload_bytes.
-nlohmann::json trigger_of(const std::string& topic, const std::string& payload);
+// the event's JSON; or {"topic", "payload": null, "problem"} when it is over `max_bytes` (at most
+// max_trigger_payload_bytes), before or after it is parsed, or not JSON of at most
+// max_trigger_depth levels.
+nlohmann::json trigger_of(const std::string& topic, const std::string& payload,
+                          size_t max_bytes = max_trigger_payload_bytes);
 // Whether a checkpoint's trigger (anything may be in the store) has that form.
 bool is_trigger(const nlohmann::json& trigger);
 

@@ -152,9 +152,16 @@ void launch(self_pointer self, size_t index, const std::string& execution_id,
   st.memory->last_execution[index] = execution_id;
 }
 
-// Starts one execution of workflow `index` when its gate lets it; the verdict either way.
+// Whether any node of `w` reads the event that started its execution.
+bool reads_trigger(const workflow_definition& w) {
+  return std::any_of(w.nodes.begin(), w.nodes.end(),
+                     [](const workflow_node& n) { return n.type == "trigger_event"; });
+}
+
+// Starts one execution of workflow `index` when its gate lets it (started by `by_event`, if an
+// event started it); the verdict either way.
 start_verdict try_start(self_pointer self, size_t index, const std::string& cause,
-                        std::string* started_id = nullptr, json trigger = nullptr) {
+                        std::string* started_id = nullptr, const event* by_event = nullptr) {
   auto& st = self->state;
   auto admission = st.memory->gates[index].admit(may_trade(st), steady::now());
   log_transitions(self, index);
@@ -166,6 +173,11 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
     return admission.verdict;
   }
   auto execution_id = new_execution_id(w->id);
+  // Parsed once admitted, and only for a workflow that reads it (it rides in every checkpoint),
+  // within what the store takes next to the outputs.
+  json trigger = nullptr;
+  if (by_event && reads_trigger(*w))
+    trigger = trigger_of(by_event->topic, by_event->json, st.options.bounds.execution_bytes / 2);
   launch(self, index, execution_id, admission.permit, std::nullopt, std::move(trigger));
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});
@@ -218,7 +230,7 @@ void on_event(self_pointer self, const std::string& pattern, const event& ev) {
   for (size_t i = 0; i < st.options.workflows.size(); ++i) {
     const auto& w = *st.options.workflows[i];
     if (w.trigger.how == workflow_trigger::kind::on_event && w.trigger.topic == pattern)
-      try_start(self, i, "event " + ev.topic, nullptr, trigger_of(ev.topic, ev.json));
+      try_start(self, i, "event " + ev.topic, nullptr, &ev);
   }
 }
 

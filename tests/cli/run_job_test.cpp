@@ -93,6 +93,34 @@ TEST_CASE("the daily-loss preset HALTs the node and no order is accepted after i
   CHECK(saw_halt);
 }
 
+TEST_CASE("the arbitrage example trades on both venues, and its stop closes each leg where it is "
+          "held",
+          "[run][workflow]") {
+  // The example's node without the venues' noise: B's bid stays about 36 over A's ask, so every
+  // execution sends both legs, and both fill (5 bps through the quotes).
+  auto examples = std::string(BROKEDANCER_SOURCE_DIR) + "/examples/workflows/";
+  environment_map env{{"BROKEDANCER_WORKFLOWS_FILES", examples + "arbitrage.json"},
+                      {"BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_A_PRICE_NOISE_BPS", "0"},
+                      {"BROKEDANCER_RESILIENCE_ENDPOINTS_VENUE_B_PRICE_NOISE_BPS", "0"}};
+  auto summary = summary_of(run_to_end(
+      {"run", "--config", examples + "arbitrage-node.json", "--duration", "6", "--json"}, env));
+  CHECK(summary["exit_code"] == 0);
+  REQUIRE(summary["workflows"].size() == 1);
+  const auto& arbitrage = summary["workflows"][0];
+  CHECK(arbitrage["workflow_id"] == "arb_btc_001");
+  CHECK(arbitrage["completed"].get<uint64_t>() >= 1);
+  CHECK(arbitrage["failed"] == 0);
+  // Each venue filled a leg per execution, and one closing order at the stop; the node's own
+  // exchange saw none.
+  const auto& venues = summary["orders_by_venue"];
+  INFO(venues.dump());
+  CHECK(venues["venue_a"].value("FILLED", 0) >= 2);
+  CHECK(venues["venue_b"].value("FILLED", 0) >= 2);
+  CHECK_FALSE(venues.contains("exchange"));
+  CHECK(summary["risk"]["open_positions"] == 0);
+  CHECK(summary["risk"]["orders_failed"] == 0);
+}
+
 TEST_CASE("SIGINT stops gracefully: positions closed, exit code 0", "[run]") {
   auto port = std::to_string(testing::free_loopback_port());
   auto node = "127.0.0.1:" + port;

@@ -123,7 +123,7 @@ TEST_CASE("a position held on a venue is closed on that venue, apart from the sa
   CHECK(closing[1].quantity == 3);
   // Both at the symbol's one mark (the last fill's price, 101).
   CHECK(closing[1].price == Approx(101 * (1 + flatten_slippage)));
-  CHECK(closing[1].client_order_id == "flatten-venue_b-BTC-42");
+  CHECK(closing[1].client_order_id == "flatten-BTC@venue_b-42");
   // What goes to the exchange does not name the venue: the endpoint is the venue.
   auto request = submit_request(closing[1], "node-1", true);
   CHECK(nlohmann::json::parse(request.json).count("venue") == 0);

@@ -608,6 +608,49 @@ TEST_CASE("a restarted risk monitor asks each venue about its own orders", "[ris
   CHECK(status_at(f, "exchange", "own-lost-1") == "cancelled");
 }
 
+TEST_CASE("a cancel after a restart still goes where its order went", "[risk][journal]") {
+  order_path_fixture f{with_venues({{"BROKEDANCER_RUNTIME_NODE_NAME", "n5"}})};
+  // Journaled, and executed on venue_b, by a monitor that then died before its outcome was
+  // stored: the restarted one learns the venue from the journal.
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  auto breakers = caf::actor_cast<breaker_registry_actor>(f.tree.children.at("breakers"));
+  auto on_b = to_venue("venue_b", "b-then-cancel", order_side::buy, 1);
+  REQUIRE(testing::call<std::vector<std::string>>(*f.sys, store, append_log_atom::value,
+                                                  std::string{"node:n5:journal"},
+                                                  std::vector<std::string>{order_entry(on_b, 1)}));
+  REQUIRE(testing::call<endpoint_response>(*f.sys, breakers, call_atom::value,
+                                           std::string{"venue_b"},
+                                           submit_request(on_b, "n5", false)));
+  f.restart_monitor();
+  auto cancelled = testing::call<order_result>(*f.sys, f.risk, cancel_order_atom::value,
+                                               std::string{"b-then-cancel"});
+  REQUIRE(cancelled);
+  CHECK(cancelled->outcome == order_outcome::not_open); // executed there; never seen elsewhere
+  CHECK(status_at(f, "exchange", "b-then-cancel") == "unknown");
+}
+
+TEST_CASE("a book holding a position on a venue no longer listed halts the node, naming it",
+          "[risk]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RUNTIME_NODE_NAME", "n4"}})};
+  auto store = caf::actor_cast<state_store_actor>(f.tree.children.at("state_store"));
+  risk_book book;
+  book.start_afresh();
+  book.book_fill(book_symbol(to_venue("gone", "x", order_side::buy, 1)), order_side::buy, 1, 100,
+                 0);
+  REQUIRE_FALSE(testing::ack(*f.sys, store, set_atom::value, std::string{"node:n4:risk:state"},
+                             book.to_json().dump(), int64_t{0}));
+  REQUIRE_FALSE(
+      testing::ack(*f.sys, f.tree.supervisor, restart_atom::value, std::string{"risk_monitor"}));
+  std::string reason;
+  CHECK(testing::eventually([&] {
+    auto l = f.level();
+    reason = l.current.reason;
+    return l.current.level == emergency_level::halt;
+  }));
+  CHECK_THAT(reason, Catch::Matchers::Contains("[\"gone\"]")
+                         && Catch::Matchers::Contains("risk.venues does not list"));
+}
+
 TEST_CASE("orders are journaled before they leave and closed with the book that takes them",
           "[risk][journal]") {
   order_path_fixture f{limits({{"BROKEDANCER_RUNTIME_NODE_NAME", "n2"}})};

@@ -172,12 +172,22 @@ TEST_CASE("a checkpoint gives a resumed run the event that started the execution
   }
 }
 
-TEST_CASE("an event's payload is passed as JSON, as text when it is not JSON, and not when too "
-          "big") {
+TEST_CASE("an event's payload is passed as JSON, and not when it is too big or too deep") {
   CHECK(trigger_of("t", R"({"a":1})")["payload"]["a"] == 1);
-  CHECK(trigger_of("t", "plain words")["payload"] == "plain words");
-  auto big = trigger_of("t", "\"" + std::string(max_trigger_payload_bytes, 'x') + "\"");
-  CHECK(big["payload"].is_null());
-  CHECK(big["payload_bytes"] == max_trigger_payload_bytes + 2);
-  CHECK(is_trigger(big));
+  auto refused = [](const json& trigger) {
+    return is_trigger(trigger) && trigger["payload"].is_null()
+           && trigger["problem"].get<std::string>().find("payload") != std::string::npos;
+  };
+  CHECK(refused(trigger_of("t", "plain words")));
+  CHECK(refused(trigger_of("t", "\"" + std::string(max_trigger_payload_bytes, 'x') + "\"")));
+  // The store's limit, when it is lower: the checkpoint holds the trigger.
+  CHECK(refused(trigger_of("t", R"({"a":"0123456789"})", 10)));
+  CHECK_FALSE(refused(trigger_of("t", R"({"a":"0123456789"})", 100)));
+  // Nested as deep as the bus allows, and a few levels more in a checkpoint: not taken.
+  std::string deep(max_trigger_depth + 2, '[');
+  deep += std::string(max_trigger_depth + 2, ']');
+  CHECK(refused(trigger_of("t", deep)));
+  std::string fits(max_trigger_depth - 1, '[');
+  fits += std::string(max_trigger_depth - 1, ']');
+  CHECK_FALSE(refused(trigger_of("t", fits)));
 }

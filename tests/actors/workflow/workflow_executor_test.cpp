@@ -503,6 +503,36 @@ TEST_CASE("an execution whose actor fails is reported interrupted, and resume co
   CHECK_THAT(resume_refusal(f, *id), Catch::Contains("only an execution reported interrupted"));
 }
 
+TEST_CASE("a resumed run of an event-triggered execution reads the same event",
+          "[workflow][executor][resume]") {
+  executor_fixture f;
+  // c crashes the first run; the event is read only after it, so in the resumed run.
+  f.start_executor(
+      {f.workflow("on_bar", {{"event", "bars.*.1m"}},
+                  {testing::node_json("c", "crash_once", {{"ms", 10}}),
+                   testing::node_json("after_c", "compare", {{"op", ">="}, {"right", 0}},
+                                      {{"left", "c.waited"}}),
+                   [] {
+                     auto t = testing::node_json("bar", "trigger_event");
+                     t["when"] = "after_c";
+                     return t;
+                   }(),
+                   testing::node_json("keep", "state_set", {{"key", "last_bar"}},
+                                      {{"value", "bar.payload"}})})});
+  f.await_entry("on_bar", [](const json& e) { return e["subscribed"] == true; });
+  json bar{{"symbol", "ETH-USD"}, {"close", 42}};
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.services.bus, publish_atom::value,
+                                  std::string{"bars.ETH-USD.1m"}, bar.dump(), correlation_id{}));
+  auto e = f.await_entry("on_bar", [&](const json& x) { return x["interrupted"].size() == 1; });
+  auto id = e["interrupted"][0].get<std::string>();
+  REQUIRE(testing::call<std::string>(*f.sys, f.executor, resume_execution_atom::value, id,
+                                     std::string{"the crash is understood"}));
+  f.await_entry("on_bar", [](const json& x) { return x["completed"] == 1; });
+  auto kept = f.stored("workflow:on_bar:state:last_bar");
+  REQUIRE(kept);
+  CHECK(*kept == bar);
+}
+
 TEST_CASE("a restarted node reports the executions it was running as interrupted, not another "
           "node's",
           "[workflow][executor][resume]") {
