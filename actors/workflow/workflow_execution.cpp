@@ -105,21 +105,23 @@ json progress(self_pointer self) {
       entry["outputs"] = st.plan->outputs(i);
     nodes[node.id] = std::move(entry);
   }
-  return {{"execution_id", st.who.execution_id},
-          {"workflow_id", st.who.workflow_id},
-          {"bot_id", st.who.bot_id},
-          {"strategy_id", st.who.strategy_id},
-          {"status", st.status},
-          {"reason", st.reason},
-          {"started_at", iso8601_utc(st.began_us)},
-          {"updated_at", iso8601_utc(now_us())},
-          {"node", st.options.node_name},
-          {"run", st.run},
-          {"definition", st.digest},
-          {"interruptions", st.interruptions},
-          {"resumed", st.options.resume.has_value()},
-          {"trigger", st.options.trigger},
-          {"nodes", std::move(nodes)}};
+  json doc{{"execution_id", st.who.execution_id},
+           {"workflow_id", st.who.workflow_id},
+           {"bot_id", st.who.bot_id},
+           {"strategy_id", st.who.strategy_id},
+           {"status", st.status},
+           {"reason", st.reason},
+           {"started_at", iso8601_utc(st.began_us)},
+           {"updated_at", iso8601_utc(now_us())},
+           {"node", st.options.node_name},
+           {"run", st.run},
+           {"definition", st.digest},
+           {"interruptions", st.interruptions},
+           {"resumed", st.options.resume.has_value()},
+           {"nodes", std::move(nodes)}};
+  if (st.trigger) // the event that started it, for a resumed run
+    doc["trigger"] = *st.trigger;
+  return doc;
 }
 
 void quit_when_written(self_pointer self) {
@@ -596,7 +598,7 @@ caf::behavior execution(self_pointer self, execution_options options) {
   st.began_us = now_us();
   st.digest = definition_digest(w);
   if (!st.options.trigger.is_null())
-    st.trigger = std::make_shared<const json>(st.options.trigger);
+    st.trigger = std::make_shared<const json>(std::move(st.options.trigger));
   restore_completed(self);
   // Registered like a bot, tried again until the controller answers: nothing runs before the
   // level is known (an order could go out under a HALT).

@@ -63,6 +63,28 @@ std::vector<double> run_executions(caf::actor_system& sys,
   return latencies;
 }
 
+// The same loop with an actor that only answers as an execution does, at once: what a spawn and
+// the result's way back cost on this machine (two hand-offs between threads), executor or not.
+std::vector<double> run_answering_actors(caf::actor_system& sys) {
+  std::vector<double> latencies;
+  latencies.reserve(executions);
+  caf::scoped_actor self{sys};
+  auto reply_to = caf::actor_cast<caf::actor>(self);
+  for (int i = 0; i < executions; ++i) {
+    auto started = clock::now();
+    sys.spawn([reply_to](caf::event_based_actor* actor) {
+      actor->send(reply_to, execution_result_atom::value, std::string{R"({"status":"completed"})"});
+    });
+    bool answered = false;
+    self->receive([&](execution_result_atom, std::string&) { answered = true; },
+                  caf::after(std::chrono::seconds(10)) >> [] {});
+    if (!answered)
+      throw std::runtime_error("a benchmark actor did not answer");
+    latencies.push_back(std::chrono::duration<double, std::micro>(clock::now() - started).count());
+  }
+  return latencies;
+}
+
 // The same five functions called in a chain, inputs and outputs as JSON: microseconds per chain.
 double direct_chain(const workflow_definition& workflow, double& sink) {
   constexpr int rounds = 20000;
@@ -96,11 +118,16 @@ samples run(const run_context& context) {
     caf::actor_system_config cfg;
     configure(cfg, context);
     caf::actor_system sys{cfg};
+    auto answering = run_answering_actors(sys);
     auto bare = run_executions(sys, workflow, nodes, {});
+    out["spawn_answer_p50_us"] = percentile(answering, 50);
     out["bare_execution_p50_us"] = percentile(bare, 50);
     out["bare_execution_p99_us"] = percentile(bare, 99);
     out["bare_overhead_per_node_p50_us"] = (percentile(bare, 50) - direct_us) / 5;
     out["bare_executions_per_s"] = 1e6 / percentile(bare, 50);
+    // What the executor adds per node beyond the spawn and the answer any actor costs.
+    out["bare_executor_per_node_p50_us"] =
+        (percentile(bare, 50) - percentile(answering, 50) - direct_us) / 5;
   }
   {
     caf::actor_system_config cfg;
@@ -138,6 +165,10 @@ const bool registered = register_scenario({
         {"bare_execution_p99_us", "us", "the same, p99", false, "direct_chain_us"},
         {"bare_overhead_per_node_p50_us", "us", "(p50 - direct chain) / 5 nodes", false, ""},
         {"bare_executions_per_s", "1/s", "executions one at a time, at the p50", true, ""},
+        {"bare_executor_per_node_p50_us", "us",
+         "(p50 - an answering actor's p50 - direct chain) / 5 nodes", false, ""},
+        {"spawn_answer_p50_us", "us", "spawn to answer of an actor that answers at once", false,
+         ""},
         {"served_execution_p50_us", "us",
          "spawn to result with events, checkpoints and the level (memory backends)", false,
          "direct_chain_us"},
