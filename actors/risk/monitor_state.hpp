@@ -72,6 +72,7 @@ struct journal_state {
   size_t next = 0;
   std::chrono::steady_clock::time_point reconcile_started;
   bool reconciled = false;
+  bool read = false;   // the journal has been read: the venues of its orders are known
   bool halted = false; // the node was halted because the endpoint could not answer
   uint64_t reconciled_orders = 0;
   uint64_t reconciled_fills = 0;
@@ -170,6 +171,10 @@ void publish_update(self_pointer self, const char* topic, const nlohmann::json& 
                     const correlation_id& correlation);
 // `inner`, after the order's outcome has been published on trading.orders (ORDER_UPDATE).
 answer announced(self_pointer self, const order& o, answer inner);
+
+// Halts the node when the book holds positions on a venue neither risk.endpoint nor
+// risk.venues names: nothing here could close them. Run at load and after reconciliation.
+void refuse_unlisted_venues(self_pointer self);
 
 // Raises the emergency level, as the risk monitor, with the reason.
 void raise_level(self_pointer self, emergency_level level, const std::string& reason);

@@ -120,6 +120,8 @@ void reconciled(self_pointer self) {
   j.problem.clear();
   j.to_reconcile.clear();
   j.trim_due = true;
+  // A fill found on an endpoint the configuration still declares but no longer lists.
+  refuse_unlisted_venues(self);
   st.log.info("order journal reconciled with the exchange", {{"orders", j.reconciled_orders},
                                                              {"fills_booked", j.reconciled_fills},
                                                              {"still_unknown", j.unknown.size()}});
@@ -195,6 +197,7 @@ void read_journal(self_pointer self, std::shared_ptr<journal_replay> replay, std
                 entry.second.venue.clear();
               remember_venue(self->state, entry.second);
             }
+            j.read = true;
             std::stable_sort(
                 j.to_reconcile.begin(), j.to_reconcile.end(),
                 [](const auto& a, const auto& b) { return a.second.venue < b.second.venue; });

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 
 namespace brokedancer {
 
@@ -304,9 +305,17 @@ bool risk_book::from_json(const std::string& text, std::string& why) {
     };
     if (!finite(b.realized_) || !finite(b.day_start_equity_) || !finite(b.peak_equity_))
       throw std::invalid_argument("a total is not a finite number");
-    for (const auto& [symbol, p] : b.positions_)
+    for (const auto& [symbol, p] : b.positions_) {
       if (!finite(p.quantity) || !finite(p.average_price) || p.average_price < 0)
         throw std::invalid_argument("the position in " + symbol + " is not finite");
+      // "<symbol>@<venue>": one '@', a symbol before it and a plain venue name after it (the
+      // venue is where SHUTDOWN closes it, and is named in reasons).
+      if (auto at = symbol.find(venue_separator);
+          at != std::string::npos
+          && (at == 0 || symbol.find(venue_separator, at + 1) != std::string::npos
+              || !check_plain_name("a venue", symbol.substr(at + 1), 64).empty()))
+        throw std::invalid_argument("a position's key is not <symbol>@<venue>");
+    }
     for (auto it = b.marks_.begin(); it != b.marks_.end();)
       it = finite(it->second) && it->second > 0 ? std::next(it) : b.marks_.erase(it);
     b.warned_ = std::move(warned_);

@@ -340,31 +340,6 @@ constexpr const char* shared_book_key = "risk:state";
 
 void mark_from_cache(self_pointer self);
 
-// Positions on a venue the configuration no longer lists can be neither traded nor closed from
-// here: the node halts, naming them.
-void refuse_unlisted_venues(self_pointer self) {
-  auto& st = self->state;
-  const auto& venues = st.options.venues;
-  std::set<std::string> unlisted;
-  for (const auto& [symbol, p] : st.book.positions())
-    if (auto venue = venue_of(symbol);
-        !venue.empty() && std::find(venues.begin(), venues.end(), venue) == venues.end())
-      unlisted.insert(venue.substr(0, 64)); // the store's word: bounded, and quoted below
-  if (unlisted.empty())
-    return;
-  auto names = json::array();
-  for (const auto& venue : unlisted)
-    if (names.size() < 5)
-      names.push_back(venue);
-  st.log.critical("the risk book holds positions on venues risk.venues does not list; halting",
-                  {{"venues", names}});
-  raise_level(self, emergency_level::halt,
-              "the risk book holds positions on venues risk.venues does not list ("
-                  + dump_json(names)
-                  + "): nothing here can close them. List the venues again, or settle the "
-                    "positions with those exchanges; then resume");
-}
-
 void on_loaded(self_pointer self, const maybe_value& stored) {
   auto& s = self->state;
   std::string why;
@@ -450,6 +425,16 @@ caf::result<order_result> on_cancel(self_pointer self, std::string client_order_
                         order_outcome::rejected,
                         reject_code::invalid_order,
                         "invalid_order: a cancel needs a client order id",
+                        0,
+                        0,
+                        0};
+  // Before the journal is read, where an order went is not known yet (a venue's order would be
+  // cancelled at the node's own exchange, which never saw it): moments after a start.
+  if (self->state.options.journal && !self->state.journal.read)
+    return order_result{client_order_id,
+                        order_outcome::failed,
+                        reject_code::reconciling,
+                        "reconciling: the order journal is being read; cancel again in a moment",
                         0,
                         0,
                         0};
@@ -652,6 +637,30 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
 }
 
 } // namespace
+
+void refuse_unlisted_venues(self_pointer self) {
+  auto& st = self->state;
+  // risk.endpoint too: a book written when it was a venue closes there all the same.
+  auto listed = order_endpoints(st.options);
+  std::set<std::string> unlisted;
+  for (const auto& [symbol, p] : st.book.positions())
+    if (auto venue = venue_of(symbol);
+        !venue.empty() && std::find(listed.begin(), listed.end(), venue) == listed.end())
+      unlisted.insert(venue); // a plain name of at most 64 bytes (risk_book::from_json)
+  if (unlisted.empty())
+    return;
+  auto names = json::array();
+  for (const auto& venue : unlisted)
+    if (names.size() < 5)
+      names.push_back(venue);
+  st.log.critical("the risk book holds positions on venues risk.venues does not list; halting",
+                  {{"venues", names}});
+  raise_level(self, emergency_level::halt,
+              "the risk book holds positions on venues risk.venues does not list ("
+                  + dump_json(names)
+                  + "): nothing here can close them. List the venues again, or settle the "
+                    "positions with those exchanges; then resume");
+}
 
 } // namespace brokedancer::monitor
 

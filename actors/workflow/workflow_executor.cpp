@@ -174,10 +174,14 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
   }
   auto execution_id = new_execution_id(w->id);
   // Parsed once admitted, and only for a workflow that reads it (it rides in every checkpoint),
-  // within what the store takes next to the outputs.
+  // within what the store takes next to the outputs and what one node's outputs may hold.
   json trigger = nullptr;
   if (by_event && reads_trigger(*w))
-    trigger = trigger_of(by_event->topic, by_event->json, st.options.bounds.execution_bytes / 2);
+    trigger =
+        trigger_of(by_event->topic, by_event->json,
+                   std::min(st.options.bounds.execution_bytes / 2,
+                            st.options.bounds.node_bytes > 256 ? st.options.bounds.node_bytes - 256
+                                                               : st.options.bounds.node_bytes));
   launch(self, index, execution_id, admission.permit, std::nullopt, std::move(trigger));
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});

@@ -511,6 +511,25 @@ TEST_CASE("hostile stored books are refused, and leave the book as it was") {
   }
 }
 
+TEST_CASE("a stored position on a venue loads only as <symbol>@<plain venue>") {
+  auto stored = [](const std::string& key) {
+    using json = nlohmann::json;
+    json book{{"version", 1},           {"realized", 0},       {"day_start_equity", 100000},
+              {"peak_equity", 100000},  {"day", "2026-12-02"}, {"trades", json::array()},
+              {"marks", json::object()}};
+    book["positions"][key] = {{"quantity", 1}, {"average_price", 100}};
+    return book.dump();
+  };
+  risk_book book;
+  std::string why;
+  CHECK(book.from_json(stored("BTC@venue_b"), why));
+  for (const char* key : {"@venue_b", "BTC@", "BTC@a@b", "BTC@bad venue", "BTC@\x1b[31m"}) {
+    INFO(key);
+    CHECK_FALSE(book.from_json(stored(key), why));
+    CHECK(why == "a position's key is not <symbol>@<venue>");
+  }
+}
+
 TEST_CASE("stored marks that are not positive and finite are dropped, the rest loads") {
   const std::string text = R"({"day":"2026-11-30","day_start_equity":100000.0,)"
                            R"("marks":{"BTC":-3.0,"ETH":0.0,"SOL":20.0},"peak_equity":100000.0,)"

@@ -353,6 +353,10 @@ TEST_CASE("SHUTDOWN waits for a bot's order in flight before closing positions",
       std::this_thread::sleep_for(2ms);
   }
   REQUIRE(out);
+  // Journaled is not yet at the exchange: a SHUTDOWN that reaches the breaker first holds the
+  // order back (trading_halted), and there is nothing in flight to wait for (what a loaded run
+  // once saw). The answer takes 400 ms: a moment for it to get there, well within them.
+  std::this_thread::sleep_for(150ms);
   REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value,
                                       emergency_level::shutdown, std::string{"end of test"},
                                       change_source::operator_request));
