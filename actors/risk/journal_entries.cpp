@@ -77,10 +77,11 @@ void journal_replay::add(const log_entry& entry) {
   o.quantity = number_field(j, "quantity");
   o.price = number_field(j, "price");
   o.venue = text_field(j, "venue"); // an endpoint's name: checked below, like the rest
-  if ((side != "buy" && side != "sell") || o.symbol.empty() || !(o.quantity > 0)
-      || !std::isfinite(o.quantity) || (j.contains("venue") && !j["venue"].is_string())
-      || (!o.venue.empty() && !check_plain_name("a venue", o.venue, 64).empty())
-      || o.symbol.find('@') != std::string::npos || o.venue.find('@') != std::string::npos) {
+  // What the pre-trade check calls malformed (no '@' in symbol or venue among it) was never
+  // journaled by this node.
+  if ((side != "buy" && side != "sell") || malformed(o)
+      || (j.contains("venue") && !j["venue"].is_string())
+      || (!o.venue.empty() && !check_plain_name("a venue", o.venue, 64).empty())) {
     ++unreadable_;
     return;
   }

@@ -152,6 +152,16 @@ void launch(self_pointer self, size_t index, const std::string& execution_id,
   st.memory->last_execution[index] = execution_id;
 }
 
+// The most of an event's payload an execution takes as its trigger: half its outputs' room in
+// the store (the checkpoint holds both), and what a trigger_event node's outputs may hold (with
+// room for its topic).
+size_t trigger_room(const output_bounds& bounds) {
+  constexpr size_t topic_room = 256;
+  auto node_room =
+      bounds.node_bytes > topic_room ? bounds.node_bytes - topic_room : bounds.node_bytes;
+  return std::min(bounds.execution_bytes / 2, node_room);
+}
+
 // Whether any node of `w` reads the event that started its execution.
 bool reads_trigger(const workflow_definition& w) {
   return std::any_of(w.nodes.begin(), w.nodes.end(),
@@ -177,11 +187,7 @@ start_verdict try_start(self_pointer self, size_t index, const std::string& caus
   // within what the store takes next to the outputs and what one node's outputs may hold.
   json trigger = nullptr;
   if (by_event && reads_trigger(*w))
-    trigger =
-        trigger_of(by_event->topic, by_event->json,
-                   std::min(st.options.bounds.execution_bytes / 2,
-                            st.options.bounds.node_bytes > 256 ? st.options.bounds.node_bytes - 256
-                                                               : st.options.bounds.node_bytes));
+    trigger = trigger_of(by_event->topic, by_event->json, trigger_room(st.options.bounds));
   launch(self, index, execution_id, admission.permit, std::nullopt, std::move(trigger));
   st.log.debug("workflow triggered",
                {{"workflow_id", w->id}, {"correlation_id", execution_id}, {"trigger", cause}});
