@@ -117,8 +117,9 @@ std::shared_ptr<order_board> make_order_board() {
 }
 
 std::unique_ptr<runtime> start_order_node(const environment& settings,
-                                          std::shared_ptr<order_board> board) {
+                                          std::shared_ptr<order_board> board, bool count_orders) {
   runtime_options options;
+  options.count_orders = count_orders;
   options.strategies["order_load"] = [board](const nlohmann::json&) {
     std::lock_guard<std::mutex> guard{board->mutex};
     return std::make_unique<order_load>(board->report, board->orders_each);

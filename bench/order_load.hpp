@@ -36,7 +36,8 @@ environment order_load_settings(const run_context& context, environment extra = 
 // A runtime under `settings` with the strategy "order_load" (reporting to `board`), once its
 // risk monitor is ready for orders.
 std::unique_ptr<runtime> start_order_node(const environment& settings,
-                                          std::shared_ptr<order_board> board);
+                                          std::shared_ptr<order_board> board,
+                                          bool count_orders = true);
 
 std::shared_ptr<order_board> make_order_board();
 

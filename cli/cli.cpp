@@ -79,7 +79,7 @@ int add_credential(const std::string& name, const std::string& role_text, const 
     return exit_code::usage;
   }
   if (!from_string(role_text, credential.role)) {
-    std::cerr << "brokedancer: --role is operator or risk, not \"" << role_text << "\"\n";
+    std::cerr << "brokedancer: --role is viewer, operator or risk, not \"" << role_text << "\"\n";
     return exit_code::usage;
   }
   std::vector<operator_credential> existing;
@@ -158,6 +158,12 @@ int cli_main(int argc, char** argv) {
                       "random seed of the market and every simulated endpoint (overrides "
                       "market.seed and resilience.endpoints.*.seed)");
   run_cmd->add_flag("--json", run_options.json, "print the summary as JSON on standard output");
+  run_cmd
+      ->add_flag("--dashboard", run_options.dashboard,
+                 "serve the live dashboard and /metrics on the operator API (node.control_port, "
+                 "else 8642, on node.control_host) and print its address with a viewer "
+                 "credential valid for this run only")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto address_check = [](bool any_port) {
     return CLI::Validator(
         [any_port](std::string& text) {
@@ -268,8 +274,10 @@ int cli_main(int argc, char** argv) {
              "node.credentials_file names");
   add_cmd->add_option("--name", credential_name, "who holds it (shown in the audit trail)")
       ->required();
-  add_cmd->add_option("--role", credential_role,
-                      "operator (status, halt, shutdown) or risk (also resume)");
+  add_cmd->add_option(
+      "--role", credential_role,
+      "viewer (status, metrics, events, dashboard), operator (also halt, shutdown) or risk "
+      "(also resume)");
   add_cmd->add_option("--file", credentials_file, "the credentials file")->required();
 
   auto* certs_cmd = app.add_subcommand(

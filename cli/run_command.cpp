@@ -1,5 +1,7 @@
 #include "cli/run_command.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 
 #include "actors/series/series_codec.hpp"
 #include "cli/runtime_start.hpp"
+#include "core/host_port.hpp"
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/plain_name.hpp"
@@ -26,6 +29,7 @@
 #include "messages/time_series.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
+#include "runtime/operator_auth.hpp"
 #include "runtime/runtime.hpp"
 
 namespace brokedancer {
@@ -473,6 +477,36 @@ void print_text(const json& s, std::ostream& out) {
         << '\n';
 }
 
+// A host as a URL holds it: an IPv6 address in brackets.
+std::string bracketed_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Where the dashboard's viewer credential is: in the address itself on a terminal (the fragment
+// never reaches the server or its log); anywhere else standard error may end up in a log, so in
+// a file only its owner can read.
+std::string dashboard_credential_note(const std::string& token) {
+  if (token.empty())
+    return " (it asks for a credential)";
+  if (isatty(STDERR_FILENO) == 1)
+    return "#token=" + token + "  (a viewer credential for this run only)";
+  char dir[] = "/tmp/brokedancer-dashboard-XXXXXX";
+  const char* unsaved = " (the viewer credential could not be saved; give the node one of yours)";
+  if (mkdtemp(dir) == nullptr) // mode 0700
+    return unsaved;
+  auto path = std::string{dir} + "/token";
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return unsaved;
+  auto line = token + "\n";
+  bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written)
+    return unsaved;
+  return " (the viewer credential for this run is in " + path
+         + "; open the address with #token=TOKEN)";
+}
+
 } // namespace
 
 int run_command(const run_command_options& options) {
@@ -517,9 +551,40 @@ int run_command(const run_command_options& options) {
     }
     config.effective["node"]["peers"] = to_text(config.node.peers);
   }
+  std::string viewer_token;
+  if (options.dashboard && config.node.control_port == 0 && !is_loopback(config.node.control_host)
+      && config.node.control_tls_certificate.empty() && !config.node.insecure_plaintext) {
+    // The configuration was checked with the API off; --dashboard turns it on, so the rule
+    // that an API off loopback needs HTTPS is checked here too.
+    std::cerr << "brokedancer: --dashboard: an operator API off loopback (\""
+              << config.node.control_host
+              << "\") needs HTTPS: set node.control_tls_certificate and node.control_tls_key, or "
+                 "node.control_host = 127.0.0.1\n";
+    return exit_code::config_invalid;
+  }
+  if (options.dashboard) {
+    // A credential of the viewer role for this run: it can watch, not halt, and it dies with
+    // the process (only its digest is in the configuration).
+    viewer_token = make_token();
+    auto line = credential_line({"run-dashboard", operator_role::viewer, digest_of(viewer_token)});
+    config.node.credentials += (config.node.credentials.empty() ? "" : ";") + line;
+    if (config.node.control_port == 0)
+      config.node.control_port = dashboard_port;
+  }
+  auto api_address =
+      config.node.control_port == 0
+          ? std::string{}
+          : std::string{config.node.control_tls_certificate.empty() ? "http" : "https"} + "://"
+                + bracketed_host(config.node.control_host) + ":"
+                + std::to_string(config.node.control_port) + "/";
   std::optional<runtime> node;
   if (int code = start_runtime(node, std::move(config), runtime_options{}); code != exit_code::ok)
     return code;
+  // On standard error: standard output is the summary's (a script reads it with --json).
+  if (!api_address.empty())
+    std::cerr << "dashboard: " << api_address << dashboard_credential_note(viewer_token)
+              << "\nmetrics:   " << api_address << "metrics (Authorization: Bearer TOKEN)\n"
+              << std::flush;
   auto events = std::make_shared<journal>();
   events->node_name = node->config().runtime.node_name;
   events->venues = order_endpoints(node->config().risk);

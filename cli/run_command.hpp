@@ -19,7 +19,13 @@ struct run_command_options {
   bool json = false;                 // the summary as JSON on standard output
   std::optional<std::string> listen; // overrides node.listen (checked by the CLI)
   std::vector<std::string> join;     // overrides node.peers (checked by the CLI)
+  // Serve the operator API with its dashboard (on node.control_port, else dashboard_port) and
+  // print the dashboard's address with a viewer credential made for this run only.
+  bool dashboard = false;
 };
+
+// Where --dashboard serves when node.control_port is not set.
+constexpr uint16_t dashboard_port = 8642;
 
 // Returns the process exit code (runtime/exit_codes.hpp).
 int run_command(const run_command_options& options);

@@ -4,6 +4,8 @@
 // authenticates) and the node's control actor (which enforces the role once more) share one
 // definition.
 //
+// - `viewer`: read the status, the metrics and the event stream; nothing else (a wall
+//   dashboard, a Prometheus scrape: a credential that leaks from them stops nothing).
 // - `operator`: read the status, raise a level (HALT, SHUTDOWN).
 // - `risk`: all of that, and the only role that may lower a level (resume).
 
@@ -13,12 +15,14 @@
 
 namespace brokedancer {
 
-enum class operator_role : uint8_t { operator_role = 1, risk = 2 };
+enum class operator_role : uint8_t { operator_role = 1, risk = 2, viewer = 3 };
 
 enum class operator_action : uint8_t { status, raise, lower };
 
 inline std::string to_string(operator_role role) {
-  return role == operator_role::risk ? "risk" : "operator";
+  return role == operator_role::risk     ? "risk"
+         : role == operator_role::viewer ? "viewer"
+                                         : "operator";
 }
 
 inline bool from_string(std::string_view text, operator_role& role) {
@@ -26,6 +30,8 @@ inline bool from_string(std::string_view text, operator_role& role) {
     role = operator_role::operator_role;
   else if (text == "risk")
     role = operator_role::risk;
+  else if (text == "viewer")
+    role = operator_role::viewer;
   else
     return false;
   return true;
@@ -34,6 +40,8 @@ inline bool from_string(std::string_view text, operator_role& role) {
 inline bool permits(operator_role role, operator_action action) {
   switch (action) {
     case operator_action::status:
+      return role == operator_role::operator_role || role == operator_role::risk
+             || role == operator_role::viewer;
     case operator_action::raise:
       return role == operator_role::operator_role || role == operator_role::risk;
     case operator_action::lower: return role == operator_role::risk;

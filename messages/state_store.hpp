@@ -25,6 +25,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/durations.hpp"
 
 namespace brokedancer {
 
@@ -57,12 +58,15 @@ struct store_status {
   uint64_t expired = 0;    // memory: keys removed by TTL
   uint64_t reconnects = 0; // redis: successful reconnections
   std::string last_error;
+  // Redis: from a request's commands going out to their replies (failures included). Memory:
+  // not measured (a request is answered where it is handled).
+  duration_counts latency;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_status& x) {
   return f(caf::meta::type_name("store_status"), x.backend, x.available, x.keys, x.requests,
-           x.failures, x.expired, x.reconnects, x.last_error);
+           x.failures, x.expired, x.reconnects, x.last_error, x.latency);
 }
 
 // A lease as the store holds it. `holder` names who holds it (a node), `token` is the holder's

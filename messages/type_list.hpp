@@ -17,6 +17,7 @@
 #include "messages/event_bus.hpp"
 #include "messages/market.hpp"
 #include "messages/market_stream.hpp"
+#include "messages/observability.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
@@ -90,6 +91,9 @@ void for_each_message_type(F&& f) {
   f(type_tag<service_health>{}, "brokedancer.service_health");
   f(type_tag<watch_status>{}, "brokedancer.watch_status");
   f(type_tag<channel_status>{}, "brokedancer.channel_status");
+  f(type_tag<pnl_point>{}, "brokedancer.pnl_point");
+  f(type_tag<duration_counts>{}, "brokedancer.duration_counts");
+  f(type_tag<relay_snapshot>{}, "brokedancer.relay_snapshot");
 }
 
 } // namespace brokedancer

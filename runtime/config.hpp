@@ -146,8 +146,10 @@ struct runtime_config {
     int64_t connection_timeout_ms = 1000;
     int64_t handshake_timeout_ms = 3000;
     size_t max_peer_connections = 64;
-    double isolation_halt_after_s = 0; // without peers; 0: off
-    double store_halt_after_s = 0;     // without the shared store; 0: off
+    uint32_t metrics_max_bot_labels = 50; // /metrics has per-bot series up to this many bots
+    uint32_t max_event_streams = 4;       // /api/events clients (the dashboard is one) at once
+    double isolation_halt_after_s = 0;    // without peers; 0: off
+    double store_halt_after_s = 0;        // without the shared store; 0: off
     // TLS between nodes: all three paths, or none.
     std::string tls_certificate;
     std::string tls_key;

@@ -581,6 +581,15 @@ std::vector<setting> build_schema() {
                         "address the operator API listens on; off loopback it needs "
                         "control_tls_certificate (or insecure_plaintext)"),
               check_host),
+      ranged(node_rows("metrics_max_bot_labels", &R::node_section::metrics_max_bot_labels, 50,
+                       "/metrics shows each bot's orders, fills and P&L as its own series while "
+                       "the node runs at most this many bots, and none beyond (Prometheus pays "
+                       "for every series); the totals are always there"),
+             0, 1000),
+      ranged(node_rows("max_event_streams", &R::node_section::max_event_streams, 4,
+                       "clients of /api/events (each dashboard tab is one) served at once; each "
+                       "holds one of the operator API's 16 workers"),
+             1, 8),
       node_rows("credentials_file", &R::node_section::credentials_file, "",
                 "file of the operator credentials (NAME ROLE SHA256 a line, written by brokedancer "
                 "credentials add); the node keeps only the tokens' digests"),

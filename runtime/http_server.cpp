@@ -37,6 +37,7 @@ constexpr int listen_backlog = 128;
 // After the last answer: how long, and how much, a client may still send so that it reads it.
 constexpr auto linger_time = std::chrono::milliseconds(500);
 constexpr size_t linger_bytes = 256 * 1024;
+constexpr size_t stream_send_buffer = 64 * 1024;
 
 // -- waiting with a deadline ------------------------------------------------------------------
 
@@ -181,6 +182,10 @@ public:
     }
   }
 
+  int descriptor() const {
+    return fd_;
+  }
+
   // Whether the stop pipe fired: for telling a deadline from a stop.
   bool stopping() const {
     pollfd fd{stop_fd_, POLLIN, 0};
@@ -223,7 +228,9 @@ std::string render(const http_response& response, bool keep_alive) {
   std::string out =
       "HTTP/1.1 " + std::to_string(response.status) + " " + http_reason(response.status) + "\r\n";
   out += "Content-Type: " + response.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  // A stream has no length: its end is the connection's.
+  if (!response.stream)
+    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "Cache-Control: no-store\r\n";
   for (const auto& [name, value] : response.headers)
@@ -501,6 +508,11 @@ struct http_server::impl {
       // A stopping server takes no new action: the handler may wait long for the node.
       auto response =
           conn.stopping() ? error_response(503, "the node is stopping") : answer(request);
+      if (response.stream && response.status < 400) {
+        stream_answer(conn, response);
+        return;
+      }
+      response.stream = nullptr;
       // A refused request (an unknown credential, say) ends the connection: whoever is refused
       // holds a worker for one request, not for a connection's worth of them.
       bool keep_alive = request.keep_alive && response.status < 400
@@ -513,6 +525,40 @@ struct http_server::impl {
         return;
       }
       deadline = clock::now() + options.request_deadline;
+    }
+  }
+
+  // A streamed answer: the head, then whatever the producer writes, each write within
+  // write_timeout (a client that stops reading ends its stream, it never holds the producer).
+  void stream_answer(connection& conn, const http_response& response) {
+    struct open_stream : http_stream {
+      connection& conn;
+      std::chrono::milliseconds write_timeout;
+      int fd;
+      explicit open_stream(connection& c, std::chrono::milliseconds timeout, int socket)
+        : conn(c), write_timeout(timeout), fd(socket) {}
+      bool write(std::string_view bytes) override {
+        return conn.write_all(bytes, clock::now() + write_timeout);
+      }
+      bool ended() override {
+        if (conn.stopping())
+          return true;
+        // The client sends nothing on a stream: readable means it closed (or broke the rules).
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0;
+      }
+    };
+    // A fixed send buffer (no autotuning): a client that stops reading holds that much of the
+    // kernel's memory at most, and its stream's writes stop soon instead of after megabytes.
+    int buffer = static_cast<int>(stream_send_buffer);
+    setsockopt(conn.descriptor(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+    if (!conn.write_all(render(response, false), clock::now() + options.write_timeout))
+      return;
+    open_stream out{conn, options.write_timeout, conn.descriptor()};
+    try {
+      response.stream(out);
+    } catch (const std::exception& e) {
+      log.error("an HTTP stream failed", {{"error", e.what()}});
     }
   }
 

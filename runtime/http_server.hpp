@@ -23,17 +23,33 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/http_request_reader.hpp"
 
 namespace brokedancer {
 
+// The open end of a streamed answer (server-sent events): what its producer may do.
+class http_stream {
+public:
+  virtual ~http_stream() = default;
+  // Writes `bytes` within the server's write_timeout; false when the client is gone or too slow
+  // to take them, or the server is stopping: the stream must end.
+  virtual bool write(std::string_view bytes) = 0;
+  // True once the server is stopping or the client has closed its end.
+  virtual bool ended() = 0;
+};
+
 struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the answer is a stream: the head goes out without a length, then `stream` writes
+  // the body for as long as it likes on the worker that serves it, and the connection closes
+  // when it returns. Only a status below 400 streams.
+  std::function<void(http_stream&)> stream;
 };
 
 struct http_server_options {

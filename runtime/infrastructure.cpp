@@ -9,6 +9,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "actors/api/event_relay.hpp"
 #include "actors/bots/bot_supervisor.hpp"
 #include "actors/bus/memory_bus.hpp"
 #include "actors/bus/redis_bus.hpp"
@@ -393,7 +394,8 @@ child_spec emergency_child(const runtime_config& config,
   return spec;
 }
 
-child_spec risk_monitor_child(const runtime_config& config) {
+child_spec risk_monitor_child(const runtime_config& config,
+                              std::shared_ptr<order_metrics> metrics) {
   risk_options options = config.risk;
   options.node_name = config.runtime.node_name;
   options.symbols = config.market.symbols;
@@ -402,13 +404,30 @@ child_spec risk_monitor_child(const runtime_config& config) {
   child_spec spec;
   spec.name = "risk_monitor";
   spec.policy = restart_policy::permanent;
-  spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
+  spec.start_with_siblings = [options, metrics](caf::actor_system& sys,
+                                                const sibling_map& siblings) {
     const char* who = "the risk monitor";
     return caf::actor_cast<caf::actor>(spawn_risk_monitor(
         sys, options, required_sibling<state_store_actor>(siblings, "state_store", who),
         required_sibling<event_bus_actor>(siblings, "event_bus", who),
         required_sibling<emergency_actor>(siblings, "emergency", who),
-        required_sibling<breaker_registry_actor>(siblings, "breakers", who)));
+        required_sibling<breaker_registry_actor>(siblings, "breakers", who), metrics));
+  };
+  return spec;
+}
+
+child_spec event_relay_child(const runtime_config& config, std::shared_ptr<event_fanout> fanout) {
+  event_relay_options options;
+  options.node_name = config.runtime.node_name;
+  child_spec spec;
+  spec.name = "event_relay";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [options, fanout](caf::actor_system& sys,
+                                               const sibling_map& siblings) {
+    const char* who = "the event relay";
+    return caf::actor_cast<caf::actor>(spawn_event_relay(
+        sys, options, fanout, required_sibling<event_bus_actor>(siblings, "event_bus", who),
+        optional_sibling<risk_monitor_actor>(siblings, "risk_monitor")));
   };
   return spec;
 }

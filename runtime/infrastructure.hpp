@@ -12,9 +12,11 @@
 #include "actors/redis/redis_connection.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "actors/workflow/node_call.hpp"
+#include "core/event_fanout.hpp"
 #include "core/node_identity.hpp"
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
+#include "messages/order_metrics.hpp"
 #include "messages/workflow.hpp"
 #include "runtime/config.hpp"
 
@@ -71,7 +73,11 @@ child_spec breakers_child(const runtime_config& config);
 
 // The risk monitor: every order's way to an endpoint, with the siblings "state_store",
 // "event_bus", "emergency" and "breakers".
-child_spec risk_monitor_child(const runtime_config& config);
+// `metrics` (may be null) counts the orders for /metrics; it outlives the monitor's restarts.
+child_spec risk_monitor_child(const runtime_config& config,
+                              std::shared_ptr<order_metrics> metrics = nullptr);
+// The operator API's view of the bus (actors/api/event_relay.hpp), feeding `fanout`'s clients.
+child_spec event_relay_child(const runtime_config& config, std::shared_ptr<event_fanout> fanout);
 
 // The emergency controller, with the sibling "state_store" (where the level is persisted),
 // "event_bus" and, when present, "risk_monitor". `on_shutdown` is called once a SHUTDOWN has

@@ -1,5 +1,6 @@
 #include "runtime/operator_api.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 
@@ -8,11 +9,14 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/api/event_relay.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/unix_time.hpp"
 #include "messages/errors.hpp"
+#include "runtime/dashboard_page.hpp"
 #include "runtime/http_server.hpp"
+#include "runtime/metrics_exposition.hpp"
 #include "runtime/operator_request.hpp"
 
 namespace brokedancer {
@@ -29,6 +33,17 @@ constexpr auto status_timeout = std::chrono::seconds(10);
 // the acknowledgements and 5 s for the count -- 95 s; a little more here, so that the node's own
 // answer always comes first.
 constexpr auto change_timeout = std::chrono::seconds(100);
+// What a scrape, a status frame or a readiness check waits for the node's answers: all asked
+// at once, so this is the longest a scrape takes, not the sum.
+constexpr auto observe_timeout = std::chrono::seconds(3);
+// A stream's producer looks for the end of its connection (or the server's) this often.
+constexpr auto stream_poll = std::chrono::milliseconds(250);
+constexpr auto status_frame_every = std::chrono::seconds(1);
+// A comment line now and then, so that proxies and clients see an idle stream is alive.
+constexpr auto keepalive_every = std::chrono::seconds(15);
+// /readyz needs no credential: anyone may ask it, so its answer is reused for this long rather
+// than asking the node each time.
+constexpr auto readiness_reuse = std::chrono::milliseconds(500);
 
 json cluster_json(const cluster_status& c) {
   json members = json::array();
@@ -145,6 +160,29 @@ json status_json(const node_status& s) {
           {"workflows", workflows_json(s.workflows)}};
 }
 
+// One row per bot for the dashboard's table.
+json bot_rows(const std::vector<bot_stats>& bots) {
+  json rows = json::array();
+  for (const auto& b : bots)
+    rows.push_back({{"id", b.id},
+                    {"strategy", b.strategy},
+                    {"state", b.state},
+                    {"orders", b.orders},
+                    {"fills", b.fills},
+                    {"rejected", b.rejected},
+                    {"restarts", b.restarts},
+                    {"pnl", b.realized_pnl + b.unrealized_pnl - b.fees}});
+  return rows;
+}
+
+json pnl_json(const pnl_point& p) {
+  return {{"t_us", p.t_us},
+          {"realized", p.realized},
+          {"unrealized", p.unrealized},
+          {"daily", p.daily},
+          {"equity", p.equity}};
+}
+
 void answer(http_response& res, int status, const json& body) {
   res.status = status;
   res.body = dump_json(body, 2) + "\n";
@@ -173,6 +211,13 @@ struct operator_api::impl {
   operator_api_options options;
   std::mutex throttle_mutex;
   auth_throttle throttle;
+  std::mutex readiness_mutex;       // held by the one look under way
+  std::mutex readiness_cache_mutex; // guards the last answer and its time
+  std::chrono::steady_clock::time_point readiness_at;
+  std::optional<http_response> readiness;
+  // Workers serving the observing side (/metrics, /api/events, /api/dashboard) now: at most
+  // half of them, so that a viewer's streams and scrapes never leave a HALT without a worker.
+  std::atomic<size_t> observing{0};
   logger log{"operator_api"};
   // Last: destroyed first, so that no worker is serving while the rest goes.
   std::unique_ptr<http_server> server;
@@ -364,8 +409,293 @@ struct operator_api::impl {
           .receive(on_answer, on_error);
   }
 
+  // --- the observing side -------------------------------------------------------------------
+
+  // A worker's share of the observing side, given back when the last copy goes.
+  using observing_slot = std::shared_ptr<void>;
+
+  // A slot, or nothing (and a 503) when half the workers observe already.
+  observing_slot take_observing_slot(http_response& res) {
+    auto limit = std::max<size_t>(1, options.threads / 2);
+    if (observing.fetch_add(1) >= limit) {
+      observing.fetch_sub(1);
+      res.headers.emplace_back("Retry-After", "2");
+      fail(res, 503,
+           "too many metrics, event-stream and dashboard requests at once; the operator "
+           "commands keep their workers: try again in a moment");
+      return nullptr;
+    }
+    // Holds `this` (not owned): a null pointer would test false.
+    return observing_slot(static_cast<void*>(this), [this](void*) { observing.fetch_sub(1); });
+  }
+
+  // GET /metrics: every source asked at once; one that does not answer in time is left out.
+  void serve_metrics(const http_request& req, http_response& res) {
+    if (!admit(req, res, "metrics", operator_action::status))
+      return;
+    auto slot = take_observing_slot(res);
+    if (!slot)
+      return;
+    const auto& obs = options.observers;
+    metrics_sources in;
+    in.orders = obs.orders.get();
+    in.max_bot_labels = obs.max_bot_labels;
+    if (obs.fanout)
+      in.streams = obs.fanout->counters();
+    // Every question out first, then the answers: each handle waits for its own reply, so the
+    // scrape waits for the slowest source, not for the sum of them.
+    caf::scoped_actor self{sys};
+    auto ask = [&self](const auto& dest, auto atom) {
+      std::optional<decltype(self->request(dest, observe_timeout, atom))> handle;
+      if (dest)
+        handle.emplace(self->request(dest, observe_timeout, atom));
+      return handle;
+    };
+    auto node = ask(control, status_atom::value);
+    auto bots = ask(obs.bots, bots_atom::value);
+    auto bus = ask(obs.bus, status_atom::value);
+    auto store = ask(obs.store, status_atom::value);
+    auto relay = ask(obs.relay, relay_counts_atom::value);
+    auto stream = ask(obs.market_stream, status_atom::value);
+    auto answer_into = [&in](auto& handle, auto& slot_of) {
+      if (!handle)
+        return;
+      handle->receive(
+          [&slot_of](std::decay_t<decltype(*slot_of)>& value) { slot_of = std::move(value); },
+          [&in](caf::error&) { ++in.missing; });
+    };
+    answer_into(node, in.node);
+    answer_into(bots, in.bots);
+    answer_into(bus, in.bus);
+    answer_into(store, in.store);
+    answer_into(relay, in.relay);
+    answer_into(stream, in.market_stream);
+    in.now_us = now_us();
+    res.status = 200;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = render_metrics(in);
+  }
+
+  // The dashboard's frame: the status document with every bot's row and the P&L now.
+  std::string status_frame() {
+    caf::scoped_actor self{sys};
+    std::optional<node_status> node;
+    std::vector<bot_stats> bots;
+    auto asked = self->request(control, observe_timeout, status_atom::value);
+    if (options.observers.bots) {
+      // Asked before the first answer is taken: the frame waits for the slower of the two.
+      auto asked_bots = self->request(options.observers.bots, observe_timeout, bots_atom::value);
+      asked.receive([&](node_status& s) { node = std::move(s); }, [](caf::error&) {});
+      asked_bots.receive([&](std::vector<bot_stats>& all) { bots = std::move(all); },
+                         [](caf::error&) {});
+    } else {
+      asked.receive([&](node_status& s) { node = std::move(s); }, [](caf::error&) {});
+    }
+    if (!node)
+      return {};
+    auto document = status_json(*node);
+    document["bot_list"] = bot_rows(bots);
+    const auto& r = node->risk;
+    document["pnl_point"] =
+        pnl_json({now_us(), r.realized_pnl, r.unrealized_pnl, r.daily_pnl, r.equity});
+    json frame{{"topic", "node.status"},
+               {"data", std::move(document)},
+               {"published_at_us", now_us()},
+               {"source_node", options.node_name},
+               {"sequence", 0},
+               {"correlation_id", ""}};
+    return "data: " + dump_json(frame) + "\n\n";
+  }
+
+  // GET /api/events: the bus's events as server-sent events, for as long as the client reads.
+  void serve_events(const http_request& req, http_response& res) {
+    if (!admit(req, res, "events", operator_action::status))
+      return;
+    auto slot = take_observing_slot(res);
+    if (!slot)
+      return;
+    events_request request;
+    if (auto why = parse_events_query(req.query, request); !why.empty()) {
+      fail(res, 400, why);
+      return;
+    }
+    if (!options.observers.fanout) {
+      fail(res, 503, "this node has no event stream");
+      return;
+    }
+    std::shared_ptr<event_fanout::client> client =
+        event_fanout::attach(options.observers.fanout, request.patterns);
+    if (!client) {
+      res.headers.emplace_back("Retry-After", "5");
+      fail(res, 503,
+           "too many event streams are open (node.max_event_streams); close one or try later");
+      return;
+    }
+    res.content_type = "text/event-stream; charset=utf-8";
+    res.headers.emplace_back("X-Accel-Buffering", "no");
+    res.stream = [this, client, slot, with_status = request.status](http_stream& out) {
+      stream_events(out, *client, with_status);
+    };
+  }
+
+  void stream_events(http_stream& out, event_fanout::client& client, bool with_status) {
+    using steady = std::chrono::steady_clock;
+    if (!out.write(": brokedancer event stream\nretry: 2000\n\n"))
+      return;
+    auto next_status = steady::now();
+    auto next_keepalive = steady::now() + keepalive_every;
+    while (!out.ended()) {
+      if (with_status && steady::now() >= next_status) {
+        next_status = steady::now() + status_frame_every;
+        auto frame = status_frame();
+        if (!frame.empty() && !out.write(frame))
+          return;
+      }
+      auto frames = client.take(stream_poll);
+      if (client.dropped()) {
+        // Said once, if the client still takes anything at all; then the stream ends.
+        out.write(sse_frame(dump_json(json{{"topic", "stream.dropped"},
+                                           {"data",
+                                            {{"reason", "the client fell behind the node's "
+                                                        "events; connect again"}}}}),
+                            0));
+        return;
+      }
+      std::string batch;
+      for (auto& f : frames)
+        batch += f;
+      if (!batch.empty()) {
+        if (!out.write(batch))
+          return;
+        next_keepalive = steady::now() + keepalive_every;
+      } else if (steady::now() >= next_keepalive) {
+        if (!out.write(": keep-alive\n\n"))
+          return;
+        next_keepalive = steady::now() + keepalive_every;
+      }
+    }
+  }
+
+  // GET /api/dashboard: what a page that opens now has missed: the P&L over the run and the
+  // newest level changes, alerts and breaker transitions.
+  void serve_dashboard_data(const http_request& req, http_response& res) {
+    if (!admit(req, res, "dashboard", operator_action::status))
+      return;
+    auto slot = take_observing_slot(res);
+    if (!slot)
+      return;
+    if (!options.observers.relay) {
+      fail(res, 503, "this node has no event relay");
+      return;
+    }
+    caf::scoped_actor self{sys};
+    self->request(options.observers.relay, observe_timeout, status_atom::value)
+        .receive(
+            [&](relay_snapshot& snapshot) {
+              json pnl = json::array();
+              for (const auto& p : snapshot.pnl)
+                pnl.push_back(pnl_json(p));
+              json recent = json::array();
+              for (const auto& text : snapshot.recent) {
+                auto frame = parse_json_within(text);
+                if (!frame.is_discarded())
+                  recent.push_back(std::move(frame));
+              }
+              answer(res, 200, {{"node", options.node_name}, {"pnl", pnl}, {"recent", recent}});
+            },
+            [&](caf::error& err) { fail(res, 503, sys.render(err)); });
+  }
+
+  // GET /healthz: the process serves requests. No credential: a process manager has none.
+  static void serve_liveness(http_response& res) {
+    answer(res, 200, {{"alive", true}});
+  }
+
+  // GET /readyz: ready to trade -- the level is known, the book is loaded (and the journal
+  // reconciled), the store answers. No credential (a load balancer has none): it says only
+  // that, and the answer is reused for readiness_reuse.
+  http_response serve_readiness() {
+    // One look at a time; whoever comes while it is under way gets the last answer (or, before
+    // the first, a 503) instead of queueing workers behind it.
+    std::unique_lock<std::mutex> guard{readiness_mutex, std::try_to_lock};
+    if (!guard.owns_lock()) {
+      std::lock_guard<std::mutex> cached{readiness_cache_mutex};
+      if (readiness)
+        return *readiness;
+      http_response res;
+      answer(res, 503, {{"ready", false}, {"checking", true}});
+      return res;
+    }
+    {
+      std::lock_guard<std::mutex> cached{readiness_cache_mutex};
+      if (readiness && std::chrono::steady_clock::now() - readiness_at < readiness_reuse)
+        return *readiness;
+    }
+    bool level_known = false;
+    bool book_loaded = false;
+    bool store_reachable = false;
+    caf::scoped_actor self{sys};
+    auto node = self->request(control, observe_timeout, status_atom::value);
+    if (options.observers.store)
+      self->request(options.observers.store, observe_timeout, status_atom::value)
+          .receive([&](store_status& s) { store_reachable = s.available; }, [](caf::error&) {});
+    node.receive(
+        [&](node_status& s) {
+          level_known = s.emergency.restored;
+          book_loaded = s.risk.loaded && s.risk.reconciled;
+        },
+        [](caf::error&) {});
+    bool ready = level_known && book_loaded && store_reachable;
+    http_response res;
+    answer(res, ready ? 200 : 503,
+           {{"ready", ready},
+            {"level_known", level_known},
+            {"book_loaded", book_loaded},
+            {"store_reachable", store_reachable}});
+    std::lock_guard<std::mutex> cached{readiness_cache_mutex};
+    readiness = res;
+    readiness_at = std::chrono::steady_clock::now(); // after the look, however long it took
+    return res;
+  }
+
+  static void serve_page(http_response& res) {
+    res.status = 200;
+    res.content_type = "text/html; charset=utf-8";
+    res.body = std::string{dashboard_page()};
+    // The page runs its own script only (by its hash), talks to this node only, and is never
+    // framed: what an event's text may hold cannot run or leave.
+    res.headers.emplace_back("Content-Security-Policy", dashboard_content_security_policy());
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    res.headers.emplace_back("X-Frame-Options", "DENY");
+    res.headers.emplace_back("Referrer-Policy", "no-referrer");
+  }
+
   http_response route(const http_request& req) {
     http_response res;
+    auto get = [&](auto serve) {
+      if (req.method == "GET")
+        serve();
+      else
+        not_allowed(res, "GET");
+    };
+    if (req.path == "/metrics")
+      get([&] { serve_metrics(req, res); });
+    else if (req.path == "/api/events")
+      get([&] { serve_events(req, res); });
+    else if (req.path == "/api/dashboard")
+      get([&] { serve_dashboard_data(req, res); });
+    else if (req.path == "/healthz")
+      get([&] { serve_liveness(res); });
+    else if (req.path == "/readyz")
+      get([&] { res = serve_readiness(); });
+    else if (req.path == "/" || req.path == "/index.html")
+      get([&] { serve_page(res); });
+    else
+      route_control(req, res);
+    return res;
+  }
+
+  void route_control(const http_request& req, http_response& res) {
     auto post = [&](auto op, const char* command, emergency_level level, operator_action action) {
       if (req.method == "POST")
         serve_change(req, res, op, command, level, action);
@@ -397,9 +727,9 @@ struct operator_api::impl {
     } else {
       fail(res, 404,
            "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown, GET "
-           "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|start|cancel|resume");
+           "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|start|cancel|resume, "
+           "GET /metrics, /api/events, /api/dashboard, /healthz, /readyz, /");
     }
-    return res;
   }
 
   static void not_allowed(http_response& res, const char* method) {

@@ -8,6 +8,11 @@
 //   POST /v1/halt      {"reason": "..."}         operator, risk
 //   POST /v1/shutdown  {"reason": "..."}         operator, risk
 //   POST /v1/resume    {"reason": "...", "level": "NORMAL"|"ALERT"}   risk only
+//   GET  /metrics                                any role: Prometheus text format 0.0.4
+//   GET  /api/events?topics=P1,P2&status=1        any role: server-sent events, bus topics
+//   GET  /api/dashboard                          any role: P&L over the run, latest alerts
+//   GET  /                                       no credential: the dashboard page (it asks)
+//   GET  /healthz, /readyz                       no credential: liveness and readiness
 //
 // Every request carries `Authorization: Bearer <token>`; the token's credential decides the
 // role (runtime/operator_auth.hpp). Answers are JSON; an error is {"error": "..."} with 400 (bad
@@ -28,10 +33,30 @@
 
 #include <caf/fwd.hpp>
 
+#include "core/event_fanout.hpp"
+#include "messages/bot.hpp"
 #include "messages/control.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/market_stream.hpp"
+#include "messages/observability.hpp"
+#include "messages/order_metrics.hpp"
+#include "messages/state_store.hpp"
 #include "runtime/operator_auth.hpp"
 
 namespace brokedancer {
+
+// What the observing side (/metrics, /api/events, /api/dashboard, /readyz) reads; any of it may
+// be missing (an embedded node without a relay, say): what it feeds is then left out.
+struct operator_api_observers {
+  std::shared_ptr<event_fanout> fanout; // the relay's clients
+  std::shared_ptr<const order_metrics> orders;
+  event_relay_actor relay;
+  event_bus_actor bus;
+  state_store_actor store;
+  bot_supervisor_actor bots;
+  market_stream_actor market_stream;
+  uint32_t max_bot_labels = 50;
+};
 
 struct operator_api_options {
   std::string node_name;
@@ -43,6 +68,7 @@ struct operator_api_options {
   std::string tls_key;
   size_t threads = 16;
   size_t queued_connections = 64;
+  operator_api_observers observers;
 };
 
 class operator_api {

@@ -106,7 +106,7 @@ bool parse_credentials(std::string_view text, std::vector<operator_credential>& 
       return false;
     }
     if (!from_string(parts[1], credential.role)) {
-      why = where + "the role of \"" + credential.name + "\" must be operator or risk";
+      why = where + "the role of \"" + credential.name + "\" must be viewer, operator or risk";
       return false;
     }
     if (!parse_hex(parts[2], credential.digest)) {

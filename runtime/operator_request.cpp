@@ -48,6 +48,84 @@ std::string string_field(const nlohmann::json& body, const char* name, std::stri
 
 } // namespace
 
+namespace {
+
+constexpr size_t max_event_patterns = 16;
+constexpr size_t max_event_pattern_bytes = 128;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// `text` with %XX decoded; false when an escape is cut short or not hexadecimal.
+bool percent_decoded(std::string_view text, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size())
+      return false;
+    int high = hex_value(text[i + 1]);
+    int low = hex_value(text[i + 2]);
+    if (high < 0 || low < 0)
+      return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+} // namespace
+
+std::string parse_events_query(std::string_view query, events_request& out) {
+  while (!query.empty()) {
+    auto end = query.find('&');
+    auto pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
+    auto eq = pair.find('=');
+    auto key = pair.substr(0, eq);
+    auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (key == "status") {
+      if (value != "0" && value != "1")
+        return "status must be 0 or 1";
+      out.status = value == "1";
+    } else if (key == "topics") {
+      std::string decoded;
+      if (!percent_decoded(value, decoded))
+        return "topics has a broken percent-escape";
+      out.patterns.clear();
+      size_t from = 0;
+      for (;;) {
+        auto comma = decoded.find(',', from);
+        auto pattern = decoded.substr(from, comma == std::string::npos ? comma : comma - from);
+        if (pattern.empty() || pattern.size() > max_event_pattern_bytes)
+          return "each topic pattern must have 1 to " + std::to_string(max_event_pattern_bytes)
+                 + " characters (topics=trading.*,emergency.level_changed)";
+        for (unsigned char c : pattern)
+          if (c < 0x21 || c > 0x7e)
+            return "topic patterns are printable ASCII without spaces";
+        if (out.patterns.size() == max_event_patterns)
+          return "at most " + std::to_string(max_event_patterns) + " topic patterns";
+        out.patterns.push_back(std::move(pattern));
+        if (comma == std::string::npos)
+          break;
+        from = comma + 1;
+      }
+    } else {
+      return "the query takes topics and status only";
+    }
+  }
+  return {};
+}
+
 std::string parse_history_query(std::string_view query, workflow_request& out) {
   bool named = false;
   while (!query.empty()) {

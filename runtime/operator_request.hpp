@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "messages/emergency.hpp"
 
@@ -23,6 +24,16 @@ struct workflow_request {
   std::string reason;       // all but history
   uint32_t limit = 20;      // history
 };
+
+// GET /api/events?topics=PATTERN[,PATTERN...]&status=0|1
+struct events_request {
+  std::vector<std::string> patterns{"*"}; // globs (Redis rules) over the bus's topics
+  bool status = false; // a node.status frame at once and every second (the dashboard's)
+};
+
+// Why the query of /api/events is not acceptable, or empty. Patterns are 1 to 128 printable
+// ASCII characters each (percent-encoding is decoded), at most 16 of them, split at ','.
+std::string parse_events_query(std::string_view query, events_request& out);
 
 // GET /v1/workflows/history?workflow_id=ID[&limit=N]: why the query is not acceptable, or
 // empty. Ids are plain names (no percent-encoding needed or taken); N from 1 to 1000.

@@ -68,6 +68,10 @@ struct runtime::impl {
   std::unique_ptr<listener_guard> guard;         // bounds what strangers on that port cost
   // Stopped before the actor system: its request threads talk to the control actor.
   std::unique_ptr<operator_api> api;
+  // Counted by the risk monitor, read by /metrics.
+  std::shared_ptr<order_metrics> order_counts = std::make_shared<order_metrics>();
+  // The event relay's stream clients (with the operator API only).
+  std::shared_ptr<event_fanout> fanout;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -257,7 +261,9 @@ runtime::runtime(runtime_config config, runtime_options extras)
     state->shutdown = change;
     state->wake.notify_all();
   }));
-  children.push_back(risk_monitor_child(d.config));
+  if (!extras.count_orders)
+    d.order_counts.reset();
+  children.push_back(risk_monitor_child(d.config, d.order_counts));
   if (auto market = market_child(d.config); !market.name.empty())
     children.push_back(std::move(market));
   if (auto bars = bar_service_child(d.config); !bars.name.empty())
@@ -287,8 +293,13 @@ runtime::runtime(runtime_config config, runtime_options extras)
           workflow_executor_child(d.config, std::move(workflows), std::move(workflow_nodes));
       !executor.name.empty())
     children.push_back(std::move(executor));
-  if (d.config.node.control_port != 0)
+  if (d.config.node.control_port != 0) {
     children.push_back(control_child(d.config));
+    fanout_limits limits;
+    limits.max_clients = d.config.node.max_event_streams;
+    d.fanout = std::make_shared<event_fanout>(limits);
+    children.push_back(event_relay_child(d.config, d.fanout));
+  }
   supervisor_options options;
   options.name = "root";
   options.max_restarts = d.config.supervisor.max_restarts;
@@ -353,6 +364,19 @@ runtime::runtime(runtime_config config, runtime_options extras)
     api.credentials = d.credentials;
     api.tls_certificate = d.config.node.control_tls_certificate;
     api.tls_key = d.config.node.control_tls_key;
+    auto& observers = api.observers;
+    observers.fanout = d.fanout;
+    observers.orders = d.order_counts;
+    observers.max_bot_labels = d.config.node.metrics_max_bot_labels;
+    auto sibling = [&d](const char* name) {
+      auto found = d.tree.children.find(name);
+      return found == d.tree.children.end() ? caf::actor{} : found->second;
+    };
+    observers.relay = caf::actor_cast<event_relay_actor>(sibling("event_relay"));
+    observers.bus = caf::actor_cast<event_bus_actor>(sibling("event_bus"));
+    observers.store = caf::actor_cast<state_store_actor>(sibling("state_store"));
+    observers.bots = caf::actor_cast<bot_supervisor_actor>(sibling("bots"));
+    observers.market_stream = caf::actor_cast<market_stream_actor>(sibling("market_stream"));
     try {
       d.api = std::make_unique<operator_api>(
           *d.system, caf::actor_cast<node_control_actor>(d.tree.children.at("control")),

@@ -60,6 +60,9 @@ struct runtime_options {
   // The node types the configuration's workflows (workflows.files) may use; none: the
   // built-in ones (node_registry::with_builtins, to which a program adds its own).
   std::shared_ptr<const node_registry> workflow_nodes;
+  // The risk monitor counts every order's outcome and latency for /metrics (off only to
+  // measure what counting costs: the benchmark's same-run baseline).
+  bool count_orders = true;
 };
 
 class runtime {

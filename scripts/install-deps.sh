@@ -12,7 +12,11 @@ for option in "$@"; do
   case $option in
     # python3-redis: a Redis client none of us wrote, for the interoperability test of the
     # market-data stream and the standard channels (tests/support/trading_reader.py).
-    --with-test-tools) packages+=(catch2 redis-server redis-tools openssl iproute2 python3-redis) ;;
+    # prometheus (with promtool) and chromium: the observing side is tested against the real
+    # scraper and a real browser (tests/cli/observe_test.cpp); fonts-dejavu-core gives the
+    # headless browser a font to draw the dashboard's screenshots with.
+    --with-test-tools) packages+=(catch2 redis-server redis-tools openssl iproute2 python3-redis
+                                  prometheus chromium fonts-dejavu-core) ;;
     # scripts/fuzz.sh: clang with libFuzzer and the sanitizers' runtimes; the fuzz targets'
     # throwaway certificates are made with openssl.
     --with-fuzz-tools) packages+=(clang libclang-rt-14-dev catch2 openssl) ;;

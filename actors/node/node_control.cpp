@@ -421,8 +421,10 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
     entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
     record(self, entry);
     return make_error(errc::invalid_argument,
-                      "the " + to_string(who.role)
-                          + " role may not lower a level; a credential of the risk role may");
+                      "the " + to_string(who.role) + " role may not " + command
+                          + (action == operator_action::lower
+                                 ? "; a credential of the risk role may"
+                                 : "; a credential of the operator or risk role may"));
   }
   if (auto why = refusal(level, reason); !why.empty()) {
     entry.outcome = "refused: " + why;

@@ -87,6 +87,7 @@ struct monitor_state {
   emergency_actor emergency;
   breaker_registry_actor breakers;
   breaker_actor breaker; // the endpoint's own breaker, once known: one hop fewer per order
+  std::shared_ptr<order_metrics> metrics; // null: nothing counted (tests, embedded uses)
   level_tracker level;
   emergency_registration registration{
       "cannot register with the emergency controller yet; orders are refused until it answers",

@@ -281,8 +281,22 @@ void announce_position(self_pointer self, const std::string& symbol,
 
 } // namespace
 
+namespace {
+
+int64_t micros_since(std::chrono::steady_clock::time_point from) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
+                                                               - from)
+      .count();
+}
+
+} // namespace
+
 answer announced(self_pointer self, const order& o, answer inner) {
-  return [self, about = o, inner = std::move(inner)](order_result& result) {
+  // Timed on the steady clock: a step of the wall clock must not show as an order's latency.
+  return [self, about = o, inner = std::move(inner),
+          taken = std::chrono::steady_clock::now()](order_result& result) {
+    if (self->state.metrics)
+      self->state.metrics->record(result, micros_since(taken));
     announce(self, about, result);
     inner(result);
   };
@@ -404,11 +418,14 @@ void load(self_pointer self) {
 // --- handlers --------------------------------------------------------------------------------
 
 caf::result<order_result> on_submit(self_pointer self, order o) {
+  auto taken = std::chrono::steady_clock::now();
   auto now = now_us();
   if (o.venue == self->state.options.endpoint)
     o.venue.clear(); // the node's own endpoint, named: booked as an order without a venue
   if (auto refused = check(self, o, now)) {
     auto result = refuse(self, o, std::move(*refused));
+    if (self->state.metrics)
+      self->state.metrics->record(result, micros_since(taken));
     announce(self, o, result);
     return result;
   }
@@ -593,11 +610,12 @@ void on_housekeeping(self_pointer self) {
 
 monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options,
                                          state_store_actor store, event_bus_actor bus,
-                                         emergency_actor emergency,
-                                         breaker_registry_actor breakers) {
+                                         emergency_actor emergency, breaker_registry_actor breakers,
+                                         std::shared_ptr<order_metrics> metrics) {
   exit_with_exception_text(self);
   auto& fresh = self->state;
   fresh.options = std::move(options);
+  fresh.metrics = std::move(metrics);
   fresh.book_key = "node:" + fresh.options.node_name + ":risk:state";
   fresh.journal.key = "node:" + fresh.options.node_name + ":journal";
   fresh.journal.reconciled = !fresh.options.journal;
@@ -668,9 +686,10 @@ namespace brokedancer {
 
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
                                       state_store_actor store, event_bus_actor bus,
-                                      emergency_actor emergency, breaker_registry_actor breakers) {
+                                      emergency_actor emergency, breaker_registry_actor breakers,
+                                      std::shared_ptr<order_metrics> metrics) {
   return sys.spawn(monitor::risk_monitor, std::move(options), std::move(store), std::move(bus),
-                   std::move(emergency), std::move(breakers));
+                   std::move(emergency), std::move(breakers), std::move(metrics));
 }
 
 } // namespace brokedancer

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "actors/risk/risk_options.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/order_metrics.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
 #include "messages/state_store.hpp"
@@ -30,6 +32,7 @@ namespace brokedancer {
 
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
                                       state_store_actor store, event_bus_actor bus,
-                                      emergency_actor emergency, breaker_registry_actor breakers);
+                                      emergency_actor emergency, breaker_registry_actor breakers,
+                                      std::shared_ptr<order_metrics> metrics = nullptr);
 
 } // namespace brokedancer

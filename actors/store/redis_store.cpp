@@ -84,9 +84,13 @@ void submit(self_pointer self, commands cmds, redis_link::completion done) {
   }
   // The completion may run while the state is destroyed (the link goes first): it touches
   // the counters, which outlive the link, and what it holds.
-  st.link->send(std::move(cmds), [stats = &st.stats, done = std::move(done)](redis_result& r) {
+  st.link->send(std::move(cmds), [stats = &st.stats, done = std::move(done),
+                                  sent = std::chrono::steady_clock::now()](redis_result& r) {
     if (!r.ok)
       ++stats->failures;
+    stats->latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - sent)
+                               .count());
     done(r);
   });
 }

@@ -55,7 +55,9 @@ key_value sample<key_value>() {
 
 template <>
 store_status sample<store_status>() {
-  return {"redis", true, 12, 3400, 5, 7, 2, "connection refused"};
+  store_status s{"redis", true, 12, 3400, 5, 7, 2, "connection refused", {}};
+  s.latency.observe(750);
+  return s;
 }
 
 template <>
@@ -88,6 +90,31 @@ template <>
 bus_stats sample<bus_stats>() {
   return {
       "redis", true, 10, 20, 1, 2, 30, 4, 5, "connection reset", {sample<subscription_stats>()}};
+}
+
+template <>
+pnl_point sample<pnl_point>() {
+  return {1795000000123456, 12.5, -3.25, 9.25, 100009.25};
+}
+
+template <>
+duration_counts sample<duration_counts>() {
+  duration_counts d;
+  d.buckets[0] = 3;
+  d.buckets[16] = 1;
+  d.count = 4;
+  d.sum_seconds = 12.75;
+  return d;
+}
+
+template <>
+relay_snapshot sample<relay_snapshot>() {
+  return {{sample<pnl_point>()},
+          {R"({"topic":"trading.alerts"})"},
+          {{"operator", 2}},
+          {{"completed", sample<duration_counts>()}},
+          {{"fetch_price|success", sample<duration_counts>()}},
+          99};
 }
 
 template <>

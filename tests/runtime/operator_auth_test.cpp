@@ -35,6 +35,9 @@ TEST_CASE("only the risk role may lower a level") {
   CHECK_FALSE(permits(operator_role::operator_role, operator_action::lower));
   CHECK(permits(operator_role::risk, operator_action::lower));
   CHECK(permits(operator_role::risk, operator_action::raise));
+  CHECK(permits(operator_role::viewer, operator_action::status));
+  CHECK_FALSE(permits(operator_role::viewer, operator_action::raise));
+  CHECK_FALSE(permits(operator_role::viewer, operator_action::lower));
 }
 
 TEST_CASE("a credentials file is read line by line and a bad line is named, not shown") {
@@ -55,7 +58,7 @@ TEST_CASE("a credentials file is read line by line and a bad line is named, not 
   };
   auto digest = to_hex(digest_of(token));
   CHECK_THAT(refused("alice risk\n"), Catch::Contains("line 1"));
-  CHECK_THAT(refused("alice admin " + digest), Catch::Contains("operator or risk"));
+  CHECK_THAT(refused("alice admin " + digest), Catch::Contains("viewer, operator or risk"));
   CHECK_THAT(refused("al ice risk " + digest), Catch::Contains("three words"));
   CHECK_THAT(refused("alice risk " + digest.substr(1)), Catch::Contains("64 hex digits"));
   CHECK_THAT(refused("a risk " + digest + "\na operator " + digest), Catch::Contains("twice"));

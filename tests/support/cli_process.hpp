@@ -31,6 +31,7 @@ struct test_credentials {
   std::string file;
   std::string risk_token;
   std::string operator_token;
+  std::string viewer_token;
 };
 
 inline const test_credentials& credentials() {
@@ -41,10 +42,13 @@ inline const test_credentials& credentials() {
     c.file = std::string{dir} + "/credentials";
     c.risk_token = make_token();
     c.operator_token = make_token();
+    c.viewer_token = make_token();
     std::ofstream out{c.file};
     out << credential_line({"test-risk", operator_role::risk, digest_of(c.risk_token)}) << '\n'
         << credential_line(
                {"test-operator", operator_role::operator_role, digest_of(c.operator_token)})
+        << '\n'
+        << credential_line({"test-viewer", operator_role::viewer, digest_of(c.viewer_token)})
         << '\n';
     return c;
   }();
