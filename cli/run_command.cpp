@@ -485,7 +485,7 @@ std::string bracketed_host(const std::string& host) {
 // Where the dashboard's viewer credential is: in the address itself on a terminal (the fragment
 // never reaches the server or its log); anywhere else standard error may end up in a log, so in
 // a file only its owner can read.
-std::string dashboard_credential_note(const std::string& token) {
+std::string dashboard_credential_note(const std::string& token, std::string& saved_in) {
   if (token.empty())
     return " (it asks for a credential)";
   if (isatty(STDERR_FILENO) == 1)
@@ -501,6 +501,7 @@ std::string dashboard_credential_note(const std::string& token) {
   auto line = token + "\n";
   bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
+  saved_in = path;
   if (!written)
     return unsaved;
   return " (the viewer credential for this run is in " + path
@@ -571,6 +572,7 @@ int run_command(const run_command_options& options) {
     if (config.node.control_port == 0)
       config.node.control_port = dashboard_port;
   }
+  std::string token_file; // the viewer credential's, removed when the run ends
   auto api_address =
       config.node.control_port == 0
           ? std::string{}
@@ -582,7 +584,7 @@ int run_command(const run_command_options& options) {
     return code;
   // On standard error: standard output is the summary's (a script reads it with --json).
   if (!api_address.empty())
-    std::cerr << "dashboard: " << api_address << dashboard_credential_note(viewer_token)
+    std::cerr << "dashboard: " << api_address << dashboard_credential_note(viewer_token, token_file)
               << "\nmetrics:   " << api_address << "metrics (Authorization: Bearer TOKEN)\n"
               << std::flush;
   auto events = std::make_shared<journal>();
@@ -619,6 +621,11 @@ int run_command(const run_command_options& options) {
   caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
   keeper = nullptr;
   node.reset();
+  if (!token_file.empty()) {
+    // The credential dies with the run: so does its file.
+    ::unlink(token_file.c_str());
+    ::rmdir(token_file.substr(0, token_file.rfind('/')).c_str());
+  }
   if (options.json)
     std::cout << dump_json(summary, 2) << '\n';
   else

@@ -31,6 +31,13 @@ double breaker_number(breaker_state state) {
   return 2;
 }
 
+// A family of one sample.
+void one_sample(prometheus_text& out, const char* name, metric type, const char* help,
+                const metric_labels& labels, double value) {
+  out.family(name, type, help);
+  out.sample(labels, value);
+}
+
 void orders(prometheus_text& out, const order_metrics& m) {
   out.family("brokedancer_orders_total", metric::counter,
              "Orders the risk monitor answered, by outcome and reject code (none when filled)");
@@ -187,8 +194,7 @@ void breakers(prometheus_text& out, const std::vector<breaker_stats>& all) {
 
 void bus(prometheus_text& out, const bus_stats& b) {
   auto one = [&](const char* name, metric type, const char* help, double value) {
-    out.family(name, type, help);
-    out.sample({{"backend", b.backend}}, value);
+    one_sample(out, name, type, help, {{"backend", b.backend}}, value);
   };
   one("brokedancer_bus_connected", metric::gauge, "1 while the event bus's backend is reachable",
       b.connected ? 1 : 0);
@@ -204,8 +210,7 @@ void bus(prometheus_text& out, const bus_stats& b) {
 
 void store(prometheus_text& out, const store_status& s) {
   auto one = [&](const char* name, metric type, const char* help, double value) {
-    out.family(name, type, help);
-    out.sample({{"backend", s.backend}}, value);
+    one_sample(out, name, type, help, {{"backend", s.backend}}, value);
   };
   one("brokedancer_store_available", metric::gauge, "1 while the state store is reachable",
       s.available ? 1 : 0);
@@ -217,16 +222,16 @@ void store(prometheus_text& out, const store_status& s) {
       static_cast<double>(s.failures));
   if (s.backend == "redis") {
     out.family("brokedancer_store_operation_latency_seconds", metric::histogram,
-               "From a request's commands going to Redis to their replies (since the store's "
-               "actor last started)");
+               "From a request's commands going to Redis to their replies (key walks and "
+               "requests refused while Redis is away not timed; since the store's actor last "
+               "started)");
     out.histogram({{"backend", s.backend}}, s.latency.as_snapshot());
   }
 }
 
 void market_stream(prometheus_text& out, const stream_status& s) {
   auto one = [&](const char* name, metric type, const char* help, double value) {
-    out.family(name, type, help);
-    out.sample({{"backend", s.backend}}, value);
+    one_sample(out, name, type, help, {{"backend", s.backend}}, value);
   };
   one("brokedancer_market_stream_available", metric::gauge,
       "1 while the market-data stream's backend is reachable", s.available ? 1 : 0);

@@ -623,7 +623,12 @@ struct operator_api::impl {
       if (readiness)
         return *readiness;
       http_response res;
-      answer(res, 503, {{"ready", false}, {"checking", true}});
+      res.headers.emplace_back("Retry-After", "1");
+      answer(res, 503,
+             {{"ready", false},
+              {"level_known", false},
+              {"book_loaded", false},
+              {"store_reachable", false}});
       return res;
     }
     {

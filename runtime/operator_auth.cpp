@@ -39,23 +39,24 @@ token_digest digest_of(std::string_view token) {
   return digest;
 }
 
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 namespace {
 
 bool parse_hex(std::string_view text, token_digest& out) {
   if (text.size() != out.size() * 2)
     return false;
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
   for (size_t i = 0; i < out.size(); ++i) {
-    int high = value(text[2 * i]);
-    int low = value(text[2 * i + 1]);
+    int high = hex_digit_value(text[2 * i]);
+    int low = hex_digit_value(text[2 * i + 1]);
     if (high < 0 || low < 0)
       return false;
     out[i] = static_cast<unsigned char>(high * 16 + low);

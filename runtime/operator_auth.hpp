@@ -38,6 +38,8 @@ constexpr std::string_view token_prefix = "bd1_";
 std::string make_token();
 token_digest digest_of(std::string_view token);
 std::string to_hex(const token_digest& digest);
+// The value of a hexadecimal digit (either case), or -1.
+int hex_digit_value(char c);
 
 // One credential a line: `NAME ROLE SHA256-HEX`; blank lines and lines starting with '#' are
 // skipped. Returns false with `why` (naming the line, never the digest) on the first bad line.

@@ -6,6 +6,7 @@
 #include "core/plain_name.hpp"
 #include "messages/control.hpp"
 #include "messages/workflow.hpp"
+#include "runtime/operator_auth.hpp"
 
 namespace brokedancer {
 
@@ -53,16 +54,6 @@ namespace {
 constexpr size_t max_event_patterns = 16;
 constexpr size_t max_event_pattern_bytes = 128;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // `text` with %XX decoded; false when an escape is cut short or not hexadecimal.
 bool percent_decoded(std::string_view text, std::string& out) {
   out.clear();
@@ -73,8 +64,8 @@ bool percent_decoded(std::string_view text, std::string& out) {
     }
     if (i + 2 >= text.size())
       return false;
-    int high = hex_value(text[i + 1]);
-    int low = hex_value(text[i + 2]);
+    int high = hex_digit_value(text[i + 1]);
+    int low = hex_digit_value(text[i + 2]);
     if (high < 0 || low < 0)
       return false;
     out += static_cast<char>(high * 16 + low);
@@ -83,77 +74,86 @@ bool percent_decoded(std::string_view text, std::string& out) {
   return true;
 }
 
-} // namespace
-
-std::string parse_events_query(std::string_view query, events_request& out) {
+// Calls `take` with each key and value of a query (KEY=VALUE pairs split at '&') until it
+// says why one is not acceptable; that, or empty.
+template <class Take>
+std::string each_query_pair(std::string_view query, Take take) {
   while (!query.empty()) {
     auto end = query.find('&');
     auto pair = query.substr(0, end);
     query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
     auto eq = pair.find('=');
-    auto key = pair.substr(0, eq);
     auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (key == "status") {
-      if (value != "0" && value != "1")
-        return "status must be 0 or 1";
-      out.status = value == "1";
-    } else if (key == "topics") {
-      std::string decoded;
-      if (!percent_decoded(value, decoded))
-        return "topics has a broken percent-escape";
-      out.patterns.clear();
-      size_t from = 0;
-      for (;;) {
-        auto comma = decoded.find(',', from);
-        auto pattern = decoded.substr(from, comma == std::string::npos ? comma : comma - from);
-        if (pattern.empty() || pattern.size() > max_event_pattern_bytes)
-          return "each topic pattern must have 1 to " + std::to_string(max_event_pattern_bytes)
-                 + " characters (topics=trading.*,emergency.level_changed)";
-        for (unsigned char c : pattern)
-          if (c < 0x21 || c > 0x7e)
-            return "topic patterns are printable ASCII without spaces";
-        if (out.patterns.size() == max_event_patterns)
-          return "at most " + std::to_string(max_event_patterns) + " topic patterns";
-        out.patterns.push_back(std::move(pattern));
-        if (comma == std::string::npos)
-          break;
-        from = comma + 1;
-      }
-    } else {
-      return "the query takes topics and status only";
-    }
+    if (auto why = take(pair.substr(0, eq), value); !why.empty())
+      return why;
   }
   return {};
 }
 
+} // namespace
+
+std::string parse_events_query(std::string_view query, events_request& out) {
+  return each_query_pair(
+      query, [&out](std::string_view key, std::string_view value) -> std::string {
+        if (key == "status") {
+          if (value != "0" && value != "1")
+            return "status must be 0 or 1";
+          out.status = value == "1";
+        } else if (key == "topics") {
+          std::string decoded;
+          if (!percent_decoded(value, decoded))
+            return "topics has a broken percent-escape";
+          out.patterns.clear();
+          size_t from = 0;
+          for (;;) {
+            auto comma = decoded.find(',', from);
+            auto pattern = decoded.substr(from, comma == std::string::npos ? comma : comma - from);
+            if (pattern.empty() || pattern.size() > max_event_pattern_bytes)
+              return "each topic pattern must have 1 to " + std::to_string(max_event_pattern_bytes)
+                     + " characters (topics=trading.*,emergency.level_changed)";
+            for (unsigned char c : pattern)
+              if (c < 0x21 || c > 0x7e)
+                return "topic patterns are printable ASCII without spaces";
+            if (out.patterns.size() == max_event_patterns)
+              return "at most " + std::to_string(max_event_patterns) + " topic patterns";
+            out.patterns.push_back(std::move(pattern));
+            if (comma == std::string::npos)
+              break;
+            from = comma + 1;
+          }
+        } else {
+          return std::string{"the query takes topics and status only"};
+        }
+        return std::string{};
+      });
+}
+
 std::string parse_history_query(std::string_view query, workflow_request& out) {
   bool named = false;
-  while (!query.empty()) {
-    auto end = query.find('&');
-    auto pair = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
-    auto eq = pair.find('=');
-    auto key = pair.substr(0, eq);
-    auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (key == "workflow_id") {
-      if (!workflow_id_problem("a workflow id", std::string{value}).empty())
-        return "workflow_id must be a workflow's id: letters, digits, '_' and '-'";
-      out.workflow_id = std::string{value};
-      named = true;
-    } else if (key == "limit") {
-      uint32_t limit = 0;
-      bool digits = !value.empty() && value.size() <= 4;
-      for (char c : value) {
-        digits = digits && c >= '0' && c <= '9';
-        limit = limit * 10 + static_cast<uint32_t>(c - '0');
-      }
-      if (!digits || limit == 0 || limit > max_history_limit)
-        return "limit must be a whole number from 1 to " + std::to_string(max_history_limit);
-      out.limit = limit;
-    } else {
-      return "the query takes workflow_id and limit only";
-    }
-  }
+  auto why =
+      each_query_pair(query, [&](std::string_view key, std::string_view value) -> std::string {
+        if (key == "workflow_id") {
+          if (!workflow_id_problem("a workflow id", std::string{value}).empty())
+            return std::string{"workflow_id must be a workflow's id: letters, digits, '_' and '-'"};
+          out.workflow_id = std::string{value};
+          named = true;
+        } else if (key == "limit") {
+          uint32_t limit = 0;
+          bool digits = !value.empty() && value.size() <= 4;
+          for (char c : value) {
+            digits = digits && c >= '0' && c <= '9';
+            limit = limit * 10 + static_cast<uint32_t>(c - '0');
+          }
+          if (!digits || limit == 0 || limit > max_history_limit)
+            return "limit must be a whole number from 1 to " + std::to_string(max_history_limit);
+          out.limit = limit;
+        } else {
+          return std::string{"the query takes workflow_id and limit only"};
+        }
+        return std::string{};
+      });
+  if (!why.empty())
+    return why;
   return named ? std::string{} : "the query must name a workflow: ?workflow_id=ID";
 }
 

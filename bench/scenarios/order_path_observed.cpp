@@ -1,5 +1,5 @@
 // order-path-observed: what watching a node costs its order path. The order-path load (64 bots,
-// one order in flight each, through risk monitor, breaker and simulated exchange) on four nodes
+// one order in flight each, through risk monitor, breaker and simulated exchange) on five nodes
 // in one run:
 //   unobserved  counting off, no operator API: the same-run baseline;
 //   counted     the risk monitor counts every order's outcome and latency, no operator API;
@@ -88,8 +88,11 @@ public:
                           + token + "\r\n\r\n";
     if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
         || send(fd_, request.data(), request.size(), MSG_NOSIGNAL)
-               != static_cast<ssize_t>(request.size()))
+               != static_cast<ssize_t>(request.size())) {
+      if (fd_ >= 0)
+        close(fd_);
       throw std::runtime_error("the stalled client could not connect");
+    }
   }
   ~stalled_client() {
     close(fd_);
@@ -113,16 +116,21 @@ samples run_once(const run_context& context) {
     auto node = start_order_node(order_load_settings(context), board, true);
     record_orders(out, "counted", run_order_load(*node, *board, "counted", bots, orders_each));
   }
+  // Each watched load on a node of its own, as the two above: a node that has served one load
+  // carries its journal and memory into the next.
   auto token = make_token();
-  auto port = testing::free_loopback_port();
-  auto board = make_order_board();
-  auto node = start_order_node(
-      order_load_settings(context,
-                          {{"BROKEDANCER_NODE_CONTROL_PORT", std::to_string(port)},
-                           {"BROKEDANCER_NODE_CREDENTIALS",
-                            credential_line({"bench", operator_role::viewer, digest_of(token)})}}),
-      board, true);
+  auto start_watched = [&](uint16_t port, const std::shared_ptr<order_board>& board) {
+    return start_order_node(
+        order_load_settings(
+            context, {{"BROKEDANCER_NODE_CONTROL_PORT", std::to_string(port)},
+                      {"BROKEDANCER_NODE_CREDENTIALS",
+                       credential_line({"bench", operator_role::viewer, digest_of(token)})}}),
+        board, true);
+  };
   {
+    auto port = testing::free_loopback_port();
+    auto board = make_order_board();
+    auto node = start_watched(port, board);
     watcher scraper{port, token, "", true};
     watcher dashboard{port, token,
                       "topics=emergency.*,breaker.*,trading.alerts,trading.system,"
@@ -132,12 +140,18 @@ samples run_once(const run_context& context) {
     out["observed_scrapes"] = static_cast<double>(scraper.scrapes.load());
   }
   {
+    auto port = testing::free_loopback_port();
+    auto board = make_order_board();
+    auto node = start_watched(port, board);
     watcher scraper{port, token, "", true};
     watcher reader{port, token, "topics=trading.*", false};
     record_orders(out, "streamed", run_order_load(*node, *board, "streamed", bots, orders_each));
     out["streamed_bytes"] = static_cast<double>(reader.bytes.load());
   }
   {
+    auto port = testing::free_loopback_port();
+    auto board = make_order_board();
+    auto node = start_watched(port, board);
     watcher scraper{port, token, "", true};
     stalled_client hung{port, token};
     record_orders(out, "stalled", run_order_load(*node, *board, "stalled", bots, orders_each));

@@ -486,4 +486,12 @@ TEST_CASE("run --dashboard prints the dashboard's address and a viewer credentia
   CHECK(halt->status == 403);
   run.signal(SIGTERM);
   CHECK(run.wait(60s) == 0);
+  // The credential died with the run, and so did its file.
+  CHECK(stat(path.c_str(), &info) != 0);
+}
+
+TEST_CASE("run --dashboard refuses an operator API off loopback without TLS", "[observe]") {
+  auto refused = run_to_end({"run", "--dashboard", "--duration", "1"},
+                            {{"BROKEDANCER_NODE_CONTROL_HOST", "0.0.0.0"}});
+  CHECK(refused.exit_code == exit_code::config_invalid);
 }
