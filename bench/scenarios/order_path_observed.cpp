@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -117,45 +118,39 @@ samples run_once(const run_context& context) {
     record_orders(out, "counted", run_order_load(*node, *board, "counted", bots, orders_each));
   }
   // Each watched load on a node of its own, as the two above: a node that has served one load
-  // carries its journal and memory into the next.
+  // carries its journal and memory into the next. Prometheus scrapes every one of them; `watch`
+  // adds the load's own watchers for as long as it runs.
   auto token = make_token();
-  auto start_watched = [&](uint16_t port, const std::shared_ptr<order_board>& board) {
-    return start_order_node(
+  auto watched = [&](const std::string& name, const auto& watch) {
+    auto port = testing::free_loopback_port();
+    auto board = make_order_board();
+    auto node = start_order_node(
         order_load_settings(
             context, {{"BROKEDANCER_NODE_CONTROL_PORT", std::to_string(port)},
                       {"BROKEDANCER_NODE_CREDENTIALS",
                        credential_line({"bench", operator_role::viewer, digest_of(token)})}}),
         board, true);
+    watcher scraper{port, token, "", true};
+    auto extra = watch(port);
+    record_orders(out, name, run_order_load(*node, *board, name, bots, orders_each));
+    // Read before the watchers stop (at the end of this scope, before the node goes).
+    uint64_t bytes = 0;
+    if constexpr (std::is_same_v<typename decltype(extra)::element_type, watcher>)
+      bytes = extra->bytes.load();
+    return std::make_pair(scraper.scrapes.load(), bytes);
   };
-  {
-    auto port = testing::free_loopback_port();
-    auto board = make_order_board();
-    auto node = start_watched(port, board);
-    watcher scraper{port, token, "", true};
-    watcher dashboard{port, token,
-                      "topics=emergency.*,breaker.*,trading.alerts,trading.system,"
-                      "workflow_events,node.status&status=1",
-                      false};
-    record_orders(out, "observed", run_order_load(*node, *board, "watched", bots, orders_each));
-    out["observed_scrapes"] = static_cast<double>(scraper.scrapes.load());
-  }
-  {
-    auto port = testing::free_loopback_port();
-    auto board = make_order_board();
-    auto node = start_watched(port, board);
-    watcher scraper{port, token, "", true};
-    watcher reader{port, token, "topics=trading.*", false};
-    record_orders(out, "streamed", run_order_load(*node, *board, "streamed", bots, orders_each));
-    out["streamed_bytes"] = static_cast<double>(reader.bytes.load());
-  }
-  {
-    auto port = testing::free_loopback_port();
-    auto board = make_order_board();
-    auto node = start_watched(port, board);
-    watcher scraper{port, token, "", true};
-    stalled_client hung{port, token};
-    record_orders(out, "stalled", run_order_load(*node, *board, "stalled", bots, orders_each));
-  }
+  auto dashboard = watched("observed", [&](uint16_t port) {
+    return std::make_unique<watcher>(port, token,
+                                     "topics=emergency.*,breaker.*,trading.alerts,trading.system,"
+                                     "workflow_events,node.status&status=1",
+                                     false);
+  });
+  out["observed_scrapes"] = static_cast<double>(dashboard.first);
+  auto reader = watched("streamed", [&](uint16_t port) {
+    return std::make_unique<watcher>(port, token, "topics=trading.*", false);
+  });
+  out["streamed_bytes"] = static_cast<double>(reader.second);
+  watched("stalled", [&](uint16_t port) { return std::make_unique<stalled_client>(port, token); });
   return out;
 }
 

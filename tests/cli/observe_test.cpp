@@ -81,18 +81,10 @@ double sample_value(const std::string& text, const std::string& series) {
   return -1;
 }
 
-// `program args...` to its end; its exit code and what it printed (standard output and error).
+// A shell command run to its end (support/cli_process.hpp's runner): its exit code, and what it
+// printed on standard output and error.
 outcome run_tool(const std::string& command) {
-  outcome result;
-  auto* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
-    result.out.append(buffer, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return run_to_end({"-c", command + " 2>&1"}, {}, "/bin/sh");
 }
 
 bool have(const char* program) {
