@@ -306,7 +306,13 @@ int cli_main(int argc, char** argv) {
            {"status", "Show a running node's level, bots, risk limits and breakers"},
            {"halt", "HALT a running node: no new orders, open ones cancelled; returns once "
                     "every bot has acknowledged"},
+           {"reduce-only", "Put a running node at REDUCE_ONLY: only orders that reduce a "
+                           "position pass; returns once every bot has acknowledged"},
            {"resume", "Lower a running node's level (to NORMAL by default), as an operator"},
+           {"flatten", "Close a running node's positions (all, or --symbol's) with reduce-only "
+                       "orders, and report each close"},
+           {"cancel-all", "Cancel the working orders of a running node's bots (all, or those of "
+                          "--bot, --strategy or --symbol), and report each cancel's answer"},
            {"shutdown", "SHUTDOWN a running node: positions closed, bots stopped, the process "
                         "exits"}}) {
     auto* cmd = app.add_subcommand(name, help);
@@ -320,7 +326,27 @@ int cli_main(int argc, char** argv) {
     if (std::string{name} != "status")
       cmd->add_option("-r,--reason", control.reason, "why; recorded with the change")->required();
     if (std::string{name} == "resume")
-      cmd->add_option("-l,--level", control.level, "the level to go down to: NORMAL or ALERT");
+      cmd->add_option("-l,--level", control.level,
+                      "the level to go down to: NORMAL, ALERT or REDUCE_ONLY");
+    if (std::string{name} == "flatten")
+      cmd->add_option("-s,--symbol", control.symbol,
+                      "close only this symbol's positions (on every venue)");
+    if (std::string{name} == "halt" || std::string{name} == "reduce-only"
+        || std::string{name} == "resume" || std::string{name} == "cancel-all") {
+      // One scope at most: the change is that scope's instead of the node's.
+      auto* group = cmd->add_option_group("scope", "change one scope instead of the node");
+      for (const char* kind : {"bot", "strategy", "symbol", "endpoint"})
+        group
+            ->add_option_function<std::string>(
+                std::string{"--"} + kind,
+                [&control, kind](const std::string& value) {
+                  control.scope_kind = kind;
+                  control.scope_name = value;
+                },
+                std::string{"only this "} + kind + " (its id or name)")
+            ->type_name("NAME");
+      group->require_option(0, 1);
+    }
     if (std::string{name} == "status")
       cmd->add_flag("--json", control.json, "print the status as JSON");
     control_cmds.push_back(cmd);

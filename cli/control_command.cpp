@@ -9,8 +9,10 @@
 
 #include "core/host_port.hpp"
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 #include "core/unix_time.hpp"
 #include "messages/control.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/workflow.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
@@ -43,6 +45,11 @@ void print_status(const json& s) {
             << " registered acknowledged the level\n"
             << "  orders " << text_of(bots["orders"]) << ", fills " << text_of(bots["fills"])
             << ", P&L " << text_of(bots["pnl"]) << '\n';
+  if (s.contains("scopes") && s["scopes"].is_array())
+    for (const auto& sc : s["scopes"])
+      std::cout << "  scope " << text_of(sc["kind"]) << " " << text_of(sc["name"]) << ": "
+                << text_of(sc["level"]) << " by " << text_of(sc["source"]) << " on "
+                << text_of(sc["node"]) << ": " << text_of(sc["reason"]) << '\n';
   for (const auto& l : s["limits"])
     std::cout << "  limit " << text_of(l["name"]) << ": " << text_of(l["current"]) << " of "
               << text_of(l["limit"]) << " (" << text_of(l["utilization"]) << "%)\n";
@@ -212,7 +219,8 @@ node_answer ask_node(const control_command_options& options, const std::string& 
   client.set_connection_timeout(5, 0);
   // A change returns once every bot has acknowledged it, which the node bounds (the API at
   // 100 s, runtime/operator_api.cpp): longer here, so that its answer always comes first.
-  client.set_read_timeout(110, 0);
+  // A level change waits up to 100 s for every bot, a cancel-all up to 170 s for every cancel.
+  client.set_read_timeout(180, 0);
   client.set_write_timeout(5, 0);
   httplib::Headers headers{{"Authorization", "Bearer " + token}};
   auto result = method == "GET" ? client.Get(path.c_str(), headers)
@@ -257,20 +265,93 @@ int check_reason(const control_command_options& options) {
 
 } // namespace
 
+namespace {
+
+// Each close of a flatten, and what is left; positions_left when anything is.
+int print_flatten(const control_command_options& options, const json& body) {
+  const auto& closes =
+      body.contains("closes") && body["closes"].is_array() ? body["closes"] : json::array();
+  const auto& left =
+      body.contains("left") && body["left"].is_array() ? body["left"] : json::array();
+  std::cout << "node " << options.node << ": " << closes.size() << " closing order"
+            << (closes.size() == 1 ? "" : "s") << '\n';
+  for (const auto& c : closes)
+    std::cout << "  " << text_of(c["symbol"]) << ": " << text_of(c["side"]) << ' '
+              << text_of(c["quantity"]) << " -> " << text_of(c["outcome"])
+              << (text_of(c["code"]) == "none" ? "" : " (" + text_of(c["reason"]) + ")")
+              << (text_of(c["outcome"]) == "filled" ? " at " + text_of(c["fill_price"]) : "")
+              << '\n';
+  if (left.empty()) {
+    std::cout << "every position asked for is closed\n";
+    return exit_code::ok;
+  }
+  std::cerr << "brokedancer: " << left.size() << " position" << (left.size() == 1 ? " is" : "s are")
+            << " still open:";
+  for (const auto& p : left)
+    std::cerr << ' ' << text_of(p["symbol"]) << ' ' << text_of(p["quantity"]);
+  std::cerr << "\n";
+  return exit_code::positions_left;
+}
+
+} // namespace
+
+// Each cancel of a cancel-all; cancels_failed when the exchange could not be asked for one.
+int print_cancels(const control_command_options& options, const json& body) {
+  const auto& cancels =
+      body.contains("cancels") && body["cancels"].is_array() ? body["cancels"] : json::array();
+  std::cout << "node " << options.node << ": " << text_of(body["bots"]) << " bots asked, "
+            << cancels.size() << " working order" << (cancels.size() == 1 ? "" : "s") << '\n';
+  size_t failed = 0;
+  for (const auto& c : cancels) {
+    auto outcome = text_of(c["outcome"]);
+    failed += outcome != "cancelled" && outcome != "not_open" ? 1 : 0;
+    std::cout << "  " << text_of(c["bot"]) << " " << text_of(c["client_order_id"]) << ": "
+              << text_of(c["outcome"])
+              << (text_of(c["code"]) == "none" ? "" : " (" + text_of(c["reason"]) + ")") << '\n';
+  }
+  if (failed == 0)
+    return exit_code::ok;
+  std::cerr << "brokedancer: " << failed << " cancel" << (failed == 1 ? "" : "s")
+            << " did not end the order (see above); those orders may still execute\n";
+  return exit_code::cancels_failed;
+}
+
 int control_command(const control_command_options& options) {
   emergency_level level = emergency_level::halt;
   if (options.command == "resume"
-      && (!from_string(options.level, level)
-          || (level != emergency_level::normal && level != emergency_level::alert))) {
-    std::cerr << "brokedancer: --level must be NORMAL or ALERT, not \"" << options.level << "\"\n";
+      && (!from_string(options.level, level) || level >= emergency_level::halt)) {
+    std::cerr << "brokedancer: --level must be NORMAL, ALERT or REDUCE_ONLY, not \""
+              << options.level << "\"\n";
     return exit_code::usage;
   }
+  if (!options.scope_kind.empty()) {
+    scope_kind kind{};
+    if (!from_string(options.scope_kind, kind))
+      return exit_code::usage;
+    if (options.command == "cancel-all" && kind == scope_kind::endpoint) {
+      std::cerr << "brokedancer: cancel-all takes --bot, --strategy or --symbol\n";
+      return exit_code::usage;
+    }
+    if (auto problem = scope_name_problem(kind, options.scope_name); !problem.empty()) {
+      std::cerr << "brokedancer: --" << options.scope_kind << ": " << problem << '\n';
+      return exit_code::input_invalid;
+    }
+  }
+  if (options.command == "flatten" && !options.symbol.empty())
+    if (auto problem = check_plain_name("--symbol", options.symbol, 64); !problem.empty()) {
+      std::cerr << "brokedancer: " << problem << '\n';
+      return exit_code::input_invalid;
+    }
   if (options.command != "status")
     if (int code = check_reason(options); code != exit_code::ok)
       return code;
   json change{{"reason", options.reason}};
   if (options.command == "resume")
     change["level"] = options.level;
+  if (options.command == "flatten" && !options.symbol.empty())
+    change["symbol"] = options.symbol;
+  if (!options.scope_kind.empty())
+    change["scope"] = {{"kind", options.scope_kind}, {"name", options.scope_name}};
   auto reply = options.command == "status"
                    ? ask_node(options, "GET", "/v1/status", {})
                    : ask_node(options, "POST", "/v1/" + options.command, dump_json(change));
@@ -282,6 +363,18 @@ int control_command(const control_command_options& options) {
       std::cout << dump_json(body, 2) << '\n';
     else
       print_status(body);
+    return exit_code::ok;
+  }
+  if (options.command == "flatten")
+    return print_flatten(options, body);
+  if (options.command == "cancel-all")
+    return print_cancels(options, body);
+  if (body.contains("scope") && body["scope"].is_object()) {
+    std::cout << "node " << options.node << ": " << text_of(body["scope"]["kind"]) << " "
+              << text_of(body["scope"]["name"]) << " is at " << text_of(body["level"])
+              << " (sequence " << text_of(body["sequence"]) << "); " << text_of(body["bots"])
+              << " bots it covers acknowledged within " << text_of(body["acknowledged_ms"])
+              << " ms\n";
     return exit_code::ok;
   }
   std::cout << "node " << options.node << " is at " << text_of(body["level"]) << " (sequence "

@@ -11,13 +11,18 @@
 namespace brokedancer {
 
 struct control_command_options {
-  std::string command;          // status, halt, resume, shutdown
+  std::string command;          // status, halt, reduce-only, resume, shutdown, flatten
   std::string node;             // HOST:PORT, or https://HOST:PORT
   std::string reason;           // required for level changes
   std::string level = "NORMAL"; // resume: the level to go down to
-  bool json = false;            // status: print JSON
-  std::string token_file;       // empty: $BROKEDANCER_TOKEN
-  std::string ca_file;          // https: the authority that signed the node's certificate
+  std::string symbol;           // flatten: the symbol whose positions close (empty: all)
+  // halt, reduce-only, resume: the scope changed instead of the node's level (empty: none); a
+  // kind (bot, strategy, symbol, endpoint) and its name.
+  std::string scope_kind;
+  std::string scope_name;
+  bool json = false;      // status: print JSON
+  std::string token_file; // empty: $BROKEDANCER_TOKEN
+  std::string ca_file;    // https: the authority that signed the node's certificate
 };
 
 // Returns the process exit code (runtime/exit_codes.hpp).

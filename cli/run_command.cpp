@@ -350,6 +350,8 @@ json gather_summary(runtime& node, const run_result& result, const journal& even
         {"orders_rejected", risk->orders_rejected},
         {"orders_failed", risk->orders_failed},
         {"book_fills", risk->book_fills},
+        {"flattens", risk->flattens},
+        {"positions_flattened", risk->positions_flattened},
         {"journal_open", risk->journal_open},
         {"reconciled_orders", risk->reconciled_orders},
         {"reconciled_fills", risk->reconciled_fills}};
@@ -425,6 +427,9 @@ void print_text(const json& s, std::ostream& out) {
         << ", failed " << r["orders_failed"] << ", realized P&L "
         << money(r["realized_pnl"].get<double>()) << " (fees included), open positions "
         << r["open_positions"] << '\n';
+    if (r["flattens"].get<uint64_t>() > 0)
+      out << "flatten: " << r["flattens"] << " run" << (r["flattens"] == 1 ? "" : "s")
+          << ", positions closed " << r["positions_flattened"] << '\n';
   }
   if (!s["workflows"].empty()) {
     out << "\nworkflows:\n";

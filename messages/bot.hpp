@@ -17,6 +17,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/risk.hpp"
 
 namespace brokedancer {
 
@@ -85,6 +86,33 @@ typename Inspector::result_type inspect(Inspector& f, bots_summary& x) {
            x.restarts, x.orders, x.fills, x.rejected, x.pnl);
 }
 
+// A working order a cancel-all asked the exchange not to execute: the bot that sent it, and the
+// cancel's answer -- cancelled (it will not execute), not_open (executed already: its fill is
+// booked), or failed (the exchange could not be asked; the order may still execute).
+struct order_cancel {
+  std::string bot_id;
+  order_result result;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_cancel& x) {
+  return f(caf::meta::type_name("order_cancel"), x.bot_id, x.result);
+}
+
+struct cancel_report {
+  uint32_t bots = 0; // asked
+  std::vector<order_cancel> cancels;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_report& x) {
+  return f(caf::meta::type_name("cancel_report"), x.bots, x.cancels);
+}
+
+using cancel_all_atom = caf::atom_constant<caf::atom("cancel_all")>;
+// To a bot host: cancel its working orders in a symbol (empty: all); the cancels' answers.
+using cancel_open_atom = caf::atom_constant<caf::atom("cancel_opn")>;
+
 using spawn_bot_atom = caf::atom_constant<caf::atom("spawn_bot")>;
 using stop_bot_atom = caf::atom_constant<caf::atom("stop_bot")>;
 using bots_atom = caf::atom_constant<caf::atom("bots")>;
@@ -96,6 +124,9 @@ using bot_supervisor_actor = caf::typed_actor<
     // Stops a bot for good; false when there is no running bot of that id.
     caf::replies_to<stop_bot_atom, std::string>::with<bool>,
     caf::replies_to<status_atom>::with<bots_summary>,
-    caf::replies_to<bots_atom>::with<std::vector<bot_stats>>>;
+    caf::replies_to<bots_atom>::with<std::vector<bot_stats>>,
+    // (bot id, strategy, symbol), each empty for any: every running bot that matches cancels
+    // its working orders (in that symbol); answered once every cancel has its answer.
+    caf::replies_to<cancel_all_atom, std::string, std::string, std::string>::with<cancel_report>>;
 
 } // namespace brokedancer

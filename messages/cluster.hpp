@@ -20,6 +20,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/emergency.hpp"
+#include "messages/halt_scope.hpp"
 
 namespace brokedancer {
 
@@ -30,11 +31,15 @@ struct node_info {
   uint32_t bots = 0;     // registered with its emergency controller
   level_change level;    // in force there
   bool isolated = false; // its dead man's switch has tripped
+  // Its scoped halts, lifted ones included (messages/halt_scope.hpp): merged into each node's
+  // own the way levels are.
+  std::vector<halt_scope> scopes;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
-  return f(caf::meta::type_name("node_info"), x.name, x.address, x.bots, x.level, x.isolated);
+  return f(caf::meta::type_name("node_info"), x.name, x.address, x.bots, x.level, x.isolated,
+           x.scopes);
 }
 
 // A peer as this node sees it.
@@ -112,7 +117,9 @@ using cluster_actor = caf::typed_actor<
     // A peer's state: its heartbeat, and how its level changes reach this node.
     caf::reacts_to<gossip_atom, node_info, gossip_seal>,
     // This node's own level changes, as a listener registered with the controller.
-    caf::reacts_to<level_change>, caf::replies_to<status_atom>::with<cluster_status>>;
+    caf::reacts_to<level_change>, caf::replies_to<status_atom>::with<cluster_status>,
+    // This node's own scopes, as a watcher of the scope controller.
+    caf::reacts_to<scope_table>>;
 
 // What a peer may send a node's cluster actor: hello, welcome, refused and gossip, as one-way
 // messages. The rest of the interface is for the node itself (its level, its status).

@@ -20,6 +20,7 @@
 #include "messages/channels.hpp"
 #include "messages/cluster.hpp"
 #include "messages/emergency.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/operator_role.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
@@ -92,12 +93,13 @@ struct node_status {
   std::vector<bot_owner> owners;  // each bot's owner and lease age
   watch_status services;          // each service's health (the system watch's last look)
   std::string workflows;          // the workflow executor's status as JSON; "" when none runs
+  scope_status scopes;            // the scoped halts in force, and their acknowledgements
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.node, x.emergency, x.bots, x.breakers,
-           x.clustered, x.cluster, x.audit, x.risk, x.owners, x.services, x.workflows);
+           x.clustered, x.cluster, x.audit, x.risk, x.owners, x.services, x.workflows, x.scopes);
 }
 
 struct control_reply {
@@ -121,10 +123,26 @@ using node_control_actor =
                      // Lowers it, with a reason: the risk role only.
                      caf::replies_to<resume_atom, emergency_level, std::string,
                                      operator_identity>::with<control_reply>,
+                     // A scope's level (kind, name, REDUCE_ONLY or HALT, reason), raised as an
+                     // operator; returns once every bot it covers has acknowledged.
+                     caf::replies_to<raise_scope_atom, scope_kind, std::string, emergency_level,
+                                     std::string, operator_identity>::with<control_reply>,
+                     // Lowers a scope (NORMAL lifts it): the risk role only.
+                     caf::replies_to<lower_scope_atom, scope_kind, std::string, emergency_level,
+                                     std::string, operator_identity>::with<control_reply>,
                      // An action the operator API refused before it reached the node (no
                      // credential, wrong role, bad input): recorded in the audit trail. Status
                      // reads that succeed are not.
                      caf::reacts_to<audit_atom, audit_entry>,
+                     // Cancels the working orders of the bots in a scope (kind bot, strategy or
+                     // symbol, and its name; an empty name: every bot), as an operator, with a
+                     // reason: (kind, name, reason). Recorded.
+                     caf::replies_to<cancel_all_atom, scope_kind, std::string, std::string,
+                                     operator_identity>::with<cancel_report>,
+                     // Closes the node's positions in a symbol (empty: all) with reduce-only
+                     // orders, as an operator, with a reason: (symbol, reason). Recorded.
+                     caf::replies_to<flatten_atom, std::string, std::string,
+                                     operator_identity>::with<flatten_report>,
                      // The node's workflows (actors/workflow/workflow_executor.hpp), as an
                      // operator; each answer is the executor's JSON. The newest history entries
                      // of a workflow (any role):

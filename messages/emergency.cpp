@@ -12,6 +12,7 @@ std::string to_string(emergency_level level) {
   switch (level) {
     case emergency_level::normal: return "NORMAL";
     case emergency_level::alert: return "ALERT";
+    case emergency_level::reduce_only: return "REDUCE_ONLY";
     case emergency_level::halt: return "HALT";
     case emergency_level::shutdown: return "SHUTDOWN";
   }
@@ -19,8 +20,9 @@ std::string to_string(emergency_level level) {
 }
 
 bool from_string(const std::string& text, emergency_level& level) {
-  for (auto candidate : {emergency_level::normal, emergency_level::alert, emergency_level::halt,
-                         emergency_level::shutdown})
+  for (auto candidate :
+       {emergency_level::normal, emergency_level::alert, emergency_level::reduce_only,
+        emergency_level::halt, emergency_level::shutdown})
     if (text == to_string(candidate)) {
       level = candidate;
       return true;

@@ -2,7 +2,10 @@
 
 // The kill switch's contract. The emergency controller owns the node's emergency level:
 //
-//   NORMAL < ALERT < HALT < SHUTDOWN
+//   NORMAL < ALERT < REDUCE_ONLY < HALT < SHUTDOWN
+//
+// REDUCE_ONLY lets through only new orders that shrink a position without flipping it (the risk
+// monitor decides, against its book); HALT and above let no new order through.
 //
 // Anyone may raise it; only an operator may lower it (resume), and only with a reason;
 // SHUTDOWN is final for the process. Every change is persisted through the state store before
@@ -26,19 +29,32 @@
 
 namespace brokedancer {
 
-enum class emergency_level : uint8_t { normal = 0, alert = 1, halt = 2, shutdown = 3 };
+// The values travel between nodes: every node of a cluster runs the same build (REDUCE_ONLY
+// moved HALT and SHUTDOWN up by one).
+enum class emergency_level : uint8_t {
+  normal = 0,
+  alert = 1,
+  reduce_only = 2,
+  halt = 3,
+  shutdown = 4
+};
 
 std::string to_string(emergency_level level);
 bool from_string(const std::string& text, emergency_level& level);
 
-// A value read off the wire may be any byte: only these four are levels.
+// A value read off the wire may be any byte: only these five are levels.
 constexpr bool is_valid(emergency_level level) {
   return level <= emergency_level::shutdown;
 }
 
-// New orders are accepted at NORMAL and ALERT only.
+// New orders may be sent below HALT: all of them at NORMAL and ALERT, at REDUCE_ONLY only those
+// that reduce a position (see reduces_position in actors/risk/risk_book.hpp).
 constexpr bool trading_allowed(emergency_level level) {
   return level < emergency_level::halt;
+}
+
+constexpr bool reduce_only(emergency_level level) {
+  return level == emergency_level::reduce_only;
 }
 
 // `stop`: the graceful end of a run (SIGINT, SIGTERM, --duration): a SHUTDOWN that closes the

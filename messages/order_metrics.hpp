@@ -18,7 +18,7 @@ namespace brokedancer {
 class order_metrics {
 public:
   static constexpr size_t outcomes = static_cast<size_t>(order_outcome::accepted) + 1;
-  static constexpr size_t codes = static_cast<size_t>(reject_code::rate_limited) + 1;
+  static constexpr size_t codes = static_cast<size_t>(last_reject_code) + 1;
 
   // An order's result, `micros` after the monitor took it. Cancels are not orders: not counted.
   void record(const order_result& result, int64_t micros) {

@@ -61,6 +61,8 @@ const char* name_of(reject_code code) {
     case reject_code::reconciling: return "reconciling";
     case reject_code::not_owner: return "not_owner";
     case reject_code::rate_limited: return "rate_limited";
+    case reject_code::reduce_only: return "reduce_only";
+    case reject_code::throttled: return "throttled";
   }
   return "reject_code(?)";
 }

@@ -43,12 +43,15 @@ struct order {
   // book_symbol in actors/risk/risk_book.hpp): what is held on one exchange is not closed by
   // what is held on another.
   std::string venue{};
+  // The strategy of the bot that sent it (empty for others): what a strategy's scoped halt
+  // covers (messages/halt_scope.hpp).
+  std::string strategy{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.bot_id, x.symbol, x.side, x.quantity, x.price,
-           x.client_order_id, x.correlation, x.fence, x.venue);
+           x.client_order_id, x.correlation, x.fence, x.venue, x.strategy);
 }
 
 // What became of an order (or a cancel).
@@ -114,7 +117,15 @@ enum class reject_code : uint8_t {
   not_owner,
   // A request budget was spent: the endpoint's published rate limit, or the bot's order cap.
   rate_limited,
+  // Refused by the risk monitor (kept after the older codes: the values are counted by code).
+  // The level is REDUCE_ONLY and the order would open, grow or flip a position.
+  reduce_only,
+  // The node's or the bot's order throttle (risk.throttle_*) is spent for this interval: not a
+  // breach, the level does not move.
+  throttled,
 };
+
+constexpr reject_code last_reject_code = reject_code::throttled;
 
 std::string to_string(reject_code code);
 // The name as a literal, for code that must not allocate (the limits on the order path).
@@ -122,7 +133,7 @@ const char* name_of(reject_code code);
 bool from_string(const std::string& text, reject_code& code);
 
 constexpr bool is_valid(reject_code code) {
-  return code <= reject_code::rate_limited;
+  return code <= last_reject_code;
 }
 
 // The code of a failed call: the project's errors that a call to an endpoint (or to the risk
@@ -195,6 +206,10 @@ struct risk_status {
   uint64_t reconciled_orders = 0;
   uint64_t reconciled_fills = 0;
   std::string reconcile_problem; // why the endpoint could not answer yet; empty when it did
+  // Flattens (brokedancer flatten, or a limit's flatten policy) since the monitor started, and
+  // the positions their closing orders closed.
+  uint64_t flattens = 0;
+  uint64_t positions_flattened = 0;
 };
 
 template <class Inspector>
@@ -203,10 +218,37 @@ typename Inspector::result_type inspect(Inspector& f, risk_status& x) {
            x.realized_pnl, x.unrealized_pnl, x.daily_pnl, x.trading_day, x.positions, x.limits,
            x.orders_filled, x.orders_rejected, x.orders_failed, x.book_fills, x.reconciled,
            x.journal_open, x.outcome_unknown, x.reconciled_orders, x.reconciled_fills,
-           x.reconcile_problem);
+           x.reconcile_problem, x.flattens, x.positions_flattened);
+}
+
+// One closing order of a flatten: the position it closed (a book symbol, "<symbol>@<venue>" on
+// a venue), how much it sold or bought, and its outcome.
+struct position_close {
+  std::string symbol;
+  order_side side = order_side::sell;
+  double quantity = 0;
+  order_result result;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, position_close& x) {
+  return f(caf::meta::type_name("position_close"), x.symbol, x.side, x.quantity, x.result);
+}
+
+// What a flatten did: each close, and what is still open afterwards of what it was asked to
+// close (empty when everything was closed).
+struct flatten_report {
+  std::vector<position_close> closes;
+  std::vector<position_status> left;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flatten_report& x) {
+  return f(caf::meta::type_name("flatten_report"), x.closes, x.left);
 }
 
 using submit_order_atom = caf::atom_constant<caf::atom("submit")>;
+using flatten_atom = caf::atom_constant<caf::atom("flatten")>;
 using announce_fence_atom = caf::atom_constant<caf::atom("fence")>;
 using cancel_order_atom = caf::atom_constant<caf::atom("cancel")>;
 
@@ -214,10 +256,17 @@ using risk_monitor_actor =
     caf::typed_actor<caf::replies_to<submit_order_atom, order>::with<order_result>,
                      // Cancels an order by its client order id; passes at every level.
                      caf::replies_to<cancel_order_atom, std::string>::with<order_result>,
+                     // The same, with whether it is the kill switch's (a HALT's, a scope's, a
+                     // cancel-all's): those take risk off and are never throttled.
+                     caf::replies_to<cancel_order_atom, std::string, bool>::with<order_result>,
                      // (bot id, fence): tells the exchange a bot's new owner's fence before
                      // the bot trades, so that orders of a node that lost it are refused at
                      // once; true when the exchange took it.
                      caf::replies_to<announce_fence_atom, std::string, uint64_t>::with<bool>,
+                     // (symbol, reason): closes the node's positions in `symbol` (every venue's;
+                     // empty: all) with reduce-only orders through the breakers, at every level
+                     // below SHUTDOWN, and reports each close once all have their answer.
+                     caf::replies_to<flatten_atom, std::string, std::string>::with<flatten_report>,
                      // The emergency controller's broadcast: the monitor is registered like a bot.
                      caf::reacts_to<level_change>,
                      // Market data from the bus (market.<symbol>), marking positions to market.

@@ -15,6 +15,7 @@
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/market.hpp"
 #include "messages/market_stream.hpp"
 #include "messages/observability.hpp"
@@ -54,10 +55,22 @@ void for_each_message_type(F&& f) {
   f(type_tag<level_change>{}, "brokedancer.level_change");
   f(type_tag<limit_status>{}, "brokedancer.limit_status");
   f(type_tag<emergency_status>{}, "brokedancer.emergency_status");
+  f(type_tag<scope_kind>{}, "brokedancer.scope_kind");
+  f(type_tag<halt_scope>{}, "brokedancer.halt_scope");
+  f(type_tag<scope_table>{}, "brokedancer.scope_table");
+  f(type_tag<scope_subject>{}, "brokedancer.scope_subject");
+  f(type_tag<symbol_scope>{}, "brokedancer.symbol_scope");
+  f(type_tag<bot_scope_view>{}, "brokedancer.bot_scope_view");
+  f(type_tag<scope_reply>{}, "brokedancer.scope_reply");
+  f(type_tag<scope_status>{}, "brokedancer.scope_status");
   f(type_tag<order>{}, "brokedancer.order");
   f(type_tag<order_result>{}, "brokedancer.order_result");
   f(type_tag<position_status>{}, "brokedancer.position_status");
   f(type_tag<risk_status>{}, "brokedancer.risk_status");
+  f(type_tag<position_close>{}, "brokedancer.position_close");
+  f(type_tag<flatten_report>{}, "brokedancer.flatten_report");
+  f(type_tag<order_cancel>{}, "brokedancer.order_cancel");
+  f(type_tag<cancel_report>{}, "brokedancer.cancel_report");
   f(type_tag<quote>{}, "brokedancer.quote");
   f(type_tag<market_status>{}, "brokedancer.market_status");
   f(type_tag<bot_config>{}, "brokedancer.bot_config");

@@ -309,6 +309,55 @@ std::string check_endpoint_list(const std::string& value) {
   return {};
 }
 
+// risk.escalation ("ALERT:80,REDUCE_ONLY:100,HALT:150") as steps; why not, or empty.
+std::string parse_escalation(const std::string& text, std::vector<escalation_step>& steps) {
+  steps.clear();
+  if (text.empty())
+    return {};
+  const std::pair<const char*, escalation_action> levels[] = {
+      {"ALERT", escalation_action::alert},
+      {"REDUCE_ONLY", escalation_action::reduce_only},
+      {"HALT", escalation_action::halt}};
+  for (const auto& item : split_setting_list(text)) {
+    auto colon = item.find(':');
+    auto name = item.substr(0, colon);
+    auto level = std::find_if(std::begin(levels), std::end(levels),
+                              [&](const auto& l) { return name == l.first; });
+    if (colon == std::string::npos || level == std::end(levels))
+      return "expected steps LEVEL:PERCENT separated by commas, LEVEL one of ALERT, REDUCE_ONLY "
+             "or HALT (as in ALERT:80,REDUCE_ONLY:100,HALT:150)";
+    auto number = item.substr(colon + 1);
+    char* end = nullptr;
+    double percent = number.empty() ? 0 : std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !std::isfinite(percent)
+        || percent <= 0 || percent > 1000)
+      return "the percent of a step is a number above 0 and at most 1000 (the share of the "
+             "limit used)";
+    if (!steps.empty() && (percent <= steps.back().percent || level->second <= steps.back().action))
+      return "each step is at a higher percent and a higher level than the one before it";
+    steps.push_back({percent, level->second});
+  }
+  return {};
+}
+
+std::string check_escalation(const std::string& value) {
+  std::vector<escalation_step> steps;
+  return parse_escalation(value, steps);
+}
+
+// The limits that a fill or a mark can breach: the ones risk.flatten_on may name.
+std::string check_flatten_on(const std::string& value) {
+  const char* names[] = {"max_daily_loss", "max_position_size", "max_total_position",
+                         "max_drawdown_percent"};
+  for (const auto& item : split_setting_list(value))
+    if (std::find_if(std::begin(names), std::end(names),
+                     [&](const char* name) { return item == name; })
+        == std::end(names))
+      return "expected limit names separated by commas, each one of max_daily_loss, "
+             "max_position_size, max_total_position or max_drawdown_percent";
+  return {};
+}
+
 std::string check_channel_prefix(const std::string& value) {
   if (value.empty())
     return {};
@@ -539,7 +588,41 @@ std::vector<setting> build_schema() {
       ranged(risk_rows("warning_percent", &risk_options::warning_percent, 80,
                        "share of a limit that raises ALERT"),
              1, 100),
-      risk_rows("auto_halt", &risk_options::auto_halt, true, "a breached limit raises HALT"),
+      risk_rows("auto_halt", &risk_options::auto_halt, true,
+                "a breached limit raises HALT (when risk.escalation is not set)"),
+      checked(risk_rows.converted(
+                  "escalation", setting_kind::string, "",
+                  "the levels a limit raises as it is used up, as LEVEL:PERCENT steps going up "
+                  "(ALERT:80,REDUCE_ONLY:100,HALT:150); it applies to daily loss, position "
+                  "size, total position and drawdown; empty: ALERT at warning_percent, HALT at "
+                  "100 with auto_halt",
+                  [](risk_options& s, const nlohmann::json& v) {
+                    parse_escalation(v.get<std::string>(), s.escalation); // checked already
+                  }),
+              check_escalation),
+      checked(risk_rows("flatten_on", &risk_options::flatten_on, "",
+                        "limits (comma-separated: max_daily_loss, max_position_size, "
+                        "max_total_position, max_drawdown_percent) whose breach also closes "
+                        "every position of the node with reduce-only orders"),
+              check_flatten_on),
+      ranged(risk_rows("throttle_orders_per_bot", &risk_options::throttle_orders_per_bot, 0,
+                       "orders one bot may submit in any throttle_window_s; beyond it an order "
+                       "is refused with throttled (no breach, the level stays); 0: off"),
+             0, 1000000),
+      ranged(risk_rows("throttle_orders_per_node", &risk_options::throttle_orders_per_node, 0,
+                       "orders all the node's bots together may submit in any "
+                       "throttle_window_s; 0: off"),
+             0, 10000000),
+      ranged(risk_rows("throttle_cancels_per_node", &risk_options::throttle_cancels_per_node, 0,
+                       "cancels the node may send in any throttle_window_s while trading is "
+                       "NORMAL or ALERT (from REDUCE_ONLY up cancels always pass); 0: off"),
+             0, 10000000),
+      ranged(risk_rows.converted("throttle_window_s", setting_kind::number, 1,
+                                 "the sliding window of the order and cancel throttles",
+                                 [](risk_options& s, const nlohmann::json& v) {
+                                   s.throttle_window_ms = milliseconds_of_seconds(v);
+                                 }),
+             0.001, 3600),
       ranged(risk_rows("starting_equity", &risk_options::starting_equity, 100000,
                        "equity before any trade: the base of drawdown and daily loss"),
              0.01, 1e15),

@@ -16,6 +16,8 @@ constexpr int command_refused = 7;    // the node refused the command (see the m
 constexpr int not_authenticated = 8;  // no credential, an unknown one, or too many failures
 constexpr int workflow_failed = 9;    // workflow run: a node failed for good (or it was cancelled)
 constexpr int workflow_halted = 10;   // workflow run: the emergency level stopped it
+constexpr int positions_left = 11;    // flatten: some positions could not be closed (see them)
+constexpr int cancels_failed = 12;    // cancel-all: the exchange could not be asked for some
 constexpr int usage = 64;             // bad command line (as in sysexits.h)
 
 } // namespace brokedancer::exit_code

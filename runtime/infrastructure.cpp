@@ -17,6 +17,7 @@
 #include "actors/channels/system_watch.hpp"
 #include "actors/data/bar_service.hpp"
 #include "actors/emergency/emergency_controller.hpp"
+#include "actors/emergency/scope_controller.hpp"
 #include "actors/limiter/memory_limiter.hpp"
 #include "actors/limiter/redis_limiter.hpp"
 #include "actors/market/simulated_market.hpp"
@@ -394,6 +395,24 @@ child_spec emergency_child(const runtime_config& config,
   return spec;
 }
 
+child_spec scope_child(const runtime_config& config) {
+  scope_options options;
+  options.node_name = config.runtime.node_name;
+  // The table, the bots and the watchers outlive an incarnation; the table outlives the process.
+  auto data = make_scope_data();
+  child_spec spec;
+  spec.name = "scopes";
+  spec.policy = restart_policy::permanent;
+  spec.start_with_siblings = [data, options](caf::actor_system& sys, const sibling_map& siblings) {
+    return caf::actor_cast<caf::actor>(spawn_scope_controller(
+        sys, data, options,
+        required_sibling<state_store_actor>(siblings, "state_store", "the scope controller"),
+        optional_sibling<event_bus_actor>(siblings, "event_bus"),
+        optional_sibling<emergency_actor>(siblings, "emergency")));
+  };
+  return spec;
+}
+
 child_spec risk_monitor_child(const runtime_config& config,
                               std::shared_ptr<order_metrics> metrics) {
   risk_options options = config.risk;
@@ -411,7 +430,8 @@ child_spec risk_monitor_child(const runtime_config& config,
         sys, options, required_sibling<state_store_actor>(siblings, "state_store", who),
         required_sibling<event_bus_actor>(siblings, "event_bus", who),
         required_sibling<emergency_actor>(siblings, "emergency", who),
-        required_sibling<breaker_registry_actor>(siblings, "breakers", who), metrics));
+        required_sibling<breaker_registry_actor>(siblings, "breakers", who), metrics,
+        optional_sibling<scope_actor>(siblings, "scopes")));
   };
   return spec;
 }
@@ -549,6 +569,7 @@ child_spec control_child(const runtime_config& config) {
     services.cluster = optional_sibling<cluster_actor>(siblings, "cluster");
     services.store = optional_sibling<state_store_actor>(siblings, "state_store");
     services.risk = optional_sibling<risk_monitor_actor>(siblings, "risk_monitor");
+    services.scopes = optional_sibling<scope_actor>(siblings, "scopes");
     services.watch = optional_sibling<system_watch_actor>(siblings, "system_watch");
     services.workflows = optional_sibling<caf::actor>(siblings, "workflows");
     services.clustered = clustered;
@@ -586,7 +607,8 @@ child_spec cluster_child(const runtime_config& config, caf::actor front,
   spec.start_with_siblings = [options](caf::actor_system& sys, const sibling_map& siblings) {
     auto emergency = required_sibling<emergency_actor>(siblings, "emergency", "the cluster");
     auto store = required_sibling<state_store_actor>(siblings, "state_store", "the cluster");
-    return caf::actor_cast<caf::actor>(spawn_cluster_node(sys, options, emergency, store));
+    return caf::actor_cast<caf::actor>(spawn_cluster_node(
+        sys, options, emergency, store, optional_sibling<scope_actor>(siblings, "scopes")));
   };
   return spec;
 }
@@ -636,8 +658,8 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
   if (config.bots.order_rate_limit > 0)
     order_budget = rate_limit{rate_algorithm::sliding_window, config.bots.order_rate_limit,
                               config.bots.order_rate_window_ms};
-  spec.start_with_siblings = [data, options, order_budget](caf::actor_system& sys,
-                                                           const sibling_map& siblings) {
+  spec.start_with_siblings = [data, options, order_budget, endpoint = config.risk.endpoint](
+                                 caf::actor_system& sys, const sibling_map& siblings) {
     const char* who = "the bot supervisor";
     bot_services services;
     services.order_budget = order_budget;
@@ -648,6 +670,8 @@ child_spec bot_supervisor_child(const runtime_config& config, strategy_catalog s
     services.bus = required_sibling<event_bus_actor>(siblings, "event_bus", who);
     services.emergency = required_sibling<emergency_actor>(siblings, "emergency", who);
     services.risk = required_sibling<risk_monitor_actor>(siblings, "risk_monitor", who);
+    services.scopes = optional_sibling<scope_actor>(siblings, "scopes");
+    services.endpoint = endpoint;
     return caf::actor_cast<caf::actor>(
         spawn_bot_supervisor(sys, data, options, std::move(services),
                              optional_sibling<market_actor>(siblings, "market")));

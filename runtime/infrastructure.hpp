@@ -85,6 +85,11 @@ child_spec event_relay_child(const runtime_config& config, std::shared_ptr<event
 child_spec emergency_child(const runtime_config& config,
                            std::function<void(const level_change&)> on_shutdown);
 
+// The scope controller (scoped halts), with the sibling "state_store" (where the scopes are
+// persisted), and "event_bus" and "emergency" when present. Between the emergency controller
+// and the risk monitor: the monitor, the bots and the cluster watch it.
+child_spec scope_child(const runtime_config& config);
+
 // The simulated market (market.*), with the sibling "event_bus"; nullopt-like: an empty spec
 // name when market.symbols is empty.
 child_spec market_child(const runtime_config& config);

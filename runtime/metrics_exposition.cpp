@@ -1,5 +1,6 @@
 #include "runtime/metrics_exposition.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -107,17 +108,36 @@ void risk(prometheus_text& out, const node_status& s) {
   out.family("brokedancer_journal_outcome_unknown_orders", metric::gauge,
              "Orders whose outcome the exchange has not told yet (asked again in the background)");
   out.sample({}, static_cast<double>(r.outcome_unknown));
+  out.family("brokedancer_flattens_total", metric::counter,
+             "Flattens (brokedancer flatten, or a limit's flatten policy) since the monitor "
+             "started");
+  out.sample({}, static_cast<double>(r.flattens));
+  out.family("brokedancer_positions_flattened_total", metric::counter,
+             "Positions the flattens' closing orders closed");
+  out.sample({}, static_cast<double>(r.positions_flattened));
 }
 
 void level(prometheus_text& out, const node_status& s) {
   out.family("brokedancer_emergency_level", metric::gauge,
-             "The emergency level in force: 0 NORMAL, 1 ALERT, 2 HALT, 3 SHUTDOWN");
+             "The emergency level in force: 0 NORMAL, 1 ALERT, 2 REDUCE_ONLY, 3 HALT, 4 SHUTDOWN");
   out.sample({}, level_number(s.emergency.current.level));
   out.family("brokedancer_trading_allowed", metric::gauge, "1 when new orders may go out");
   out.sample({}, s.emergency.trading_allowed ? 1 : 0);
   out.family("brokedancer_emergency_level_persisted", metric::gauge,
              "1 when the level in force is safely in the state store");
   out.sample({}, s.emergency.persisted ? 1 : 0);
+  // Every kind and level, zero included: a query over them needs no absent() guard.
+  out.family("brokedancer_emergency_scopes", metric::gauge,
+             "Scoped halts in force, by kind (bot, strategy, symbol, endpoint) and level");
+  for (auto kind :
+       {scope_kind::bot, scope_kind::strategy, scope_kind::symbol, scope_kind::endpoint})
+    for (auto lvl : {emergency_level::reduce_only, emergency_level::halt}) {
+      auto count = std::count_if(
+          s.scopes.in_force.begin(), s.scopes.in_force.end(),
+          [&](const halt_scope& h) { return h.kind == kind && h.change.level == lvl; });
+      out.sample({{"kind", to_string(kind)}, {"level", to_string(lvl)}},
+                 static_cast<double>(count));
+    }
 }
 
 void bots(prometheus_text& out, const node_status& s, const std::vector<bot_stats>* list,

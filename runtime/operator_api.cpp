@@ -33,6 +33,10 @@ constexpr auto status_timeout = std::chrono::seconds(10);
 // the acknowledgements and 5 s for the count -- 95 s; a little more here, so that the node's own
 // answer always comes first.
 constexpr auto change_timeout = std::chrono::seconds(100);
+// A flatten (a cancel-all) returns once every order's call has its answer: the control actor
+// gives it 150 s (160 s), each call ending by its breaker's deadline; a little more here.
+constexpr auto flatten_timeout = std::chrono::seconds(160);
+constexpr auto cancel_all_timeout = std::chrono::seconds(170);
 // What a scrape, a status frame or a readiness check waits for the node's answers: all asked
 // at once, so this is the longest a scrape takes, not the sum.
 constexpr auto observe_timeout = std::chrono::seconds(3);
@@ -80,6 +84,23 @@ json workflows_json(const std::string& text) {
   }
 }
 
+json flatten_json(const flatten_report& report) {
+  auto closes = json::array();
+  for (const auto& c : report.closes)
+    closes.push_back({{"symbol", c.symbol},
+                      {"side", to_string(c.side)},
+                      {"quantity", c.quantity},
+                      {"outcome", to_string(c.result.outcome)},
+                      {"code", to_string(c.result.code)},
+                      {"reason", c.result.reason},
+                      {"filled_quantity", c.result.filled_quantity},
+                      {"fill_price", c.result.fill_price}});
+  auto left = json::array();
+  for (const auto& p : report.left)
+    left.push_back({{"symbol", p.symbol}, {"quantity", p.quantity}});
+  return {{"closes", std::move(closes)}, {"left", std::move(left)}};
+}
+
 json status_json(const node_status& s) {
   json limits = json::array();
   for (const auto& l : s.emergency.limits)
@@ -117,6 +138,8 @@ json status_json(const node_status& s) {
             {"unrealized_pnl", r.unrealized_pnl},
             {"equity", r.equity},
             {"positions", positions},
+            {"flattens", r.flattens},
+            {"positions_flattened", r.positions_flattened},
             {"journal",
              {{"reconciled", r.reconciled},
               {"open", r.journal_open},
@@ -124,6 +147,9 @@ json status_json(const node_status& s) {
               {"reconciled_orders", r.reconciled_orders},
               {"reconciled_fills", r.reconciled_fills},
               {"problem", r.reconcile_problem}}}};
+  json scopes = json::array();
+  for (const auto& scope : s.scopes.in_force)
+    scopes.push_back(parse_json_within(scope_json(scope)));
   json services = json::array();
   for (const auto& h : s.services.services)
     services.push_back({{"name", h.name}, {"available", h.available}, {"error", h.error}});
@@ -157,7 +183,14 @@ json status_json(const node_status& s) {
           {"risk", risk},
           {"bot_owners", owners},
           {"services", services},
-          {"workflows", workflows_json(s.workflows)}};
+          {"workflows", workflows_json(s.workflows)},
+          {"scopes", scopes},
+          {"scopes_status",
+           {{"restored", s.scopes.restored},
+            {"persisted", s.scopes.persisted},
+            {"bots_told", s.scopes.bots_told},
+            {"bots_acknowledged", s.scopes.bots_acknowledged},
+            {"acknowledged_ms", s.scopes.last_broadcast_us / 1000.0}}}};
 }
 
 // One row per bot for the dashboard's table.
@@ -294,40 +327,80 @@ struct operator_api::impl {
                  [&](caf::error& err) { fail(res, 503, sys.render(err)); });
   }
 
-  // The reason (and, for resume, the level) of a change's body; answers and returns false when
-  // it is not acceptable.
+  // The body of a change; answers and returns false when it is not acceptable.
   bool read_change(const http_request& req, http_response& res, const operator_identity& who,
-                   const std::string& command, std::string& reason, emergency_level& level) {
-    change_request request;
+                   const std::string& command, change_request& request) {
     if (auto why = parse_change_request(req.body, command, request); !why.empty()) {
       audit(who, command, {}, "refused: " + why);
       fail(res, 400, why);
       return false;
     }
-    reason = std::move(request.reason);
-    level = request.level;
     return true;
   }
 
+  // A change of the node's level, or of a scope's (the body names one).
   template <class Atom>
   void serve_change(const http_request& req, http_response& res, Atom op,
                     const std::string& command, emergency_level level, operator_action action) {
     auto who = admit(req, res, command, action);
     if (!who)
       return;
-    std::string reason;
-    if (!read_change(req, res, *who, command, reason, level))
+    change_request request;
+    request.level = level;
+    if (!read_change(req, res, *who, command, request))
       return;
     caf::scoped_actor self{sys};
-    self->request(control, change_timeout, op, level, reason, *who)
+    auto on_reply = [&](control_reply& reply) {
+      json body{{"node", options.node_name},
+                {"level", to_string(reply.change.level)},
+                {"sequence", reply.change.sequence},
+                {"bots", reply.bots},
+                {"acknowledged_ms", reply.acknowledged_us / 1000.0}};
+      if (request.scoped)
+        body["scope"] = {{"kind", to_string(request.kind)}, {"name", request.scope_name}};
+      answer(res, 200, body);
+    };
+    auto on_error = [&](caf::error& err) {
+      int status = err == caf::sec::request_timeout       ? 504
+                   : is(err, errc::subsystem_unavailable) ? 503
+                                                          : 409;
+      fail(res, status, sys.render(err));
+    };
+    if (!request.scoped)
+      self->request(control, change_timeout, op, request.level, request.reason, *who)
+          .receive(on_reply, on_error);
+    else if (action == operator_action::lower)
+      self->request(control, change_timeout, lower_scope_atom::value, request.kind,
+                    request.scope_name, request.level, request.reason, *who)
+          .receive(on_reply, on_error);
+    else
+      self->request(control, change_timeout, raise_scope_atom::value, request.kind,
+                    request.scope_name, request.level, request.reason, *who)
+          .receive(on_reply, on_error);
+  }
+
+  // POST /v1/cancel-all: every cancel's answer, once all are in.
+  void serve_cancel_all(const http_request& req, http_response& res) {
+    auto who = admit(req, res, "cancel-all", operator_action::raise);
+    if (!who)
+      return;
+    change_request request;
+    if (!read_change(req, res, *who, "cancel-all", request))
+      return;
+    caf::scoped_actor self{sys};
+    self->request(control, cancel_all_timeout, cancel_all_atom::value,
+                  request.scoped ? request.kind : scope_kind::symbol,
+                  request.scoped ? request.scope_name : std::string{}, request.reason, *who)
         .receive(
-            [&](control_reply& reply) {
-              answer(res, 200,
-                     {{"node", options.node_name},
-                      {"level", to_string(reply.change.level)},
-                      {"sequence", reply.change.sequence},
-                      {"bots", reply.bots},
-                      {"acknowledged_ms", reply.acknowledged_us / 1000.0}});
+            [&](cancel_report& report) {
+              auto cancels = json::array();
+              for (const auto& c : report.cancels)
+                cancels.push_back({{"bot", c.bot_id},
+                                   {"client_order_id", c.result.client_order_id},
+                                   {"outcome", to_string(c.result.outcome)},
+                                   {"code", to_string(c.result.code)},
+                                   {"reason", c.result.reason}});
+              answer(res, 200, {{"bots", report.bots}, {"cancels", std::move(cancels)}});
             },
             [&](caf::error& err) {
               int status = err == caf::sec::request_timeout       ? 504
@@ -335,6 +408,29 @@ struct operator_api::impl {
                                                                   : 409;
               fail(res, status, sys.render(err));
             });
+  }
+
+  // POST /v1/flatten: every close and what is left, once all closing orders have an answer.
+  void serve_flatten(const http_request& req, http_response& res) {
+    auto who = admit(req, res, "flatten", operator_action::raise);
+    if (!who)
+      return;
+    flatten_request request;
+    if (auto why = parse_flatten_request(req.body, request); !why.empty()) {
+      audit(*who, "flatten", {}, "refused: " + why);
+      fail(res, 400, why);
+      return;
+    }
+    caf::scoped_actor self{sys};
+    self->request(control, flatten_timeout, flatten_atom::value, request.symbol, request.reason,
+                  *who)
+        .receive([&](flatten_report& report) { answer(res, 200, flatten_json(report)); },
+                 [&](caf::error& err) {
+                   int status = err == caf::sec::request_timeout       ? 504
+                                : is(err, errc::subsystem_unavailable) ? 503
+                                                                       : 409;
+                   fail(res, status, sys.render(err));
+                 });
   }
 
   // GET /v1/workflows/history, POST /v1/workflows/breaker, start, cancel and resume.
@@ -714,6 +810,18 @@ struct operator_api::impl {
         not_allowed(res, "GET");
     } else if (req.path == "/v1/halt") {
       post(raise_atom::value, "halt", emergency_level::halt, operator_action::raise);
+    } else if (req.path == "/v1/reduce-only") {
+      post(raise_atom::value, "reduce-only", emergency_level::reduce_only, operator_action::raise);
+    } else if (req.path == "/v1/cancel-all") {
+      if (req.method == "POST")
+        serve_cancel_all(req, res);
+      else
+        not_allowed(res, "POST");
+    } else if (req.path == "/v1/flatten") {
+      if (req.method == "POST")
+        serve_flatten(req, res);
+      else
+        not_allowed(res, "POST");
     } else if (req.path == "/v1/shutdown") {
       post(raise_atom::value, "shutdown", emergency_level::shutdown, operator_action::raise);
     } else if (req.path == "/v1/resume") {
@@ -731,7 +839,8 @@ struct operator_api::impl {
         not_allowed(res, "POST");
     } else {
       fail(res, 404,
-           "no such resource; see GET /v1/status, POST /v1/halt|resume|shutdown, GET "
+           "no such resource; see GET /v1/status, POST /v1/halt|reduce-only|resume|shutdown|"
+           "flatten|cancel-all, GET "
            "/v1/workflows/history?workflow_id=ID, POST /v1/workflows/breaker|start|cancel|resume, "
            "GET /metrics, /api/events, /api/dashboard, /healthz, /readyz, /");
     }

@@ -22,17 +22,60 @@ std::string parse_change_request(std::string_view body, std::string_view command
   auto reason = r->get<std::string>();
   if (auto why = reason_problem(reason); !why.empty())
     return "\"reason\": " + why;
-  auto level = command == "shutdown" ? emergency_level::shutdown : emergency_level::halt;
+  auto level = command == "shutdown"      ? emergency_level::shutdown
+               : command == "reduce-only" ? emergency_level::reduce_only
+                                          : emergency_level::halt;
   if (command == "resume") {
     level = emergency_level::normal;
     if (auto l = parsed.find("level"); l != parsed.end()) {
       if (!l->is_string() || !from_string(l->get<std::string>(), level)
-          || (level != emergency_level::normal && level != emergency_level::alert))
-        return "\"level\" must be \"NORMAL\" or \"ALERT\"";
+          || level >= emergency_level::halt)
+        return "\"level\" must be \"NORMAL\", \"ALERT\" or \"REDUCE_ONLY\"";
     }
+  }
+  out.scoped = false;
+  if (auto sc = parsed.find("scope"); sc != parsed.end() && command != "flatten") {
+    if (command == "shutdown")
+      return "a shutdown is the node's; scopes are halted, made reduce-only or resumed";
+    if (!sc->is_object() || !sc->contains("kind") || !(*sc)["kind"].is_string()
+        || !from_string((*sc)["kind"].get<std::string>(), out.kind) || !sc->contains("name")
+        || !(*sc)["name"].is_string())
+      return "\"scope\" must be {\"kind\": \"bot\"|\"strategy\"|\"symbol\"|\"endpoint\", "
+             "\"name\": \"...\"}";
+    out.scope_name = (*sc)["name"].get<std::string>();
+    if (command == "resume" && level != emergency_level::normal
+        && level != emergency_level::reduce_only)
+      return "a scope is resumed to \"NORMAL\" (lifted) or \"REDUCE_ONLY\"";
+    if (auto why = scope_name_problem(out.kind, out.scope_name); !why.empty())
+      return "\"scope\": " + why;
+    out.scoped = true;
   }
   out.reason = std::move(reason);
   out.level = level;
+  return {};
+}
+
+std::string parse_flatten_request(std::string_view body, flatten_request& out) {
+  auto parsed = parse_json_within(body);
+  if (!parsed.is_object())
+    return "the body must be a JSON object such as {\"reason\": \"...\", \"symbol\": \"BTC-USD\"}";
+  // Anything else (a "bot", a "scope") is refused, not ignored: ignored, it would widen the
+  // flatten to every position.
+  for (const auto& [key, value] : parsed.items())
+    if (key != "reason" && key != "symbol")
+      return "a flatten takes \"reason\" and \"symbol\" only, not \"" + key.substr(0, 32) + "\"";
+  change_request change;
+  if (auto why = parse_change_request(body, "flatten", change); !why.empty())
+    return why;
+  out.reason = std::move(change.reason);
+  out.symbol.clear();
+  if (auto s = parsed.find("symbol"); s != parsed.end()) {
+    if (!s->is_string())
+      return "\"symbol\" must be a string: the symbol whose positions are closed";
+    out.symbol = s->get<std::string>();
+    if (auto why = check_plain_name("a symbol", out.symbol, 64); !why.empty())
+      return "\"symbol\": " + why;
+  }
   return {};
 }
 

@@ -8,12 +8,17 @@
 #include <vector>
 
 #include "messages/emergency.hpp"
+#include "messages/halt_scope.hpp"
 
 namespace brokedancer {
 
 struct change_request {
   std::string reason;
-  emergency_level level = emergency_level::halt; // resume: NORMAL or ALERT
+  emergency_level level = emergency_level::halt; // resume: NORMAL, ALERT or REDUCE_ONLY
+  // {"scope": {"kind": "symbol", "name": "BTC-USD"}}: the change is that scope's, not the node's.
+  bool scoped = false;
+  scope_kind kind = scope_kind::symbol;
+  std::string scope_name;
 };
 
 // An operator's request about the node's workflows.
@@ -45,10 +50,20 @@ std::string parse_history_query(std::string_view query, workflow_request& out);
 std::string parse_workflow_body(std::string_view body, std::string_view command,
                                 workflow_request& out);
 
-// Reads `body` (JSON) for `command` (halt, shutdown, resume). Empty when it is acceptable: a
-// non-empty reason of printable UTF-8 up to max_reason_bytes, and for resume a level of NORMAL
-// (the default) or ALERT. Otherwise why not, for the operator.
+// Reads `body` (JSON) for `command` (halt, reduce-only, shutdown, resume). Empty when it is
+// acceptable: a non-empty reason of printable UTF-8 up to max_reason_bytes, for resume a level
+// of NORMAL (the default), ALERT or REDUCE_ONLY, and optionally (not for shutdown) a scope: a
+// kind (bot, strategy, symbol, endpoint) and a plain name. Otherwise why not, for the operator.
 std::string parse_change_request(std::string_view body, std::string_view command,
                                  change_request& out);
+
+// POST /v1/flatten {"reason": "...", "symbol": "BTC-USD"}: the symbol is optional (none: every
+// position), a plain name when given. Why not, or empty.
+struct flatten_request {
+  std::string reason;
+  std::string symbol;
+};
+
+std::string parse_flatten_request(std::string_view body, flatten_request& out);
 
 } // namespace brokedancer

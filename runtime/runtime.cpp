@@ -261,6 +261,7 @@ runtime::runtime(runtime_config config, runtime_options extras)
     state->shutdown = change;
     state->wake.notify_all();
   }));
+  children.push_back(scope_child(d.config));
   if (!extras.count_orders)
     d.order_counts.reset();
   children.push_back(risk_monitor_child(d.config, d.order_counts));
@@ -621,6 +622,10 @@ void runtime::every(std::chrono::milliseconds interval, std::function<void()> fn
 
 emergency_actor runtime::emergency() const {
   return caf::actor_cast<emergency_actor>(child("emergency"));
+}
+
+scope_actor runtime::scopes() const {
+  return caf::actor_cast<scope_actor>(child("scopes"));
 }
 
 caf::actor runtime::child(const std::string& name) const {

@@ -19,6 +19,7 @@
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/market.hpp"
 #include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
@@ -112,6 +113,8 @@ public:
   time_series_actor time_series() const;
   // The emergency controller: the node's kill switch.
   emergency_actor emergency() const;
+  // The scoped halts: a bot, a strategy, a symbol or an endpoint (messages/halt_scope.hpp).
+  scope_actor scopes() const;
   // The risk monitor: where orders go (never straight to an endpoint).
   risk_monitor_actor risk_monitor() const;
   // The bot supervisor: spawn, stop and inspect bots.

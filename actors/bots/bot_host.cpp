@@ -43,6 +43,8 @@ using timer_atom = caf::atom_constant<caf::atom("bot_timer")>;
 using load_atom = caf::atom_constant<caf::atom("bot_load")>;
 // Runs what the host deferred to its next message (see `defer`).
 using deferred_atom = caf::atom_constant<caf::atom("bot_defer")>;
+// Sent to itself when its registration with the scope controller should be tried again.
+using scopes_again_atom = caf::atom_constant<caf::atom("bot_scope")>;
 
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr auto order_timeout = std::chrono::minutes(2);
@@ -65,6 +67,9 @@ struct host_state {
   std::unique_ptr<host_context> context;
 
   level_tracker level;
+  // What the scoped halts say of this bot (messages/halt_scope.hpp); nothing until the scope
+  // controller has answered -- the risk monitor refuses what they cover meanwhile.
+  bot_scope_view scopes;
   // A node may host thousands of bots, all registering at once: they retry slowly.
   emergency_registration registration{
       "bot cannot register with the emergency controller yet",
@@ -111,14 +116,17 @@ double unrealized(const host_state& st) {
   return sum;
 }
 
+// Whether the bot trades at all: the node's level and the scopes over the whole bot allow it.
+bool bot_trades(const host_state& st) {
+  return trading_allowed(st.level.level()) && trading_allowed(st.scopes.level);
+}
+
 void maybe_ready(self_pointer self) {
   auto& st = self->state;
   if (!st.started || st.ready_sent || st.pending_subscriptions > 0)
     return;
   st.ready_sent = true;
-  update_stats(st, [&](bot_stats& s) {
-    s.state = trading_allowed(st.level.level()) ? "running" : "halted";
-  });
+  update_stats(st, [&](bot_stats& s) { s.state = bot_trades(st) ? "running" : "halted"; });
   if (st.services.supervisor)
     self->send(st.services.supervisor, bot_ready_atom::value, st.config.id);
 }
@@ -188,6 +196,35 @@ void spend_order_budget(self_pointer self, const order& o) {
       });
 }
 
+// Asks the exchange (through the risk monitor) not to execute an order. `risk_off`: the kill
+// switch's cancel (a HALT, a scope, a cancel-all), which the monitor never throttles; a
+// strategy's own cancels may be.
+void cancel_order(self_pointer self, const std::string& client_order_id, bool risk_off) {
+  auto& st = self->state;
+  if (st.ending_unsent.count(client_order_id) > 0)
+    return; // never sent, and its answer is on its way
+  if (st.awaiting_budget.erase(client_order_id) > 0) {
+    end_unsent(self, {client_order_id, order_outcome::cancelled, reject_code::none,
+                      "cancelled before it was sent", 0, 0, 0});
+    return;
+  }
+  self->request(st.services.risk, order_timeout, cancel_order_atom::value, client_order_id,
+                risk_off)
+      .then(
+          [self, client_order_id](order_result& result) {
+            if (result.code == reject_code::throttled)
+              self->state.log.warn(
+                  "a cancel was throttled",
+                  {{"bot", self->state.config.id}, {"client_order_id", client_order_id}});
+          },
+          [self, client_order_id](caf::error& err) {
+            self->state.log.warn("a cancel could not be sent",
+                                 {{"bot", self->state.config.id},
+                                  {"client_order_id", client_order_id},
+                                  {"error", self->system().render(err)}});
+          });
+}
+
 class host_context final : public bot_context {
 public:
   explicit host_context(self_pointer self) : self_(self) {}
@@ -207,7 +244,9 @@ public:
   std::string submit(const std::string& symbol, order_side side, double quantity,
                      double limit_price) override {
     auto& st = self_->state;
-    if (!brokedancer::trading_allowed(st.level.level())) {
+    // A symbol's scope, or the bot's: refused here, never sent (the risk monitor would too).
+    if (!brokedancer::trading_allowed(st.level.level())
+        || level_for(st.scopes, symbol) >= emergency_level::halt) {
       update_stats(st, [](bot_stats& s) {
         ++s.rejected;
         ++s.rejections[to_string(reject_code::halted)];
@@ -229,6 +268,7 @@ public:
     o.price = limit_price;
     o.client_order_id = st.order_ids + std::to_string(++st.next_order);
     o.fence = st.services.fence;
+    o.strategy = st.config.strategy;
     auto id = o.client_order_id;
     update_stats(st, [](bot_stats& s) { ++s.orders; });
     st.open.emplace(id, o);
@@ -242,24 +282,7 @@ public:
   }
 
   void cancel(const std::string& client_order_id) override {
-    auto self = self_;
-    if (self_->state.ending_unsent.count(client_order_id) > 0)
-      return; // never sent, and its answer is on its way
-    if (self_->state.awaiting_budget.erase(client_order_id) > 0) {
-      end_unsent(self, {client_order_id, order_outcome::cancelled, reject_code::none,
-                        "cancelled before it was sent", 0, 0, 0});
-      return;
-    }
-    self_
-        ->request(self_->state.services.risk, order_timeout, cancel_order_atom::value,
-                  client_order_id)
-        .then([](order_result&) {},
-              [self, client_order_id](caf::error& err) {
-                self->state.log.warn("a cancel could not be sent",
-                                     {{"bot", self->state.config.id},
-                                      {"client_order_id", client_order_id},
-                                      {"error", self->system().render(err)}});
-              });
+    cancel_order(self_, client_order_id, false);
   }
 
   std::vector<std::string> open_orders() const override {
@@ -275,7 +298,7 @@ public:
   }
 
   bool trading_allowed() const override {
-    return brokedancer::trading_allowed(self_->state.level.level());
+    return bot_trades(self_->state);
   }
 
   emergency_level level() const override {
@@ -686,7 +709,7 @@ void cancel_open_orders(self_pointer self) {
   auto& st = self->state;
   // By id, from a copy: cancelling may end an order (one still waiting for the order cap).
   for (const auto& id : st.context->open_orders())
-    st.context->cancel(id);
+    cancel_order(self, id, true);
 }
 
 // A bot that holds a lease tells the exchange its fence before it trades: orders of a node
@@ -739,6 +762,86 @@ void on_registered(self_pointer self, level_change& current) {
     return;
   }
   start_when_ready(self);
+}
+
+// Working orders a scope now halts are cancelled: all of them when it covers the whole bot,
+// those in a halted symbol otherwise.
+void cancel_scoped_orders(self_pointer self) {
+  auto& st = self->state;
+  std::vector<std::string> halted;
+  for (const auto& [id, o] : st.open)
+    if (level_for(st.scopes, o.symbol) >= emergency_level::halt)
+      halted.push_back(id);
+  for (const auto& id : halted)
+    cancel_order(self, id, true);
+}
+
+void on_scopes(self_pointer self, bot_scope_view& view) {
+  auto& st = self->state;
+  auto controller = caf::actor_cast<caf::actor>(self->current_sender());
+  if (view.version >= st.scopes.version) {
+    st.scopes = std::move(view);
+    cancel_scoped_orders(self);
+    if (st.ready_sent && st.level.level() != emergency_level::shutdown)
+      update_stats(st,
+                   [&](bot_stats& stats) { stats.state = bot_trades(st) ? "running" : "halted"; });
+  }
+  if (controller)
+    self->send(caf::actor_cast<scope_actor>(controller), scope_ack_atom::value, st.scopes.version);
+}
+
+// A cancel-all: each working order (in `symbol`; empty: all) asked not to execute, answered with
+// every cancel's outcome once all are in.
+caf::result<std::vector<order_result>> on_cancel_open(self_pointer self,
+                                                      const std::string& symbol) {
+  auto& st = self->state;
+  std::vector<std::string> ids;
+  for (const auto& [id, o] : st.open)
+    if ((symbol.empty() || o.symbol == symbol) && st.ending_unsent.count(id) == 0)
+      ids.push_back(id);
+  if (ids.empty())
+    return std::vector<order_result>{};
+  auto rp = self->make_response_promise<std::vector<order_result>>();
+  auto results = std::make_shared<std::vector<order_result>>();
+  auto left = std::make_shared<size_t>(ids.size());
+  auto one = [rp, results, left](order_result result) mutable {
+    results->push_back(std::move(result));
+    if (--*left == 0)
+      rp.deliver(std::move(*results));
+  };
+  for (const auto& id : ids) {
+    if (st.awaiting_budget.count(id) > 0) {
+      // Never sent: it ends here, cancelled.
+      cancel_order(self, id, true);
+      one({id, order_outcome::cancelled, reject_code::none, "cancelled before it was sent", 0, 0,
+           0});
+      continue;
+    }
+    self->request(st.services.risk, order_timeout, cancel_order_atom::value, id, true)
+        .then([one](order_result& result) mutable { one(std::move(result)); },
+              [self, one, id](caf::error& err) mutable {
+                one({id, order_outcome::failed, reject_code_of(err), self->system().render(err), 0,
+                     0, 0});
+              });
+  }
+  return rp;
+}
+
+void register_scopes(self_pointer self) {
+  auto& st = self->state;
+  if (!st.services.scopes)
+    return;
+  self->request(st.services.scopes, request_timeout, register_scoped_atom::value,
+                caf::actor_cast<caf::actor>(self),
+                scope_subject{st.config.id, st.config.strategy, st.services.endpoint})
+      .then(
+          [self](bot_scope_view& view) {
+            if (view.version >= self->state.scopes.version)
+              self->state.scopes = std::move(view);
+          },
+          [self](caf::error&) {
+            self->delayed_send(self, std::chrono::seconds(1), scopes_again_atom::value);
+          });
 }
 
 void register_with_controller(self_pointer self) {
@@ -862,9 +965,8 @@ void on_level_change(self_pointer self, const level_change& change) {
     if (level == emergency_level::shutdown)
       update_stats(st, [](bot_stats& stats) { stats.state = "stopped"; });
     else if (st.ready_sent)
-      update_stats(st, [&](bot_stats& stats) {
-        stats.state = trading_allowed(level) ? "running" : "halted";
-      });
+      update_stats(st,
+                   [&](bot_stats& stats) { stats.state = bot_trades(st) ? "running" : "halted"; });
     if (st.started)
       st.instance->on_level(*st.context, change);
   }
@@ -916,12 +1018,16 @@ caf::behavior bot_host(self_pointer self, bot_config config, std::shared_ptr<str
   st.context = std::make_unique<host_context>(self);
   st.lock_token = random_token();
   register_with_controller(self);
+  register_scopes(self);
   load(self);
   return {
       [self](const event& ev) { on_event(self, ev); },
       [self](stream_ticks_atom, const std::string& stream,
              const std::vector<stream_entry>& entries) { on_ticks(self, stream, entries); },
       [self](const level_change& change) { on_level_change(self, change); },
+      [self](bot_scope_view& view) { on_scopes(self, view); },
+      [self](scopes_again_atom) { register_scopes(self); },
+      [self](cancel_open_atom, const std::string& symbol) { return on_cancel_open(self, symbol); },
       [self](timer_atom, const std::string& name) { on_timer(self, name); },
       [self](register_again_atom) { register_with_controller(self); },
       [self](load_atom) { load(self); },

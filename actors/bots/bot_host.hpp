@@ -23,6 +23,7 @@
 #include "messages/bot.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/market_stream.hpp"
 #include "messages/rate_limiter.hpp"
 #include "messages/risk.hpp"
@@ -60,6 +61,10 @@ struct bot_services {
   event_bus_actor bus;
   emergency_actor emergency;
   risk_monitor_actor risk;
+  // The scoped halts (none: no scopes), and the endpoint the bot's orders go to (risk.endpoint),
+  // which an endpoint's scope covers.
+  scope_actor scopes;
+  std::string endpoint;
   caf::actor supervisor; // hears (bot_ready_atom, id) once the bot is up
   // The bot's ownership lease (empty token: none, as on the memory backend): its state writes
   // are fenced by it, and its orders carry the fence.

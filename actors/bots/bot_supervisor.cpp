@@ -719,6 +719,45 @@ void start(self_pointer self) {
     self->delayed_send(self, st.options.start_timeout, start_market_atom::value);
 }
 
+// Every running bot that matches asks the exchange to cancel its working orders; one report of
+// every cancel once all bots have answered (a bot that does not answer within its deadline is
+// reported with one failed cancel, naming it).
+caf::result<cancel_report> on_cancel_all(self_pointer self, const std::string& bot_id,
+                                         const std::string& strategy, const std::string& symbol) {
+  auto& st = self->state;
+  std::vector<std::pair<std::string, caf::actor>> asked;
+  for (const auto& [id, entry] : st.data->bots)
+    if (entry.current && (bot_id.empty() || id == bot_id)
+        && (strategy.empty() || entry.config.strategy == strategy))
+      asked.emplace_back(id, entry.current);
+  auto report = std::make_shared<cancel_report>();
+  report->bots = static_cast<uint32_t>(asked.size());
+  if (asked.empty())
+    return *report;
+  auto rp = self->make_response_promise<cancel_report>();
+  auto left = std::make_shared<size_t>(asked.size());
+  auto done = [rp, report, left]() mutable {
+    if (--*left == 0)
+      rp.deliver(*report);
+  };
+  for (const auto& [id, bot] : asked)
+    self->request(bot, std::chrono::seconds(140), cancel_open_atom::value, symbol)
+        .then(
+            [report, done, id = id](std::vector<order_result>& results) mutable {
+              for (auto& r : results)
+                report->cancels.push_back({id, std::move(r)});
+              done();
+            },
+            [self, report, done, id = id](caf::error& err) mutable {
+              report->cancels.push_back(
+                  {id,
+                   {"", order_outcome::failed, reject_code_of(err),
+                    "the bot did not answer: " + self->system().render(err), 0, 0, 0}});
+              done();
+            });
+  return rp;
+}
+
 supervisor_impl::behavior_type bot_supervisor(self_pointer self,
                                               std::shared_ptr<bot_supervisor_data> data,
                                               bot_supervisor_options options, bot_services services,
@@ -743,6 +782,8 @@ supervisor_impl::behavior_type bot_supervisor(self_pointer self,
       [self](claim_atom, const std::string& id) { claim(self, id); },
       [self](status_atom) { return summarize(self); },
       [self](bots_atom) { return all_stats(self); },
+      [self](cancel_all_atom, const std::string& bot_id, const std::string& strategy,
+             const std::string& symbol) { return on_cancel_all(self, bot_id, strategy, symbol); },
   };
 }
 

@@ -73,12 +73,23 @@ void hand_level(self_pointer self, const level_change& theirs) {
             });
 }
 
+// A peer's scopes: to the scope controller, which merges them.
+void hand_scopes(self_pointer self, member& m, const std::vector<halt_scope>& theirs) {
+  auto& st = self->state;
+  if (!st.scopes || theirs.empty() || theirs.size() > max_scopes_kept
+      || same_scopes(theirs, m.handed_scopes))
+    return;
+  m.handed_scopes = theirs;
+  self->send(st.scopes, peer_scopes_atom::value, theirs);
+}
+
 } // namespace
 
 void heard(self_pointer self, member& m, const node_info& info) {
   m.info = info;
   m.last_heard_us = now_us();
   hand_level(self, info.level);
+  hand_scopes(self, m, info.scopes);
 }
 
 void gossip(self_pointer self) {

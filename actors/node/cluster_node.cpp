@@ -51,6 +51,39 @@ void on_level(self_pointer self, const level_change& change) {
   }
 }
 
+// The newest table only: the watch's answer (normal priority) may arrive after a broadcast
+// (high priority) of a newer one.
+bool take_own_scopes(cluster_state& st, const scope_table& table) {
+  if (st.own_scopes_known && table.version < st.own_scopes_version)
+    return false;
+  st.own_scopes_known = true;
+  st.own_scopes_version = table.version;
+  st.own_scopes = table.scopes;
+  return true;
+}
+
+// This node's scopes: told to every peer at once, like a level.
+void on_scopes(self_pointer self, const scope_table& table) {
+  auto sender = self->current_sender();
+  if (!sender || sender->node() != self->node())
+    return;
+  if (!take_own_scopes(self->state, table))
+    return;
+  gossip(self);
+}
+
+void watch_scopes(self_pointer self) {
+  auto& st = self->state;
+  if (!st.scopes)
+    return;
+  self->request(st.scopes, std::chrono::seconds(2), watch_scopes_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then([self](scope_table& table) { take_own_scopes(self->state, table); },
+            [self](caf::error&) {
+              self->delayed_send(self, std::chrono::milliseconds(200), watch_again_atom::value);
+            });
+}
+
 member_status status_of(const member& m) {
   member_status ms;
   ms.info = m.info;
@@ -85,8 +118,13 @@ caf::result<cluster_status> on_status(self_pointer self) {
 
 void on_tick(self_pointer self) {
   auto& s = self->state;
-  if (s.ticks++ % slow_every == 0)
+  if (s.ticks++ % slow_every == 0) {
     refresh(self);
+    // A peer's scopes are handed again now and then: the scope controller ignores them until it
+    // has read its own.
+    for (auto& m : s.members)
+      m.handed_scopes.clear();
+  }
   gossip(self);
   check_joins(self);
   check_contact(self);
@@ -94,11 +132,12 @@ void on_tick(self_pointer self) {
 }
 
 void start(self_pointer self, cluster_options options, emergency_actor emergency,
-           state_store_actor store) {
+           state_store_actor store, scope_actor scopes) {
   auto& st = self->state;
   st.options = std::move(options);
   st.emergency = std::move(emergency);
   st.store = std::move(store);
+  st.scopes = std::move(scopes);
   for (const auto& peer : st.options.peers) {
     member m;
     m.configured = peer.text();
@@ -107,15 +146,17 @@ void start(self_pointer self, cluster_options options, emergency_actor emergency
   }
   self->set_down_handler([self](caf::down_msg& down) { on_peer_down(self, down); });
   register_with_controller(self);
+  watch_scopes(self);
   for (auto& m : st.members)
     join(self, m.configured);
   self->send(self, tick_atom::value);
 }
 
 cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options options,
-                                         emergency_actor emergency, state_store_actor store) {
+                                         emergency_actor emergency, state_store_actor store,
+                                         scope_actor scopes) {
   exit_with_exception_text(self);
-  start(self, std::move(options), std::move(emergency), std::move(store));
+  start(self, std::move(options), std::move(emergency), std::move(store), std::move(scopes));
   return {
       [self](hello_atom, node_info& theirs, peer_proof& proof) { on_hello(self, theirs, proof); },
       [self](welcome_atom, node_info& theirs, peer_proof& proof) {
@@ -128,6 +169,8 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
       [self](tick_atom) { on_tick(self); },
       [self](join_atom, const std::string& configured) { join(self, configured); },
       [self](register_again_atom) { register_with_controller(self); },
+      [self](watch_again_atom) { watch_scopes(self); },
+      [self](const scope_table& table) { on_scopes(self, table); },
   };
 }
 
@@ -136,9 +179,11 @@ cluster_impl::behavior_type cluster_node(self_pointer self, cluster_options opti
 } // namespace cluster
 
 cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,
-                                 emergency_actor emergency, state_store_actor store) {
-  return caf::actor_cast<cluster_actor>(
-      sys.spawn(cluster::cluster_node, std::move(options), std::move(emergency), std::move(store)));
+                                 emergency_actor emergency, state_store_actor store,
+                                 scope_actor scopes) {
+  return caf::actor_cast<cluster_actor>(sys.spawn(cluster::cluster_node, std::move(options),
+                                                  std::move(emergency), std::move(store),
+                                                  std::move(scopes)));
 }
 
 } // namespace brokedancer

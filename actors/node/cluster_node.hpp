@@ -49,7 +49,9 @@ struct cluster_options {
   caf::actor front;
 };
 
+// `scopes` (may be empty): the scope controller, whose table the cluster spreads.
 cluster_actor spawn_cluster_node(caf::actor_system& sys, cluster_options options,
-                                 emergency_actor emergency, state_store_actor store);
+                                 emergency_actor emergency, state_store_actor store,
+                                 scope_actor scopes = {});
 
 } // namespace brokedancer

@@ -18,6 +18,7 @@ node_info own_info(self_pointer self) {
   info.bots = st.bots;
   info.level = st.level.current();
   info.isolated = st.isolation_reported;
+  info.scopes = st.own_scopes;
   return info;
 }
 

@@ -34,10 +34,11 @@ namespace brokedancer::cluster {
 using clock = std::chrono::steady_clock;
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 using join_atom = caf::atom_constant<caf::atom("cl_join")>;
+using watch_again_atom = caf::atom_constant<caf::atom("cl_scopes")>;
 
 using cluster_impl =
     cluster_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<join_atom, std::string>,
-                          caf::reacts_to<register_again_atom>>;
+                          caf::reacts_to<register_again_atom>, caf::reacts_to<watch_again_atom>>;
 
 constexpr auto request_timeout = std::chrono::seconds(2);
 
@@ -71,6 +72,9 @@ struct member {
   // Gossip from its own connection that opened with no key, in a row: past a few, the two have
   // lost their shared key and a new handshake makes one.
   uint32_t unopened = 0;
+  // Its scopes as last handed to the scope controller (handed again when they change, and now
+  // and then all the same).
+  std::vector<halt_scope> handed_scopes;
 };
 
 // A hello of ours in flight: when it went, and the private half of its session key.
@@ -83,6 +87,10 @@ struct cluster_state {
   cluster_options options;
   emergency_actor emergency;
   state_store_actor store;
+  scope_actor scopes; // none: no scoped halts
+  std::vector<halt_scope> own_scopes;
+  uint64_t own_scopes_version = 0; // of the table own_scopes is from
+  bool own_scopes_known = false;
   std::vector<member> members;
   level_tracker level;
   // Until the controller answers, a peer's level is not handed to it.

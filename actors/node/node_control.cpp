@@ -12,6 +12,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
+#include "core/plain_name.hpp"
 #include "core/unix_time.hpp"
 #include "messages/errors.hpp"
 
@@ -26,6 +27,10 @@ constexpr auto change_timeout = std::chrono::seconds(15);
 // A change returns once every bot has acknowledged; a node with a stuck bot must still answer.
 constexpr auto ack_timeout = std::chrono::seconds(60);
 constexpr auto audit_write_timeout = std::chrono::seconds(5);
+// A flatten or a cancel-all returns once every order's call has its answer, which its breaker
+// gives by the call's deadline (up to two minutes with retries): longer than that.
+constexpr auto flatten_wait = std::chrono::seconds(150);
+constexpr auto cancel_all_wait = std::chrono::seconds(160);
 
 // Its own timer: asks the emergency controller again whether the persisted level is read.
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
@@ -260,8 +265,8 @@ caf::result<node_status> status(self_pointer self) {
                    [](const audit_entry& a, const audit_entry& b) { return a.at_us < b.at_us; });
   auto first = recent.size() > audit_in_status ? recent.size() - audit_in_status : 0;
   status->audit.assign(recent.begin() + static_cast<std::ptrdiff_t>(first), recent.end());
-  // Eight questions in flight; the answer goes out when the last one is back.
-  auto left = std::make_shared<int>(8);
+  // Nine questions in flight; the answer goes out when the last one is back.
+  auto left = std::make_shared<int>(9);
   auto one_done = [rp, status, left]() mutable {
     if (--*left == 0)
       rp.deliver(*status);
@@ -284,6 +289,9 @@ caf::result<node_status> status(self_pointer self) {
       one_done);
   ask_status<std::string>(
       self, st.services.workflows, [status](std::string& w) { status->workflows = std::move(w); },
+      one_done);
+  ask_status<scope_status>(
+      self, st.services.scopes, [status](scope_status& s) { status->scopes = std::move(s); },
       one_done);
   ask<std::vector<bot_stats>>(
       self, st.services.bots, bots_atom::value,
@@ -408,14 +416,124 @@ std::string refusal(emergency_level level, const std::string& reason) {
   return {};
 }
 
+// Cancels the working orders of the bots in scope (`name` empty: every bot): as an operator, with
+// a reason, recorded with how many cancels were answered how.
+caf::result<cancel_report> cancel_all(self_pointer self, scope_kind kind, const std::string& name,
+                                      std::string reason, const operator_identity& who) {
+  auto& st = self->state;
+  auto invalid = name.empty() ? std::string{} : scope_name_problem(kind, name);
+  if (invalid.empty() && kind == scope_kind::endpoint)
+    invalid = "cancel-all takes a bot, a strategy or a symbol, not an endpoint";
+  auto command =
+      "cancel-all"
+      + (name.empty() || !invalid.empty() ? std::string{} : " " + to_string(kind) + " " + name);
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
+  auto refuse = [&](std::string why) -> caf::result<cancel_report> {
+    entry.outcome = "refused: " + why;
+    record(self, entry);
+    return make_error(errc::invalid_argument, why);
+  };
+  if (!permits(who.role, operator_action::raise))
+    return refuse("the " + to_string(who.role)
+                  + " role may not cancel-all; a credential of the operator or risk role may");
+  if (!invalid.empty())
+    return refuse(invalid);
+  if (auto why = refusal(emergency_level::halt, reason); !why.empty())
+    return refuse(why);
+  if (!st.services.bots)
+    return refuse("this node runs no bots");
+  auto rp = self->make_response_promise<cancel_report>();
+  auto pick = [&](scope_kind k) {
+    return !name.empty() && kind == k ? name : std::string{};
+  };
+  self->request(st.services.bots, cancel_all_wait, cancel_all_atom::value, pick(scope_kind::bot),
+                pick(scope_kind::strategy), pick(scope_kind::symbol))
+      .then(
+          [self, rp, entry](cancel_report& report) mutable {
+            size_t failed = std::count_if(
+                report.cancels.begin(), report.cancels.end(),
+                // Anything but "will not execute" or "executed already" leaves the order live.
+                [](const order_cancel& c) {
+                  return c.result.outcome != order_outcome::cancelled
+                         && c.result.outcome != order_outcome::not_open;
+                });
+            entry.outcome = failed == 0 ? "ok"
+                                        : "cancels failed: " + std::to_string(failed) + " of "
+                                              + std::to_string(report.cancels.size());
+            record(self, std::move(entry));
+            rp.deliver(std::move(report));
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            // Timed out: the orders may still be out, and their outcome is not known here.
+            entry.outcome = (err == caf::sec::request_timeout ? "outcome unknown: " : "refused: ")
+                            + self->system().render(err);
+            record(self, std::move(entry));
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+// The audit outcome of a flatten: "ok" when every position asked for is closed.
+std::string flatten_outcome(const flatten_report& report) {
+  if (report.left.empty())
+    return "ok";
+  return "positions still open: " + std::to_string(report.left.size()) + " (of "
+         + std::to_string(report.closes.size()) + " closing orders, "
+         + std::to_string(std::count_if(
+             report.closes.begin(), report.closes.end(),
+             [](const position_close& c) { return c.result.outcome == order_outcome::filled; }))
+         + " filled)";
+}
+
+// Closes the node's positions (in `symbol`; empty: all) through the risk monitor: as an
+// operator (closing takes risk off, like a halt), with a reason, recorded.
+caf::result<flatten_report> flatten(self_pointer self, const std::string& symbol,
+                                    std::string reason, const operator_identity& who) {
+  auto& st = self->state;
+  auto invalid = symbol.empty() ? std::string{} : check_plain_name("a symbol", symbol, 64);
+  auto command = "flatten" + (symbol.empty() || !invalid.empty() ? "" : " " + symbol);
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
+  auto refuse = [&](std::string why) -> caf::result<flatten_report> {
+    entry.outcome = "refused: " + why;
+    record(self, entry);
+    return make_error(errc::invalid_argument, why);
+  };
+  if (!permits(who.role, operator_action::raise))
+    return refuse("the " + to_string(who.role)
+                  + " role may not flatten; a credential of the operator or risk role may");
+  if (!invalid.empty())
+    return refuse(invalid);
+  if (auto why = refusal(emergency_level::halt, reason); !why.empty())
+    return refuse(why);
+  if (!st.services.risk)
+    return refuse("this node runs no risk monitor");
+  auto rp = self->make_response_promise<flatten_report>();
+  self->request(st.services.risk, flatten_wait, flatten_atom::value, symbol, std::move(reason))
+      .then(
+          [self, rp, entry](flatten_report& report) mutable {
+            entry.outcome = flatten_outcome(report);
+            record(self, std::move(entry));
+            rp.deliver(std::move(report));
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            // Timed out: the orders may still be out, and their outcome is not known here.
+            entry.outcome = (err == caf::sec::request_timeout ? "outcome unknown: " : "refused: ")
+                            + self->system().render(err);
+            record(self, std::move(entry));
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
 template <class Atom>
 caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_level level,
                                         std::string reason, const operator_identity& who,
                                         operator_action action) {
   auto& st = self->state;
-  auto command = std::string{action == operator_action::lower     ? "resume"
-                             : level == emergency_level::shutdown ? "shutdown"
-                                                                  : "halt"};
+  auto command = std::string{action == operator_action::lower        ? "resume"
+                             : level == emergency_level::shutdown    ? "shutdown"
+                             : level == emergency_level::reduce_only ? "reduce-only"
+                                                                     : "halt"};
   auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
   if (!permits(who.role, action)) {
     entry.outcome = "forbidden: the " + to_string(who.role) + " role may not " + command;
@@ -442,6 +560,70 @@ caf::result<control_reply> change_level(self_pointer self, Atom op, emergency_le
               record(self, std::move(entry));
               answer(self, rp, std::move(err));
             });
+  return promise;
+}
+
+// -- scoped halts -------------------------------------------------------------------------------
+
+// A scope raised or lowered as an operator: recorded, and answered once every bot it covers has
+// acknowledged (or their wait ran out).
+template <class Atom>
+caf::result<control_reply> change_scope(self_pointer self, Atom op, scope_kind kind,
+                                        const std::string& name, emergency_level level,
+                                        std::string reason, const operator_identity& who,
+                                        operator_action action) {
+  auto& st = self->state;
+  auto invalid = scope_name_problem(kind, name);
+  auto verb = action == operator_action::lower        ? std::string{"resume"}
+              : level == emergency_level::reduce_only ? std::string{"reduce-only"}
+                                                      : std::string{"halt"};
+  auto command = verb + " " + (is_valid(kind) ? to_string(kind) : std::string{"?"})
+                 + (invalid.empty() ? " " + name : std::string{});
+  auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
+  auto refuse = [&](std::string outcome, std::string why) -> caf::result<control_reply> {
+    entry.outcome = std::move(outcome);
+    record(self, entry);
+    return make_error(errc::invalid_argument, std::move(why));
+  };
+  if (!permits(who.role, action))
+    return refuse("forbidden: the " + to_string(who.role) + " role may not " + verb,
+                  "the " + to_string(who.role) + " role may not " + verb
+                      + (action == operator_action::lower
+                             ? " a scope; a credential of the risk role may"
+                             : "; a credential of the operator or risk role may"));
+  if (!invalid.empty())
+    return refuse("refused: " + invalid, invalid);
+  if (auto why = refusal(level, reason); !why.empty())
+    return refuse("refused: " + why, why);
+  if (!st.services.scopes)
+    return refuse("refused: this node runs no scoped halts", "this node runs no scoped halts");
+  auto promise = self->make_response_promise<control_reply>();
+  auto rp = open(self, promise);
+  self->request(st.services.scopes, change_timeout, op, kind, name, level, std::move(reason),
+                change_source::operator_request)
+      .then(
+          [self, rp, entry](scope_reply& reply) mutable {
+            auto change = reply.scope.change;
+            auto bots = reply.bots_covered;
+            self->request(self->state.services.scopes, ack_timeout, await_scope_ack_atom::value,
+                          reply.version)
+                .then(
+                    [self, rp, entry, change, bots](int64_t took_us) mutable {
+                      entry.outcome = "ok";
+                      record(self, std::move(entry));
+                      answer(self, rp, control_reply{change, bots, took_us});
+                    },
+                    [self, rp, entry](caf::error& err) mutable {
+                      entry.outcome = "not acknowledged: " + self->system().render(err);
+                      record(self, std::move(entry));
+                      answer(self, rp, std::move(err));
+                    });
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = "refused: " + self->system().render(err);
+            record(self, std::move(entry));
+            answer(self, rp, std::move(err));
+          });
   return promise;
 }
 
@@ -529,6 +711,24 @@ control_impl::behavior_type node_control(self_pointer self, node_control_service
       [self](resume_atom op, emergency_level level, std::string& reason,
              const operator_identity& who) {
         return change_level(self, op, level, std::move(reason), who, operator_action::lower);
+      },
+      [self](cancel_all_atom, scope_kind kind, const std::string& name, std::string& reason,
+             const operator_identity& who) {
+        return cancel_all(self, kind, name, std::move(reason), who);
+      },
+      [self](flatten_atom, const std::string& symbol, std::string& reason,
+             const operator_identity& who) {
+        return flatten(self, symbol, std::move(reason), who);
+      },
+      [self](raise_scope_atom op, scope_kind kind, const std::string& name, emergency_level level,
+             std::string& reason, const operator_identity& who) {
+        return change_scope(self, op, kind, name, level, std::move(reason), who,
+                            operator_action::raise);
+      },
+      [self](lower_scope_atom op, scope_kind kind, const std::string& name, emergency_level level,
+             std::string& reason, const operator_identity& who) {
+        return change_scope(self, op, kind, name, level, std::move(reason), who,
+                            operator_action::lower);
       },
       [self](audit_atom, audit_entry& entry) { record(self, std::move(entry)); },
       [self](workflow_history_atom op, std::string& workflow_id, uint32_t limit,

@@ -15,6 +15,7 @@
 #include "messages/cluster.hpp"
 #include "messages/control.hpp"
 #include "messages/emergency.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/resilience.hpp"
 #include "messages/state_store.hpp"
 
@@ -30,6 +31,7 @@ struct node_control_services {
                                    // the cluster actor, for its store's dead man's switch)
   state_store_actor store;         // may be empty: the audit trail is then kept in memory only
   risk_monitor_actor risk;         // may be empty
+  scope_actor scopes;              // may be empty: no scoped halts
   system_watch_actor watch;        // may be empty
   caf::actor workflows;            // the workflow executor; may be empty
 };

@@ -17,6 +17,7 @@
 
 #include "actors/emergency/registration.hpp"
 #include "actors/risk/mark_filter.hpp"
+#include "actors/risk/order_throttle.hpp"
 #include "actors/risk/risk_book.hpp"
 #include "actors/risk/risk_monitor.hpp"
 #include "actors/supervision/owed_reply.hpp"
@@ -30,12 +31,12 @@ using market_atom = caf::atom_constant<caf::atom("market")>;
 using find_breaker_atom = caf::atom_constant<caf::atom("brk_find")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using watch_again_atom = caf::atom_constant<caf::atom("sc_again")>;
 
-using monitor_impl =
-    risk_monitor_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<register_again_atom>,
-                               caf::reacts_to<roll_atom>, caf::reacts_to<market_atom>,
-                               caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>,
-                               caf::reacts_to<reconcile_atom>>;
+using monitor_impl = risk_monitor_actor::extend<
+    caf::reacts_to<load_atom>, caf::reacts_to<register_again_atom>, caf::reacts_to<roll_atom>,
+    caf::reacts_to<market_atom>, caf::reacts_to<find_breaker_atom>, caf::reacts_to<flush_atom>,
+    caf::reacts_to<reconcile_atom>, caf::reacts_to<watch_again_atom>, caf::reacts_to<scope_table>>;
 
 // How soon a start-up request that failed (the book, market data, the breaker) is made again.
 constexpr auto retry_after = std::chrono::milliseconds(500);
@@ -89,6 +90,12 @@ struct monitor_state {
   breaker_actor breaker; // the endpoint's own breaker, once known: one hop fewer per order
   std::shared_ptr<order_metrics> metrics; // null: nothing counted (tests, embedded uses)
   level_tracker level;
+  // The scoped halts (none: the node runs without them). Until the scope controller has
+  // answered, the scopes in force are unknown and no order goes.
+  scope_actor scopes;
+  bool scopes_known = false;
+  uint64_t scopes_version = 0;
+  scope_index scoped;
   emergency_registration registration{
       "cannot register with the emergency controller yet; orders are refused until it answers",
       {std::chrono::seconds(5), std::chrono::milliseconds(500), /*warn_at=*/1, /*warn_every=*/1}};
@@ -101,6 +108,18 @@ struct monitor_state {
   // mark them over (actors/risk/risk_monitor.cpp, mark_from_cache).
   std::set<std::string> marked_live;
   mark_filter marks;
+  order_throttle throttle;
+  // A flatten (brokedancer flatten, or a limit's flatten policy) has closing orders out: another
+  // waits for it to end rather than close the same positions twice.
+  bool flattening = false;
+  // Run once the flatten in progress has reported: SHUTDOWN's closing, a breach's flatten.
+  std::vector<std::function<void()>> after_flatten;
+  // Orders out (passed, not answered yet) per book symbol: what they buy and what they sell.
+  // REDUCE_ONLY counts the sells of a long (the buys of a short) as if filled already: two
+  // reducing orders at once must not flip the position between them.
+  std::unordered_map<std::string, std::pair<double, double>> in_flight;
+  uint64_t flattens = 0;
+  uint64_t positions_flattened = 0;
   uint64_t marks_held = 0;
   uint64_t filled = 0;
   uint64_t rejected = 0;
@@ -223,5 +242,12 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done);
 // Closes every position at its last mark; calls `finished` when every closing order has an
 // answer (filled or not: what could not be closed is logged, loudly).
 void flatten(self_pointer self, std::function<void()> finished, int round = 1, bool waited = false);
+
+// Closes the positions in `symbol` (every venue's; empty: all) with one reduce-only order each,
+// through the breakers, at any level; `done` with each close once all have their answer, and
+// what is still open of them then. The closes are announced on trading.orders and the whole on
+// trading.alerts (FLATTEN).
+void flatten_positions(self_pointer self, const std::string& symbol, const std::string& reason,
+                       std::function<void(flatten_report&)> done);
 
 } // namespace brokedancer::monitor

@@ -291,7 +291,26 @@ void send_order(self_pointer self, order placed, answer done, bool reduces_risk)
 
 } // namespace
 
+namespace {
+
+void count_in_flight(monitor_state& st, const std::string& symbol, order_side side,
+                     double quantity) {
+  auto& [buys, sells] = st.in_flight[symbol];
+  (side == order_side::buy ? buys : sells) += quantity;
+  if (buys <= 1e-12 && sells <= 1e-12)
+    st.in_flight.erase(symbol);
+}
+
+} // namespace
+
 void execute(self_pointer self, order placed, answer done, bool reduces_risk) {
+  auto symbol = book_symbol(placed);
+  count_in_flight(self->state, symbol, placed.side, placed.quantity);
+  done = [self, symbol, side = placed.side, quantity = placed.quantity,
+          inner = std::move(done)](order_result& result) {
+    count_in_flight(self->state, symbol, side, -quantity);
+    inner(result);
+  };
   if (!self->state.options.journal) {
     send_order(self, std::move(placed), std::move(done), reduces_risk);
     return;
@@ -361,6 +380,12 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done) 
 
 void flatten(self_pointer self, std::function<void()> finished, int round, bool waited) {
   auto& st = self->state;
+  if (st.flattening) {
+    // An operator's (or a breach's) flatten is out: its closing orders would be sent twice.
+    st.after_flatten.push_back(
+        [self, finished, round, waited] { flatten(self, finished, round, waited); });
+    return;
+  }
   auto closing = closing_orders(st.book, now_us());
   // Done when nothing is left open (orders answered meanwhile may have opened some, hence the
   // rounds), or after three rounds; either way the book is written before SHUTDOWN is
@@ -397,6 +422,89 @@ void flatten(self_pointer self, std::function<void()> finished, int round, bool 
         flatten(self, finished, round + 1, waited);
     };
     execute(self, o, announced(self, o, closed), true);
+  }
+}
+
+namespace {
+
+// What is still open of the positions a flatten of `symbol` (empty: all) was asked to close.
+std::vector<position_status> still_open(const risk_book& book, const std::string& symbol) {
+  std::vector<position_status> open;
+  for (auto& p : book.position_statuses())
+    if (p.quantity != 0 && (symbol.empty() || market_symbol(p.symbol) == symbol))
+      open.push_back(std::move(p));
+  return open;
+}
+
+void announce_flatten(self_pointer self, const std::string& symbol, const std::string& reason,
+                      const flatten_report& report) {
+  size_t closed = 0;
+  for (const auto& c : report.closes)
+    closed += c.result.outcome == order_outcome::filled ? 1 : 0;
+  auto& log = self->state.log;
+  logger::fields fields{{"symbol", symbol.empty() ? std::string{"*"} : symbol},
+                        {"reason", reason},
+                        {"closed", closed},
+                        {"orders", report.closes.size()},
+                        {"left", report.left.size()}};
+  if (report.left.empty())
+    log.warn("flattened: every position asked for is closed", std::move(fields));
+  else
+    log.critical("flatten: positions are still open", std::move(fields));
+  publish_update(self, "trading.alerts",
+                 {{"type", "FLATTEN"},
+                  {"severity", report.left.empty() ? "warning" : "critical"},
+                  {"symbol", symbol},
+                  {"reason", reason},
+                  {"closed", closed},
+                  {"orders", report.closes.size()},
+                  {"left", report.left.size()},
+                  {"at_us", now_us()}},
+                 correlation_id{});
+}
+
+} // namespace
+
+void flatten_positions(self_pointer self, const std::string& symbol, const std::string& reason,
+                       std::function<void(flatten_report&)> done) {
+  auto& st = self->state;
+  auto report = std::make_shared<flatten_report>();
+  std::vector<order> closing;
+  for (auto& o : closing_orders(st.book, now_us()))
+    if (symbol.empty() || o.symbol == symbol)
+      closing.push_back(std::move(o));
+  auto finish = [self, report, symbol, reason, done] {
+    auto& monitor = self->state;
+    monitor.flattening = false;
+    ++monitor.flattens;
+    for (const auto& c : report->closes)
+      monitor.positions_flattened += c.result.outcome == order_outcome::filled ? 1 : 0;
+    report->left = still_open(self->state.book, symbol);
+    announce_flatten(self, symbol, reason, *report);
+    done(*report);
+    std::vector<std::function<void()>> next;
+    next.swap(monitor.after_flatten);
+    for (auto& f : next)
+      f();
+  };
+  st.flattening = true;
+  if (closing.empty()) {
+    finish();
+    return;
+  }
+  st.log.warn("flattening", {{"symbol", symbol.empty() ? std::string{"*"} : symbol},
+                             {"positions", closing.size()},
+                             {"reason", reason}});
+  auto left = std::make_shared<size_t>(closing.size());
+  for (auto& o : closing) {
+    auto closed = [report, left, finish, about = o](order_result& result) {
+      report->closes.push_back({book_symbol(about), about.side, about.quantity, result});
+      if (--*left == 0)
+        finish();
+    };
+    // reduces_risk: the breaker lets it through at HALT too, and it goes out even when the
+    // journal cannot be written.
+    execute(self, o, announced(self, o, std::move(closed)), true);
   }
 }
 

@@ -27,6 +27,34 @@ std::string money_text(double value) {
   return text;
 }
 
+namespace {
+
+// A quantity as reasons show it: a coin's fraction is not rounded away.
+std::string quantity_text(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.10g", value);
+  return text;
+}
+
+} // namespace
+
+emergency_level level_of(escalation_action action) {
+  switch (action) {
+    case escalation_action::alert: return emergency_level::alert;
+    case escalation_action::reduce_only: return emergency_level::reduce_only;
+    case escalation_action::halt: return emergency_level::halt;
+  }
+  return emergency_level::halt;
+}
+
+bool reduces_position(double held, order_side side, double quantity) {
+  if (held == 0 || !(quantity > 0) || !std::isfinite(quantity))
+    return false;
+  bool opposite = (held > 0) == (side == order_side::sell);
+  // A hair over what is held (the book's float) still closes it, and is no flip.
+  return opposite && quantity <= std::abs(held) * (1 + 1e-9);
+}
+
 std::string trading_day(int64_t at_us, int reset_minute_utc) {
   auto t = static_cast<std::time_t>(at_us / 1000000) - reset_minute_utc * 60;
   std::tm utc{};
@@ -62,8 +90,10 @@ std::string venue_of(const std::string& book_symbol) {
   return at == std::string::npos ? std::string{} : book_symbol.substr(at + 1);
 }
 
-risk_book::risk_book(risk_limits limits) : limits_(limits) {
-  // nop
+risk_book::risk_book(risk_limits limits) : limits_(std::move(limits)), steps_(limits_.escalation) {
+  if (steps_.empty())
+    steps_ = {{std::min(limits_.warning_percent, 100.0), escalation_action::alert},
+              {100, escalation_action::halt}};
 }
 
 // --- booking ---------------------------------------------------------------------------------
@@ -155,7 +185,7 @@ bool risk_book::roll_day(int64_t now_us) {
     return false;
   day_ = today;
   day_start_equity_ = equity();
-  warned_.clear();
+  reached_.clear();
   breached_.clear();
   return true;
 }
@@ -198,16 +228,23 @@ std::vector<limit_crossing> risk_book::evaluate() {
   peak_equity_ = std::max(peak_equity_, equity());
   std::vector<limit_crossing> crossed;
   for (const auto& r : readings()) {
-    if (r.limit <= 0 || r.utilization() < std::min(limits_.warning_percent, 100.0))
+    if (r.limit <= 0)
       continue;
-    auto status = r.status();
-    if (status.utilization >= 100) {
-      if (breached_.insert(r.code).second)
-        crossed.push_back({std::move(status), true});
-    } else if (status.utilization >= limits_.warning_percent) {
-      if (warned_.insert(r.code).second)
-        crossed.push_back({std::move(status), false});
+    auto used = r.utilization();
+    limit_crossing crossing{r.status(), false, emergency_level::normal};
+    // The highest step reached: the levels between are passed on the way.
+    size_t reached = 0;
+    while (reached < steps_.size() && used >= steps_[reached].percent)
+      ++reached;
+    auto& before = reached_[r.code];
+    if (reached > before) {
+      before = reached;
+      crossing.raise = level_of(steps_[reached - 1].action);
     }
+    if (used >= 100)
+      crossing.breached = breached_.insert(r.code).second;
+    if (crossing.breached || crossing.raise != emergency_level::normal)
+      crossed.push_back(std::move(crossing));
   }
   return crossed;
 }
@@ -249,6 +286,32 @@ std::optional<rejection> risk_book::check(const order& o, int64_t now_us) {
                                          + "; only orders that reduce a position pass"};
   }
   return std::nullopt;
+}
+
+double risk_book::held(const std::string& book_symbol) const {
+  auto found = positions_.find(book_symbol);
+  return found == positions_.end() ? 0.0 : found->second.quantity;
+}
+
+std::optional<rejection> risk_book::check_reduce_only(const order& o, double pending_buys,
+                                                      double pending_sells) const {
+  auto symbol = book_symbol(o);
+  auto quantity = held(symbol);
+  // What is left to reduce once the reducing orders out have filled.
+  if (quantity > 0)
+    quantity = std::max(0.0, quantity - std::max(0.0, pending_sells));
+  else if (quantity < 0)
+    quantity = std::min(0.0, quantity + std::max(0.0, pending_buys));
+  if (reduces_position(quantity, o.side, o.quantity))
+    return std::nullopt;
+  auto what = quantity == 0 ? std::string{"no position is left to reduce in "} + symbol
+                            : "the position in " + symbol + " is " + quantity_text(quantity)
+                                  + ", and " + to_string(o.side) + " " + quantity_text(o.quantity)
+                                  + ((quantity > 0) == (o.side == order_side::buy) ? " grows it"
+                                                                                   : " flips it");
+  return rejection{reject_code::reduce_only, "reduce_only: the emergency level is REDUCE_ONLY and "
+                                                 + what
+                                                 + "; only orders that reduce a position pass"};
 }
 
 void risk_book::count_trade(int64_t now_us) {
@@ -318,7 +381,7 @@ bool risk_book::from_json(const std::string& text, std::string& why) {
     }
     for (auto it = b.marks_.begin(); it != b.marks_.end();)
       it = finite(it->second) && it->second > 0 ? std::next(it) : b.marks_.erase(it);
-    b.warned_ = std::move(warned_);
+    b.reached_ = std::move(reached_);
     b.breached_ = std::move(breached_);
     *this = std::move(b);
     return true;

@@ -37,12 +37,21 @@ struct rejection {
   std::string reason;
 };
 
-// A limit crossed by fills or marks since the day began: a warning (warning_percent of it used)
-// or a breach (all of it). Each limit crosses each way at most once a trading day.
+// A limit crossed by fills or marks since the day began: a step of its escalation reached (the
+// level to raise), or a breach (all of it used), or both. Each step and the breach are reported
+// at most once a trading day.
 struct limit_crossing {
   limit_status limit;
   bool breached = false;
+  emergency_level raise = emergency_level::normal; // NORMAL: no new step
 };
+
+// The level an escalation step raises.
+emergency_level level_of(escalation_action action);
+
+// Whether an order reduces a position of `held` (signed: negative is short) without flipping
+// it: the other side, at most the quantity held. What REDUCE_ONLY lets through.
+bool reduces_position(double held, order_side side, double quantity);
 
 // "1234.50": money as reasons and alerts show it.
 std::string money_text(double value);
@@ -136,6 +145,13 @@ public:
   // passes the position limits, and is the only kind that passes a reached daily loss or
   // drawdown. Drops trades older than an hour.
   std::optional<rejection> check(const order& o, int64_t now_us);
+  // The check REDUCE_ONLY adds: nothing when `o` reduces its book symbol's position without
+  // flipping it, else why not (reduce_only). `pending_buys` and `pending_sells`: what orders
+  // still out buy and sell in that symbol; those that reduce count as filled already.
+  std::optional<rejection> check_reduce_only(const order& o, double pending_buys = 0,
+                                             double pending_sells = 0) const;
+  // The signed quantity held of a book symbol (0: none).
+  double held(const std::string& book_symbol) const;
   // Counts an order that passed the check into the trades-per-hour window (kept only when that
   // limit is on; then it holds at most the limit).
   void count_trade(int64_t now_us);
@@ -181,9 +197,11 @@ private:
   std::string day_;
   std::deque<int64_t> trades_; // microseconds since the epoch, the last hour
   uint64_t fills_ = 0;
-  // Not persisted: limits that warned or breached this trading day (a restart reports them once
-  // more).
-  std::set<reject_code> warned_;
+  // risk.escalation, or ALERT at warning_percent and HALT at 100 when none is configured.
+  std::vector<escalation_step> steps_;
+  // Not persisted: the steps each limit has reached and the limits that breached this trading
+  // day (a restart reports them once more).
+  std::map<reject_code, size_t> reached_;
   std::set<reject_code> breached_;
 };
 

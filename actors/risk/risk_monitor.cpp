@@ -18,6 +18,7 @@
 #include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/unix_time.hpp"
+#include "messages/errors.hpp"
 #include "messages/market.hpp"
 
 namespace brokedancer::monitor {
@@ -25,6 +26,13 @@ namespace brokedancer::monitor {
 namespace {
 
 using json = nlohmann::json;
+
+// Microseconds on the steady clock: the throttles' windows do not move with the wall clock.
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // How long a write of the book may take before it is given up and the book written again.
 constexpr auto write_patience = std::chrono::seconds(5);
@@ -172,36 +180,60 @@ void raise_level(self_pointer self, emergency_level level, const std::string& re
 
 namespace {
 
-void on_breach(self_pointer self, const limit_status& limit) {
+bool flattens_on(const risk_options& options, const std::string& limit) {
+  const auto& names = options.flatten_on;
+  return std::find(names.begin(), names.end(), limit) != names.end();
+}
+
+void flatten_on_breach(self_pointer self, const limit_status& limit, const std::string& reason) {
   auto& st = self->state;
-  auto reason = limit.name + ": " + money_text(limit.current) + " reached the limit of "
-                + money_text(limit.limit);
-  st.log.critical("risk limit breached", {{"limit", limit.name},
-                                          {"current", limit.current},
-                                          {"limit_value", limit.limit},
-                                          {"auto_halt", st.options.auto_halt}});
-  alert(self, limit, st.options.auto_halt ? "HALT" : "none");
-  if (st.options.auto_halt)
-    raise_level(self, emergency_level::halt, reason);
-}
-
-void on_warning(self_pointer self, const limit_status& limit) {
-  self->state.log.warn(
-      "risk limit nearly reached",
-      {{"limit", limit.name}, {"current", limit.current}, {"limit_value", limit.limit}});
-  alert(self, limit, "ALERT");
-  raise_level(self, emergency_level::alert,
-              limit.name + ": " + money_text(limit.utilization) + "% of the limit used");
-}
-
-// After every fill and mark: breaches halt (with auto_halt), warnings alert.
-void evaluate(self_pointer self) {
-  for (const auto& crossing : self->state.book.evaluate()) {
-    if (crossing.breached)
-      on_breach(self, crossing.limit);
-    else
-      on_warning(self, crossing.limit);
+  if (st.flattening) {
+    // Another flatten is out (of one symbol, say): this one follows it, over every position.
+    st.log.warn("a flatten is already out; the breach's flatten follows it",
+                {{"limit", limit.name}});
+    st.after_flatten.push_back([self, reason] {
+      // SHUTDOWN closes every position itself meanwhile.
+      if (self->state.level.level() != emergency_level::shutdown)
+        flatten_positions(self, std::string{}, reason, [](flatten_report&) {});
+    });
+    return;
   }
+  flatten_positions(self, std::string{}, reason, [](flatten_report&) {});
+}
+
+// A step of a limit's escalation reached, its breach, or both: said on trading.alerts, in the
+// log, and raised (a HALT step only with auto_halt when no escalation is configured); a breach
+// of a limit in risk.flatten_on closes every position.
+void on_crossing(self_pointer self, const limit_crossing& crossing) {
+  auto& st = self->state;
+  const auto& limit = crossing.limit;
+  auto raise = crossing.raise;
+  if (raise == emergency_level::halt && st.options.escalation.empty() && !st.options.auto_halt)
+    raise = emergency_level::normal;
+  auto reason = crossing.breached
+                    ? limit.name + ": " + money_text(limit.current) + " reached the limit of "
+                          + money_text(limit.limit)
+                    : limit.name + ": " + money_text(limit.utilization) + "% of the limit used";
+  bool flatten = crossing.breached && flattens_on(st.options, limit.name);
+  logger::fields fields{{"limit", limit.name},        {"current", limit.current},
+                        {"limit_value", limit.limit}, {"utilization", limit.utilization},
+                        {"raise", to_string(raise)},  {"flatten", flatten}};
+  if (crossing.breached)
+    st.log.critical("risk limit breached", std::move(fields));
+  else
+    st.log.warn("risk limit nearly reached", std::move(fields));
+  auto action = raise == emergency_level::normal ? std::string{"none"} : to_string(raise);
+  alert(self, limit, flatten ? action + "+FLATTEN" : action);
+  if (raise != emergency_level::normal)
+    raise_level(self, raise, reason);
+  if (flatten)
+    flatten_on_breach(self, limit, reason);
+}
+
+// After every fill and mark: each limit's escalation steps and breaches.
+void evaluate(self_pointer self) {
+  for (const auto& crossing : self->state.book.evaluate())
+    on_crossing(self, crossing);
 }
 
 // invalid_order for an order to a venue the node does not send to.
@@ -235,8 +267,29 @@ std::optional<rejection> check(self_pointer self, const order& o, int64_t now) {
   if (!trading_allowed(st.level.level()))
     return rejection{reject_code::halted,
                      "halted: the emergency level is " + to_string(st.level.level())};
+  if (st.scopes && !st.scopes_known)
+    return rejection{reject_code::level_unknown,
+                     "level_unknown: the scoped halts have not been read yet"};
   roll_day(self, now);
-  return st.book.check(o, now);
+  auto level = st.level.level();
+  if (const auto* scope =
+          st.scoped.covering(o.bot_id, o.strategy, o.symbol, endpoint_of(st, o.venue));
+      scope && scope->change.level >= emergency_level::halt)
+    return rejection{reject_code::halted, "halted: the " + to_string(scope->kind) + " "
+                                              + scope->name + " is HALTed (" + scope->change.reason
+                                              + ")"};
+  else if (scope)
+    level = std::max(level, scope->change.level);
+  if (reduce_only(level)) {
+    auto out = st.in_flight.find(book_symbol(o));
+    auto pending = out == st.in_flight.end() ? std::pair<double, double>{} : out->second;
+    if (auto problem = st.book.check_reduce_only(o, pending.first, pending.second))
+      return problem;
+  }
+  if (auto problem = st.book.check(o, now))
+    return problem;
+  // Last: only an order that would go out uses the throttle up.
+  return st.throttle.admit_order(o.bot_id, steady_us());
 }
 
 order_result refuse(self_pointer self, const order& o, rejection why) {
@@ -330,10 +383,33 @@ namespace {
 
 // --- start-up --------------------------------------------------------------------------------
 
+void on_scopes(self_pointer self, const scope_table& table) {
+  auto& st = self->state;
+  // The controller's own messages only (its answer and its broadcasts), the newest version.
+  if (st.scopes_known && table.version < st.scopes_version)
+    return;
+  st.scopes_known = true;
+  st.scopes_version = table.version;
+  st.scoped.rebuild(table);
+}
+
 void register_with_controller(self_pointer self) {
   auto& st = self->state;
   st.registration.attempt(self, st.emergency, st.log,
                           [self](level_change& current) { self->state.level.take(current); });
+}
+
+// The scoped halts: the whole table now and every change of it; retried until the scope
+// controller has read its stored tables.
+void watch_scopes(self_pointer self) {
+  auto& st = self->state;
+  if (!st.scopes)
+    return;
+  self->request(st.scopes, std::chrono::seconds(5), watch_scopes_atom::value,
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [self](scope_table& table) { on_scopes(self, table); },
+          [self](caf::error&) { self->delayed_send(self, retry_after, watch_again_atom::value); });
 }
 
 void subscribe_market(self_pointer self) {
@@ -436,7 +512,7 @@ caf::result<order_result> on_submit(self_pointer self, order o) {
   return rp;
 }
 
-caf::result<order_result> on_cancel(self_pointer self, std::string client_order_id) {
+caf::result<order_result> on_cancel(self_pointer self, std::string client_order_id, bool risk_off) {
   if (client_order_id.empty())
     return order_result{"",
                         order_outcome::rejected,
@@ -455,8 +531,40 @@ caf::result<order_result> on_cancel(self_pointer self, std::string client_order_
                         0,
                         0,
                         0};
+  // The kill switch's cancels, and every cancel from REDUCE_ONLY up, take risk off: never
+  // throttled.
+  if (!risk_off && self->state.level.level() < emergency_level::reduce_only)
+    if (auto throttled = self->state.throttle.admit_cancel(steady_us()))
+      return order_result{client_order_id,
+                          order_outcome::rejected,
+                          throttled->code,
+                          std::move(throttled->reason),
+                          0,
+                          0,
+                          0};
   auto rp = self->make_response_promise<order_result>();
   cancel(self, client_order_id, answer_later(self, rp));
+  return rp;
+}
+
+caf::result<flatten_report> on_flatten(self_pointer self, const std::string& symbol,
+                                       const std::string& reason) {
+  auto& st = self->state;
+  if (!st.loaded || !st.journal.reconciled)
+    return make_error(errc::subsystem_unavailable,
+                      "the risk book is still being read or reconciled; flatten again shortly");
+  if (st.level.level() == emergency_level::shutdown)
+    return make_error(errc::shutting_down, "SHUTDOWN closes every position itself");
+  if (st.flattening)
+    return make_error(errc::invalid_argument,
+                      "a flatten is in progress; ask again once it has reported");
+  if (reason.empty())
+    return make_error(errc::invalid_argument, "a flatten needs a reason");
+  st.log.warn("flatten requested",
+              {{"symbol", symbol.empty() ? std::string{"*"} : symbol}, {"reason", reason}});
+  auto rp = self->make_response_promise<flatten_report>();
+  flatten_positions(self, symbol, reason,
+                    [rp](flatten_report& report) mutable { rp.deliver(std::move(report)); });
   return rp;
 }
 
@@ -567,7 +675,8 @@ void mark_from_cache(self_pointer self) {
 risk_status status_of(const monitor_state& st) {
   risk_status s;
   s.level = st.level.level();
-  s.loaded = st.loaded;
+  // What is read at start: the book, and the scoped halts (orders wait for both).
+  s.loaded = st.loaded && (!st.scopes || st.scopes_known);
   s.equity = st.book.equity();
   s.peak_equity = st.book.peak_equity();
   s.realized_pnl = st.book.realized_pnl();
@@ -586,6 +695,8 @@ risk_status status_of(const monitor_state& st) {
   s.reconciled_orders = st.journal.reconciled_orders;
   s.reconciled_fills = st.journal.reconciled_fills;
   s.reconcile_problem = st.journal.problem;
+  s.flattens = st.flattens;
+  s.positions_flattened = st.positions_flattened;
   return s;
 }
 
@@ -611,7 +722,8 @@ void on_housekeeping(self_pointer self) {
 monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options,
                                          state_store_actor store, event_bus_actor bus,
                                          emergency_actor emergency, breaker_registry_actor breakers,
-                                         std::shared_ptr<order_metrics> metrics) {
+                                         std::shared_ptr<order_metrics> metrics,
+                                         scope_actor scopes) {
   exit_with_exception_text(self);
   auto& fresh = self->state;
   fresh.options = std::move(options);
@@ -622,11 +734,16 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   fresh.book = risk_book{fresh.options};
   fresh.symbols.insert(fresh.options.symbols.begin(), fresh.options.symbols.end());
   fresh.marks = mark_filter{{fresh.options.max_mark_jump_percent, 2}};
+  fresh.throttle = order_throttle{
+      {fresh.options.throttle_orders_per_bot, fresh.options.throttle_orders_per_node,
+       fresh.options.throttle_cancels_per_node, fresh.options.throttle_window_ms * 1000}};
   fresh.store = std::move(store);
   fresh.bus = std::move(bus);
   fresh.emergency = std::move(emergency);
   fresh.breakers = std::move(breakers);
+  fresh.scopes = std::move(scopes);
   register_with_controller(self);
+  watch_scopes(self);
   subscribe_market(self);
   load(self);
   find_breaker(self);
@@ -634,7 +751,13 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
   self->delayed_send(self, housekeeping_interval, roll_atom::value);
   return {
       [self](submit_order_atom, order& o) { return on_submit(self, std::move(o)); },
-      [self](cancel_order_atom, std::string& id) { return on_cancel(self, std::move(id)); },
+      [self](cancel_order_atom, std::string& id) { return on_cancel(self, std::move(id), false); },
+      [self](cancel_order_atom, std::string& id, bool risk_off) {
+        return on_cancel(self, std::move(id), risk_off);
+      },
+      [self](flatten_atom, const std::string& symbol, const std::string& reason) {
+        return on_flatten(self, symbol, reason);
+      },
       [self](announce_fence_atom, const std::string& bot, uint64_t fence) {
         auto rp = self->make_response_promise<bool>();
         announce_fence(self, bot, fence, [rp](bool taken) mutable { rp.deliver(taken); });
@@ -650,6 +773,13 @@ monitor_impl::behavior_type risk_monitor(self_pointer self, risk_options options
       [self](find_breaker_atom) { find_breaker(self); },
       [self](flush_atom) { on_flush(self); },
       [self](reconcile_atom) { reconcile(self); },
+      [self](watch_again_atom) { watch_scopes(self); },
+      [self](const scope_table& table) {
+        // A local actor's only (the scope controller's): a peer speaks through the cluster.
+        auto sender = self->current_sender();
+        if (sender && sender->node() == self->node())
+          on_scopes(self, table);
+      },
       [self](roll_atom) { on_housekeeping(self); },
   };
 }
@@ -687,9 +817,10 @@ namespace brokedancer {
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
                                       state_store_actor store, event_bus_actor bus,
                                       emergency_actor emergency, breaker_registry_actor breakers,
-                                      std::shared_ptr<order_metrics> metrics) {
+                                      std::shared_ptr<order_metrics> metrics, scope_actor scopes) {
   return sys.spawn(monitor::risk_monitor, std::move(options), std::move(store), std::move(bus),
-                   std::move(emergency), std::move(breakers), std::move(metrics));
+                   std::move(emergency), std::move(breakers), std::move(metrics),
+                   std::move(scopes));
 }
 
 } // namespace brokedancer

@@ -23,6 +23,7 @@
 #include "actors/risk/risk_options.hpp"
 #include "messages/emergency.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/halt_scope.hpp"
 #include "messages/order_metrics.hpp"
 #include "messages/resilience.hpp"
 #include "messages/risk.hpp"
@@ -33,6 +34,7 @@ namespace brokedancer {
 risk_monitor_actor spawn_risk_monitor(caf::actor_system& sys, risk_options options,
                                       state_store_actor store, event_bus_actor bus,
                                       emergency_actor emergency, breaker_registry_actor breakers,
-                                      std::shared_ptr<order_metrics> metrics = nullptr);
+                                      std::shared_ptr<order_metrics> metrics = nullptr,
+                                      scope_actor scopes = {});
 
 } // namespace brokedancer

@@ -11,6 +11,15 @@
 
 namespace brokedancer {
 
+// What a limit raises when it has used a share of itself (risk.escalation): an emergency level
+// at or below HALT. Kept apart from emergency_level so that the configuration needs no CAF.
+enum class escalation_action : uint8_t { alert, reduce_only, halt };
+
+struct escalation_step {
+  double percent = 0; // of the limit used
+  escalation_action action = escalation_action::alert;
+};
+
 struct risk_limits {
   // 0 turns a limit off. Money is in the quote currency, positions as notional at the mark.
   double max_daily_loss = 0;
@@ -22,6 +31,10 @@ struct risk_limits {
   double warning_percent = 80;
   double starting_equity = 100000;
   int daily_reset_minute_utc = 0; // the trading day starts this many minutes after 00:00 UTC
+  // The steps each of daily loss, position size, total position and drawdown raises as it is
+  // used up, by rising percent and level. Empty: ALERT at warning_percent, then HALT at 100
+  // (with auto_halt).
+  std::vector<escalation_step> escalation;
 };
 
 // The limits, the starting equity and the day's start (see risk_book.hpp), and how the monitor
@@ -44,6 +57,16 @@ struct risk_options : risk_limits {
   // Symbols whose market prices are marks even without a position (market and bot symbols).
   std::vector<std::string> symbols;
   double max_mark_jump_percent = 20; // see actors/risk/mark_filter.hpp; 0: off
+  // Limits (by name: max_daily_loss, ...) whose breach closes every position of the node with
+  // reduce-only orders, as `brokedancer flatten` does.
+  std::vector<std::string> flatten_on;
+  // Order throttles (actors/risk/order_throttle.hpp): submissions per bot and per node, and
+  // cancels per node, in any throttle_window_ms; 0: none. Beyond them an order is refused with
+  // `throttled` -- not a breach, the level does not move.
+  uint32_t throttle_orders_per_bot = 0;
+  uint32_t throttle_orders_per_node = 0;
+  uint32_t throttle_cancels_per_node = 0;
+  int64_t throttle_window_ms = 1000;
 };
 
 // Every endpoint orders may go to: `endpoint`, then the venues.

@@ -196,7 +196,7 @@ TEST_CASE("a real Prometheus scrapes the node and reads the order counter the no
       30s));
   INFO("node: " << at_node << ", prometheus: " << scraped.dump());
   CHECK(scraped.is_string());
-  CHECK(query("brokedancer_emergency_level") == "2");
+  CHECK(query("brokedancer_emergency_level") == "3");
 }
 
 TEST_CASE("/api/events delivers the events of a run in order, filtered by topic",

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -287,4 +288,176 @@ TEST_CASE("the audit trail survives a restart of the node", "[control][redis]") 
     return false;
   });
   CHECK(status["audit"].size() >= 1);
+}
+
+TEST_CASE("REDUCE_ONLY from the operator role is lifted only by the risk role, and flatten closes "
+          "every position and reports each close",
+          "[control][reduce_only][flatten]") {
+  // Mean-reversion bots buying every dip of a falling market: they hold what they bought.
+  api_node node{{{"BROKEDANCER_BOTS_STRATEGY", "mean_reversion"},
+                 {"BROKEDANCER_BOTS_MAX_POSITION", "1000"},
+                 {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.05"},
+                 {"BROKEDANCER_MARKET_DRIFT_PERCENT", "-0.02"},
+                 {"BROKEDANCER_MARKET_TICK_MS", "20"},
+                 {"BROKEDANCER_RISK_MAX_DAILY_LOSS", "0"},
+                 {"BROKEDANCER_RISK_MAX_DRAWDOWN_PERCENT", "0"}}};
+  const auto& c = credentials();
+  // Bots trade a moment, so that the book holds something.
+  await_status(node.address, [](const json& s) {
+    return s["risk"].is_object() && s["risk"]["positions"].is_array()
+           && !s["risk"]["positions"].empty();
+  });
+  auto reduce = as(c.operator_token, {"reduce-only", "--node", node.address, "--reason", "desk"});
+  CHECK(reduce.exit_code == exit_code::ok);
+  CHECK_THAT(reduce.out, Contains("is at REDUCE_ONLY"));
+  CHECK(node_status(node.address)["level"] == "REDUCE_ONLY");
+  // Lowering from HALT to REDUCE_ONLY, or from it to NORMAL, is a resume: the risk role's.
+  auto lifted = as(c.operator_token, {"resume", "--node", node.address, "--reason", "lift it"});
+  CHECK(lifted.exit_code == exit_code::command_refused);
+  CHECK(node_status(node.address)["level"] == "REDUCE_ONLY");
+  CHECK(as(c.operator_token, {"halt", "--node", node.address, "--reason", "stop"}).exit_code
+        == exit_code::ok);
+  CHECK(as(c.operator_token,
+           {"resume", "--node", node.address, "--reason", "close", "--level", "REDUCE_ONLY"})
+            .exit_code
+        == exit_code::command_refused);
+  CHECK(as(c.risk_token,
+           {"resume", "--node", node.address, "--reason", "close", "--level", "REDUCE_ONLY"})
+            .exit_code
+        == exit_code::ok);
+  CHECK(node_status(node.address)["level"] == "REDUCE_ONLY");
+  CHECK(as(c.risk_token, {"resume", "--node", node.address, "--reason", "x", "--level", "HALT"})
+            .exit_code
+        == exit_code::usage);
+  // A viewer may not flatten; an operator may, a symbol at a time or all at once.
+  CHECK(as(c.viewer_token, {"flatten", "--node", node.address, "--reason", "peek"}).exit_code
+        == exit_code::command_refused);
+  CHECK(as(c.operator_token,
+           {"flatten", "--node", node.address, "--reason", "x", "--symbol", "BTC USD"})
+            .exit_code
+        == exit_code::input_invalid);
+  CHECK(as(c.operator_token, {"halt", "--node", node.address, "--reason", "hold"}).exit_code
+        == exit_code::ok);
+  auto flat = as(c.operator_token, {"flatten", "--node", node.address, "--reason", "end of day"});
+  CHECK(flat.exit_code == exit_code::ok);
+  CHECK_THAT(flat.out, Contains("-> filled at"));
+  CHECK_THAT(flat.out, Contains("every position asked for is closed"));
+  auto status = node_status(node.address);
+  CHECK(status["risk"]["positions"].empty());
+  std::vector<std::string> seen;
+  for (const auto& a : status["audit"])
+    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>() + " "
+                   + a["outcome"].get<std::string>().substr(0, 9));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"reduce-only test-operator ok"}));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"flatten test-viewer forbidden"}));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"flatten test-operator ok"}));
+}
+
+TEST_CASE("a strategy halt idles exactly that strategy's bots, and only the risk role lifts it",
+          "[control][scope]") {
+  // Four bots, "mixed": bot-1 and bot-3 momentum, bot-2 and bot-4 mean_reversion.
+  api_node node{{}, 4};
+  const auto& c = credentials();
+  auto halted = as(c.operator_token, {"halt", "--node", node.address, "--strategy", "momentum",
+                                      "--reason", "momentum misbehaves"});
+  REQUIRE(halted.exit_code == exit_code::ok);
+  CHECK_THAT(halted.out, Contains("strategy momentum is at HALT"));
+  CHECK_THAT(halted.out, Contains("; 2 bots it covers acknowledged"));
+  auto states = [](const json& s) {
+    std::map<std::string, std::string> out;
+    for (const auto& o : s["bot_owners"])
+      out[o["bot"].get<std::string>()] = o["state"].get<std::string>();
+    return out;
+  };
+  auto status = await_status(node.address, [&](const json& s) {
+    return states(s)
+           == std::map<std::string, std::string>{{"bot-1", "halted"},
+                                                 {"bot-2", "running"},
+                                                 {"bot-3", "halted"},
+                                                 {"bot-4", "running"}};
+  });
+  CHECK(states(status)["bot-1"] == "halted");
+  CHECK(states(status)["bot-2"] == "running");
+  CHECK(status["level"] == "NORMAL"); // the node trades on
+  REQUIRE(status["scopes"].size() == 1);
+  CHECK(status["scopes"][0]["kind"] == "strategy");
+  CHECK(status["scopes"][0]["name"] == "momentum");
+  CHECK(status["scopes"][0]["level"] == "HALT");
+  auto printed = as(c.viewer_token, {"status", "--node", node.address});
+  CHECK_THAT(printed.out, Contains("scope strategy momentum: HALT by operator"));
+  // A scoped resume is the risk role's: the operator's is refused and recorded.
+  auto refused = as(c.operator_token, {"resume", "--node", node.address, "--strategy", "momentum",
+                                       "--reason", "lift it"});
+  CHECK(refused.exit_code == exit_code::command_refused);
+  CHECK(node_status(node.address)["scopes"].size() == 1);
+  // Two scopes at once is a usage error; a name that is not one, an input error.
+  CHECK(as(c.risk_token, {"resume", "--node", node.address, "--strategy", "momentum", "--bot",
+                          "bot-1", "--reason", "x"})
+            .exit_code
+        == exit_code::usage);
+  CHECK(as(c.risk_token, {"halt", "--node", node.address, "--symbol", "BTC USD", "--reason", "x"})
+            .exit_code
+        == exit_code::input_invalid);
+  auto lifted = as(c.risk_token, {"resume", "--node", node.address, "--strategy", "momentum",
+                                  "--reason", "fixed"});
+  CHECK(lifted.exit_code == exit_code::ok);
+  auto after = await_status(node.address, [&](const json& s) {
+    auto st = states(s);
+    return s["scopes"].empty() && st["bot-1"] == "running" && st["bot-3"] == "running";
+  });
+  CHECK(after["scopes"].empty());
+  std::vector<std::string> seen;
+  for (const auto& a : after["audit"])
+    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>() + " "
+                   + a["outcome"].get<std::string>().substr(0, 9));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"halt strategy momentum test-operator ok"}));
+  // Refused at the door, before its body was read: the trail says what was asked, by whom.
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"resume test-operator forbidden"}));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"resume strategy momentum test-risk ok"}));
+}
+
+TEST_CASE("cancel-all cancels the bots' working orders and reports each one's answer",
+          "[control][cancel_all]") {
+  // An exchange that takes 1.5 s to answer: each bot has an order out most of the time.
+  api_node node{{{"BROKEDANCER_RESILIENCE_ENDPOINTS_EXCHANGE_LATENCY_MS", "1500"},
+                 {"BROKEDANCER_BOTS_THRESHOLD_PERCENT", "0.01"},
+                 {"BROKEDANCER_MARKET_TICK_MS", "20"}},
+                4};
+  const auto& c = credentials();
+  await_status(node.address,
+               [](const json& s) { return s["bots"]["orders"].get<uint64_t>() >= 2; });
+  CHECK(as(c.viewer_token, {"cancel-all", "--node", node.address, "--reason", "peek"}).exit_code
+        == exit_code::command_refused);
+  CHECK(as(c.operator_token,
+           {"cancel-all", "--node", node.address, "--reason", "x", "--endpoint", "exchange"})
+            .exit_code
+        == exit_code::usage);
+  // Every bot's working orders, until one round finds some (the bots keep sending).
+  outcome all;
+  for (int i = 0; i < 20; ++i) {
+    all = as(c.operator_token, {"cancel-all", "--node", node.address, "--reason", "flat book"});
+    REQUIRE(all.exit_code == exit_code::ok);
+    if (all.out.find(" 0 working orders") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK_THAT(all.out, Contains("4 bots asked"));
+  CHECK_THAT(all.out, !Contains(" 0 working orders"));
+  // Each answer is final: will not execute (cancelled), or executed already (not_open).
+  CHECK((all.out.find(": cancelled") != std::string::npos
+         || all.out.find(": not_open") != std::string::npos));
+  CHECK_THAT(all.out, !Contains(": failed"));
+  // Scoped to a strategy: only its bots are asked.
+  auto momentum = as(c.operator_token, {"cancel-all", "--node", node.address, "--reason", "x",
+                                        "--strategy", "momentum"});
+  CHECK(momentum.exit_code == exit_code::ok);
+  CHECK_THAT(momentum.out, Contains("2 bots asked"));
+  std::vector<std::string> seen;
+  auto audited = node_status(node.address);
+  for (const auto& a : audited["audit"])
+    seen.push_back(a["command"].get<std::string>() + " " + a["credential"].get<std::string>() + " "
+                   + a["outcome"].get<std::string>().substr(0, 9));
+  CHECK_THAT(seen, Catch::VectorContains(std::string{"cancel-all test-operator ok"}));
+  CHECK_THAT(seen,
+             Catch::VectorContains(std::string{"cancel-all strategy momentum test-operator ok"}));
 }

@@ -93,6 +93,38 @@ TEST_CASE("the daily-loss preset HALTs the node and no order is accepted after i
   CHECK(saw_halt);
 }
 
+TEST_CASE("the daily-loss preset with a flatten policy closes every position at the breach, and "
+          "its summary says so",
+          "[run][risk][flatten]") {
+  auto port = std::to_string(testing::free_loopback_port());
+  auto node = "127.0.0.1:" + port;
+  child_process run{BROKEDANCER_CLI_PATH,
+                    {"run", "--config", preset("preset-daily-loss.json"), "--json"},
+                    quiet({{"BROKEDANCER_NODE_CONTROL_PORT", port},
+                           {"BROKEDANCER_RISK_ESCALATION", "ALERT:60,REDUCE_ONLY:100,HALT:150"},
+                           {"BROKEDANCER_RISK_FLATTEN_ON", "max_daily_loss"}})};
+  auto reduced = await_status(node, [](const json& s) {
+    return s["level"] == "REDUCE_ONLY" && s["risk"]["flattens"].get<uint64_t>() > 0;
+  });
+  CHECK(reduced["source"] == "risk_monitor");
+  CHECK_THAT(reduced["reason"].get<std::string>(), Contains("max_daily_loss"));
+  CHECK(reduced["risk"]["positions_flattened"].get<uint64_t>() > 0);
+  // Closed while the market runs on: the book is flat, and at REDUCE_ONLY nothing reopens it.
+  auto flat = await_status(node, [](const json& s) { return s["risk"]["positions"].empty(); });
+  CHECK(flat["risk"]["positions"].empty());
+  std::this_thread::sleep_for(1s);
+  auto later = node_status(node);
+  REQUIRE(later.is_object());
+  CHECK(later["risk"]["positions"].empty());
+  run.signal(SIGINT);
+  auto end = finish(run);
+  CHECK(end.exit_code == exit_code::ok);
+  auto summary = summary_of(end);
+  CHECK(summary["risk"]["flattens"].get<uint64_t>() >= 1);
+  CHECK(summary["risk"]["positions_flattened"].get<uint64_t>() > 0);
+  CHECK(summary["risk"]["open_positions"] == 0);
+}
+
 TEST_CASE("the arbitrage example trades on both venues, and its stop closes each leg where it is "
           "held",
           "[run][workflow]") {

@@ -207,7 +207,7 @@ TEST_CASE("random raises, resumes and partial deliveries always settle on one re
         in_flight.erase(in_flight.begin() + static_cast<long>(i));
         continue;
       }
-      auto level = static_cast<emergency_level>(random() % 3); // NORMAL, ALERT or HALT
+      auto level = static_cast<emergency_level>(random() % 4); // NORMAL .. HALT
       if (level > n->current.level || (level < n->current.level && random() % 2 == 0))
         in_flight.push_back(n->change(level));
     }

@@ -225,6 +225,72 @@ template <>
 risk_status sample<risk_status>();
 
 template <>
+halt_scope sample<halt_scope>() {
+  return {scope_kind::strategy, "momentum", sample<level_change>()};
+}
+
+template <>
+scope_kind sample<scope_kind>() {
+  return scope_kind::endpoint;
+}
+
+template <>
+scope_table sample<scope_table>() {
+  return {17, {sample<halt_scope>()}};
+}
+
+template <>
+scope_subject sample<scope_subject>() {
+  return {"bot-3", "momentum", "exchange"};
+}
+
+template <>
+symbol_scope sample<symbol_scope>() {
+  return {"BTC-USD", emergency_level::reduce_only};
+}
+
+template <>
+bot_scope_view sample<bot_scope_view>() {
+  return {5, emergency_level::halt, "strategy momentum: test", {sample<symbol_scope>()}};
+}
+
+template <>
+scope_reply sample<scope_reply>() {
+  return {sample<halt_scope>(), 6, 1000};
+}
+
+template <>
+scope_status sample<scope_status>() {
+  return {{sample<halt_scope>()}, 6, true, false, 10000, 1000, 998, 4200};
+}
+
+template <>
+order_result sample<order_result>();
+
+template <>
+position_close sample<position_close>() {
+  return {"BTC-USD@venue_b", order_side::buy, 0.25, sample<order_result>()};
+}
+
+template <>
+position_status sample<position_status>();
+
+template <>
+order_cancel sample<order_cancel>() {
+  return {"bot-4", sample<order_result>()};
+}
+
+template <>
+cancel_report sample<cancel_report>() {
+  return {3, {sample<order_cancel>()}};
+}
+
+template <>
+flatten_report sample<flatten_report>() {
+  return {{sample<position_close>()}, {sample<position_status>()}};
+}
+
+template <>
 control_reply sample<control_reply>();
 
 template <>
@@ -240,7 +306,7 @@ emergency_status sample<emergency_status>() {
 
 template <>
 node_info sample<node_info>() {
-  return {"node-b", "127.0.0.1:7101", 1000, sample<level_change>(), true};
+  return {"node-b", "127.0.0.1:7101", 1000, sample<level_change>(), true, {sample<halt_scope>()}};
 }
 
 template <>
@@ -286,7 +352,8 @@ node_status sample<node_status>() {
           sample<risk_status>(),
           {sample<bot_owner>()},
           sample<watch_status>(),
-          R"({"level":"NORMAL","starting":true,"workflows":[]})"};
+          R"({"level":"NORMAL","starting":true,"workflows":[]})",
+          sample<scope_status>()};
 }
 
 template <>
@@ -341,7 +408,9 @@ risk_status sample<risk_status>() {
           1,
           40,
           7,
-          "exchange: endpoint_unreachable"};
+          "exchange: endpoint_unreachable",
+          2,
+          3};
 }
 
 template <>
@@ -511,7 +580,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
   for (int i = 0; i <= 255; ++i) {
     auto code = static_cast<reject_code>(i);
     if (!is_valid(code)) {
-      CHECK(i > static_cast<int>(reject_code::rate_limited));
+      CHECK(i > static_cast<int>(last_reject_code));
       continue;
     }
     ++codes;
@@ -519,7 +588,7 @@ TEST_CASE("every order outcome and reject code reads back from its name, and a b
     REQUIRE(from_string(to_string(code), back));
     CHECK(back == code);
   }
-  CHECK(codes == 26);
+  CHECK(codes == 28);
   order_outcome outcome = order_outcome::filled;
   CHECK_FALSE(from_string("partially_filled", outcome));
   CHECK(outcome == order_outcome::filled);

@@ -36,6 +36,13 @@ node_status sample_node() {
   peer.connected = true;
   peer.last_heard_us = 1'000'000;
   s.cluster.members.push_back(peer);
+  halt_scope scope;
+  scope.kind = scope_kind::symbol;
+  scope.name = "BTC-USD";
+  scope.change.level = emergency_level::halt;
+  s.scopes.in_force.push_back(scope);
+  s.risk.flattens = 2;
+  s.risk.positions_flattened = 3;
   return s;
 }
 
@@ -77,7 +84,12 @@ TEST_CASE("metrics show the level, the book, the limits, the breakers and the pe
   in.node = sample_node();
   in.now_us = 3'500'000;
   auto text = render_metrics(in);
-  CHECK_THAT(text, Contains("brokedancer_emergency_level 2\n"));
+  CHECK_THAT(text, Contains("brokedancer_emergency_level 3\n"));
+  CHECK_THAT(text, Contains("brokedancer_emergency_scopes{kind=\"symbol\",level=\"HALT\"} 1\n"));
+  CHECK_THAT(text,
+             Contains("brokedancer_emergency_scopes{kind=\"bot\",level=\"REDUCE_ONLY\"} 0\n"));
+  CHECK_THAT(text, Contains("brokedancer_flattens_total 2\n"));
+  CHECK_THAT(text, Contains("brokedancer_positions_flattened_total 3\n"));
   CHECK_THAT(text, Contains("brokedancer_trading_allowed 0\n"));
   CHECK_THAT(text, Contains("brokedancer_pnl_realized 12.5\n"));
   CHECK_THAT(

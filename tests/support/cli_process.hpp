@@ -100,7 +100,8 @@ inline bool is_control_command(const std::vector<std::string>& args) {
   command = command == args.end() ? args.begin() : command + 1;
   return command != args.end()
          && (*command == "status" || *command == "halt" || *command == "resume"
-             || *command == "shutdown");
+             || *command == "shutdown" || *command == "reduce-only" || *command == "flatten"
+             || *command == "cancel-all");
 }
 
 inline environment_map without_exit_leak_check(environment_map env) {

@@ -661,3 +661,105 @@ TEST_CASE("two hosts in network namespaces: a HALT crosses, and a partition halt
     await_status_in(ns, control, [](const json& s) { return s["isolated"] == false; });
   CHECK(node_status(control, in(hosts.name_a))["level"] == "HALT"); // until an operator resumes
 }
+
+namespace {
+
+// The node's book position in `symbol` (0 when it holds none).
+double position_in(const json& status, const std::string& symbol) {
+  for (const auto& p : status["risk"]["positions"])
+    if (p["symbol"] == symbol)
+      return p["quantity"].get<double>();
+  return 0;
+}
+
+bool scope_in_force(const json& status, const std::string& kind, const std::string& name,
+                    const std::string& level) {
+  for (const auto& s : status["scopes"])
+    if (s["kind"] == kind && s["name"] == name && s["level"] == level)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("REDUCE_ONLY raised on one node is in force on every node, and a HALT above it too",
+          "[cluster][reduce_only]") {
+  auto nodes = make_cluster(3);
+  for (auto& n : nodes)
+    n.start();
+  await_connected(nodes);
+  auto reduce = run_to_end({"reduce-only", "--node", nodes[2].control, "--reason", "risk off"},
+                           {{"BROKEDANCER_TOKEN", credentials().operator_token}});
+  REQUIRE(reduce.exit_code == exit_code::ok);
+  for (auto& n : nodes) {
+    auto s = n.await([](const json& st) { return st["level"] == "REDUCE_ONLY"; });
+    CHECK(s["reason"] == "risk off");
+    CHECK(s["trading_allowed"] == true); // reducing orders still go
+  }
+  REQUIRE(run_to_end({"halt", "--node", nodes[0].control, "--reason", "stop"}).exit_code
+          == exit_code::ok);
+  for (auto& n : nodes)
+    n.await([](const json& st) { return st["level"] == "HALT"; });
+  REQUIRE(run_to_end({"resume", "--node", nodes[1].control, "--reason", "close only", "--level",
+                      "REDUCE_ONLY"})
+              .exit_code
+          == exit_code::ok);
+  for (auto& n : nodes)
+    n.await([](const json& st) { return st["level"] == "REDUCE_ONLY"; });
+}
+
+TEST_CASE("a symbol halt on one node blocks that symbol on every node and nothing else, survives "
+          "a kill -9 and restart on Redis, and only the risk role lifts it",
+          "[cluster][redis][scope]") {
+  auto env = shared_store(unique_prefix("symbol-scope"));
+  // Busy bots: each symbol trades every few ticks.
+  env["BROKEDANCER_MARKET_TICK_MS"] = "20";
+  env["BROKEDANCER_BOTS_LOOKBACK_TICKS"] = "3";
+  env["BROKEDANCER_BOTS_THRESHOLD_PERCENT"] = "0.05";
+  env["BROKEDANCER_MARKET_VOLATILITY_PERCENT"] = "0.3";
+  auto nodes = make_cluster(3, env);
+  for (auto& n : nodes)
+    n.start();
+  await_connected(nodes);
+  auto halt = run_to_end(
+      {"halt", "--node", nodes[0].control, "--symbol", "BTC-USD", "--reason", "a bad feed"},
+      {{"BROKEDANCER_TOKEN", credentials().operator_token}});
+  REQUIRE(halt.exit_code == exit_code::ok);
+  CHECK_THAT(halt.out, Catch::Contains("symbol BTC-USD is at HALT"));
+  // The peer takes it from gossip; the node's own level stays NORMAL on both.
+  for (auto& n : nodes) {
+    auto s =
+        n.await([](const json& st) { return scope_in_force(st, "symbol", "BTC-USD", "HALT"); });
+    CHECK(s["level"] == "NORMAL");
+    CHECK(s["scopes_status"]["restored"] == true);
+  }
+  // No BTC-USD fill on either node from now on, while the ETH-USD bots go on trading.
+  std::this_thread::sleep_for(500ms); // orders out before the halt have their answers
+  std::vector<json> before;
+  for (auto& n : nodes)
+    before.push_back(n.status());
+  std::this_thread::sleep_for(3s);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto after = nodes[i].status();
+    INFO("node " << nodes[i].name);
+    CHECK(position_in(after, "BTC-USD") == position_in(before[i], "BTC-USD"));
+    CHECK(after["bots"]["orders"].get<uint64_t>() > before[i]["bots"]["orders"].get<uint64_t>());
+  }
+  // kill -9 the node that made it: back from Redis with the scope before its bots trade.
+  nodes[0].process->kill_now();
+  nodes[0].start();
+  auto back = nodes[0].await([](const json& s) {
+    return s["trading_allowed"] == true && scope_in_force(s, "symbol", "BTC-USD", "HALT");
+  });
+  CHECK(back["scopes"][0]["reason"] == "a bad feed");
+  // Lifting is the risk role's; once lifted on one node, it is lifted on both.
+  auto refused = run_to_end(
+      {"resume", "--node", nodes[1].control, "--symbol", "BTC-USD", "--reason", "feed fixed"},
+      {{"BROKEDANCER_TOKEN", credentials().operator_token}});
+  CHECK(refused.exit_code == exit_code::command_refused);
+  auto lifted = run_to_end(
+      {"resume", "--node", nodes[2].control, "--symbol", "BTC-USD", "--reason", "feed fixed"});
+  REQUIRE(lifted.exit_code == exit_code::ok);
+  for (auto& n : nodes)
+    n.await([](const json& s) { return s["scopes"].empty(); });
+}

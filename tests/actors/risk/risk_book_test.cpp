@@ -540,3 +540,108 @@ TEST_CASE("stored marks that are not positive and finite are dropped, the rest l
   CHECK(book.mark_count() == 1);
   CHECK(book.mark("SOL", 0) == 20);
 }
+
+// --- REDUCE_ONLY and stepped escalation --------------------------------------------------------
+
+TEST_CASE("an order reduces a position only on the other side and no further than it holds",
+          "[reduce_only]") {
+  CHECK(reduces_position(2, order_side::sell, 1));
+  CHECK(reduces_position(2, order_side::sell, 2)); // closes it
+  CHECK(reduces_position(-3, order_side::buy, 3));
+  CHECK_FALSE(reduces_position(2, order_side::buy, 1));    // grows it
+  CHECK_FALSE(reduces_position(2, order_side::sell, 2.5)); // flips it short
+  CHECK_FALSE(reduces_position(-3, order_side::buy, 4));   // flips it long
+  CHECK_FALSE(reduces_position(0, order_side::sell, 1));   // nothing held: it would open one
+  CHECK_FALSE(reduces_position(2, order_side::sell, std::nan("")));
+}
+
+TEST_CASE("REDUCE_ONLY's check lets a closing order pass and refuses an opening and a flipping one",
+          "[reduce_only]") {
+  auto book = started(no_limits());
+  book.book_fill("BTC", order_side::buy, 2, 100, 0);
+  CHECK_FALSE(book.check_reduce_only(sell("BTC", 1.5, 100)));
+  auto opening = book.check_reduce_only(buy("BTC", 1, 100));
+  REQUIRE(opening);
+  CHECK(opening->code == reject_code::reduce_only);
+  CHECK_THAT(opening->reason, StartsWith("reduce_only: the emergency level is REDUCE_ONLY and the "
+                                         "position in BTC is 2, and buy 1 grows it"));
+  auto flipping = book.check_reduce_only(sell("BTC", 3, 100));
+  REQUIRE(flipping);
+  CHECK_THAT(flipping->reason, Catch::Matchers::Contains("sell 3 flips it"));
+  auto fresh = book.check_reduce_only(sell("ETH", 0.001, 100));
+  REQUIRE(fresh);
+  CHECK_THAT(fresh->reason, Catch::Matchers::Contains("no position is left to reduce in ETH"));
+  // Orders still out that reduce the position count as filled: two closing orders at once do not
+  // flip it between them.
+  CHECK(book.check_reduce_only(sell("BTC", 1.5, 100), 0, 1));
+  CHECK_FALSE(book.check_reduce_only(sell("BTC", 1, 100), 0, 1));
+  CHECK_FALSE(book.check_reduce_only(sell("BTC", 1, 100), 5, 0)); // buys out do not help it
+  // A venue's position is its own: the one on the node's endpoint does not make it reducible.
+  auto elsewhere = sell("BTC", 1, 100);
+  elsewhere.venue = "b";
+  CHECK(book.check_reduce_only(elsewhere));
+}
+
+TEST_CASE("stepped escalation raises each configured level once as the loss grows",
+          "[escalation]") {
+  risk_limits limits;
+  limits.max_daily_loss = 100;
+  limits.escalation = {{50, escalation_action::alert},
+                       {100, escalation_action::reduce_only},
+                       {150, escalation_action::halt}};
+  auto book = started(limits);
+  book.book_fill("BTC", order_side::buy, 10, 100, 0);
+  book.set_mark("BTC", 96); // 40 %
+  CHECK(book.evaluate().empty());
+  book.set_mark("BTC", 94); // 60 %
+  auto first = book.evaluate();
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].raise == emergency_level::alert);
+  CHECK_FALSE(first[0].breached);
+  book.set_mark("BTC", 93); // 70 %: no new step
+  CHECK(book.evaluate().empty());
+  book.set_mark("BTC", 89); // 110 %: the breach, and REDUCE_ONLY
+  auto second = book.evaluate();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].raise == emergency_level::reduce_only);
+  CHECK(second[0].breached);
+  book.set_mark("BTC", 84); // 160 %: HALT, and the breach is not said twice
+  auto third = book.evaluate();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].raise == emergency_level::halt);
+  CHECK_FALSE(third[0].breached);
+  book.set_mark("BTC", 99); // back under: nothing is lowered, nothing is said
+  CHECK(book.evaluate().empty());
+}
+
+TEST_CASE("a loss that jumps past several steps raises the highest of them", "[escalation]") {
+  risk_limits limits;
+  limits.max_daily_loss = 100;
+  limits.escalation = {{50, escalation_action::alert},
+                       {100, escalation_action::reduce_only},
+                       {150, escalation_action::halt}};
+  auto book = started(limits);
+  book.book_fill("BTC", order_side::buy, 10, 100, 0);
+  book.set_mark("BTC", 80); // 200 %
+  auto crossed = book.evaluate();
+  REQUIRE(crossed.size() == 1);
+  CHECK(crossed[0].raise == emergency_level::halt);
+  CHECK(crossed[0].breached);
+}
+
+TEST_CASE("without risk.escalation a limit raises ALERT at warning_percent and HALT at 100 %",
+          "[escalation]") {
+  risk_limits limits;
+  limits.max_daily_loss = 100;
+  limits.warning_percent = 80;
+  auto book = started(limits);
+  book.book_fill("BTC", order_side::buy, 10, 100, 0);
+  book.set_mark("BTC", 91);
+  auto warned = book.evaluate();
+  REQUIRE(warned.size() == 1);
+  CHECK(warned[0].raise == emergency_level::alert);
+  book.set_mark("BTC", 89);
+  auto breached = book.evaluate();
+  REQUIRE(breached.size() == 1);
+  CHECK(breached[0].raise == emergency_level::halt);
+}

@@ -687,3 +687,196 @@ TEST_CASE("orders are journaled before they leave and closed with the book that 
   }
   CHECK(left <= 2);
 }
+
+// --- REDUCE_ONLY, throttles, stepped escalation, flatten ----------------------------------------
+
+namespace {
+
+emergency_level monitor_level(order_path_fixture& f) {
+  auto s = f.status();
+  return s ? s->level : emergency_level::halt;
+}
+
+void raise_to(order_path_fixture& f, emergency_level level) {
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, raise_atom::value, level,
+                                      std::string{"test"}, change_source::operator_request));
+  REQUIRE(testing::eventually([&] { return monitor_level(f) == level; }));
+}
+
+std::map<std::string, double> held(order_path_fixture& f) {
+  auto s = f.status();
+  REQUIRE(s);
+  std::map<std::string, double> out;
+  for (const auto& p : s->positions)
+    out[p.symbol] = p.quantity;
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("REDUCE_ONLY lets a closing order pass and refuses an opening and a flipping one",
+          "[risk][reduce_only]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 1000).outcome == order_outcome::filled);
+  raise_to(f, emergency_level::reduce_only);
+  auto opening = f.submit("ETH", order_side::buy, 1, 100);
+  CHECK(opening.outcome == order_outcome::rejected);
+  CHECK(opening.code == reject_code::reduce_only);
+  CHECK(f.submit("BTC", order_side::buy, 0.5, 1000).code == reject_code::reduce_only); // grows
+  CHECK(f.submit("BTC", order_side::sell, 3, 1000).code == reject_code::reduce_only);  // flips
+  auto closing = f.submit("BTC", order_side::sell, 1.5, 1000);
+  CHECK(closing.outcome == order_outcome::filled);
+  CHECK(held(f) == std::map<std::string, double>{{"BTC", 0.5}});
+  // HALT above it refuses even the closing order; a resume to REDUCE_ONLY lets it through again.
+  raise_to(f, emergency_level::halt);
+  CHECK(f.submit("BTC", order_side::sell, 0.5, 1000).code == reject_code::halted);
+  REQUIRE(testing::call<level_change>(*f.sys, f.emergency, resume_atom::value,
+                                      emergency_level::reduce_only, std::string{"closing only"},
+                                      change_source::operator_request));
+  REQUIRE(testing::eventually([&] { return monitor_level(f) == emergency_level::reduce_only; }));
+  CHECK(f.submit("BTC", order_side::sell, 0.5, 1000).outcome == order_outcome::filled);
+  CHECK(held(f).empty());
+}
+
+TEST_CASE("a throttle refuses the 11th order of 10 per second with throttled, and the level "
+          "stays NORMAL",
+          "[risk][throttle]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_THROTTLE_ORDERS_PER_BOT", "10"},
+                               {"BROKEDANCER_RISK_THROTTLE_WINDOW_S", "1"}})};
+  // All at once: the monitor takes them within microseconds of each other, well inside 1 s.
+  caf::scoped_actor self{*f.sys};
+  for (int i = 0; i < 11; ++i)
+    self->send(f.risk, submit_order_atom::value,
+               order{"bot-1", "BTC", order_side::buy, 0.01, 100, "t-" + std::to_string(i), ""});
+  std::map<reject_code, int> codes;
+  for (int i = 0; i < 11; ++i)
+    self->receive([&](order_result& r) { ++codes[r.code]; },
+                  caf::after(std::chrono::seconds(10)) >> [&] { FAIL("no answer"); });
+  CHECK(codes[reject_code::none] == 10);
+  CHECK(codes[reject_code::throttled] == 1);
+  // Another bot has its own ten.
+  auto other =
+      testing::call<order_result>(*f.sys, f.risk, submit_order_atom::value,
+                                  order{"bot-2", "ETH", order_side::buy, 0.01, 100, "t-other", ""});
+  REQUIRE(other);
+  CHECK(other->outcome == order_outcome::filled);
+  CHECK(f.level().current.level == emergency_level::normal);
+  CHECK(monitor_level(f) == emergency_level::normal);
+}
+
+TEST_CASE("stepped escalation raises ALERT, then REDUCE_ONLY, then HALT as the loss grows",
+          "[risk][escalation]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_DAILY_LOSS", "100"},
+                               {"BROKEDANCER_RISK_ESCALATION", "ALERT:50,REDUCE_ONLY:100,HALT:150"},
+                               {"BROKEDANCER_RISK_MAX_MARK_JUMP_PERCENT", "0"}})};
+  auto alerts = std::make_shared<std::vector<nlohmann::json>>();
+  auto mutex = std::make_shared<std::mutex>();
+  auto recorder = f.sys->spawn([alerts, mutex](caf::event_based_actor*) -> caf::behavior {
+    return {[alerts, mutex](const event& ev) {
+      std::lock_guard<std::mutex> guard{*mutex};
+      alerts->push_back(nlohmann::json::parse(ev.json));
+    }};
+  });
+  REQUIRE(testing::call<uint64_t>(*f.sys, f.bus, subscribe_atom::value,
+                                  std::string{"trading.alerts"}, recorder));
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == order_outcome::filled); // fee 1
+  auto level_is = [&](emergency_level level) {
+    return testing::eventually([&] { return f.level().current.level == level; });
+  };
+  f.mark("BTC", 95); // loss 50 + 1 = 51 %
+  CHECK(level_is(emergency_level::alert));
+  f.mark("BTC", 89.5); // 106 %
+  CHECK(level_is(emergency_level::reduce_only));
+  CHECK_THAT(f.level().current.reason, StartsWith("max_daily_loss"));
+  // Still open, a closing order passes and an opening one does not.
+  REQUIRE(testing::eventually([&] { return monitor_level(f) == emergency_level::reduce_only; }));
+  CHECK(f.submit("BTC", order_side::buy, 1, 89.5).code == reject_code::reduce_only);
+  CHECK(f.submit("BTC", order_side::sell, 1, 89.5).outcome == order_outcome::filled);
+  f.mark("BTC", 83); // 9 x 17 + 1 + 10.5 + fees: far past 150 %
+  CHECK(level_is(emergency_level::halt));
+  REQUIRE(testing::eventually([&] {
+    std::lock_guard<std::mutex> guard{*mutex};
+    return alerts->size() >= 3;
+  }));
+  std::lock_guard<std::mutex> guard{*mutex};
+  CHECK((*alerts)[0]["action"] == "ALERT");
+  CHECK((*alerts)[0]["severity"] == "warning");
+  CHECK((*alerts)[1]["action"] == "REDUCE_ONLY");
+  CHECK((*alerts)[1]["severity"] == "critical");
+  CHECK((*alerts)[2]["action"] == "HALT");
+  caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("flatten closes a symbol's positions, then all, with every fill booked",
+          "[risk][flatten]") {
+  order_path_fixture f{limits()};
+  REQUIRE(f.submit("BTC", order_side::buy, 2, 1000).outcome == order_outcome::filled);
+  REQUIRE(f.submit("ETH", order_side::sell, 3, 100).outcome == order_outcome::filled);
+  auto before = f.status();
+  REQUIRE(before);
+  auto one = testing::call<flatten_report>(*f.sys, f.risk, flatten_atom::value, std::string{"BTC"},
+                                           std::string{"test"});
+  REQUIRE(one);
+  REQUIRE(one->closes.size() == 1);
+  CHECK(one->closes[0].symbol == "BTC");
+  CHECK(one->closes[0].side == order_side::sell);
+  CHECK(one->closes[0].quantity == 2);
+  CHECK(one->closes[0].result.outcome == order_outcome::filled);
+  CHECK(one->left.empty());
+  CHECK(held(f) == std::map<std::string, double>{{"ETH", -3}});
+  // Flatten works at HALT too: closing orders take risk off.
+  raise_to(f, emergency_level::halt);
+  auto all = testing::call<flatten_report>(*f.sys, f.risk, flatten_atom::value, std::string{},
+                                           std::string{"test"});
+  REQUIRE(all);
+  REQUIRE(all->closes.size() == 1);
+  CHECK(all->closes[0].side == order_side::buy);
+  CHECK(all->left.empty());
+  auto after = f.status();
+  REQUIRE(after);
+  CHECK(after->positions.empty());
+  CHECK(after->book_fills == before->book_fills + 2);
+  // Nothing open: a flatten is an empty report, not an error.
+  auto none = testing::call<flatten_report>(*f.sys, f.risk, flatten_atom::value, std::string{},
+                                            std::string{"test"});
+  REQUIRE(none);
+  CHECK(none->closes.empty());
+  CHECK_FALSE(testing::call<flatten_report>(*f.sys, f.risk, flatten_atom::value, std::string{},
+                                            std::string{}));
+}
+
+TEST_CASE("a limit with a flatten policy closes every position when it breaches",
+          "[risk][flatten]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_MAX_DAILY_LOSS", "100"},
+                               {"BROKEDANCER_RISK_ESCALATION", "ALERT:50,REDUCE_ONLY:100"},
+                               {"BROKEDANCER_RISK_FLATTEN_ON", "max_daily_loss"},
+                               {"BROKEDANCER_RISK_MAX_MARK_JUMP_PERCENT", "0"}})};
+  REQUIRE(f.submit("BTC", order_side::buy, 10, 100).outcome == order_outcome::filled);
+  REQUIRE(f.submit("ETH", order_side::buy, 1, 100).outcome == order_outcome::filled);
+  f.mark("BTC", 88); // a loss of 120 and fees
+  CHECK(testing::eventually([&] { return held(f).empty(); }));
+  CHECK(
+      testing::eventually([&] { return f.level().current.level == emergency_level::reduce_only; }));
+  auto s = f.status();
+  REQUIRE(s);
+  CHECK(s->realized_pnl < -100);
+}
+
+TEST_CASE("the cancel throttle spares the kill switch's cancels", "[risk][throttle]") {
+  order_path_fixture f{limits({{"BROKEDANCER_RISK_THROTTLE_CANCELS_PER_NODE", "1"},
+                               {"BROKEDANCER_RISK_THROTTLE_WINDOW_S", "60"}})};
+  auto cancel = [&](const std::string& id, bool risk_off) {
+    auto r = testing::call<order_result>(*f.sys, f.risk, cancel_order_atom::value, id, risk_off);
+    REQUIRE(r);
+    return *r;
+  };
+  CHECK(cancel("c-1", false).code != reject_code::throttled);
+  auto second = cancel("c-2", false);
+  CHECK(second.code == reject_code::throttled);
+  CHECK(second.outcome == order_outcome::rejected);
+  // A HALT's, a scope's or a cancel-all's cancel: never throttled.
+  CHECK(cancel("c-3", true).code != reject_code::throttled);
+  // From REDUCE_ONLY up, none is.
+  raise_to(f, emergency_level::reduce_only);
+  CHECK(cancel("c-4", false).code != reject_code::throttled);
+}

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.hpp"
+#include "core/plain_name.hpp"
 #include "messages/control.hpp"
 #include "runtime/operator_request.hpp"
 #include "tests/fuzz/harness/support.hpp"
@@ -43,20 +44,32 @@ inline void text_checks(std::string_view input) {
 }
 
 inline void operator_request(std::string_view input) {
-  for (const char* command : {"halt", "shutdown", "resume"}) {
+  for (const char* command : {"halt", "reduce-only", "shutdown", "resume", "cancel-all"}) {
     change_request request;
     if (!parse_change_request(input, command, request).empty())
       continue;
+    std::string_view cmd{command};
     expect(!request.reason.empty() && request.reason.size() <= max_reason_bytes
                && printable_text(request.reason),
            "an accepted request has a printable reason within the limit");
-    expect(std::string_view{command} == "resume"
-               ? request.level == emergency_level::normal || request.level == emergency_level::alert
-               : request.level
-                     == (std::string_view{command} == "halt" ? emergency_level::halt
-                                                             : emergency_level::shutdown),
+    expect(cmd == "resume"        ? request.level < emergency_level::halt
+           : cmd == "reduce-only" ? request.level == emergency_level::reduce_only
+           : cmd == "shutdown"    ? request.level == emergency_level::shutdown
+                                  : request.level == emergency_level::halt,
            "an accepted request asks for a level its command may set");
+    expect(!request.scoped
+               || (cmd != "shutdown" && scope_name_problem(request.kind, request.scope_name).empty()
+                   && (cmd != "resume" || request.level == emergency_level::normal
+                       || request.level == emergency_level::reduce_only)),
+           "an accepted scope has a kind and a plain name, and is resumed to NORMAL or "
+           "REDUCE_ONLY only");
   }
+  flatten_request flatten;
+  if (parse_flatten_request(input, flatten).empty())
+    expect(
+        !flatten.reason.empty() && printable_text(flatten.reason)
+            && (flatten.symbol.empty() || check_plain_name("a symbol", flatten.symbol, 64).empty()),
+        "an accepted flatten has a printable reason and a plain symbol, if any");
   for (const char* command : {"breaker", "start", "cancel", "resume"}) {
     workflow_request request;
     if (!parse_workflow_body(input, command, request).empty())

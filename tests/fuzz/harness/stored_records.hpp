@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/emergency/emergency_controller.hpp"
+#include "messages/halt_scope.hpp"
 #include "runtime/operator_auth.hpp"
 #include "tests/fuzz/harness/support.hpp"
 
@@ -40,6 +41,24 @@ inline void level_change_record(const std::string& text) {
          "an accepted level change re-encodes to the same change");
 }
 
+// A node's stored scope table: refused with why, or scopes of valid kinds, plain names and
+// levels a scope may hold, that read back from encode_scopes as they are.
+inline void scope_table_record(const std::string& text) {
+  std::vector<halt_scope> scopes;
+  std::string why;
+  if (!decode_scopes(text, scopes, why)) {
+    expect(!why.empty(), "a refused scope table says why");
+    return;
+  }
+  expect(scopes.size() <= max_scopes_kept, "an accepted scope table is bounded");
+  for (const auto& s : scopes)
+    expect(scope_name_problem(s.kind, s.name).empty() && s.change.level <= emergency_level::halt,
+           "an accepted scope has a kind, a plain name and a level a scope may hold");
+  std::vector<halt_scope> again;
+  expect(decode_scopes(encode_scopes(scopes), again, why) && same_scopes(again, scopes),
+         "an accepted scope table re-encodes to the same scopes");
+}
+
 inline void credentials_file(std::string_view text) {
   std::vector<operator_credential> credentials;
   std::string why;
@@ -61,6 +80,7 @@ inline void credentials_file(std::string_view text) {
 
 inline void stored_records(std::string_view input) {
   level_change_record(std::string(input));
+  scope_table_record(std::string(input));
   credentials_file(input);
 }
 
