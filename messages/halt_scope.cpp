@@ -95,7 +95,9 @@ bool acceptable_from_peer(const std::vector<halt_scope>& scopes) {
   return std::all_of(scopes.begin(), scopes.end(), [](const halt_scope& s) {
     return scope_name_problem(s.kind, s.name).empty() && acceptable_from_peer(s.change)
            && !s.change.local_only && !s.change.provisional
-           && s.change.level < emergency_level::shutdown;
+           && (s.change.level == emergency_level::normal
+               || s.change.level == emergency_level::reduce_only
+               || s.change.level == emergency_level::halt);
   });
 }
 

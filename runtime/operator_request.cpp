@@ -15,6 +15,16 @@ std::string parse_change_request(std::string_view body, std::string_view command
   auto parsed = parse_json_within(body);
   if (!parsed.is_object())
     return "the body must be a JSON object such as {\"reason\": \"...\"}";
+  // A field this command does not take is refused, not ignored: {"symbol": "X"} sent to resume
+  // would otherwise lower the whole node.
+  for (const auto& [key, value] : parsed.items()) {
+    bool known = key == "reason" || (key == "level" && command == "resume")
+                 || (key == "scope" && command != "shutdown" && command != "flatten")
+                 || (key == "symbol" && command == "flatten");
+    if (!known)
+      return "\"" + key.substr(0, 32) + "\" is not a field of " + std::string{command}
+             + "; see the operator API in the README";
+  }
   auto r = parsed.find("reason");
   if (r == parsed.end() || !r->is_string() || r->get_ref<const std::string&>().empty())
     return "\"reason\" must be a non-empty string: every level change is recorded with its "

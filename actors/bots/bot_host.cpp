@@ -836,8 +836,16 @@ void register_scopes(self_pointer self) {
                 scope_subject{st.config.id, st.config.strategy, st.services.endpoint})
       .then(
           [self](bot_scope_view& view) {
-            if (view.version >= self->state.scopes.version)
-              self->state.scopes = std::move(view);
+            auto& now = self->state;
+            if (view.version < now.scopes.version)
+              return;
+            now.scopes = std::move(view);
+            // Registered late (a retry), the bot may have orders out in what is halted now.
+            cancel_scoped_orders(self);
+            if (now.ready_sent && now.level.level() != emergency_level::shutdown)
+              update_stats(now, [&](bot_stats& stats) {
+                stats.state = bot_trades(now) ? "running" : "halted";
+              });
           },
           [self](caf::error&) {
             self->delayed_send(self, std::chrono::seconds(1), scopes_again_atom::value);

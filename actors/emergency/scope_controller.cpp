@@ -65,7 +65,9 @@ struct scope_state {
   event_bus_actor bus;
   emergency_actor emergency;
   std::multimap<uint64_t, owed_reply<int64_t>> awaiting;
-  std::vector<owed_reply<scope_table>> waiting_watchers; // until the stored tables are read
+  // Until the stored tables are read, by watcher: asked again, the older request is answered
+  // with an error (owed_reply) and replaced.
+  std::unordered_map<caf::actor_addr, owed_reply<scope_table>> waiting_watchers;
   logger log{"scopes"};
 };
 
@@ -277,7 +279,7 @@ void take_restored(self_pointer self, scope_table stored) {
   d.table.version = version + 1;
   d.restored = true;
   // Told the table now; the broadcast below tells them again (the version lets them see it).
-  for (auto& w : st.waiting_watchers)
+  for (auto& [address, w] : st.waiting_watchers)
     w.deliver(d.table);
   st.waiting_watchers.clear();
   st.log.info("scopes restored", {{"in_force", count_in_force(d.table)}});
@@ -445,8 +447,11 @@ caf::result<scope_table> on_watch(self_pointer self, const caf::actor& watcher) 
     return d.table;
   // Answered as soon as the stored tables are read (no retry gap while orders wait for it).
   auto rp = self->make_response_promise<scope_table>();
-  self->state.waiting_watchers.emplace_back(
-      rp, "the scope controller stopped before the stored scopes were read");
+  auto& waiting = self->state.waiting_watchers;
+  waiting.erase(watcher.address());
+  waiting.emplace(watcher.address(),
+                  owed_reply<scope_table>{
+                      rp, "the scope controller stopped before the stored scopes were read"});
   return rp;
 }
 

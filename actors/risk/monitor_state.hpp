@@ -112,6 +112,9 @@ struct monitor_state {
   // A flatten (brokedancer flatten, or a limit's flatten policy) has closing orders out: another
   // waits for it to end rather than close the same positions twice.
   bool flattening = false;
+  // A limit's flatten policy fired while a flatten was out, or before the book was reconciled:
+  // its reason, and it runs once it can (run_due_flatten).
+  std::string breach_flatten_due;
   // Run once the flatten in progress has reported: SHUTDOWN's closing, a breach's flatten.
   std::vector<std::function<void()>> after_flatten;
   // Orders out (passed, not answered yet) per book symbol: what they buy and what they sell.
@@ -237,7 +240,9 @@ void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence
                     std::function<void(bool)> done);
 
 // Asks the exchange to cancel an order; cancels pass at every level, HALT and SHUTDOWN included.
-void cancel(self_pointer self, const std::string& client_order_id, answer done);
+// `reduces_risk`: the kill switch's cancel (see cancel_request).
+void cancel(self_pointer self, const std::string& client_order_id, answer done,
+            bool reduces_risk = false);
 
 // Closes every position at its last mark; calls `finished` when every closing order has an
 // answer (filled or not: what could not be closed is logged, loudly).
@@ -249,5 +254,9 @@ void flatten(self_pointer self, std::function<void()> finished, int round = 1, b
 // trading.alerts (FLATTEN).
 void flatten_positions(self_pointer self, const std::string& symbol, const std::string& reason,
                        std::function<void(flatten_report&)> done);
+
+// The flatten a breach asked for, once nothing stands in its way: no flatten out, the book read
+// and reconciled, no SHUTDOWN (which closes everything itself).
+void run_due_flatten(self_pointer self);
 
 } // namespace brokedancer::monitor

@@ -107,9 +107,10 @@ order_result read_order_answer(const order& o, const json& body) {
   return result;
 }
 
-endpoint_request cancel_request(const std::string& client_order_id) {
+endpoint_request cancel_request(const std::string& client_order_id, bool reduces_risk) {
   endpoint_request request;
   request.operation = "cancel_order";
+  request.reduces_risk = reduces_risk;
   request.client_request_id = "cancel:" + client_order_id;
   request.json = dump_json({{"client_order_id", client_order_id}});
   return request;
@@ -357,7 +358,7 @@ void announce_fence(self_pointer self, const std::string& bot_id, uint64_t fence
       [done](caf::error&) { done(false); });
 }
 
-void cancel(self_pointer self, const std::string& client_order_id, answer done) {
+void cancel(self_pointer self, const std::string& client_order_id, answer done, bool reduces_risk) {
   // Where it went: remembered when it was sent (or found in the journal after a restart), or
   // an order whose outcome is still being asked about; else the node's own endpoint.
   auto& st = self->state;
@@ -367,7 +368,7 @@ void cancel(self_pointer self, const std::string& client_order_id, answer done) 
   else if (auto asked = st.journal.unknown.find(client_order_id); asked != st.journal.unknown.end())
     venue = asked->second.venue;
   call_endpoint(
-      self, venue, cancel_request(client_order_id),
+      self, venue, cancel_request(client_order_id, reduces_risk),
       [client_order_id, done](endpoint_response& response) {
         auto result = read_cancel_answer(client_order_id, response);
         done(result);
@@ -465,6 +466,16 @@ void announce_flatten(self_pointer self, const std::string& symbol, const std::s
 
 } // namespace
 
+void run_due_flatten(self_pointer self) {
+  auto& st = self->state;
+  if (st.breach_flatten_due.empty() || st.flattening || !st.loaded || !st.journal.reconciled
+      || st.level.level() == emergency_level::shutdown)
+    return;
+  auto reason = std::move(st.breach_flatten_due);
+  st.breach_flatten_due.clear();
+  flatten_positions(self, std::string{}, reason, [](flatten_report&) {});
+}
+
 void flatten_positions(self_pointer self, const std::string& symbol, const std::string& reason,
                        std::function<void(flatten_report&)> done) {
   auto& st = self->state;
@@ -486,6 +497,7 @@ void flatten_positions(self_pointer self, const std::string& symbol, const std::
     next.swap(monitor.after_flatten);
     for (auto& f : next)
       f();
+    run_due_flatten(self);
   };
   st.flattening = true;
   if (closing.empty()) {

@@ -43,8 +43,9 @@ order_result read_order_answer(const order& o, const nlohmann::json& body);
 order_result read_submit_answer(const order& o, const endpoint_response& response,
                                 bool* final = nullptr);
 
-// A cancel_order call for the order of `client_order_id`.
-endpoint_request cancel_request(const std::string& client_order_id);
+// A cancel_order call for the order of `client_order_id`; `reduces_risk` for the kill switch's
+// cancels, which a breaker lets through when its request budget is spent and from HALT up.
+endpoint_request cancel_request(const std::string& client_order_id, bool reduces_risk = false);
 
 // The exchange's answer to a cancel: cancelled, not_open, or failed (exchange_rejected).
 order_result read_cancel_answer(const std::string& client_order_id,

@@ -122,6 +122,7 @@ void reconciled(self_pointer self) {
   j.trim_due = true;
   // A fill found on an endpoint the configuration still declares but no longer lists.
   refuse_unlisted_venues(self);
+  run_due_flatten(self); // a breach found at load waited for this
   st.log.info("order journal reconciled with the exchange", {{"orders", j.reconciled_orders},
                                                              {"fills_booked", j.reconciled_fills},
                                                              {"still_unknown", j.unknown.size()}});

@@ -187,18 +187,14 @@ bool flattens_on(const risk_options& options, const std::string& limit) {
 
 void flatten_on_breach(self_pointer self, const limit_status& limit, const std::string& reason) {
   auto& st = self->state;
-  if (st.flattening) {
-    // Another flatten is out (of one symbol, say): this one follows it, over every position.
-    st.log.warn("a flatten is already out; the breach's flatten follows it",
+  if (st.level.level() == emergency_level::shutdown)
+    return; // SHUTDOWN closes every position itself
+  if (st.flattening || !st.loaded || !st.journal.reconciled)
+    st.log.warn("the breach's flatten waits for the flatten out, or the book to be reconciled",
                 {{"limit", limit.name}});
-    st.after_flatten.push_back([self, reason] {
-      // SHUTDOWN closes every position itself meanwhile.
-      if (self->state.level.level() != emergency_level::shutdown)
-        flatten_positions(self, std::string{}, reason, [](flatten_report&) {});
-    });
-    return;
-  }
-  flatten_positions(self, std::string{}, reason, [](flatten_report&) {});
+  // One flatten of everything is due, whichever limits asked for it.
+  st.breach_flatten_due = reason;
+  run_due_flatten(self);
 }
 
 // A step of a limit's escalation reached, its breach, or both: said on trading.alerts, in the
@@ -281,8 +277,13 @@ std::optional<rejection> check(self_pointer self, const order& o, int64_t now) {
   else if (scope)
     level = std::max(level, scope->change.level);
   if (reduce_only(level)) {
-    auto out = st.in_flight.find(book_symbol(o));
+    auto symbol = book_symbol(o);
+    auto out = st.in_flight.find(symbol);
     auto pending = out == st.in_flight.end() ? std::pair<double, double>{} : out->second;
+    // Orders whose outcome the endpoint did not tell may still fill: counted as out too.
+    for (const auto& [id, unknown] : st.journal.unknown)
+      if (book_symbol(unknown) == symbol)
+        (unknown.side == order_side::buy ? pending.first : pending.second) += unknown.quantity;
     if (auto problem = st.book.check_reduce_only(o, pending.first, pending.second))
       return problem;
   }
@@ -543,7 +544,7 @@ caf::result<order_result> on_cancel(self_pointer self, std::string client_order_
                           0,
                           0};
   auto rp = self->make_response_promise<order_result>();
-  cancel(self, client_order_id, answer_later(self, rp));
+  cancel(self, client_order_id, answer_later(self, rp), risk_off);
   return rp;
 }
 
