@@ -416,8 +416,67 @@ std::string refusal(emergency_level level, const std::string& reason) {
   return {};
 }
 
+// Why an operator's action that takes risk off (flatten, cancel-all) may not go -- the role,
+// the names (`invalid`), the reason, the service it needs -- recorded in the trail; empty when
+// it may.
+std::string refuse_risk_off(self_pointer self, audit_entry& entry, const operator_identity& who,
+                            const std::string& verb, const std::string& invalid,
+                            const std::string& reason, bool served, const char* unserved) {
+  std::string why;
+  if (!permits(who.role, operator_action::raise))
+    why = "the " + to_string(who.role) + " role may not " + verb
+          + "; a credential of the operator or risk role may";
+  else if (!invalid.empty())
+    why = invalid;
+  else if (auto problem = refusal(emergency_level::halt, reason); !problem.empty())
+    why = problem;
+  else if (!served)
+    why = unserved;
+  if (!why.empty()) {
+    entry.outcome = "refused: " + why;
+    record(self, entry);
+  }
+  return why;
+}
+
+// Asks `to` for the action's report, records the outcome `outcome_of` gives it (or, on an error,
+// why -- "outcome unknown" when it timed out: orders may still be out), and answers with it.
+template <class Report, class Handle, class OutcomeOf, class... Ts>
+caf::result<Report> recorded(self_pointer self, const Handle& to, std::chrono::seconds wait,
+                             audit_entry entry, OutcomeOf outcome_of, Ts&&... request) {
+  auto rp = self->make_response_promise<Report>();
+  self->request(to, wait, std::forward<Ts>(request)...)
+      .then(
+          [self, rp, entry, outcome_of](Report& report) mutable {
+            entry.outcome = outcome_of(report);
+            record(self, std::move(entry));
+            rp.deliver(std::move(report));
+          },
+          [self, rp, entry](caf::error& err) mutable {
+            entry.outcome = (err == caf::sec::request_timeout ? "outcome unknown: " : "refused: ")
+                            + self->system().render(err);
+            record(self, std::move(entry));
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+// The audit outcome of a cancel-all: "ok" when every order's cancel ended it (cancelled, or
+// executed already); anything else leaves the order live.
+std::string cancel_outcome(const cancel_report& report) {
+  auto failed =
+      std::count_if(report.cancels.begin(), report.cancels.end(), [](const order_cancel& c) {
+        return c.result.outcome != order_outcome::cancelled
+               && c.result.outcome != order_outcome::not_open;
+      });
+  if (failed == 0)
+    return "ok";
+  return "cancels failed: " + std::to_string(failed) + " of "
+         + std::to_string(report.cancels.size());
+}
+
 // Cancels the working orders of the bots in scope (`name` empty: every bot): as an operator, with
-// a reason, recorded with how many cancels were answered how.
+// a reason, recorded with how the cancels were answered.
 caf::result<cancel_report> cancel_all(self_pointer self, scope_kind kind, const std::string& name,
                                       std::string reason, const operator_identity& who) {
   auto& st = self->state;
@@ -428,49 +487,16 @@ caf::result<cancel_report> cancel_all(self_pointer self, scope_kind kind, const 
       "cancel-all"
       + (name.empty() || !invalid.empty() ? std::string{} : " " + to_string(kind) + " " + name);
   auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
-  auto refuse = [&](std::string why) -> caf::result<cancel_report> {
-    entry.outcome = "refused: " + why;
-    record(self, entry);
+  if (auto why = refuse_risk_off(self, entry, who, "cancel-all", invalid, reason,
+                                 static_cast<bool>(st.services.bots), "this node runs no bots");
+      !why.empty())
     return make_error(errc::invalid_argument, why);
-  };
-  if (!permits(who.role, operator_action::raise))
-    return refuse("the " + to_string(who.role)
-                  + " role may not cancel-all; a credential of the operator or risk role may");
-  if (!invalid.empty())
-    return refuse(invalid);
-  if (auto why = refusal(emergency_level::halt, reason); !why.empty())
-    return refuse(why);
-  if (!st.services.bots)
-    return refuse("this node runs no bots");
-  auto rp = self->make_response_promise<cancel_report>();
   auto pick = [&](scope_kind k) {
     return !name.empty() && kind == k ? name : std::string{};
   };
-  self->request(st.services.bots, cancel_all_wait, cancel_all_atom::value, pick(scope_kind::bot),
-                pick(scope_kind::strategy), pick(scope_kind::symbol))
-      .then(
-          [self, rp, entry](cancel_report& report) mutable {
-            size_t failed = std::count_if(
-                report.cancels.begin(), report.cancels.end(),
-                // Anything but "will not execute" or "executed already" leaves the order live.
-                [](const order_cancel& c) {
-                  return c.result.outcome != order_outcome::cancelled
-                         && c.result.outcome != order_outcome::not_open;
-                });
-            entry.outcome = failed == 0 ? "ok"
-                                        : "cancels failed: " + std::to_string(failed) + " of "
-                                              + std::to_string(report.cancels.size());
-            record(self, std::move(entry));
-            rp.deliver(std::move(report));
-          },
-          [self, rp, entry](caf::error& err) mutable {
-            // Timed out: the orders may still be out, and their outcome is not known here.
-            entry.outcome = (err == caf::sec::request_timeout ? "outcome unknown: " : "refused: ")
-                            + self->system().render(err);
-            record(self, std::move(entry));
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return recorded<cancel_report>(self, st.services.bots, cancel_all_wait, std::move(entry),
+                                 cancel_outcome, cancel_all_atom::value, pick(scope_kind::bot),
+                                 pick(scope_kind::strategy), pick(scope_kind::symbol));
 }
 
 // The audit outcome of a flatten: "ok" when every position asked for is closed.
@@ -493,36 +519,13 @@ caf::result<flatten_report> flatten(self_pointer self, const std::string& symbol
   auto invalid = symbol.empty() ? std::string{} : check_plain_name("a symbol", symbol, 64);
   auto command = "flatten" + (symbol.empty() || !invalid.empty() ? "" : " " + symbol);
   auto entry = entry_for(who, command, reason_problem(reason).empty() ? reason : std::string{"?"});
-  auto refuse = [&](std::string why) -> caf::result<flatten_report> {
-    entry.outcome = "refused: " + why;
-    record(self, entry);
+  if (auto why =
+          refuse_risk_off(self, entry, who, "flatten", invalid, reason,
+                          static_cast<bool>(st.services.risk), "this node runs no risk monitor");
+      !why.empty())
     return make_error(errc::invalid_argument, why);
-  };
-  if (!permits(who.role, operator_action::raise))
-    return refuse("the " + to_string(who.role)
-                  + " role may not flatten; a credential of the operator or risk role may");
-  if (!invalid.empty())
-    return refuse(invalid);
-  if (auto why = refusal(emergency_level::halt, reason); !why.empty())
-    return refuse(why);
-  if (!st.services.risk)
-    return refuse("this node runs no risk monitor");
-  auto rp = self->make_response_promise<flatten_report>();
-  self->request(st.services.risk, flatten_wait, flatten_atom::value, symbol, std::move(reason))
-      .then(
-          [self, rp, entry](flatten_report& report) mutable {
-            entry.outcome = flatten_outcome(report);
-            record(self, std::move(entry));
-            rp.deliver(std::move(report));
-          },
-          [self, rp, entry](caf::error& err) mutable {
-            // Timed out: the orders may still be out, and their outcome is not known here.
-            entry.outcome = (err == caf::sec::request_timeout ? "outcome unknown: " : "refused: ")
-                            + self->system().render(err);
-            record(self, std::move(entry));
-            rp.deliver(std::move(err));
-          });
-  return rp;
+  return recorded<flatten_report>(self, st.services.risk, flatten_wait, std::move(entry),
+                                  flatten_outcome, flatten_atom::value, symbol, std::move(reason));
 }
 
 template <class Atom>

@@ -2,10 +2,7 @@
 // 1,000, 10,000 and 100,000 bots (p50/p99 over rounds, alternating HALT and resume), beside a
 // raw CAF loop sending one message to each of the same number of actors.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -18,6 +15,7 @@
 #include "actors/emergency/emergency_controller.hpp"
 #include "actors/store/memory_store.hpp"
 #include "core/logging.hpp"
+#include "countdown.hpp"
 #include "harness.hpp"
 
 namespace brokedancer::bench {
@@ -26,28 +24,8 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-struct latch {
-  std::atomic<int> left{0};
-  std::mutex mutex;
-  std::condition_variable done;
-
-  void arm(int n) {
-    left = n;
-  }
-  void count_down() {
-    if (--left == 0) {
-      std::lock_guard<std::mutex> guard{mutex};
-      done.notify_all();
-    }
-  }
-  void wait() {
-    std::unique_lock<std::mutex> guard{mutex};
-    done.wait(guard, [&] { return left.load() <= 0; });
-  }
-};
-
 // A bot that acknowledges every level change; also counts a plain int, for the baseline.
-caf::behavior bench_bot(caf::event_based_actor* self, std::shared_ptr<latch> l) {
+caf::behavior bench_bot(caf::event_based_actor* self, std::shared_ptr<countdown> l) {
   return {[self, l](const level_change& change) {
             self->send(caf::actor_cast<emergency_actor>(self->current_sender()),
                        emergency_ack_atom::value, change.sequence);
@@ -59,7 +37,7 @@ caf::behavior bench_bot(caf::event_based_actor* self, std::shared_ptr<latch> l) 
 }
 
 void measure(caf::actor_system& sys, int bots, int rounds, samples& out) {
-  auto l = std::make_shared<latch>();
+  auto l = std::make_shared<countdown>();
   store_limits limits{1024, 1 << 20};
   auto store =
       spawn_memory_store(sys, make_memory_store_data(), limits, std::chrono::milliseconds(1000));

@@ -3,10 +3,7 @@
 // bots in the same run (p50/p99 over rounds; each HALT is lifted before the next round). The
 // bots are bare actors registered with both controllers that acknowledge what they are told.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -23,6 +20,7 @@
 #include "actors/emergency/scope_controller.hpp"
 #include "actors/store/memory_store.hpp"
 #include "core/logging.hpp"
+#include "countdown.hpp"
 #include "harness.hpp"
 
 namespace brokedancer::bench {
@@ -34,27 +32,6 @@ using clock = std::chrono::steady_clock;
 constexpr int bots = 10000;
 constexpr int strategies = 10;
 constexpr int rounds = 10;
-
-struct countdown {
-  std::atomic<int> left{0};
-  std::mutex mutex;
-  std::condition_variable done;
-
-  void arm(int n) {
-    left = n;
-  }
-  void count_down() {
-    if (--left == 0) {
-      std::lock_guard<std::mutex> guard{mutex};
-      done.notify_all();
-    }
-  }
-  void wait() {
-    std::unique_lock<std::mutex> guard{mutex};
-    if (!done.wait_for(guard, std::chrono::seconds(60), [&] { return left.load() <= 0; }))
-      throw std::runtime_error("the bots did not all acknowledge within 60 s");
-  }
-};
 
 caf::behavior scoped_bot(caf::event_based_actor* self, std::shared_ptr<countdown> c) {
   return {[self, c](const level_change& change) {
